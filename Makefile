@@ -1,0 +1,45 @@
+# Everything a fresh machine needs: `make demo` and `make test` install what they use.
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+PEERS := .venv-peers
+OFFICIAL_PEER := $(PEERS)/official
+
+.PHONY: install peers demo test test-fast lint clean
+
+install: $(VENV)/.installed
+
+$(VENV)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e ".[test]"
+	touch $@
+
+# Peer clients live in their own virtual environments: their pins may clash with ours.
+peers: $(OFFICIAL_PEER)/.installed
+
+$(OFFICIAL_PEER)/.installed: tests/interop/peers/requirements-official.txt
+	$(PYTHON) -m venv $(OFFICIAL_PEER)
+	$(OFFICIAL_PEER)/bin/python -m pip install --quiet --upgrade pip
+	$(OFFICIAL_PEER)/bin/python -m pip install --quiet -r $<
+	touch $@
+
+demo: install
+	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" bash scripts/demo.sh
+
+test: install peers
+	$(PY) -m ruff check src tests bench scripts
+	$(PY) -m mypy
+	S3CSE_OFFICIAL_PYTHON="$(CURDIR)/$(OFFICIAL_PEER)/bin/python" PATH="$(CURDIR)/$(VENV)/bin:$$PATH" \
+		$(PY) -m pytest $(PYTEST_ARGS)
+
+test-fast: install
+	$(PY) -m pytest tests/unit tests/property $(PYTEST_ARGS)
+
+lint: install
+	$(PY) -m ruff check src tests bench scripts
+	$(PY) -m ruff format --check src tests bench scripts
+	$(PY) -m mypy
+
+clean:
+	rm -rf $(VENV) $(PEERS) .s3cse-local demo-work build dist src/*.egg-info

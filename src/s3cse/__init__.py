@@ -1,0 +1,28 @@
+"""s3cse: Amazon S3 client-side encryption, byte-compatible with the AWS S3 Encryption
+Clients (formats V1, V2 and V3; KMS, AES and RSA keyrings)."""
+
+from .client import EncryptionClient
+from .config import CryptoConfig
+from .errors import S3CSEError
+from .keyrings import AesKeyring, KmsKeyring, RsaKeyPair, RsaKeyring
+from .materials import DefaultMaterialsManager, Keyring, MaterialsManager, MultiKeyring
+from .suites import CommitmentPolicy, FormatVersion
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "AesKeyring",
+    "CommitmentPolicy",
+    "CryptoConfig",
+    "DefaultMaterialsManager",
+    "EncryptionClient",
+    "FormatVersion",
+    "Keyring",
+    "KmsKeyring",
+    "MaterialsManager",
+    "MultiKeyring",
+    "RsaKeyPair",
+    "RsaKeyring",
+    "S3CSEError",
+    "__version__",
+]

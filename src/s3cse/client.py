@@ -1,0 +1,425 @@
+"""The synchronous client: a boto3 S3 client that encrypts on the way up and decrypts on
+the way down.
+
+It mirrors the boto3 calls users know (``put_object``, ``get_object``, ``head_object``,
+``delete_object``, ``upload_file``, ``download_file``) and passes any other attribute
+through to the wrapped client.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import os
+import tempfile
+from collections.abc import Mapping
+from pathlib import Path
+from typing import IO, Any
+
+from . import envelope, metadata
+from .ciphers import content_decryptor
+from .config import CryptoConfig
+from .errors import (
+    ConfigurationError,
+    InstructionFileError,
+    NotEncryptedError,
+    ObjectNotFoundError,
+    S3CSEError,
+    S3RequestError,
+)
+from .materials import (
+    DefaultMaterialsManager,
+    EncryptionRequest,
+    Keyring,
+    MaterialsManager,
+)
+from .metadata import ContentMetadata
+from .streams import (
+    DecryptedBody,
+    EncryptingReader,
+    decrypt_into,
+    encrypt_to_spool,
+    remaining_length,
+)
+
+# Arguments that describe the plaintext and would be wrong for the ciphertext.
+_REFUSED_PUT_ARGS = (
+    "ContentMD5",
+    "ChecksumCRC32",
+    "ChecksumCRC32C",
+    "ChecksumCRC64NVME",
+    "ChecksumSHA1",
+    "ChecksumSHA256",
+    "ContentLength",
+)
+# Arguments an instruction file shares with its object.
+_INSTRUCTION_SHARED_ARGS = (
+    "SSECustomerAlgorithm",
+    "SSECustomerKey",
+    "SSECustomerKeyMD5",
+    "ServerSideEncryption",
+    "SSEKMSKeyId",
+    "SSEKMSEncryptionContext",
+    "BucketKeyEnabled",
+    "ExpectedBucketOwner",
+    "RequestPayer",
+    "StorageClass",
+    "ACL",
+)
+_SSE_C_ARGS = ("SSECustomerAlgorithm", "SSECustomerKey", "SSECustomerKeyMD5")
+_NOT_FOUND = {"NoSuchKey", "404", "NotFound", "NoSuchBucket", "NoSuchVersion"}
+
+
+def translate_s3_error(exc: Exception, bucket: str, key: str, action: str) -> S3CSEError:
+    """Name what failed in terms of the object, not of botocore's internals."""
+    response = getattr(exc, "response", None) or {}
+    code = str(response.get("Error", {}).get("Code", ""))
+    message = response.get("Error", {}).get("Message", "") or str(exc)
+    if code in _NOT_FOUND:
+        what = "bucket" if code == "NoSuchBucket" else "object"
+        return ObjectNotFoundError(f"{action}: no such {what}", bucket=bucket, key=key)
+    if code:
+        return S3RequestError(f"{action} failed ({code}: {message})", bucket=bucket, key=key)
+    return S3RequestError(f"{action} failed: {exc}", bucket=bucket, key=key,
+                          hint="Check the S3 endpoint and network")
+
+
+@contextlib.contextmanager
+def _located(bucket: str, key: str) -> Any:
+    try:
+        yield
+    except S3CSEError as exc:
+        raise exc.locate(bucket, key) from exc.__cause__
+
+
+def _s3_errors() -> tuple[type[Exception], ...]:
+    from botocore.exceptions import BotoCoreError, ClientError
+
+    return (ClientError, BotoCoreError)
+
+
+class EncryptionClient:
+    """Client-side encryption around a boto3 S3 client.
+
+    Give it a keyring (``KmsKeyring``, ``AesKeyring``, ``RsaKeyring`` or a
+    ``MultiKeyring``) or a materials manager, and optionally a ``CryptoConfig`` or its
+    fields as keyword arguments.
+    """
+
+    def __init__(
+        self,
+        keyring: Keyring | None = None,
+        *,
+        materials: MaterialsManager | None = None,
+        s3_client: Any = None,
+        config: CryptoConfig | None = None,
+        **options: Any,
+    ) -> None:
+        if (keyring is None) == (materials is None):
+            raise ConfigurationError("give exactly one of keyring or materials")
+        self.materials = materials or DefaultMaterialsManager(keyring)  # type: ignore[arg-type]
+        self.config = (config or CryptoConfig()).with_changes(**options) if options else (
+            config or CryptoConfig()
+        )
+        if s3_client is None:
+            import boto3
+
+            s3_client = boto3.client("s3")
+        self.s3 = s3_client
+
+    def __getattr__(self, name: str) -> Any:
+        # Everything we do not change goes straight to the wrapped boto3 client.
+        return getattr(self.s3, name)
+
+    # ------------------------------------------------------------------ writing
+
+    def put_object(
+        self,
+        *,
+        Bucket: str,
+        Key: str,
+        Body: bytes | str | IO[bytes] = b"",
+        EncryptionContext: Mapping[str, str] | None = None,
+        InstructionFile: bool | None = None,
+        **kwargs: Any,
+    ) -> dict[str, Any]:
+        """Encrypt ``Body`` and store it; extra arguments go to S3's PutObject."""
+        with _located(Bucket, Key):
+            refused = [a for a in _REFUSED_PUT_ARGS if a in kwargs]
+            if refused:
+                raise ConfigurationError(
+                    f"{refused} describe the plaintext and cannot apply to the stored "
+                    "ciphertext; leave them out (S3 checksums the ciphertext itself)"
+                )
+            use_instruction = (
+                self.config.instruction_file if InstructionFile is None else InstructionFile
+            )
+            kwargs["Metadata"] = envelope.check_user_metadata(kwargs.get("Metadata"))
+            materials = self.materials.encryption_materials(
+                EncryptionRequest(self.config.write_suite, dict(EncryptionContext or {}))
+            )
+            md, content_key = envelope.seal(
+                materials, self.config.format, instruction_file=use_instruction
+            )
+            object_md, instruction = metadata.serialize(md)
+            kwargs["Metadata"].update(object_md)
+            body, length, cleanup = self._ciphertext_body(Body, content_key)
+            try:
+                response = self._s3_call(
+                    "put_object", Bucket, Key, "upload",
+                    Body=body, ContentLength=length, **kwargs,
+                )
+            finally:
+                cleanup()
+            if instruction is not None:
+                self._put_instruction_file(Bucket, Key, instruction, kwargs)
+            return response
+
+    def _ciphertext_body(
+        self, body: bytes | str | IO[bytes], content_key: Any
+    ) -> tuple[Any, int, Any]:
+        if isinstance(body, str):
+            body = body.encode("utf-8")
+        if isinstance(body, (bytes, bytearray, memoryview)):
+            source: IO[bytes] = io.BytesIO(bytes(body))
+        elif hasattr(body, "read"):
+            source = body
+        else:
+            raise ConfigurationError(
+                f"Body must be bytes, str or a binary file object, not {type(body).__name__}"
+            )
+        length = remaining_length(source)
+        if length is not None:
+            reader = EncryptingReader(source, content_key, length)
+            return reader, reader.ciphertext_length, lambda: None
+        spool = encrypt_to_spool(
+            source, content_key, self.config.spool_threshold, self.config.spool_dir
+        )
+        size = spool.seek(0, os.SEEK_END)
+        spool.seek(0)
+        return spool, size, spool.close
+
+    def _put_instruction_file(
+        self, bucket: str, key: str, values: dict[str, str], put_args: Mapping[str, Any]
+    ) -> None:
+        extra = {a: put_args[a] for a in _INSTRUCTION_SHARED_ARGS if a in put_args}
+        try:
+            self._s3_call(
+                "put_object", bucket, key + self.config.instruction_suffix,
+                "upload of the instruction file",
+                Body=metadata.instruction_file_body(values), **extra,
+            )
+        except S3CSEError:
+            # Without its instruction file the object cannot be read: take it back.
+            with contextlib.suppress(*_s3_errors()):
+                self.s3.delete_object(Bucket=bucket, Key=key)
+            raise
+
+    def upload_file(
+        self, Filename: str | os.PathLike[str], Bucket: str, Key: str,
+        ExtraArgs: Mapping[str, Any] | None = None, **kwargs: Any,
+    ) -> dict[str, Any]:
+        with open(Filename, "rb") as source:
+            return self.put_object(
+                Bucket=Bucket, Key=Key, Body=source, **dict(ExtraArgs or {}), **kwargs
+            )
+
+    def upload_fileobj(
+        self, Fileobj: IO[bytes], Bucket: str, Key: str,
+        ExtraArgs: Mapping[str, Any] | None = None, **kwargs: Any,
+    ) -> dict[str, Any]:
+        return self.put_object(Bucket=Bucket, Key=Key, Body=Fileobj,
+                               **dict(ExtraArgs or {}), **kwargs)
+
+    # ------------------------------------------------------------------ reading
+
+    def get_object(
+        self,
+        *,
+        Bucket: str,
+        Key: str,
+        EncryptionContext: Mapping[str, str] | None = None,
+        InstructionFileSuffix: str | None = None,
+        **kwargs: Any,
+    ) -> dict[str, Any]:
+        """Fetch and decrypt. By default the plaintext is authenticated before returning."""
+        with _located(Bucket, Key):
+            if "Range" in kwargs or "PartNumber" in kwargs:
+                raise ConfigurationError(
+                    "ranged reads of encrypted objects are not supported by get_object yet"
+                )
+            response = self._s3_call("get_object", Bucket, Key, "download", **kwargs)
+            stream = response["Body"]
+            try:
+                md = self._content_metadata(
+                    Bucket, Key, response.get("Metadata", {}), InstructionFileSuffix, kwargs
+                )
+                decryptor = self._open(md, EncryptionContext)
+                ciphertext_size = int(response.get("ContentLength") or 0)
+                size = envelope.plaintext_size(md, ciphertext_size)
+                if self.config.delayed_authentication:
+                    body = DecryptedBody.streaming(stream, decryptor, size)
+                else:
+                    body = self._authenticated_body(stream, decryptor)
+                    size = body.content_length
+            except BaseException:
+                stream.close()
+                raise
+            if not self.config.delayed_authentication:
+                stream.close()
+            response["Body"] = body
+            response["ContentLength"] = size
+            response.pop("ContentMD5", None)
+            return response
+
+    def _authenticated_body(self, stream: Any, decryptor: Any) -> DecryptedBody:
+        spool: IO[bytes] = tempfile.SpooledTemporaryFile(  # noqa: SIM115
+            max_size=self.config.spool_threshold, dir=self.config.spool_dir
+        )
+        try:
+            length = decrypt_into(stream, decryptor, spool)
+        except BaseException:
+            spool.close()
+            raise
+        return DecryptedBody.authenticated(spool, length)
+
+    def _open(self, md: ContentMetadata, context: Mapping[str, str] | None) -> Any:
+        """Policy checks, data key unwrap, commitment check: a ready content decryptor."""
+        return content_decryptor(
+            envelope.unwrap_content_key(md, self.materials, self.config, context)
+        )
+
+    def _content_metadata(
+        self,
+        bucket: str,
+        key: str,
+        object_md: Mapping[str, str],
+        suffix: str | None,
+        request_args: Mapping[str, Any],
+    ) -> ContentMetadata:
+        object_md = {k.lower(): v for k, v in object_md.items()}
+        if not metadata.needs_instruction_file(object_md):
+            return metadata.parse(object_md)
+        instruction_key = key + (suffix or self.config.instruction_suffix)
+        sse_c = {a: request_args[a] for a in _SSE_C_ARGS if a in request_args}
+        try:
+            response = self.s3.get_object(Bucket=bucket, Key=instruction_key, **sse_c)
+            body = response["Body"].read()
+        except _s3_errors() as exc:
+            error = translate_s3_error(exc, bucket, instruction_key, "instruction file read")
+            if isinstance(error, ObjectNotFoundError):
+                if metadata.is_encrypted(object_md):
+                    raise InstructionFileError(
+                        f"the object's metadata points to instruction file {instruction_key!r}"
+                        ", which does not exist",
+                        bucket=bucket, key=key,
+                    ) from None
+                raise NotEncryptedError(
+                    "the object has no encryption metadata and no instruction file",
+                    bucket=bucket, key=key,
+                ) from None
+            raise error from None
+        merged = metadata.merge_instruction_file(object_md, metadata.parse_instruction_file(body))
+        return metadata.parse(merged, instruction_file=True)
+
+    def download_file(
+        self, Bucket: str, Key: str, Filename: str | os.PathLike[str], **kwargs: Any
+    ) -> None:
+        """Decrypt into a temp file beside ``Filename``; rename it only once authenticated."""
+        target = Path(Filename)
+        with _located(Bucket, Key), _atomic_destination(target) as sink:
+            self.download_fileobj(Bucket, Key, sink, **kwargs)
+
+    def download_fileobj(self, Bucket: str, Key: str, Fileobj: IO[bytes], **kwargs: Any) -> int:
+        """Decrypt into ``Fileobj``. On failure it holds unauthenticated bytes: discard it."""
+        context = kwargs.pop("EncryptionContext", None)
+        suffix = kwargs.pop("InstructionFileSuffix", None)
+        with _located(Bucket, Key):
+            response = self._s3_call("get_object", Bucket, Key, "download", **kwargs)
+            stream = response["Body"]
+            try:
+                md = self._content_metadata(
+                    Bucket, Key, response.get("Metadata", {}), suffix, kwargs
+                )
+                return decrypt_into(stream, self._open(md, context), Fileobj)
+            finally:
+                stream.close()
+
+    def head_object(self, *, Bucket: str, Key: str, **kwargs: Any) -> dict[str, Any]:
+        """S3's HeadObject, with ``ContentLength`` the plaintext size where it is known."""
+        suffix = kwargs.pop("InstructionFileSuffix", None)
+        with _located(Bucket, Key):
+            response = self._s3_call("head_object", Bucket, Key, "head", **kwargs)
+            md = self._content_metadata(
+                Bucket, Key, response.get("Metadata", {}), suffix, kwargs
+            )
+            ciphertext_size = int(response.get("ContentLength") or 0)
+            response["CiphertextLength"] = ciphertext_size
+            response["ContentLength"] = envelope.plaintext_size(md, ciphertext_size)
+            response["Encryption"] = describe(md)
+            return response
+
+    # ------------------------------------------------------------------ deleting
+
+    def delete_object(self, *, Bucket: str, Key: str, **kwargs: Any) -> dict[str, Any]:
+        """Delete the object and its instruction file, if any."""
+        with _located(Bucket, Key):
+            response = self._s3_call("delete_object", Bucket, Key, "delete", **kwargs)
+            if "VersionId" not in kwargs:
+                shared = {k: v for k, v in kwargs.items() if k != "VersionId"}
+                self._s3_call(
+                    "delete_object", Bucket, Key + self.config.instruction_suffix,
+                    "delete of the instruction file", **shared,
+                )
+            return response
+
+    def delete_objects(self, *, Bucket: str, Delete: Mapping[str, Any], **kwargs: Any) -> Any:
+        objects = list(Delete.get("Objects", []))
+        suffix = self.config.instruction_suffix
+        extra = [{"Key": o["Key"] + suffix} for o in objects if not o["Key"].endswith(suffix)]
+        return self.s3.delete_objects(
+            Bucket=Bucket, Delete={**Delete, "Objects": objects + extra}, **kwargs
+        )
+
+    # ------------------------------------------------------------------ plumbing
+
+    def _s3_call(
+        self, operation: str, bucket: str, key: str, action: str, **kwargs: Any
+    ) -> dict[str, Any]:
+        try:
+            response: dict[str, Any] = getattr(self.s3, operation)(
+                Bucket=bucket, Key=key, **kwargs
+            )
+            return response
+        except _s3_errors() as exc:
+            raise translate_s3_error(exc, bucket, key, action) from None
+
+
+def describe(md: ContentMetadata) -> dict[str, Any]:
+    """What is safe to show about an object's encryption (never key material)."""
+    info: dict[str, Any] = {
+        "format": f"V{int(md.version)}",
+        "suite": md.suite.name,
+        "suite_id": md.suite.id,
+        "wrapping": md.wrap_alg,
+        "key_commitment": md.commitment is not None,
+        "instruction_file": md.instruction_file,
+    }
+    info["encryption_context" if md.is_kms else "material_description"] = dict(md.context)
+    return info
+
+
+@contextlib.contextmanager
+def _atomic_destination(target: Path) -> Any:
+    """A temp file beside ``target``, renamed onto it on success, removed on failure."""
+    directory = target.parent if str(target.parent) else Path(".")
+    fd, temp_name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".s3cse-part",
+                                     dir=directory)
+    try:
+        with os.fdopen(fd, "wb") as sink:
+            yield sink
+        os.replace(temp_name, target)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(temp_name)
+        raise

@@ -1,0 +1,87 @@
+"""Client settings as plain, picklable data, so they can travel to worker processes."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+
+from .errors import ConfigurationError
+from .metadata import DEFAULT_INSTRUCTION_SUFFIX
+from .suites import AlgorithmSuite, CommitmentPolicy, FormatVersion, write_suite
+
+DEFAULT_SPOOL_THRESHOLD = 8 * 1024 * 1024
+
+
+@dataclass(frozen=True)
+class CryptoConfig:
+    """The security-relevant choices of a client. The defaults are the safe ones.
+
+    ``commitment_policy`` left as None follows ``format``: V3 requires key commitment on
+    write and read; V2 can only be written under FORBID_ENCRYPT_ALLOW_DECRYPT.
+    """
+
+    format: FormatVersion = FormatVersion.V3
+    commitment_policy: CommitmentPolicy | None = None
+    legacy: bool = False
+    """Read legacy unauthenticated modes: AES-CBC content, ``kms``, ``AESWrap``, V1 wraps."""
+    delayed_authentication: bool = False
+    """Release plaintext before the GCM tag is verified (streams, but trusts early bytes)."""
+    instruction_file: bool = False
+    """Store the wrapped key in ``KEY.instruction`` instead of the object metadata."""
+    spool_threshold: int = DEFAULT_SPOOL_THRESHOLD
+    """Plaintext held in memory while it awaits authentication; more goes to a temp file."""
+    spool_dir: str | None = None
+
+    def __post_init__(self) -> None:
+        fmt = self.format
+        if not isinstance(fmt, FormatVersion):
+            try:
+                fmt = FormatVersion.parse(fmt)
+            except ValueError as exc:
+                raise ConfigurationError(str(exc)) from None
+            object.__setattr__(self, "format", fmt)
+        if fmt is FormatVersion.V1:
+            raise ConfigurationError("format v1 (AES-CBC) is read-only; write v3 or v2")
+        policy = self.commitment_policy
+        if policy is None:
+            policy = (
+                CommitmentPolicy.REQUIRE_ENCRYPT_REQUIRE_DECRYPT
+                if fmt is FormatVersion.V3
+                else CommitmentPolicy.FORBID_ENCRYPT_ALLOW_DECRYPT
+            )
+        elif not isinstance(policy, CommitmentPolicy):
+            try:
+                policy = CommitmentPolicy(str(policy).upper())
+            except ValueError:
+                names = ", ".join(p.value for p in CommitmentPolicy)
+                raise ConfigurationError(
+                    f"unknown commitment policy {policy!r}: choose one of {names}"
+                ) from None
+        object.__setattr__(self, "commitment_policy", policy)
+        if policy.encrypt_requires_commitment and fmt is not FormatVersion.V3:
+            raise ConfigurationError(
+                f"commitment policy {policy.value} requires writing format v3; to write v2 "
+                "use FORBID_ENCRYPT_ALLOW_DECRYPT"
+            )
+        if not policy.encrypt_requires_commitment and fmt is FormatVersion.V3:
+            raise ConfigurationError(
+                "commitment policy FORBID_ENCRYPT_ALLOW_DECRYPT forbids format v3; choose "
+                "format v2 or another policy"
+            )
+        if self.spool_threshold < 0:
+            raise ConfigurationError("spool_threshold must be >= 0")
+
+    @property
+    def policy(self) -> CommitmentPolicy:
+        assert self.commitment_policy is not None
+        return self.commitment_policy
+
+    @property
+    def write_suite(self) -> AlgorithmSuite:
+        return write_suite(self.format)
+
+    @property
+    def instruction_suffix(self) -> str:
+        return DEFAULT_INSTRUCTION_SUFFIX
+
+    def with_changes(self, **changes: object) -> CryptoConfig:
+        return replace(self, **changes)  # type: ignore[arg-type]

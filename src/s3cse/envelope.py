@@ -1,0 +1,150 @@
+"""Envelope encryption, pure: from materials to metadata and content key, and back.
+
+Writing: materials (a wrapped data key) + fresh per-object randomness -> metadata to
+store and the content key to encrypt with. Reading: parsed metadata -> policy checks ->
+(after the keyring unwrapped the data key) the content key, commitment verified.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from .ciphers import (
+    ContentKey,
+    GcmEncryptor,
+    content_decryptor,
+    content_key_for_decrypt,
+    new_content_key,
+)
+from .config import CryptoConfig
+from .errors import (
+    CommitmentPolicyError,
+    ConfigurationError,
+    InstructionFileError,
+    LegacyModeDisabledError,
+)
+from .materials import DecryptionRequest, EncryptionMaterials, EncryptionRequest, MaterialsManager
+from .metadata import (
+    ALL_KEYS,
+    ContentMetadata,
+    merge_instruction_file,
+    needs_instruction_file,
+    parse,
+    parse_instruction_file,
+    serialize,
+)
+from .suites import FormatVersion
+
+
+def seal(
+    materials: EncryptionMaterials, version: FormatVersion, *, instruction_file: bool
+) -> tuple[ContentMetadata, ContentKey]:
+    """Derive a new object's content key and describe it for storage."""
+    content = new_content_key(materials.suite, materials.data_key)
+    metadata = ContentMetadata(
+        version=version,
+        suite=materials.suite,
+        wrap_alg=materials.wrap_alg,
+        encrypted_data_key=materials.encrypted_data_key,
+        context=dict(materials.context),
+        iv=content.iv,
+        message_id=content.message_id,
+        commitment=content.commitment,
+        instruction_file=instruction_file,
+    )
+    return metadata, content.content_key
+
+
+def check_read_policy(metadata: ContentMetadata, config: CryptoConfig) -> None:
+    """Refuse what the client's security settings forbid, before any key is unwrapped."""
+    if metadata.suite.legacy and not config.legacy:
+        raise LegacyModeDisabledError(
+            f"the object is encrypted with {metadata.suite.name} (AES-CBC, unauthenticated), "
+            "and legacy modes are off"
+        )
+    if config.policy.decrypt_requires_commitment and not metadata.suite.committing:
+        raise CommitmentPolicyError(
+            f"the object uses {metadata.suite.name} (format V{int(metadata.version)}, no key "
+            f"commitment), which commitment policy {config.policy.value} refuses"
+        )
+
+
+def unseal(metadata: ContentMetadata, data_key: bytes) -> ContentKey:
+    """The content key of a stored object; raises if the key commitment does not match."""
+    return content_key_for_decrypt(
+        metadata.suite,
+        data_key,
+        iv=metadata.iv,
+        message_id=metadata.message_id,
+        commitment=metadata.commitment,
+    )
+
+
+def check_user_metadata(metadata: dict[str, str] | None) -> dict[str, str]:
+    """User metadata may not use the names the encryption metadata lives under."""
+    metadata = dict(metadata or {})
+    clash = sorted(k for k in metadata if k.lower() in ALL_KEYS or k.lower().startswith("x-amz-"))
+    if clash:
+        raise ConfigurationError(
+            f"user metadata keys {clash} are reserved for encryption metadata; rename them"
+        )
+    return metadata
+
+
+def plaintext_size(metadata: ContentMetadata, ciphertext_size: int) -> int | None:
+    if metadata.suite.authenticated:
+        return max(ciphertext_size - metadata.suite.tag_length, 0)
+    return metadata.unencrypted_length
+
+
+def unwrap_content_key(
+    metadata: ContentMetadata,
+    materials: MaterialsManager,
+    config: CryptoConfig,
+    encryption_context: Mapping[str, str] | None = None,
+) -> ContentKey:
+    """Policy checks, then the keyring unwraps the data key, then commitment is checked."""
+    check_read_policy(metadata, config)
+    data_key = materials.decrypt_data_key(
+        DecryptionRequest(metadata, dict(encryption_context or {}), config.legacy)
+    )
+    return unseal(metadata, data_key)
+
+
+def encrypt_bytes(
+    plaintext: bytes,
+    materials: MaterialsManager,
+    config: CryptoConfig,
+    encryption_context: Mapping[str, str] | None = None,
+) -> tuple[bytes, dict[str, str], dict[str, str] | None]:
+    """Encrypt in memory: ciphertext, object metadata and instruction-file map (or None)."""
+    mats = materials.encryption_materials(
+        EncryptionRequest(config.write_suite, dict(encryption_context or {}))
+    )
+    md, content_key = seal(mats, config.format, instruction_file=config.instruction_file)
+    encryptor = GcmEncryptor(content_key)
+    ciphertext = encryptor.update(plaintext) + encryptor.finalize()
+    object_md, instruction = serialize(md)
+    return ciphertext, object_md, instruction
+
+
+def decrypt_bytes(
+    ciphertext: bytes,
+    object_metadata: Mapping[str, str],
+    materials: MaterialsManager,
+    config: CryptoConfig,
+    *,
+    instruction_file: bytes | None = None,
+    encryption_context: Mapping[str, str] | None = None,
+) -> bytes:
+    """Decrypt in memory; nothing is returned unless the whole object authenticates."""
+    object_metadata = {k.lower(): v for k, v in object_metadata.items()}
+    if needs_instruction_file(object_metadata):
+        if instruction_file is None:
+            raise InstructionFileError("the object's metadata needs its instruction file")
+        merged = merge_instruction_file(object_metadata, parse_instruction_file(instruction_file))
+        md = parse(merged, instruction_file=True)
+    else:
+        md = parse(object_metadata)
+    decryptor = content_decryptor(unwrap_content_key(md, materials, config, encryption_context))
+    return decryptor.update(ciphertext) + decryptor.finalize()

@@ -1,0 +1,159 @@
+"""AWS KMS keyring: data keys from GenerateDataKey, unwrapped with Decrypt.
+
+Request building and response checking are pure functions; the KMS call itself is one
+method (``_call``), so an async shell can reuse everything else.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from ..errors import (
+    ConfigurationError,
+    EncryptionContextMismatchError,
+    KeyUnwrapError,
+    KmsAccessDeniedError,
+    KmsError,
+    KmsKeyUnavailableError,
+    MetadataError,
+    S3CSEError,
+)
+from ..materials import (
+    DecryptionRequest,
+    EncryptionMaterials,
+    EncryptionRequest,
+    Keyring,
+    check_legacy_wrap,
+    require_ascii_map,
+)
+from ..metadata import WRAP_KMS_CONTEXT, WRAP_KMS_V1
+
+RESERVED_CONTEXT_KEY = "aws:x-amz-cek-alg"
+V1_CONTEXT_KEY = "kms_cmk_id"
+_RESERVED_KEYS = (RESERVED_CONTEXT_KEY, V1_CONTEXT_KEY)
+
+
+def generate_request(key_id: str, request: EncryptionRequest) -> dict[str, Any]:
+    """GenerateDataKey parameters: the caller's context plus the reserved algorithm key."""
+    context = require_ascii_map(request.encryption_context, "encryption context")
+    if RESERVED_CONTEXT_KEY in context:
+        raise ConfigurationError(
+            f"{RESERVED_CONTEXT_KEY} is reserved in the encryption context; remove it"
+        )
+    context[RESERVED_CONTEXT_KEY] = request.suite.kms_context_value
+    return {"KeyId": key_id, "KeySpec": "AES_256", "EncryptionContext": context}
+
+
+def decrypt_request(key_id: str, request: DecryptionRequest, legacy: bool) -> dict[str, Any]:
+    """Decrypt parameters, after checking the stored context against the expected one.
+
+    The check runs before KMS is called: a mismatch is the caller's error, and KMS would
+    only report it as an opaque InvalidCiphertextException.
+    """
+    md = request.metadata
+    expected = dict(request.encryption_context)
+    stored = dict(md.context)
+    check_legacy_wrap(md.wrap_alg, legacy)
+    if md.wrap_alg == WRAP_KMS_CONTEXT:
+        if RESERVED_CONTEXT_KEY in expected:
+            raise ConfigurationError(
+                f"{RESERVED_CONTEXT_KEY} is reserved; do not pass it in the encryption context"
+            )
+        bound = stored.get(RESERVED_CONTEXT_KEY)
+        if bound is not None and bound != md.suite.kms_context_value:
+            raise MetadataError(
+                f"the encryption context binds the key to {bound!r} but the object claims "
+                f"{md.suite.kms_context_value!r}: a downgrade attempt or altered metadata"
+            )
+        visible = {k: v for k, v in stored.items() if k not in _RESERVED_KEYS}
+        if visible != expected:
+            raise EncryptionContextMismatchError(
+                f"the encryption context given ({_keys(expected)}) does not match the one "
+                f"stored with the object ({_keys(visible)})"
+            )
+    elif expected:
+        raise EncryptionContextMismatchError(
+            "legacy 'kms' objects have no encryption context; do not pass one"
+        )
+    return {"KeyId": key_id, "CiphertextBlob": md.encrypted_data_key, "EncryptionContext": stored}
+
+
+def _keys(context: Mapping[str, str]) -> str:
+    return "keys " + ", ".join(sorted(context)) if context else "empty"
+
+
+_UNAVAILABLE = {"DisabledException", "KMSInvalidStateException", "NotFoundException",
+                "KeyUnavailableException"}
+_DENIED = {"AccessDeniedException", "AccessDenied", "UnrecognizedClientException"}
+
+
+def translate_kms_error(exc: Exception, key_id: str, operation: str) -> S3CSEError:
+    """Turn a botocore failure into the s3cse error a user can act on."""
+    code = getattr(exc, "response", {}).get("Error", {}).get("Code", "")
+    message = getattr(exc, "response", {}).get("Error", {}).get("Message", "") or str(exc)
+    if code in _UNAVAILABLE:
+        return KmsKeyUnavailableError(f"KMS key {key_id} cannot be used ({code}: {message})")
+    if code in _DENIED:
+        return KmsAccessDeniedError(f"KMS denied {operation} on key {key_id} ({code})")
+    if code == "IncorrectKeyException":
+        return KeyUnwrapError(f"the data key was wrapped under another KMS key than {key_id}")
+    if code == "InvalidCiphertextException":
+        return KeyUnwrapError(
+            "KMS rejected the wrapped data key: it, or its stored encryption context, was "
+            "altered, or it belongs to another KMS key",
+            hint="The object's metadata may have been tampered with",
+        )
+    if code:
+        return KmsError(f"KMS {operation} failed on key {key_id} ({code}: {message})")
+    return KmsError(f"KMS {operation} failed on key {key_id}: {exc}",
+                    hint="Check the KMS endpoint and network")
+
+
+class KmsKeyring(Keyring):
+    """Writes ``kms+context``; reads it and, with legacy on, V1-era ``kms``."""
+
+    def __init__(self, key_id: str, *, kms_client: Any = None) -> None:
+        if not key_id:
+            raise ConfigurationError("a KMS keyring needs a key id, ARN or alias")
+        self.key_id = key_id
+        self._client = kms_client
+
+    def __repr__(self) -> str:
+        return f"KmsKeyring(key_id={self.key_id!r})"
+
+    @property
+    def client(self) -> Any:
+        if self._client is None:
+            import boto3
+
+            self._client = boto3.client("kms")
+        return self._client
+
+    def wrap_algorithms(self) -> frozenset[str]:
+        return frozenset({WRAP_KMS_CONTEXT, WRAP_KMS_V1})
+
+    def on_encrypt(self, request: EncryptionRequest) -> EncryptionMaterials:
+        params = generate_request(self.key_id, request)
+        response = self._call("generate_data_key", params)
+        return EncryptionMaterials(
+            suite=request.suite,
+            data_key=response["Plaintext"],
+            encrypted_data_key=response["CiphertextBlob"],
+            wrap_alg=WRAP_KMS_CONTEXT,
+            context=params["EncryptionContext"],
+        )
+
+    def on_decrypt(self, request: DecryptionRequest) -> bytes:
+        params = decrypt_request(self.key_id, request, request.legacy)
+        data_key: bytes = self._call("decrypt", params)["Plaintext"]
+        return data_key
+
+    def _call(self, operation: str, params: dict[str, Any]) -> dict[str, Any]:
+        from botocore.exceptions import BotoCoreError, ClientError
+
+        try:
+            response: dict[str, Any] = getattr(self.client, operation)(**params)
+        except (ClientError, BotoCoreError) as exc:
+            raise translate_kms_error(exc, self.key_id, operation) from None
+        return response

@@ -1,0 +1,156 @@
+"""Raw RSA keyring: wraps data keys to an RSA public key, unwraps with the private key."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from pathlib import Path
+
+from cryptography.hazmat.primitives import constant_time, hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import padding, rsa
+
+from ..ciphers import random_nonzero
+from ..errors import ConfigurationError, KeyUnwrapError
+from ..materials import (
+    DecryptionRequest,
+    EncryptionMaterials,
+    EncryptionRequest,
+    check_legacy_wrap,
+)
+from ..metadata import WRAP_RSA_OAEP_SHA1, WRAP_RSA_OAEP_SHA256_V2, WRAP_RSA_PKCS1_V1
+from ..suites import DATA_KEY_LENGTH
+from .raw import RawKeyring
+
+MIN_RSA_BITS = 2048
+_OAEP_SHA1 = padding.OAEP(mgf=padding.MGF1(hashes.SHA1()), algorithm=hashes.SHA1(), label=None)
+# Java's "OAEPWithSHA-256AndMGF1Padding" hashes with SHA-256 but keeps MGF1 on SHA-1.
+_OAEP_SHA256_JAVA = padding.OAEP(
+    mgf=padding.MGF1(hashes.SHA1()), algorithm=hashes.SHA256(), label=None
+)
+
+
+class RsaKeyPair:
+    """A public key, and the private key when this side must decrypt."""
+
+    def __init__(
+        self,
+        public_key: rsa.RSAPublicKey | None = None,
+        private_key: rsa.RSAPrivateKey | None = None,
+    ) -> None:
+        if public_key is None and private_key is not None:
+            public_key = private_key.public_key()
+        if public_key is None:
+            raise ConfigurationError("an RSA keyring needs a public or a private key")
+        if public_key.key_size < MIN_RSA_BITS:
+            raise ConfigurationError(f"RSA keys must have at least {MIN_RSA_BITS} bits")
+        self.public_key = public_key
+        self.private_key = private_key
+
+    def __repr__(self) -> str:
+        private = self.private_key is not None
+        return f"RsaKeyPair(bits={self.public_key.key_size}, private={private})"
+
+
+class RsaKeyring(RawKeyring[RsaKeyPair]):
+    """Writes ``RSA-OAEP-SHA1`` wraps; reads them and, with legacy on, V1/V2 legacy wraps."""
+
+    def __init__(
+        self,
+        key: RsaKeyPair,
+        material_description: Mapping[str, str] | None = None,
+        *,
+        additional_keys: Iterable[tuple[Mapping[str, str], RsaKeyPair]] = (),
+    ) -> None:
+        super().__init__(key, material_description, additional_keys)
+
+    def __repr__(self) -> str:
+        return f"RsaKeyring(material_description={self.material_description!r})"
+
+    def wrap_algorithms(self) -> frozenset[str]:
+        return frozenset({WRAP_RSA_OAEP_SHA1, WRAP_RSA_OAEP_SHA256_V2, WRAP_RSA_PKCS1_V1})
+
+    def on_encrypt(self, request: EncryptionRequest) -> EncryptionMaterials:
+        data_key = random_nonzero(DATA_KEY_LENGTH)
+        # The "pseudo data key" binds the wrap to the content algorithm.
+        pseudo = bytes([len(data_key)]) + data_key + request.suite.wrap_binding
+        wrapped = self.current_key.public_key.encrypt(pseudo, _OAEP_SHA1)
+        return EncryptionMaterials(
+            suite=request.suite,
+            data_key=data_key,
+            encrypted_data_key=wrapped,
+            wrap_alg=WRAP_RSA_OAEP_SHA1,
+            context=dict(self.material_description),
+        )
+
+    def on_decrypt(self, request: DecryptionRequest) -> bytes:
+        md = request.metadata
+        check_legacy_wrap(md.wrap_alg, request.legacy)
+        private_keys = [
+            pair.private_key
+            for pair in self.candidate_keys(md.context, try_all=True)
+            if pair.private_key is not None
+        ]
+        if not private_keys:
+            raise KeyUnwrapError(
+                "this RSA keyring holds only public keys; decrypting needs the private key",
+                hint="Pass the PEM private key",
+            )
+        for key in private_keys:
+            data_key = _unwrap(md.wrap_alg, key, md.encrypted_data_key, md.suite.wrap_binding)
+            if data_key is not None:
+                return data_key
+        raise KeyUnwrapError(
+            f"no RSA key of this keyring unwraps the data key ({md.wrap_alg}); "
+            f"the object names material description {md.context}"
+        )
+
+
+def _unwrap(
+    wrap_alg: str, key: rsa.RSAPrivateKey, wrapped: bytes, binding: bytes
+) -> bytes | None:
+    try:
+        if wrap_alg == WRAP_RSA_OAEP_SHA1:
+            pseudo = key.decrypt(wrapped, _OAEP_SHA1)
+            length = pseudo[0] if pseudo else 0
+            if length not in (16, 24, 32) or len(pseudo) != 1 + length + len(binding):
+                return None
+            if not constant_time.bytes_eq(pseudo[1 + length :], binding):
+                return None
+            return pseudo[1 : 1 + length]
+        if wrap_alg == WRAP_RSA_OAEP_SHA256_V2:
+            return key.decrypt(wrapped, _OAEP_SHA256_JAVA)
+        if wrap_alg == WRAP_RSA_PKCS1_V1:
+            return key.decrypt(wrapped, padding.PKCS1v15())
+    except ValueError:
+        return None
+    return None
+
+
+def load_rsa_key_file(path: str | Path) -> RsaKeyPair:
+    """Load a PEM file holding a private key (or only a public key, enough to encrypt)."""
+    try:
+        data = Path(path).read_bytes()
+    except OSError as exc:
+        raise ConfigurationError(f"cannot read RSA key file {path}: {exc.strerror}") from None
+    try:
+        if b"PRIVATE KEY" in data:
+            private = serialization.load_pem_private_key(data, password=None)
+            if not isinstance(private, rsa.RSAPrivateKey):
+                raise ConfigurationError(f"{path} holds a private key that is not RSA")
+            return RsaKeyPair(private_key=private)
+        public = serialization.load_pem_public_key(data)
+    except (ValueError, TypeError) as exc:
+        raise ConfigurationError(f"{path} is not a PEM RSA key: {exc}") from None
+    if not isinstance(public, rsa.RSAPublicKey):
+        raise ConfigurationError(f"{path} holds a public key that is not RSA")
+    return RsaKeyPair(public_key=public)
+
+
+def generate_rsa_pem(bits: int = 3072) -> bytes:
+    if bits < MIN_RSA_BITS:
+        raise ConfigurationError(f"RSA keys must have at least {MIN_RSA_BITS} bits")
+    private = rsa.generate_private_key(public_exponent=65537, key_size=bits)
+    return private.private_bytes(
+        serialization.Encoding.PEM,
+        serialization.PrivateFormat.PKCS8,
+        serialization.NoEncryption(),
+    )

@@ -1,0 +1,241 @@
+"""A local S3 (SeaweedFS) and KMS (moto server) on 127.0.0.1, to try s3cse without AWS.
+
+Both servers speak the real wire protocols over HTTP, so the same code runs unchanged
+against AWS. The stack's state (ports, PIDs, logs) lives in one directory; ``stop``
+ends exactly the processes ``start`` recorded there.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+from .errors import ConfigurationError, S3CSEError
+
+ACCESS_KEY = "admin"
+SECRET_KEY = "adminsecret"
+REGION = "us-east-1"
+DEFAULT_STATE_DIR = ".s3cse-local"
+_STATE_FILE = "state.json"
+
+
+@dataclass
+class LocalStack:
+    state_dir: str
+    s3_port: int
+    kms_port: int
+    pids: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def s3_endpoint(self) -> str:
+        return f"http://127.0.0.1:{self.s3_port}"
+
+    @property
+    def kms_endpoint(self) -> str:
+        return f"http://127.0.0.1:{self.kms_port}"
+
+    def env(self) -> dict[str, str]:
+        """The standard AWS variables that point botocore (and s3cse) at this stack."""
+        return {
+            "AWS_ENDPOINT_URL_S3": self.s3_endpoint,
+            "AWS_ENDPOINT_URL_KMS": self.kms_endpoint,
+            "AWS_ACCESS_KEY_ID": ACCESS_KEY,
+            "AWS_SECRET_ACCESS_KEY": SECRET_KEY,
+            "AWS_DEFAULT_REGION": REGION,
+            "AWS_REGION": REGION,
+        }
+
+
+def _tool(name: str) -> str:
+    beside_python = Path(sys.executable).parent / name
+    if beside_python.exists():
+        return str(beside_python)
+    found = shutil.which(name)
+    if not found:
+        raise ConfigurationError(
+            f"{name!r} is not installed",
+            hint="Install the local stack with: pip install 's3cse[local]'",
+        )
+    return found
+
+
+def free_ports(count: int) -> list[int]:
+    """Ports the OS hands out as free now (each with its +10000 gRPC twin free too)."""
+    ports: list[int] = []
+    while len(ports) < count:
+        with socket.socket() as sock:
+            sock.bind(("127.0.0.1", 0))
+            port = sock.getsockname()[1]
+        if port + 10000 > 65535 or port in ports or not _is_free(port + 10000):
+            continue
+        ports.append(port)
+    return ports
+
+
+def _is_free(port: int) -> bool:
+    with socket.socket() as sock:
+        try:
+            sock.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+    return True
+
+
+def _wait_for_port(port: int, process: subprocess.Popen[bytes], log: Path, timeout: float) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            tail = log.read_text(errors="replace")[-2000:] if log.exists() else ""
+            raise S3CSEError(f"a local server exited at start-up (code {process.returncode}):\n"
+                             f"{tail}")
+        with socket.socket() as sock:
+            sock.settimeout(0.5)
+            if sock.connect_ex(("127.0.0.1", port)) == 0:
+                return
+        time.sleep(0.2)
+    raise S3CSEError(f"a local server did not open port {port} within {timeout:.0f}s "
+                     f"(see {log})")
+
+
+def _wait_for_s3(stack: LocalStack, timeout: float) -> None:
+    """SeaweedFS opens its port before its filer is ready: wait until S3 answers."""
+    import boto3
+    from botocore.config import Config
+
+    client = boto3.client(
+        "s3", endpoint_url=stack.s3_endpoint, aws_access_key_id=ACCESS_KEY,
+        aws_secret_access_key=SECRET_KEY, region_name=REGION,
+        config=Config(retries={"max_attempts": 1}, connect_timeout=2, read_timeout=5),
+    )
+    deadline = time.monotonic() + timeout
+    last: Exception | None = None
+    while time.monotonic() < deadline:
+        try:
+            client.list_buckets()
+            return
+        except Exception as exc:  # any failure means: not ready yet
+            last = exc
+            time.sleep(0.3)
+    raise S3CSEError(f"local S3 did not become ready: {last}")
+
+
+def start(
+    state_dir: str | os.PathLike[str] = DEFAULT_STATE_DIR,
+    *,
+    buckets: tuple[str, ...] = (),
+    timeout: float = 60.0,
+) -> LocalStack:
+    """Start SeaweedFS and moto server on free loopback ports; return their endpoints."""
+    state = Path(state_dir).resolve()
+    existing = status(state)
+    if existing is not None:
+        return existing
+    state.mkdir(parents=True, exist_ok=True)
+    data = state / "seaweedfs"
+    data.mkdir(exist_ok=True)
+    (s3, master, volume, filer, admin, kms) = free_ports(6)
+    stack = LocalStack(str(state), s3, kms)
+    env = {**os.environ, "AWS_ACCESS_KEY_ID": ACCESS_KEY, "AWS_SECRET_ACCESS_KEY": SECRET_KEY}
+    weed_args = [
+        _tool("weed"), "mini", f"-dir={data}", "-ip=127.0.0.1", "-ip.bind=127.0.0.1",
+        "-master.telemetry=false", "-webdav=false", "-admin.ui=false",
+        "-s3.port.iceberg=0", "-s3.port.lance=0",
+        f"-s3.port={s3}", f"-s3.port.grpc={s3 + 10000}",
+        f"-master.port={master}", f"-master.port.grpc={master + 10000}",
+        f"-volume.port={volume}", f"-volume.port.grpc={volume + 10000}",
+        f"-filer.port={filer}", f"-filer.port.grpc={filer + 10000}",
+        f"-admin.port={admin}", f"-admin.port.grpc={admin + 10000}",
+    ]
+    if buckets:
+        weed_args.append("-bucket=" + ",".join(buckets))
+    moto_env = {**env, "MOTO_CALL_RESET_API": "false"}
+    processes: dict[str, subprocess.Popen[bytes]] = {}
+    try:
+        for name, args, proc_env in (
+            ("seaweedfs", weed_args, env),
+            ("moto", [_tool("moto_server"), "-H", "127.0.0.1", "-p", str(kms)], moto_env),
+        ):
+            log = open(state / f"{name}.log", "ab")  # noqa: SIM115
+            processes[name] = subprocess.Popen(
+                args, stdout=log, stderr=subprocess.STDOUT, env=proc_env,
+                cwd=state, start_new_session=True,
+            )
+            log.close()
+            stack.pids[name] = processes[name].pid
+        _save(stack)
+        _wait_for_port(kms, processes["moto"], state / "moto.log", timeout)
+        _wait_for_port(s3, processes["seaweedfs"], state / "seaweedfs.log", timeout)
+        _wait_for_s3(stack, timeout)
+    except BaseException:
+        stop(state)
+        raise
+    return stack
+
+
+def _save(stack: LocalStack) -> None:
+    (Path(stack.state_dir) / _STATE_FILE).write_text(json.dumps(asdict(stack), indent=2))
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def status(state_dir: str | os.PathLike[str] = DEFAULT_STATE_DIR) -> LocalStack | None:
+    """The running stack recorded in ``state_dir``, or None."""
+    path = Path(state_dir).resolve() / _STATE_FILE
+    if not path.exists():
+        return None
+    stack = LocalStack(**json.loads(path.read_text()))
+    if stack.pids and all(_alive(pid) for pid in stack.pids.values()):
+        return stack
+    return None
+
+
+def stop(state_dir: str | os.PathLike[str] = DEFAULT_STATE_DIR, timeout: float = 15.0) -> bool:
+    """Stop the processes recorded in ``state_dir`` (by PID); True if any were running."""
+    path = Path(state_dir).resolve() / _STATE_FILE
+    if not path.exists():
+        return False
+    stack = LocalStack(**json.loads(path.read_text()))
+    running = [pid for pid in stack.pids.values() if _alive(pid)]
+    for pid in running:
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(pid, signal.SIGTERM)
+    deadline = time.monotonic() + timeout
+    for pid in running:
+        while _alive(pid) and time.monotonic() < deadline:
+            _reap(pid)
+            time.sleep(0.1)
+        if _alive(pid):
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGKILL)
+            _reap(pid)
+    path.unlink(missing_ok=True)
+    return bool(running)
+
+
+def _reap(pid: int) -> None:
+    with contextlib.suppress(ChildProcessError, OSError):
+        os.waitpid(pid, os.WNOHANG)
+
+
+def reset_data(state_dir: str | os.PathLike[str] = DEFAULT_STATE_DIR) -> None:
+    """Remove the stored objects of a stopped stack."""
+    if status(state_dir) is not None:
+        raise S3CSEError("stop the local stack before removing its data")
+    shutil.rmtree(Path(state_dir) / "seaweedfs", ignore_errors=True)

@@ -1,0 +1,252 @@
+"""File-like adapters between plaintext and ciphertext streams (no network here).
+
+``EncryptingReader`` turns a plaintext file into a ciphertext file that an S3 upload
+can read, seek back to its start (retries, checksums) and measure. ``DecryptedBody``
+is what ``get_object`` hands back: a read-only stream of plaintext.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import tempfile
+from collections.abc import Iterator
+from typing import IO, Any, Protocol
+
+from .ciphers import ContentDecryptor, ContentKey, GcmEncryptor
+from .errors import S3CSEError
+
+CHUNK = 1024 * 1024
+
+
+class Readable(Protocol):
+    def read(self, size: int = ..., /) -> bytes: ...
+
+
+def remaining_length(source: IO[bytes]) -> int | None:
+    """Bytes left in a seekable file, without moving it; None for pipes and sockets."""
+    try:
+        if not source.seekable():
+            return None
+        here = source.tell()
+        end = source.seek(0, os.SEEK_END)
+        source.seek(here)
+        return end - here
+    except (AttributeError, OSError, ValueError):
+        return None
+
+
+class EncryptingReader(io.RawIOBase):
+    """Reads ``length`` plaintext bytes from ``source`` and yields ciphertext + tag."""
+
+    def __init__(self, source: IO[bytes], content_key: ContentKey, length: int) -> None:
+        self._source = source
+        self._key = content_key
+        self._length = length
+        self._start = source.tell()
+        self.ciphertext_length = length + content_key.suite.tag_length
+        self._reset()
+
+    def _reset(self) -> None:
+        self._encryptor = GcmEncryptor(self._key)
+        self._buffer = bytearray()
+        self._consumed = 0
+        self._position = 0
+        self._finished = False
+
+    def readable(self) -> bool:
+        return True
+
+    def seekable(self) -> bool:
+        return True
+
+    def tell(self) -> int:
+        return self._position
+
+    def seek(self, offset: int, whence: int = os.SEEK_SET) -> int:
+        if whence == os.SEEK_END and offset == 0:
+            # Only used to measure the stream; reading resumes after seek(0).
+            self._source.seek(self._start)
+            self._reset()
+            self._position = self.ciphertext_length
+            self._finished = True
+            return self._position
+        target = offset if whence == os.SEEK_SET else self._position + offset
+        if target == self._position and not self._finished:
+            return target
+        if target != 0:
+            raise io.UnsupportedOperation("an encrypting stream can only rewind to its start")
+        self._source.seek(self._start)
+        self._reset()
+        return 0
+
+    def __len__(self) -> int:
+        return self.ciphertext_length
+
+    def _fill(self, wanted: int) -> None:
+        while len(self._buffer) < wanted and not self._finished:
+            todo = self._length - self._consumed
+            if todo:
+                chunk = self._source.read(min(max(wanted, CHUNK), todo))
+                if not chunk:
+                    raise S3CSEError(
+                        f"the source ended after {self._consumed} of {self._length} bytes",
+                        hint="Do not change a file while it is being uploaded",
+                    )
+                self._consumed += len(chunk)
+                self._buffer += self._encryptor.update(chunk)
+            else:
+                self._buffer += self._encryptor.finalize()
+                self._finished = True
+
+    def read(self, size: int | None = -1) -> bytes:
+        if self._position >= self.ciphertext_length and self._finished and not self._buffer:
+            return b""
+        wanted = self.ciphertext_length if size is None or size < 0 else size
+        self._fill(wanted)
+        out = bytes(self._buffer[:wanted])
+        del self._buffer[:wanted]
+        self._position += len(out)
+        return out
+
+    def readinto(self, buffer: Any) -> int:
+        data = self.read(len(buffer))
+        buffer[: len(data)] = data
+        return len(data)
+
+
+def encrypt_to_spool(
+    source: Readable, content_key: ContentKey, spool_threshold: int, spool_dir: str | None
+) -> IO[bytes]:
+    """Encrypt a stream of unknown length into a spooled temp file (bounded memory)."""
+    spool: IO[bytes] = tempfile.SpooledTemporaryFile(  # noqa: SIM115
+        max_size=spool_threshold, dir=spool_dir
+    )
+    encryptor = GcmEncryptor(content_key)
+    try:
+        while chunk := source.read(CHUNK):
+            spool.write(encryptor.update(chunk))
+        spool.write(encryptor.finalize())
+        spool.seek(0)
+    except BaseException:
+        spool.close()
+        raise
+    return spool
+
+
+def decrypt_into(source: Readable, decryptor: ContentDecryptor, sink: IO[bytes]) -> int:
+    """Decrypt a whole ciphertext stream into ``sink``; raises if authentication fails.
+
+    The sink holds unauthenticated plaintext until this returns: callers discard it on
+    any error.
+    """
+    written = 0
+    while chunk := source.read(CHUNK):
+        out = decryptor.update(chunk)
+        sink.write(out)
+        written += len(out)
+    out = decryptor.finalize()
+    sink.write(out)
+    return written + len(out)
+
+
+class _StreamingDecryption:
+    """Pulls ciphertext and releases plaintext at once (delayed authentication)."""
+
+    def __init__(self, source: Readable, decryptor: ContentDecryptor) -> None:
+        self._source = source
+        self._decryptor = decryptor
+        self._done = False
+
+    def read(self, size: int = CHUNK) -> bytes:
+        while not self._done:
+            chunk = self._source.read(max(size, CHUNK))
+            if chunk:
+                out = self._decryptor.update(chunk)
+            else:
+                out = self._decryptor.finalize()
+                self._done = True
+            if out:
+                return out
+        return b""
+
+
+class DecryptedBody(io.RawIOBase):
+    """The plaintext of an object, read like botocore's ``StreamingBody``."""
+
+    def __init__(
+        self,
+        source: Readable,
+        content_length: int | None,
+        *,
+        on_close: Any = None,
+    ) -> None:
+        self._source = source
+        self._pending = b""
+        self._read = 0
+        self.content_length = content_length
+        self._on_close = on_close
+
+    @classmethod
+    def authenticated(cls, spool: IO[bytes], length: int) -> DecryptedBody:
+        spool.seek(0)
+        return cls(spool, length, on_close=spool.close)
+
+    @classmethod
+    def streaming(
+        cls, ciphertext: Any, decryptor: ContentDecryptor, length: int | None
+    ) -> DecryptedBody:
+        return cls(_StreamingDecryption(ciphertext, decryptor), length,
+                   on_close=getattr(ciphertext, "close", None))
+
+    def readable(self) -> bool:
+        return True
+
+    def tell(self) -> int:
+        return self._read
+
+    def read(self, amt: int | None = None) -> bytes:
+        if self.closed:
+            raise ValueError("read from a closed body")
+        if amt is None or amt < 0:
+            parts = [self._pending]
+            self._pending = b""
+            while chunk := self._source.read(CHUNK):
+                parts.append(chunk)
+            data = b"".join(parts)
+        else:
+            while len(self._pending) < amt:
+                chunk = self._source.read(max(amt - len(self._pending), 1))
+                if not chunk:
+                    break
+                self._pending += chunk
+            data, self._pending = self._pending[:amt], self._pending[amt:]
+        self._read += len(data)
+        return data
+
+    def readinto(self, buffer: Any) -> int:
+        data = self.read(len(buffer))
+        buffer[: len(data)] = data
+        return len(data)
+
+    def iter_chunks(self, chunk_size: int = CHUNK) -> Iterator[bytes]:
+        while chunk := self.read(chunk_size):
+            yield chunk
+
+    def iter_lines(self, chunk_size: int = CHUNK, keepends: bool = False) -> Iterator[bytes]:
+        pending = b""
+        for chunk in self.iter_chunks(chunk_size):
+            lines = (pending + chunk).splitlines(True)
+            for line in lines[:-1]:
+                yield line if keepends else line.splitlines()[0]
+            pending = lines[-1] if lines else b""
+        if pending:
+            yield pending if keepends else pending.splitlines()[0]
+
+    def __iter__(self) -> Iterator[bytes]:
+        return self.iter_chunks(1024)
+
+    def close(self) -> None:
+        if not self.closed and self._on_close is not None:
+            self._on_close()
+        super().close()
