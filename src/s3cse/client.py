@@ -297,30 +297,10 @@ class EncryptionClient:
         suffix: str | None,
         request_args: Mapping[str, Any],
     ) -> ContentMetadata:
-        object_md = {k.lower(): v for k, v in object_md.items()}
-        if not metadata.needs_instruction_file(object_md):
-            return metadata.parse(object_md)
-        instruction_key = key + (suffix or self.config.instruction_suffix)
         sse_c = {a: request_args[a] for a in _SSE_C_ARGS if a in request_args}
-        try:
-            response = self.s3.get_object(Bucket=bucket, Key=instruction_key, **sse_c)
-            body = response["Body"].read()
-        except _s3_errors() as exc:
-            error = translate_s3_error(exc, bucket, instruction_key, "instruction file read")
-            if isinstance(error, ObjectNotFoundError):
-                if metadata.is_encrypted(object_md):
-                    raise InstructionFileError(
-                        f"the object's metadata points to instruction file {instruction_key!r}"
-                        ", which does not exist",
-                        bucket=bucket, key=key,
-                    ) from None
-                raise NotEncryptedError(
-                    "the object has no encryption metadata and no instruction file",
-                    bucket=bucket, key=key,
-                ) from None
-            raise error from None
-        merged = metadata.merge_instruction_file(object_md, metadata.parse_instruction_file(body))
-        return metadata.parse(merged, instruction_file=True)
+        return fetch_content_metadata(
+            self.s3, bucket, key, object_md, suffix or self.config.instruction_suffix, sse_c
+        )
 
     def download_file(
         self, Bucket: str, Key: str, Filename: str | os.PathLike[str], **kwargs: Any
@@ -393,6 +373,40 @@ class EncryptionClient:
             return response
         except _s3_errors() as exc:
             raise translate_s3_error(exc, bucket, key, action) from None
+
+
+def fetch_content_metadata(
+    s3: Any,
+    bucket: str,
+    key: str,
+    object_md: Mapping[str, str],
+    suffix: str = metadata.DEFAULT_INSTRUCTION_SUFFIX,
+    sse_c: Mapping[str, Any] | None = None,
+) -> ContentMetadata:
+    """Parse the object's metadata, fetching its instruction file when it needs one."""
+    object_md = {k.lower(): v for k, v in object_md.items()}
+    if not metadata.needs_instruction_file(object_md):
+        return metadata.parse(object_md)
+    instruction_key = key + suffix
+    try:
+        response = s3.get_object(Bucket=bucket, Key=instruction_key, **dict(sse_c or {}))
+        body = response["Body"].read()
+    except _s3_errors() as exc:
+        error = translate_s3_error(exc, bucket, instruction_key, "instruction file read")
+        if not isinstance(error, ObjectNotFoundError):
+            raise error from None
+        if metadata.is_encrypted(object_md):
+            raise InstructionFileError(
+                f"the object's metadata points to instruction file {instruction_key!r}, "
+                "which does not exist",
+                bucket=bucket, key=key,
+            ) from None
+        raise NotEncryptedError(
+            "the object has no encryption metadata and no instruction file",
+            bucket=bucket, key=key,
+        ) from None
+    merged = metadata.merge_instruction_file(object_md, metadata.parse_instruction_file(body))
+    return metadata.parse(merged, instruction_file=True)
 
 
 def describe(md: ContentMetadata) -> dict[str, Any]:

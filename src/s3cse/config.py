@@ -42,13 +42,7 @@ class CryptoConfig:
         if fmt is FormatVersion.V1:
             raise ConfigurationError("format v1 (AES-CBC) is read-only; write v3 or v2")
         policy = self.commitment_policy
-        if policy is None:
-            policy = (
-                CommitmentPolicy.REQUIRE_ENCRYPT_REQUIRE_DECRYPT
-                if fmt is FormatVersion.V3
-                else CommitmentPolicy.FORBID_ENCRYPT_ALLOW_DECRYPT
-            )
-        elif not isinstance(policy, CommitmentPolicy):
+        if policy is not None and not isinstance(policy, CommitmentPolicy):
             try:
                 policy = CommitmentPolicy(str(policy).upper())
             except ValueError:
@@ -56,7 +50,8 @@ class CryptoConfig:
                 raise ConfigurationError(
                     f"unknown commitment policy {policy!r}: choose one of {names}"
                 ) from None
-        object.__setattr__(self, "commitment_policy", policy)
+            object.__setattr__(self, "commitment_policy", policy)
+        policy = self.policy
         if policy.encrypt_requires_commitment and fmt is not FormatVersion.V3:
             raise ConfigurationError(
                 f"commitment policy {policy.value} requires writing format v3; to write v2 "
@@ -72,8 +67,12 @@ class CryptoConfig:
 
     @property
     def policy(self) -> CommitmentPolicy:
-        assert self.commitment_policy is not None
-        return self.commitment_policy
+        """The commitment policy in force: the one given, or the format's default."""
+        if self.commitment_policy is not None:
+            return self.commitment_policy
+        if self.format is FormatVersion.V3:
+            return CommitmentPolicy.REQUIRE_ENCRYPT_REQUIRE_DECRYPT
+        return CommitmentPolicy.FORBID_ENCRYPT_ALLOW_DECRYPT
 
     @property
     def write_suite(self) -> AlgorithmSuite:

@@ -1,5 +1,7 @@
 """A local S3 (SeaweedFS) and KMS (moto server) on 127.0.0.1, to try s3cse without AWS.
 
+KMS requests pass through ``kms_gate``, which makes moto refuse disabled keys as AWS does.
+
 Both servers speak the real wire protocols over HTTP, so the same code runs unchanged
 against AWS. The stack's state (ports, PIDs, logs) lives in one directory; ``stop``
 ends exactly the processes ``start`` recorded there.
@@ -142,7 +144,7 @@ def start(
     state.mkdir(parents=True, exist_ok=True)
     data = state / "seaweedfs"
     data.mkdir(exist_ok=True)
-    (s3, master, volume, filer, admin, kms) = free_ports(6)
+    (s3, master, volume, filer, admin, kms, moto) = free_ports(7)
     stack = LocalStack(str(state), s3, kms)
     env = {**os.environ, "AWS_ACCESS_KEY_ID": ACCESS_KEY, "AWS_SECRET_ACCESS_KEY": SECRET_KEY}
     weed_args = [
@@ -160,9 +162,11 @@ def start(
     moto_env = {**env, "MOTO_CALL_RESET_API": "false"}
     processes: dict[str, subprocess.Popen[bytes]] = {}
     try:
+        gate = [sys.executable, "-m", "s3cse.kms_gate", str(kms), str(moto)]
         for name, args, proc_env in (
             ("seaweedfs", weed_args, env),
-            ("moto", [_tool("moto_server"), "-H", "127.0.0.1", "-p", str(kms)], moto_env),
+            ("moto", [_tool("moto_server"), "-H", "127.0.0.1", "-p", str(moto)], moto_env),
+            ("kms-gate", gate, env),
         ):
             log = open(state / f"{name}.log", "ab")  # noqa: SIM115
             processes[name] = subprocess.Popen(
@@ -172,7 +176,8 @@ def start(
             log.close()
             stack.pids[name] = processes[name].pid
         _save(stack)
-        _wait_for_port(kms, processes["moto"], state / "moto.log", timeout)
+        _wait_for_port(moto, processes["moto"], state / "moto.log", timeout)
+        _wait_for_port(kms, processes["kms-gate"], state / "kms-gate.log", timeout)
         _wait_for_port(s3, processes["seaweedfs"], state / "seaweedfs.log", timeout)
         _wait_for_s3(stack, timeout)
     except BaseException:

@@ -119,7 +119,7 @@ def parse_instruction_file(body: bytes) -> dict[str, str]:
     """An instruction file is one JSON object of S3EC keys to string values."""
     try:
         data = json.loads(body.decode("utf-8"))
-    except (UnicodeDecodeError, ValueError):
+    except (UnicodeDecodeError, ValueError, RecursionError):
         raise InstructionFileError("instruction file is not valid JSON") from None
     if not isinstance(data, dict):
         raise InstructionFileError("instruction file must hold one JSON object")
@@ -267,7 +267,7 @@ def _b64(md: Mapping[str, str], name: str, length: int | None = None) -> bytes:
 def _json_map(text: str, name: str) -> dict[str, str]:
     try:
         data = json.loads(decode_rfc2047(text))
-    except ValueError:
+    except (ValueError, RecursionError):
         raise MetadataError(f"{name} is not valid JSON") from None
     if not isinstance(data, dict) or any(
         not isinstance(k, str) or not isinstance(v, str) for k, v in data.items()
@@ -289,10 +289,14 @@ def decode_rfc2047(value: str) -> str:
         parts = email.header.decode_header(value)
     except (ValueError, email.errors.HeaderParseError):
         return value
-    text = "".join(
-        part.decode(charset or "ascii", errors="strict") if isinstance(part, bytes) else part
-        for part, charset in parts
-    )
+    try:
+        text = "".join(
+            part.decode(charset or "ascii", errors="strict") if isinstance(part, bytes) else part
+            for part, charset in parts
+        )
+    except (LookupError, UnicodeDecodeError):
+        # An unknown charset or bytes that are not in it: leave the value as it came.
+        return value
     if all(ord(c) < 256 for c in text) and any(ord(c) > 127 for c in text):
         try:
             return text.encode("latin-1").decode("utf-8")

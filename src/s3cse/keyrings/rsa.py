@@ -21,6 +21,7 @@ from ..suites import DATA_KEY_LENGTH
 from .raw import RawKeyring
 
 MIN_RSA_BITS = 2048
+_DATA_KEY_LENGTHS = (16, 24, 32)
 _OAEP_SHA1 = padding.OAEP(mgf=padding.MGF1(hashes.SHA1()), algorithm=hashes.SHA1(), label=None)
 # Java's "OAEPWithSHA-256AndMGF1Padding" hashes with SHA-256 but keeps MGF1 on SHA-1.
 _OAEP_SHA256_JAVA = padding.OAEP(
@@ -84,9 +85,12 @@ class RsaKeyring(RawKeyring[RsaKeyPair]):
     def on_decrypt(self, request: DecryptionRequest) -> bytes:
         md = request.metadata
         check_legacy_wrap(md.wrap_alg, request.legacy)
+        # PKCS#1 v1.5 decryption with a wrong key does not fail: OpenSSL's implicit
+        # rejection returns random bytes instead. Like AES/ECB, it cannot try every key.
+        authenticated = md.wrap_alg != WRAP_RSA_PKCS1_V1
         private_keys = [
             pair.private_key
-            for pair in self.candidate_keys(md.context, try_all=True)
+            for pair in self.candidate_keys(md.context, try_all=authenticated)
             if pair.private_key is not None
         ]
         if not private_keys:
@@ -111,18 +115,20 @@ def _unwrap(
         if wrap_alg == WRAP_RSA_OAEP_SHA1:
             pseudo = key.decrypt(wrapped, _OAEP_SHA1)
             length = pseudo[0] if pseudo else 0
-            if length not in (16, 24, 32) or len(pseudo) != 1 + length + len(binding):
+            if length not in _DATA_KEY_LENGTHS or len(pseudo) != 1 + length + len(binding):
                 return None
             if not constant_time.bytes_eq(pseudo[1 + length :], binding):
                 return None
             return pseudo[1 : 1 + length]
         if wrap_alg == WRAP_RSA_OAEP_SHA256_V2:
-            return key.decrypt(wrapped, _OAEP_SHA256_JAVA)
-        if wrap_alg == WRAP_RSA_PKCS1_V1:
-            return key.decrypt(wrapped, padding.PKCS1v15())
+            data_key = key.decrypt(wrapped, _OAEP_SHA256_JAVA)
+        elif wrap_alg == WRAP_RSA_PKCS1_V1:
+            data_key = key.decrypt(wrapped, padding.PKCS1v15())
+        else:
+            return None
+        return data_key if len(data_key) in _DATA_KEY_LENGTHS else None
     except ValueError:
         return None
-    return None
 
 
 def load_rsa_key_file(path: str | Path) -> RsaKeyPair:

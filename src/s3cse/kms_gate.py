@@ -1,0 +1,99 @@
+"""A loopback HTTP gate in front of moto's KMS that enforces key state as AWS KMS does.
+
+moto server records DisableKey and ScheduleKeyDeletion but still encrypts and decrypts
+with such keys. AWS refuses: ``DisabledException`` for a disabled key,
+``KMSInvalidStateException`` for one pending deletion. The local stack puts this gate
+between clients and moto so that the errors users see locally are the ones AWS gives.
+Everything else is forwarded unchanged.
+
+Run: ``python -m s3cse.kms_gate LISTEN_PORT UPSTREAM_PORT``
+"""
+
+from __future__ import annotations
+
+import http.client
+import json
+import sys
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+_KEY_OPERATIONS = {
+    "TrentService.Decrypt",
+    "TrentService.Encrypt",
+    "TrentService.GenerateDataKey",
+    "TrentService.GenerateDataKeyWithoutPlaintext",
+    "TrentService.ReEncrypt",
+}
+_HOP_HEADERS = {"connection", "keep-alive", "transfer-encoding", "content-length", "host"}
+
+
+class _Gate(BaseHTTPRequestHandler):
+    upstream_port = 0
+    protocol_version = "HTTP/1.1"
+
+    def log_message(self, format: str, *args: object) -> None:
+        """Quiet: the stack's log is moto's."""
+
+    def _upstream(
+        self, body: bytes, headers: dict[str, str]
+    ) -> tuple[int, list[tuple[str, str]], bytes]:
+        conn = http.client.HTTPConnection("127.0.0.1", self.upstream_port, timeout=60)
+        try:
+            conn.request(self.command, self.path, body=body, headers=headers)
+            response = conn.getresponse()
+            return response.status, response.getheaders(), response.read()
+        finally:
+            conn.close()
+
+    def _key_state(self, key_id: str, headers: dict[str, str]) -> tuple[str, str] | None:
+        probe = {**headers, "X-Amz-Target": "TrentService.DescribeKey"}
+        status, _, body = self._upstream(json.dumps({"KeyId": key_id}).encode(), probe)
+        if status != 200:
+            return None
+        meta = json.loads(body).get("KeyMetadata", {})
+        return meta.get("KeyState", "Enabled"), meta.get("Arn", key_id)
+
+    def do_POST(self) -> None:
+        body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+        headers = {k: v for k, v in self.headers.items() if k.lower() not in _HOP_HEADERS}
+        target = self.headers.get("X-Amz-Target", "")
+        if target in _KEY_OPERATIONS:
+            try:
+                key_id = json.loads(body or b"{}").get("KeyId") or json.loads(
+                    body or b"{}"
+                ).get("DestinationKeyId")
+            except ValueError:
+                key_id = None
+            state = self._key_state(key_id, headers) if key_id else None
+            if state is not None and state[0] == "Disabled":
+                return self._error("DisabledException", f"{state[1]} is disabled.")
+            if state is not None and state[0] == "PendingDeletion":
+                return self._error(
+                    "KMSInvalidStateException", f"{state[1]} is pending deletion."
+                )
+        status, response_headers, payload = self._upstream(body, headers)
+        self.send_response(status)
+        for name, value in response_headers:
+            if name.lower() not in _HOP_HEADERS:
+                self.send_header(name, value)
+        self.send_header("Content-Length", str(len(payload)))
+        self.end_headers()
+        self.wfile.write(payload)
+
+    def _error(self, code: str, message: str) -> None:
+        payload = json.dumps({"__type": code, "message": message}).encode()
+        self.send_response(400)
+        self.send_header("Content-Type", "application/x-amz-json-1.1")
+        self.send_header("Content-Length", str(len(payload)))
+        self.end_headers()
+        self.wfile.write(payload)
+
+
+def serve(listen_port: int, upstream_port: int) -> None:
+    handler = type("Gate", (_Gate,), {"upstream_port": upstream_port})
+    server = ThreadingHTTPServer(("127.0.0.1", listen_port), handler)
+    server.daemon_threads = True
+    server.serve_forever()
+
+
+if __name__ == "__main__":
+    serve(int(sys.argv[1]), int(sys.argv[2]))

@@ -1,0 +1,91 @@
+"""Build objects in the legacy formats that old AWS clients wrote, from the published
+byte layouts, with ``cryptography`` directly (no s3cse code involved)."""
+
+from __future__ import annotations
+
+import base64
+import json
+import os
+from typing import Any
+
+from cryptography.hazmat.primitives import padding
+from cryptography.hazmat.primitives.asymmetric import padding as rsa_padding
+from cryptography.hazmat.primitives.asymmetric import rsa
+from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+from cryptography.hazmat.primitives.keywrap import aes_key_wrap
+
+
+def b64(data: bytes) -> str:
+    return base64.b64encode(data).decode()
+
+
+def cbc_encrypt(key: bytes, iv: bytes, plaintext: bytes) -> bytes:
+    padder = padding.PKCS7(128).padder()
+    padded = padder.update(plaintext) + padder.finalize()
+    encryptor = Cipher(algorithms.AES(key), modes.CBC(iv)).encryptor()
+    return encryptor.update(padded) + encryptor.finalize()
+
+
+def ecb_wrap(key: bytes, data_key: bytes) -> bytes:
+    padder = padding.PKCS7(128).padder()
+    padded = padder.update(data_key) + padder.finalize()
+    encryptor = Cipher(algorithms.AES(key), modes.ECB()).encryptor()
+    return encryptor.update(padded) + encryptor.finalize()
+
+
+def v1_aes_cbc(wrapping_key: bytes, plaintext: bytes) -> tuple[bytes, dict[str, str]]:
+    """V1 'EncryptionOnly': AES/ECB-wrapped key in x-amz-key, AES-CBC content."""
+    data_key, iv = os.urandom(32), os.urandom(16)
+    return cbc_encrypt(data_key, iv, plaintext), {
+        "x-amz-key": b64(ecb_wrap(wrapping_key, data_key)),
+        "x-amz-iv": b64(iv),
+        "x-amz-matdesc": "{}",
+        "x-amz-unencrypted-content-length": str(len(plaintext)),
+    }
+
+
+def v1_rsa_cbc(public_key: rsa.RSAPublicKey, plaintext: bytes) -> tuple[bytes, dict[str, str]]:
+    data_key, iv = os.urandom(32), os.urandom(16)
+    wrapped = public_key.encrypt(data_key, rsa_padding.PKCS1v15())
+    return cbc_encrypt(data_key, iv, plaintext), {
+        "x-amz-key": b64(wrapped), "x-amz-iv": b64(iv), "x-amz-matdesc": "{}",
+    }
+
+
+def v2_aeswrap_cbc(wrapping_key: bytes, plaintext: bytes) -> tuple[bytes, dict[str, str]]:
+    data_key, iv = os.urandom(32), os.urandom(16)
+    return cbc_encrypt(data_key, iv, plaintext), {
+        "x-amz-key-v2": b64(aes_key_wrap(wrapping_key, data_key)),
+        "x-amz-iv": b64(iv),
+        "x-amz-cek-alg": "AES/CBC/PKCS5Padding",
+        "x-amz-wrap-alg": "AESWrap",
+        "x-amz-matdesc": "{}",
+    }
+
+
+def v2_aeswrap_gcm(wrapping_key: bytes, plaintext: bytes) -> tuple[bytes, dict[str, str]]:
+    data_key, iv = os.urandom(32), os.urandom(12)
+    return AESGCM(data_key).encrypt(iv, plaintext, None), {
+        "x-amz-key-v2": b64(aes_key_wrap(wrapping_key, data_key)),
+        "x-amz-iv": b64(iv),
+        "x-amz-cek-alg": "AES/GCM/NoPadding",
+        "x-amz-tag-len": "128",
+        "x-amz-wrap-alg": "AESWrap",
+        "x-amz-matdesc": "{}",
+    }
+
+
+def v2_kms_legacy_gcm(kms: Any, key_id: str, plaintext: bytes) -> tuple[bytes, dict[str, str]]:
+    """The V1-era 'kms' wrap: the KMS context is just {"kms_cmk_id": key id}."""
+    context = {"kms_cmk_id": key_id}
+    generated = kms.generate_data_key(KeyId=key_id, KeySpec="AES_256", EncryptionContext=context)
+    iv = os.urandom(12)
+    return AESGCM(generated["Plaintext"]).encrypt(iv, plaintext, None), {
+        "x-amz-key-v2": b64(generated["CiphertextBlob"]),
+        "x-amz-iv": b64(iv),
+        "x-amz-cek-alg": "AES/GCM/NoPadding",
+        "x-amz-tag-len": "128",
+        "x-amz-wrap-alg": "kms",
+        "x-amz-matdesc": json.dumps(context),
+    }
