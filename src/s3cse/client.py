@@ -21,6 +21,7 @@ from .ciphers import content_decryptor
 from .config import CryptoConfig
 from .errors import (
     ConfigurationError,
+    ContentTooLargeError,
     InstructionFileError,
     NotEncryptedError,
     ObjectNotFoundError,
@@ -189,6 +190,12 @@ class EncryptionClient:
                 f"Body must be bytes, str or a binary file object, not {type(body).__name__}"
             )
         length = remaining_length(source)
+        limit = content_key.suite.max_plaintext
+        if length is not None and limit is not None and length > limit:
+            raise ContentTooLargeError(
+                f"the body has {length} bytes; AES-GCM encrypts at most {limit} bytes "
+                "under one data key"
+            )
         if length is not None:
             reader = EncryptingReader(source, content_key, length)
             return reader, reader.ciphertext_length, lambda: None
