@@ -2,6 +2,7 @@
 PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
+LINT_PATHS := src tests $(wildcard bench)
 PEERS := .venv-peers
 OFFICIAL_PEER := $(PEERS)/official
 
@@ -28,7 +29,7 @@ demo: install
 	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" bash scripts/demo.sh
 
 test: install peers
-	$(PY) -m ruff check src tests bench scripts
+	$(PY) -m ruff check $(LINT_PATHS)
 	$(PY) -m mypy
 	S3CSE_OFFICIAL_PYTHON="$(CURDIR)/$(OFFICIAL_PEER)/bin/python" PATH="$(CURDIR)/$(VENV)/bin:$$PATH" \
 		$(PY) -m pytest $(PYTEST_ARGS)
@@ -37,8 +38,8 @@ test-fast: install
 	$(PY) -m pytest tests/unit tests/property $(PYTEST_ARGS)
 
 lint: install
-	$(PY) -m ruff check src tests bench scripts
-	$(PY) -m ruff format --check src tests bench scripts
+	$(PY) -m ruff check $(LINT_PATHS)
+	$(PY) -m ruff format --check $(LINT_PATHS)
 	$(PY) -m mypy
 
 clean:

@@ -268,7 +268,12 @@ def _download(options: KeyOptions, source: S3Url, dst: str) -> str:
     target = Path(dst)
     if target.is_dir() or dst.endswith(os.sep):
         target = target / Path(source.key).name
-    client.download_file(source.bucket, source.key, target, EncryptionContext=options.context)
+    try:
+        client.download_file(
+            source.bucket, source.key, target, EncryptionContext=options.context
+        )
+    except OSError as exc:
+        raise ConfigurationError(f"cannot write {target}: {exc.strerror or exc}") from None
     return f"download: {source} to {target}"
 
 
@@ -325,8 +330,9 @@ def _write_secret(path: str, data: bytes, force: bool) -> None:
     target = Path(path)
     if target.exists() and not force:
         _fail(ConfigurationError(f"{path} exists; pass --force to overwrite it"))
-    flags = os.O_WRONLY | os.O_CREAT | os.O_TRUNC
-    fd = os.open(target, flags, 0o600)
+    # Replace, never rewrite in place: the old file may be readable by others.
+    target.unlink(missing_ok=True)
+    fd = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     with os.fdopen(fd, "wb") as handle:
         handle.write(data)
     os.chmod(target, 0o600)
@@ -395,15 +401,18 @@ def local_start(state_dir: str, buckets: tuple[str, ...]) -> None:
     _print_env(stack)
 
 
+def _running_stack(state_dir: str) -> local_stack.LocalStack:
+    stack = local_stack.status(state_dir)
+    if stack is None:
+        _fail(S3CSEError("no local stack is running", hint="Start it with: s3cse local start"))
+    return stack
+
+
 @local.command("env")
 @state_dir_option
 def local_env(state_dir: str) -> None:
     """Print the environment for the running stack (use: eval "$(s3cse local env)")."""
-    stack = local_stack.status(state_dir)
-    if stack is None:
-        _fail(S3CSEError("no local stack is running", hint="Start it with: s3cse local start"))
-    else:
-        _print_env(stack)
+    _print_env(_running_stack(state_dir))
 
 
 @local.command("stop")
@@ -420,10 +429,7 @@ def local_create_kms_key(state_dir: str) -> None:
     """Create a KMS key on the local stack and print its id."""
     import boto3
 
-    stack = local_stack.status(state_dir)
-    if stack is None:
-        _fail(S3CSEError("no local stack is running", hint="Start it with: s3cse local start"))
-        return
+    stack = _running_stack(state_dir)
     env = stack.env()
     kms = boto3.client(
         "kms", endpoint_url=stack.kms_endpoint, region_name=env["AWS_DEFAULT_REGION"],
