@@ -9,6 +9,7 @@ caller chose delayed authentication.
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from cryptography.exceptions import InvalidTag
@@ -29,12 +30,17 @@ _DERIVE_KEY_LABEL = b"DERIVEKEY"
 _COMMIT_KEY_LABEL = b"COMMITKEY"
 
 
-def random_nonzero(length: int) -> bytes:
+Random = Callable[[int], bytes]
+"""A source of random bytes; ``os.urandom`` unless a test fixes it for known answers."""
+
+
+def random_nonzero(length: int, rng: Random = os.urandom) -> bytes:
     """Fresh random bytes; an all-zero result means a broken RNG, so draw again."""
-    while True:
-        value = os.urandom(length)
+    for _ in range(8):
+        value = rng(length)
         if any(value):
             return value
+    raise RuntimeError("the random source keeps returning zeros")
 
 
 def derive_keys(suite: AlgorithmSuite, data_key: bytes, message_id: bytes) -> tuple[bytes, bytes]:
@@ -73,14 +79,16 @@ class NewContent:
     commitment: bytes | None
 
 
-def new_content_key(suite: AlgorithmSuite, data_key: bytes) -> NewContent:
+def new_content_key(
+    suite: AlgorithmSuite, data_key: bytes, rng: Random = os.urandom
+) -> NewContent:
     """Draw the per-object randomness (IV or message id) and derive the content key."""
     if suite.committing:
-        message_id = random_nonzero(suite.message_id_length)
+        message_id = random_nonzero(suite.message_id_length, rng)
         key, commitment = derive_keys(suite, data_key, message_id)
         return NewContent(ContentKey(suite, key, COMMIT_IV, suite.id_bytes), None, message_id,
                           commitment)
-    iv = random_nonzero(suite.iv_length)
+    iv = random_nonzero(suite.iv_length, rng)
     return NewContent(ContentKey(suite, data_key, iv), iv, None, None)
 
 

@@ -7,11 +7,13 @@ store and the content key to encrypt with. Reading: parsed metadata -> policy ch
 
 from __future__ import annotations
 
+import os
 from collections.abc import Mapping
 
 from .ciphers import (
     ContentKey,
     GcmEncryptor,
+    Random,
     content_decryptor,
     content_key_for_decrypt,
     new_content_key,
@@ -37,10 +39,14 @@ from .suites import FormatVersion
 
 
 def seal(
-    materials: EncryptionMaterials, version: FormatVersion, *, instruction_file: bool
+    materials: EncryptionMaterials,
+    version: FormatVersion,
+    *,
+    instruction_file: bool,
+    rng: Random = os.urandom,
 ) -> tuple[ContentMetadata, ContentKey]:
     """Derive a new object's content key and describe it for storage."""
-    content = new_content_key(materials.suite, materials.data_key)
+    content = new_content_key(materials.suite, materials.data_key, rng)
     metadata = ContentMetadata(
         version=version,
         suite=materials.suite,
@@ -116,12 +122,19 @@ def encrypt_bytes(
     materials: MaterialsManager,
     config: CryptoConfig,
     encryption_context: Mapping[str, str] | None = None,
+    *,
+    rng: Random = os.urandom,
 ) -> tuple[bytes, dict[str, str], dict[str, str] | None]:
-    """Encrypt in memory: ciphertext, object metadata and instruction-file map (or None)."""
+    """Encrypt in memory: ciphertext, object metadata and instruction-file map (or None).
+
+    ``rng`` exists for known-answer tests; leave it alone otherwise.
+    """
     mats = materials.encryption_materials(
-        EncryptionRequest(config.write_suite, dict(encryption_context or {}))
+        EncryptionRequest(config.write_suite, dict(encryption_context or {}), rng)
     )
-    md, content_key = seal(mats, config.format, instruction_file=config.instruction_file)
+    md, content_key = seal(
+        mats, config.format, instruction_file=config.instruction_file, rng=rng
+    )
     encryptor = GcmEncryptor(content_key)
     ciphertext = encryptor.update(plaintext) + encryptor.finalize()
     object_md, instruction = serialize(md)

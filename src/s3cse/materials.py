@@ -9,9 +9,11 @@ without the client noticing.
 from __future__ import annotations
 
 import abc
+import os
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
+from .ciphers import Random
 from .errors import ConfigurationError, KeyUnwrapError, LegacyModeDisabledError, S3CSEError
 from .metadata import ContentMetadata
 from .suites import AlgorithmSuite
@@ -26,6 +28,8 @@ class EncryptionRequest:
     suite: AlgorithmSuite
     encryption_context: Mapping[str, str] = field(default_factory=dict)
     """The caller's KMS encryption context (raw keyrings ignore it)."""
+    rng: Random = os.urandom
+    """Where raw keyrings draw data keys and wrap IVs (fixed only for known-answer tests)."""
 
 
 @dataclass(frozen=True)

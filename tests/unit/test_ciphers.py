@@ -114,10 +114,14 @@ def test_new_content_key_114() -> None:
     assert new_content_key(GCM_IV12_TAG16, data_key).iv != new.iv
 
 
-def test_random_nonzero_redraws_zero(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_random_nonzero_redraws_zero() -> None:
     draws = iter([bytes(12), bytes(12), b"\x05" * 12])
-    monkeypatch.setattr(os, "urandom", lambda n: next(draws))  # what ciphers calls
-    assert ciphers.random_nonzero(12) == b"\x05" * 12
+    assert ciphers.random_nonzero(12, lambda n: next(draws)) == b"\x05" * 12
+
+
+def test_random_nonzero_gives_up_on_a_broken_source() -> None:
+    with pytest.raises(RuntimeError, match="zeros"):
+        ciphers.random_nonzero(12, bytes)
 
 
 # ---------------------------------------------------------------- content key for decrypt

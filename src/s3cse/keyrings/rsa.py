@@ -70,7 +70,7 @@ class RsaKeyring(RawKeyring[RsaKeyPair]):
         return frozenset({WRAP_RSA_OAEP_SHA1, WRAP_RSA_OAEP_SHA256_V2, WRAP_RSA_PKCS1_V1})
 
     def on_encrypt(self, request: EncryptionRequest) -> EncryptionMaterials:
-        data_key = random_nonzero(DATA_KEY_LENGTH)
+        data_key = random_nonzero(DATA_KEY_LENGTH, request.rng)
         # The "pseudo data key" binds the wrap to the content algorithm.
         pseudo = bytes([len(data_key)]) + data_key + request.suite.wrap_binding
         wrapped = self.current_key.public_key.encrypt(pseudo, _OAEP_SHA1)
