@@ -164,12 +164,26 @@ def test_aes_several_keys_by_material_description() -> None:
             stranger.on_decrypt(request_for(mats))
 
 
-def test_aes_authenticated_wrap_tries_all_keys_when_matdesc_unknown() -> None:
+def test_named_keyring_refuses_an_object_naming_a_key_it_does_not_hold() -> None:
     old_key = aes_key(1)
     mats = AesKeyring(old_key, {"who": "somebody else"}).on_encrypt(
         EncryptionRequest(GCM_IV12_TAG16))
     keyring = AesKeyring(aes_key(0), additional_keys=[({"v": "1"}, old_key)])
+    with pytest.raises(KeyUnwrapError, match="somebody else"):
+        keyring.on_decrypt(request_for(mats))
+
+
+def test_unnamed_object_tries_every_key_of_a_named_keyring() -> None:
+    old_key = aes_key(1)
+    mats = AesKeyring(old_key).on_encrypt(EncryptionRequest(GCM_IV12_TAG16))
+    keyring = AesKeyring(aes_key(0), {"v": "2"}, additional_keys=[({"v": "1"}, old_key)])
     assert keyring.on_decrypt(request_for(mats)) == mats.data_key
+
+
+def test_unnamed_keyring_reads_objects_whatever_they_name() -> None:
+    mats = AesKeyring(aes_key(0), {"who": "the writer"}).on_encrypt(
+        EncryptionRequest(GCM_IV12_TAG16))
+    assert AesKeyring(aes_key(0)).on_decrypt(request_for(mats)) == mats.data_key
 
 
 def v1_ecb_wrap(kek: bytes, data_key: bytes) -> bytes:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import Generic, TypeVar
 
+from ..errors import KeyUnwrapError
 from ..materials import Keyring, require_ascii_map
 
 K = TypeVar("K")
@@ -38,12 +39,25 @@ class RawKeyring(Keyring, Generic[K]):
     def candidate_keys(self, stored: Mapping[str, str], *, try_all: bool) -> list[K]:
         """Keys whose description matches the stored one, then (if safe) all others.
 
-        ``try_all`` is for authenticated unwrapping only: a wrong key is detected there,
-        while an unauthenticated legacy unwrap would turn a wrong key into a wrong answer.
+        A keyring whose keys carry names (non-empty material descriptions) holds objects
+        to those names: an object naming a key the keyring does not have is refused
+        rather than guessed at, so a rewritten description cannot go unnoticed. An
+        unnamed keyring, or an object stored without a name, falls back to the current
+        key as the AWS clients do. ``try_all`` is for authenticated unwrapping only: a
+        wrong key is detected there, while an unauthenticated legacy unwrap would turn
+        a wrong key into a wrong answer.
         """
-        matching = [key for desc, key in self._keys if desc == dict(stored)]
+        stored = dict(stored)
+        matching = [key for desc, key in self._keys if desc == stored]
+        if not matching and stored and any(desc for desc, _ in self._keys):
+            names = [desc for desc, _ in self._keys]
+            raise KeyUnwrapError(
+                f"the object names material description {stored}, which none of this "
+                f"keyring's keys has (it holds {names})",
+                hint="Add the key with that material description to the keyring",
+            )
         if not matching and not try_all:
             return [self.current_key]
         if try_all:
-            matching += [key for desc, key in self._keys if desc != dict(stored)]
+            matching += [key for desc, key in self._keys if desc != stored]
         return matching
