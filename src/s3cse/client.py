@@ -42,6 +42,7 @@ from .streams import (
     encrypt_to_spool,
     remaining_length,
 )
+from .transfer import Callback, TransferConfig, TransferManager
 
 # Arguments that describe the plaintext and would be wrong for the ciphertext.
 _REFUSED_PUT_ARGS = (
@@ -77,7 +78,9 @@ def translate_s3_error(exc: Exception, bucket: str, key: str, action: str) -> S3
     code = str(response.get("Error", {}).get("Code", ""))
     message = response.get("Error", {}).get("Message", "") or str(exc)
     if code in _NOT_FOUND:
-        what = "bucket" if code == "NoSuchBucket" else "object"
+        # HEAD answers a bare 404 for a missing bucket as for a missing key
+        what = {"NoSuchBucket": "bucket", "NoSuchVersion": "version",
+                "404": "object or bucket", "NotFound": "object or bucket"}.get(code, "object")
         return ObjectNotFoundError(f"{action}: no such {what}", bucket=bucket, key=key)
     if code:
         return S3RequestError(f"{action} failed ({code}: {message})", bucket=bucket, key=key)
@@ -86,7 +89,8 @@ def translate_s3_error(exc: Exception, bucket: str, key: str, action: str) -> S3
 
 
 @contextlib.contextmanager
-def _located(bucket: str, key: str) -> Any:
+def located(bucket: str, key: str) -> Any:
+    """Attach bucket and key to any s3cse error raised inside."""
     try:
         yield
     except S3CSEError as exc:
@@ -145,7 +149,7 @@ class EncryptionClient:
         **kwargs: Any,
     ) -> dict[str, Any]:
         """Encrypt ``Body`` and store it; extra arguments go to S3's PutObject."""
-        with _located(Bucket, Key):
+        with located(Bucket, Key):
             refused = [a for a in _REFUSED_PUT_ARGS if a in kwargs]
             if refused:
                 raise ConfigurationError(
@@ -224,19 +228,31 @@ class EncryptionClient:
 
     def upload_file(
         self, Filename: str | os.PathLike[str], Bucket: str, Key: str,
-        ExtraArgs: Mapping[str, Any] | None = None, **kwargs: Any,
+        ExtraArgs: Mapping[str, Any] | None = None, Callback: Callback | None = None,
+        Config: TransferConfig | None = None,
     ) -> dict[str, Any]:
-        with open(Filename, "rb") as source:
-            return self.put_object(
-                Bucket=Bucket, Key=Key, Body=source, **dict(ExtraArgs or {}), **kwargs
-            )
+        """Upload a file; large ones as a parallel multipart upload (see ``TransferConfig``).
+
+        ``ExtraArgs`` takes S3's PutObject arguments and ``EncryptionContext`` /
+        ``InstructionFile``.
+        """
+        extra = dict(ExtraArgs or {})
+        context = extra.pop("EncryptionContext", None)
+        return TransferManager(self, Config).upload_file(
+            Filename, Bucket, Key, extra, Callback, context
+        )
 
     def upload_fileobj(
         self, Fileobj: IO[bytes], Bucket: str, Key: str,
-        ExtraArgs: Mapping[str, Any] | None = None, **kwargs: Any,
+        ExtraArgs: Mapping[str, Any] | None = None, Callback: Callback | None = None,
+        Config: TransferConfig | None = None,
     ) -> dict[str, Any]:
-        return self.put_object(Bucket=Bucket, Key=Key, Body=Fileobj,
-                               **dict(ExtraArgs or {}), **kwargs)
+        """Upload from a binary file object; pipes stream with bounded read-ahead."""
+        extra = dict(ExtraArgs or {})
+        context = extra.pop("EncryptionContext", None)
+        return TransferManager(self, Config).upload_fileobj(
+            Fileobj, Bucket, Key, extra, Callback, context
+        )
 
     # ------------------------------------------------------------------ reading
 
@@ -250,7 +266,7 @@ class EncryptionClient:
         **kwargs: Any,
     ) -> dict[str, Any]:
         """Fetch and decrypt. By default the plaintext is authenticated before returning."""
-        with _located(Bucket, Key):
+        with located(Bucket, Key):
             if "Range" in kwargs or "PartNumber" in kwargs:
                 raise ConfigurationError(
                     "ranged reads of encrypted objects are not supported by get_object yet"
@@ -310,18 +326,40 @@ class EncryptionClient:
         )
 
     def download_file(
-        self, Bucket: str, Key: str, Filename: str | os.PathLike[str], **kwargs: Any
+        self, Bucket: str, Key: str, Filename: str | os.PathLike[str],
+        ExtraArgs: Mapping[str, Any] | None = None, Callback: Callback | None = None,
+        Config: TransferConfig | None = None, **kwargs: Any,
     ) -> None:
-        """Decrypt into a temp file beside ``Filename``; rename it only once authenticated."""
-        target = Path(Filename)
-        with _located(Bucket, Key), _atomic_destination(target) as sink:
-            self.download_fileobj(Bucket, Key, sink, **kwargs)
+        """Decrypt into a temp file beside ``Filename``, renamed only once authenticated.
 
-    def download_fileobj(self, Bucket: str, Key: str, Fileobj: IO[bytes], **kwargs: Any) -> int:
+        Large objects are fetched as parallel ranged GETs. ``ExtraArgs`` (or keyword
+        arguments) take GetObject's arguments and ``EncryptionContext`` /
+        ``InstructionFileSuffix``.
+        """
+        extra = {**dict(ExtraArgs or {}), **kwargs}
+        context = extra.pop("EncryptionContext", None)
+        TransferManager(self, Config).download_file(
+            Bucket, Key, Filename, Callback, context, **extra
+        )
+
+    def download_fileobj(
+        self, Bucket: str, Key: str, Fileobj: IO[bytes],
+        ExtraArgs: Mapping[str, Any] | None = None, Callback: Callback | None = None,
+        Config: TransferConfig | None = None, **kwargs: Any,
+    ) -> int:
         """Decrypt into ``Fileobj``. On failure it holds unauthenticated bytes: discard it."""
+        extra = {**dict(ExtraArgs or {}), **kwargs}
+        context = extra.pop("EncryptionContext", None)
+        return TransferManager(self, Config).download_fileobj(
+            Bucket, Key, Fileobj, Callback, context, **extra
+        )
+
+    def stream_download(self, Bucket: str, Key: str, Fileobj: IO[bytes], **kwargs: Any) -> int:
+        """One GET, decrypted as it arrives into ``Fileobj`` (which holds unauthenticated
+        bytes if this raises: discard it)."""
         context = kwargs.pop("EncryptionContext", None)
         suffix = kwargs.pop("InstructionFileSuffix", None)
-        with _located(Bucket, Key):
+        with located(Bucket, Key):
             response = self._s3_call("get_object", Bucket, Key, "download", **kwargs)
             stream = response["Body"]
             try:
@@ -335,7 +373,7 @@ class EncryptionClient:
     def head_object(self, *, Bucket: str, Key: str, **kwargs: Any) -> dict[str, Any]:
         """S3's HeadObject, with ``ContentLength`` the plaintext size where it is known."""
         suffix = kwargs.pop("InstructionFileSuffix", None)
-        with _located(Bucket, Key):
+        with located(Bucket, Key):
             response = self._s3_call("head_object", Bucket, Key, "head", **kwargs)
             md = self._content_metadata(
                 Bucket, Key, response.get("Metadata", {}), suffix, kwargs
@@ -350,7 +388,7 @@ class EncryptionClient:
 
     def delete_object(self, *, Bucket: str, Key: str, **kwargs: Any) -> dict[str, Any]:
         """Delete the object and its instruction file, if any."""
-        with _located(Bucket, Key):
+        with located(Bucket, Key):
             response = self._s3_call("delete_object", Bucket, Key, "delete", **kwargs)
             if "VersionId" not in kwargs:
                 shared = {k: v for k, v in kwargs.items() if k != "VersionId"}
@@ -431,7 +469,7 @@ def describe(md: ContentMetadata) -> dict[str, Any]:
 
 
 @contextlib.contextmanager
-def _atomic_destination(target: Path) -> Any:
+def atomic_destination(target: Path) -> Any:
     """A temp file beside ``target``, renamed onto it on success, removed on failure."""
     directory = target.parent if str(target.parent) else Path(".")
     fd, temp_name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".s3cse-part",

@@ -1,0 +1,517 @@
+"""Parallel transfers of encrypted objects: multipart uploads and ranged downloads.
+
+AES-GCM is one stream, which is why the AWS clients upload the parts of an encrypted
+object one after another. ``gcm`` splits it: every part is encrypted on its own at its
+counter offset and its GHASH contribution is combined at the end, so parts are encrypted
+and uploaded concurrently and the tag goes at the end of the last part. Downloads run
+the same way backwards: ranged GETs decrypted in parallel, the tag checked over the whole
+object before the temporary file is renamed onto the destination.
+
+Memory stays bounded: file parts are read and encrypted as botocore sends them; only
+pipes are buffered, at most ``max_concurrency + 1`` parts at a time.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import threading
+from collections.abc import Callable, Mapping
+from concurrent.futures import FIRST_EXCEPTION, Future, ThreadPoolExecutor, wait
+from dataclasses import dataclass
+from pathlib import Path
+from typing import IO, TYPE_CHECKING, Any
+
+from . import envelope, metadata
+from .errors import ConfigurationError, ContentTooLargeError, S3CSEError, TagMismatchError
+from .gcm import BLOCK, GcmLayout, PartDecryptor, PartEncryptor, PartHash
+from .materials import EncryptionRequest
+from .streams import CHUNK, remaining_length
+
+if TYPE_CHECKING:
+    from .client import EncryptionClient
+
+MiB = 1024 * 1024
+MIN_PART_SIZE = 5 * MiB
+MAX_PARTS = 10_000
+Callback = Callable[[int], None]
+
+
+@dataclass(frozen=True)
+class TransferConfig:
+    """How large transfers are cut up, in the spirit of s3transfer's ``TransferConfig``."""
+
+    multipart_threshold: int = 8 * MiB
+    multipart_chunksize: int = 8 * MiB
+    max_concurrency: int = 10
+
+    def __post_init__(self) -> None:
+        if self.multipart_chunksize < MIN_PART_SIZE:
+            raise ConfigurationError("multipart_chunksize must be at least 5 MiB")
+        if self.multipart_chunksize % BLOCK:
+            raise ConfigurationError("multipart_chunksize must be a multiple of 16 bytes")
+        if self.max_concurrency < 1:
+            raise ConfigurationError("max_concurrency must be at least 1")
+        if self.multipart_threshold < 0:
+            raise ConfigurationError("multipart_threshold must be >= 0")
+
+
+def part_size_for(size: int | None, config: TransferConfig) -> int:
+    """The configured part size, grown (in MiB steps) so that no upload needs >10,000 parts."""
+    part = config.multipart_chunksize
+    if size is not None and -(-size // part) > MAX_PARTS:
+        part = -(-size // MAX_PARTS)
+        part = -(-part // MiB) * MiB
+    return part
+
+
+def plan_parts(size: int, part_size: int) -> list[tuple[int, int]]:
+    """(offset, length) of each part; the last one may be short (or empty for size 0)."""
+    if size == 0:
+        return [(0, 0)]
+    return [(offset, min(part_size, size - offset)) for offset in range(0, size, part_size)]
+
+
+class _Positional:
+    """Reads at absolute offsets of a seekable file, safely from several threads."""
+
+    def __init__(self, source: IO[bytes]) -> None:
+        self._source = source
+        self._base = source.tell()
+        self._lock = threading.Lock()
+        try:
+            self._fd: int | None = source.fileno()
+            os.pread(self._fd, 0, self._base)
+        except (AttributeError, OSError, ValueError):
+            self._fd = None
+
+    def read_at(self, offset: int, size: int) -> bytes:
+        if self._fd is not None:
+            return os.pread(self._fd, size, self._base + offset)
+        with self._lock:
+            self._source.seek(self._base + offset)
+            return self._source.read(size)
+
+
+class _PartBody:
+    """One part's ciphertext, produced as botocore reads it; rewinds for retries."""
+
+    def __init__(
+        self,
+        layout: GcmLayout,
+        read_at: Callable[[int, int], bytes],
+        offset: int,
+        length: int,
+        tag: bytes = b"",
+        on_progress: Callback | None = None,
+    ) -> None:
+        self._layout, self._read_at = layout, read_at
+        self._offset, self._length, self._tag = offset, length, tag
+        self._on_progress = on_progress
+        self.content_length = length + len(tag)
+        self.part_hash: PartHash | None = None
+        self._reported = 0
+        self._rewind()
+
+    def _rewind(self) -> None:
+        self._encryptor = PartEncryptor(self._layout, self._offset)
+        self._done = 0
+        self._pending = b""
+        self._position = 0
+
+    def seekable(self) -> bool:
+        return True
+
+    def readable(self) -> bool:
+        return True
+
+    def tell(self) -> int:
+        return self._position
+
+    def seek(self, offset: int, whence: int = os.SEEK_SET) -> int:
+        if whence == os.SEEK_END:
+            self._rewind()
+            self._position = self.content_length
+            self._done = self._length
+            self._pending = b""
+            self._exhausted = True
+            return self._position
+        target = offset if whence == os.SEEK_SET else self._position + offset
+        if target != 0:
+            if target == self._position:
+                return target
+            raise OSError("a part body can only rewind to its start")
+        self._rewind()
+        self._exhausted = False
+        return 0
+
+    def __len__(self) -> int:
+        return self.content_length
+
+    _exhausted = False
+
+    def read(self, size: int = -1) -> bytes:
+        if self._exhausted:
+            return b""
+        wanted = self.content_length - self._position if size is None or size < 0 else size
+        while len(self._pending) < wanted and self._done < self._length:
+            step = min(max(wanted, CHUNK), self._length - self._done)
+            plain = self._read_at(self._offset + self._done, step)
+            if len(plain) != step:
+                raise S3CSEError("the source file changed size during the upload",
+                                 hint="Do not change a file while it is being uploaded")
+            self._done += step
+            self._pending += self._encryptor.update(plain)
+            if self._done == self._length:
+                self.part_hash = self._encryptor.finalize()
+                self._pending += self._tag
+            if self._on_progress is not None and self._done > self._reported:
+                self._on_progress(self._done - self._reported)
+                self._reported = self._done
+        if self._length == 0 and self.part_hash is None:
+            self.part_hash = self._encryptor.finalize()
+            self._pending += self._tag
+        out, self._pending = self._pending[:wanted], self._pending[wanted:]
+        self._position += len(out)
+        return out
+
+
+def _bytes_reader(data: bytes, base: int) -> Callable[[int, int], bytes]:
+    return lambda offset, size: data[offset - base : offset - base + size]
+
+
+class TransferManager:
+    """Parallel uploads and downloads through an ``EncryptionClient``."""
+
+    def __init__(self, client: EncryptionClient, config: TransferConfig | None = None) -> None:
+        self.client = client
+        self.config = config or TransferConfig()
+
+    # ------------------------------------------------------------------ upload
+
+    def upload_file(
+        self, filename: str | os.PathLike[str], bucket: str, key: str,
+        extra_args: Mapping[str, Any] | None = None, callback: Callback | None = None,
+        encryption_context: Mapping[str, str] | None = None,
+    ) -> dict[str, Any]:
+        with open(filename, "rb") as source:
+            return self.upload_fileobj(source, bucket, key, extra_args, callback,
+                                       encryption_context)
+
+    def upload_fileobj(
+        self, fileobj: IO[bytes], bucket: str, key: str,
+        extra_args: Mapping[str, Any] | None = None, callback: Callback | None = None,
+        encryption_context: Mapping[str, str] | None = None,
+    ) -> dict[str, Any]:
+        extra = dict(extra_args or {})
+        size = remaining_length(fileobj)
+        if size is not None and size < self.config.multipart_threshold:
+            response = self.client.put_object(
+                Bucket=bucket, Key=key, Body=fileobj, EncryptionContext=encryption_context,
+                **extra)
+            if callback:
+                callback(size)
+            return response
+        first: bytes | None = None
+        if size is None:
+            first = _read_full(fileobj, self.config.multipart_threshold)
+            if len(first) < self.config.multipart_threshold:
+                response = self.client.put_object(
+                    Bucket=bucket, Key=key, Body=first, EncryptionContext=encryption_context,
+                    **extra)
+                if callback:
+                    callback(len(first))
+                return response
+        from .client import located
+
+        with located(bucket, key):
+            return self._multipart(fileobj, size, first, bucket, key, extra, callback,
+                                   encryption_context)
+
+    def _multipart(
+        self, fileobj: IO[bytes], size: int | None, first: bytes | None, bucket: str, key: str,
+        extra: dict[str, Any], callback: Callback | None,
+        encryption_context: Mapping[str, str] | None,
+    ) -> dict[str, Any]:
+        client = self.client
+        limit = client.config.write_suite.max_plaintext
+        if size is not None and limit is not None and size > limit:
+            raise ContentTooLargeError(
+                f"the body has {size} bytes; AES-GCM encrypts at most {limit} bytes "
+                "under one data key")
+        use_instruction = bool(extra.pop("InstructionFile", client.config.instruction_file))
+        extra["Metadata"] = envelope.check_user_metadata(extra.get("Metadata"))
+        materials = client.materials.encryption_materials(
+            EncryptionRequest(client.config.write_suite, dict(encryption_context or {})))
+        md, content_key = envelope.seal(materials, client.config.format,
+                                        instruction_file=use_instruction)
+        object_md, instruction = metadata.serialize(md)
+        extra["Metadata"].update(object_md)
+        layout = GcmLayout(content_key)
+        created = client._s3_call("create_multipart_upload", bucket, key,
+                                  "multipart upload start", **extra)
+        upload_id = created["UploadId"]
+        sse_c = {k: v for k, v in extra.items() if k.startswith("SSECustomer")}
+        try:
+            if size is not None:
+                parts = self._upload_known(fileobj, size, layout, bucket, key, upload_id,
+                                           sse_c, callback)
+            else:
+                assert first is not None
+                parts = self._upload_stream(fileobj, first, layout, bucket, key, upload_id,
+                                            sse_c, callback)
+            response = client._s3_call(
+                "complete_multipart_upload", bucket, key, "multipart upload completion",
+                UploadId=upload_id, MultipartUpload={"Parts": parts}, **sse_c)
+        except BaseException:
+            with contextlib.suppress(Exception):
+                client.s3.abort_multipart_upload(Bucket=bucket, Key=key, UploadId=upload_id)
+            raise
+        if instruction is not None:
+            client._put_instruction_file(bucket, key, instruction, extra)
+        return response
+
+    def _upload_part(
+        self, bucket: str, key: str, upload_id: str, number: int, body: _PartBody,
+        sse_c: Mapping[str, Any],
+    ) -> dict[str, Any]:
+        response = self.client._s3_call(
+            "upload_part", bucket, key, f"upload of part {number}", UploadId=upload_id,
+            PartNumber=number, Body=body, ContentLength=body.content_length, **sse_c)
+        return {"PartNumber": number, "ETag": response["ETag"]}
+
+    def _upload_known(
+        self, fileobj: IO[bytes], size: int, layout: GcmLayout, bucket: str, key: str,
+        upload_id: str, sse_c: Mapping[str, Any], callback: Callback | None,
+    ) -> list[dict[str, Any]]:
+        plan = plan_parts(size, part_size_for(size, self.config))
+        source = _Positional(fileobj)
+        bodies = [_PartBody(layout, source.read_at, offset, length, on_progress=callback)
+                  for offset, length in plan[:-1]]
+        with ThreadPoolExecutor(self.config.max_concurrency) as pool:
+            futures = [pool.submit(self._upload_part, bucket, key, upload_id, n, body, sse_c)
+                       for n, body in enumerate(bodies, start=1)]
+            results = _gather(futures)
+            last_offset, last_length = plan[-1]
+            tail = _PartBody(layout, source.read_at, last_offset, last_length,
+                             on_progress=callback)
+            tail = self._with_tag(layout, bodies, tail, source.read_at)
+            results.append(self._upload_part(bucket, key, upload_id, len(plan), tail, sse_c))
+        return results
+
+    def _with_tag(
+        self, layout: GcmLayout, bodies: list[_PartBody], tail: _PartBody,
+        read_at: Callable[[int, int], bytes],
+    ) -> _PartBody:
+        """The last part: its ciphertext, then the tag over every part's hash."""
+        hasher = PartEncryptor(layout, tail._offset)
+        remaining, offset = tail._length, tail._offset
+        while remaining:
+            step = min(CHUNK, remaining)
+            hasher.update(read_at(offset, step))
+            offset += step
+            remaining -= step
+        hashes = [b.part_hash for b in bodies] + [hasher.finalize()]
+        if any(h is None for h in hashes):
+            raise S3CSEError("a part finished without being fully read")
+        tag = layout.tag([h for h in hashes if h is not None])
+        return _PartBody(layout, read_at, tail._offset, tail._length, tag,
+                         on_progress=tail._on_progress)
+
+    def _upload_stream(
+        self, fileobj: IO[bytes], first: bytes, layout: GcmLayout, bucket: str, key: str,
+        upload_id: str, sse_c: Mapping[str, Any], callback: Callback | None,
+    ) -> list[dict[str, Any]]:
+        """A pipe: at most max_concurrency + 1 parts of plaintext are held at once."""
+        part_size = self.config.multipart_chunksize
+        limit = self.client.config.write_suite.max_plaintext or 0
+        slots = threading.BoundedSemaphore(self.config.max_concurrency + 1)
+        buffered = [first]
+
+        def next_chunk() -> bytes:
+            data = buffered.pop()
+            if len(data) < part_size:
+                data += _read_full(fileobj, part_size - len(data))
+            buffered.append(data[part_size:])
+            return data[:part_size]
+
+        def run(number: int, body: _PartBody) -> dict[str, Any]:
+            try:
+                return self._upload_part(bucket, key, upload_id, number, body, sse_c)
+            finally:
+                slots.release()
+
+        bodies: list[_PartBody] = []
+        futures: list[Future[dict[str, Any]]] = []
+        offset = 0
+        with ThreadPoolExecutor(self.config.max_concurrency) as pool:
+            current = next_chunk()
+            while following := next_chunk():
+                if len(bodies) + 2 > MAX_PARTS:
+                    raise ConfigurationError(
+                        f"the stream needs more than {MAX_PARTS} parts of {part_size} bytes; "
+                        "raise multipart_chunksize")
+                if offset + len(current) + len(following) > limit:
+                    raise ContentTooLargeError(
+                        f"the stream passed {limit} bytes, AES-GCM's limit for one data key")
+                slots.acquire()
+                failed = [f for f in futures if f.done() and f.exception() is not None]
+                if failed:
+                    slots.release()
+                    failed[0].result()
+                body = _PartBody(layout, _bytes_reader(current, offset), offset, len(current),
+                                 on_progress=callback)
+                bodies.append(body)
+                futures.append(pool.submit(run, len(bodies), body))
+                offset += len(current)
+                current = following
+            results = _gather(futures)
+            reader = _bytes_reader(current, offset)
+            tail = _PartBody(layout, reader, offset, len(current), on_progress=callback)
+            tail = self._with_tag(layout, bodies, tail, reader)
+            results.append(self._upload_part(bucket, key, upload_id, len(bodies) + 1, tail,
+                                             sse_c))
+        return results
+
+    # ------------------------------------------------------------------ download
+
+    def download_file(
+        self, bucket: str, key: str, filename: str | os.PathLike[str],
+        callback: Callback | None = None, encryption_context: Mapping[str, str] | None = None,
+        **kwargs: Any,
+    ) -> None:
+        """Parallel ranged GETs into a temp file beside ``filename``, renamed once verified."""
+        from .client import atomic_destination, located
+
+        with located(bucket, key), atomic_destination(Path(filename)) as sink:
+            self.download_fileobj(bucket, key, sink, callback, encryption_context, **kwargs)
+
+    def download_fileobj(
+        self, bucket: str, key: str, fileobj: IO[bytes], callback: Callback | None = None,
+        encryption_context: Mapping[str, str] | None = None, **kwargs: Any,
+    ) -> int:
+        """Decrypt into ``fileobj`` (which must be seekable for parallel ranges)."""
+        from .client import located
+
+        client = self.client
+        with located(bucket, key):
+            head = client._s3_call("head_object", bucket, key, "head", **kwargs)
+            size = int(head["ContentLength"])
+            md = client._content_metadata(bucket, key, head.get("Metadata", {}),
+                                          kwargs.pop("InstructionFileSuffix", None), kwargs)
+            if (size < self.config.multipart_threshold or not md.suite.authenticated
+                    or not _is_seekable(fileobj)):
+                written = client.stream_download(
+                    bucket, key, fileobj, EncryptionContext=encryption_context,
+                    IfMatch=head["ETag"], **kwargs)
+                if callback:
+                    callback(written)
+                return written
+            content_key = envelope.unwrap_content_key(md, client.materials, client.config,
+                                                      encryption_context)
+            layout = GcmLayout(content_key)
+            tag_length = md.suite.tag_length
+            if size < tag_length:
+                raise TagMismatchError("ciphertext is shorter than its authentication tag")
+            plain_size = size - tag_length
+            plan = plan_parts(plain_size, part_size_for(plain_size, self.config))
+            writer = _PositionalWriter(fileobj)
+            get_args = {"IfMatch": head["ETag"], **kwargs}
+            with ThreadPoolExecutor(self.config.max_concurrency) as pool:
+                futures = [pool.submit(self._download_range, bucket, key, layout, offset,
+                                       length, writer, callback, get_args)
+                           for offset, length in plan]
+                tag_future = pool.submit(self._read_range, bucket, key, plain_size, size - 1,
+                                         get_args)
+                hashes = _gather(futures)
+                tag = tag_future.result()
+            layout.verify(hashes, tag)
+            writer.finish(plain_size)
+            return plain_size
+
+    def _read_range(self, bucket: str, key: str, first: int, last: int,
+                    get_args: Mapping[str, Any]) -> bytes:
+        response = self.client._s3_call("get_object", bucket, key, "ranged download",
+                                        Range=f"bytes={first}-{last}", **get_args)
+        with contextlib.closing(response["Body"]) as stream:
+            data: bytes = stream.read()
+            return data
+
+    def _download_range(
+        self, bucket: str, key: str, layout: GcmLayout, offset: int, length: int,
+        writer: _PositionalWriter, callback: Callback | None, get_args: Mapping[str, Any],
+    ) -> PartHash:
+        decryptor = PartDecryptor(layout, offset)
+        if length == 0:
+            return decryptor.finalize()
+        response = self.client._s3_call(
+            "get_object", bucket, key, "ranged download",
+            Range=f"bytes={offset}-{offset + length - 1}", **get_args)
+        position = offset
+        with contextlib.closing(response["Body"]) as stream:
+            for chunk in iter(lambda: stream.read(CHUNK), b""):
+                writer.write_at(position, decryptor.update(chunk))
+                position += len(chunk)
+                if callback:
+                    callback(len(chunk))
+        if position != offset + length:
+            raise S3CSEError(f"ranged download returned {position - offset} of {length} bytes")
+        return decryptor.finalize()
+
+
+class _PositionalWriter:
+    def __init__(self, sink: IO[bytes]) -> None:
+        self._sink = sink
+        self._lock = threading.Lock()
+        try:
+            self._fd: int | None = sink.fileno()
+            sink.flush()
+        except (AttributeError, OSError, ValueError):
+            self._fd = None
+        self._base = sink.tell()
+
+    def write_at(self, offset: int, data: bytes) -> None:
+        if self._fd is not None:
+            view = memoryview(data)
+            while view:
+                written = os.pwrite(self._fd, view, self._base + offset)
+                view, offset = view[written:], offset + written
+            return
+        with self._lock:
+            self._sink.seek(self._base + offset)
+            self._sink.write(data)
+
+    def finish(self, size: int) -> None:
+        """Leave the file positioned after the plaintext, as a sequential write would."""
+        with self._lock:
+            self._sink.seek(self._base + size)
+
+
+def _is_seekable(fileobj: IO[bytes]) -> bool:
+    try:
+        return bool(fileobj.seekable())
+    except (AttributeError, ValueError):
+        return False
+
+
+def _read_full(fileobj: IO[bytes], size: int) -> bytes:
+    """Read exactly ``size`` bytes unless the stream ends first (pipes return short reads)."""
+    parts, missing = [], size
+    while missing > 0:
+        chunk = fileobj.read(missing)
+        if not chunk:
+            break
+        parts.append(chunk)
+        missing -= len(chunk)
+    return b"".join(parts)
+
+
+def _gather(futures: list[Future[Any]]) -> list[Any]:
+    """Results in order; on the first failure, cancel what has not started and re-raise."""
+    done, _ = wait(futures, return_when=FIRST_EXCEPTION)
+    for future in done:
+        if future.exception() is not None:
+            for other in futures:
+                other.cancel()
+            raise future.exception()  # type: ignore[misc]
+    return [f.result() for f in futures]
