@@ -25,6 +25,9 @@ class CryptoConfig:
     """Read legacy unauthenticated modes: AES-CBC content, ``kms``, ``AESWrap``, V1 wraps."""
     delayed_authentication: bool = False
     """Release plaintext before the GCM tag is verified (streams, but trusts early bytes)."""
+    unauthenticated_ranges: bool = False
+    """Allow ``get_object(Range=...)`` on AES-GCM objects: the bytes cannot be checked
+    against the tag, which covers the whole object."""
     instruction_file: bool = False
     """Store the wrapped key in ``KEY.instruction`` instead of the object metadata."""
     spool_threshold: int = DEFAULT_SPOOL_THRESHOLD

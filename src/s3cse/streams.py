@@ -23,6 +23,14 @@ class Readable(Protocol):
     def read(self, size: int = ..., /) -> bytes: ...
 
 
+class Decryptor(Protocol):
+    """Anything that turns ciphertext into plaintext incrementally."""
+
+    def update(self, data: bytes) -> bytes: ...
+
+    def finalize(self) -> bytes: ...
+
+
 def remaining_length(source: IO[bytes]) -> int | None:
     """Bytes left in a seekable file, without moving it; None for pipes and sockets."""
     try:
@@ -153,7 +161,7 @@ def decrypt_into(source: Readable, decryptor: ContentDecryptor, sink: IO[bytes])
 class _StreamingDecryption:
     """Pulls ciphertext and releases plaintext at once (delayed authentication)."""
 
-    def __init__(self, source: Readable, decryptor: ContentDecryptor) -> None:
+    def __init__(self, source: Readable, decryptor: Decryptor) -> None:
         self._source = source
         self._decryptor = decryptor
         self._done = False
@@ -194,7 +202,7 @@ class DecryptedBody(io.RawIOBase):
 
     @classmethod
     def streaming(
-        cls, ciphertext: Any, decryptor: ContentDecryptor, length: int | None
+        cls, ciphertext: Any, decryptor: Decryptor, length: int | None
     ) -> DecryptedBody:
         return cls(_StreamingDecryption(ciphertext, decryptor), length,
                    on_close=getattr(ciphertext, "close", None))
