@@ -12,11 +12,13 @@ import contextlib
 import io
 import os
 import tempfile
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import IO, Any
 
 from . import envelope, metadata, ranges
+from . import index as integrity
 from .ciphers import content_decryptor
 from .config import CryptoConfig
 from .errors import (
@@ -28,7 +30,7 @@ from .errors import (
     S3CSEError,
     S3RequestError,
 )
-from .gcm import BLOCK
+from .gcm import BLOCK, GcmLayout
 from .materials import (
     DefaultMaterialsManager,
     EncryptionRequest,
@@ -147,9 +149,13 @@ class EncryptionClient:
         Body: bytes | str | IO[bytes] = b"",
         EncryptionContext: Mapping[str, str] | None = None,
         InstructionFile: bool | None = None,
+        IntegrityIndex: bool | None = None,
         **kwargs: Any,
     ) -> dict[str, Any]:
-        """Encrypt ``Body`` and store it; extra arguments go to S3's PutObject."""
+        """Encrypt ``Body`` and store it; extra arguments go to S3's PutObject.
+
+        ``IntegrityIndex=True`` also writes ``KEY.s3cse-index`` for authenticated ranges.
+        """
         with located(Bucket, Key):
             refused = [a for a in _REFUSED_PUT_ARGS if a in kwargs]
             if refused:
@@ -169,7 +175,9 @@ class EncryptionClient:
             )
             object_md, instruction = metadata.serialize(md)
             kwargs["Metadata"].update(object_md)
-            body, length, cleanup = self._ciphertext_body(Body, content_key)
+            use_index = self.config.integrity_index if IntegrityIndex is None else IntegrityIndex
+            index_key = integrity.IndexKey.for_object(content_key, md) if use_index else None
+            body, length, macs, cleanup = self._ciphertext_body(Body, content_key, index_key)
             try:
                 response = self._s3_call(
                     "put_object", Bucket, Key, "upload",
@@ -178,12 +186,17 @@ class EncryptionClient:
             finally:
                 cleanup()
             if instruction is not None:
-                self._put_instruction_file(Bucket, Key, instruction, kwargs)
+                self.put_sidecar(Bucket, Key, self.config.instruction_suffix,
+                                 metadata.instruction_file_body(instruction), kwargs)
+            if index_key is not None:
+                self.put_sidecar(Bucket, Key, integrity.SUFFIX,
+                                 index_key.build(length, macs()), kwargs)
             return response
 
     def _ciphertext_body(
-        self, body: bytes | str | IO[bytes], content_key: Any
-    ) -> tuple[Any, int, Any]:
+        self, body: bytes | str | IO[bytes], content_key: Any,
+        index_key: integrity.IndexKey | None,
+    ) -> tuple[Any, int, Callable[[], list[bytes]], Callable[[], None]]:
         if isinstance(body, str):
             body = body.encode("utf-8")
         if isinstance(body, (bytes, bytearray, memoryview)):
@@ -202,27 +215,29 @@ class EncryptionClient:
                 "under one data key"
             )
         if length is not None:
-            reader = EncryptingReader(source, content_key, length)
-            return reader, reader.ciphertext_length, lambda: None
-        spool = encrypt_to_spool(
-            source, content_key, self.config.spool_threshold, self.config.spool_dir
+            reader = EncryptingReader(source, content_key, length, index_key)
+            return (reader, reader.ciphertext_length, lambda: reader.index_macs or [],
+                    lambda: None)
+        spool, spooled_macs = encrypt_to_spool(
+            source, content_key, self.config.spool_threshold, self.config.spool_dir, index_key
         )
         size = spool.seek(0, os.SEEK_END)
         spool.seek(0)
-        return spool, size, spool.close
+        return spool, size, lambda: spooled_macs or [], spool.close
 
-    def _put_instruction_file(
-        self, bucket: str, key: str, values: dict[str, str], put_args: Mapping[str, Any]
+    def put_sidecar(
+        self, bucket: str, key: str, suffix: str, body: bytes, put_args: Mapping[str, Any]
     ) -> None:
+        """Store an instruction file or integrity index beside its object.
+
+        If that fails the object is taken back: an object without its instruction file
+        cannot be read, and one without the index it was promised misleads.
+        """
         extra = {a: put_args[a] for a in _INSTRUCTION_SHARED_ARGS if a in put_args}
         try:
-            self._s3_call(
-                "put_object", bucket, key + self.config.instruction_suffix,
-                "upload of the instruction file",
-                Body=metadata.instruction_file_body(values), **extra,
-            )
+            self._s3_call("put_object", bucket, key + suffix, f"upload of {key + suffix}",
+                          Body=body, **extra)
         except S3CSEError:
-            # Without its instruction file the object cannot be read: take it back.
             with contextlib.suppress(*_s3_errors()):
                 self.s3.delete_object(Bucket=bucket, Key=key)
             raise
@@ -309,6 +324,11 @@ class EncryptionClient:
         """A byte range, fetched from its enclosing cipher blocks and decrypted with CTR
         (GCM) or from the previous block (CBC). Unauthenticated: see ``ranges``."""
         requested = ranges.ByteRange.parse(header)
+        if not self.config.unauthenticated_ranges:
+            verified = self._get_verified_range(bucket, key, requested, header, context,
+                                                suffix, kwargs)
+            if verified is not None:
+                return verified
         response = self._s3_call(
             "get_object", bucket, key, "ranged download",
             Range=requested.ciphertext_request(authenticated=False), **kwargs,
@@ -321,9 +341,9 @@ class EncryptionClient:
             if md.suite.authenticated and not self.config.unauthenticated_ranges:
                 raise ConfigurationError(
                     "a byte range of an AES-GCM object cannot be authenticated (the tag "
-                    "covers the whole object)",
-                    hint="Read the whole object, or set unauthenticated_ranges=True if you "
-                    "accept unauthenticated bytes",
+                    "covers the whole object) and this object has no integrity index",
+                    hint="Read the whole object, upload it with IntegrityIndex=True, or set "
+                    "unauthenticated_ranges=True if you accept unauthenticated bytes",
                 )
             first, last, total = _content_range(response)
             content_key = envelope.unwrap_content_key(md, self.materials, self.config, context)
@@ -344,6 +364,66 @@ class EncryptionClient:
         response["Body"] = body
         response["ContentLength"] = body.content_length
         response["ContentRange"] = f"bytes {lo}-{hi}/{size}"
+        return response
+
+    def _get_verified_range(
+        self, bucket: str, key: str, requested: ranges.ByteRange, header: str,
+        context: Mapping[str, str] | None, suffix: str | None, kwargs: dict[str, Any],
+    ) -> dict[str, Any] | None:
+        """An authenticated range through the object's integrity index; None if it has none.
+
+        Two round trips: the index header (it gives the size), then the touched chunks
+        and their index entries side by side.
+        """
+        sse_c = {a: kwargs[a] for a in _SSE_C_ARGS if a in kwargs}
+        index_name = key + integrity.SUFFIX
+        try:
+            head = self.s3.get_object(Bucket=bucket, Key=index_name,
+                                      Range=f"bytes=0-{integrity.HEADER_SIZE - 1}", **sse_c)
+            index_header = head["Body"].read()
+        except _s3_errors() as exc:
+            error = translate_s3_error(exc, bucket, index_name, "integrity index read")
+            if isinstance(error, ObjectNotFoundError):
+                return None
+            raise error from None
+        stored = integrity.stored_size_unverified(index_header)
+        plain_size = stored - BLOCK  # only GCM objects carry an index
+        first, last = ranges.resolve(requested, plain_size, header)
+        chunk_first, chunk_last = first // integrity.CHUNK_SIZE, last // integrity.CHUNK_SIZE
+        span = (f"bytes={chunk_first * integrity.CHUNK_SIZE}-"
+                f"{min((chunk_last + 1) * integrity.CHUNK_SIZE, plain_size) - 1}")
+        with ThreadPoolExecutor(2) as pool:
+            entries = pool.submit(
+                self._s3_call, "get_object", bucket, index_name, "integrity index read",
+                Range=integrity.entries_range(chunk_first, chunk_last), **sse_c)
+            response = self._s3_call("get_object", bucket, key, "ranged download",
+                                     Range=span, **kwargs)
+            macs_blob = entries.result()["Body"].read()
+        stream = response["Body"]
+        try:
+            md = self._content_metadata(bucket, key, response.get("Metadata", {}), suffix,
+                                        kwargs)
+            envelope.check_read_policy(md, self.config)
+            if not md.suite.authenticated:
+                raise integrity.IndexMismatchError("an integrity index beside a non-GCM object")
+            content_key = envelope.unwrap_content_key(md, self.materials, self.config, context)
+            index_key = integrity.IndexKey.for_object(content_key, md)
+            if index_key.check_header(index_header) != _content_range(response)[2]:
+                raise integrity.IndexMismatchError(
+                    "the object's size differs from the size its integrity index vouches for")
+            macs = [macs_blob[i : i + integrity.MAC_LENGTH]
+                    for i in range(0, len(macs_blob), integrity.MAC_LENGTH)]
+            verifier = integrity.VerifiedRange(
+                index_key, macs, chunk_first,
+                GcmLayout(content_key).ctr(chunk_first * integrity.CHUNK_SIZE),
+                first, last, plain_size)
+            body = DecryptedBody.streaming(stream, verifier, last - first + 1)
+        except BaseException:
+            stream.close()
+            raise
+        response["Body"] = body
+        response["ContentLength"] = last - first + 1
+        response["ContentRange"] = f"bytes {first}-{last}/{plain_size}"
         return response
 
     def _authenticated_body(self, stream: Any, decryptor: Any) -> DecryptedBody:
@@ -442,17 +522,16 @@ class EncryptionClient:
         with located(Bucket, Key):
             response = self._s3_call("delete_object", Bucket, Key, "delete", **kwargs)
             if "VersionId" not in kwargs:
-                shared = {k: v for k, v in kwargs.items() if k != "VersionId"}
-                self._s3_call(
-                    "delete_object", Bucket, Key + self.config.instruction_suffix,
-                    "delete of the instruction file", **shared,
-                )
+                for suffix in (self.config.instruction_suffix, integrity.SUFFIX):
+                    self._s3_call("delete_object", Bucket, Key + suffix,
+                                  f"delete of {Key + suffix}", **kwargs)
             return response
 
     def delete_objects(self, *, Bucket: str, Delete: Mapping[str, Any], **kwargs: Any) -> Any:
         objects = list(Delete.get("Objects", []))
-        suffix = self.config.instruction_suffix
-        extra = [{"Key": o["Key"] + suffix} for o in objects if not o["Key"].endswith(suffix)]
+        suffixes = (self.config.instruction_suffix, integrity.SUFFIX)
+        extra = [{"Key": o["Key"] + suffix} for o in objects for suffix in suffixes
+                 if not o["Key"].endswith(suffixes) and "VersionId" not in o]
         return self.s3.delete_objects(
             Bucket=Bucket, Delete={**Delete, "Objects": objects + extra}, **kwargs
         )

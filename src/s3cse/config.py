@@ -28,6 +28,8 @@ class CryptoConfig:
     unauthenticated_ranges: bool = False
     """Allow ``get_object(Range=...)`` on AES-GCM objects: the bytes cannot be checked
     against the tag, which covers the whole object."""
+    integrity_index: bool = False
+    """Also write ``KEY.s3cse-index`` so byte ranges can be authenticated (see ``index``)."""
     instruction_file: bool = False
     """Store the wrapped key in ``KEY.instruction`` instead of the object metadata."""
     spool_threshold: int = DEFAULT_SPOOL_THRESHOLD

@@ -100,6 +100,12 @@ def plan(
         size = cbc_plaintext_size
     else:
         raise ValueError("an AES-CBC range needs the plaintext size")
+    first, last = resolve(requested, size, header)
+    return RangePlan(first, last, received_first, reaches_end, size)
+
+
+def resolve(requested: ByteRange, size: int, header: str) -> tuple[int, int]:
+    """First and last plaintext byte of ``requested`` in an object of ``size`` bytes."""
     if requested.suffix is not None:
         first, last = max(size - requested.suffix, 0), size - 1
     else:
@@ -108,7 +114,7 @@ def plan(
         last = size - 1 if requested.last is None else min(requested.last, size - 1)
     if first >= size or requested.suffix == 0:
         raise invalid_range(header, size)
-    return RangePlan(first, last, received_first, reaches_end, size)
+    return first, last
 
 
 class RangeDecryptor:

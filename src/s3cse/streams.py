@@ -15,6 +15,7 @@ from typing import IO, Any, Protocol
 
 from .ciphers import ContentDecryptor, ContentKey, GcmEncryptor
 from .errors import S3CSEError
+from .index import ChunkMacer, IndexKey
 
 CHUNK = 1024 * 1024
 
@@ -47,7 +48,12 @@ def remaining_length(source: IO[bytes]) -> int | None:
 class EncryptingReader(io.RawIOBase):
     """Reads ``length`` plaintext bytes from ``source`` and yields ciphertext + tag."""
 
-    def __init__(self, source: IO[bytes], content_key: ContentKey, length: int) -> None:
+    def __init__(
+        self, source: IO[bytes], content_key: ContentKey, length: int,
+        index_key: IndexKey | None = None,
+    ) -> None:
+        self._index_key = index_key
+        self.index_macs: list[bytes] | None = None
         self._source = source
         self._key = content_key
         self._length = length
@@ -57,6 +63,7 @@ class EncryptingReader(io.RawIOBase):
 
     def _reset(self) -> None:
         self._encryptor = GcmEncryptor(self._key)
+        self._macer = ChunkMacer(self._index_key, 0) if self._index_key else None
         self._buffer = bytearray()
         self._consumed = 0
         self._position = 0
@@ -102,9 +109,14 @@ class EncryptingReader(io.RawIOBase):
                         hint="Do not change a file while it is being uploaded",
                     )
                 self._consumed += len(chunk)
-                self._buffer += self._encryptor.update(chunk)
+                ciphertext = self._encryptor.update(chunk)
+                if self._macer is not None:
+                    self._macer.update(ciphertext)
+                self._buffer += ciphertext
             else:
                 self._buffer += self._encryptor.finalize()
+                if self._macer is not None:
+                    self.index_macs = self._macer.finalize()
                 self._finished = True
 
     def read(self, size: int | None = -1) -> bytes:
@@ -124,22 +136,28 @@ class EncryptingReader(io.RawIOBase):
 
 
 def encrypt_to_spool(
-    source: Readable, content_key: ContentKey, spool_threshold: int, spool_dir: str | None
-) -> IO[bytes]:
-    """Encrypt a stream of unknown length into a spooled temp file (bounded memory)."""
+    source: Readable, content_key: ContentKey, spool_threshold: int, spool_dir: str | None,
+    index_key: IndexKey | None = None,
+) -> tuple[IO[bytes], list[bytes] | None]:
+    """Encrypt a stream of unknown length into a spooled temp file (bounded memory);
+    also the integrity-index MACs of its chunks when ``index_key`` is given."""
     spool: IO[bytes] = tempfile.SpooledTemporaryFile(  # noqa: SIM115
         max_size=spool_threshold, dir=spool_dir
     )
     encryptor = GcmEncryptor(content_key)
+    macer = ChunkMacer(index_key, 0) if index_key else None
     try:
         while chunk := source.read(CHUNK):
-            spool.write(encryptor.update(chunk))
+            ciphertext = encryptor.update(chunk)
+            if macer is not None:
+                macer.update(ciphertext)
+            spool.write(ciphertext)
         spool.write(encryptor.finalize())
         spool.seek(0)
     except BaseException:
         spool.close()
         raise
-    return spool
+    return spool, (macer.finalize() if macer is not None else None)
 
 
 def decrypt_into(source: Readable, decryptor: ContentDecryptor, sink: IO[bytes]) -> int:

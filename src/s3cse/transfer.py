@@ -25,6 +25,8 @@ from typing import IO, TYPE_CHECKING, Any
 from . import envelope, metadata
 from .errors import ConfigurationError, ContentTooLargeError, S3CSEError, TagMismatchError
 from .gcm import BLOCK, GcmLayout, PartDecryptor, PartEncryptor, PartHash
+from .index import CHUNK_SIZE, ChunkMacer, IndexKey
+from .index import SUFFIX as INDEX_SUFFIX
 from .materials import EncryptionRequest
 from .streams import CHUNK, remaining_length
 
@@ -93,31 +95,50 @@ class _Positional:
             return self._source.read(size)
 
 
+@dataclass
+class _Upload:
+    """What every part of one multipart upload shares."""
+
+    layout: GcmLayout
+    index_key: IndexKey | None
+    callback: Callback | None
+    bucket: str
+    key: str
+    upload_id: str
+    sse_c: dict[str, Any]
+
+
 class _PartBody:
-    """One part's ciphertext, produced as botocore reads it; rewinds for retries."""
+    """One part's ciphertext, produced as botocore reads it; rewinds for retries.
+
+    A complete read leaves the part's GHASH contribution (and integrity-index MACs).
+    """
 
     def __init__(
-        self,
-        layout: GcmLayout,
-        read_at: Callable[[int, int], bytes],
-        offset: int,
-        length: int,
+        self, upload: _Upload, read_at: Callable[[int, int], bytes], offset: int, length: int,
         tag: bytes = b"",
-        on_progress: Callback | None = None,
     ) -> None:
-        self._layout, self._read_at = layout, read_at
-        self._offset, self._length, self._tag = offset, length, tag
-        self._on_progress = on_progress
+        self.upload, self.read_at = upload, read_at
+        self.offset, self.length, self._tag = offset, length, tag
         self.content_length = length + len(tag)
         self.part_hash: PartHash | None = None
+        self.index_macs: list[bytes] = []
+        self.etag: str | None = None
         self._reported = 0
         self._rewind()
 
     def _rewind(self) -> None:
-        self._encryptor = PartEncryptor(self._layout, self._offset)
+        self._encryptor = PartEncryptor(self.upload.layout, self.offset)
+        index_key = self.upload.index_key
+        self._macer = ChunkMacer(index_key, self.offset // CHUNK_SIZE) if index_key else None
         self._done = 0
         self._pending = b""
         self._position = 0
+        self._exhausted = False
+        self._finalized = False
+
+    def with_tag(self, tag: bytes) -> _PartBody:
+        return _PartBody(self.upload, self.read_at, self.offset, self.length, tag)
 
     def seekable(self) -> bool:
         return True
@@ -128,49 +149,47 @@ class _PartBody:
     def tell(self) -> int:
         return self._position
 
-    def seek(self, offset: int, whence: int = os.SEEK_SET) -> int:
-        if whence == os.SEEK_END:
-            self._rewind()
-            self._position = self.content_length
-            self._done = self._length
-            self._pending = b""
-            self._exhausted = True
-            return self._position
-        target = offset if whence == os.SEEK_SET else self._position + offset
-        if target != 0:
-            if target == self._position:
-                return target
-            raise OSError("a part body can only rewind to its start")
-        self._rewind()
-        self._exhausted = False
-        return 0
-
     def __len__(self) -> int:
         return self.content_length
 
-    _exhausted = False
+    def seek(self, offset: int, whence: int = os.SEEK_SET) -> int:
+        if whence == os.SEEK_END:  # only ever used to measure
+            self._rewind()
+            self._position, self._exhausted = self.content_length, True
+            return self._position
+        target = offset if whence == os.SEEK_SET else self._position + offset
+        if target == self._position and not self._exhausted:
+            return target
+        if target != 0:
+            raise OSError("a part body can only rewind to its start")
+        self._rewind()
+        return 0
 
-    def read(self, size: int = -1) -> bytes:
+    def read(self, size: int | None = -1) -> bytes:
         if self._exhausted:
             return b""
         wanted = self.content_length - self._position if size is None or size < 0 else size
-        while len(self._pending) < wanted and self._done < self._length:
-            step = min(max(wanted, CHUNK), self._length - self._done)
-            plain = self._read_at(self._offset + self._done, step)
+        while len(self._pending) < wanted and not self._finalized:
+            step = min(max(wanted, CHUNK), self.length - self._done)
+            plain = self.read_at(self.offset + self._done, step) if step else b""
             if len(plain) != step:
-                raise S3CSEError("the source file changed size during the upload",
+                raise S3CSEError("the source changed size during the upload",
                                  hint="Do not change a file while it is being uploaded")
             self._done += step
-            self._pending += self._encryptor.update(plain)
-            if self._done == self._length:
+            ciphertext = self._encryptor.update(plain)
+            if self._macer is not None:
+                self._macer.update(ciphertext)
+            self._pending += ciphertext
+            if self._done == self.length:
+                self._finalized = True
                 self.part_hash = self._encryptor.finalize()
+                if self._macer is not None:
+                    self.index_macs = self._macer.finalize()
                 self._pending += self._tag
-            if self._on_progress is not None and self._done > self._reported:
-                self._on_progress(self._done - self._reported)
+            callback = self.upload.callback
+            if callback is not None and self._done > self._reported:
+                callback(self._done - self._reported)
                 self._reported = self._done
-        if self._length == 0 and self.part_hash is None:
-            self.part_hash = self._encryptor.finalize()
-            self._pending += self._tag
         out, self._pending = self._pending[:wanted], self._pending[wanted:]
         self._position += len(out)
         return out
@@ -205,23 +224,18 @@ class TransferManager:
     ) -> dict[str, Any]:
         extra = dict(extra_args or {})
         size = remaining_length(fileobj)
-        if size is not None and size < self.config.multipart_threshold:
-            response = self.client.put_object(
-                Bucket=bucket, Key=key, Body=fileobj, EncryptionContext=encryption_context,
-                **extra)
-            if callback:
-                callback(size)
-            return response
         first: bytes | None = None
         if size is None:
             first = _read_full(fileobj, self.config.multipart_threshold)
-            if len(first) < self.config.multipart_threshold:
-                response = self.client.put_object(
-                    Bucket=bucket, Key=key, Body=first, EncryptionContext=encryption_context,
-                    **extra)
-                if callback:
-                    callback(len(first))
-                return response
+        small = len(first) if first is not None else size
+        assert small is not None
+        if small < self.config.multipart_threshold:
+            response = self.client.put_object(
+                Bucket=bucket, Key=key, Body=fileobj if first is None else first,
+                EncryptionContext=encryption_context, **extra)
+            if callback:
+                callback(small)
+            return response
         from .client import located
 
         with located(bucket, key):
@@ -240,6 +254,7 @@ class TransferManager:
                 f"the body has {size} bytes; AES-GCM encrypts at most {limit} bytes "
                 "under one data key")
         use_instruction = bool(extra.pop("InstructionFile", client.config.instruction_file))
+        use_index = bool(extra.pop("IntegrityIndex", client.config.integrity_index))
         extra["Metadata"] = envelope.check_user_metadata(extra.get("Metadata"))
         materials = client.materials.encryption_materials(
             EncryptionRequest(client.config.write_suite, dict(encryption_context or {})))
@@ -247,83 +262,80 @@ class TransferManager:
                                         instruction_file=use_instruction)
         object_md, instruction = metadata.serialize(md)
         extra["Metadata"].update(object_md)
-        layout = GcmLayout(content_key)
         created = client._s3_call("create_multipart_upload", bucket, key,
                                   "multipart upload start", **extra)
-        upload_id = created["UploadId"]
-        sse_c = {k: v for k, v in extra.items() if k.startswith("SSECustomer")}
+        upload = _Upload(
+            layout=GcmLayout(content_key),
+            index_key=IndexKey.for_object(content_key, md) if use_index else None,
+            callback=callback, bucket=bucket, key=key, upload_id=created["UploadId"],
+            sse_c={k: v for k, v in extra.items() if k.startswith("SSECustomer")},
+        )
         try:
             if size is not None:
-                parts = self._upload_known(fileobj, size, layout, bucket, key, upload_id,
-                                           sse_c, callback)
+                bodies = self._upload_known(upload, fileobj, size)
             else:
                 assert first is not None
-                parts = self._upload_stream(fileobj, first, layout, bucket, key, upload_id,
-                                            sse_c, callback)
+                bodies = self._upload_stream(upload, fileobj, first)
+            parts = [{"PartNumber": n, "ETag": body.etag}
+                     for n, body in enumerate(bodies, start=1)]
             response = client._s3_call(
                 "complete_multipart_upload", bucket, key, "multipart upload completion",
-                UploadId=upload_id, MultipartUpload={"Parts": parts}, **sse_c)
+                UploadId=upload.upload_id, MultipartUpload={"Parts": parts}, **upload.sse_c)
         except BaseException:
             with contextlib.suppress(Exception):
-                client.s3.abort_multipart_upload(Bucket=bucket, Key=key, UploadId=upload_id)
+                client.s3.abort_multipart_upload(Bucket=bucket, Key=key,
+                                                 UploadId=upload.upload_id)
             raise
         if instruction is not None:
-            client._put_instruction_file(bucket, key, instruction, extra)
+            client.put_sidecar(bucket, key, client.config.instruction_suffix,
+                               metadata.instruction_file_body(instruction), extra)
+        if upload.index_key is not None:
+            stored = sum(body.length for body in bodies) + md.suite.tag_length
+            macs = [mac for body in bodies for mac in body.index_macs]
+            client.put_sidecar(bucket, key, INDEX_SUFFIX, upload.index_key.build(stored, macs),
+                               extra)
         return response
 
-    def _upload_part(
-        self, bucket: str, key: str, upload_id: str, number: int, body: _PartBody,
-        sse_c: Mapping[str, Any],
-    ) -> dict[str, Any]:
+    def _send(self, upload: _Upload, number: int, body: _PartBody) -> _PartBody:
         response = self.client._s3_call(
-            "upload_part", bucket, key, f"upload of part {number}", UploadId=upload_id,
-            PartNumber=number, Body=body, ContentLength=body.content_length, **sse_c)
-        return {"PartNumber": number, "ETag": response["ETag"]}
+            "upload_part", upload.bucket, upload.key, f"upload of part {number}",
+            UploadId=upload.upload_id, PartNumber=number, Body=body,
+            ContentLength=body.content_length, **upload.sse_c)
+        body.etag = response["ETag"]
+        return body
 
-    def _upload_known(
-        self, fileobj: IO[bytes], size: int, layout: GcmLayout, bucket: str, key: str,
-        upload_id: str, sse_c: Mapping[str, Any], callback: Callback | None,
-    ) -> list[dict[str, Any]]:
-        plan = plan_parts(size, part_size_for(size, self.config))
-        source = _Positional(fileobj)
-        bodies = [_PartBody(layout, source.read_at, offset, length, on_progress=callback)
-                  for offset, length in plan[:-1]]
+    def _part_size(self, size: int | None, upload: _Upload) -> int:
+        part = part_size_for(size, self.config)
+        if upload.index_key is not None and part % CHUNK_SIZE:
+            part += CHUNK_SIZE - part % CHUNK_SIZE  # index chunks must not straddle parts
+        return part
+
+    def _upload_known(self, upload: _Upload, fileobj: IO[bytes], size: int) -> list[_PartBody]:
+        plan = plan_parts(size, self._part_size(size, upload))
+        read_at = _Positional(fileobj).read_at
+        bodies = [_PartBody(upload, read_at, offset, length) for offset, length in plan]
         with ThreadPoolExecutor(self.config.max_concurrency) as pool:
-            futures = [pool.submit(self._upload_part, bucket, key, upload_id, n, body, sse_c)
-                       for n, body in enumerate(bodies, start=1)]
-            results = _gather(futures)
-            last_offset, last_length = plan[-1]
-            tail = _PartBody(layout, source.read_at, last_offset, last_length,
-                             on_progress=callback)
-            tail = self._with_tag(layout, bodies, tail, source.read_at)
-            results.append(self._upload_part(bucket, key, upload_id, len(plan), tail, sse_c))
-        return results
+            futures = [pool.submit(self._send, upload, n, body)
+                       for n, body in enumerate(bodies[:-1], start=1)]
+            sent = _gather(futures)
+            sent.append(self._send(upload, len(plan), self._tagged(upload, sent, bodies[-1])))
+        return sent
 
-    def _with_tag(
-        self, layout: GcmLayout, bodies: list[_PartBody], tail: _PartBody,
-        read_at: Callable[[int, int], bytes],
-    ) -> _PartBody:
+    def _tagged(self, upload: _Upload, sent: list[_PartBody], tail: _PartBody) -> _PartBody:
         """The last part: its ciphertext, then the tag over every part's hash."""
-        hasher = PartEncryptor(layout, tail._offset)
-        remaining, offset = tail._length, tail._offset
-        while remaining:
-            step = min(CHUNK, remaining)
-            hasher.update(read_at(offset, step))
-            offset += step
-            remaining -= step
-        hashes = [b.part_hash for b in bodies] + [hasher.finalize()]
+        hasher = PartEncryptor(upload.layout, tail.offset)
+        for offset in range(tail.offset, tail.offset + tail.length, CHUNK):
+            hasher.update(tail.read_at(offset, min(CHUNK, tail.offset + tail.length - offset)))
+        hashes = [body.part_hash for body in sent]
         if any(h is None for h in hashes):
-            raise S3CSEError("a part finished without being fully read")
-        tag = layout.tag([h for h in hashes if h is not None])
-        return _PartBody(layout, read_at, tail._offset, tail._length, tag,
-                         on_progress=tail._on_progress)
+            raise S3CSEError("a part was sent without being read whole")
+        return tail.with_tag(upload.layout.tag([*hashes, hasher.finalize()]))  # type: ignore[list-item]
 
     def _upload_stream(
-        self, fileobj: IO[bytes], first: bytes, layout: GcmLayout, bucket: str, key: str,
-        upload_id: str, sse_c: Mapping[str, Any], callback: Callback | None,
-    ) -> list[dict[str, Any]]:
+        self, upload: _Upload, fileobj: IO[bytes], first: bytes
+    ) -> list[_PartBody]:
         """A pipe: at most max_concurrency + 1 parts of plaintext are held at once."""
-        part_size = self.config.multipart_chunksize
+        part_size = self._part_size(None, upload)
         limit = self.client.config.write_suite.max_plaintext or 0
         slots = threading.BoundedSemaphore(self.config.max_concurrency + 1)
         buffered = [first]
@@ -335,19 +347,18 @@ class TransferManager:
             buffered.append(data[part_size:])
             return data[:part_size]
 
-        def run(number: int, body: _PartBody) -> dict[str, Any]:
+        def send(number: int, body: _PartBody) -> _PartBody:
             try:
-                return self._upload_part(bucket, key, upload_id, number, body, sse_c)
+                return self._send(upload, number, body)
             finally:
                 slots.release()
 
-        bodies: list[_PartBody] = []
-        futures: list[Future[dict[str, Any]]] = []
+        futures: list[Future[_PartBody]] = []
         offset = 0
         with ThreadPoolExecutor(self.config.max_concurrency) as pool:
             current = next_chunk()
             while following := next_chunk():
-                if len(bodies) + 2 > MAX_PARTS:
+                if len(futures) + 2 > MAX_PARTS:
                     raise ConfigurationError(
                         f"the stream needs more than {MAX_PARTS} parts of {part_size} bytes; "
                         "raise multipart_chunksize")
@@ -359,19 +370,14 @@ class TransferManager:
                 if failed:
                     slots.release()
                     failed[0].result()
-                body = _PartBody(layout, _bytes_reader(current, offset), offset, len(current),
-                                 on_progress=callback)
-                bodies.append(body)
-                futures.append(pool.submit(run, len(bodies), body))
+                body = _PartBody(upload, _bytes_reader(current, offset), offset, len(current))
+                futures.append(pool.submit(send, len(futures) + 1, body))
                 offset += len(current)
                 current = following
-            results = _gather(futures)
-            reader = _bytes_reader(current, offset)
-            tail = _PartBody(layout, reader, offset, len(current), on_progress=callback)
-            tail = self._with_tag(layout, bodies, tail, reader)
-            results.append(self._upload_part(bucket, key, upload_id, len(bodies) + 1, tail,
-                                             sse_c))
-        return results
+            sent = _gather(futures)
+            tail = _PartBody(upload, _bytes_reader(current, offset), offset, len(current))
+            sent.append(self._send(upload, len(sent) + 1, self._tagged(upload, sent, tail)))
+        return sent
 
     # ------------------------------------------------------------------ download
 

@@ -1,0 +1,208 @@
+"""The integrity index: authenticated random access to AES-GCM objects.
+
+A GCM tag covers the whole object, so no client can authenticate a byte range. When
+asked at upload, s3cse also writes a small sidecar object, ``KEY.s3cse-index``, that
+every other client ignores (the object itself stays byte-identical to the AWS format):
+
+    header   magic "S3CSEIX1" | chunk size u32 | MAC length u32 | stored size u64 |
+             binding (32) | header MAC (16)                                   72 bytes
+    entries  one 16-byte MAC per 256 KiB chunk of ciphertext (the tag excluded)
+    trailer  MAC over everything before it                                  32 bytes
+
+Keys: HKDF-SHA256 of the object's content key, salted with a SHA-256 of its message id
+(V3) or IV (V2), so only holders of the data key can write or check an index, and an
+index cannot be moved to another object. Each entry is HMAC-SHA256(binding | chunk
+number | chunk) truncated to 16 bytes; the header MAC fixes the object's size (no
+truncation or extension) and the trailer fixes the whole index. A ranged read fetches
+the header, the entries it needs and the chunks it touches, and verifies exactly those.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import struct
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Protocol
+
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.kdf.hkdf import HKDF
+
+from .ciphers import ContentKey
+from .errors import AuthenticationError, MetadataError
+from .metadata import ContentMetadata
+
+SUFFIX = ".s3cse-index"
+MAGIC = b"S3CSEIX1"
+CHUNK_SIZE = 256 * 1024
+MAC_LENGTH = 16
+_FIELDS = struct.Struct(">8sIIQ32s")
+HEADER_SIZE = _FIELDS.size + MAC_LENGTH
+TRAILER_SIZE = 32
+_INFO = b"s3cse integrity index v1"
+
+
+class IndexMismatchError(AuthenticationError):
+    """The integrity index or a chunk it covers does not verify."""
+
+
+def binding(metadata: ContentMetadata) -> bytes:
+    nonce = metadata.message_id if metadata.message_id is not None else metadata.iv
+    if nonce is None:
+        raise MetadataError("an integrity index needs a message id or IV")
+    return hashlib.sha256(nonce).digest()
+
+
+def mac_key(content_key: ContentKey, object_binding: bytes) -> bytes:
+    return HKDF(algorithm=hashes.SHA256(), length=32, salt=object_binding, info=_INFO).derive(
+        content_key.key
+    )
+
+
+def entry_count(stored_size: int, tag_length: int) -> int:
+    return -(-(stored_size - tag_length) // CHUNK_SIZE)
+
+
+@dataclass(frozen=True)
+class IndexKey:
+    """The MAC key and binding of one object's index."""
+
+    key: bytes
+    binding: bytes
+
+    @classmethod
+    def for_object(cls, content_key: ContentKey, metadata: ContentMetadata) -> IndexKey:
+        bound = binding(metadata)
+        return cls(mac_key(content_key, bound), bound)
+
+    def chunk_mac(self, number: int, chunk: bytes) -> bytes:
+        message = self.binding + number.to_bytes(8, "big") + chunk
+        return hmac.new(self.key, message, hashlib.sha256).digest()[:MAC_LENGTH]
+
+    def header(self, stored_size: int) -> bytes:
+        fields = _FIELDS.pack(MAGIC, CHUNK_SIZE, MAC_LENGTH, stored_size, self.binding)
+        return fields + hmac.new(self.key, fields, hashlib.sha256).digest()[:MAC_LENGTH]
+
+    def build(self, stored_size: int, macs: Sequence[bytes]) -> bytes:
+        body = self.header(stored_size) + b"".join(macs)
+        return body + hmac.new(self.key, body, hashlib.sha256).digest()
+
+    def check_header(self, data: bytes) -> int:
+        """Verify a header; return the stored size it vouches for."""
+        if len(data) < HEADER_SIZE:
+            raise IndexMismatchError("integrity index header is truncated")
+        magic, chunk, mac_len, size, bound = _FIELDS.unpack(data[: _FIELDS.size])
+        if magic != MAGIC or chunk != CHUNK_SIZE or mac_len != MAC_LENGTH:
+            raise IndexMismatchError("integrity index has an unknown layout")
+        expected = self.header(size)
+        if not hmac.compare_digest(expected, data[:HEADER_SIZE]) or bound != self.binding:
+            raise IndexMismatchError("integrity index header does not belong to this object")
+        return int(size)
+
+    def check_chunk(self, number: int, chunk: bytes, mac: bytes) -> None:
+        if not hmac.compare_digest(self.chunk_mac(number, chunk), mac):
+            raise IndexMismatchError(
+                f"chunk {number} of the object does not match its integrity index: the "
+                "content was altered"
+            )
+
+    def check_whole(self, data: bytes, stored_size: int, tag_length: int) -> list[bytes]:
+        """Verify a whole index; return its entries."""
+        count = entry_count(stored_size, tag_length)
+        if len(data) != HEADER_SIZE + count * MAC_LENGTH + TRAILER_SIZE:
+            raise IndexMismatchError("integrity index has the wrong length for this object")
+        if self.check_header(data) != stored_size:
+            raise IndexMismatchError("integrity index describes an object of another size")
+        body, trailer = data[:-TRAILER_SIZE], data[-TRAILER_SIZE:]
+        if not hmac.compare_digest(hmac.new(self.key, body, hashlib.sha256).digest(), trailer):
+            raise IndexMismatchError("integrity index was altered")
+        entries = body[HEADER_SIZE:]
+        return [entries[i : i + MAC_LENGTH] for i in range(0, len(entries), MAC_LENGTH)]
+
+
+def entries_range(first_chunk: int, last_chunk: int) -> str:
+    """The Range header for the index entries of chunks ``first..last``."""
+    start = HEADER_SIZE + first_chunk * MAC_LENGTH
+    return f"bytes={start}-{start + (last_chunk - first_chunk + 1) * MAC_LENGTH - 1}"
+
+
+class ChunkMacer:
+    """MACs of consecutive ciphertext chunks, fed in any chunking, starting at a chunk."""
+
+    def __init__(self, key: IndexKey, first_chunk: int) -> None:
+        self._key = key
+        self._next = first_chunk
+        self._pending = bytearray()
+        self.macs: list[bytes] = []
+
+    def update(self, ciphertext: bytes) -> None:
+        self._pending += ciphertext
+        while len(self._pending) >= CHUNK_SIZE:
+            self.macs.append(self._key.chunk_mac(self._next, bytes(self._pending[:CHUNK_SIZE])))
+            del self._pending[:CHUNK_SIZE]
+            self._next += 1
+
+    def finalize(self) -> list[bytes]:
+        if self._pending:
+            self.macs.append(self._key.chunk_mac(self._next, bytes(self._pending)))
+            self._pending.clear()
+        return self.macs
+
+
+def stored_size_unverified(header: bytes) -> int:
+    """The size a header claims, to plan requests before the key is at hand; every use
+    is checked again by ``IndexKey.check_header`` once it is."""
+    if len(header) < HEADER_SIZE:
+        raise IndexMismatchError("integrity index header is truncated")
+    return int(_FIELDS.unpack(header[: _FIELDS.size])[3])
+
+
+class VerifiedRange:
+    """Checks each ciphertext chunk against its index entry before decrypting it.
+
+    Fed the ciphertext of chunks ``first_chunk`` onward; yields only the plaintext bytes
+    ``first..last``. Nothing of a chunk is released unless its MAC verifies.
+    """
+
+    def __init__(
+        self, key: IndexKey, macs: Sequence[bytes], first_chunk: int, stream: _Keystream,
+        first: int, last: int, plaintext_size: int,
+    ) -> None:
+        self._key, self._macs, self._chunk = key, list(macs), first_chunk
+        self._stream = stream
+        self._first, self._last, self._size = first, last, plaintext_size
+        self._pending = bytearray()
+        self._released = 0
+
+    def update(self, ciphertext: bytes) -> bytes:
+        self._pending += ciphertext
+        out = []
+        while self._pending:
+            length = min(CHUNK_SIZE, self._size - self._chunk * CHUNK_SIZE)
+            if length <= 0 or len(self._pending) < length:
+                break
+            out.append(self._release(bytes(self._pending[:length])))
+            del self._pending[:length]
+        return b"".join(out)
+
+    def finalize(self) -> bytes:
+        if self._pending or self._released != len(self._macs):
+            raise IndexMismatchError("the object returned fewer bytes than its index covers")
+        return b""
+
+    def _release(self, chunk: bytes) -> bytes:
+        if self._released >= len(self._macs):
+            raise IndexMismatchError("the object returned more bytes than its index covers")
+        self._key.check_chunk(self._chunk, chunk, self._macs[self._released])
+        self._released += 1
+        start = self._chunk * CHUNK_SIZE
+        self._chunk += 1
+        plain = self._stream.update(chunk)
+        lo = max(self._first - start, 0)
+        hi = max(min(self._last + 1 - start, len(plain)), 0)
+        return plain[lo:hi] if lo < hi else b""
+
+
+class _Keystream(Protocol):
+    def update(self, data: bytes) -> bytes: ...
