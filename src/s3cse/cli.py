@@ -8,10 +8,11 @@ Exit codes: 0 success; 1 the operation failed; 2 bad usage or configuration;
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any, NoReturn, TypeVar
@@ -111,6 +112,8 @@ def key_options(func: F) -> F:
                      show_default=True, help="Format to write; v3 commits to the key."),
         click.option("--instruction-file", is_flag=True,
                      help="Store the wrapped key in KEY.instruction, not in metadata."),
+        click.option("--integrity-index", is_flag=True,
+                     help="Also write KEY.s3cse-index: authenticated ranged reads."),
         click.option("--legacy", is_flag=True,
                      help="Allow reading legacy unauthenticated modes (CBC, kms, AESWrap, V1)."),
         click.option("--commitment-policy",
@@ -138,10 +141,12 @@ class KeyOptions:
     matdesc: str | None
     fmt: str
     instruction_file: bool
+    integrity_index: bool
     legacy: bool
     commitment_policy: str | None
     endpoint_url: str | None
     kms_endpoint_url: str | None
+    quiet: bool = False
 
     def keyrings(self) -> list[Keyring]:
         import boto3
@@ -174,6 +179,7 @@ class KeyOptions:
             else None,  # type: ignore[arg-type]
             legacy=self.legacy,
             instruction_file=self.instruction_file,
+            integrity_index=self.integrity_index,
         )
         s3 = boto3.client("s3", endpoint_url=self.endpoint_url)
         return EncryptionClient(keyring, s3_client=s3, config=config)
@@ -184,8 +190,8 @@ class KeyOptions:
 
 
 def _key_options(kwargs: dict[str, Any]) -> KeyOptions:
-    names = KeyOptions.__dataclass_fields__
-    return KeyOptions(**{name: kwargs.pop(name) for name in list(names)})
+    names = [name for name in KeyOptions.__dataclass_fields__ if name != "quiet"]
+    return KeyOptions(**{name: kwargs.pop(name) for name in names})
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -208,6 +214,7 @@ def cp(src: str, dst: str, content_type: str | None, quiet: bool, **kwargs: Any)
     been authenticated; on any failure nothing is left at DST.
     """
     options = _key_options(kwargs)
+    options.quiet = quiet
     try:
         source, target = S3Url.parse(src), S3Url.parse(dst)
         if source is None and target is None:
@@ -246,12 +253,43 @@ def _upload(options: KeyOptions, src: str, target: S3Url, extra: dict[str, Any])
             stream = open(src, "rb")  # noqa: SIM115
         except OSError as exc:
             raise ConfigurationError(f"cannot read {src}: {exc.strerror}") from None
-    with stream:
-        client.put_object(
-            Bucket=target.bucket, Key=target.key, Body=stream,
-            EncryptionContext=options.context, **extra,
+    size = None if src == "-" else os.path.getsize(src)
+    with stream, _progress(f"upload {target}", size, options.quiet) as advance:
+        client.upload_fileobj(
+            stream, target.bucket, target.key, Callback=advance,
+            ExtraArgs={"EncryptionContext": options.context, **extra},
         )
     return f"upload: {src} to {target}"
+
+
+@contextlib.contextmanager
+def _progress(label: str, total: int | None, quiet: bool) -> Iterator[Any]:
+    """A progress bar on a terminal's stderr; silent when piped or asked to be quiet."""
+    if not _shows_progress(quiet):
+        yield None
+        return
+    from rich.progress import (
+        BarColumn,
+        DownloadColumn,
+        Progress,
+        TransferSpeedColumn,
+    )
+
+    with Progress("[progress.description]{task.description}", BarColumn(), DownloadColumn(),
+                  TransferSpeedColumn(), transient=True,
+                  console=_stderr_console()) as progress:
+        task = progress.add_task(label, total=total)
+        yield lambda done: progress.advance(task, done)
+
+
+def _shows_progress(quiet: bool) -> bool:
+    return not quiet and sys.stderr.isatty()
+
+
+def _stderr_console() -> Any:
+    from rich.console import Console
+
+    return Console(stderr=True)
 
 
 def _download(options: KeyOptions, source: S3Url, dst: str) -> str:
@@ -269,9 +307,11 @@ def _download(options: KeyOptions, source: S3Url, dst: str) -> str:
     if target.is_dir() or dst.endswith(os.sep):
         target = target / Path(source.key).name
     try:
-        client.download_file(
-            source.bucket, source.key, target, EncryptionContext=options.context
-        )
+        size = client.head_object(Bucket=source.bucket, Key=source.key)["ContentLength"] \
+            if _shows_progress(options.quiet) else None
+        with _progress(f"download {source}", size, options.quiet) as advance:
+            client.download_file(source.bucket, source.key, target, Callback=advance,
+                                 EncryptionContext=options.context)
     except OSError as exc:
         raise ConfigurationError(f"cannot write {target}: {exc.strerror or exc}") from None
     return f"download: {source} to {target}"
