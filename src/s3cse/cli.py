@@ -323,10 +323,24 @@ def _copy(options: KeyOptions, source: S3Url, target: S3Url, extra: dict[str, An
     response = reader.get_object(
         Bucket=source.bucket, Key=source.key, EncryptionContext=options.context
     )
+    if _has_integrity_index(reader, source):
+        extra["IntegrityIndex"] = True  # a re-encrypted copy gets a fresh index too
     with response["Body"] as body:
-        writer.put_object(Bucket=target.bucket, Key=target.key, Body=body,
-                          EncryptionContext=options.context, **extra)
+        writer.upload_fileobj(body, target.bucket, target.key,
+                              ExtraArgs={"EncryptionContext": options.context, **extra})
     return f"copy: {source} to {target}"
+
+
+def _has_integrity_index(client: EncryptionClient, url: S3Url) -> bool:
+    from botocore.exceptions import BotoCoreError, ClientError
+
+    from .index import SUFFIX
+
+    try:
+        client.s3.head_object(Bucket=url.bucket, Key=url.key + SUFFIX)
+    except (ClientError, BotoCoreError):
+        return False
+    return True
 
 
 @main.command()

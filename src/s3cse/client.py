@@ -515,6 +515,44 @@ class EncryptionClient:
             response["Encryption"] = describe(md)
             return response
 
+    # ------------------------------------------------------------------ copying
+
+    def copy_object(
+        self, *, Bucket: str, Key: str, CopySource: str | Mapping[str, str], **kwargs: Any
+    ) -> dict[str, Any]:
+        """Server-side copy that keeps the object readable: its encryption metadata, its
+        instruction file and its integrity index go with it (same ciphertext, same key).
+
+        ``MetadataDirective="REPLACE"`` replaces the user metadata only.
+        """
+        source = _copy_source(CopySource)
+        with located(Bucket, Key):
+            if kwargs.get("MetadataDirective") == "REPLACE":
+                head = self._s3_call("head_object", source["Bucket"], source["Key"],
+                                     "head of the copy source",
+                                     **({"VersionId": source["VersionId"]}
+                                        if "VersionId" in source else {}))
+                crypto = {k: v for k, v in head.get("Metadata", {}).items()
+                          if k.lower() in metadata.ALL_KEYS}
+                user = envelope.check_user_metadata(kwargs.get("Metadata"))
+                kwargs["Metadata"] = {**user, **crypto}
+            response = self._s3_call("copy_object", Bucket, Key, "copy", CopySource=source,
+                                     **kwargs)
+            shared = {a: kwargs[a] for a in _INSTRUCTION_SHARED_ARGS if a in kwargs}
+            for suffix in (self.config.instruction_suffix, integrity.SUFFIX):
+                sidecar = {"Bucket": source["Bucket"], "Key": source["Key"] + suffix}
+                try:
+                    self.s3.copy_object(Bucket=Bucket, Key=Key + suffix, CopySource=sidecar,
+                                        **shared)
+                except _s3_errors() as exc:
+                    error = translate_s3_error(exc, Bucket, Key + suffix, "sidecar copy")
+                    if not isinstance(error, ObjectNotFoundError):
+                        raise error from None
+                    # the source has none: a stale one at the target would mislead
+                    self._s3_call("delete_object", Bucket, Key + suffix,
+                                  f"delete of {Key + suffix}")
+            return response
+
     # ------------------------------------------------------------------ deleting
 
     def delete_object(self, *, Bucket: str, Key: str, **kwargs: Any) -> dict[str, Any]:
@@ -548,6 +586,17 @@ class EncryptionClient:
             return response
         except _s3_errors() as exc:
             raise translate_s3_error(exc, bucket, key, action) from None
+
+
+def _copy_source(source: str | Mapping[str, str]) -> dict[str, str]:
+    if isinstance(source, str):
+        path, _, version = source.partition("?versionId=")
+        bucket, _, key = path.lstrip("/").partition("/")
+        parsed = {"Bucket": bucket, "Key": key}
+        if version:
+            parsed["VersionId"] = version
+        return parsed
+    return dict(source)
 
 
 def _content_range(response: Mapping[str, Any]) -> tuple[int, int, int]:

@@ -210,3 +210,23 @@ def test_file_upload_and_download(s3: Any, bucket: str, key_name: str, tmp_path:
     assert target.read_bytes() == source.read_bytes()
     sink = io.BytesIO()
     assert client.download_fileobj(bucket, key_name, sink) == source.stat().st_size
+
+
+@pytest.mark.parametrize("placement", ["metadata", "instruction"])
+def test_copy_keeps_the_object_readable(
+    placement: str, s3: Any, bucket: str, key_name: str
+) -> None:
+    client = EncryptionClient(aes_keyring(0), s3_client=s3,
+                              instruction_file=placement == "instruction", integrity_index=True)
+    client.put_object(Bucket=bucket, Key=key_name, Body=b"copy me" * 1000,
+                      Metadata={"owner": "a"})
+    target = key_name + "-copy"
+    client.copy_object(Bucket=bucket, Key=target, CopySource=f"{bucket}/{key_name}",
+                       MetadataDirective="REPLACE", Metadata={"owner": "b"})
+    assert client.get_object(Bucket=bucket, Key=target)["Body"].read() == b"copy me" * 1000
+    assert s3.head_object(Bucket=bucket, Key=target)["Metadata"]["owner"] == "b"
+    ranged = client.get_object(Bucket=bucket, Key=target, Range="bytes=-7")  # via the index
+    assert ranged["Body"].read() == b"copy me"
+    with pytest.raises(e.ConfigurationError, match="reserved"):
+        client.copy_object(Bucket=bucket, Key=target, CopySource=f"{bucket}/{key_name}",
+                           MetadataDirective="REPLACE", Metadata={"x-amz-iv": "forged"})
