@@ -5,6 +5,7 @@ PY := $(VENV)/bin/python
 LINT_PATHS := src tests $(wildcard bench)
 PEERS := .venv-peers
 OFFICIAL_PEER := $(PEERS)/official
+AIOBOTO3_PEER := $(PEERS)/aioboto3
 
 .PHONY: install peers demo test test-fast lint clean
 
@@ -17,12 +18,18 @@ $(VENV)/.installed: pyproject.toml
 	touch $@
 
 # Peer clients live in their own virtual environments: their pins may clash with ours.
-peers: $(OFFICIAL_PEER)/.installed
+peers: $(OFFICIAL_PEER)/.installed $(AIOBOTO3_PEER)/.installed
 
 $(OFFICIAL_PEER)/.installed: tests/interop/peers/requirements-official.txt
 	$(PYTHON) -m venv $(OFFICIAL_PEER)
 	$(OFFICIAL_PEER)/bin/python -m pip install --quiet --upgrade pip
 	$(OFFICIAL_PEER)/bin/python -m pip install --quiet -r $<
+	touch $@
+
+$(AIOBOTO3_PEER)/.installed: tests/interop/peers/requirements-aioboto3.txt
+	$(PYTHON) -m venv $(AIOBOTO3_PEER)
+	$(AIOBOTO3_PEER)/bin/python -m pip install --quiet --upgrade pip
+	$(AIOBOTO3_PEER)/bin/python -m pip install --quiet -r $<
 	touch $@
 
 demo: install
@@ -31,7 +38,8 @@ demo: install
 test: install peers
 	$(PY) -m ruff check $(LINT_PATHS)
 	$(PY) -m mypy
-	S3CSE_OFFICIAL_PYTHON="$(CURDIR)/$(OFFICIAL_PEER)/bin/python" PATH="$(CURDIR)/$(VENV)/bin:$$PATH" \
+	S3CSE_OFFICIAL_PYTHON="$(CURDIR)/$(OFFICIAL_PEER)/bin/python" \
+		S3CSE_AIOBOTO3_PYTHON="$(CURDIR)/$(AIOBOTO3_PEER)/bin/python" PATH="$(CURDIR)/$(VENV)/bin:$$PATH" \
 		$(PY) -m pytest $(PYTEST_ARGS)
 
 test-fast: install
