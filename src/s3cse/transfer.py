@@ -415,25 +415,31 @@ class TransferManager:
                 return written
             content_key = envelope.unwrap_content_key(md, client.materials, client.config,
                                                       encryption_context)
-            layout = GcmLayout(content_key)
-            tag_length = md.suite.tag_length
-            if size < tag_length:
-                raise TagMismatchError("ciphertext is shorter than its authentication tag")
-            plain_size = size - tag_length
-            plan = plan_parts(plain_size, part_size_for(plain_size, self.config))
-            writer = _PositionalWriter(fileobj)
-            get_args = {"IfMatch": head["ETag"], **kwargs}
-            with ThreadPoolExecutor(self.config.max_concurrency) as pool:
-                futures = [pool.submit(self._download_range, bucket, key, layout, offset,
-                                       length, writer, callback, get_args)
-                           for offset, length in plan]
-                tag_future = pool.submit(self._read_range, bucket, key, plain_size, size - 1,
-                                         get_args)
-                hashes = _gather(futures)
-                tag = tag_future.result()
-            layout.verify(hashes, tag)
-            writer.finish(plain_size)
-            return plain_size
+            return self.download_verified(bucket, key, fileobj, GcmLayout(content_key), size,
+                                          {"IfMatch": head["ETag"], **kwargs}, callback)
+
+    def download_verified(
+        self, bucket: str, key: str, fileobj: IO[bytes], layout: GcmLayout, size: int,
+        get_args: Mapping[str, Any], callback: Callback | None = None,
+    ) -> int:
+        """Parallel ranged GETs of an AES-GCM object whose key is known, tag verified."""
+        tag_length = layout.content_key.suite.tag_length
+        if size < tag_length:
+            raise TagMismatchError("ciphertext is shorter than its authentication tag")
+        plain_size = size - tag_length
+        plan = plan_parts(plain_size, part_size_for(plain_size, self.config))
+        writer = _PositionalWriter(fileobj)
+        with ThreadPoolExecutor(self.config.max_concurrency) as pool:
+            futures = [pool.submit(self._download_range, bucket, key, layout, offset,
+                                   length, writer, callback, get_args)
+                       for offset, length in plan]
+            tag_future = pool.submit(self._read_range, bucket, key, plain_size, size - 1,
+                                     get_args)
+            hashes = _gather(futures)
+            tag = tag_future.result()
+        layout.verify(hashes, tag)
+        writer.finish(plain_size)
+        return plain_size
 
     def _read_range(self, bucket: str, key: str, first: int, last: int,
                     get_args: Mapping[str, Any]) -> bytes:

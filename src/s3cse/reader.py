@@ -1,0 +1,218 @@
+"""Random access to one encrypted object, for seekable files (fsspec, Parquet footers).
+
+The data key is unwrapped once when the reader opens; each read then fetches only what
+it needs. How a read is protected is decided per object, explicitly:
+
+* ``indexed``: the object has an integrity index: every chunk a read touches is
+  verified before its plaintext is released (two GETs per read, side by side).
+* ``whole``: AES-GCM without an index, and unauthenticated ranges not allowed: the first
+  read downloads and verifies the whole object (in parallel, into a spooled temp file);
+  later reads are served from it.
+* ``unauthenticated``: AES-GCM ranges decrypted with CTR (allowed by the caller), or
+  legacy AES-CBC. A read that continues exactly where the previous one stopped feeds a
+  running GHASH, so a complete sequential read still checks the tag at the end.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import tempfile
+from collections.abc import Mapping
+from concurrent.futures import ThreadPoolExecutor
+from typing import IO, TYPE_CHECKING, Any
+
+from . import envelope, ranges
+from . import index as integrity
+from .errors import ConfigurationError
+from .gcm import BLOCK, GcmLayout
+from .metadata import ContentMetadata
+
+if TYPE_CHECKING:
+    from .client import EncryptionClient
+
+MODES = ("indexed", "whole", "unauthenticated")
+
+
+class ObjectReader:
+    def __init__(
+        self,
+        client: EncryptionClient,
+        bucket: str,
+        key: str,
+        *,
+        encryption_context: Mapping[str, str] | None = None,
+        instruction_suffix: str | None = None,
+        extra_args: Mapping[str, Any] | None = None,
+    ) -> None:
+        from .client import located
+
+        self.client, self.bucket, self.key = client, bucket, key
+        self._extra = dict(extra_args or {})
+        self._spool: IO[bytes] | None = None
+        with located(bucket, key):
+            head = client._s3_call("head_object", bucket, key, "head", **self._extra)
+            self.etag: str = head["ETag"]
+            self._extra["IfMatch"] = self.etag  # every read sees this very object
+            self.stored_size = int(head["ContentLength"])
+            self.metadata: ContentMetadata = client._content_metadata(
+                bucket, key, head.get("Metadata", {}), instruction_suffix, self._extra)
+            envelope.check_read_policy(self.metadata, client.config)
+            self.content_key = envelope.unwrap_content_key(
+                self.metadata, client.materials, client.config, encryption_context)
+            self._index_key = self._open_index() if self.metadata.suite.authenticated else None
+            if self._index_key is not None:
+                self.mode = "indexed"
+            elif self.metadata.suite.authenticated and not client.config.unauthenticated_ranges:
+                self.mode = "whole"
+            else:
+                self.mode = "unauthenticated"
+            self.size = self._plaintext_size()
+        self._layout = GcmLayout(self.content_key) if self.metadata.suite.authenticated else None
+        self._hasher = self._layout.hasher() if self._layout is not None else None
+        self._hashed = 0
+        self.verified = False
+        """True once the whole object has been checked against its tag."""
+
+    # ------------------------------------------------------------------ opening
+
+    def _open_index(self) -> integrity.IndexKey | None:
+        from .client import _s3_errors, translate_s3_error
+        from .errors import ObjectNotFoundError
+
+        name = self.key + integrity.SUFFIX
+        sse_c = {k: v for k, v in self._extra.items() if k.startswith("SSECustomer")}
+        try:
+            header = self.client.s3.get_object(
+                Bucket=self.bucket, Key=name, Range=f"bytes=0-{integrity.HEADER_SIZE - 1}",
+                **sse_c)["Body"].read()
+        except _s3_errors() as exc:
+            error = translate_s3_error(exc, self.bucket, name, "integrity index read")
+            if isinstance(error, ObjectNotFoundError):
+                return None
+            raise error from None
+        index_key = integrity.IndexKey.for_object(self.content_key, self.metadata)
+        if index_key.check_header(header) != self.stored_size:
+            raise integrity.IndexMismatchError(
+                "the object's size differs from the size its integrity index vouches for")
+        return index_key
+
+    def _plaintext_size(self) -> int:
+        md = self.metadata
+        if md.suite.authenticated:
+            return max(self.stored_size - md.suite.tag_length, 0)
+        if md.unencrypted_length is not None:
+            return md.unencrypted_length
+        tail = self._get(f"bytes=-{min(self.stored_size, 2 * BLOCK)}")
+        return ranges.cbc_plaintext_size(self.content_key, self.stored_size, tail,
+                                         md.iv or b"")
+
+    # ------------------------------------------------------------------ reading
+
+    def read(self, first: int, last: int) -> bytes:
+        """Plaintext bytes ``first..last`` (inclusive), clamped to the object."""
+        last = min(last, self.size - 1)
+        if first > last:
+            return b""
+        from .client import located
+
+        with located(self.bucket, self.key):
+            if self.mode == "indexed":
+                return self._read_indexed(first, last)
+            if self.mode == "whole":
+                spool = self._whole()
+                spool.seek(first)
+                return spool.read(last - first + 1)
+            return self._read_ranged(first, last)
+
+    def _get(self, header: str, key: str | None = None) -> bytes:
+        extra = self._extra if key is None else {
+            k: v for k, v in self._extra.items() if k.startswith("SSECustomer")}
+        response = self.client._s3_call("get_object", self.bucket, key or self.key,
+                                        "ranged download", Range=header, **extra)
+        with contextlib.closing(response["Body"]) as body:
+            data: bytes = body.read()
+            return data
+
+    def _read_indexed(self, first: int, last: int) -> bytes:
+        assert self._index_key is not None and self._layout is not None
+        chunk_first = first // integrity.CHUNK_SIZE
+        chunk_last = last // integrity.CHUNK_SIZE
+        start = chunk_first * integrity.CHUNK_SIZE
+        end = min((chunk_last + 1) * integrity.CHUNK_SIZE, self.size) - 1
+        with ThreadPoolExecutor(2) as pool:
+            entries = pool.submit(self._get, integrity.entries_range(chunk_first, chunk_last),
+                                  self.key + integrity.SUFFIX)
+            ciphertext = self._get(f"bytes={start}-{end}")
+            blob = entries.result()
+        macs = [blob[i : i + integrity.MAC_LENGTH]
+                for i in range(0, len(blob), integrity.MAC_LENGTH)]
+        verifier = integrity.VerifiedRange(self._index_key, macs, chunk_first,
+                                           self._layout.ctr(start), first, last, self.size)
+        return verifier.update(ciphertext) + verifier.finalize()
+
+    def _read_ranged(self, first: int, last: int) -> bytes:
+        authenticated = self.metadata.suite.authenticated
+        start = first - first % BLOCK
+        if not authenticated:
+            start = max(start - BLOCK, 0)
+            end = min(last - last % BLOCK + BLOCK - 1, self.stored_size - 1)
+        else:
+            end = last
+        ciphertext = self._get(f"bytes={start}-{end}")
+        plan = ranges.RangePlan(first, last, start, end == self.stored_size - 1, self.size)
+        decryptor = ranges.RangeDecryptor(self.content_key, plan, self.metadata.iv or b"")
+        plain = decryptor.update(ciphertext) + decryptor.finalize()
+        if authenticated:
+            self._follow(start, ciphertext)
+        return plain
+
+    def _follow(self, start: int, ciphertext: bytes) -> None:
+        """Feed the running GHASH when reads continue one another from the start."""
+        if self._hasher is None or start > self._hashed:
+            return
+        skip = self._hashed - start
+        fresh = ciphertext[skip:]
+        if not fresh:
+            return
+        self._hasher.update(fresh)
+        self._hashed += len(fresh)
+        if self._hashed >= self.size:
+            assert self._layout is not None
+            tag = self._get(f"bytes={self.size}-{self.stored_size - 1}")
+            self._layout.verify([self._hasher.finalize()], tag)
+            self._hasher = None
+            self.verified = True
+
+    def _whole(self) -> IO[bytes]:
+        if self._spool is None:
+            from .transfer import TransferManager
+
+            assert self._layout is not None
+            spool: IO[bytes] = tempfile.SpooledTemporaryFile(  # noqa: SIM115
+                max_size=self.client.config.spool_threshold, dir=self.client.config.spool_dir)
+            try:
+                TransferManager(self.client).download_verified(
+                    self.bucket, self.key, spool, self._layout, self.stored_size, self._extra)
+            except BaseException:
+                spool.close()
+                raise
+            self._spool = spool
+            self.verified = True
+        return self._spool
+
+    def close(self) -> None:
+        if self._spool is not None:
+            self._spool.close()
+            self._spool = None
+
+    def __enter__(self) -> ObjectReader:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def check_mode(mode: str) -> str:
+    if mode not in MODES:
+        raise ConfigurationError(f"unknown read mode {mode!r}: choose one of {MODES}")
+    return mode
