@@ -17,7 +17,7 @@ from s3cse import local
 @pytest.fixture(scope="session")
 def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[local.LocalStack]:
     state = tmp_path_factory.mktemp("stack")
-    running = local.start(state, buckets=("s3cse-test",))
+    running = local.start(state, buckets=("s3cse-test",), die_with_parent=True)
     saved = {k: os.environ.get(k) for k in running.env()}
     os.environ.update(running.env())
     try:

@@ -135,8 +135,14 @@ def start(
     *,
     buckets: tuple[str, ...] = (),
     timeout: float = 60.0,
+    die_with_parent: bool = False,
 ) -> LocalStack:
-    """Start SeaweedFS and moto server on free loopback ports; return their endpoints."""
+    """Start SeaweedFS and moto server on free loopback ports; return their endpoints.
+
+    ``die_with_parent`` (Linux) ends the servers when the calling process dies, even if
+    it is killed before it can stop them: test runs use it; ``s3cse local start`` does
+    not, since its stack must outlive the command.
+    """
     state = Path(state_dir).resolve()
     existing = status(state)
     if existing is not None:
@@ -172,6 +178,7 @@ def start(
             processes[name] = subprocess.Popen(
                 args, stdout=log, stderr=subprocess.STDOUT, env=proc_env,
                 cwd=state, start_new_session=True,
+                preexec_fn=_die_with_parent if die_with_parent else None,
             )
             log.close()
             stack.pids[name] = processes[name].pid
@@ -184,6 +191,15 @@ def start(
         stop(state)
         raise
     return stack
+
+
+def _die_with_parent() -> None:
+    """In the child before exec: ask Linux to send SIGTERM when the parent dies."""
+    if sys.platform.startswith("linux"):
+        import ctypes
+
+        pr_set_pdeathsig = 1
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(pr_set_pdeathsig, signal.SIGTERM)
 
 
 def _save(stack: LocalStack) -> None:

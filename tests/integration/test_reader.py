@@ -88,5 +88,5 @@ def test_object_replaced_after_open_is_not_mixed_in(s3: Any, bucket: str, key_na
     client.put_object(Bucket=bucket, Key=key_name, Body=b"a" * 100)
     reader = ObjectReader(client, bucket, key_name)
     client.put_object(Bucket=bucket, Key=key_name, Body=b"b" * 100)
-    with pytest.raises(e.S3CSEError, match="PreconditionFailed|412"):
+    with pytest.raises(e.S3CSEError, match=r"PreconditionFailed|412"):
         reader.read(0, 9)
