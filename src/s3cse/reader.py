@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import contextlib
 import tempfile
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from typing import IO, TYPE_CHECKING, Any
 
@@ -43,10 +43,14 @@ class ObjectReader:
         encryption_context: Mapping[str, str] | None = None,
         instruction_suffix: str | None = None,
         extra_args: Mapping[str, Any] | None = None,
+        on_fetch: Callable[[int], None] | None = None,
     ) -> None:
         from .client import located
 
         self.client, self.bucket, self.key = client, bucket, key
+        self.bytes_fetched = 0
+        """Bytes of object bodies received so far (the ciphertext a read really cost)."""
+        self._on_fetch = on_fetch
         self._extra = dict(extra_args or {})
         self._spool: IO[bytes] | None = None
         with located(bucket, key):
@@ -131,7 +135,13 @@ class ObjectReader:
                                         "ranged download", Range=header, **extra)
         with contextlib.closing(response["Body"]) as body:
             data: bytes = body.read()
-            return data
+        self._fetched(len(data))
+        return data
+
+    def _fetched(self, count: int) -> None:
+        self.bytes_fetched += count
+        if self._on_fetch is not None:
+            self._on_fetch(count)
 
     def _read_indexed(self, first: int, last: int) -> bytes:
         assert self._index_key is not None and self._layout is not None
@@ -193,6 +203,7 @@ class ObjectReader:
             try:
                 TransferManager(self.client).download_verified(
                     self.bucket, self.key, spool, self._layout, self.stored_size, self._extra)
+                self._fetched(self.stored_size)
             except BaseException:
                 spool.close()
                 raise

@@ -1,0 +1,436 @@
+"""``s3cse://``: an fsspec filesystem of client-side encrypted S3 objects.
+
+Built on s3fs: listings, globbing, directory markers and caching are s3fs's. What
+changes is what a data tool needs to see plaintext:
+
+* Sizes are plaintext sizes. AES-GCM objects (V2, V3) are the stored size minus the
+  16-byte tag, with no extra request (as Hadoop S3A does, listings assume GCM); with
+  ``exact_sizes=True`` each file is resolved with a HEAD. Each entry says how its size
+  was found in ``s3cse_size``: ``assumed-gcm``, ``exact``, ``not-encrypted``.
+* Instruction files and integrity indexes are hidden from listings and move with their
+  object on ``rm``, ``mv`` and ``cp``.
+* ``open(path, "rb")`` is seekable: reads fetch only the ranges they need. How they are
+  protected is explicit (see ``s3cse.reader``): objects with an integrity index are
+  verified chunk by chunk; other GCM objects are downloaded and verified whole on first
+  read unless ``unauthenticated_ranges=True``. Objects this filesystem writes carry an
+  index by default (``integrity_index=True``).
+* ``open(path, "wb")`` streams into the parallel multipart uploader; an exception inside
+  the ``with`` block aborts the upload, leaving no object.
+
+Options use the CLI's names (``kms_key_id``, ``aes_key_file``, ``rsa_key_file``,
+``encryption_context``, ``format``, ``legacy``, ``commitment_policy``) beside s3fs's
+(``endpoint_url``, ``key``, ``secret``, ``client_kwargs``). The filesystem pickles as
+its arguments, so worker processes rebuild their own clients; key files travel as paths,
+never as key bytes, unless passed by value (``aes_key=``).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import queue
+import threading
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import s3fs
+from fsspec.asyn import sync_wrapper
+from fsspec.spec import AbstractBufferedFile
+
+from . import index as integrity
+from .client import EncryptionClient
+from .config import CryptoConfig
+from .errors import ConfigurationError, S3CSEError
+from .keyrings import (
+    AesKeyring,
+    KmsKeyring,
+    RsaKeyring,
+    load_aes_key_file,
+    load_rsa_key_file,
+    read_aes_key,
+)
+from .materials import Keyring, MultiKeyring
+from .metadata import DEFAULT_INSTRUCTION_SUFFIX
+from .reader import ObjectReader
+
+TAG = 16
+SIDECARS = (DEFAULT_INSTRUCTION_SUFFIX, integrity.SUFFIX)
+
+
+@dataclass(frozen=True)
+class _KeyOptions:
+    kms_key_id: str | None
+    aes_key_file: str | None
+    aes_key: bytes | str | None = field(repr=False)
+    rsa_key_file: str | None
+    matdesc: dict[str, str]
+
+
+class S3CSEFileSystem(s3fs.S3FileSystem):  # type: ignore[misc]
+    protocol = ("s3cse",)
+
+    def __init__(
+        self,
+        *args: Any,
+        kms_key_id: str | None = None,
+        aes_key_file: str | None = None,
+        aes_key: bytes | str | None = None,
+        rsa_key_file: str | None = None,
+        encryption_context: Mapping[str, str] | None = None,
+        matdesc: Mapping[str, str] | None = None,
+        format: str = "v3",
+        legacy: bool = False,
+        commitment_policy: str | None = None,
+        instruction_file: bool = False,
+        integrity_index: bool = True,
+        unauthenticated_ranges: bool = False,
+        exact_sizes: bool = False,
+        reencrypt_on_copy: bool = False,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(*args, **kwargs)
+        self.crypto_config = CryptoConfig(
+            format=format,  # type: ignore[arg-type]
+            commitment_policy=commitment_policy,  # type: ignore[arg-type]
+            legacy=legacy,
+            instruction_file=instruction_file,
+            integrity_index=integrity_index,
+            unauthenticated_ranges=unauthenticated_ranges,
+        )
+        self._key_options = _KeyOptions(kms_key_id, aes_key_file, aes_key, rsa_key_file,
+                                        dict(matdesc or {}))
+        if not (kms_key_id or aes_key_file or aes_key or rsa_key_file):
+            raise ConfigurationError(
+                "s3cse:// needs a key: kms_key_id, aes_key_file (or aes_key) or rsa_key_file")
+        self.encryption_context = dict(encryption_context or {})
+        self.exact_sizes = exact_sizes
+        self.reencrypt_on_copy = reencrypt_on_copy
+        self._encryption_client: EncryptionClient | None = None
+        self._client_lock = threading.Lock()
+        self.bytes_fetched = 0
+        """Object bytes received by ranged and whole reads through this filesystem."""
+
+    # ------------------------------------------------------------------ clients
+
+    @property
+    def encryption_client(self) -> EncryptionClient:
+        """A sync boto3 client with the same endpoint and credentials, built lazily (and
+        so again in each process that unpickles this filesystem)."""
+        with self._client_lock:
+            if self._encryption_client is None:
+                self._encryption_client = EncryptionClient(
+                    self._keyring(), s3_client=self._boto3_client("s3"),
+                    config=self.crypto_config)
+            return self._encryption_client
+
+    def _boto3_client(self, service: str) -> Any:
+        import boto3
+
+        kwargs = {k: v for k, v in self.client_kwargs.items()
+                  if k in ("region_name", "verify", "endpoint_url")}
+        if service == "s3" and self.endpoint_url and "endpoint_url" not in kwargs:
+            kwargs["endpoint_url"] = self.endpoint_url
+        if service != "s3":
+            kwargs.pop("endpoint_url", None)
+        session = boto3.session.Session(aws_access_key_id=self.key,
+                                        aws_secret_access_key=self.secret,
+                                        aws_session_token=self.token)
+        return session.client(service, **kwargs)
+
+    def _keyring(self) -> Keyring:
+        options = self._key_options
+        rings: list[Keyring] = []
+        if options.kms_key_id:
+            rings.append(KmsKeyring(options.kms_key_id, kms_client=self._boto3_client("kms")))
+        if options.aes_key:
+            value = options.aes_key
+            raw = value.encode() if isinstance(value, str) else value
+            rings.append(AesKeyring(read_aes_key(raw), options.matdesc))
+        if options.aes_key_file:
+            rings.append(AesKeyring(load_aes_key_file(options.aes_key_file), options.matdesc))
+        if options.rsa_key_file:
+            rings.append(RsaKeyring(load_rsa_key_file(options.rsa_key_file), options.matdesc))
+        return rings[0] if len(rings) == 1 else MultiKeyring(rings)
+
+    async def _in_thread(self, func: Any, *args: Any, **kwargs: Any) -> Any:
+        return await asyncio.get_running_loop().run_in_executor(
+            None, lambda: func(*args, **kwargs))
+
+    # ------------------------------------------------------------------ listings
+
+    def _plaintext_entries(self, entries: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        names = {entry["name"] for entry in entries}
+        out = []
+        for entry in entries:
+            name = entry["name"]
+            if name.endswith(SIDECARS) and _owner(name) in names:
+                continue
+            out.append(self._plaintext_entry(entry))
+        return out
+
+    def _plaintext_entry(self, entry: dict[str, Any]) -> dict[str, Any]:
+        if entry.get("type") != "file" or "s3cse_size" in entry:
+            return entry
+        entry = dict(entry)
+        stored = int(entry.get("size") or 0)
+        entry["stored_size"] = stored
+        if stored >= TAG:
+            entry["size"], entry["s3cse_size"] = stored - TAG, "assumed-gcm"
+        else:
+            entry["s3cse_size"] = "not-encrypted"
+        if self.exact_sizes:
+            entry.update(self._exact_size(entry["name"], stored))
+        return entry
+
+    def _exact_size(self, path: str, stored: int) -> dict[str, Any]:
+        bucket, key, _ = self.split_path(path)
+        try:
+            head = self.encryption_client.head_object(Bucket=bucket, Key=key)
+        except S3CSEError:
+            return {"size": stored, "s3cse_size": "not-encrypted"}
+        if head["ContentLength"] is None:  # legacy CBC without a stored length
+            return {"size": stored, "s3cse_size": "cbc-upper-bound"}
+        return {"size": head["ContentLength"], "s3cse_size": "exact",
+                "encryption": head["Encryption"]}
+
+    async def _ls(self, path: str, detail: bool = False, *args: Any, **kwargs: Any) -> Any:
+        entries = await super()._ls(path, True, *args, **kwargs)
+        if self.exact_sizes:
+            entries = await self._in_thread(self._plaintext_entries, entries)
+        else:
+            entries = self._plaintext_entries(entries)
+        return entries if detail else [e["name"] for e in entries]
+
+    async def _find(self, path: str, maxdepth: int | None = None, withdirs: bool | None = None,
+                    detail: bool = False, prefix: str = "", **kwargs: Any) -> Any:
+        found = await super()._find(path, maxdepth=maxdepth, withdirs=withdirs, detail=True,
+                                    prefix=prefix, **kwargs)
+        entries = list(found.values())
+        if self.exact_sizes:
+            entries = await self._in_thread(self._plaintext_entries, entries)
+        else:
+            entries = self._plaintext_entries(entries)
+        if detail:
+            return {e["name"]: e for e in entries}
+        return [e["name"] for e in entries]
+
+    find = sync_wrapper(_find)  # s3fs binds its own _find here: bind ours
+
+    async def _info(self, path: str, *args: Any, **kwargs: Any) -> dict[str, Any]:
+        entry = await super()._info(path, *args, **kwargs)
+        if self.exact_sizes:
+            result: dict[str, Any] = await self._in_thread(self._plaintext_entry, entry)
+            return result
+        return self._plaintext_entry(entry)
+
+    # ------------------------------------------------------------------ data
+
+    def _reader(self, path: str) -> ObjectReader:
+        bucket, key, _ = self.split_path(path)
+        return ObjectReader(self.encryption_client, bucket, key,
+                            encryption_context=self.encryption_context,
+                            on_fetch=self._count_fetch)
+
+    def _count_fetch(self, count: int) -> None:
+        with self._client_lock:
+            self.bytes_fetched += count
+
+    async def _cat_file(self, path: str, start: int | None = None, end: int | None = None,
+                        **kwargs: Any) -> bytes:
+        bucket, key, _ = self.split_path(path)
+        if start is None and end is None:
+            response = await self._in_thread(
+                self.encryption_client.get_object, Bucket=bucket, Key=key,
+                EncryptionContext=self.encryption_context)
+            data: bytes = response["Body"].read()
+            return data
+
+        def ranged() -> bytes:
+            with self._reader(path) as reader:
+                first = 0 if start is None else (start if start >= 0 else reader.size + start)
+                last = reader.size if end is None else (end if end >= 0 else reader.size + end)
+                return reader.read(max(first, 0), last - 1)
+
+        result: bytes = await self._in_thread(ranged)
+        return result
+
+    async def _pipe_file(self, path: str, data: bytes, **kwargs: Any) -> None:
+        bucket, key, _ = self.split_path(path)
+        await self._in_thread(self.encryption_client.put_object, Bucket=bucket, Key=key,
+                              Body=data, EncryptionContext=self.encryption_context)
+        self.invalidate_cache(path)
+
+    async def _put_file(self, lpath: str, rpath: str, callback: Any = None,
+                        **kwargs: Any) -> None:
+        if os.path.isdir(lpath):
+            return
+        bucket, key, _ = self.split_path(rpath)
+        await self._in_thread(self.encryption_client.upload_file, lpath, bucket, key,
+                              ExtraArgs={"EncryptionContext": self.encryption_context})
+        self.invalidate_cache(rpath)
+
+    async def _get_file(self, rpath: str, lpath: str, callback: Any = None,
+                        **kwargs: Any) -> None:
+        if os.path.isdir(lpath):
+            return
+        bucket, key, _ = self.split_path(rpath)
+        await self._in_thread(self.encryption_client.download_file, bucket, key, lpath,
+                              EncryptionContext=self.encryption_context)
+
+    async def _cp_file(self, path1: str, path2: str, **kwargs: Any) -> None:
+        source_bucket, source_key, _ = self.split_path(path1)
+        bucket, key, _ = self.split_path(path2)
+        client = self.encryption_client
+        if self.reencrypt_on_copy:
+            def reencrypt() -> None:
+                response = client.get_object(Bucket=source_bucket, Key=source_key,
+                                             EncryptionContext=self.encryption_context)
+                with response["Body"] as body:
+                    client.upload_fileobj(body, bucket, key, ExtraArgs={
+                        "EncryptionContext": self.encryption_context})
+
+            await self._in_thread(reencrypt)
+        else:
+            await self._in_thread(client.copy_object, Bucket=bucket, Key=key,
+                                  CopySource={"Bucket": source_bucket, "Key": source_key})
+        self.invalidate_cache(path2)
+
+    async def _rm(self, path: Any, recursive: bool = False, **kwargs: Any) -> Any:
+        paths = await self._expand_path(path, recursive=recursive)
+        files = [p for p in paths if self.split_path(p)[1]]
+        with_sidecars = files + [f + suffix for f in files for suffix in SIDECARS
+                                 if not f.endswith(SIDECARS)]
+        dirs = [p for p in paths if not self.split_path(p)[1]]
+        for start in range(0, len(with_sidecars), 1000):
+            await self._bulk_delete(with_sidecars[start : start + 1000])
+        for directory in dirs:
+            await self._rmdir(directory)
+        for p in paths:
+            self.invalidate_cache(p)
+            self.invalidate_cache(self._parent(p))
+        return files
+
+    async def _rm_file(self, path: str, **kwargs: Any) -> None:
+        await self._rm(path)
+
+    def _open(self, path: str, mode: str = "rb", block_size: int | None = None,
+              autocommit: bool = True, cache_options: Any = None, **kwargs: Any) -> Any:
+        if mode not in ("rb", "wb"):
+            raise ConfigurationError(f"s3cse:// opens files as 'rb' or 'wb', not {mode!r}")
+        return S3CSEFile(self, path, mode, block_size=block_size or self.default_block_size,
+                         cache_type=kwargs.get("cache_type", self.default_cache_type),
+                         cache_options=cache_options)
+
+
+def _owner(sidecar: str) -> str:
+    for suffix in SIDECARS:
+        if sidecar.endswith(suffix):
+            return sidecar[: -len(suffix)]
+    return sidecar
+
+
+class _Pipe:
+    """Blocks written by the file, read by the uploader thread; a bounded hand-over."""
+
+    def __init__(self, depth: int = 2) -> None:
+        self._blocks: queue.Queue[bytes | BaseException | None] = queue.Queue(depth)
+        self._pending = b""
+        self._done = False
+
+    def put(self, data: bytes) -> None:
+        self._blocks.put(data)
+
+    def close(self, error: BaseException | None = None) -> None:
+        self._blocks.put(error)
+
+    def read(self, size: int = -1) -> bytes:
+        while not self._done and (size < 0 or len(self._pending) < size):
+            block = self._blocks.get()
+            if isinstance(block, BaseException):
+                raise block
+            if block is None:
+                self._done = True
+                break
+            self._pending += block
+        cut = len(self._pending) if size < 0 else size
+        out, self._pending = self._pending[:cut], self._pending[cut:]
+        return out
+
+
+class _Aborted(S3CSEError):
+    """The writer raised: the upload is abandoned, nothing is stored."""
+
+
+class S3CSEFile(AbstractBufferedFile):  # type: ignore[misc]
+    """A seekable plaintext view of one encrypted object, or a streaming upload into one."""
+
+    def __init__(self, fs: S3CSEFileSystem, path: str, mode: str = "rb", **kwargs: Any) -> None:
+        self._reader: ObjectReader | None = None
+        if mode == "rb":
+            self._reader = fs._reader(path)
+            kwargs["size"] = self._reader.size
+        super().__init__(fs, path, mode, **kwargs)
+        self._pipe: _Pipe | None = None
+        self._upload: threading.Thread | None = None
+        self._upload_error: BaseException | None = None
+
+    @property
+    def protection(self) -> str:
+        """How reads are protected: ``indexed``, ``whole`` or ``unauthenticated``."""
+        return self._reader.mode if self._reader is not None else "write"
+
+    def _fetch_range(self, start: int, end: int) -> bytes:
+        assert self._reader is not None
+        return self._reader.read(start, end - 1)
+
+    def _initiate_upload(self) -> None:
+        bucket, key, _ = self.fs.split_path(self.path)
+        self._pipe = pipe = _Pipe()
+        client = self.fs.encryption_client
+        context = self.fs.encryption_context
+
+        def run() -> None:
+            try:
+                client.upload_fileobj(pipe, bucket, key,
+                                      ExtraArgs={"EncryptionContext": context})
+            except BaseException as exc:  # handed to the writer's thread
+                self._upload_error = exc
+
+        self._upload = threading.Thread(target=run, name=f"s3cse-upload-{key}", daemon=True)
+        self._upload.start()
+
+    def _upload_chunk(self, final: bool = False) -> bool:
+        assert self._pipe is not None
+        if self._upload_error is not None:
+            raise self._upload_error
+        self._pipe.put(self.buffer.getvalue())
+        if final:
+            self._pipe.close()
+            assert self._upload is not None
+            self._upload.join()
+            if self._upload_error is not None:
+                raise self._upload_error
+            self.fs.invalidate_cache(self.path)
+        return True
+
+    def discard(self) -> None:
+        """Abandon a write: the uploader fails, aborting any multipart upload."""
+        if self._pipe is not None and self._upload is not None:
+            self._pipe.close(_Aborted("the writer discarded the file"))
+            self._upload.join()
+        self.closed = True
+
+    def __exit__(self, exc_type: Any, exc: Any, traceback: Any) -> None:
+        if exc_type is not None and self.mode == "wb":
+            if self._pipe is None and not self.closed:
+                self.closed = True  # nothing was sent: simply never upload
+                return
+            self.discard()
+            return
+        self.close()
+
+    def close(self) -> None:
+        super().close()
+        if self._reader is not None:
+            self._reader.close()
