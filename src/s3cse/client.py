@@ -167,9 +167,10 @@ class EncryptionClient:
                 self.config.instruction_file if InstructionFile is None else InstructionFile
             )
             kwargs["Metadata"] = envelope.check_user_metadata(kwargs.get("Metadata"))
-            materials = self.materials.encryption_materials(
-                EncryptionRequest(self.config.write_suite, dict(EncryptionContext or {}))
-            )
+            materials = self.materials.encryption_materials(EncryptionRequest(
+                self.config.write_suite, dict(EncryptionContext or {}),
+                plaintext_length=_body_length(Body),
+            ))
             md, content_key = envelope.seal(
                 materials, self.config.format, instruction_file=use_instruction
             )
@@ -586,6 +587,14 @@ class EncryptionClient:
             return response
         except _s3_errors() as exc:
             raise translate_s3_error(exc, bucket, key, action) from None
+
+
+def _body_length(body: Any) -> int | None:
+    if isinstance(body, str):
+        return len(body.encode("utf-8"))
+    if isinstance(body, (bytes, bytearray, memoryview)):
+        return len(body)
+    return remaining_length(body) if hasattr(body, "read") else None
 
 
 def _copy_source(source: str | Mapping[str, str]) -> dict[str, str]:

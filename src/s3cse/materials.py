@@ -30,6 +30,8 @@ class EncryptionRequest:
     """The caller's KMS encryption context (raw keyrings ignore it)."""
     rng: Random = os.urandom
     """Where raw keyrings draw data keys and wrap IVs (fixed only for known-answer tests)."""
+    plaintext_length: int | None = None
+    """The object's size when known: a caching materials manager counts bytes per key."""
 
 
 @dataclass(frozen=True)

@@ -256,8 +256,8 @@ class TransferManager:
         use_instruction = bool(extra.pop("InstructionFile", client.config.instruction_file))
         use_index = bool(extra.pop("IntegrityIndex", client.config.integrity_index))
         extra["Metadata"] = envelope.check_user_metadata(extra.get("Metadata"))
-        materials = client.materials.encryption_materials(
-            EncryptionRequest(client.config.write_suite, dict(encryption_context or {})))
+        materials = client.materials.encryption_materials(EncryptionRequest(
+            client.config.write_suite, dict(encryption_context or {}), plaintext_length=size))
         md, content_key = envelope.seal(materials, client.config.format,
                                         instruction_file=use_instruction)
         object_md, instruction = metadata.serialize(md)
