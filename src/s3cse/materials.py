@@ -84,6 +84,10 @@ class Keyring(abc.ABC):
     @abc.abstractmethod
     def on_encrypt(self, request: EncryptionRequest) -> EncryptionMaterials: ...
 
+    def wrap(self, request: EncryptionRequest, data_key: bytes) -> EncryptionMaterials:
+        """Wrap an existing data key (key rotation re-wraps without re-encrypting)."""
+        raise ConfigurationError(f"{type(self).__name__} cannot re-wrap data keys")
+
     @abc.abstractmethod
     def on_decrypt(self, request: DecryptionRequest) -> bytes:
         """Return the plaintext data key, or raise an ``S3CSEError``."""
@@ -102,6 +106,9 @@ class MultiKeyring(Keyring):
 
     def on_encrypt(self, request: EncryptionRequest) -> EncryptionMaterials:
         return self.keyrings[0].on_encrypt(request)
+
+    def wrap(self, request: EncryptionRequest, data_key: bytes) -> EncryptionMaterials:
+        return self.keyrings[0].wrap(request, data_key)
 
     def on_decrypt(self, request: DecryptionRequest) -> bytes:
         wrap_alg = request.metadata.wrap_alg

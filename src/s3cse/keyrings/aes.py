@@ -56,7 +56,9 @@ class AesKeyring(RawKeyring[bytes]):
         return frozenset({WRAP_AES_GCM, WRAP_AES_KEYWRAP, WRAP_AES_ECB_V1})
 
     def on_encrypt(self, request: EncryptionRequest) -> EncryptionMaterials:
-        data_key = random_nonzero(DATA_KEY_LENGTH, request.rng)
+        return self.wrap(request, random_nonzero(DATA_KEY_LENGTH, request.rng))
+
+    def wrap(self, request: EncryptionRequest, data_key: bytes) -> EncryptionMaterials:
         iv = random_nonzero(_IV_LENGTH, request.rng)
         wrapped = iv + AESGCM(self.current_key).encrypt(iv, data_key, request.suite.wrap_binding)
         return EncryptionMaterials(

@@ -144,6 +144,19 @@ class KmsKeyring(Keyring):
             context=params["EncryptionContext"],
         )
 
+    def wrap(self, request: EncryptionRequest, data_key: bytes) -> EncryptionMaterials:
+        """KMS Encrypt of an existing data key under this key, with the same context rules."""
+        params = generate_request(self.key_id, request)
+        response = self._call("encrypt", {"KeyId": self.key_id, "Plaintext": data_key,
+                                          "EncryptionContext": params["EncryptionContext"]})
+        return EncryptionMaterials(
+            suite=request.suite,
+            data_key=data_key,
+            encrypted_data_key=response["CiphertextBlob"],
+            wrap_alg=WRAP_KMS_CONTEXT,
+            context=params["EncryptionContext"],
+        )
+
     def on_decrypt(self, request: DecryptionRequest) -> bytes:
         params = decrypt_request(self.key_id, request, request.legacy)
         data_key: bytes = self._call("decrypt", params)["Plaintext"]

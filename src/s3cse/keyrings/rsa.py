@@ -70,7 +70,9 @@ class RsaKeyring(RawKeyring[RsaKeyPair]):
         return frozenset({WRAP_RSA_OAEP_SHA1, WRAP_RSA_OAEP_SHA256_V2, WRAP_RSA_PKCS1_V1})
 
     def on_encrypt(self, request: EncryptionRequest) -> EncryptionMaterials:
-        data_key = random_nonzero(DATA_KEY_LENGTH, request.rng)
+        return self.wrap(request, random_nonzero(DATA_KEY_LENGTH, request.rng))
+
+    def wrap(self, request: EncryptionRequest, data_key: bytes) -> EncryptionMaterials:
         # The "pseudo data key" binds the wrap to the content algorithm.
         pseudo = bytes([len(data_key)]) + data_key + request.suite.wrap_binding
         wrapped = self.current_key.public_key.encrypt(pseudo, _OAEP_SHA1)

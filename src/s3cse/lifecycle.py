@@ -1,0 +1,375 @@
+"""Key lifecycle in bulk: rotate master keys, migrate legacy objects to V3.
+
+Both jobs are plain, picklable data (``Job``) and a function per object, so the same
+work runs on a thread pool or, when one machine is not enough, on a Dask cluster.
+
+* **rotate** re-wraps each object's data key under a new master key without touching
+  the content: the instruction file is rewritten, or the object is copied onto itself
+  with its metadata replaced (user metadata, content type, SSE settings and storage class
+  kept; tags are kept by S3). ``CopySourceIfMatch`` guards against a concurrent writer.
+* **migrate** re-encrypts legacy objects (V1, V2, AES-CBC, legacy key wraps) as V3: the
+  new ciphertext goes to a temporary key, is read back and compared by SHA-256 with the
+  old plaintext, and only then copied over the object (a versioned bucket keeps the old
+  version). Sidecars follow; the temporary key is removed.
+
+Each object ends fully done or untouched, and a second run skips what the first one
+finished: rotated objects already open with the target key; migrated ones are V3.
+An interrupted migration leaves at most a temporary key, which the next run finishes
+or discards.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+from collections.abc import Callable, Iterator, Mapping
+from concurrent.futures import ThreadPoolExecutor, as_completed
+from dataclasses import dataclass, field, replace
+from typing import IO, Any, cast
+
+from . import index as integrity
+from . import metadata
+from .client import EncryptionClient, fetch_content_metadata
+from .config import CryptoConfig
+from .errors import ConfigurationError, S3CSEError
+from .keyrings import AesKeyring, KmsKeyring, RsaKeyring, load_aes_key_file, load_rsa_key_file
+from .materials import (
+    DecryptionRequest,
+    DefaultMaterialsManager,
+    EncryptionRequest,
+    Keyring,
+    MultiKeyring,
+)
+from .metadata import ContentMetadata
+from .suites import CommitmentPolicy, FormatVersion
+
+TEMP_SUFFIX = ".s3cse-migrating"
+SKIPPED_SUFFIXES = (metadata.DEFAULT_INSTRUCTION_SUFFIX, integrity.SUFFIX, TEMP_SUFFIX)
+_KEPT_HEADERS = {
+    "ContentType": "ContentType", "ContentEncoding": "ContentEncoding",
+    "ContentDisposition": "ContentDisposition", "ContentLanguage": "ContentLanguage",
+    "CacheControl": "CacheControl", "Expires": "Expires",
+    "WebsiteRedirectLocation": "WebsiteRedirectLocation",
+}
+
+
+@dataclass(frozen=True)
+class KeySpec:
+    """Which master keys to use, as data: ids and file paths, never key bytes."""
+
+    kms_key_id: str | None = None
+    aes_key_file: str | None = None
+    rsa_key_file: str | None = None
+    matdesc: tuple[tuple[str, str], ...] = ()
+    kms_endpoint_url: str | None = None
+
+    def __post_init__(self) -> None:
+        if not (self.kms_key_id or self.aes_key_file or self.rsa_key_file):
+            raise ConfigurationError("give a key: a KMS key id, an AES key file or an RSA key")
+
+    def keyring(self) -> Keyring:
+        import boto3
+
+        rings: list[Keyring] = []
+        description = dict(self.matdesc)
+        if self.kms_key_id:
+            kms = boto3.client("kms", endpoint_url=self.kms_endpoint_url)
+            rings.append(KmsKeyring(self.kms_key_id, kms_client=kms))
+        if self.aes_key_file:
+            rings.append(AesKeyring(load_aes_key_file(self.aes_key_file), description))
+        if self.rsa_key_file:
+            rings.append(RsaKeyring(load_rsa_key_file(self.rsa_key_file), description))
+        return rings[0] if len(rings) == 1 else MultiKeyring(rings)
+
+    def __str__(self) -> str:
+        if self.kms_key_id:
+            return f"KMS key {self.kms_key_id}"
+        kind = "AES" if self.aes_key_file else "RSA"
+        return f"{kind} key {self.aes_key_file or self.rsa_key_file}"
+
+
+@dataclass(frozen=True)
+class Job:
+    kind: str
+    """``rotate`` or ``migrate``."""
+    bucket: str
+    prefix: str
+    keys: KeySpec
+    """The master keys the objects are under now."""
+    target: KeySpec | None = None
+    """Rotate: the new master key. Migrate: the key to write V3 with (default: ``keys``)."""
+    encryption_context: tuple[tuple[str, str], ...] = ()
+    legacy: bool = True
+    endpoint_url: str | None = None
+    dry_run: bool = False
+
+    def __post_init__(self) -> None:
+        if self.kind not in ("rotate", "migrate"):
+            raise ConfigurationError(f"unknown job {self.kind!r}")
+        if self.kind == "rotate" and self.target is None:
+            raise ConfigurationError("rotate needs the new master key (--to-...)")
+
+    @property
+    def context(self) -> dict[str, str]:
+        return dict(self.encryption_context)
+
+    def s3(self) -> Any:
+        import boto3
+
+        return boto3.client("s3", endpoint_url=self.endpoint_url)
+
+    def reader_config(self) -> CryptoConfig:
+        return CryptoConfig(legacy=self.legacy,
+                            commitment_policy=CommitmentPolicy.REQUIRE_ENCRYPT_ALLOW_DECRYPT)
+
+
+@dataclass(frozen=True)
+class ObjectResult:
+    key: str
+    action: str
+    """rotated, migrated, skipped, would-rotate, would-migrate or failed."""
+    detail: str = ""
+
+    @property
+    def failed(self) -> bool:
+        return self.action == "failed"
+
+
+@dataclass
+class Summary:
+    results: list[ObjectResult] = field(default_factory=list)
+
+    def counts(self) -> dict[str, int]:
+        out: dict[str, int] = {}
+        for result in self.results:
+            out[result.action] = out.get(result.action, 0) + 1
+        return out
+
+    @property
+    def failed(self) -> list[ObjectResult]:
+        return [r for r in self.results if r.failed]
+
+
+def list_keys(job: Job, s3: Any | None = None) -> Iterator[str]:
+    """Object keys under the prefix, without sidecars and temporary keys."""
+    s3 = s3 or job.s3()
+    for page in s3.get_paginator("list_objects_v2").paginate(Bucket=job.bucket,
+                                                              Prefix=job.prefix):
+        for item in page.get("Contents", []):
+            key = item["Key"]
+            if not key.endswith(SKIPPED_SUFFIXES) and TEMP_SUFFIX not in key:
+                yield key
+
+
+def process(job: Job, key: str) -> ObjectResult:
+    """One object; module-level and picklable so Dask workers can run it."""
+    try:
+        if job.kind == "rotate":
+            return _rotate(job, job.s3(), key)
+        return _migrate(job, job.s3(), key)
+    except S3CSEError as exc:
+        return ObjectResult(key, "failed", str(exc))
+    except Exception as exc:  # a worker must report, not die: the run goes on
+        return ObjectResult(key, "failed", f"{type(exc).__name__}: {exc}")
+
+
+def run(
+    job: Job,
+    *,
+    concurrency: int = 8,
+    dask_address: str | None = None,
+    on_result: Callable[[ObjectResult], None] | None = None,
+) -> Summary:
+    """Process every object under the prefix; results arrive through ``on_result``."""
+    keys = list(list_keys(job))
+    summary = Summary()
+
+    def record(result: ObjectResult) -> None:
+        summary.results.append(result)
+        if on_result is not None:
+            on_result(result)
+
+    if dask_address:
+        from distributed import Client
+        from distributed import as_completed as dask_completed
+
+        with Client(dask_address) as client:
+            futures = client.map(process, [job] * len(keys), keys, pure=False)
+            for future in dask_completed(futures):
+                record(future.result())
+        return summary
+    with ThreadPoolExecutor(concurrency) as pool:
+        for done in as_completed([pool.submit(process, job, key) for key in keys]):
+            record(done.result())
+    return summary
+
+
+# ---------------------------------------------------------------- rotation
+
+
+def _head(s3: Any, bucket: str, key: str) -> dict[str, Any]:
+    from .client import _s3_errors, translate_s3_error
+
+    try:
+        response: dict[str, Any] = s3.head_object(Bucket=bucket, Key=key)
+    except _s3_errors() as exc:
+        raise translate_s3_error(exc, bucket, key, "head") from None
+    return response
+
+
+def _opens_with(keyring: Keyring, md: ContentMetadata, job: Job) -> bool:
+    try:
+        DefaultMaterialsManager(keyring).decrypt_data_key(
+            DecryptionRequest(md, job.context, job.legacy))
+    except S3CSEError:
+        return False
+    return True
+
+
+def _rotate(job: Job, s3: Any, key: str) -> ObjectResult:
+    assert job.target is not None
+    head = _head(s3, job.bucket, key)
+    md = fetch_content_metadata(s3, job.bucket, key, head.get("Metadata", {}))
+    target = job.target.keyring()
+    if _opens_with(target, md, job):
+        return ObjectResult(key, "skipped", f"already under {job.target}")
+    if md.version is FormatVersion.V1 or md.suite.legacy:
+        return ObjectResult(key, "skipped", "legacy object: run migrate to re-encrypt it")
+    data_key = DefaultMaterialsManager(job.keys.keyring()).decrypt_data_key(
+        DecryptionRequest(md, job.context, job.legacy))
+    from .envelope import unseal
+
+    unseal(md, data_key)  # a V3 data key must match its commitment before it is re-wrapped
+    if job.dry_run:
+        return ObjectResult(key, "would-rotate", f"{md.wrap_alg} -> {job.target}")
+    wrapped = target.wrap(EncryptionRequest(md.suite, job.context), data_key)
+    rotated = replace(md, wrap_alg=wrapped.wrap_alg,
+                      encrypted_data_key=wrapped.encrypted_data_key,
+                      context=dict(wrapped.context))
+    object_md, instruction = metadata.serialize(rotated)
+    client = EncryptionClient(target, s3_client=s3)
+    if instruction is not None:
+        s3.put_object(Bucket=job.bucket, Key=key + metadata.DEFAULT_INSTRUCTION_SUFFIX,
+                      Body=metadata.instruction_file_body(instruction),
+                      **_sse_args(head))
+    else:
+        user = {k: v for k, v in head.get("Metadata", {}).items()
+                if k.lower() not in metadata.ALL_KEYS}
+        client._s3_call(
+            "copy_object", job.bucket, key, "rotation copy",
+            CopySource={"Bucket": job.bucket, "Key": key}, CopySourceIfMatch=head["ETag"],
+            MetadataDirective="REPLACE", Metadata={**user, **object_md},
+            **_kept_headers(head), **_sse_args(head))
+    return ObjectResult(key, "rotated", f"{md.wrap_alg} -> {wrapped.wrap_alg} ({job.target})")
+
+
+def _kept_headers(head: Mapping[str, Any]) -> dict[str, Any]:
+    kept = {arg: head[name] for name, arg in _KEPT_HEADERS.items() if head.get(name)}
+    if head.get("StorageClass"):
+        kept["StorageClass"] = head["StorageClass"]
+    return kept
+
+
+def _sse_args(head: Mapping[str, Any]) -> dict[str, Any]:
+    sse = head.get("ServerSideEncryption")
+    if sse == "aws:kms":
+        args = {"ServerSideEncryption": sse}
+        if head.get("SSEKMSKeyId"):
+            args["SSEKMSKeyId"] = head["SSEKMSKeyId"]
+        if head.get("BucketKeyEnabled"):
+            args["BucketKeyEnabled"] = True
+        return args
+    return {"ServerSideEncryption": sse} if sse == "AES256" else {}
+
+
+# ---------------------------------------------------------------- migration
+
+
+class _Hashing:
+    """Reads through, hashing what passes."""
+
+    def __init__(self, source: IO[bytes]) -> None:
+        self._source = source
+        self.sha256 = hashlib.sha256()
+
+    def read(self, size: int = -1) -> bytes:
+        data = self._source.read(size)
+        self.sha256.update(data)
+        return data
+
+
+class _HashSink:
+    def __init__(self) -> None:
+        self.sha256 = hashlib.sha256()
+
+    def write(self, data: bytes) -> int:
+        self.sha256.update(data)
+        return len(data)
+
+
+def _exists(s3: Any, bucket: str, key: str) -> bool:
+    try:
+        s3.head_object(Bucket=bucket, Key=key)
+    except Exception:
+        return False
+    return True
+
+
+def _migrate(job: Job, s3: Any, key: str) -> ObjectResult:
+    target_spec = job.target or job.keys
+    target = target_spec.keyring()
+    head = _head(s3, job.bucket, key)
+    md = fetch_content_metadata(s3, job.bucket, key, head.get("Metadata", {}))
+    temp = key + TEMP_SUFFIX
+    if md.version is FormatVersion.V3 and _opens_with(target, md, job):
+        if _exists(s3, job.bucket, temp):  # an earlier run stopped after the swap
+            _finish_swap(s3, job.bucket, key, temp)
+            return ObjectResult(key, "migrated", "finished an interrupted migration")
+        return ObjectResult(key, "skipped", "already V3")
+    if job.dry_run:
+        return ObjectResult(key, "would-migrate",
+                            f"V{int(md.version)} {md.suite.name} {md.wrap_alg} -> V3")
+    _discard(s3, job.bucket, temp)  # a partial upload of an interrupted run
+    reader = EncryptionClient(job.keys.keyring(), s3_client=s3, config=job.reader_config())
+    writer = EncryptionClient(target, s3_client=s3)
+    has_index = _exists(s3, job.bucket, key + integrity.SUFFIX)
+    user = {k: v for k, v in head.get("Metadata", {}).items()
+            if k.lower() not in metadata.ALL_KEYS}
+    response = reader.get_object(Bucket=job.bucket, Key=key, EncryptionContext=job.context,
+                                 IfMatch=head["ETag"])
+    with response["Body"] as body:
+        source = _Hashing(body)
+        writer.upload_fileobj(cast(IO[bytes], source), job.bucket, temp, ExtraArgs={
+            "EncryptionContext": job.context, "Metadata": user, "IntegrityIndex": has_index,
+            **_kept_headers(head), **_sse_args(head)})
+    check = _HashSink()
+    writer.download_fileobj(job.bucket, temp, cast(IO[bytes], check),
+                            EncryptionContext=job.context)
+    if check.sha256.digest() != source.sha256.digest():
+        _discard(s3, job.bucket, temp)
+        return ObjectResult(key, "failed", "the re-encrypted copy did not read back the same")
+    writer._s3_call("copy_object", job.bucket, key, "migration swap",
+                    CopySource={"Bucket": job.bucket, "Key": temp},
+                    MetadataDirective="COPY", **_sse_args(head))
+    _finish_swap(s3, job.bucket, key, temp)
+    return ObjectResult(key, "migrated",
+                        f"V{int(md.version)} {md.suite.name} {md.wrap_alg} -> V3 ({target_spec})")
+
+
+def _finish_swap(s3: Any, bucket: str, key: str, temp: str) -> None:
+    """After the object holds the new ciphertext: its sidecars, then the temporary key."""
+    if _exists(s3, bucket, temp + integrity.SUFFIX):
+        s3.copy_object(Bucket=bucket, Key=key + integrity.SUFFIX,
+                       CopySource={"Bucket": bucket, "Key": temp + integrity.SUFFIX})
+    else:
+        with contextlib.suppress(Exception):
+            s3.delete_object(Bucket=bucket, Key=key + integrity.SUFFIX)
+    with contextlib.suppress(Exception):  # a V1/V2 instruction file no longer applies
+        s3.delete_object(Bucket=bucket, Key=key + metadata.DEFAULT_INSTRUCTION_SUFFIX)
+    _discard(s3, bucket, temp)
+
+
+def _discard(s3: Any, bucket: str, temp: str) -> None:
+    for name in (temp, temp + integrity.SUFFIX, temp + metadata.DEFAULT_INSTRUCTION_SUFFIX):
+        with contextlib.suppress(Exception):
+            s3.delete_object(Bucket=bucket, Key=name)
