@@ -1,17 +1,27 @@
 """Shared fixtures. Integration tests get a real SeaweedFS + moto server on free loopback
-ports, started once per session and stopped by PID at the end."""
+ports, started once per session and stopped by PID at the end.
+
+``make_client(keyring, **options)`` builds the s3cse client under test: the sync
+``EncryptionClient`` or the ``AsyncEncryptionClient`` (through a test-only synchronous
+facade, KMS through aiobotocore), so every case that uses it runs once for each."""
 
 from __future__ import annotations
 
+import contextlib
 import os
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import boto3
 import pytest
 
-from s3cse import local
+from s3cse import EncryptionClient, local
+from s3cse.aio import AsyncEncryptionClient
+
+from .aio_facade import LoopThread, SyncFacade, asyncify
+
+MakeClient = Callable[..., Any]
 
 
 @pytest.fixture(scope="session")
@@ -56,3 +66,58 @@ def kms_key_id(kms: Any) -> str:
 def key_name(request: pytest.FixtureRequest) -> str:
     """A fresh object key per test, readable in the bucket listing."""
     return f"{request.node.name[:60]}/{uuid.uuid4().hex[:8]}"
+
+
+class AsyncStack:
+    """aiobotocore S3 and KMS clients on one event loop thread, for the whole session."""
+
+    def __init__(self) -> None:
+        from aiobotocore.session import get_session
+
+        self.runner = LoopThread()
+        self._exit = contextlib.AsyncExitStack()
+        session = get_session()
+
+        async def open_clients() -> tuple[Any, Any]:
+            s3 = await self._exit.enter_async_context(session.create_client("s3"))
+            kms = await self._exit.enter_async_context(session.create_client("kms"))
+            return s3, kms
+
+        self.s3, self.kms = self.runner.run(open_clients())
+
+    def client(self, keyring: Any = None, **options: Any) -> SyncFacade:
+        if keyring is not None:
+            keyring = asyncify(keyring, self.kms)
+        return SyncFacade(AsyncEncryptionClient(keyring, s3_client=self.s3, **options),
+                          self.runner)
+
+    def close(self) -> None:
+        self.runner.run(self._exit.aclose())
+        self.runner.close()
+
+
+@pytest.fixture(scope="session")
+def async_stack(stack: local.LocalStack) -> Iterator[AsyncStack]:
+    opened = AsyncStack()
+    try:
+        yield opened
+    finally:
+        opened.close()
+
+
+@pytest.fixture(params=["sync", "async"])
+def client_kind(request: pytest.FixtureRequest) -> str:
+    kind: str = request.param
+    return kind
+
+
+@pytest.fixture
+def make_client(client_kind: str, request: pytest.FixtureRequest, s3: Any) -> MakeClient:
+    """``make_client(keyring, **options)``: the client under test, sync or async."""
+    if client_kind == "sync":
+        def sync_client(keyring: Any = None, **options: Any) -> EncryptionClient:
+            return EncryptionClient(keyring, s3_client=s3, **options)
+
+        return sync_client
+    async_stack: AsyncStack = request.getfixturevalue("async_stack")
+    return async_stack.client

@@ -1,10 +1,11 @@
 """s3cse: Amazon S3 client-side encryption, byte-compatible with the AWS S3 Encryption
 Clients (formats V1, V2 and V3; KMS, AES and RSA keyrings)."""
 
+from .aio import AsyncEncryptionClient
 from .client import EncryptionClient
 from .config import CryptoConfig
 from .errors import S3CSEError
-from .keyrings import AesKeyring, KmsKeyring, RsaKeyPair, RsaKeyring
+from .keyrings import AesKeyring, AsyncKmsKeyring, KmsKeyring, RsaKeyPair, RsaKeyring
 from .materials import DefaultMaterialsManager, Keyring, MaterialsManager, MultiKeyring
 from .suites import CommitmentPolicy, FormatVersion
 
@@ -12,6 +13,8 @@ __version__ = "0.1.0"
 
 __all__ = [
     "AesKeyring",
+    "AsyncEncryptionClient",
+    "AsyncKmsKeyring",
     "CommitmentPolicy",
     "CryptoConfig",
     "DefaultMaterialsManager",

@@ -18,6 +18,7 @@ import time
 from collections import OrderedDict
 from collections.abc import Callable, Hashable
 from dataclasses import dataclass
+from typing import Generic, TypeVar
 
 from .errors import ConfigurationError
 from .materials import (
@@ -29,6 +30,8 @@ from .materials import (
     MaterialsManager,
 )
 
+T = TypeVar("T")
+
 
 @dataclass
 class _Entry:
@@ -36,6 +39,17 @@ class _Entry:
     created: float
     objects: int = 0
     bytes: int = 0
+
+
+class _Miss(Generic[T]):
+    """What to do with the inner manager's answer after a cache miss."""
+
+    def __init__(self, remember: Callable[[T], None]) -> None:
+        self._remember = remember
+
+    def store(self, value: T) -> T:
+        self._remember(value)
+        return value
 
 
 @dataclass
@@ -74,7 +88,39 @@ class CachingMaterialsManager(MaterialsManager):
         self._decrypt: OrderedDict[Hashable, tuple[bytes, float]] = OrderedDict()
         self.stats = CacheStats()
 
+    # Each entry point is a lookup, the inner manager's answer on a miss, and a store:
+    # the sync and async ones differ only in how they ask the inner manager.
+
     def encryption_materials(self, request: EncryptionRequest) -> EncryptionMaterials:
+        hit, miss = self._encrypt_lookup(request)
+        if hit is not None:
+            return hit
+        return miss.store(self.inner.encryption_materials(request))
+
+    async def aencryption_materials(self, request: EncryptionRequest) -> EncryptionMaterials:
+        hit, miss = self._encrypt_lookup(request)
+        if hit is not None:
+            return hit
+        return miss.store(await self.inner.aencryption_materials(request))
+
+    def decrypt_data_key(self, request: DecryptionRequest) -> bytes:
+        hit, miss = self._decrypt_lookup(request)
+        if hit is not None:
+            return hit
+        return miss.store(self.inner.decrypt_data_key(request))
+
+    async def adecrypt_data_key(self, request: DecryptionRequest) -> bytes:
+        hit, miss = self._decrypt_lookup(request)
+        if hit is not None:
+            return hit
+        return miss.store(await self.inner.adecrypt_data_key(request))
+
+    async def aclose(self) -> None:
+        await self.inner.aclose()
+
+    def _encrypt_lookup(
+        self, request: EncryptionRequest
+    ) -> tuple[EncryptionMaterials | None, _Miss[EncryptionMaterials]]:
         if not request.suite.committing and not self.allow_non_committing:
             raise ConfigurationError(
                 f"caching data keys for {request.suite.name} would encrypt many objects "
@@ -92,20 +138,22 @@ class CachingMaterialsManager(MaterialsManager):
                 entry.objects += 1
                 entry.bytes += length or 0
                 self.stats.encrypt_hits += 1
-                return entry.materials
+                return entry.materials, _Miss(lambda m: None)
             self.stats.encrypt_misses += 1
-        materials = self.inner.encryption_materials(request)
-        if cacheable:
-            with self._lock:
-                self._encrypt[key] = _Entry(materials, now, 1, length or 0)
-        return materials
+
+        def store(materials: EncryptionMaterials) -> None:
+            if cacheable:
+                with self._lock:
+                    self._encrypt[key] = _Entry(materials, now, 1, length or 0)
+
+        return None, _Miss(store)
 
     def _usable(self, entry: _Entry, now: float, length: int | None) -> bool:
         if now - entry.created >= self.max_age or entry.objects >= self.max_objects:
             return False
         return self.max_bytes is None or entry.bytes + (length or 0) <= self.max_bytes
 
-    def decrypt_data_key(self, request: DecryptionRequest) -> bytes:
+    def _decrypt_lookup(self, request: DecryptionRequest) -> tuple[bytes | None, _Miss[bytes]]:
         md = request.metadata
         key = (md.wrap_alg, md.encrypted_data_key, md.suite.id,
                tuple(sorted(md.context.items())),
@@ -116,16 +164,18 @@ class CachingMaterialsManager(MaterialsManager):
             if cached is not None and now - cached[1] < self.max_age:
                 self._decrypt.move_to_end(key)
                 self.stats.decrypt_hits += 1
-                return cached[0]
+                return cached[0], _Miss(lambda d: None)
             self.stats.decrypt_misses += 1
-        data_key = self.inner.decrypt_data_key(request)
-        if self.decrypt_entries:
-            with self._lock:
-                self._decrypt[key] = (data_key, now)
-                self._decrypt.move_to_end(key)
-                while len(self._decrypt) > self.decrypt_entries:
-                    self._decrypt.popitem(last=False)
-        return data_key
+
+        def store(data_key: bytes) -> None:
+            if self.decrypt_entries:
+                with self._lock:
+                    self._decrypt[key] = (data_key, now)
+                    self._decrypt.move_to_end(key)
+                    while len(self._decrypt) > self.decrypt_entries:
+                        self._decrypt.popitem(last=False)
+
+        return None, _Miss(store)
 
     def clear(self) -> None:
         """Forget every cached key (e.g. after a master key was rotated or revoked)."""

@@ -3,107 +3,42 @@ the way down.
 
 It mirrors the boto3 calls users know (``put_object``, ``get_object``, ``head_object``,
 ``delete_object``, ``upload_file``, ``download_file``) and passes any other attribute
-through to the wrapped client.
+through to the wrapped client. What it asks of S3 and how it reads the answers is in
+``protocol``, shared with the async client (``aio``).
 """
 
 from __future__ import annotations
 
 import contextlib
-import io
 import os
 import tempfile
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from concurrent.futures import ThreadPoolExecutor
-from pathlib import Path
 from typing import IO, Any
 
-from . import envelope, metadata, ranges
+from . import envelope, protocol, ranges
 from . import index as integrity
 from .ciphers import content_decryptor
 from .config import CryptoConfig
-from .errors import (
-    ConfigurationError,
-    ContentTooLargeError,
-    InstructionFileError,
-    NotEncryptedError,
-    ObjectNotFoundError,
-    S3CSEError,
-    S3RequestError,
-)
-from .gcm import BLOCK, GcmLayout
-from .materials import (
-    DefaultMaterialsManager,
-    EncryptionRequest,
-    Keyring,
-    MaterialsManager,
-)
-from .metadata import ContentMetadata
-from .streams import (
-    DecryptedBody,
-    EncryptingReader,
-    decrypt_into,
-    encrypt_to_spool,
-    remaining_length,
-)
+from .errors import ObjectNotFoundError, S3CSEError, located
+from .materials import Keyring, MaterialsManager
+from .metadata import DEFAULT_INSTRUCTION_SUFFIX, ContentMetadata
+from .protocol import describe, translate_s3_error
+from .streams import DecryptedBody, atomic_destination, ciphertext_body, decrypt_into
 from .transfer import Callback, TransferConfig, TransferManager
 
-# Arguments that describe the plaintext and would be wrong for the ciphertext.
-_REFUSED_PUT_ARGS = (
-    "ContentMD5",
-    "ChecksumCRC32",
-    "ChecksumCRC32C",
-    "ChecksumCRC64NVME",
-    "ChecksumSHA1",
-    "ChecksumSHA256",
-    "ContentLength",
-)
-# Arguments an instruction file shares with its object.
-_INSTRUCTION_SHARED_ARGS = (
-    "SSECustomerAlgorithm",
-    "SSECustomerKey",
-    "SSECustomerKeyMD5",
-    "ServerSideEncryption",
-    "SSEKMSKeyId",
-    "SSEKMSEncryptionContext",
-    "BucketKeyEnabled",
-    "ExpectedBucketOwner",
-    "RequestPayer",
-    "StorageClass",
-    "ACL",
-)
-_SSE_C_ARGS = ("SSECustomerAlgorithm", "SSECustomerKey", "SSECustomerKeyMD5")
-_NOT_FOUND = {"NoSuchKey", "404", "NotFound", "NoSuchBucket", "NoSuchVersion"}
-
-
-def translate_s3_error(exc: Exception, bucket: str, key: str, action: str) -> S3CSEError:
-    """Name what failed in terms of the object, not of botocore's internals."""
-    response = getattr(exc, "response", None) or {}
-    code = str(response.get("Error", {}).get("Code", ""))
-    message = response.get("Error", {}).get("Message", "") or str(exc)
-    if code in _NOT_FOUND:
-        # HEAD answers a bare 404 for a missing bucket as for a missing key
-        what = {"NoSuchBucket": "bucket", "NoSuchVersion": "version",
-                "404": "object or bucket", "NotFound": "object or bucket"}.get(code, "object")
-        return ObjectNotFoundError(f"{action}: no such {what}", bucket=bucket, key=key)
-    if code:
-        return S3RequestError(f"{action} failed ({code}: {message})", bucket=bucket, key=key)
-    return S3RequestError(f"{action} failed: {exc}", bucket=bucket, key=key,
-                          hint="Check the S3 endpoint and network")
-
-
-@contextlib.contextmanager
-def located(bucket: str, key: str) -> Any:
-    """Attach bucket and key to any s3cse error raised inside."""
-    try:
-        yield
-    except S3CSEError as exc:
-        raise exc.locate(bucket, key) from exc.__cause__
+__all__ = [
+    "EncryptionClient",
+    "atomic_destination",
+    "describe",
+    "fetch_content_metadata",
+    "located",
+    "translate_s3_error",
+]
 
 
 def _s3_errors() -> tuple[type[Exception], ...]:
-    from botocore.exceptions import BotoCoreError, ClientError
-
-    return (ClientError, BotoCoreError)
+    return protocol.s3_errors()
 
 
 class EncryptionClient:
@@ -123,12 +58,8 @@ class EncryptionClient:
         config: CryptoConfig | None = None,
         **options: Any,
     ) -> None:
-        if (keyring is None) == (materials is None):
-            raise ConfigurationError("give exactly one of keyring or materials")
-        self.materials = materials or DefaultMaterialsManager(keyring)  # type: ignore[arg-type]
-        self.config = (config or CryptoConfig()).with_changes(**options) if options else (
-            config or CryptoConfig()
-        )
+        self.materials, self.config = protocol.client_settings(keyring, materials, config,
+                                                               options)
         if s3_client is None:
             import boto3
 
@@ -157,74 +88,26 @@ class EncryptionClient:
         ``IntegrityIndex=True`` also writes ``KEY.s3cse-index`` for authenticated ranges.
         """
         with located(Bucket, Key):
-            refused = [a for a in _REFUSED_PUT_ARGS if a in kwargs]
-            if refused:
-                raise ConfigurationError(
-                    f"{refused} describe the plaintext and cannot apply to the stored "
-                    "ciphertext; leave them out (S3 checksums the ciphertext itself)"
-                )
-            use_instruction = (
-                self.config.instruction_file if InstructionFile is None else InstructionFile
-            )
-            kwargs["Metadata"] = envelope.check_user_metadata(kwargs.get("Metadata"))
-            materials = self.materials.encryption_materials(EncryptionRequest(
-                self.config.write_suite, dict(EncryptionContext or {}),
-                plaintext_length=_body_length(Body),
-            ))
-            md, content_key = envelope.seal(
-                materials, self.config.format, instruction_file=use_instruction
-            )
-            object_md, instruction = metadata.serialize(md)
-            kwargs["Metadata"].update(object_md)
-            use_index = self.config.integrity_index if IntegrityIndex is None else IntegrityIndex
-            index_key = integrity.IndexKey.for_object(content_key, md) if use_index else None
-            body, length, macs, cleanup = self._ciphertext_body(Body, content_key, index_key)
+            plan = protocol.plan_put(self.config, kwargs, EncryptionContext, InstructionFile,
+                                     IntegrityIndex)
+            source = protocol.binary_source(Body)
+            length = protocol.body_length(source)
+            protocol.check_plaintext_limit(length, self.config.write_suite)
+            materials = self.materials.encryption_materials(
+                plan.encryption_request(self.config, length))
+            sealed = protocol.seal_put(plan, materials, self.config)
+            body = ciphertext_body(source, sealed.content_key, sealed.index_key,
+                                   self.config.spool_threshold, self.config.spool_dir)
             try:
                 response = self._s3_call(
                     "put_object", Bucket, Key, "upload",
-                    Body=body, ContentLength=length, **kwargs,
+                    Body=body.stream, ContentLength=body.length, **sealed.args,
                 )
             finally:
-                cleanup()
-            if instruction is not None:
-                self.put_sidecar(Bucket, Key, self.config.instruction_suffix,
-                                 metadata.instruction_file_body(instruction), kwargs)
-            if index_key is not None:
-                self.put_sidecar(Bucket, Key, integrity.SUFFIX,
-                                 index_key.build(length, macs()), kwargs)
+                body.close()
+            for suffix, sidecar in sealed.sidecars(self.config, body.length, body.macs()):
+                self.put_sidecar(Bucket, Key, suffix, sidecar, sealed.args)
             return response
-
-    def _ciphertext_body(
-        self, body: bytes | str | IO[bytes], content_key: Any,
-        index_key: integrity.IndexKey | None,
-    ) -> tuple[Any, int, Callable[[], list[bytes]], Callable[[], None]]:
-        if isinstance(body, str):
-            body = body.encode("utf-8")
-        if isinstance(body, (bytes, bytearray, memoryview)):
-            source: IO[bytes] = io.BytesIO(bytes(body))
-        elif hasattr(body, "read"):
-            source = body
-        else:
-            raise ConfigurationError(
-                f"Body must be bytes, str or a binary file object, not {type(body).__name__}"
-            )
-        length = remaining_length(source)
-        limit = content_key.suite.max_plaintext
-        if length is not None and limit is not None and length > limit:
-            raise ContentTooLargeError(
-                f"the body has {length} bytes; AES-GCM encrypts at most {limit} bytes "
-                "under one data key"
-            )
-        if length is not None:
-            reader = EncryptingReader(source, content_key, length, index_key)
-            return (reader, reader.ciphertext_length, lambda: reader.index_macs or [],
-                    lambda: None)
-        spool, spooled_macs = encrypt_to_spool(
-            source, content_key, self.config.spool_threshold, self.config.spool_dir, index_key
-        )
-        size = spool.seek(0, os.SEEK_END)
-        spool.seek(0)
-        return spool, size, lambda: spooled_macs or [], spool.close
 
     def put_sidecar(
         self, bucket: str, key: str, suffix: str, body: bytes, put_args: Mapping[str, Any]
@@ -234,10 +117,9 @@ class EncryptionClient:
         If that fails the object is taken back: an object without its instruction file
         cannot be read, and one without the index it was promised misleads.
         """
-        extra = {a: put_args[a] for a in _INSTRUCTION_SHARED_ARGS if a in put_args}
         try:
             self._s3_call("put_object", bucket, key + suffix, f"upload of {key + suffix}",
-                          Body=body, **extra)
+                          Body=body, **protocol.sidecar_args(put_args))
         except S3CSEError:
             with contextlib.suppress(*_s3_errors()):
                 self.s3.delete_object(Bucket=bucket, Key=key)
@@ -284,11 +166,7 @@ class EncryptionClient:
     ) -> dict[str, Any]:
         """Fetch and decrypt. By default the plaintext is authenticated before returning."""
         with located(Bucket, Key):
-            if "PartNumber" in kwargs:
-                raise ConfigurationError(
-                    "PartNumber reads return ciphertext slices that cannot be decrypted "
-                    "alone; use Range"
-                )
+            protocol.refuse_part_number(kwargs)
             if "Range" in kwargs:
                 return self._get_range(
                     Bucket, Key, kwargs.pop("Range"), EncryptionContext,
@@ -313,10 +191,7 @@ class EncryptionClient:
                 raise
             if not self.config.delayed_authentication:
                 stream.close()
-            response["Body"] = body
-            response["ContentLength"] = size
-            response.pop("ContentMD5", None)
-            return response
+            return protocol.decrypted_response(response, body, size)
 
     def _get_range(
         self, bucket: str, key: str, header: str, context: Mapping[str, str] | None,
@@ -338,34 +213,20 @@ class EncryptionClient:
         try:
             md = self._content_metadata(bucket, key, response.get("Metadata", {}), suffix,
                                         kwargs)
-            envelope.check_read_policy(md, self.config)
-            if md.suite.authenticated and not self.config.unauthenticated_ranges:
-                raise ConfigurationError(
-                    "a byte range of an AES-GCM object cannot be authenticated (the tag "
-                    "covers the whole object) and this object has no integrity index",
-                    hint="Read the whole object, upload it with IntegrityIndex=True, or set "
-                    "unauthenticated_ranges=True if you accept unauthenticated bytes",
-                )
-            first, last, total = _content_range(response)
+            protocol.check_unindexed_range(md, self.config)
             content_key = envelope.unwrap_content_key(md, self.materials, self.config, context)
-            cbc_size = md.unencrypted_length
-            if not md.suite.authenticated and cbc_size is None:
-                # legacy CBC without a stored length: its last block tells the size
-                tail = self._s3_call(
-                    "get_object", bucket, key, "ranged download",
-                    Range=f"bytes=-{min(total, 2 * BLOCK)}", **kwargs)["Body"].read()
-                cbc_size = ranges.cbc_plaintext_size(content_key, total, tail, md.iv or b"")
-            plan = ranges.plan(requested, content_key, first, last, total, header, cbc_size)
-            decryptor = ranges.RangeDecryptor(content_key, plan, md.iv or b"")
+            tail_range = protocol.cbc_tail_range(md, protocol.content_range(response)[2])
+            tail = None if tail_range is None else self._s3_call(
+                "get_object", bucket, key, "ranged download", Range=tail_range,
+                **kwargs)["Body"].read()
+            decryptor, plan = protocol.range_decryptor(requested, header, md, content_key,
+                                                       response, tail)
             body = DecryptedBody.streaming(stream, decryptor, plan.last - plan.first + 1)
-            lo, hi, size = plan.first, plan.last, plan.plaintext_size
         except BaseException:
             stream.close()
             raise
-        response["Body"] = body
-        response["ContentLength"] = body.content_length
-        response["ContentRange"] = f"bytes {lo}-{hi}/{size}"
-        return response
+        return protocol.ranged_response(response, body, plan.first, plan.last,
+                                        plan.plaintext_size)
 
     def _get_verified_range(
         self, bucket: str, key: str, requested: ranges.ByteRange, header: str,
@@ -376,56 +237,39 @@ class EncryptionClient:
         Two round trips: the index header (it gives the size), then the touched chunks
         and their index entries side by side.
         """
-        sse_c = {a: kwargs[a] for a in _SSE_C_ARGS if a in kwargs}
+        sse_c = protocol.sse_c_args(kwargs)
         index_name = key + integrity.SUFFIX
         try:
             head = self.s3.get_object(Bucket=bucket, Key=index_name,
-                                      Range=f"bytes=0-{integrity.HEADER_SIZE - 1}", **sse_c)
+                                      Range=protocol.INDEX_HEADER_RANGE, **sse_c)
             index_header = head["Body"].read()
         except _s3_errors() as exc:
             error = translate_s3_error(exc, bucket, index_name, "integrity index read")
             if isinstance(error, ObjectNotFoundError):
                 return None
             raise error from None
-        stored = integrity.stored_size_unverified(index_header)
-        plain_size = stored - BLOCK  # only GCM objects carry an index
-        first, last = ranges.resolve(requested, plain_size, header)
-        chunk_first, chunk_last = first // integrity.CHUNK_SIZE, last // integrity.CHUNK_SIZE
-        span = (f"bytes={chunk_first * integrity.CHUNK_SIZE}-"
-                f"{min((chunk_last + 1) * integrity.CHUNK_SIZE, plain_size) - 1}")
+        plan = protocol.plan_indexed_range(requested, header, index_header)
         with ThreadPoolExecutor(2) as pool:
             entries = pool.submit(
                 self._s3_call, "get_object", bucket, index_name, "integrity index read",
-                Range=integrity.entries_range(chunk_first, chunk_last), **sse_c)
+                Range=plan.entries_range, **sse_c)
             response = self._s3_call("get_object", bucket, key, "ranged download",
-                                     Range=span, **kwargs)
+                                     Range=plan.object_range, **kwargs)
             macs_blob = entries.result()["Body"].read()
         stream = response["Body"]
         try:
             md = self._content_metadata(bucket, key, response.get("Metadata", {}), suffix,
                                         kwargs)
             envelope.check_read_policy(md, self.config)
-            if not md.suite.authenticated:
-                raise integrity.IndexMismatchError("an integrity index beside a non-GCM object")
             content_key = envelope.unwrap_content_key(md, self.materials, self.config, context)
-            index_key = integrity.IndexKey.for_object(content_key, md)
-            if index_key.check_header(index_header) != _content_range(response)[2]:
-                raise integrity.IndexMismatchError(
-                    "the object's size differs from the size its integrity index vouches for")
-            macs = [macs_blob[i : i + integrity.MAC_LENGTH]
-                    for i in range(0, len(macs_blob), integrity.MAC_LENGTH)]
-            verifier = integrity.VerifiedRange(
-                index_key, macs, chunk_first,
-                GcmLayout(content_key).ctr(chunk_first * integrity.CHUNK_SIZE),
-                first, last, plain_size)
-            body = DecryptedBody.streaming(stream, verifier, last - first + 1)
+            verifier = protocol.verified_range(plan, md, content_key, index_header, macs_blob,
+                                               response)
+            body = DecryptedBody.streaming(stream, verifier, plan.last - plan.first + 1)
         except BaseException:
             stream.close()
             raise
-        response["Body"] = body
-        response["ContentLength"] = last - first + 1
-        response["ContentRange"] = f"bytes {first}-{last}/{plain_size}"
-        return response
+        return protocol.ranged_response(response, body, plan.first, plan.last,
+                                        plan.plaintext_size)
 
     def _authenticated_body(self, stream: Any, decryptor: Any) -> DecryptedBody:
         spool: IO[bytes] = tempfile.SpooledTemporaryFile(  # noqa: SIM115
@@ -452,9 +296,9 @@ class EncryptionClient:
         suffix: str | None,
         request_args: Mapping[str, Any],
     ) -> ContentMetadata:
-        sse_c = {a: request_args[a] for a in _SSE_C_ARGS if a in request_args}
         return fetch_content_metadata(
-            self.s3, bucket, key, object_md, suffix or self.config.instruction_suffix, sse_c
+            self.s3, bucket, key, object_md, suffix or self.config.instruction_suffix,
+            protocol.sse_c_args(request_args)
         )
 
     def download_file(
@@ -510,11 +354,7 @@ class EncryptionClient:
             md = self._content_metadata(
                 Bucket, Key, response.get("Metadata", {}), suffix, kwargs
             )
-            ciphertext_size = int(response.get("ContentLength") or 0)
-            response["CiphertextLength"] = ciphertext_size
-            response["ContentLength"] = envelope.plaintext_size(md, ciphertext_size)
-            response["Encryption"] = describe(md)
-            return response
+            return protocol.head_response(response, md)
 
     # ------------------------------------------------------------------ copying
 
@@ -526,21 +366,17 @@ class EncryptionClient:
 
         ``MetadataDirective="REPLACE"`` replaces the user metadata only.
         """
-        source = _copy_source(CopySource)
+        source = protocol.copy_source(CopySource)
         with located(Bucket, Key):
             if kwargs.get("MetadataDirective") == "REPLACE":
                 head = self._s3_call("head_object", source["Bucket"], source["Key"],
-                                     "head of the copy source",
-                                     **({"VersionId": source["VersionId"]}
-                                        if "VersionId" in source else {}))
-                crypto = {k: v for k, v in head.get("Metadata", {}).items()
-                          if k.lower() in metadata.ALL_KEYS}
-                user = envelope.check_user_metadata(kwargs.get("Metadata"))
-                kwargs["Metadata"] = {**user, **crypto}
+                                     "head of the copy source", **protocol.version_args(source))
+                kwargs["Metadata"] = protocol.replaced_metadata(head.get("Metadata", {}),
+                                                                kwargs.get("Metadata"))
             response = self._s3_call("copy_object", Bucket, Key, "copy", CopySource=source,
                                      **kwargs)
-            shared = {a: kwargs[a] for a in _INSTRUCTION_SHARED_ARGS if a in kwargs}
-            for suffix in (self.config.instruction_suffix, integrity.SUFFIX):
+            shared = protocol.sidecar_args(kwargs)
+            for suffix in protocol.sidecar_suffixes(self.config):
                 sidecar = {"Bucket": source["Bucket"], "Key": source["Key"] + suffix}
                 try:
                     self.s3.copy_object(Bucket=Bucket, Key=Key + suffix, CopySource=sidecar,
@@ -561,18 +397,16 @@ class EncryptionClient:
         with located(Bucket, Key):
             response = self._s3_call("delete_object", Bucket, Key, "delete", **kwargs)
             if "VersionId" not in kwargs:
-                for suffix in (self.config.instruction_suffix, integrity.SUFFIX):
+                for suffix in protocol.sidecar_suffixes(self.config):
                     self._s3_call("delete_object", Bucket, Key + suffix,
                                   f"delete of {Key + suffix}", **kwargs)
             return response
 
     def delete_objects(self, *, Bucket: str, Delete: Mapping[str, Any], **kwargs: Any) -> Any:
-        objects = list(Delete.get("Objects", []))
-        suffixes = (self.config.instruction_suffix, integrity.SUFFIX)
-        extra = [{"Key": o["Key"] + suffix} for o in objects for suffix in suffixes
-                 if not o["Key"].endswith(suffixes) and "VersionId" not in o]
+        """DeleteObjects, each object with its sidecars (unless a version is named)."""
         return self.s3.delete_objects(
-            Bucket=Bucket, Delete={**Delete, "Objects": objects + extra}, **kwargs
+            Bucket=Bucket, Delete=protocol.with_sidecars(Delete, protocol.sidecar_suffixes(
+                self.config)), **kwargs
         )
 
     # ------------------------------------------------------------------ plumbing
@@ -589,49 +423,19 @@ class EncryptionClient:
             raise translate_s3_error(exc, bucket, key, action) from None
 
 
-def _body_length(body: Any) -> int | None:
-    if isinstance(body, str):
-        return len(body.encode("utf-8"))
-    if isinstance(body, (bytes, bytearray, memoryview)):
-        return len(body)
-    return remaining_length(body) if hasattr(body, "read") else None
-
-
-def _copy_source(source: str | Mapping[str, str]) -> dict[str, str]:
-    if isinstance(source, str):
-        path, _, version = source.partition("?versionId=")
-        bucket, _, key = path.lstrip("/").partition("/")
-        parsed = {"Bucket": bucket, "Key": key}
-        if version:
-            parsed["VersionId"] = version
-        return parsed
-    return dict(source)
-
-
-def _content_range(response: Mapping[str, Any]) -> tuple[int, int, int]:
-    """First byte, last byte and total size from S3's ``Content-Range`` header."""
-    text = str(response.get("ContentRange", ""))
-    try:
-        span, total = text.split(" ", 1)[1].split("/")
-        first, last = span.split("-")
-        return int(first), int(last), int(total)
-    except (IndexError, ValueError):
-        length = int(response.get("ContentLength") or 0)
-        return 0, length - 1, length
-
-
 def fetch_content_metadata(
     s3: Any,
     bucket: str,
     key: str,
     object_md: Mapping[str, str],
-    suffix: str = metadata.DEFAULT_INSTRUCTION_SUFFIX,
+    suffix: str = DEFAULT_INSTRUCTION_SUFFIX,
     sse_c: Mapping[str, Any] | None = None,
 ) -> ContentMetadata:
     """Parse the object's metadata, fetching its instruction file when it needs one."""
-    object_md = {k.lower(): v for k, v in object_md.items()}
-    if not metadata.needs_instruction_file(object_md):
-        return metadata.parse(object_md)
+    object_md = protocol.object_metadata(object_md)
+    md = protocol.parse_object_metadata(object_md)
+    if md is not None:
+        return md
     instruction_key = key + suffix
     try:
         response = s3.get_object(Bucket=bucket, Key=instruction_key, **dict(sse_c or {}))
@@ -640,45 +444,6 @@ def fetch_content_metadata(
         error = translate_s3_error(exc, bucket, instruction_key, "instruction file read")
         if not isinstance(error, ObjectNotFoundError):
             raise error from None
-        if metadata.is_encrypted(object_md):
-            raise InstructionFileError(
-                f"the object's metadata points to instruction file {instruction_key!r}, "
-                "which does not exist",
-                bucket=bucket, key=key,
-            ) from None
-        raise NotEncryptedError(
-            "the object has no encryption metadata and no instruction file",
-            bucket=bucket, key=key,
-        ) from None
-    merged = metadata.merge_instruction_file(object_md, metadata.parse_instruction_file(body))
-    return metadata.parse(merged, instruction_file=True)
-
-
-def describe(md: ContentMetadata) -> dict[str, Any]:
-    """What is safe to show about an object's encryption (never key material)."""
-    info: dict[str, Any] = {
-        "format": f"V{int(md.version)}",
-        "suite": md.suite.name,
-        "suite_id": md.suite.id,
-        "wrapping": md.wrap_alg,
-        "key_commitment": md.commitment is not None,
-        "instruction_file": md.instruction_file,
-    }
-    info["encryption_context" if md.is_kms else "material_description"] = dict(md.context)
-    return info
-
-
-@contextlib.contextmanager
-def atomic_destination(target: Path) -> Any:
-    """A temp file beside ``target``, renamed onto it on success, removed on failure."""
-    directory = target.parent if str(target.parent) else Path(".")
-    fd, temp_name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".s3cse-part",
-                                     dir=directory)
-    try:
-        with os.fdopen(fd, "wb") as sink:
-            yield sink
-        os.replace(temp_name, target)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(temp_name)
-        raise
+        raise protocol.missing_instruction_file(object_md, bucket, key,
+                                                instruction_key) from None
+    return protocol.parse_with_instruction_file(object_md, body)

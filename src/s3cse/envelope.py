@@ -109,12 +109,23 @@ def unwrap_content_key(
     config: CryptoConfig,
     encryption_context: Mapping[str, str] | None = None,
 ) -> ContentKey:
-    """Policy checks, then the keyring unwraps the data key, then commitment is checked."""
-    check_read_policy(metadata, config)
+    """Policy checks, then the keyring unwraps the data key, then commitment is checked.
+
+    (The async client does the same with ``decryption_request``, its own await of the
+    materials manager, and ``unseal``.)
+    """
     data_key = materials.decrypt_data_key(
-        DecryptionRequest(metadata, dict(encryption_context or {}), config.legacy)
-    )
+        decryption_request(metadata, config, encryption_context))
     return unseal(metadata, data_key)
+
+
+def decryption_request(
+    metadata: ContentMetadata, config: CryptoConfig,
+    encryption_context: Mapping[str, str] | None = None,
+) -> DecryptionRequest:
+    """What to ask the keyrings for, once the client's policy allows the object at all."""
+    check_read_policy(metadata, config)
+    return DecryptionRequest(metadata, dict(encryption_context or {}), config.legacy)
 
 
 def encrypt_bytes(

@@ -7,6 +7,9 @@ message says what failed, where, and what to do. Messages never carry key materi
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Iterator
+
 
 class S3CSEError(Exception):
     """Base class: catch this to handle any s3cse failure."""
@@ -50,6 +53,15 @@ class S3CSEError(Exception):
     def __reduce__(self) -> tuple[object, ...]:
         # Keep errors picklable (worker processes hand them back to the parent).
         return (_rebuild, (type(self), self.message, self.bucket, self.key, self.hint))
+
+
+@contextlib.contextmanager
+def located(bucket: str, key: str) -> Iterator[None]:
+    """Attach bucket and key to any s3cse error raised inside (sync and async shells)."""
+    try:
+        yield
+    except S3CSEError as exc:
+        raise exc.locate(bucket, key) from exc.__cause__
 
 
 def _rebuild(

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import importlib
 from collections.abc import Callable, Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, field, replace
@@ -190,17 +191,21 @@ def run(
             on_result(result)
 
     if dask_address:
-        from distributed import Client
-        from distributed import as_completed as dask_completed
-
-        with Client(dask_address) as client:
+        # imported by name: distributed is optional and carries no type information
+        distributed: Any = importlib.import_module("distributed")
+        with distributed.Client(dask_address) as client:
             futures = client.map(process, [job] * len(keys), keys, pure=False)
-            for future in dask_completed(futures):
+            for future in distributed.as_completed(futures):
                 record(future.result())
         return summary
-    with ThreadPoolExecutor(concurrency) as pool:
+    pool = ThreadPoolExecutor(concurrency)
+    try:
         for done in as_completed([pool.submit(process, job, key) for key in keys]):
             record(done.result())
+    finally:
+        # On an interrupt (Ctrl-C), drop the objects not started yet rather than work
+        # through them all; those under way finish (each ends done or untouched).
+        pool.shutdown(wait=True, cancel_futures=True)
     return summary
 
 
@@ -208,11 +213,11 @@ def run(
 
 
 def _head(s3: Any, bucket: str, key: str) -> dict[str, Any]:
-    from .client import _s3_errors, translate_s3_error
+    from .protocol import s3_errors, translate_s3_error
 
     try:
         response: dict[str, Any] = s3.head_object(Bucket=bucket, Key=key)
-    except _s3_errors() as exc:
+    except s3_errors() as exc:
         raise translate_s3_error(exc, bucket, key, "head") from None
     return response
 

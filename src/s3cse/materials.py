@@ -92,6 +92,22 @@ class Keyring(abc.ABC):
     def on_decrypt(self, request: DecryptionRequest) -> bytes:
         """Return the plaintext data key, or raise an ``S3CSEError``."""
 
+    # Async entry points, for the async client. Raw keyrings are pure computation and
+    # run as they are; a keyring that does I/O (KMS) overrides these with awaitable calls.
+
+    async def aon_encrypt(self, request: EncryptionRequest) -> EncryptionMaterials:
+        return self.on_encrypt(request)
+
+    async def awrap(self, request: EncryptionRequest, data_key: bytes) -> EncryptionMaterials:
+        return self.wrap(request, data_key)
+
+    async def aon_decrypt(self, request: DecryptionRequest) -> bytes:
+        return self.on_decrypt(request)
+
+    async def aclose(self) -> None:
+        """Release what the keyring opened itself (an async KMS client); idempotent."""
+        return None
+
 
 class MultiKeyring(Keyring):
     """Several keyrings: the first one encrypts; on read, each that knows the wrap tries."""
@@ -111,32 +127,82 @@ class MultiKeyring(Keyring):
         return self.keyrings[0].wrap(request, data_key)
 
     def on_decrypt(self, request: DecryptionRequest) -> bytes:
-        wrap_alg = request.metadata.wrap_alg
-        errors: list[S3CSEError] = []
+        attempts = _Attempts(request.metadata.wrap_alg)
+        for keyring in self._candidates(request):
+            with attempts:
+                return keyring.on_decrypt(request)
+        raise attempts.failure()
+
+    async def aon_encrypt(self, request: EncryptionRequest) -> EncryptionMaterials:
+        return await self.keyrings[0].aon_encrypt(request)
+
+    async def awrap(self, request: EncryptionRequest, data_key: bytes) -> EncryptionMaterials:
+        return await self.keyrings[0].awrap(request, data_key)
+
+    async def aon_decrypt(self, request: DecryptionRequest) -> bytes:
+        attempts = _Attempts(request.metadata.wrap_alg)
+        for keyring in self._candidates(request):
+            with attempts:
+                return await keyring.aon_decrypt(request)
+        raise attempts.failure()
+
+    async def aclose(self) -> None:
         for keyring in self.keyrings:
-            if wrap_alg in keyring.wrap_algorithms():
-                try:
-                    return keyring.on_decrypt(request)
-                except LegacyModeDisabledError:
-                    raise
-                except S3CSEError as exc:
-                    errors.append(exc)
-        if len(errors) == 1:
-            raise errors[0]
-        raise KeyUnwrapError(
-            f"no configured keyring could unwrap a data key wrapped with {wrap_alg!r}"
-            + (f" ({'; '.join(e.message for e in errors)})" if errors else "")
+            await keyring.aclose()
+
+    def _candidates(self, request: DecryptionRequest) -> list[Keyring]:
+        wrap_alg = request.metadata.wrap_alg
+        return [k for k in self.keyrings if wrap_alg in k.wrap_algorithms()]
+
+
+class _Attempts:
+    """Each keyring's try at unwrapping: failures are collected (a refusal of legacy
+    modes ends the search), and summed up if none succeeds."""
+
+    def __init__(self, wrap_alg: str) -> None:
+        self.wrap_alg = wrap_alg
+        self.errors: list[S3CSEError] = []
+
+    def __enter__(self) -> None:
+        return None
+
+    def __exit__(self, exc_type: object, exc: BaseException | None, tb: object) -> bool:
+        if isinstance(exc, S3CSEError) and not isinstance(exc, LegacyModeDisabledError):
+            self.errors.append(exc)
+            return True
+        return False
+
+    def failure(self) -> S3CSEError:
+        if len(self.errors) == 1:
+            return self.errors[0]
+        return KeyUnwrapError(
+            f"no configured keyring could unwrap a data key wrapped with {self.wrap_alg!r}"
+            + (f" ({'; '.join(e.message for e in self.errors)})" if self.errors else "")
         )
 
 
 class MaterialsManager(abc.ABC):
-    """Where the client gets its data keys. Replace it to cache or audit them."""
+    """Where the client gets its data keys. Replace it to cache or audit them.
+
+    The async client calls the ``a``-prefixed entry points; by default they run the sync
+    ones, so a manager that does no I/O of its own needs nothing more.
+    """
 
     @abc.abstractmethod
     def encryption_materials(self, request: EncryptionRequest) -> EncryptionMaterials: ...
 
     @abc.abstractmethod
     def decrypt_data_key(self, request: DecryptionRequest) -> bytes: ...
+
+    async def aencryption_materials(self, request: EncryptionRequest) -> EncryptionMaterials:
+        return self.encryption_materials(request)
+
+    async def adecrypt_data_key(self, request: DecryptionRequest) -> bytes:
+        return self.decrypt_data_key(request)
+
+    async def aclose(self) -> None:
+        """Release what the keyrings opened themselves; idempotent."""
+        return None
 
 
 class DefaultMaterialsManager(MaterialsManager):
@@ -147,6 +213,20 @@ class DefaultMaterialsManager(MaterialsManager):
         return self.keyring.on_encrypt(request)
 
     def decrypt_data_key(self, request: DecryptionRequest) -> bytes:
+        self._check_wrap(request)
+        return self.keyring.on_decrypt(request)
+
+    async def aencryption_materials(self, request: EncryptionRequest) -> EncryptionMaterials:
+        return await self.keyring.aon_encrypt(request)
+
+    async def adecrypt_data_key(self, request: DecryptionRequest) -> bytes:
+        self._check_wrap(request)
+        return await self.keyring.aon_decrypt(request)
+
+    async def aclose(self) -> None:
+        await self.keyring.aclose()
+
+    def _check_wrap(self, request: DecryptionRequest) -> None:
         wrap_alg = request.metadata.wrap_alg
         if wrap_alg not in self.keyring.wrap_algorithms():
             raise KeyUnwrapError(
@@ -154,4 +234,3 @@ class DefaultMaterialsManager(MaterialsManager):
                 f"{type(self.keyring).__name__} cannot unwrap",
                 hint="Configure a keyring of the kind the object was written with",
             )
-        return self.keyring.on_decrypt(request)

@@ -23,7 +23,7 @@ from typing import IO, TYPE_CHECKING, Any
 
 from . import envelope, ranges
 from . import index as integrity
-from .errors import ConfigurationError
+from .errors import ConfigurationError, located
 from .gcm import BLOCK, GcmLayout
 from .metadata import ContentMetadata
 
@@ -45,8 +45,6 @@ class ObjectReader:
         extra_args: Mapping[str, Any] | None = None,
         on_fetch: Callable[[int], None] | None = None,
     ) -> None:
-        from .client import located
-
         self.client, self.bucket, self.key = client, bucket, key
         self.bytes_fetched = 0
         """Bytes of object bodies received so far (the ciphertext a read really cost)."""
@@ -80,8 +78,8 @@ class ObjectReader:
     # ------------------------------------------------------------------ opening
 
     def _open_index(self) -> integrity.IndexKey | None:
-        from .client import _s3_errors, translate_s3_error
         from .errors import ObjectNotFoundError
+        from .protocol import s3_errors, translate_s3_error
 
         name = self.key + integrity.SUFFIX
         sse_c = {k: v for k, v in self._extra.items() if k.startswith("SSECustomer")}
@@ -89,7 +87,7 @@ class ObjectReader:
             header = self.client.s3.get_object(
                 Bucket=self.bucket, Key=name, Range=f"bytes=0-{integrity.HEADER_SIZE - 1}",
                 **sse_c)["Body"].read()
-        except _s3_errors() as exc:
+        except s3_errors() as exc:
             error = translate_s3_error(exc, self.bucket, name, "integrity index read")
             if isinstance(error, ObjectNotFoundError):
                 return None
@@ -117,8 +115,6 @@ class ObjectReader:
         last = min(last, self.size - 1)
         if first > last:
             return b""
-        from .client import located
-
         with located(self.bucket, self.key):
             if self.mode == "indexed":
                 return self._read_indexed(first, last)

@@ -7,10 +7,13 @@ is what ``get_object`` hands back: a read-only stream of plaintext.
 
 from __future__ import annotations
 
+import contextlib
 import io
 import os
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
 from typing import IO, Any, Protocol
 
 from .ciphers import ContentDecryptor, ContentKey, GcmEncryptor
@@ -135,29 +138,84 @@ class EncryptingReader(io.RawIOBase):
         return len(data)
 
 
+class SpoolEncryptor:
+    """Encrypts a stream of unknown length, chunk by chunk, into a spooled temp file
+    (bounded memory); also the integrity-index MACs of its chunks when asked.
+
+    Fed by a sync loop (``encrypt_to_spool``) or an async one (the async client).
+    """
+
+    def __init__(
+        self, content_key: ContentKey, spool_threshold: int, spool_dir: str | None,
+        index_key: IndexKey | None = None,
+    ) -> None:
+        self.spool: IO[bytes] = tempfile.SpooledTemporaryFile(  # noqa: SIM115
+            max_size=spool_threshold, dir=spool_dir
+        )
+        self._encryptor = GcmEncryptor(content_key)
+        self._macer = ChunkMacer(index_key, 0) if index_key else None
+
+    def write(self, plaintext: bytes) -> None:
+        ciphertext = self._encryptor.update(plaintext)
+        if self._macer is not None:
+            self._macer.update(ciphertext)
+        self.spool.write(ciphertext)
+
+    def finish(self) -> tuple[IO[bytes], list[bytes] | None]:
+        """The spool rewound to its start, and the index MACs (None without an index)."""
+        self.spool.write(self._encryptor.finalize())
+        self.spool.seek(0)
+        return self.spool, (self._macer.finalize() if self._macer is not None else None)
+
+    def discard(self) -> None:
+        self.spool.close()
+
+
 def encrypt_to_spool(
     source: Readable, content_key: ContentKey, spool_threshold: int, spool_dir: str | None,
     index_key: IndexKey | None = None,
 ) -> tuple[IO[bytes], list[bytes] | None]:
     """Encrypt a stream of unknown length into a spooled temp file (bounded memory);
     also the integrity-index MACs of its chunks when ``index_key`` is given."""
-    spool: IO[bytes] = tempfile.SpooledTemporaryFile(  # noqa: SIM115
-        max_size=spool_threshold, dir=spool_dir
-    )
-    encryptor = GcmEncryptor(content_key)
-    macer = ChunkMacer(index_key, 0) if index_key else None
+    spooler = SpoolEncryptor(content_key, spool_threshold, spool_dir, index_key)
     try:
         while chunk := source.read(CHUNK):
-            ciphertext = encryptor.update(chunk)
-            if macer is not None:
-                macer.update(ciphertext)
-            spool.write(ciphertext)
-        spool.write(encryptor.finalize())
-        spool.seek(0)
+            spooler.write(chunk)
+        return spooler.finish()
     except BaseException:
-        spool.close()
+        spooler.discard()
         raise
-    return spool, (macer.finalize() if macer is not None else None)
+
+
+@dataclass
+class CiphertextBody:
+    """What a PutObject sends: the ciphertext as a file, its length, and afterwards the
+    integrity-index MACs of its chunks."""
+
+    stream: IO[bytes] | EncryptingReader
+    length: int
+    _macs: Callable[[], list[bytes] | None]
+    close: Callable[[], None]
+
+    def macs(self) -> list[bytes]:
+        return self._macs() or []
+
+
+def ciphertext_body(
+    source: IO[bytes], content_key: ContentKey, index_key: IndexKey | None,
+    spool_threshold: int, spool_dir: str | None,
+) -> CiphertextBody:
+    """Encrypt as the upload reads when the length is known; otherwise (pipes) through
+    a bounded spool first, because S3 needs the length up front."""
+    length = remaining_length(source)
+    if length is not None:
+        reader = EncryptingReader(source, content_key, length, index_key)
+        return CiphertextBody(reader, reader.ciphertext_length, lambda: reader.index_macs,
+                              lambda: None)
+    spool, macs = encrypt_to_spool(source, content_key, spool_threshold, spool_dir, index_key)
+    size = spool.seek(0, os.SEEK_END)
+    spool.seek(0)
+    return CiphertextBody(spool, size, lambda: macs, spool.close)
 
 
 def decrypt_into(source: Readable, decryptor: ContentDecryptor, sink: IO[bytes]) -> int:
@@ -197,6 +255,26 @@ class _StreamingDecryption:
         return b""
 
 
+class LineSplitter:
+    """Cuts a stream of chunks into lines (botocore's ``iter_lines``), sync or async."""
+
+    def __init__(self, keepends: bool = False) -> None:
+        self._keepends = keepends
+        self._pending = b""
+
+    def feed(self, chunk: bytes) -> list[bytes]:
+        lines = (self._pending + chunk).splitlines(True)
+        self._pending = lines.pop() if lines else b""
+        return [self._shape(line) for line in lines]
+
+    def end(self) -> list[bytes]:
+        pending, self._pending = self._pending, b""
+        return [self._shape(pending)] if pending else []
+
+    def _shape(self, line: bytes) -> bytes:
+        return line if self._keepends else line.splitlines()[0]
+
+
 class DecryptedBody(io.RawIOBase):
     """The plaintext of an object, read like botocore's ``StreamingBody``."""
 
@@ -227,6 +305,11 @@ class DecryptedBody(io.RawIOBase):
 
     def readable(self) -> bool:
         return True
+
+    @property
+    def spooled_to_disk(self) -> bool:
+        """Whether the authenticated plaintext outgrew memory (``spool_threshold``)."""
+        return bool(getattr(self._source, "_rolled", False))
 
     def tell(self) -> int:
         return self._read
@@ -260,14 +343,10 @@ class DecryptedBody(io.RawIOBase):
             yield chunk
 
     def iter_lines(self, chunk_size: int = CHUNK, keepends: bool = False) -> Iterator[bytes]:
-        pending = b""
+        lines = LineSplitter(keepends)
         for chunk in self.iter_chunks(chunk_size):
-            lines = (pending + chunk).splitlines(True)
-            for line in lines[:-1]:
-                yield line if keepends else line.splitlines()[0]
-            pending = lines[-1] if lines else b""
-        if pending:
-            yield pending if keepends else pending.splitlines()[0]
+            yield from lines.feed(chunk)
+        yield from lines.end()
 
     def __iter__(self) -> Iterator[bytes]:
         return self.iter_chunks(1024)
@@ -276,3 +355,19 @@ class DecryptedBody(io.RawIOBase):
         if not self.closed and self._on_close is not None:
             self._on_close()
         super().close()
+
+
+@contextlib.contextmanager
+def atomic_destination(target: Path) -> Iterator[IO[bytes]]:
+    """A temp file beside ``target``, renamed onto it on success, removed on failure."""
+    directory = target.parent if str(target.parent) else Path(".")
+    fd, temp_name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".s3cse-part",
+                                     dir=directory)
+    try:
+        with os.fdopen(fd, "wb") as sink:
+            yield sink
+        os.replace(temp_name, target)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(temp_name)
+        raise

@@ -22,13 +22,18 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any
 
-from . import envelope, metadata
-from .errors import ConfigurationError, ContentTooLargeError, S3CSEError, TagMismatchError
+from . import envelope, protocol
+from .errors import (
+    ConfigurationError,
+    ContentTooLargeError,
+    S3CSEError,
+    TagMismatchError,
+    located,
+)
 from .gcm import BLOCK, GcmLayout, PartDecryptor, PartEncryptor, PartHash
 from .index import CHUNK_SIZE, ChunkMacer, IndexKey
-from .index import SUFFIX as INDEX_SUFFIX
-from .materials import EncryptionRequest
-from .streams import CHUNK, remaining_length
+from .metadata import ContentMetadata
+from .streams import CHUNK, atomic_destination, remaining_length
 
 if TYPE_CHECKING:
     from .client import EncryptionClient
@@ -67,6 +72,49 @@ def part_size_for(size: int | None, config: TransferConfig) -> int:
     return part
 
 
+def upload_part_size(size: int | None, config: TransferConfig, indexed: bool) -> int:
+    """The part size of an upload: ``part_size_for``, and whole index chunks per part."""
+    part = part_size_for(size, config)
+    if indexed and part % CHUNK_SIZE:
+        part += CHUNK_SIZE - part % CHUNK_SIZE  # index chunks must not straddle parts
+    return part
+
+
+def check_stream_part(parts_sent: int, offset: int, current: int, following: int,
+                      part_size: int, limit: int) -> None:
+    """Before sending another part of a stream of unknown length: it must still fit."""
+    if parts_sent + 2 > MAX_PARTS:
+        raise ConfigurationError(
+            f"the stream needs more than {MAX_PARTS} parts of {part_size} bytes; "
+            "raise multipart_chunksize")
+    if offset + current + following > limit:
+        raise ContentTooLargeError(
+            f"the stream passed {limit} bytes, AES-GCM's limit for one data key")
+
+
+def pop_put_options(extra: dict[str, Any]) -> tuple[bool | None, bool | None]:
+    """``InstructionFile`` and ``IntegrityIndex`` from ``ExtraArgs`` (None: the config's)."""
+    return extra.pop("InstructionFile", None), extra.pop("IntegrityIndex", None)
+
+
+def parallel_download_applies(size: int, md: ContentMetadata, config: TransferConfig,
+                              fileobj: IO[bytes]) -> bool:
+    """Ranged GETs in parallel need a large AES-GCM object and a seekable destination;
+    anything else is one streamed GET."""
+    return (size >= config.multipart_threshold and md.suite.authenticated
+            and is_seekable(fileobj))
+
+
+def download_plan(layout: GcmLayout, stored_size: int,
+                  config: TransferConfig) -> tuple[int, list[tuple[int, int]]]:
+    """The plaintext size of an AES-GCM object and the ranges to fetch it in."""
+    tag_length = layout.content_key.suite.tag_length
+    if stored_size < tag_length:
+        raise TagMismatchError("ciphertext is shorter than its authentication tag")
+    plain_size = stored_size - tag_length
+    return plain_size, plan_parts(plain_size, part_size_for(plain_size, config))
+
+
 def plan_parts(size: int, part_size: int) -> list[tuple[int, int]]:
     """(offset, length) of each part; the last one may be short (or empty for size 0)."""
     if size == 0:
@@ -74,7 +122,7 @@ def plan_parts(size: int, part_size: int) -> list[tuple[int, int]]:
     return [(offset, min(part_size, size - offset)) for offset in range(0, size, part_size)]
 
 
-class _Positional:
+class PositionalReader:
     """Reads at absolute offsets of a seekable file, safely from several threads."""
 
     def __init__(self, source: IO[bytes]) -> None:
@@ -96,7 +144,7 @@ class _Positional:
 
 
 @dataclass
-class _Upload:
+class Upload:
     """What every part of one multipart upload shares."""
 
     layout: GcmLayout
@@ -108,14 +156,14 @@ class _Upload:
     sse_c: dict[str, Any]
 
 
-class _PartBody:
+class PartBody:
     """One part's ciphertext, produced as botocore reads it; rewinds for retries.
 
     A complete read leaves the part's GHASH contribution (and integrity-index MACs).
     """
 
     def __init__(
-        self, upload: _Upload, read_at: Callable[[int, int], bytes], offset: int, length: int,
+        self, upload: Upload, read_at: Callable[[int, int], bytes], offset: int, length: int,
         tag: bytes = b"",
     ) -> None:
         self.upload, self.read_at = upload, read_at
@@ -132,13 +180,13 @@ class _PartBody:
         index_key = self.upload.index_key
         self._macer = ChunkMacer(index_key, self.offset // CHUNK_SIZE) if index_key else None
         self._done = 0
-        self._pending = b""
+        self._pending = bytearray()  # consumed from the front: O(1) per read
         self._position = 0
         self._exhausted = False
         self._finalized = False
 
-    def with_tag(self, tag: bytes) -> _PartBody:
-        return _PartBody(self.upload, self.read_at, self.offset, self.length, tag)
+    def with_tag(self, tag: bytes) -> PartBody:
+        return PartBody(self.upload, self.read_at, self.offset, self.length, tag)
 
     def seekable(self) -> bool:
         return True
@@ -190,12 +238,25 @@ class _PartBody:
             if callback is not None and self._done > self._reported:
                 callback(self._done - self._reported)
                 self._reported = self._done
-        out, self._pending = self._pending[:wanted], self._pending[wanted:]
+        out = bytes(self._pending[:wanted])
+        del self._pending[:wanted]
         self._position += len(out)
         return out
 
 
-def _bytes_reader(data: bytes, base: int) -> Callable[[int, int], bytes]:
+def tagged_tail(upload: Upload, sent: list[PartBody], tail: PartBody) -> PartBody:
+    """The last part: its ciphertext, then the tag over every part's hash (those of
+    ``sent``, each read whole, and the tail's own, computed here)."""
+    hasher = PartEncryptor(upload.layout, tail.offset)
+    for offset in range(tail.offset, tail.offset + tail.length, CHUNK):
+        hasher.update(tail.read_at(offset, min(CHUNK, tail.offset + tail.length - offset)))
+    hashes = [body.part_hash for body in sent]
+    if any(h is None for h in hashes):
+        raise S3CSEError("a part was sent without being read whole")
+    return tail.with_tag(upload.layout.tag([*hashes, hasher.finalize()]))  # type: ignore[list-item]
+
+
+def bytes_reader(data: bytes, base: int) -> Callable[[int, int], bytes]:
     return lambda offset, size: data[offset - base : offset - base + size]
 
 
@@ -226,7 +287,7 @@ class TransferManager:
         size = remaining_length(fileobj)
         first: bytes | None = None
         if size is None:
-            first = _read_full(fileobj, self.config.multipart_threshold)
+            first = read_full(fileobj, self.config.multipart_threshold)
         small = len(first) if first is not None else size
         assert small is not None
         if small < self.config.multipart_threshold:
@@ -236,8 +297,6 @@ class TransferManager:
             if callback:
                 callback(small)
             return response
-        from .client import located
-
         with located(bucket, key):
             return self._multipart(fileobj, size, first, bucket, key, extra, callback,
                                    encryption_context)
@@ -248,27 +307,19 @@ class TransferManager:
         encryption_context: Mapping[str, str] | None,
     ) -> dict[str, Any]:
         client = self.client
-        limit = client.config.write_suite.max_plaintext
-        if size is not None and limit is not None and size > limit:
-            raise ContentTooLargeError(
-                f"the body has {size} bytes; AES-GCM encrypts at most {limit} bytes "
-                "under one data key")
-        use_instruction = bool(extra.pop("InstructionFile", client.config.instruction_file))
-        use_index = bool(extra.pop("IntegrityIndex", client.config.integrity_index))
-        extra["Metadata"] = envelope.check_user_metadata(extra.get("Metadata"))
-        materials = client.materials.encryption_materials(EncryptionRequest(
-            client.config.write_suite, dict(encryption_context or {}), plaintext_length=size))
-        md, content_key = envelope.seal(materials, client.config.format,
-                                        instruction_file=use_instruction)
-        object_md, instruction = metadata.serialize(md)
-        extra["Metadata"].update(object_md)
+        protocol.check_plaintext_limit(size, client.config.write_suite)
+        instruction_file, integrity_index = pop_put_options(extra)
+        plan = protocol.plan_put(client.config, extra, encryption_context, instruction_file,
+                                 integrity_index)
+        materials = client.materials.encryption_materials(
+            plan.encryption_request(client.config, size))
+        sealed = protocol.seal_put(plan, materials, client.config)
         created = client._s3_call("create_multipart_upload", bucket, key,
-                                  "multipart upload start", **extra)
-        upload = _Upload(
-            layout=GcmLayout(content_key),
-            index_key=IndexKey.for_object(content_key, md) if use_index else None,
+                                  "multipart upload start", **sealed.args)
+        upload = Upload(
+            layout=GcmLayout(sealed.content_key), index_key=sealed.index_key,
             callback=callback, bucket=bucket, key=key, upload_id=created["UploadId"],
-            sse_c={k: v for k, v in extra.items() if k.startswith("SSECustomer")},
+            sse_c=protocol.sse_c_args(sealed.args),
         )
         try:
             if size is not None:
@@ -286,17 +337,13 @@ class TransferManager:
                 client.s3.abort_multipart_upload(Bucket=bucket, Key=key,
                                                  UploadId=upload.upload_id)
             raise
-        if instruction is not None:
-            client.put_sidecar(bucket, key, client.config.instruction_suffix,
-                               metadata.instruction_file_body(instruction), extra)
-        if upload.index_key is not None:
-            stored = sum(body.length for body in bodies) + md.suite.tag_length
-            macs = [mac for body in bodies for mac in body.index_macs]
-            client.put_sidecar(bucket, key, INDEX_SUFFIX, upload.index_key.build(stored, macs),
-                               extra)
+        stored = sum(body.length for body in bodies) + sealed.metadata.suite.tag_length
+        macs = [mac for body in bodies for mac in body.index_macs]
+        for suffix, sidecar in sealed.sidecars(client.config, stored, macs):
+            client.put_sidecar(bucket, key, suffix, sidecar, sealed.args)
         return response
 
-    def _send(self, upload: _Upload, number: int, body: _PartBody) -> _PartBody:
+    def _send(self, upload: Upload, number: int, body: PartBody) -> PartBody:
         response = self.client._s3_call(
             "upload_part", upload.bucket, upload.key, f"upload of part {number}",
             UploadId=upload.upload_id, PartNumber=number, Body=body,
@@ -304,38 +351,22 @@ class TransferManager:
         body.etag = response["ETag"]
         return body
 
-    def _part_size(self, size: int | None, upload: _Upload) -> int:
-        part = part_size_for(size, self.config)
-        if upload.index_key is not None and part % CHUNK_SIZE:
-            part += CHUNK_SIZE - part % CHUNK_SIZE  # index chunks must not straddle parts
-        return part
-
-    def _upload_known(self, upload: _Upload, fileobj: IO[bytes], size: int) -> list[_PartBody]:
-        plan = plan_parts(size, self._part_size(size, upload))
-        read_at = _Positional(fileobj).read_at
-        bodies = [_PartBody(upload, read_at, offset, length) for offset, length in plan]
+    def _upload_known(self, upload: Upload, fileobj: IO[bytes], size: int) -> list[PartBody]:
+        plan = plan_parts(size, upload_part_size(size, self.config, upload.index_key is not None))
+        read_at = PositionalReader(fileobj).read_at
+        bodies = [PartBody(upload, read_at, offset, length) for offset, length in plan]
         with ThreadPoolExecutor(self.config.max_concurrency) as pool:
             futures = [pool.submit(self._send, upload, n, body)
                        for n, body in enumerate(bodies[:-1], start=1)]
             sent = _gather(futures)
-            sent.append(self._send(upload, len(plan), self._tagged(upload, sent, bodies[-1])))
+            sent.append(self._send(upload, len(plan), tagged_tail(upload, sent, bodies[-1])))
         return sent
 
-    def _tagged(self, upload: _Upload, sent: list[_PartBody], tail: _PartBody) -> _PartBody:
-        """The last part: its ciphertext, then the tag over every part's hash."""
-        hasher = PartEncryptor(upload.layout, tail.offset)
-        for offset in range(tail.offset, tail.offset + tail.length, CHUNK):
-            hasher.update(tail.read_at(offset, min(CHUNK, tail.offset + tail.length - offset)))
-        hashes = [body.part_hash for body in sent]
-        if any(h is None for h in hashes):
-            raise S3CSEError("a part was sent without being read whole")
-        return tail.with_tag(upload.layout.tag([*hashes, hasher.finalize()]))  # type: ignore[list-item]
-
     def _upload_stream(
-        self, upload: _Upload, fileobj: IO[bytes], first: bytes
-    ) -> list[_PartBody]:
+        self, upload: Upload, fileobj: IO[bytes], first: bytes
+    ) -> list[PartBody]:
         """A pipe: at most max_concurrency + 1 parts of plaintext are held at once."""
-        part_size = self._part_size(None, upload)
+        part_size = upload_part_size(None, self.config, upload.index_key is not None)
         limit = self.client.config.write_suite.max_plaintext or 0
         slots = threading.BoundedSemaphore(self.config.max_concurrency + 1)
         buffered = [first]
@@ -343,40 +374,35 @@ class TransferManager:
         def next_chunk() -> bytes:
             data = buffered.pop()
             if len(data) < part_size:
-                data += _read_full(fileobj, part_size - len(data))
+                data += read_full(fileobj, part_size - len(data))
             buffered.append(data[part_size:])
             return data[:part_size]
 
-        def send(number: int, body: _PartBody) -> _PartBody:
+        def send(number: int, body: PartBody) -> PartBody:
             try:
                 return self._send(upload, number, body)
             finally:
                 slots.release()
 
-        futures: list[Future[_PartBody]] = []
+        futures: list[Future[PartBody]] = []
         offset = 0
         with ThreadPoolExecutor(self.config.max_concurrency) as pool:
             current = next_chunk()
             while following := next_chunk():
-                if len(futures) + 2 > MAX_PARTS:
-                    raise ConfigurationError(
-                        f"the stream needs more than {MAX_PARTS} parts of {part_size} bytes; "
-                        "raise multipart_chunksize")
-                if offset + len(current) + len(following) > limit:
-                    raise ContentTooLargeError(
-                        f"the stream passed {limit} bytes, AES-GCM's limit for one data key")
+                check_stream_part(len(futures), offset, len(current), len(following),
+                                  part_size, limit)
                 slots.acquire()
                 failed = [f for f in futures if f.done() and f.exception() is not None]
                 if failed:
                     slots.release()
                     failed[0].result()
-                body = _PartBody(upload, _bytes_reader(current, offset), offset, len(current))
+                body = PartBody(upload, bytes_reader(current, offset), offset, len(current))
                 futures.append(pool.submit(send, len(futures) + 1, body))
                 offset += len(current)
                 current = following
             sent = _gather(futures)
-            tail = _PartBody(upload, _bytes_reader(current, offset), offset, len(current))
-            sent.append(self._send(upload, len(sent) + 1, self._tagged(upload, sent, tail)))
+            tail = PartBody(upload, bytes_reader(current, offset), offset, len(current))
+            sent.append(self._send(upload, len(sent) + 1, tagged_tail(upload, sent, tail)))
         return sent
 
     # ------------------------------------------------------------------ download
@@ -387,8 +413,6 @@ class TransferManager:
         **kwargs: Any,
     ) -> None:
         """Parallel ranged GETs into a temp file beside ``filename``, renamed once verified."""
-        from .client import atomic_destination, located
-
         with located(bucket, key), atomic_destination(Path(filename)) as sink:
             self.download_fileobj(bucket, key, sink, callback, encryption_context, **kwargs)
 
@@ -397,16 +421,13 @@ class TransferManager:
         encryption_context: Mapping[str, str] | None = None, **kwargs: Any,
     ) -> int:
         """Decrypt into ``fileobj`` (which must be seekable for parallel ranges)."""
-        from .client import located
-
         client = self.client
         with located(bucket, key):
             head = client._s3_call("head_object", bucket, key, "head", **kwargs)
             size = int(head["ContentLength"])
             md = client._content_metadata(bucket, key, head.get("Metadata", {}),
                                           kwargs.pop("InstructionFileSuffix", None), kwargs)
-            if (size < self.config.multipart_threshold or not md.suite.authenticated
-                    or not _is_seekable(fileobj)):
+            if not parallel_download_applies(size, md, self.config, fileobj):
                 written = client.stream_download(
                     bucket, key, fileobj, EncryptionContext=encryption_context,
                     IfMatch=head["ETag"], **kwargs)
@@ -423,12 +444,8 @@ class TransferManager:
         get_args: Mapping[str, Any], callback: Callback | None = None,
     ) -> int:
         """Parallel ranged GETs of an AES-GCM object whose key is known, tag verified."""
-        tag_length = layout.content_key.suite.tag_length
-        if size < tag_length:
-            raise TagMismatchError("ciphertext is shorter than its authentication tag")
-        plain_size = size - tag_length
-        plan = plan_parts(plain_size, part_size_for(plain_size, self.config))
-        writer = _PositionalWriter(fileobj)
+        plain_size, plan = download_plan(layout, size, self.config)
+        writer = PositionalWriter(fileobj)
         with ThreadPoolExecutor(self.config.max_concurrency) as pool:
             futures = [pool.submit(self._download_range, bucket, key, layout, offset,
                                    length, writer, callback, get_args)
@@ -451,7 +468,7 @@ class TransferManager:
 
     def _download_range(
         self, bucket: str, key: str, layout: GcmLayout, offset: int, length: int,
-        writer: _PositionalWriter, callback: Callback | None, get_args: Mapping[str, Any],
+        writer: PositionalWriter, callback: Callback | None, get_args: Mapping[str, Any],
     ) -> PartHash:
         decryptor = PartDecryptor(layout, offset)
         if length == 0:
@@ -471,7 +488,7 @@ class TransferManager:
         return decryptor.finalize()
 
 
-class _PositionalWriter:
+class PositionalWriter:
     def __init__(self, sink: IO[bytes]) -> None:
         self._sink = sink
         self._lock = threading.Lock()
@@ -499,14 +516,14 @@ class _PositionalWriter:
             self._sink.seek(self._base + size)
 
 
-def _is_seekable(fileobj: IO[bytes]) -> bool:
+def is_seekable(fileobj: IO[bytes]) -> bool:
     try:
         return bool(fileobj.seekable())
     except (AttributeError, ValueError):
         return False
 
 
-def _read_full(fileobj: IO[bytes], size: int) -> bytes:
+def read_full(fileobj: IO[bytes], size: int) -> bytes:
     """Read exactly ``size`` bytes unless the stream ends first (pipes return short reads)."""
     parts, missing = [], size
     while missing > 0:

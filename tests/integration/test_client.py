@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from s3cse import CryptoConfig, EncryptionClient, KmsKeyring
+from s3cse import CryptoConfig, KmsKeyring
 from s3cse import errors as e
 from s3cse.ciphers import GcmEncryptor
 from s3cse.envelope import seal
@@ -21,6 +21,7 @@ from s3cse.metadata import serialize
 from s3cse.suites import GCM_HKDF_COMMIT, FormatVersion
 
 from .. import legacy
+from ..conftest import MakeClient
 from ..keys import aes_key, aes_keyring, rsa_private
 
 pytestmark = pytest.mark.integration
@@ -36,54 +37,55 @@ def store(s3: Any, bucket: str, key: str, built: tuple[bytes, dict[str, str]]) -
     [legacy.v1_aes_cbc, legacy.v2_aeswrap_cbc, legacy.v2_aeswrap_gcm],
     ids=["v1-aes-ecb-cbc", "v2-aeswrap-cbc", "v2-aeswrap-gcm"],
 )
-def test_legacy_aes_objects(s3: Any, bucket: str, key_name: str, builder: Any) -> None:
+def test_legacy_aes_objects(
+    make_client: MakeClient, s3: Any, bucket: str, key_name: str, builder: Any
+) -> None:
     plaintext = os.urandom(1000)
     store(s3, bucket, key_name, builder(aes_key(0), plaintext))
-    strict = EncryptionClient(aes_keyring(0), s3_client=s3,
-                              commitment_policy="REQUIRE_ENCRYPT_ALLOW_DECRYPT")
+    strict = make_client(aes_keyring(0), commitment_policy="REQUIRE_ENCRYPT_ALLOW_DECRYPT")
     with pytest.raises(e.LegacyModeDisabledError, match="legacy"):
         strict.get_object(Bucket=bucket, Key=key_name)
-    reader = EncryptionClient(aes_keyring(0), s3_client=s3, **LEGACY_READER)
+    reader = make_client(aes_keyring(0), **LEGACY_READER)
     assert reader.get_object(Bucket=bucket, Key=key_name)["Body"].read() == plaintext
 
 
-def test_legacy_rsa_object(s3: Any, bucket: str, key_name: str) -> None:
+def test_legacy_rsa_object(make_client: MakeClient, s3: Any, bucket: str, key_name: str) -> None:
     plaintext = b"old rsa object" * 100
     store(s3, bucket, key_name, legacy.v1_rsa_cbc(rsa_private(0).public_key(), plaintext))
     keyring = RsaKeyring(RsaKeyPair(private_key=rsa_private(0)))
     with pytest.raises(e.LegacyModeDisabledError):
-        EncryptionClient(keyring, s3_client=s3, commitment_policy="REQUIRE_ENCRYPT_ALLOW_DECRYPT"
-                         ).get_object(Bucket=bucket, Key=key_name)
-    reader = EncryptionClient(keyring, s3_client=s3, **LEGACY_READER)
+        make_client(keyring, commitment_policy="REQUIRE_ENCRYPT_ALLOW_DECRYPT").get_object(
+            Bucket=bucket, Key=key_name)
+    reader = make_client(keyring, **LEGACY_READER)
     assert reader.get_object(Bucket=bucket, Key=key_name)["Body"].read() == plaintext
 
 
 def test_legacy_kms_object(
-    s3: Any, kms: Any, kms_key_id: str, bucket: str, key_name: str
+    make_client: MakeClient, s3: Any, kms: Any, kms_key_id: str, bucket: str, key_name: str
 ) -> None:
     plaintext = b"kms v1 era"
     store(s3, bucket, key_name, legacy.v2_kms_legacy_gcm(kms, kms_key_id, plaintext))
     keyring = KmsKeyring(kms_key_id, kms_client=kms)
     with pytest.raises(e.LegacyModeDisabledError, match="'kms'"):
-        EncryptionClient(keyring, s3_client=s3, commitment_policy="REQUIRE_ENCRYPT_ALLOW_DECRYPT"
-                         ).get_object(Bucket=bucket, Key=key_name)
-    reader = EncryptionClient(keyring, s3_client=s3, **LEGACY_READER)
+        make_client(keyring, commitment_policy="REQUIRE_ENCRYPT_ALLOW_DECRYPT").get_object(
+            Bucket=bucket, Key=key_name)
+    reader = make_client(keyring, **LEGACY_READER)
     assert reader.get_object(Bucket=bucket, Key=key_name)["Body"].read() == plaintext
 
 
 def test_cbc_object_without_stored_length_reports_unknown_size(
-    s3: Any, bucket: str, key_name: str
+    make_client: MakeClient, s3: Any, bucket: str, key_name: str
 ) -> None:
     ciphertext, md = legacy.v2_aeswrap_cbc(aes_key(0), b"x" * 33)
     store(s3, bucket, key_name, (ciphertext, md))
-    reader = EncryptionClient(aes_keyring(0), s3_client=s3, **LEGACY_READER)
+    reader = make_client(aes_keyring(0), **LEGACY_READER)
     assert reader.head_object(Bucket=bucket, Key=key_name)["ContentLength"] is None
     response = reader.get_object(Bucket=bucket, Key=key_name)
     assert response["ContentLength"] == 33 and response["Body"].read() == b"x" * 33
 
 
 def test_rfc2047_encoded_kms_context_is_decoded(
-    s3: Any, kms: Any, kms_key_id: str, bucket: str, key_name: str
+    make_client: MakeClient, s3: Any, kms: Any, kms_key_id: str, bucket: str, key_name: str
 ) -> None:
     """AWS returns non-ASCII metadata RFC 2047 encoded; KMS needs the exact context back."""
     context = {"city": "Zürich", "aws:x-amz-cek-alg": "115"}
@@ -100,16 +102,16 @@ def test_rfc2047_encoded_kms_context_is_decoded(
     encryptor = GcmEncryptor(content_key)
     s3.put_object(Bucket=bucket, Key=key_name, Metadata=object_md,
                   Body=encryptor.update(b"gr\xc3\xbcezi") + encryptor.finalize())
-    client = EncryptionClient(KmsKeyring(kms_key_id, kms_client=kms), s3_client=s3)
+    client = make_client(KmsKeyring(kms_key_id, kms_client=kms))
     response = client.get_object(Bucket=bucket, Key=key_name,
                                  EncryptionContext={"city": "Zürich"})
     assert response["Body"].read() == b"gr\xc3\xbcezi"
 
 
 def test_delayed_authentication_streams_and_still_detects_tampering(
-    s3: Any, bucket: str, key_name: str
+    make_client: MakeClient, s3: Any, bucket: str, key_name: str
 ) -> None:
-    client = EncryptionClient(aes_keyring(0), s3_client=s3, delayed_authentication=True)
+    client = make_client(aes_keyring(0), delayed_authentication=True)
     data = os.urandom(3 * 1024 * 1024 + 5)
     client.put_object(Bucket=bucket, Key=key_name, Body=data)
     body = client.get_object(Bucket=bucket, Key=key_name)["Body"]
@@ -125,18 +127,22 @@ def test_delayed_authentication_streams_and_still_detects_tampering(
         body.read()
 
 
-def test_large_object_spools_to_disk(s3: Any, bucket: str, key_name: str, tmp_path: Any) -> None:
+def test_large_object_spools_to_disk(
+    make_client: MakeClient, s3: Any, bucket: str, key_name: str, tmp_path: Any
+) -> None:
     config = CryptoConfig(spool_threshold=64 * 1024, spool_dir=str(tmp_path))
-    client = EncryptionClient(aes_keyring(0), s3_client=s3, config=config)
+    client = make_client(aes_keyring(0), config=config)
     data = os.urandom(2 * 1024 * 1024)
     client.put_object(Bucket=bucket, Key=key_name, Body=data)
     body = client.get_object(Bucket=bucket, Key=key_name)["Body"]
-    assert body._source._rolled  # the plaintext went to a temp file, not memory
+    assert body.spooled_to_disk  # the plaintext went to a temp file, not memory
     assert body.read() == data
 
 
-def test_non_seekable_body_is_streamed(s3: Any, bucket: str, key_name: str) -> None:
-    client = EncryptionClient(aes_keyring(0), s3_client=s3, spool_threshold=1024)
+def test_non_seekable_body_is_streamed(
+    make_client: MakeClient, s3: Any, bucket: str, key_name: str
+) -> None:
+    client = make_client(aes_keyring(0), spool_threshold=1024)
     data = os.urandom(1024 * 1024 + 7)
     read_end, write_end = os.pipe()
 
@@ -152,8 +158,10 @@ def test_non_seekable_body_is_streamed(s3: Any, bucket: str, key_name: str) -> N
     assert client.get_object(Bucket=bucket, Key=key_name)["Body"].read() == data
 
 
-def test_instruction_file_custom_suffix_and_delete(s3: Any, bucket: str, key_name: str) -> None:
-    client = EncryptionClient(aes_keyring(0), s3_client=s3, instruction_file=True)
+def test_instruction_file_custom_suffix_and_delete(
+    make_client: MakeClient, s3: Any, bucket: str, key_name: str
+) -> None:
+    client = make_client(aes_keyring(0), instruction_file=True)
     client.put_object(Bucket=bucket, Key=key_name, Body=b"data")
     s3.copy_object(Bucket=bucket, Key=key_name + ".rotated",
                    CopySource={"Bucket": bucket, "Key": key_name + ".instruction"})
@@ -167,15 +175,19 @@ def test_instruction_file_custom_suffix_and_delete(s3: Any, bucket: str, key_nam
     assert keys == {key_name + ".rotated"}
 
 
-def test_per_call_instruction_file(s3: Any, bucket: str, key_name: str) -> None:
-    client = EncryptionClient(aes_keyring(0), s3_client=s3)
+def test_per_call_instruction_file(
+    make_client: MakeClient, s3: Any, bucket: str, key_name: str
+) -> None:
+    client = make_client(aes_keyring(0))
     client.put_object(Bucket=bucket, Key=key_name, Body=b"d", InstructionFile=True)
     assert "x-amz-3" not in s3.head_object(Bucket=bucket, Key=key_name)["Metadata"]
     assert client.get_object(Bucket=bucket, Key=key_name)["Body"].read() == b"d"
 
 
-def test_s3_arguments_pass_through(s3: Any, bucket: str, key_name: str) -> None:
-    client = EncryptionClient(aes_keyring(0), s3_client=s3)
+def test_s3_arguments_pass_through(
+    make_client: MakeClient, s3: Any, bucket: str, key_name: str
+) -> None:
+    client = make_client(aes_keyring(0))
     client.put_object(
         Bucket=bucket, Key=key_name, Body=b"payload", ContentType="text/csv",
         Metadata={"owner": "finance"}, ServerSideEncryption="AES256", Tagging="team=data",
@@ -191,19 +203,23 @@ def test_s3_arguments_pass_through(s3: Any, bucket: str, key_name: str) -> None:
     assert client.list_objects_v2(Bucket=bucket, Prefix=key_name)["KeyCount"] == 1
 
 
-def test_sse_c_on_top_of_client_side_encryption(s3: Any, bucket: str, key_name: str) -> None:
+def test_sse_c_on_top_of_client_side_encryption(
+    make_client: MakeClient, s3: Any, bucket: str, key_name: str
+) -> None:
     sse_c = {"SSECustomerAlgorithm": "AES256", "SSECustomerKey": os.urandom(32)}
-    client = EncryptionClient(aes_keyring(0), s3_client=s3, instruction_file=True)
+    client = make_client(aes_keyring(0), instruction_file=True)
     client.put_object(Bucket=bucket, Key=key_name, Body=b"double", **sse_c)
     with pytest.raises(e.S3CSEError):
         client.get_object(Bucket=bucket, Key=key_name)
     assert client.get_object(Bucket=bucket, Key=key_name, **sse_c)["Body"].read() == b"double"
 
 
-def test_file_upload_and_download(s3: Any, bucket: str, key_name: str, tmp_path: Any) -> None:
+def test_file_upload_and_download(
+    make_client: MakeClient, s3: Any, bucket: str, key_name: str, tmp_path: Any
+) -> None:
     source = tmp_path / "in.bin"
     source.write_bytes(os.urandom(5 * 1024 * 1024 + 1))
-    client = EncryptionClient(aes_keyring(0), s3_client=s3)
+    client = make_client(aes_keyring(0))
     client.upload_file(str(source), bucket, key_name)
     target = tmp_path / "out.bin"
     client.download_file(bucket, key_name, target)
@@ -214,10 +230,10 @@ def test_file_upload_and_download(s3: Any, bucket: str, key_name: str, tmp_path:
 
 @pytest.mark.parametrize("placement", ["metadata", "instruction"])
 def test_copy_keeps_the_object_readable(
-    placement: str, s3: Any, bucket: str, key_name: str
+    make_client: MakeClient, placement: str, s3: Any, bucket: str, key_name: str
 ) -> None:
-    client = EncryptionClient(aes_keyring(0), s3_client=s3,
-                              instruction_file=placement == "instruction", integrity_index=True)
+    client = make_client(aes_keyring(0), instruction_file=placement == "instruction",
+                         integrity_index=True)
     client.put_object(Bucket=bucket, Key=key_name, Body=b"copy me" * 1000,
                       Metadata={"owner": "a"})
     target = key_name + "-copy"

@@ -19,10 +19,11 @@ from typing import Any
 
 import pytest
 
-from s3cse import EncryptionClient, KmsKeyring
+from s3cse import KmsKeyring
 from s3cse import errors as e
 
 from .. import legacy
+from ..conftest import MakeClient
 from ..keys import aes_key, aes_keyring
 
 pytestmark = pytest.mark.integration
@@ -210,7 +211,9 @@ CASES = [
 PLAINTEXT = b"conformance plaintext " * 50
 
 
-def write(case: Case, s3: Any, kms: Any, kms_key_id: str, bucket: str, key: str) -> None:
+def write(
+    make_client: MakeClient, case: Case, s3: Any, kms: Any, kms_key_id: str, bucket: str, key: str
+) -> None:
     if case.writer.startswith("legacy-"):
         builder = getattr(legacy, case.writer.removeprefix("legacy-"))
         built = (builder(kms, kms_key_id, PLAINTEXT) if "kms" in case.writer
@@ -220,7 +223,7 @@ def write(case: Case, s3: Any, kms: Any, kms_key_id: str, bucket: str, key: str)
     kind, fmt, *rest = case.writer.split("-")
     keyring = (KmsKeyring(kms_key_id, kms_client=kms) if kind == "kms"
                else aes_keyring(0, {"key": "conformance"}))
-    client = EncryptionClient(keyring, s3_client=s3, format=fmt, instruction_file=bool(rest))
+    client = make_client(keyring, format=fmt, instruction_file=bool(rest))
     client.put_object(Bucket=bucket, Key=key, Body=PLAINTEXT,
                       EncryptionContext=CONTEXT if kind == "kms" else None)
 
@@ -239,24 +242,27 @@ def rewrite(case: Case, s3: Any, bucket: str, key: str) -> None:
                       Body=json.dumps(stored.instruction).encode())
 
 
-def reader_for(case: Case, s3: Any, kms: Any, kms_key_id: str) -> EncryptionClient:
+def reader_for(
+    make_client: MakeClient, case: Case, s3: Any, kms: Any, kms_key_id: str
+) -> Any:
     if "kms" in case.writer:
         keyring: Any = KmsKeyring(kms_key_id, kms_client=kms)
     elif case.writer.startswith("legacy-"):
         keyring = aes_keyring(0)
     else:
         keyring = aes_keyring(0, {"key": "conformance"})
-    return EncryptionClient(keyring, s3_client=s3, **case.reader)
+    return make_client(keyring, **case.reader)
 
 
 @pytest.mark.parametrize("case", CASES, ids=[c.id for c in CASES])
 def test_decrypt_side_check(
-    case: Case, s3: Any, kms: Any, kms_key_id: str, bucket: str, tmp_path: Path
+    make_client: MakeClient, case: Case, s3: Any, kms: Any, kms_key_id: str, bucket: str,
+    tmp_path: Path,
 ) -> None:
     key = f"conformance/{case.id}/{uuid.uuid4().hex[:8]}"
-    write(case, s3, kms, kms_key_id, bucket, key)
+    write(make_client, case, s3, kms, kms_key_id, bucket, key)
     rewrite(case, s3, bucket, key)
-    reader = reader_for(case, s3, kms, kms_key_id)
+    reader = reader_for(make_client, case, s3, kms, kms_key_id)
     context = case.context if case.context is not None else (
         CONTEXT if "kms" in case.writer and not case.writer.startswith("legacy") else None)
     with pytest.raises(case.expected) as info:
@@ -270,10 +276,10 @@ def test_decrypt_side_check(
 
 
 def test_complete_object_metadata_wins_over_a_stray_instruction_file(
-    s3: Any, bucket: str, key_name: str
+    make_client: MakeClient, s3: Any, bucket: str, key_name: str
 ) -> None:
     """The instruction file is consulted only when the object metadata lacks the key."""
-    client = EncryptionClient(aes_keyring(0), s3_client=s3)
+    client = make_client(aes_keyring(0))
     client.put_object(Bucket=bucket, Key=key_name, Body=PLAINTEXT)
     s3.put_object(Bucket=bucket, Key=key_name + ".instruction",
                   Body=json.dumps({"x-amz-3": SOME_B64, "x-amz-w": "02"}).encode())

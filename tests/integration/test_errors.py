@@ -9,18 +9,19 @@ from typing import Any
 
 import pytest
 
-from s3cse import CryptoConfig, EncryptionClient, KmsKeyring
+from s3cse import CryptoConfig, KmsKeyring
 from s3cse import errors as e
 from s3cse.metadata import COMMITMENT_V3, MESSAGE_ID_V3
 
+from ..conftest import MakeClient
 from ..keys import aes_keyring
 
 pytestmark = pytest.mark.integration
 
 
 @pytest.fixture
-def aes_client(s3: Any) -> EncryptionClient:
-    return EncryptionClient(aes_keyring(0), s3_client=s3)
+def aes_client(make_client: MakeClient, s3: Any) -> Any:
+    return make_client(aes_keyring(0))
 
 
 def rewrite(s3: Any, bucket: str, key: str, *, body: Any = None, **metadata: str) -> None:
@@ -40,19 +41,19 @@ def flip(offset: int) -> Any:
     return change
 
 
-def test_missing_object_names_bucket_and_key(aes_client: EncryptionClient, bucket: str) -> None:
+def test_missing_object_names_bucket_and_key(aes_client: Any, bucket: str) -> None:
     with pytest.raises(e.ObjectNotFoundError) as info:
         aes_client.get_object(Bucket=bucket, Key="no/such/key")
     assert f"s3://{bucket}/no/such/key" in str(info.value)
 
 
-def test_missing_bucket(aes_client: EncryptionClient) -> None:
+def test_missing_bucket(aes_client: Any) -> None:
     with pytest.raises(e.ObjectNotFoundError, match="no such bucket"):
         aes_client.get_object(Bucket="no-such-bucket-s3cse", Key="k")
 
 
 def test_plain_object_is_not_encrypted(
-    aes_client: EncryptionClient, s3: Any, bucket: str, key_name: str
+    aes_client: Any, s3: Any, bucket: str, key_name: str
 ) -> None:
     s3.put_object(Bucket=bucket, Key=key_name, Body=b"plain")
     with pytest.raises(e.NotEncryptedError, match="no encryption metadata"):
@@ -61,7 +62,7 @@ def test_plain_object_is_not_encrypted(
 
 @pytest.mark.parametrize("offset", [0, 100, -1, -16, -17])
 def test_tampered_content_is_refused(
-    aes_client: EncryptionClient, s3: Any, bucket: str, key_name: str, offset: int
+    aes_client: Any, s3: Any, bucket: str, key_name: str, offset: int
 ) -> None:
     aes_client.put_object(Bucket=bucket, Key=key_name, Body=os.urandom(200))
     rewrite(s3, bucket, key_name, body=flip(offset))
@@ -71,7 +72,7 @@ def test_tampered_content_is_refused(
 
 @pytest.mark.parametrize("change", [b"", b"x", b"x" * 16], ids=["truncate", "extend1", "extend16"])
 def test_truncated_or_extended_content_is_refused(
-    aes_client: EncryptionClient, s3: Any, bucket: str, key_name: str, change: bytes
+    aes_client: Any, s3: Any, bucket: str, key_name: str, change: bytes
 ) -> None:
     aes_client.put_object(Bucket=bucket, Key=key_name, Body=os.urandom(100))
     rewrite(s3, bucket, key_name, body=lambda d: d[:-1] if not change else d + change)
@@ -81,7 +82,7 @@ def test_truncated_or_extended_content_is_refused(
 
 @pytest.mark.parametrize("name", [COMMITMENT_V3, MESSAGE_ID_V3])
 def test_commitment_or_message_id_change_is_refused(
-    aes_client: EncryptionClient, s3: Any, bucket: str, key_name: str, name: str
+    aes_client: Any, s3: Any, bucket: str, key_name: str, name: str
 ) -> None:
     aes_client.put_object(Bucket=bucket, Key=key_name, Body=b"secret")
     stored = base64.b64decode(s3.head_object(Bucket=bucket, Key=key_name)["Metadata"][name])
@@ -92,26 +93,29 @@ def test_commitment_or_message_id_change_is_refused(
 
 
 def test_wrong_aes_key(
-    aes_client: EncryptionClient, s3: Any, bucket: str, key_name: str
+    make_client: MakeClient, aes_client: Any, s3: Any, bucket: str, key_name: str
 ) -> None:
     aes_client.put_object(Bucket=bucket, Key=key_name, Body=b"secret")
-    other = EncryptionClient(aes_keyring(1), s3_client=s3)
+    other = make_client(aes_keyring(1))
     with pytest.raises(e.KeyUnwrapError, match="no AES key"):
         other.get_object(Bucket=bucket, Key=key_name)
 
 
 def test_wrong_kind_of_key(
-    aes_client: EncryptionClient, s3: Any, kms: Any, kms_key_id: str, bucket: str, key_name: str
+    make_client: MakeClient,
+    aes_client: Any, s3: Any, kms: Any, kms_key_id: str, bucket: str, key_name: str
 ) -> None:
     aes_client.put_object(Bucket=bucket, Key=key_name, Body=b"secret")
-    kms_client = EncryptionClient(KmsKeyring(kms_key_id, kms_client=kms), s3_client=s3)
+    kms_client = make_client(KmsKeyring(kms_key_id, kms_client=kms))
     with pytest.raises(e.KeyUnwrapError, match="cannot unwrap"):
         kms_client.get_object(Bucket=bucket, Key=key_name)
 
 
-def test_disabled_kms_key(s3: Any, kms: Any, bucket: str, key_name: str) -> None:
+def test_disabled_kms_key(
+    make_client: MakeClient, s3: Any, kms: Any, bucket: str, key_name: str
+) -> None:
     key_id = kms.create_key()["KeyMetadata"]["KeyId"]
-    client = EncryptionClient(KmsKeyring(key_id, kms_client=kms), s3_client=s3)
+    client = make_client(KmsKeyring(key_id, kms_client=kms))
     client.put_object(Bucket=bucket, Key=key_name, Body=b"secret")
     kms.disable_key(KeyId=key_id)
     with pytest.raises(e.KmsKeyUnavailableError, match=key_id):
@@ -123,9 +127,11 @@ def test_disabled_kms_key(s3: Any, kms: Any, bucket: str, key_name: str) -> None
         client.head_object(Bucket=bucket, Key=key_name + "-new")
 
 
-def test_kms_key_scheduled_for_deletion(s3: Any, kms: Any, bucket: str, key_name: str) -> None:
+def test_kms_key_scheduled_for_deletion(
+    make_client: MakeClient, s3: Any, kms: Any, bucket: str, key_name: str
+) -> None:
     key_id = kms.create_key()["KeyMetadata"]["KeyId"]
-    client = EncryptionClient(KmsKeyring(key_id, kms_client=kms), s3_client=s3)
+    client = make_client(KmsKeyring(key_id, kms_client=kms))
     client.put_object(Bucket=bucket, Key=key_name, Body=b"secret")
     kms.schedule_key_deletion(KeyId=key_id, PendingWindowInDays=7)
     with pytest.raises(e.KmsKeyUnavailableError):
@@ -133,9 +139,9 @@ def test_kms_key_scheduled_for_deletion(s3: Any, kms: Any, bucket: str, key_name
 
 
 def test_encryption_context_mismatch(
-    s3: Any, kms: Any, kms_key_id: str, bucket: str, key_name: str
+    make_client: MakeClient, s3: Any, kms: Any, kms_key_id: str, bucket: str, key_name: str
 ) -> None:
-    client = EncryptionClient(KmsKeyring(kms_key_id, kms_client=kms), s3_client=s3)
+    client = make_client(KmsKeyring(kms_key_id, kms_client=kms))
     client.put_object(Bucket=bucket, Key=key_name, Body=b"x", EncryptionContext={"a": "1"})
     with pytest.raises(e.EncryptionContextMismatchError, match="does not match"):
         client.get_object(Bucket=bucket, Key=key_name, EncryptionContext={"a": "2"})
@@ -147,30 +153,31 @@ def test_encryption_context_mismatch(
 
 
 def test_altered_kms_context_is_refused_by_kms(
-    s3: Any, kms: Any, kms_key_id: str, bucket: str, key_name: str
+    make_client: MakeClient, s3: Any, kms: Any, kms_key_id: str, bucket: str, key_name: str
 ) -> None:
-    client = EncryptionClient(KmsKeyring(kms_key_id, kms_client=kms), s3_client=s3)
+    client = make_client(KmsKeyring(kms_key_id, kms_client=kms))
     client.put_object(Bucket=bucket, Key=key_name, Body=b"x", EncryptionContext={"a": "1"})
     rewrite(s3, bucket, key_name, **{"x-amz-t": '{"a":"2","aws:x-amz-cek-alg":"115"}'})
     with pytest.raises(e.KeyUnwrapError, match="KMS rejected"):
         client.get_object(Bucket=bucket, Key=key_name, EncryptionContext={"a": "2"})
 
 
-def test_v2_object_under_default_policy(s3: Any, bucket: str, key_name: str) -> None:
-    EncryptionClient(aes_keyring(0), s3_client=s3, format="v2").put_object(
+def test_v2_object_under_default_policy(
+    make_client: MakeClient, s3: Any, bucket: str, key_name: str
+) -> None:
+    make_client(aes_keyring(0), format="v2").put_object(
         Bucket=bucket, Key=key_name, Body=b"v2 data"
     )
-    strict = EncryptionClient(aes_keyring(0), s3_client=s3)
+    strict = make_client(aes_keyring(0))
     with pytest.raises(e.CommitmentPolicyError, match="REQUIRE_ENCRYPT_ALLOW_DECRYPT"):
         strict.get_object(Bucket=bucket, Key=key_name)
-    relaxed = EncryptionClient(
-        aes_keyring(0), s3_client=s3, commitment_policy="REQUIRE_ENCRYPT_ALLOW_DECRYPT"
+    relaxed = make_client(aes_keyring(0), commitment_policy="REQUIRE_ENCRYPT_ALLOW_DECRYPT"
     )
     assert relaxed.get_object(Bucket=bucket, Key=key_name)["Body"].read() == b"v2 data"
 
 
 def test_v3_claiming_v2_is_refused(
-    aes_client: EncryptionClient, s3: Any, bucket: str, key_name: str
+    make_client: MakeClient, aes_client: Any, s3: Any, bucket: str, key_name: str
 ) -> None:
     """Downgrade: V3 metadata rewritten as V2 GCM (IV = anything) cannot decrypt."""
     aes_client.put_object(Bucket=bucket, Key=key_name, Body=b"secret")
@@ -182,15 +189,14 @@ def test_v3_claiming_v2_is_refused(
         "x-amz-wrap-alg": "AES/GCM", "x-amz-matdesc": "{}",
     }
     s3.put_object(Bucket=bucket, Key=key_name, Body=obj["Body"].read(), Metadata=v2)
-    relaxed = EncryptionClient(
-        aes_keyring(0), s3_client=s3, commitment_policy="REQUIRE_ENCRYPT_ALLOW_DECRYPT"
+    relaxed = make_client(aes_keyring(0), commitment_policy="REQUIRE_ENCRYPT_ALLOW_DECRYPT"
     )
     with pytest.raises(e.KeyUnwrapError):
         relaxed.get_object(Bucket=bucket, Key=key_name)
 
 
 def test_reserved_user_metadata_is_refused(
-    aes_client: EncryptionClient, s3: Any, bucket: str, key_name: str
+    aes_client: Any, s3: Any, bucket: str, key_name: str
 ) -> None:
     with pytest.raises(e.ConfigurationError, match="reserved"):
         aes_client.put_object(Bucket=bucket, Key=key_name, Body=b"x",
@@ -200,31 +206,35 @@ def test_reserved_user_metadata_is_refused(
 
 
 def test_plaintext_checksums_are_refused(
-    aes_client: EncryptionClient, bucket: str, key_name: str
+    aes_client: Any, bucket: str, key_name: str
 ) -> None:
     with pytest.raises(e.ConfigurationError, match="ContentMD5"):
         aes_client.put_object(Bucket=bucket, Key=key_name, Body=b"x", ContentMD5="abc")
 
 
 def test_non_ascii_context_is_refused(
-    s3: Any, kms: Any, kms_key_id: str, bucket: str, key_name: str
+    make_client: MakeClient, s3: Any, kms: Any, kms_key_id: str, bucket: str, key_name: str
 ) -> None:
-    client = EncryptionClient(KmsKeyring(kms_key_id, kms_client=kms), s3_client=s3)
+    client = make_client(KmsKeyring(kms_key_id, kms_client=kms))
     with pytest.raises(e.ConfigurationError, match="US-ASCII"):
         client.put_object(Bucket=bucket, Key=key_name, Body=b"x",
                           EncryptionContext={"city": "Zürich"})
 
 
-def test_missing_instruction_file(s3: Any, bucket: str, key_name: str) -> None:
-    client = EncryptionClient(aes_keyring(0), s3_client=s3, instruction_file=True)
+def test_missing_instruction_file(
+    make_client: MakeClient, s3: Any, bucket: str, key_name: str
+) -> None:
+    client = make_client(aes_keyring(0), instruction_file=True)
     client.put_object(Bucket=bucket, Key=key_name, Body=b"x")
     s3.delete_object(Bucket=bucket, Key=key_name + ".instruction")
     with pytest.raises(e.InstructionFileError, match="does not exist"):
         client.get_object(Bucket=bucket, Key=key_name)
 
 
-def test_instruction_file_that_is_not_json(s3: Any, bucket: str, key_name: str) -> None:
-    client = EncryptionClient(aes_keyring(0), s3_client=s3, instruction_file=True)
+def test_instruction_file_that_is_not_json(
+    make_client: MakeClient, s3: Any, bucket: str, key_name: str
+) -> None:
+    client = make_client(aes_keyring(0), instruction_file=True)
     client.put_object(Bucket=bucket, Key=key_name, Body=b"x")
     s3.put_object(Bucket=bucket, Key=key_name + ".instruction", Body=b"\x00not json")
     with pytest.raises(e.InstructionFileError, match="not valid JSON"):
@@ -232,7 +242,7 @@ def test_instruction_file_that_is_not_json(s3: Any, bucket: str, key_name: str) 
 
 
 def test_download_failure_leaves_nothing(
-    aes_client: EncryptionClient, s3: Any, bucket: str, key_name: str, tmp_path: Path
+    aes_client: Any, s3: Any, bucket: str, key_name: str, tmp_path: Path
 ) -> None:
     aes_client.put_object(Bucket=bucket, Key=key_name, Body=os.urandom(3 * 1024 * 1024))
     rewrite(s3, bucket, key_name, body=flip(-1))
@@ -249,10 +259,10 @@ def test_download_failure_leaves_nothing(
 
 
 def test_errors_never_show_key_material(
-    s3: Any, kms: Any, kms_key_id: str, bucket: str, key_name: str
+    make_client: MakeClient, s3: Any, kms: Any, kms_key_id: str, bucket: str, key_name: str
 ) -> None:
     keyring = aes_keyring(0)
-    client = EncryptionClient(keyring, s3_client=s3)
+    client = make_client(keyring)
     client.put_object(Bucket=bucket, Key=key_name, Body=b"x")
     rewrite(s3, bucket, key_name, body=flip(0))
     with pytest.raises(e.S3CSEError) as info:

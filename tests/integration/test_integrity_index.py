@@ -13,6 +13,7 @@ from s3cse import errors as e
 from s3cse.index import CHUNK_SIZE, HEADER_SIZE, SUFFIX, IndexMismatchError
 from s3cse.transfer import TransferConfig
 
+from ..conftest import MakeClient
 from ..keys import aes_keyring
 
 pytestmark = pytest.mark.integration
@@ -33,14 +34,13 @@ def upload(client: EncryptionClient, bucket: str, key: str, data: bytes, how: st
                                            ("multipart", 11 * MiB + 3)])
 @pytest.mark.parametrize("fmt", ["v3", "v2"])
 def test_verified_ranges_match_plain_s3(
-    fmt: str, how: str, size: int, s3: Any, bucket: str, key_name: str
+    make_client: MakeClient, fmt: str, how: str, size: int, s3: Any, bucket: str, key_name: str
 ) -> None:
     data = os.urandom(size)
-    writer = EncryptionClient(aes_keyring(0), s3_client=s3, format=fmt)
+    writer = make_client(aes_keyring(0), format=fmt)
     upload(writer, bucket, key_name, data, how)
     s3.put_object(Bucket=bucket, Key=key_name + "/plain", Body=data)
-    reader = EncryptionClient(aes_keyring(0), s3_client=s3,
-                              commitment_policy="REQUIRE_ENCRYPT_ALLOW_DECRYPT")
+    reader = make_client(aes_keyring(0), commitment_policy="REQUIRE_ENCRYPT_ALLOW_DECRYPT")
     headers = ["bytes=0-0", f"bytes=-{min(size, 65536)}", f"bytes={size // 2}-",
                f"bytes={max(size - 20, 0)}-{size + 100}",
                f"bytes={CHUNK_SIZE - 3}-{CHUNK_SIZE + 3}"]
@@ -64,9 +64,9 @@ def tamper(s3: Any, bucket: str, key: str, offset: int) -> None:
 
 
 def test_tampered_chunk_fails_only_the_ranges_that_touch_it(
-    s3: Any, bucket: str, key_name: str
+    make_client: MakeClient, s3: Any, bucket: str, key_name: str
 ) -> None:
-    client = EncryptionClient(aes_keyring(0), s3_client=s3)
+    client = make_client(aes_keyring(0))
     data = os.urandom(4 * CHUNK_SIZE)
     upload(client, bucket, key_name, data, "put")
     tamper(s3, bucket, key_name, 2 * CHUNK_SIZE + 10)
@@ -82,9 +82,9 @@ def test_tampered_chunk_fails_only_the_ranges_that_touch_it(
 
 @pytest.mark.parametrize("where", ["entry", "header", "trailer"])
 def test_tampered_index_is_refused(
-    where: str, s3: Any, bucket: str, key_name: str
+    make_client: MakeClient, where: str, s3: Any, bucket: str, key_name: str
 ) -> None:
-    client = EncryptionClient(aes_keyring(0), s3_client=s3)
+    client = make_client(aes_keyring(0))
     upload(client, bucket, key_name, os.urandom(2 * CHUNK_SIZE), "put")
     index = s3.get_object(Bucket=bucket, Key=key_name + SUFFIX)["Body"].read()
     offset = {"entry": HEADER_SIZE + 1, "header": 20, "trailer": len(index) - 1}[where]
@@ -99,8 +99,10 @@ def test_tampered_index_is_refused(
     assert where == "trailer" and len(body) == 10
 
 
-def test_stale_index_of_a_replaced_object_is_refused(s3: Any, bucket: str, key_name: str) -> None:
-    client = EncryptionClient(aes_keyring(0), s3_client=s3)
+def test_stale_index_of_a_replaced_object_is_refused(
+    make_client: MakeClient, s3: Any, bucket: str, key_name: str
+) -> None:
+    client = make_client(aes_keyring(0))
     upload(client, bucket, key_name, os.urandom(CHUNK_SIZE), "put")
     stale = s3.get_object(Bucket=bucket, Key=key_name + SUFFIX)["Body"].read()
     upload(client, bucket, key_name, os.urandom(CHUNK_SIZE), "put")
@@ -109,8 +111,10 @@ def test_stale_index_of_a_replaced_object_is_refused(s3: Any, bucket: str, key_n
         client.get_object(Bucket=bucket, Key=key_name, Range="bytes=0-9")
 
 
-def test_truncated_object_is_refused(s3: Any, bucket: str, key_name: str) -> None:
-    client = EncryptionClient(aes_keyring(0), s3_client=s3)
+def test_truncated_object_is_refused(
+    make_client: MakeClient, s3: Any, bucket: str, key_name: str
+) -> None:
+    client = make_client(aes_keyring(0))
     upload(client, bucket, key_name, os.urandom(2 * CHUNK_SIZE), "put")
     obj = s3.get_object(Bucket=bucket, Key=key_name)
     s3.put_object(Bucket=bucket, Key=key_name, Body=obj["Body"].read()[:-CHUNK_SIZE],
@@ -119,15 +123,19 @@ def test_truncated_object_is_refused(s3: Any, bucket: str, key_name: str) -> Non
         client.get_object(Bucket=bucket, Key=key_name, Range="bytes=0-9")
 
 
-def test_without_index_ranges_need_the_switch(s3: Any, bucket: str, key_name: str) -> None:
-    client = EncryptionClient(aes_keyring(0), s3_client=s3)
+def test_without_index_ranges_need_the_switch(
+    make_client: MakeClient, s3: Any, bucket: str, key_name: str
+) -> None:
+    client = make_client(aes_keyring(0))
     client.put_object(Bucket=bucket, Key=key_name, Body=b"x" * 100)
     with pytest.raises(e.ConfigurationError, match="IntegrityIndex=True"):
         client.get_object(Bucket=bucket, Key=key_name, Range="bytes=0-9")
 
 
-def test_delete_removes_the_index(s3: Any, bucket: str, key_name: str) -> None:
-    client = EncryptionClient(aes_keyring(0), s3_client=s3, integrity_index=True)
+def test_delete_removes_the_index(
+    make_client: MakeClient, s3: Any, bucket: str, key_name: str
+) -> None:
+    client = make_client(aes_keyring(0), integrity_index=True)
     client.put_object(Bucket=bucket, Key=key_name, Body=b"indexed")
     assert s3.head_object(Bucket=bucket, Key=key_name + SUFFIX)
     client.delete_object(Bucket=bucket, Key=key_name)

@@ -7,10 +7,10 @@ from typing import Any
 
 import pytest
 
-from s3cse import EncryptionClient
 from s3cse import errors as e
 
 from .. import legacy
+from ..conftest import MakeClient
 from ..keys import aes_key, aes_keyring
 
 pytestmark = pytest.mark.integration
@@ -39,7 +39,7 @@ def expected(s3: Any, bucket: str, key: str, header: str) -> tuple[bytes, str] |
 
 @pytest.mark.parametrize("size", SIZES)
 @pytest.mark.parametrize("kind", ["v3", "v2", "v1-cbc", "v2-cbc"])
-def test_ranges_match_plain_s3(kind: str, size: int, s3: Any, bucket: str,
+def test_ranges_match_plain_s3(make_client: MakeClient, kind: str, size: int, s3: Any, bucket: str,
                                key_name: str) -> None:
     plaintext = os.urandom(size)
     plain_key, enc_key = key_name + "/plain", key_name + "/enc"
@@ -48,12 +48,12 @@ def test_ranges_match_plain_s3(kind: str, size: int, s3: Any, bucket: str,
         builder = legacy.v1_aes_cbc if kind == "v1-cbc" else legacy.v2_aeswrap_cbc
         ciphertext, md = builder(aes_key(0), plaintext)
         s3.put_object(Bucket=bucket, Key=enc_key, Body=ciphertext, Metadata=md)
-        reader = EncryptionClient(aes_keyring(0), s3_client=s3, legacy=True,
+        reader = make_client(aes_keyring(0), legacy=True,
                                   commitment_policy="REQUIRE_ENCRYPT_ALLOW_DECRYPT")
     else:
-        EncryptionClient(aes_keyring(0), s3_client=s3, format=kind).put_object(
+        make_client(aes_keyring(0), format=kind).put_object(
             Bucket=bucket, Key=enc_key, Body=plaintext)
-        reader = EncryptionClient(aes_keyring(0), s3_client=s3, unauthenticated_ranges=True,
+        reader = make_client(aes_keyring(0), unauthenticated_ranges=True,
                                   commitment_policy="REQUIRE_ENCRYPT_ALLOW_DECRYPT")
     for header in ranges_for(size):
         want = expected(s3, bucket, plain_key, header)
@@ -67,18 +67,20 @@ def test_ranges_match_plain_s3(kind: str, size: int, s3: Any, bucket: str,
         assert response["ContentLength"] == len(want[0]), header
 
 
-def test_gcm_ranges_are_refused_unless_allowed(s3: Any, bucket: str, key_name: str) -> None:
-    client = EncryptionClient(aes_keyring(0), s3_client=s3)
+def test_gcm_ranges_are_refused_unless_allowed(
+    make_client: MakeClient, s3: Any, bucket: str, key_name: str
+) -> None:
+    client = make_client(aes_keyring(0))
     client.put_object(Bucket=bucket, Key=key_name, Body=b"0123456789" * 10)
     with pytest.raises(e.ConfigurationError, match="cannot be authenticated"):
         client.get_object(Bucket=bucket, Key=key_name, Range="bytes=0-9")
-    relaxed = EncryptionClient(aes_keyring(0), s3_client=s3, unauthenticated_ranges=True)
+    relaxed = make_client(aes_keyring(0), unauthenticated_ranges=True)
     assert relaxed.get_object(Bucket=bucket, Key=key_name,
                               Range="bytes=10-19")["Body"].read() == b"0123456789"
 
 
-def test_malformed_ranges(s3: Any, bucket: str, key_name: str) -> None:
-    client = EncryptionClient(aes_keyring(0), s3_client=s3, unauthenticated_ranges=True)
+def test_malformed_ranges(make_client: MakeClient, s3: Any, bucket: str, key_name: str) -> None:
+    client = make_client(aes_keyring(0), unauthenticated_ranges=True)
     client.put_object(Bucket=bucket, Key=key_name, Body=b"x" * 100)
     for header in ("bytes=5-1", "bytes=0-1,5-6", "items=0-1", "bytes=-"):
         with pytest.raises(e.ConfigurationError):

@@ -9,9 +9,10 @@ from typing import Any
 
 import pytest
 
-from s3cse import CryptoConfig, EncryptionClient, KmsKeyring
+from s3cse import CryptoConfig, KmsKeyring
 from s3cse.metadata import CONTEXT_V3, KEY_V2, KEY_V3, MATDESC_V3
 
+from ..conftest import MakeClient
 from ..keys import aes_keyring, rsa_keyring
 
 pytestmark = pytest.mark.integration
@@ -32,12 +33,13 @@ def make_keyring(kind: str, kms: Any, kms_key_id: str) -> Any:
 @pytest.mark.parametrize("fmt", ["v3", "v2"])
 @pytest.mark.parametrize("kind", ["kms", "aes", "rsa"])
 def test_round_trip(
+    make_client: MakeClient,
     kind: str, fmt: str, placement: str, size: int, s3: Any, kms: Any, kms_key_id: str,
     bucket: str, key_name: str,
 ) -> None:
     keyring = make_keyring(kind, kms, kms_key_id)
     config = CryptoConfig(format=fmt, instruction_file=placement == "instruction")
-    client = EncryptionClient(keyring, s3_client=s3, config=config)
+    client = make_client(keyring, config=config)
     plaintext = os.urandom(size)
     context = {"tenant": "t1"} if kind == "kms" else None
     # a seekable file body exercises the streaming path; bytes the in-memory one

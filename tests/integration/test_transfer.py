@@ -11,10 +11,11 @@ from typing import Any
 
 import pytest
 
-from s3cse import EncryptionClient, KmsKeyring
+from s3cse import KmsKeyring
 from s3cse import errors as e
 from s3cse.transfer import TransferConfig
 
+from ..conftest import MakeClient
 from ..keys import aes_keyring
 
 pytestmark = pytest.mark.integration
@@ -32,9 +33,10 @@ def no_open_uploads(s3: Any, bucket: str, key: str) -> bool:
                          ids=lambda s: f"{s}B")
 @pytest.mark.parametrize("fmt", ["v3", "v2"])
 def test_multipart_round_trip(
+    make_client: MakeClient,
     fmt: str, size: int, s3: Any, bucket: str, key_name: str, tmp_path: Path
 ) -> None:
-    client = EncryptionClient(aes_keyring(0), s3_client=s3, format=fmt,
+    client = make_client(aes_keyring(0), format=fmt,
                               commitment_policy=None if fmt == "v3"
                               else "FORBID_ENCRYPT_ALLOW_DECRYPT")
     source = tmp_path / "in.bin"
@@ -56,9 +58,9 @@ def test_multipart_round_trip(
 
 
 def test_multipart_with_kms_context_and_instruction_file(
-    s3: Any, kms: Any, kms_key_id: str, bucket: str, key_name: str
+    make_client: MakeClient, s3: Any, kms: Any, kms_key_id: str, bucket: str, key_name: str
 ) -> None:
-    client = EncryptionClient(KmsKeyring(kms_key_id, kms_client=kms), s3_client=s3)
+    client = make_client(KmsKeyring(kms_key_id, kms_client=kms))
     data = os.urandom(11 * MiB)
     client.upload_fileobj(io.BytesIO(data), bucket, key_name, Config=SMALL_PARTS,
                           ExtraArgs={"EncryptionContext": {"job": "42"}, "InstructionFile": True,
@@ -75,9 +77,9 @@ def test_multipart_with_kms_context_and_instruction_file(
 
 
 def test_pipe_upload_streams_with_bounded_read_ahead(
-    s3: Any, bucket: str, key_name: str
+    make_client: MakeClient, s3: Any, bucket: str, key_name: str
 ) -> None:
-    client = EncryptionClient(aes_keyring(0), s3_client=s3)
+    client = make_client(aes_keyring(0))
     data = os.urandom(23 * MiB + 7)
     read_end, write_end = os.pipe()
 
@@ -125,9 +127,9 @@ class FailingSource(io.RawIOBase):
 
 
 def test_failed_upload_is_aborted_and_leaves_nothing(
-    s3: Any, bucket: str, key_name: str
+    make_client: MakeClient, s3: Any, bucket: str, key_name: str
 ) -> None:
-    client = EncryptionClient(aes_keyring(0), s3_client=s3)
+    client = make_client(aes_keyring(0))
     with pytest.raises(OSError, match="Input/output"):
         client.upload_fileobj(FailingSource(20 * MiB, 12 * MiB), bucket, key_name,
                               Config=SMALL_PARTS)
@@ -137,9 +139,9 @@ def test_failed_upload_is_aborted_and_leaves_nothing(
 
 
 def test_tampered_large_object_fails_parallel_download_and_leaves_nothing(
-    s3: Any, bucket: str, key_name: str, tmp_path: Path
+    make_client: MakeClient, s3: Any, bucket: str, key_name: str, tmp_path: Path
 ) -> None:
-    client = EncryptionClient(aes_keyring(0), s3_client=s3)
+    client = make_client(aes_keyring(0))
     client.upload_fileobj(io.BytesIO(os.urandom(12 * MiB)), bucket, key_name,
                           Config=SMALL_PARTS)
     obj = s3.get_object(Bucket=bucket, Key=key_name)
@@ -152,8 +154,10 @@ def test_tampered_large_object_fails_parallel_download_and_leaves_nothing(
     assert list(tmp_path.iterdir()) == []
 
 
-def test_upload_below_threshold_is_a_single_put(s3: Any, bucket: str, key_name: str) -> None:
-    client = EncryptionClient(aes_keyring(0), s3_client=s3)
+def test_upload_below_threshold_is_a_single_put(
+    make_client: MakeClient, s3: Any, bucket: str, key_name: str
+) -> None:
+    client = make_client(aes_keyring(0))
     client.upload_fileobj(io.BytesIO(b"small"), bucket, key_name, Config=SMALL_PARTS)
     assert "-" not in s3.head_object(Bucket=bucket, Key=key_name)["ETag"]
     assert client.get_object(Bucket=bucket, Key=key_name)["Body"].read() == b"small"

@@ -20,7 +20,9 @@ SIZES = (0, 1, 16, 17, MIB + 3)
 MULTIPART_SIZE = 17 * MIB + 5
 """Written with a multipart upload (three parts of 8 MiB, 8 MiB and 1 MiB + 5 B)."""
 
-READERS = ("s3cse", "official", "aioboto3")
+READERS = ("s3cse", "s3cse-async", "official", "aioboto3")
+S3CSE_CLIENTS = {"s3cse": "sync", "s3cse-async": "async"}
+"""s3cse's own clients, in process: ``EncryptionClient`` and ``AsyncEncryptionClient``."""
 PEERS = {
     "official": "S3CSE_OFFICIAL_PYTHON",
     "aioboto3": "S3CSE_AIOBOTO3_PYTHON",
@@ -48,12 +50,12 @@ class Mode:
 
 
 MODES = (
-    Mode("s3cse", "v3-kms", "kms", "v3", multipart=True),
-    Mode("s3cse", "v2-kms", "kms", "v2", multipart=True),
-    Mode("s3cse", "v3-aes", "aes", "v3", multipart=True),
-    Mode("s3cse", "v2-aes", "aes", "v2", multipart=True),
-    Mode("s3cse", "v3-rsa", "rsa", "v3", multipart=True),
-    Mode("s3cse", "v2-rsa", "rsa", "v2", multipart=True),
+    *(
+        Mode(writer, f"{generation}-{keys}", keys, generation, multipart=True)
+        for writer in S3CSE_CLIENTS
+        for keys in ("kms", "aes", "rsa")
+        for generation in ("v3", "v2")
+    ),
     Mode("official", "v3-kms", "kms", "v3", multipart=True),
     Mode("official", "v2-kms", "kms", "v2", multipart=True),
     Mode("aioboto3", "kms-gcm", "kms", "legacy"),

@@ -1,16 +1,19 @@
 """Cross-client interoperability matrix: each writer x mode x size, read by each reader.
 
-Writers and readers are s3cse (in process), the official amazon-s3-encryption-client-python
-4.0.0 and aioboto3 15.5.0's ``S3CSE``; the two peers live in their own virtual
+Writers and readers are s3cse (in process: the sync ``EncryptionClient`` as ``s3cse`` and
+the ``AsyncEncryptionClient`` as ``s3cse-async``), the official
+amazon-s3-encryption-client-python 4.0.0 and aioboto3 15.5.0's ``S3CSE``; the two peers
+live in their own virtual
 environments (``make peers``) and are driven through ``peers/*_driver.py``. The axes and
 the expected cells are in ``matrix.py``: a cell is ``ok`` (the reader returns exactly the
 bytes written, sha256-compared) or ``not supported`` (the reader genuinely cannot read
 that mode: the test asserts that the peer fails, and fails for that reason).
 
 Sizes 0, 1, 16, 17 and 1 MiB + 3 B go up with one PutObject; 17 MiB + 5 B goes up as a
-multipart upload where the writer has one (s3cse and the official client: ``upload_file``,
-checked by the multipart ETag), and s3cse reads that size with ``download_file`` (parallel
-ranged GETs). aioboto3's ``S3CSE`` has no multipart upload: checked, and shown as such.
+multipart upload where the writer has one (both s3cse clients and the official client:
+``upload_file``, checked by the multipart ETag), and s3cse reads that size with
+``download_file`` (parallel ranged GETs). aioboto3's ``S3CSE`` has no multipart upload:
+checked, and shown as such.
 
 To keep the run short, each (writer, mode, size) object is written once and read by every
 reader, and each peer runs as one subprocess for all its writes and one for all its reads
@@ -59,6 +62,7 @@ from .matrix import (
     PEERS,
     READERS,
     RESULTS_KEY,
+    S3CSE_CLIENTS,
     SINGLE,
     SIZES,
     SKIPPED,
@@ -157,8 +161,9 @@ class Matrix:
     """Writes each needed object once, reads it per reader (peers in batches), judges."""
 
     def __init__(self, request: pytest.FixtureRequest, s3: Any, kms: Any, bucket: str,
-                 kms_key_id: str, workdir: Path) -> None:
+                 kms_key_id: str, workdir: Path, async_stack: Any) -> None:
         self.s3, self.kms, self.bucket, self.kms_key_id = s3, kms, bucket, kms_key_id
+        self.async_stack = async_stack
         self.workdir = workdir
         self.prefix = f"matrix/{uuid.uuid4().hex[:8]}"
         self.results: Results = request.config.stash.setdefault(RESULTS_KEY, {})
@@ -265,7 +270,7 @@ class Matrix:
             key=lambda ms: (MODES.index(ms[0]), ms[1]),
         )
         objects = [(mode, size, self.stored(mode, size)) for mode, size in needed]
-        if writer == "s3cse":
+        if writer in S3CSE_CLIENTS:
             verdicts = [self.s3cse_put(mode, size, obj) for mode, size, obj in objects]
         else:
             requests = [self.put_request(mode, size, obj) for mode, size, obj in objects]
@@ -284,10 +289,16 @@ class Matrix:
             return AesKeyring(aes_key(0), MATDESC)
         return RsaKeyring(RsaKeyPair(private_key=rsa_private(0)), MATDESC)
 
+    def s3cse_client(self, kind: str, keys: str, config: CryptoConfig) -> Any:
+        """``EncryptionClient``, or ``AsyncEncryptionClient`` through its test facade."""
+        if S3CSE_CLIENTS[kind] == "async":
+            return self.async_stack.client(self.s3cse_keyring(keys), config=config)
+        return EncryptionClient(self.s3cse_keyring(keys), s3_client=self.s3, config=config)
+
     def s3cse_put(self, mode: Mode, size: int, obj: Stored) -> Verdict:
         """put_object; the multipart size through upload_file (parallel multipart upload)."""
         config = CryptoConfig(format=FormatVersion.parse(mode.generation))
-        client = EncryptionClient(self.s3cse_keyring(mode.keys), s3_client=self.s3, config=config)
+        client = self.s3cse_client(mode.writer, mode.keys, config)
         context = self.kms_context(mode)
         try:
             if size == MULTIPART_SIZE:
@@ -329,7 +340,7 @@ class Matrix:
 
     def read(self, cell: Cell) -> Verdict:
         """The reader's verdict on the cell's object; its plaintext goes to output(cell)."""
-        if cell.reader == "s3cse":
+        if cell.reader in S3CSE_CLIENTS:
             return self.s3cse_get(cell)
         if cell.reader not in self.reads:
             self.read_all(cell.reader)
@@ -370,7 +381,7 @@ class Matrix:
             commitment_policy=None if mode.generation == "v3" else ALLOW,
             legacy=mode.generation == "legacy",
         )
-        client = EncryptionClient(self.s3cse_keyring(mode.keys), s3_client=self.s3, config=config)
+        client = self.s3cse_client(cell.reader, mode.keys, config)
         context = self.kms_context(mode)
         try:
             if cell.multipart:
@@ -425,9 +436,10 @@ class Matrix:
 @pytest.fixture(scope="session")
 def matrix(
     request: pytest.FixtureRequest, s3: Any, kms: Any, bucket: str, kms_key_id: str,
-    tmp_path_factory: pytest.TempPathFactory,
+    tmp_path_factory: pytest.TempPathFactory, async_stack: Any,
 ) -> Matrix:
-    return Matrix(request, s3, kms, bucket, kms_key_id, tmp_path_factory.mktemp("matrix"))
+    return Matrix(request, s3, kms, bucket, kms_key_id, tmp_path_factory.mktemp("matrix"),
+                  async_stack)
 
 
 def _short(text: str) -> str:

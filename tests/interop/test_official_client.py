@@ -1,5 +1,8 @@
 """s3cse and the official AWS S3 Encryption Client for Python read each other's objects.
 
+The s3cse side of every case runs twice, through the sync ``EncryptionClient`` and through
+the ``AsyncEncryptionClient`` (``make_client`` in tests/conftest.py).
+
 The official client (amazon-s3-encryption-client-python) lives in its own virtual
 environment (it pins an older cryptography) and is driven as a subprocess through
 ``peers/official_driver.py``. Both talk to the same local SeaweedFS + moto stack: the
@@ -33,7 +36,7 @@ from typing import Any
 
 import pytest
 
-from s3cse import CryptoConfig, EncryptionClient, FormatVersion, KmsKeyring
+from s3cse import CryptoConfig, FormatVersion, KmsKeyring
 from s3cse.errors import EncryptionContextMismatchError
 from s3cse.metadata import (
     COMMITMENT_V3,
@@ -47,6 +50,8 @@ from s3cse.metadata import (
     V3_KEYS,
     WRAP_ALG_V3,
 )
+
+from ..conftest import MakeClient
 
 pytestmark = [pytest.mark.interop, pytest.mark.integration]
 
@@ -141,10 +146,10 @@ def official(stack: Any, bucket: str, kms_key_id: str) -> Official:
     return run
 
 
-def s3cse_client(fmt: str, s3: Any, kms: Any, kms_key_id: str) -> EncryptionClient:
-    return EncryptionClient(
+def s3cse_client(make_client: MakeClient, fmt: str, kms: Any, kms_key_id: str) -> Any:
+    """The s3cse client under test (sync, or async through its facade: see conftest)."""
+    return make_client(
         KmsKeyring(kms_key_id, kms_client=kms),
-        s3_client=s3,
         config=CryptoConfig(format=FormatVersion.parse(fmt)),
     )
 
@@ -187,6 +192,7 @@ def assert_ok(verdict: dict[str, Any]) -> None:
 
 @pytest.mark.parametrize(("fmt", "placement", "size"), _cases(["metadata", "instruction"]))
 def test_official_reads_s3cse(
+    make_client: MakeClient,
     fmt: str,
     placement: str,
     size: int,
@@ -199,7 +205,7 @@ def test_official_reads_s3cse(
     tmp_path: Path,
 ) -> None:
     plaintext = write_plaintext(tmp_path, size)
-    client = s3cse_client(fmt, s3, kms, kms_key_id)
+    client = s3cse_client(make_client, fmt, kms, kms_key_id)
     with plaintext.open("rb") as body:
         client.put_object(
             Bucket=bucket,
@@ -240,6 +246,7 @@ def test_official_reads_s3cse(
     ],
 )
 def test_official_v2_read_policy(
+    make_client: MakeClient,
     policy: str,
     readable: bool,
     official: Official,
@@ -252,7 +259,7 @@ def test_official_v2_read_policy(
 ) -> None:
     """s3cse V2 objects need an official reader whose policy allows non-committing suites."""
     plaintext = write_plaintext(tmp_path, 17)
-    client = s3cse_client("v2", s3, kms, kms_key_id)
+    client = s3cse_client(make_client, "v2", kms, kms_key_id)
     client.put_object(
         Bucket=bucket, Key=key_name, Body=plaintext.read_bytes(), EncryptionContext=CONTEXT
     )
@@ -275,6 +282,7 @@ def test_official_v2_read_policy(
 
 @pytest.mark.parametrize(("fmt", "placement", "size"), _cases(["metadata"]))
 def test_s3cse_reads_official(
+    make_client: MakeClient,
     fmt: str,
     placement: str,
     size: int,
@@ -294,7 +302,7 @@ def test_s3cse_reads_official(
     assert (KEY_V3 if fmt == "v3" else KEY_V2) in object_md
     assert not exists(s3, bucket, key_name + ".instruction")
 
-    client = s3cse_client(fmt, s3, kms, kms_key_id)
+    client = s3cse_client(make_client, fmt, kms, kms_key_id)
     response = client.get_object(Bucket=bucket, Key=key_name, EncryptionContext=CONTEXT)
     assert response["ContentLength"] == size
     out = tmp_path / "s3cse-plaintext.bin"
@@ -304,6 +312,7 @@ def test_s3cse_reads_official(
 
 @pytest.mark.parametrize("fmt", FORMATS)
 def test_s3cse_reads_official_layout_instruction_file(
+    make_client: MakeClient,
     fmt: str,
     official: Official,
     s3: Any,
@@ -338,7 +347,7 @@ def test_s3cse_reads_official_layout_instruction_file(
     assert_ok(official("get", key_name, out, format=fmt, context=CONTEXT))
     assert sha256_file(out) == sha256_file(plaintext)
 
-    client = s3cse_client(fmt, s3, kms, kms_key_id)
+    client = s3cse_client(make_client, fmt, kms, kms_key_id)
     response = client.get_object(Bucket=bucket, Key=key_name, EncryptionContext=CONTEXT)
     assert hashlib.sha256(response["Body"].read()).hexdigest() == sha256_file(plaintext)
 
@@ -356,6 +365,7 @@ WRONG_CONTEXTS = [
 @pytest.mark.parametrize("wrong", WRONG_CONTEXTS)
 @pytest.mark.parametrize("fmt", FORMATS)
 def test_s3cse_refuses_official_object_with_wrong_context(
+    make_client: MakeClient,
     fmt: str,
     wrong: dict[str, str] | None,
     official: Official,
@@ -368,7 +378,7 @@ def test_s3cse_refuses_official_object_with_wrong_context(
 ) -> None:
     plaintext = write_plaintext(tmp_path, 17)
     assert_ok(official("put", key_name, plaintext, format=fmt, context=CONTEXT))
-    client = s3cse_client(fmt, s3, kms, kms_key_id)
+    client = s3cse_client(make_client, fmt, kms, kms_key_id)
     with pytest.raises(EncryptionContextMismatchError):
         client.get_object(Bucket=bucket, Key=key_name, EncryptionContext=wrong)
 
@@ -376,6 +386,7 @@ def test_s3cse_refuses_official_object_with_wrong_context(
 @pytest.mark.parametrize("wrong", WRONG_CONTEXTS)
 @pytest.mark.parametrize("fmt", FORMATS)
 def test_official_refuses_s3cse_object_with_wrong_context(
+    make_client: MakeClient,
     fmt: str,
     wrong: dict[str, str] | None,
     official: Official,
@@ -387,7 +398,7 @@ def test_official_refuses_s3cse_object_with_wrong_context(
     tmp_path: Path,
 ) -> None:
     plaintext = write_plaintext(tmp_path, 17)
-    client = s3cse_client(fmt, s3, kms, kms_key_id)
+    client = s3cse_client(make_client, fmt, kms, kms_key_id)
     client.put_object(
         Bucket=bucket, Key=key_name, Body=plaintext.read_bytes(), EncryptionContext=CONTEXT
     )

@@ -1,11 +1,13 @@
 """AWS KMS keyring: data keys from GenerateDataKey, unwrapped with Decrypt.
 
 Request building and response checking are pure functions; the KMS call itself is one
-method (``_call``), so an async shell can reuse everything else.
+method (``_call``, and ``_acall`` for the async client), so both shells reuse the rest.
 """
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 from collections.abc import Mapping
 from typing import Any
 
@@ -110,8 +112,34 @@ def translate_kms_error(exc: Exception, key_id: str, operation: str) -> S3CSEErr
                     hint="Check the KMS endpoint and network")
 
 
+def encrypt_request(key_id: str, request: EncryptionRequest, data_key: bytes) -> dict[str, Any]:
+    """Encrypt parameters that re-wrap an existing data key, with the same context rules."""
+    params = generate_request(key_id, request)
+    return {"KeyId": key_id, "Plaintext": data_key,
+            "EncryptionContext": params["EncryptionContext"]}
+
+
+def materials_from(
+    request: EncryptionRequest, params: Mapping[str, Any], response: Mapping[str, Any],
+    data_key: bytes | None = None,
+) -> EncryptionMaterials:
+    """Materials from a GenerateDataKey (or, given ``data_key``, an Encrypt) response."""
+    return EncryptionMaterials(
+        suite=request.suite,
+        data_key=response["Plaintext"] if data_key is None else data_key,
+        encrypted_data_key=response["CiphertextBlob"],
+        wrap_alg=WRAP_KMS_CONTEXT,
+        context=dict(params["EncryptionContext"]),
+    )
+
+
 class KmsKeyring(Keyring):
-    """Writes ``kms+context``; reads it and, with legacy on, V1-era ``kms``."""
+    """Writes ``kms+context``; reads it and, with legacy on, V1-era ``kms``.
+
+    Every operation is pure request building, one KMS call (``_call``, or ``_acall``
+    for the async client: by default the same call on a worker thread) and pure
+    response checking. ``AsyncKmsKeyring`` makes the call with an aiobotocore client.
+    """
 
     def __init__(self, key_id: str, *, kms_client: Any = None) -> None:
         if not key_id:
@@ -120,7 +148,7 @@ class KmsKeyring(Keyring):
         self._client = kms_client
 
     def __repr__(self) -> str:
-        return f"KmsKeyring(key_id={self.key_id!r})"
+        return f"{type(self).__name__}(key_id={self.key_id!r})"
 
     @property
     def client(self) -> Any:
@@ -135,31 +163,29 @@ class KmsKeyring(Keyring):
 
     def on_encrypt(self, request: EncryptionRequest) -> EncryptionMaterials:
         params = generate_request(self.key_id, request)
-        response = self._call("generate_data_key", params)
-        return EncryptionMaterials(
-            suite=request.suite,
-            data_key=response["Plaintext"],
-            encrypted_data_key=response["CiphertextBlob"],
-            wrap_alg=WRAP_KMS_CONTEXT,
-            context=params["EncryptionContext"],
-        )
+        return materials_from(request, params, self._call("generate_data_key", params))
 
     def wrap(self, request: EncryptionRequest, data_key: bytes) -> EncryptionMaterials:
         """KMS Encrypt of an existing data key under this key, with the same context rules."""
-        params = generate_request(self.key_id, request)
-        response = self._call("encrypt", {"KeyId": self.key_id, "Plaintext": data_key,
-                                          "EncryptionContext": params["EncryptionContext"]})
-        return EncryptionMaterials(
-            suite=request.suite,
-            data_key=data_key,
-            encrypted_data_key=response["CiphertextBlob"],
-            wrap_alg=WRAP_KMS_CONTEXT,
-            context=params["EncryptionContext"],
-        )
+        params = encrypt_request(self.key_id, request, data_key)
+        return materials_from(request, params, self._call("encrypt", params), data_key)
 
     def on_decrypt(self, request: DecryptionRequest) -> bytes:
         params = decrypt_request(self.key_id, request, request.legacy)
         data_key: bytes = self._call("decrypt", params)["Plaintext"]
+        return data_key
+
+    async def aon_encrypt(self, request: EncryptionRequest) -> EncryptionMaterials:
+        params = generate_request(self.key_id, request)
+        return materials_from(request, params, await self._acall("generate_data_key", params))
+
+    async def awrap(self, request: EncryptionRequest, data_key: bytes) -> EncryptionMaterials:
+        params = encrypt_request(self.key_id, request, data_key)
+        return materials_from(request, params, await self._acall("encrypt", params), data_key)
+
+    async def aon_decrypt(self, request: DecryptionRequest) -> bytes:
+        params = decrypt_request(self.key_id, request, request.legacy)
+        data_key: bytes = (await self._acall("decrypt", params))["Plaintext"]
         return data_key
 
     def _call(self, operation: str, params: dict[str, Any]) -> dict[str, Any]:
@@ -170,3 +196,67 @@ class KmsKeyring(Keyring):
         except (ClientError, BotoCoreError) as exc:
             raise translate_kms_error(exc, self.key_id, operation) from None
         return response
+
+    async def _acall(self, operation: str, params: dict[str, Any]) -> dict[str, Any]:
+        """A boto3 client blocks: keep it off the event loop."""
+        return await asyncio.to_thread(self._call, operation, params)
+
+
+class AsyncKmsKeyring(KmsKeyring):
+    """The KMS keyring of the async client: KMS is called with an aiobotocore client.
+
+    Give it an open aiobotocore KMS client (``kms_client=``), or let it open its own on
+    first use (endpoint from ``AWS_ENDPOINT_URL_KMS`` as usual), closed by ``aclose()``
+    (``AsyncEncryptionClient.create`` does that on exit).
+    """
+
+    def __init__(self, key_id: str, *, kms_client: Any = None) -> None:
+        super().__init__(key_id, kms_client=kms_client)
+        self._exit_stack: contextlib.AsyncExitStack | None = None
+        self._opening: asyncio.Lock | None = None
+
+    @property
+    def client(self) -> Any:
+        if self._client is None:
+            raise ConfigurationError(
+                "AsyncKmsKeyring works with AsyncEncryptionClient only; the sync client "
+                "takes KmsKeyring"
+            )
+        return self._client
+
+    def _call(self, operation: str, params: dict[str, Any]) -> dict[str, Any]:
+        raise ConfigurationError(
+            "AsyncKmsKeyring works with AsyncEncryptionClient only; the sync client takes "
+            "KmsKeyring"
+        )
+
+    async def _acall(self, operation: str, params: dict[str, Any]) -> dict[str, Any]:
+        from botocore.exceptions import BotoCoreError, ClientError
+
+        client = await self._aclient()
+        try:
+            response: dict[str, Any] = await getattr(client, operation)(**params)
+        except (ClientError, BotoCoreError) as exc:
+            raise translate_kms_error(exc, self.key_id, operation) from None
+        return response
+
+    async def _aclient(self) -> Any:
+        if self._client is not None:
+            return self._client
+        if self._opening is None:
+            self._opening = asyncio.Lock()
+        async with self._opening:
+            if self._client is None:
+                from aiobotocore.session import get_session
+
+                stack = contextlib.AsyncExitStack()
+                self._client = await stack.enter_async_context(
+                    get_session().create_client("kms"))
+                self._exit_stack = stack
+        return self._client
+
+    async def aclose(self) -> None:
+        stack, self._exit_stack = self._exit_stack, None
+        if stack is not None:
+            self._client = None
+            await stack.aclose()

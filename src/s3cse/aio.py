@@ -1,0 +1,508 @@
+"""The async client: client-side encryption around an aiobotocore S3 client.
+
+``AsyncEncryptionClient`` has the sync client's operations and options, awaited::
+
+    async with AsyncEncryptionClient.create(AsyncKmsKeyring("alias/data")) as client:
+        await client.put_object(Bucket="b", Key="k", Body=b"...")
+        response = await client.get_object(Bucket="b", Key="k")
+        data = await response["Body"].read()
+
+It is a thin shell: every check, key, metadata map, range plan and cipher comes from the
+same pure core as the sync client's (``protocol``, ``envelope``, ``ranges``, ``index``,
+``gcm``, ``streams``); only the waiting differs. Key wrapping is awaited through the
+materials manager's async entry points (``aencryption_materials``, ``adecrypt_data_key``),
+so ``AsyncKmsKeyring`` calls KMS with aiobotocore; raw AES/RSA keyrings compute in place.
+
+Nothing blocks the event loop for long: bodies of known length are encrypted as aiohttp
+reads them (on its worker threads), pipes are spooled on a worker thread, and the checksum
+S3 expects is computed there too. (Over plain ``http://`` botocore still hashes each
+request body for SigV4 on the loop; real S3 endpoints are ``https://``.)
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import tempfile
+from collections.abc import AsyncIterator, Mapping
+from typing import IO, Any
+
+from . import envelope, protocol, ranges
+from . import index as integrity
+from .aio_streams import (
+    AsyncDecryptedBody,
+    adecrypt_into,
+    body_checksum,
+    checksum_algorithm,
+    is_async_reader,
+    read_all,
+    request_body,
+    sink_writer,
+)
+from .aio_transfer import AsyncTransferManager
+from .ciphers import ContentKey, content_decryptor
+from .config import CryptoConfig
+from .errors import ConfigurationError, ObjectNotFoundError, S3CSEError, located
+from .materials import Keyring, MaterialsManager
+from .metadata import DEFAULT_INSTRUCTION_SUFFIX, ContentMetadata
+from .protocol import translate_s3_error
+from .streams import CHUNK, CiphertextBody, SpoolEncryptor, ciphertext_body
+from .transfer import Callback, TransferConfig
+
+__all__ = ["AsyncDecryptedBody", "AsyncEncryptionClient", "afetch_content_metadata"]
+
+
+# ---------------------------------------------------------------------- the client
+
+class AsyncEncryptionClient:
+    """Client-side encryption around an aiobotocore S3 client.
+
+    Give it a keyring (``AsyncKmsKeyring``, ``AesKeyring``, ``RsaKeyring`` or a
+    ``MultiKeyring``) or a materials manager, an open aiobotocore S3 client, and
+    optionally a ``CryptoConfig`` or its fields as keyword arguments. Or let
+    ``AsyncEncryptionClient.create(...)`` open (and close) the S3 client.
+    """
+
+    def __init__(
+        self,
+        keyring: Keyring | None = None,
+        *,
+        materials: MaterialsManager | None = None,
+        s3_client: Any = None,
+        config: CryptoConfig | None = None,
+        **options: Any,
+    ) -> None:
+        self.materials, self.config = protocol.client_settings(keyring, materials, config,
+                                                               options)
+        if s3_client is None:
+            raise ConfigurationError(
+                "AsyncEncryptionClient needs an open aiobotocore S3 client (s3_client=...)",
+                hint="Or use 'async with AsyncEncryptionClient.create(keyring) as client'",
+            )
+        self.s3 = s3_client
+
+    @classmethod
+    @contextlib.asynccontextmanager
+    async def create(
+        cls,
+        keyring: Keyring | None = None,
+        *,
+        materials: MaterialsManager | None = None,
+        config: CryptoConfig | None = None,
+        session: Any = None,
+        s3_client_args: Mapping[str, Any] | None = None,
+        **options: Any,
+    ) -> AsyncIterator[AsyncEncryptionClient]:
+        """A client with its own aiobotocore S3 client, closed on exit with any KMS
+        client its keyrings opened. The endpoint comes from ``AWS_ENDPOINT_URL_S3``
+        (or ``s3_client_args={"endpoint_url": ...}``), as for boto3."""
+        args = dict(s3_client_args or {})
+        endpoint = os.environ.get("AWS_ENDPOINT_URL_S3")
+        if endpoint and "endpoint_url" not in args:
+            args["endpoint_url"] = endpoint
+        if session is None:
+            from aiobotocore.session import get_session
+
+            session = get_session()
+        async with session.create_client("s3", **args) as s3:
+            client = cls(keyring, materials=materials, s3_client=s3, config=config, **options)
+            try:
+                yield client
+            finally:
+                await client.materials.aclose()
+
+    def __getattr__(self, name: str) -> Any:
+        # Everything we do not change goes straight to the wrapped aiobotocore client.
+        if name == "s3":  # not set: construction failed
+            raise AttributeError(name)
+        return getattr(self.s3, name)
+
+    # ------------------------------------------------------------------ writing
+
+    async def put_object(
+        self,
+        *,
+        Bucket: str,
+        Key: str,
+        Body: Any = b"",
+        EncryptionContext: Mapping[str, str] | None = None,
+        InstructionFile: bool | None = None,
+        IntegrityIndex: bool | None = None,
+        **kwargs: Any,
+    ) -> dict[str, Any]:
+        """Encrypt ``Body`` (bytes, str, a binary file or an async reader) and store it;
+        extra arguments go to S3's PutObject.
+
+        ``IntegrityIndex=True`` also writes ``KEY.s3cse-index`` for authenticated ranges.
+        """
+        with located(Bucket, Key):
+            plan = protocol.plan_put(self.config, kwargs, EncryptionContext, InstructionFile,
+                                     IntegrityIndex)
+            source = Body if is_async_reader(Body) else protocol.binary_source(Body)
+            length = None if is_async_reader(source) else protocol.body_length(source)
+            protocol.check_plaintext_limit(length, self.config.write_suite)
+            materials = await self.materials.aencryption_materials(
+                plan.encryption_request(self.config, length))
+            sealed = protocol.seal_put(plan, materials, self.config)
+            body = await self._ciphertext_body(source, sealed)
+            try:
+                checksum = await asyncio.to_thread(
+                    body_checksum, body.stream, checksum_algorithm(self.s3, sealed.args))
+                response = await self._s3_call(
+                    "put_object", Bucket, Key, "upload", Body=request_body(body.stream),
+                    ContentLength=body.length, **checksum, **sealed.args,
+                )
+            finally:
+                body.close()
+            for suffix, sidecar in sealed.sidecars(self.config, body.length, body.macs()):
+                await self.put_sidecar(Bucket, Key, suffix, sidecar, sealed.args)
+            return response
+
+    async def _ciphertext_body(self, source: Any, sealed: protocol.SealedPut) -> CiphertextBody:
+        config = self.config
+        if not is_async_reader(source):
+            # a pipe is read (and spooled) whole: keep that off the loop
+            return await asyncio.to_thread(
+                ciphertext_body, source, sealed.content_key, sealed.index_key,
+                config.spool_threshold, config.spool_dir)
+        spooler = SpoolEncryptor(sealed.content_key, config.spool_threshold, config.spool_dir,
+                                 sealed.index_key)
+        try:
+            while chunk := await source.read(CHUNK):
+                spooler.write(chunk)
+            spool, macs = spooler.finish()
+        except BaseException:
+            spooler.discard()
+            raise
+        size = spool.seek(0, os.SEEK_END)
+        spool.seek(0)
+        return CiphertextBody(spool, size, lambda: macs, spool.close)
+
+    async def put_sidecar(
+        self, bucket: str, key: str, suffix: str, body: bytes, put_args: Mapping[str, Any]
+    ) -> None:
+        """Store an instruction file or integrity index beside its object; if that fails
+        the object is taken back (see ``EncryptionClient.put_sidecar``)."""
+        try:
+            await self._s3_call("put_object", bucket, key + suffix, f"upload of {key + suffix}",
+                                Body=body, **protocol.sidecar_args(put_args))
+        except S3CSEError:
+            with contextlib.suppress(*protocol.s3_errors()):
+                await self.s3.delete_object(Bucket=bucket, Key=key)
+            raise
+
+    async def upload_file(
+        self, Filename: str | os.PathLike[str], Bucket: str, Key: str,
+        ExtraArgs: Mapping[str, Any] | None = None, Callback: Callback | None = None,
+        Config: TransferConfig | None = None,
+    ) -> dict[str, Any]:
+        """Upload a file; large ones as a parallel multipart upload (see ``TransferConfig``).
+
+        ``ExtraArgs`` takes S3's PutObject arguments and ``EncryptionContext`` /
+        ``InstructionFile`` / ``IntegrityIndex``. ``Callback`` gets byte counts, on the
+        event loop.
+        """
+        extra = dict(ExtraArgs or {})
+        context = extra.pop("EncryptionContext", None)
+        return await AsyncTransferManager(self, Config).upload_file(
+            Filename, Bucket, Key, extra, Callback, context)
+
+    async def upload_fileobj(
+        self, Fileobj: Any, Bucket: str, Key: str,
+        ExtraArgs: Mapping[str, Any] | None = None, Callback: Callback | None = None,
+        Config: TransferConfig | None = None,
+    ) -> dict[str, Any]:
+        """Upload from a binary file or an async reader; streams with bounded read-ahead."""
+        extra = dict(ExtraArgs or {})
+        context = extra.pop("EncryptionContext", None)
+        return await AsyncTransferManager(self, Config).upload_fileobj(
+            Fileobj, Bucket, Key, extra, Callback, context)
+
+    # ------------------------------------------------------------------ reading
+
+    async def get_object(
+        self,
+        *,
+        Bucket: str,
+        Key: str,
+        EncryptionContext: Mapping[str, str] | None = None,
+        InstructionFileSuffix: str | None = None,
+        **kwargs: Any,
+    ) -> dict[str, Any]:
+        """Fetch and decrypt. By default the plaintext is authenticated (spooled) before
+        this returns; ``delayed_authentication=True`` streams instead."""
+        with located(Bucket, Key):
+            protocol.refuse_part_number(kwargs)
+            if "Range" in kwargs:
+                return await self._get_range(
+                    Bucket, Key, kwargs.pop("Range"), EncryptionContext,
+                    InstructionFileSuffix, kwargs,
+                )
+            response = await self._s3_call("get_object", Bucket, Key, "download", **kwargs)
+            stream = response["Body"]
+            try:
+                md = await self._content_metadata(
+                    Bucket, Key, response.get("Metadata", {}), InstructionFileSuffix, kwargs
+                )
+                decryptor = content_decryptor(await self._unwrap(md, EncryptionContext))
+                size = envelope.plaintext_size(md, int(response.get("ContentLength") or 0))
+                if self.config.delayed_authentication:
+                    body = AsyncDecryptedBody.streaming(stream, decryptor, size)
+                else:
+                    body = await self._authenticated_body(stream, decryptor)
+                    size = body.content_length
+            except BaseException:
+                stream.close()
+                raise
+            if not self.config.delayed_authentication:
+                stream.close()
+            return protocol.decrypted_response(response, body, size)
+
+    async def _get_range(
+        self, bucket: str, key: str, header: str, context: Mapping[str, str] | None,
+        suffix: str | None, kwargs: dict[str, Any],
+    ) -> dict[str, Any]:
+        """A byte range: through the integrity index when the object has one, else
+        decrypted unauthenticated from its enclosing cipher blocks (if allowed)."""
+        requested = ranges.ByteRange.parse(header)
+        if not self.config.unauthenticated_ranges:
+            verified = await self._get_verified_range(bucket, key, requested, header, context,
+                                                      suffix, kwargs)
+            if verified is not None:
+                return verified
+        response = await self._s3_call(
+            "get_object", bucket, key, "ranged download",
+            Range=requested.ciphertext_request(authenticated=False), **kwargs,
+        )
+        stream = response["Body"]
+        try:
+            md = await self._content_metadata(bucket, key, response.get("Metadata", {}),
+                                              suffix, kwargs)
+            protocol.check_unindexed_range(md, self.config)
+            content_key = await self._unwrap(md, context)
+            tail_range = protocol.cbc_tail_range(md, protocol.content_range(response)[2])
+            tail = None
+            if tail_range is not None:
+                tail = await read_all(await self._s3_call(
+                    "get_object", bucket, key, "ranged download", Range=tail_range, **kwargs))
+            decryptor, plan = protocol.range_decryptor(requested, header, md, content_key,
+                                                       response, tail)
+            body = AsyncDecryptedBody.streaming(stream, decryptor, plan.last - plan.first + 1)
+        except BaseException:
+            stream.close()
+            raise
+        return protocol.ranged_response(response, body, plan.first, plan.last,
+                                        plan.plaintext_size)
+
+    async def _get_verified_range(
+        self, bucket: str, key: str, requested: ranges.ByteRange, header: str,
+        context: Mapping[str, str] | None, suffix: str | None, kwargs: dict[str, Any],
+    ) -> dict[str, Any] | None:
+        """An authenticated range through the object's integrity index; None if it has
+        none. The index entries and the object's chunks are fetched side by side."""
+        sse_c = protocol.sse_c_args(kwargs)
+        index_name = key + integrity.SUFFIX
+        try:
+            head = await self.s3.get_object(Bucket=bucket, Key=index_name,
+                                            Range=protocol.INDEX_HEADER_RANGE, **sse_c)
+            index_header = await read_all(head)
+        except protocol.s3_errors() as exc:
+            error = translate_s3_error(exc, bucket, index_name, "integrity index read")
+            if isinstance(error, ObjectNotFoundError):
+                return None
+            raise error from None
+        plan = protocol.plan_indexed_range(requested, header, index_header)
+        entries, response = await asyncio.gather(
+            self._s3_call("get_object", bucket, index_name, "integrity index read",
+                          Range=plan.entries_range, **sse_c),
+            self._s3_call("get_object", bucket, key, "ranged download",
+                          Range=plan.object_range, **kwargs),
+        )
+        stream = response["Body"]
+        try:
+            macs_blob = await read_all(entries)
+            md = await self._content_metadata(bucket, key, response.get("Metadata", {}),
+                                              suffix, kwargs)
+            envelope.check_read_policy(md, self.config)
+            content_key = await self._unwrap(md, context)
+            verifier = protocol.verified_range(plan, md, content_key, index_header, macs_blob,
+                                               response)
+            body = AsyncDecryptedBody.streaming(stream, verifier, plan.last - plan.first + 1)
+        except BaseException:
+            stream.close()
+            raise
+        return protocol.ranged_response(response, body, plan.first, plan.last,
+                                        plan.plaintext_size)
+
+    async def _authenticated_body(self, stream: Any, decryptor: Any) -> AsyncDecryptedBody:
+        spool: IO[bytes] = tempfile.SpooledTemporaryFile(  # noqa: SIM115
+            max_size=self.config.spool_threshold, dir=self.config.spool_dir
+        )
+        try:
+            length = await adecrypt_into(stream, decryptor, spool.write)
+        except BaseException:
+            spool.close()
+            raise
+        return AsyncDecryptedBody.authenticated(spool, length)
+
+    async def _unwrap(self, md: ContentMetadata,
+                      context: Mapping[str, str] | None) -> ContentKey:
+        """Policy checks, data key unwrap (awaited), commitment check: the content key."""
+        request = envelope.decryption_request(md, self.config, context)
+        return envelope.unseal(md, await self.materials.adecrypt_data_key(request))
+
+    async def _content_metadata(
+        self, bucket: str, key: str, object_md: Mapping[str, str], suffix: str | None,
+        request_args: Mapping[str, Any],
+    ) -> ContentMetadata:
+        return await afetch_content_metadata(
+            self.s3, bucket, key, object_md, suffix or self.config.instruction_suffix,
+            protocol.sse_c_args(request_args))
+
+    async def download_file(
+        self, Bucket: str, Key: str, Filename: str | os.PathLike[str],
+        ExtraArgs: Mapping[str, Any] | None = None, Callback: Callback | None = None,
+        Config: TransferConfig | None = None, **kwargs: Any,
+    ) -> None:
+        """Decrypt into a temp file beside ``Filename``, renamed only once authenticated.
+
+        Large objects are fetched as parallel ranged GETs. ``ExtraArgs`` (or keyword
+        arguments) take GetObject's arguments and ``EncryptionContext`` /
+        ``InstructionFileSuffix``.
+        """
+        extra = {**dict(ExtraArgs or {}), **kwargs}
+        context = extra.pop("EncryptionContext", None)
+        await AsyncTransferManager(self, Config).download_file(
+            Bucket, Key, Filename, Callback, context, **extra)
+
+    async def download_fileobj(
+        self, Bucket: str, Key: str, Fileobj: Any,
+        ExtraArgs: Mapping[str, Any] | None = None, Callback: Callback | None = None,
+        Config: TransferConfig | None = None, **kwargs: Any,
+    ) -> int:
+        """Decrypt into ``Fileobj`` (a binary file, or anything with an async ``write``).
+        On failure it holds unauthenticated bytes: discard it."""
+        extra = {**dict(ExtraArgs or {}), **kwargs}
+        context = extra.pop("EncryptionContext", None)
+        return await AsyncTransferManager(self, Config).download_fileobj(
+            Bucket, Key, Fileobj, Callback, context, **extra)
+
+    async def stream_download(self, Bucket: str, Key: str, Fileobj: Any,
+                              **kwargs: Any) -> int:
+        """One GET, decrypted as it arrives into ``Fileobj`` (which holds unauthenticated
+        bytes if this raises: discard it)."""
+        context = kwargs.pop("EncryptionContext", None)
+        suffix = kwargs.pop("InstructionFileSuffix", None)
+        with located(Bucket, Key):
+            response = await self._s3_call("get_object", Bucket, Key, "download", **kwargs)
+            stream = response["Body"]
+            try:
+                md = await self._content_metadata(
+                    Bucket, Key, response.get("Metadata", {}), suffix, kwargs)
+                decryptor = content_decryptor(await self._unwrap(md, context))
+                return await adecrypt_into(stream, decryptor, sink_writer(Fileobj))
+            finally:
+                stream.close()
+
+    async def head_object(self, *, Bucket: str, Key: str, **kwargs: Any) -> dict[str, Any]:
+        """S3's HeadObject, with ``ContentLength`` the plaintext size where it is known."""
+        suffix = kwargs.pop("InstructionFileSuffix", None)
+        with located(Bucket, Key):
+            response = await self._s3_call("head_object", Bucket, Key, "head", **kwargs)
+            md = await self._content_metadata(Bucket, Key, response.get("Metadata", {}),
+                                              suffix, kwargs)
+            return protocol.head_response(response, md)
+
+    # ------------------------------------------------------------------ copying
+
+    async def copy_object(
+        self, *, Bucket: str, Key: str, CopySource: str | Mapping[str, str], **kwargs: Any
+    ) -> dict[str, Any]:
+        """Server-side copy that keeps the object readable: its encryption metadata, its
+        instruction file and its integrity index go with it (same ciphertext, same key).
+
+        ``MetadataDirective="REPLACE"`` replaces the user metadata only.
+        """
+        source = protocol.copy_source(CopySource)
+        with located(Bucket, Key):
+            if kwargs.get("MetadataDirective") == "REPLACE":
+                head = await self._s3_call("head_object", source["Bucket"], source["Key"],
+                                           "head of the copy source",
+                                           **protocol.version_args(source))
+                kwargs["Metadata"] = protocol.replaced_metadata(head.get("Metadata", {}),
+                                                                kwargs.get("Metadata"))
+            response = await self._s3_call("copy_object", Bucket, Key, "copy",
+                                           CopySource=source, **kwargs)
+            shared = protocol.sidecar_args(kwargs)
+            for suffix in protocol.sidecar_suffixes(self.config):
+                sidecar = {"Bucket": source["Bucket"], "Key": source["Key"] + suffix}
+                try:
+                    await self.s3.copy_object(Bucket=Bucket, Key=Key + suffix,
+                                              CopySource=sidecar, **shared)
+                except protocol.s3_errors() as exc:
+                    error = translate_s3_error(exc, Bucket, Key + suffix, "sidecar copy")
+                    if not isinstance(error, ObjectNotFoundError):
+                        raise error from None
+                    # the source has none: a stale one at the target would mislead
+                    await self._s3_call("delete_object", Bucket, Key + suffix,
+                                        f"delete of {Key + suffix}")
+            return response
+
+    # ------------------------------------------------------------------ deleting
+
+    async def delete_object(self, *, Bucket: str, Key: str, **kwargs: Any) -> dict[str, Any]:
+        """Delete the object and its sidecars (instruction file, integrity index)."""
+        with located(Bucket, Key):
+            response = await self._s3_call("delete_object", Bucket, Key, "delete", **kwargs)
+            if "VersionId" not in kwargs:
+                for suffix in protocol.sidecar_suffixes(self.config):
+                    await self._s3_call("delete_object", Bucket, Key + suffix,
+                                        f"delete of {Key + suffix}", **kwargs)
+            return response
+
+    async def delete_objects(self, *, Bucket: str, Delete: Mapping[str, Any],
+                             **kwargs: Any) -> Any:
+        """DeleteObjects, each object with its sidecars (unless a version is named)."""
+        return await self.s3.delete_objects(
+            Bucket=Bucket, Delete=protocol.with_sidecars(
+                Delete, protocol.sidecar_suffixes(self.config)), **kwargs)
+
+    # ------------------------------------------------------------------ plumbing
+
+    async def _s3_call(
+        self, operation: str, bucket: str, key: str, action: str, **kwargs: Any
+    ) -> dict[str, Any]:
+        try:
+            response: dict[str, Any] = await getattr(self.s3, operation)(
+                Bucket=bucket, Key=key, **kwargs)
+            return response
+        except protocol.s3_errors() as exc:
+            raise translate_s3_error(exc, bucket, key, action) from None
+
+
+async def afetch_content_metadata(
+    s3: Any,
+    bucket: str,
+    key: str,
+    object_md: Mapping[str, str],
+    suffix: str = DEFAULT_INSTRUCTION_SUFFIX,
+    sse_c: Mapping[str, Any] | None = None,
+) -> ContentMetadata:
+    """Parse the object's metadata, fetching its instruction file when it needs one
+    (``client.fetch_content_metadata`` for an aiobotocore client)."""
+    object_md = protocol.object_metadata(object_md)
+    md = protocol.parse_object_metadata(object_md)
+    if md is not None:
+        return md
+    instruction_key = key + suffix
+    try:
+        response = await s3.get_object(Bucket=bucket, Key=instruction_key, **dict(sse_c or {}))
+        body = await read_all(response)
+    except protocol.s3_errors() as exc:
+        error = translate_s3_error(exc, bucket, instruction_key, "instruction file read")
+        if not isinstance(error, ObjectNotFoundError):
+            raise error from None
+        raise protocol.missing_instruction_file(object_md, bucket, key,
+                                                instruction_key) from None
+    return protocol.parse_with_instruction_file(object_md, body)

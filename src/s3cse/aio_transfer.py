@@ -1,0 +1,352 @@
+"""Parallel transfers on asyncio: multipart uploads and ranged downloads.
+
+The async twin of ``transfer``, built from the same parts: ``plan_parts`` /
+``upload_part_size`` cut the object, each part is a ``PartBody`` (``gcm.PartEncryptor``
+under the hood, encrypted as aiohttp reads it on a worker thread), ``tagged_tail`` ends
+the stream with the tag over every part's GHASH, ``download_plan`` and
+``gcm.PartDecryptor`` take it apart again. Parts go up concurrently (``asyncio.gather``
+bounded by a semaphore of ``max_concurrency``); any failure cancels the rest and aborts
+the multipart upload. Downloads write into a temporary file renamed onto the
+destination only once the tag over the whole object verifies.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import threading
+from collections.abc import Awaitable, Iterable, Mapping
+from pathlib import Path
+from typing import IO, TYPE_CHECKING, Any, TypeVar
+
+from . import protocol
+from .aio_streams import (
+    aread_full,
+    body_checksum,
+    checksum_algorithm,
+    is_async_reader,
+    is_async_writer,
+    read_all,
+    request_body,
+)
+from .errors import S3CSEError, located
+from .gcm import GcmLayout, PartDecryptor, PartHash
+from .streams import CHUNK, atomic_destination, remaining_length
+from .transfer import (
+    Callback,
+    PartBody,
+    PositionalReader,
+    PositionalWriter,
+    TransferConfig,
+    Upload,
+    bytes_reader,
+    check_stream_part,
+    download_plan,
+    parallel_download_applies,
+    plan_parts,
+    pop_put_options,
+    read_full,
+    tagged_tail,
+    upload_part_size,
+)
+
+if TYPE_CHECKING:
+    from .aio import AsyncEncryptionClient
+
+T = TypeVar("T")
+
+
+class AsyncTransferManager:
+    """Parallel uploads and downloads through an ``AsyncEncryptionClient``."""
+
+    def __init__(self, client: AsyncEncryptionClient,
+                 config: TransferConfig | None = None) -> None:
+        self.client = client
+        self.config = config or TransferConfig()
+
+    # ------------------------------------------------------------------ upload
+
+    async def upload_file(
+        self, filename: str | os.PathLike[str], bucket: str, key: str,
+        extra_args: Mapping[str, Any] | None = None, callback: Callback | None = None,
+        encryption_context: Mapping[str, str] | None = None,
+    ) -> dict[str, Any]:
+        with open(filename, "rb") as source:
+            return await self.upload_fileobj(source, bucket, key, extra_args, callback,
+                                             encryption_context)
+
+    async def upload_fileobj(
+        self, fileobj: Any, bucket: str, key: str,
+        extra_args: Mapping[str, Any] | None = None, callback: Callback | None = None,
+        encryption_context: Mapping[str, str] | None = None,
+    ) -> dict[str, Any]:
+        extra = dict(extra_args or {})
+        threshold = self.config.multipart_threshold
+        size = None if is_async_reader(fileobj) else remaining_length(fileobj)
+        first: bytes | None = None
+        if size is None:
+            first = (await aread_full(fileobj, threshold) if is_async_reader(fileobj)
+                     else await asyncio.to_thread(read_full, fileobj, threshold))
+        small = len(first) if first is not None else size
+        assert small is not None
+        if small < threshold:
+            response = await self.client.put_object(
+                Bucket=bucket, Key=key, Body=fileobj if first is None else first,
+                EncryptionContext=encryption_context, **extra)
+            if callback:
+                callback(small)
+            return response
+        with located(bucket, key):
+            return await self._multipart(fileobj, size, first, bucket, key, extra, callback,
+                                         encryption_context)
+
+    async def _multipart(
+        self, fileobj: Any, size: int | None, first: bytes | None, bucket: str, key: str,
+        extra: dict[str, Any], callback: Callback | None,
+        encryption_context: Mapping[str, str] | None,
+    ) -> dict[str, Any]:
+        client = self.client
+        protocol.check_plaintext_limit(size, client.config.write_suite)
+        instruction_file, integrity_index = pop_put_options(extra)
+        plan = protocol.plan_put(client.config, extra, encryption_context, instruction_file,
+                                 integrity_index)
+        materials = await client.materials.aencryption_materials(
+            plan.encryption_request(client.config, size))
+        sealed = protocol.seal_put(plan, materials, client.config)
+        created = await client._s3_call("create_multipart_upload", bucket, key,
+                                        "multipart upload start", **sealed.args)
+        upload = Upload(
+            layout=GcmLayout(sealed.content_key), index_key=sealed.index_key,
+            callback=_on_loop(callback), bucket=bucket, key=key,
+            upload_id=created["UploadId"], sse_c=protocol.sse_c_args(sealed.args),
+        )
+        try:
+            if size is not None:
+                bodies = await self._upload_known(upload, fileobj, size)
+            else:
+                assert first is not None
+                bodies = await self._upload_stream(upload, fileobj, first)
+            parts = [{"PartNumber": n, "ETag": body.etag}
+                     for n, body in enumerate(bodies, start=1)]
+            response = await client._s3_call(
+                "complete_multipart_upload", bucket, key, "multipart upload completion",
+                UploadId=upload.upload_id, MultipartUpload={"Parts": parts}, **upload.sse_c)
+        except BaseException:
+            with contextlib.suppress(Exception):
+                await client.s3.abort_multipart_upload(Bucket=bucket, Key=key,
+                                                       UploadId=upload.upload_id)
+            raise
+        stored = sum(body.length for body in bodies) + sealed.metadata.suite.tag_length
+        macs = [mac for body in bodies for mac in body.index_macs]
+        for suffix, sidecar in sealed.sidecars(client.config, stored, macs):
+            await client.put_sidecar(bucket, key, suffix, sidecar, sealed.args)
+        return response
+
+    async def _send(self, upload: Upload, number: int, body: PartBody) -> PartBody:
+        client = self.client
+        checksum = await asyncio.to_thread(
+            body_checksum, body, checksum_algorithm(client.s3, upload.sse_c))
+        response = await client._s3_call(
+            "upload_part", upload.bucket, upload.key, f"upload of part {number}",
+            UploadId=upload.upload_id, PartNumber=number, Body=request_body(body),
+            ContentLength=body.content_length, **checksum, **upload.sse_c)
+        body.etag = response["ETag"]
+        return body
+
+    async def _upload_known(self, upload: Upload, fileobj: IO[bytes],
+                            size: int) -> list[PartBody]:
+        plan = plan_parts(size, upload_part_size(size, self.config,
+                                                    upload.index_key is not None))
+        read_at = PositionalReader(fileobj).read_at
+        bodies = [PartBody(upload, read_at, offset, length) for offset, length in plan]
+        slots = asyncio.Semaphore(self.config.max_concurrency)
+
+        async def send(number: int, body: PartBody) -> PartBody:
+            async with slots:
+                return await self._send(upload, number, body)
+
+        sent = await gather_or_cancel(
+            send(n, body) for n, body in enumerate(bodies[:-1], start=1))
+        tail = await asyncio.to_thread(tagged_tail, upload, sent, bodies[-1])
+        sent.append(await self._send(upload, len(plan), tail))
+        return sent
+
+    async def _upload_stream(self, upload: Upload, fileobj: Any,
+                             first: bytes) -> list[PartBody]:
+        """A pipe or an async reader: at most max_concurrency + 1 parts of plaintext are
+        held at once."""
+        part_size = upload_part_size(None, self.config, upload.index_key is not None)
+        limit = self.client.config.write_suite.max_plaintext or 0
+        slots = asyncio.Semaphore(self.config.max_concurrency + 1)  # parts held
+        sending = asyncio.Semaphore(self.config.max_concurrency)  # parts in flight
+        buffered = [first]
+
+        async def next_chunk() -> bytes:
+            data = buffered.pop()
+            if len(data) < part_size:
+                missing = part_size - len(data)
+                data += (await aread_full(fileobj, missing) if is_async_reader(fileobj)
+                         else await asyncio.to_thread(read_full, fileobj, missing))
+            buffered.append(data[part_size:])
+            return data[:part_size]
+
+        async def send(number: int, body: PartBody) -> PartBody:
+            try:
+                async with sending:
+                    return await self._send(upload, number, body)
+            finally:
+                slots.release()
+
+        tasks: list[asyncio.Task[PartBody]] = []
+        offset = 0
+        try:
+            current = await next_chunk()
+            while following := await next_chunk():
+                check_stream_part(len(tasks), offset, len(current), len(following),
+                                  part_size, limit)
+                await slots.acquire()
+                failed = [t for t in tasks if t.done() and t.exception() is not None]
+                if failed:
+                    slots.release()
+                    failed[0].result()
+                body = PartBody(upload, bytes_reader(current, offset), offset, len(current))
+                tasks.append(asyncio.ensure_future(send(len(tasks) + 1, body)))
+                offset += len(current)
+                current = following
+            sent = await gather_or_cancel(tasks)
+        except BaseException:
+            await cancel_all(tasks)
+            raise
+        tail = PartBody(upload, bytes_reader(current, offset), offset, len(current))
+        tail = await asyncio.to_thread(tagged_tail, upload, sent, tail)
+        sent.append(await self._send(upload, len(sent) + 1, tail))
+        return sent
+
+    # ------------------------------------------------------------------ download
+
+    async def download_file(
+        self, bucket: str, key: str, filename: str | os.PathLike[str],
+        callback: Callback | None = None, encryption_context: Mapping[str, str] | None = None,
+        **kwargs: Any,
+    ) -> None:
+        """Parallel ranged GETs into a temp file beside ``filename``, renamed once verified."""
+        with located(bucket, key), atomic_destination(Path(filename)) as sink:
+            await self.download_fileobj(bucket, key, sink, callback, encryption_context,
+                                        **kwargs)
+
+    async def download_fileobj(
+        self, bucket: str, key: str, fileobj: Any, callback: Callback | None = None,
+        encryption_context: Mapping[str, str] | None = None, **kwargs: Any,
+    ) -> int:
+        """Decrypt into ``fileobj`` (a seekable binary file for parallel ranges; anything
+        else, async writers included, gets one streamed GET)."""
+        client = self.client
+        with located(bucket, key):
+            head = await client._s3_call("head_object", bucket, key, "head", **kwargs)
+            size = int(head["ContentLength"])
+            md = await client._content_metadata(
+                bucket, key, head.get("Metadata", {}), kwargs.pop("InstructionFileSuffix", None),
+                kwargs)
+            if is_async_writer(fileobj) or not parallel_download_applies(
+                    size, md, self.config, fileobj):
+                written = await client.stream_download(
+                    bucket, key, fileobj, EncryptionContext=encryption_context,
+                    IfMatch=head["ETag"], **kwargs)
+                if callback:
+                    callback(written)
+                return written
+            content_key = await client._unwrap(md, encryption_context)
+            return await self.download_verified(
+                bucket, key, fileobj, GcmLayout(content_key), size,
+                {"IfMatch": head["ETag"], **kwargs}, callback)
+
+    async def download_verified(
+        self, bucket: str, key: str, fileobj: IO[bytes], layout: GcmLayout, size: int,
+        get_args: Mapping[str, Any], callback: Callback | None = None,
+    ) -> int:
+        """Parallel ranged GETs of an AES-GCM object whose key is known, tag verified."""
+        plain_size, plan = download_plan(layout, size, self.config)
+        writer = PositionalWriter(fileobj)
+        slots = asyncio.Semaphore(self.config.max_concurrency)
+
+        async def part(offset: int, length: int) -> PartHash:
+            async with slots:
+                return await self._download_range(bucket, key, layout, offset, length, writer,
+                                                  callback, get_args)
+
+        async def tag() -> bytes:
+            async with slots:
+                response = await self.client._s3_call(
+                    "get_object", bucket, key, "ranged download",
+                    Range=f"bytes={plain_size}-{size - 1}", **get_args)
+                return await read_all(response)
+
+        tag_task = asyncio.ensure_future(tag())
+        try:
+            hashes = await gather_or_cancel(part(o, n) for o, n in plan)
+            stored_tag = await tag_task
+        except BaseException:
+            await cancel_all([tag_task])
+            raise
+        layout.verify(hashes, stored_tag)
+        writer.finish(plain_size)
+        return plain_size
+
+    async def _download_range(
+        self, bucket: str, key: str, layout: GcmLayout, offset: int, length: int,
+        writer: PositionalWriter, callback: Callback | None, get_args: Mapping[str, Any],
+    ) -> PartHash:
+        decryptor = PartDecryptor(layout, offset)
+        if length == 0:
+            return decryptor.finalize()
+        response = await self.client._s3_call(
+            "get_object", bucket, key, "ranged download",
+            Range=f"bytes={offset}-{offset + length - 1}", **get_args)
+        position = offset
+        stream = response["Body"]
+        try:
+            while chunk := await stream.read(CHUNK):
+                writer.write_at(position, decryptor.update(chunk))
+                position += len(chunk)
+                if callback:
+                    callback(len(chunk))
+        finally:
+            stream.close()
+        if position != offset + length:
+            raise S3CSEError(f"ranged download returned {position - offset} of {length} bytes")
+        return decryptor.finalize()
+
+
+async def gather_or_cancel(awaitables: Iterable[Awaitable[T]]) -> list[T]:
+    """``asyncio.gather``, except that the first failure cancels the others (and waits
+    for them to stop) before it is raised."""
+    tasks = [asyncio.ensure_future(a) for a in awaitables]
+    try:
+        return list(await asyncio.gather(*tasks))
+    except BaseException:
+        await cancel_all(tasks)
+        raise
+
+
+async def cancel_all(tasks: Iterable[asyncio.Future[Any]]) -> None:
+    pending = [t for t in tasks if not t.done()]
+    for task in pending:
+        task.cancel()
+    await asyncio.gather(*pending, return_exceptions=True)
+
+
+def _on_loop(callback: Callback | None) -> Callback | None:
+    """Progress callbacks run on the event loop, though parts are read on worker threads."""
+    if callback is None:
+        return None
+    loop = asyncio.get_running_loop()
+    loop_thread = threading.get_ident()
+
+    def call(count: int) -> None:
+        if threading.get_ident() == loop_thread:
+            callback(count)
+        else:
+            loop.call_soon_threadsafe(callback, count)
+
+    return call

@@ -1,0 +1,447 @@
+"""What the clients say to S3 and how they read its answers, without doing any I/O.
+
+The sync client (``client``) and the async one (``aio``) make the same requests and
+interpret the same responses; only the way they wait differs. Everything they share
+lives here: argument checks, the sidecar objects (instruction file, integrity index)
+and the arguments they inherit, error translation, sealing a new object, planning and
+checking ranged reads, and shaping the responses handed back. Each shell is then a
+sequence of calls into this module around its own S3 and KMS requests.
+"""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import IO, Any
+
+from . import envelope, metadata, ranges
+from . import index as integrity
+from .ciphers import ContentKey
+from .config import CryptoConfig
+from .errors import (
+    ConfigurationError,
+    ContentTooLargeError,
+    InstructionFileError,
+    NotEncryptedError,
+    ObjectNotFoundError,
+    S3CSEError,
+    S3RequestError,
+)
+from .gcm import BLOCK, GcmLayout
+from .materials import (
+    DefaultMaterialsManager,
+    EncryptionMaterials,
+    EncryptionRequest,
+    Keyring,
+    MaterialsManager,
+)
+from .metadata import ContentMetadata
+from .streams import remaining_length
+from .suites import AlgorithmSuite
+
+# Arguments that describe the plaintext and would be wrong for the ciphertext.
+REFUSED_PUT_ARGS = (
+    "ContentMD5",
+    "ChecksumCRC32",
+    "ChecksumCRC32C",
+    "ChecksumCRC64NVME",
+    "ChecksumSHA1",
+    "ChecksumSHA256",
+    "ContentLength",
+)
+# Arguments a sidecar (instruction file, integrity index) shares with its object.
+SIDECAR_SHARED_ARGS = (
+    "SSECustomerAlgorithm",
+    "SSECustomerKey",
+    "SSECustomerKeyMD5",
+    "ServerSideEncryption",
+    "SSEKMSKeyId",
+    "SSEKMSEncryptionContext",
+    "BucketKeyEnabled",
+    "ExpectedBucketOwner",
+    "RequestPayer",
+    "StorageClass",
+    "ACL",
+)
+SSE_C_ARGS = ("SSECustomerAlgorithm", "SSECustomerKey", "SSECustomerKeyMD5")
+_NOT_FOUND = {"NoSuchKey", "404", "NotFound", "NoSuchBucket", "NoSuchVersion"}
+
+
+# ---------------------------------------------------------------------- settings
+
+def client_settings(
+    keyring: Keyring | None, materials: MaterialsManager | None, config: CryptoConfig | None,
+    options: Mapping[str, Any],
+) -> tuple[MaterialsManager, CryptoConfig]:
+    """A client's materials manager and configuration, from what its constructor got."""
+    if materials is None:
+        if keyring is None:
+            raise ConfigurationError("give exactly one of keyring or materials")
+        materials = DefaultMaterialsManager(keyring)
+    elif keyring is not None:
+        raise ConfigurationError("give exactly one of keyring or materials")
+    config = config or CryptoConfig()
+    return materials, config.with_changes(**options) if options else config
+
+
+# ---------------------------------------------------------------------- errors
+
+def s3_errors() -> tuple[type[Exception], ...]:
+    """What botocore (and aiobotocore, which raises botocore's) fails with."""
+    from botocore.exceptions import BotoCoreError, ClientError
+
+    return (ClientError, BotoCoreError)
+
+
+def translate_s3_error(exc: Exception, bucket: str, key: str, action: str) -> S3CSEError:
+    """Name what failed in terms of the object, not of botocore's internals."""
+    response = getattr(exc, "response", None) or {}
+    code = str(response.get("Error", {}).get("Code", ""))
+    message = response.get("Error", {}).get("Message", "") or str(exc)
+    if code in _NOT_FOUND:
+        # HEAD answers a bare 404 for a missing bucket as for a missing key
+        what = {"NoSuchBucket": "bucket", "NoSuchVersion": "version",
+                "404": "object or bucket", "NotFound": "object or bucket"}.get(code, "object")
+        return ObjectNotFoundError(f"{action}: no such {what}", bucket=bucket, key=key)
+    if code:
+        return S3RequestError(f"{action} failed ({code}: {message})", bucket=bucket, key=key)
+    return S3RequestError(f"{action} failed: {exc}", bucket=bucket, key=key,
+                          hint="Check the S3 endpoint and network")
+
+
+# ---------------------------------------------------------------------- arguments
+
+def sse_c_args(args: Mapping[str, Any]) -> dict[str, Any]:
+    """The SSE-C arguments of a request: every read of the object or its sidecars needs them."""
+    return {a: args[a] for a in SSE_C_ARGS if a in args}
+
+
+def sidecar_args(put_args: Mapping[str, Any]) -> dict[str, Any]:
+    """The arguments of an object's write that its sidecars are written (or copied) with."""
+    return {a: put_args[a] for a in SIDECAR_SHARED_ARGS if a in put_args}
+
+
+def sidecar_suffixes(config: CryptoConfig) -> tuple[str, str]:
+    """The objects that live beside an encrypted one: instruction file, integrity index."""
+    return (config.instruction_suffix, integrity.SUFFIX)
+
+
+def refuse_part_number(args: Mapping[str, Any]) -> None:
+    if "PartNumber" in args:
+        raise ConfigurationError(
+            "PartNumber reads return ciphertext slices that cannot be decrypted alone; "
+            "use Range"
+        )
+
+
+def body_length(body: Any) -> int | None:
+    """The plaintext size of a put body when it is known without reading it."""
+    if isinstance(body, str):
+        return len(body.encode("utf-8"))
+    if isinstance(body, (bytes, bytearray, memoryview)):
+        return len(body)
+    return remaining_length(body) if hasattr(body, "read") else None
+
+
+def binary_source(body: Any) -> IO[bytes]:
+    """A put body as a binary file: bytes and str are wrapped, file objects pass."""
+    if isinstance(body, str):
+        body = body.encode("utf-8")
+    if isinstance(body, (bytes, bytearray, memoryview)):
+        return io.BytesIO(bytes(body))
+    if hasattr(body, "read"):
+        return body  # type: ignore[no-any-return]
+    raise ConfigurationError(
+        f"Body must be bytes, str or a binary file object, not {type(body).__name__}"
+    )
+
+
+def check_plaintext_limit(length: int | None, suite: AlgorithmSuite) -> None:
+    limit = suite.max_plaintext
+    if length is not None and limit is not None and length > limit:
+        raise ContentTooLargeError(
+            f"the body has {length} bytes; AES-GCM encrypts at most {limit} bytes "
+            "under one data key"
+        )
+
+
+# ---------------------------------------------------------------------- writing
+
+@dataclass
+class PutPlan:
+    """A write before its data key exists: the S3 arguments checked, the options resolved."""
+
+    args: dict[str, Any]
+    context: dict[str, str]
+    instruction_file: bool
+    integrity_index: bool
+
+    def encryption_request(self, config: CryptoConfig, length: int | None) -> EncryptionRequest:
+        return EncryptionRequest(config.write_suite, dict(self.context), plaintext_length=length)
+
+
+def plan_put(
+    config: CryptoConfig, args: Mapping[str, Any], context: Mapping[str, str] | None,
+    instruction_file: bool | None, integrity_index: bool | None,
+) -> PutPlan:
+    """Check a write's arguments before anything is asked of KMS or S3."""
+    args = dict(args)
+    refused = [a for a in REFUSED_PUT_ARGS if a in args]
+    if refused:
+        raise ConfigurationError(
+            f"{refused} describe the plaintext and cannot apply to the stored "
+            "ciphertext; leave them out (S3 checksums the ciphertext itself)"
+        )
+    args["Metadata"] = envelope.check_user_metadata(args.get("Metadata"))
+    return PutPlan(
+        args=args,
+        context=dict(context or {}),
+        instruction_file=config.instruction_file if instruction_file is None
+        else bool(instruction_file),
+        integrity_index=config.integrity_index if integrity_index is None
+        else bool(integrity_index),
+    )
+
+
+@dataclass(frozen=True)
+class SealedPut:
+    """A new object's key and metadata: what to encrypt with and what to store."""
+
+    metadata: ContentMetadata
+    content_key: ContentKey
+    args: dict[str, Any]
+    """The S3 arguments of the write, the encryption metadata merged into ``Metadata``."""
+    instruction: bytes | None
+    """The instruction file's body, when the metadata goes there."""
+    index_key: integrity.IndexKey | None
+
+    def sidecars(self, config: CryptoConfig, stored_size: int,
+                 macs: list[bytes]) -> list[tuple[str, bytes]]:
+        """(suffix, body) of each sidecar to write once the object is stored."""
+        out = []
+        if self.instruction is not None:
+            out.append((config.instruction_suffix, self.instruction))
+        if self.index_key is not None:
+            out.append((integrity.SUFFIX, self.index_key.build(stored_size, macs)))
+        return out
+
+
+def seal_put(plan: PutPlan, materials: EncryptionMaterials, config: CryptoConfig) -> SealedPut:
+    md, content_key = envelope.seal(materials, config.format,
+                                    instruction_file=plan.instruction_file)
+    object_md, instruction = metadata.serialize(md)
+    args = {**plan.args, "Metadata": {**plan.args["Metadata"], **object_md}}
+    return SealedPut(
+        metadata=md,
+        content_key=content_key,
+        args=args,
+        instruction=metadata.instruction_file_body(instruction) if instruction is not None
+        else None,
+        index_key=integrity.IndexKey.for_object(content_key, md) if plan.integrity_index
+        else None,
+    )
+
+
+# ---------------------------------------------------------------------- metadata
+
+def object_metadata(response_metadata: Mapping[str, str]) -> dict[str, str]:
+    return {k.lower(): v for k, v in response_metadata.items()}
+
+
+def parse_object_metadata(object_md: Mapping[str, str]) -> ContentMetadata | None:
+    """The object's encryption metadata; None when it lives in an instruction file."""
+    if metadata.needs_instruction_file(object_md):
+        return None
+    return metadata.parse(object_md)
+
+
+def parse_with_instruction_file(object_md: Mapping[str, str], body: bytes) -> ContentMetadata:
+    merged = metadata.merge_instruction_file(object_md, metadata.parse_instruction_file(body))
+    return metadata.parse(merged, instruction_file=True)
+
+
+def missing_instruction_file(
+    object_md: Mapping[str, str], bucket: str, key: str, instruction_key: str
+) -> S3CSEError:
+    """Why an object whose instruction file does not exist cannot be read."""
+    if metadata.is_encrypted(object_md):
+        return InstructionFileError(
+            f"the object's metadata points to instruction file {instruction_key!r}, "
+            "which does not exist",
+            bucket=bucket, key=key,
+        )
+    return NotEncryptedError(
+        "the object has no encryption metadata and no instruction file",
+        bucket=bucket, key=key,
+    )
+
+
+def describe(md: ContentMetadata) -> dict[str, Any]:
+    """What is safe to show about an object's encryption (never key material)."""
+    info: dict[str, Any] = {
+        "format": f"V{int(md.version)}",
+        "suite": md.suite.name,
+        "suite_id": md.suite.id,
+        "wrapping": md.wrap_alg,
+        "key_commitment": md.commitment is not None,
+        "instruction_file": md.instruction_file,
+    }
+    info["encryption_context" if md.is_kms else "material_description"] = dict(md.context)
+    return info
+
+
+# ---------------------------------------------------------------------- responses
+
+def decrypted_response(response: dict[str, Any], body: Any, size: int | None) -> dict[str, Any]:
+    """S3's GetObject answer with the plaintext body in place of the ciphertext."""
+    response["Body"] = body
+    response["ContentLength"] = size
+    response.pop("ContentMD5", None)
+    return response
+
+
+def ranged_response(response: dict[str, Any], body: Any, first: int, last: int,
+                    size: int) -> dict[str, Any]:
+    response["Body"] = body
+    response["ContentLength"] = last - first + 1
+    response["ContentRange"] = f"bytes {first}-{last}/{size}"
+    return response
+
+
+def head_response(response: dict[str, Any], md: ContentMetadata) -> dict[str, Any]:
+    """HeadObject with ``ContentLength`` the plaintext size where it is known."""
+    ciphertext_size = int(response.get("ContentLength") or 0)
+    response["CiphertextLength"] = ciphertext_size
+    response["ContentLength"] = envelope.plaintext_size(md, ciphertext_size)
+    response["Encryption"] = describe(md)
+    return response
+
+
+def content_range(response: Mapping[str, Any]) -> tuple[int, int, int]:
+    """First byte, last byte and total size from S3's ``Content-Range`` header."""
+    text = str(response.get("ContentRange", ""))
+    try:
+        span, total = text.split(" ", 1)[1].split("/")
+        first, last = span.split("-")
+        return int(first), int(last), int(total)
+    except (IndexError, ValueError):
+        length = int(response.get("ContentLength") or 0)
+        return 0, length - 1, length
+
+
+# ---------------------------------------------------------------------- ranges
+
+def check_unindexed_range(md: ContentMetadata, config: CryptoConfig) -> None:
+    """A plain range of a GCM object cannot be authenticated: refused unless allowed."""
+    envelope.check_read_policy(md, config)
+    if md.suite.authenticated and not config.unauthenticated_ranges:
+        raise ConfigurationError(
+            "a byte range of an AES-GCM object cannot be authenticated (the tag "
+            "covers the whole object) and this object has no integrity index",
+            hint="Read the whole object, upload it with IntegrityIndex=True, or set "
+            "unauthenticated_ranges=True if you accept unauthenticated bytes",
+        )
+
+
+def cbc_tail_range(md: ContentMetadata, stored_size: int) -> str | None:
+    """Legacy CBC without a stored length: the Range of the blocks that tell its size."""
+    if md.suite.authenticated or md.unencrypted_length is not None:
+        return None
+    return f"bytes=-{min(stored_size, 2 * BLOCK)}"
+
+
+def range_decryptor(
+    requested: ranges.ByteRange, header: str, md: ContentMetadata, content_key: ContentKey,
+    response: Mapping[str, Any], cbc_tail: bytes | None = None,
+) -> tuple[ranges.RangeDecryptor, ranges.RangePlan]:
+    """Decrypts the ciphertext S3 returned for ``requested`` (unauthenticated)."""
+    first, last, total = content_range(response)
+    cbc_size = md.unencrypted_length
+    if cbc_tail is not None:
+        cbc_size = ranges.cbc_plaintext_size(content_key, total, cbc_tail, md.iv or b"")
+    plan = ranges.plan(requested, content_key, first, last, total, header, cbc_size)
+    return ranges.RangeDecryptor(content_key, plan, md.iv or b""), plan
+
+
+INDEX_HEADER_RANGE = f"bytes=0-{integrity.HEADER_SIZE - 1}"
+
+
+@dataclass(frozen=True)
+class IndexedRange:
+    """A range read through an integrity index: which chunks, entries and bytes to fetch."""
+
+    first: int
+    last: int
+    plaintext_size: int
+    chunk_first: int
+    chunk_last: int
+
+    @property
+    def object_range(self) -> str:
+        start = self.chunk_first * integrity.CHUNK_SIZE
+        end = min((self.chunk_last + 1) * integrity.CHUNK_SIZE, self.plaintext_size) - 1
+        return f"bytes={start}-{end}"
+
+    @property
+    def entries_range(self) -> str:
+        return integrity.entries_range(self.chunk_first, self.chunk_last)
+
+
+def plan_indexed_range(requested: ranges.ByteRange, header: str,
+                       index_header: bytes) -> IndexedRange:
+    plain_size = integrity.stored_size_unverified(index_header) - BLOCK  # GCM only
+    first, last = ranges.resolve(requested, plain_size, header)
+    return IndexedRange(first, last, plain_size, first // integrity.CHUNK_SIZE,
+                        last // integrity.CHUNK_SIZE)
+
+
+def verified_range(
+    plan: IndexedRange, md: ContentMetadata, content_key: ContentKey, index_header: bytes,
+    macs_blob: bytes, response: Mapping[str, Any],
+) -> integrity.VerifiedRange:
+    """Checks each fetched chunk against its index entry before releasing its plaintext."""
+    if not md.suite.authenticated:
+        raise integrity.IndexMismatchError("an integrity index beside a non-GCM object")
+    index_key = integrity.IndexKey.for_object(content_key, md)
+    if index_key.check_header(index_header) != content_range(response)[2]:
+        raise integrity.IndexMismatchError(
+            "the object's size differs from the size its integrity index vouches for")
+    macs = [macs_blob[i : i + integrity.MAC_LENGTH]
+            for i in range(0, len(macs_blob), integrity.MAC_LENGTH)]
+    return integrity.VerifiedRange(
+        index_key, macs, plan.chunk_first,
+        GcmLayout(content_key).ctr(plan.chunk_first * integrity.CHUNK_SIZE),
+        plan.first, plan.last, plan.plaintext_size)
+
+
+# ---------------------------------------------------------------------- copy, delete
+
+def copy_source(source: str | Mapping[str, str]) -> dict[str, str]:
+    if isinstance(source, str):
+        path, _, version = source.partition("?versionId=")
+        bucket, _, key = path.lstrip("/").partition("/")
+        parsed = {"Bucket": bucket, "Key": key}
+        if version:
+            parsed["VersionId"] = version
+        return parsed
+    return dict(source)
+
+
+def version_args(source: Mapping[str, str]) -> dict[str, str]:
+    return {"VersionId": source["VersionId"]} if "VersionId" in source else {}
+
+
+def replaced_metadata(source_metadata: Mapping[str, str],
+                      user_metadata: dict[str, str] | None) -> dict[str, str]:
+    """``MetadataDirective=REPLACE`` replaces the user metadata, never the encryption's."""
+    crypto = {k: v for k, v in source_metadata.items() if k.lower() in metadata.ALL_KEYS}
+    return {**envelope.check_user_metadata(user_metadata), **crypto}
+
+
+def with_sidecars(delete: Mapping[str, Any], suffixes: tuple[str, ...]) -> dict[str, Any]:
+    """A DeleteObjects request that also removes each object's sidecars."""
+    objects = list(delete.get("Objects", []))
+    extra = [{"Key": o["Key"] + suffix} for o in objects for suffix in suffixes
+             if not o["Key"].endswith(suffixes) and "VersionId" not in o]
+    return {**delete, "Objects": objects + extra}
