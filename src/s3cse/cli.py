@@ -1,9 +1,10 @@
-"""The ``s3cse`` command: encrypted ``cp`` in the spirit of ``aws s3 cp``, key
-generation, and the local S3 + KMS stack.
+"""The ``s3cse`` command, in the spirit of ``aws s3``: encrypted ``cp`` (single objects
+and ``--recursive``), ``ls``, ``cat``, ``rm``, ``inspect``, bulk key ``rotate`` and
+legacy ``migrate``, key generation, and the local S3 + KMS stack.
 
-Exit codes: 0 success; 1 the operation failed; 2 bad usage or configuration;
-3 the object failed authentication (tampered, or a wrong key commitment);
-4 no such object or bucket.
+Exit codes: 0 success; 1 the operation failed (for commands over many objects: at least
+one object failed); 2 bad usage or configuration; 3 the object failed authentication
+(tampered, or a wrong key commitment); 4 no such object or bucket.
 """
 
 from __future__ import annotations
@@ -12,9 +13,12 @@ import contextlib
 import json
 import os
 import sys
-from collections.abc import Callable, Iterator, Sequence
+import threading
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass
-from pathlib import Path
+from datetime import datetime
+from pathlib import Path, PurePosixPath
 from typing import IO, Any, NoReturn, TypeVar
 
 import click
@@ -25,15 +29,40 @@ from .config import CryptoConfig
 from .errors import (
     AuthenticationError,
     ConfigurationError,
+    NotEncryptedError,
     ObjectNotFoundError,
     S3CSEError,
+    S3RequestError,
 )
-from .keyrings import AesKeyring, KmsKeyring, RsaKeyring, load_aes_key_file, load_rsa_key_file
+from .keyrings import (
+    AesKeyring,
+    KmsKeyring,
+    RsaKeyring,
+    load_aes_key_file,
+    load_rsa_key_file,
+    read_aes_key,
+)
 from .keyrings.rsa import generate_rsa_pem
-from .materials import Keyring, MultiKeyring
+from .materials import (
+    DecryptionRequest,
+    EncryptionMaterials,
+    EncryptionRequest,
+    Keyring,
+    MaterialsManager,
+    MultiKeyring,
+)
 
-EXIT_FAILED, EXIT_USAGE, EXIT_AUTH, EXIT_NOT_FOUND = 1, 2, 3, 4
+EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_AUTH, EXIT_NOT_FOUND = 0, 1, 2, 3, 4
 F = TypeVar("F", bound=Callable[..., Any])
+Callback = Callable[[int], None]
+
+_DEBUG = False
+# S3 deletes at most 1000 keys per request; each object brings up to two sidecars.
+_DELETE_BATCH = 333
+
+
+def _debugging() -> bool:
+    return _DEBUG or bool(os.environ.get("S3CSE_DEBUG"))
 
 
 def _exit_code(exc: S3CSEError) -> int:
@@ -46,13 +75,56 @@ def _exit_code(exc: S3CSEError) -> int:
     return EXIT_FAILED
 
 
+def _print_traceback(exc: BaseException) -> None:
+    import traceback
+
+    traceback.print_exception(type(exc), exc, exc.__traceback__, file=sys.stderr)
+
+
 def _fail(exc: S3CSEError) -> NoReturn:
     click.echo(f"s3cse: error: {exc}", err=True)
-    if os.environ.get("S3CSE_DEBUG"):
-        import traceback
-
-        traceback.print_exception(exc, file=sys.stderr)
+    if _debugging():
+        _print_traceback(exc)
     sys.exit(_exit_code(exc))
+
+
+def _unexpected(exc: BaseException) -> str:
+    """One line for an error s3cse did not anticipate (botocore's are already readable)."""
+    from botocore.exceptions import BotoCoreError, ClientError
+
+    if isinstance(exc, (BotoCoreError, ClientError)):
+        return str(exc)
+    if isinstance(exc, OSError) and exc.strerror:
+        where = f" ({exc.filename})" if exc.filename else ""
+        return f"{exc.strerror}{where}"
+    return f"unexpected {type(exc).__name__}: {exc} (run with --debug for a traceback)"
+
+
+class _Main(click.Group):
+    """Every error ends as one ``s3cse: error:`` line and an exit code, never a traceback
+    (unless ``--debug`` or ``S3CSE_DEBUG``)."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except (click.exceptions.ClickException, click.exceptions.Exit, click.exceptions.Abort):
+            raise
+        except S3CSEError as exc:
+            _fail(exc)
+        except KeyboardInterrupt:
+            click.echo("s3cse: interrupted", err=True)
+            sys.exit(130)
+        except BrokenPipeError:
+            # the reader went away (``s3cse cat ... | head``): stop quietly
+            with contextlib.suppress(OSError):
+                devnull = os.open(os.devnull, os.O_WRONLY)
+                os.dup2(devnull, sys.stdout.fileno())
+            sys.exit(EXIT_FAILED)
+        except Exception as exc:
+            click.echo(f"s3cse: error: {_unexpected(exc)}", err=True)
+            if _debugging():
+                _print_traceback(exc)
+            sys.exit(EXIT_FAILED)
 
 
 @dataclass(frozen=True)
@@ -83,23 +155,29 @@ def _parse_context(pairs: Sequence[str]) -> dict[str, str]:
     return context
 
 
-def _parse_matdesc(text: str | None) -> dict[str, str] | None:
+def _parse_matdesc(text: str | None, option: str = "--matdesc") -> dict[str, str] | None:
     if text is None:
         return None
     try:
         value = json.loads(text)
     except ValueError:
-        raise ConfigurationError(f"--matdesc must be a JSON object, not {text!r}") from None
+        raise ConfigurationError(f"{option} must be a JSON object, not {text!r}") from None
     if not isinstance(value, dict) or not all(
         isinstance(k, str) and isinstance(v, str) for k, v in value.items()
     ):
-        raise ConfigurationError("--matdesc must be a JSON object of string values")
+        raise ConfigurationError(f"{option} must be a JSON object of string values")
     return value
+
+
+def _add_options(func: F, options: Sequence[Callable[[F], F]]) -> F:
+    for option in reversed(options):
+        func = option(func)
+    return func
 
 
 def key_options(func: F) -> F:
     """The options every command that encrypts or decrypts takes."""
-    options = [
+    return _add_options(func, [
         click.option("--kms-key-id", help="AWS KMS key id, ARN or alias to wrap data keys."),
         click.option("--aes-key-file", type=click.Path(dir_okay=False),
                      help="File with a 256-bit AES key (32 raw bytes or base64)."),
@@ -126,10 +204,7 @@ def key_options(func: F) -> F:
         click.option("--endpoint-url", help="S3 endpoint (default: AWS_ENDPOINT_URL_S3 or AWS)."),
         click.option("--kms-endpoint-url",
                      help="KMS endpoint (default: AWS_ENDPOINT_URL_KMS or AWS)."),
-    ]
-    for option in reversed(options):
-        func = option(func)
-    return func
+    ])
 
 
 @dataclass
@@ -166,7 +241,7 @@ class KeyOptions:
             )
         return rings
 
-    def client(self, *, writing: bool) -> EncryptionClient:
+    def client(self, *, writing: bool, cache: bool = False) -> EncryptionClient:
         import boto3
 
         rings = self.keyrings()
@@ -182,6 +257,16 @@ class KeyOptions:
             integrity_index=self.integrity_index,
         )
         s3 = boto3.client("s3", endpoint_url=self.endpoint_url)
+        if cache:
+            from .caching import CachingMaterialsManager
+
+            if writing and self.fmt != "v3":
+                raise ConfigurationError(
+                    "--cache-data-keys writes format v3 only: with v2 many objects would "
+                    "share one key, random IVs and no key commitment"
+                )
+            return EncryptionClient(materials=CachingMaterialsManager(keyring), s3_client=s3,
+                                    config=config)
         return EncryptionClient(keyring, s3_client=s3, config=config)
 
     @property
@@ -194,43 +279,193 @@ def _key_options(kwargs: dict[str, Any]) -> KeyOptions:
     return KeyOptions(**{name: kwargs.pop(name) for name in names})
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+# ---------------------------------------------------------------------------- SSE
+
+
+def sse_options(*, writes: bool = False, copies: bool = False) -> Callable[[F], F]:
+    """Server-side encryption on top of client-side: SSE-S3, SSE-KMS or SSE-C."""
+    options: list[Callable[[F], F]] = []
+    if writes:
+        options += [
+            click.option("--sse", type=click.Choice(["AES256", "aws:kms"]),
+                         help="Also encrypt server-side: AES256 (SSE-S3) or aws:kms (SSE-KMS)."),
+            click.option("--sse-kms-key-id",
+                         help="KMS key for --sse aws:kms (default: the AWS managed key)."),
+        ]
+    options.append(click.option(
+        "--sse-c-key-file", type=click.Path(dir_okay=False),
+        help="SSE-C: file with the 256-bit customer key (32 raw bytes or base64), sent "
+             "with every request for the object and its sidecars."))
+    if copies:
+        options.append(click.option(
+            "--sse-c-copy-source-key-file", type=click.Path(dir_okay=False),
+            help="SSE-C key of the source objects of an s3:// to s3:// copy."))
+    return lambda func: _add_options(func, options)
+
+
+@dataclass(frozen=True)
+class Sse:
+    mode: str | None = None
+    kms_key_id: str | None = None
+    customer_key: bytes | None = None
+    source_customer_key: bytes | None = None
+
+    @classmethod
+    def from_options(cls, kwargs: dict[str, Any]) -> Sse:
+        mode, kms_key_id = kwargs.pop("sse", None), kwargs.pop("sse_kms_key_id", None)
+        key_file = kwargs.pop("sse_c_key_file", None)
+        source_file = kwargs.pop("sse_c_copy_source_key_file", None)
+        if kms_key_id and mode != "aws:kms":
+            raise ConfigurationError("--sse-kms-key-id goes with --sse aws:kms")
+        if mode and key_file:
+            raise ConfigurationError(
+                "--sse and --sse-c-key-file exclude each other: an object has one kind of "
+                "server-side encryption")
+        return cls(mode, kms_key_id,
+                   _load_sse_c_key(key_file) if key_file else None,
+                   _load_sse_c_key(source_file) if source_file else None)
+
+    def put_args(self) -> dict[str, Any]:
+        """For objects written: PutObject / CreateMultipartUpload arguments."""
+        args: dict[str, Any] = {}
+        if self.mode:
+            args["ServerSideEncryption"] = self.mode
+        if self.kms_key_id:
+            args["SSEKMSKeyId"] = self.kms_key_id
+        return {**args, **_customer_key_args(self.customer_key)}
+
+    def get_args(self) -> dict[str, Any]:
+        """For the objects a command reads (HEAD, GET, instruction files, indexes)."""
+        return _customer_key_args(self.customer_key)
+
+    def source_args(self) -> dict[str, Any]:
+        """For the sources of an s3:// to s3:// copy."""
+        return _customer_key_args(self.source_customer_key)
+
+
+def _customer_key_args(key: bytes | None) -> dict[str, Any]:
+    # botocore adds SSECustomerKeyMD5 and base64-encodes the key itself
+    return {"SSECustomerAlgorithm": "AES256", "SSECustomerKey": key} if key else {}
+
+
+def _load_sse_c_key(path: str) -> bytes:
+    try:
+        data = Path(path).read_bytes()
+    except OSError as exc:
+        raise ConfigurationError(f"cannot read SSE-C key file {path}: {exc.strerror}") from None
+    try:
+        key = read_aes_key(data)
+    except ConfigurationError:
+        key = b""
+    if len(key) != 32:
+        raise ConfigurationError(
+            f"SSE-C key file {path} must hold a 256-bit key: 32 raw bytes or their base64 "
+            "(make one with: s3cse keygen aes FILE)")
+    return key
+
+
+@contextlib.contextmanager
+def _sse_c_hints(sse: Sse | None) -> Iterator[None]:
+    """S3 answers a read of an SSE-C object without (or with the wrong) key with a bare
+    400 or 403: say what to do about it."""
+    try:
+        yield
+    except S3RequestError as exc:
+        _add_sse_c_hint(exc, sse)
+        raise
+
+
+def _add_sse_c_hint(exc: S3CSEError, sse: Sse | None) -> None:
+    if not isinstance(exc, S3RequestError) or exc.hint is not None:
+        return
+    text = exc.message
+    with_key = sse is not None and (sse.customer_key or sse.source_customer_key)
+    if not with_key and any(s in text for s in ("(400", "InvalidArgument", "customer key")):
+        exc.hint = "If the object is stored with SSE-C, pass its key with --sse-c-key-file"
+    elif with_key and any(s in text for s in ("(403", "AccessDenied", "(400")):
+        exc.hint = "Check that the SSE-C key file holds the key the object was stored with"
+
+
+# ---------------------------------------------------------------------------- main
+
+
+@click.group(cls=_Main, context_settings={"help_option_names": ["-h", "--help"]})
+@click.option("--debug", is_flag=True,
+              help="Print a traceback with errors (as S3CSE_DEBUG=1 does).")
 @click.version_option(package_name="s3cse")
-def main() -> None:
-    """Amazon S3 client-side encryption, compatible with the AWS S3 Encryption Clients."""
+def main(debug: bool) -> None:
+    """Amazon S3 client-side encryption, compatible with the AWS S3 Encryption Clients.
+
+    Objects are encrypted before they reach S3 and decrypted (and authenticated) after
+    they come back; S3 never sees plaintext or keys. Endpoints come from --endpoint-url /
+    --kms-endpoint-url or AWS_ENDPOINT_URL_S3 / AWS_ENDPOINT_URL_KMS.
+
+    \b
+    Exit codes:
+      0  success
+      1  the operation failed (over many objects: at least one object failed)
+      2  bad usage or configuration (options, key files, local paths)
+      3  an object failed authentication (tampered, or a wrong key commitment)
+      4  no such object or bucket
+    """
+    global _DEBUG
+    _DEBUG = _DEBUG or debug
+
+
+# ---------------------------------------------------------------------------- cp
 
 
 @main.command()
 @click.argument("src")
 @click.argument("dst")
 @key_options
+@sse_options(writes=True, copies=True)
+@click.option("--recursive", "-r", is_flag=True,
+              help="Copy a directory or everything under an s3:// prefix.")
+@click.option("--cache-data-keys", is_flag=True,
+              help="Reuse data keys across objects (format v3): far fewer KMS calls for "
+                   "many small objects.")
+@click.option("--concurrency", type=click.IntRange(min=1), default=8, show_default=True,
+              help="Objects transferred at once with --recursive.")
 @click.option("--content-type", help="Content-Type to store with an upload.")
 @click.option("--quiet", "-q", is_flag=True, help="Print nothing on success.")
-def cp(src: str, dst: str, content_type: str | None, quiet: bool, **kwargs: Any) -> None:
+def cp(src: str, dst: str, recursive: bool, cache_data_keys: bool, concurrency: int,
+       content_type: str | None, quiet: bool, **kwargs: Any) -> None:
     """Copy SRC to DST, encrypting on upload and decrypting on download.
 
-    SRC and DST are local paths, - (stdin/stdout), or s3://BUCKET/KEY. A download is
-    written to a temporary file beside DST and renamed only after the whole object has
-    been authenticated; on any failure nothing is left at DST.
+    SRC and DST are local paths, - (stdin/stdout), or s3://BUCKET/KEY; an s3:// to
+    s3:// copy decrypts and re-encrypts (with a fresh data key, under the given key). A
+    download is written to a temporary file beside DST and renamed only after the whole
+    object has been authenticated; on any failure nothing is left at DST.
+
+    With --recursive, SRC and DST are a directory and an s3://BUCKET/PREFIX (either way),
+    or two prefixes; instruction files and integrity indexes travel with their objects.
     """
     options = _key_options(kwargs)
     options.quiet = quiet
-    try:
-        source, target = S3Url.parse(src), S3Url.parse(dst)
-        if source is None and target is None:
-            raise ConfigurationError("one of SRC and DST must be s3://BUCKET/KEY")
-        extra = {"ContentType": content_type} if content_type else {}
+    sse = Sse.from_options(kwargs)
+    extra = {"ContentType": content_type} if content_type else {}
+    if recursive:
+        _copy_recursive(options, sse, src, dst, extra=extra, cache=cache_data_keys,
+                        concurrency=concurrency, quiet=quiet)
+        return
+    source, target = S3Url.parse(src), S3Url.parse(dst)
+    if source is None and target is None:
+        raise ConfigurationError("one of SRC and DST must be s3://BUCKET/KEY")
+    with _sse_c_hints(sse):
         if source is None and target is not None:
             target = _s3_target(target, src)
-            done = _upload(options, src, target, extra)
+            done = _upload(options.client(writing=True, cache=cache_data_keys), options, sse,
+                           src, target, extra)
         elif source is not None and target is None:
-            done = _download(options, source, dst)
+            done = _download(options.client(writing=False, cache=cache_data_keys), options,
+                             sse, source, dst)
         else:
             assert source is not None and target is not None
             target = _s3_target(target, source.key)
-            done = _copy(options, source, target, extra)
-    except S3CSEError as exc:
-        _fail(exc)
+            done = _copy(options.client(writing=False, cache=cache_data_keys),
+                         options.client(writing=True, cache=cache_data_keys), options, sse,
+                         source, target, extra)
     if not quiet and done:
         click.echo(done, err=dst == "-")
 
@@ -243,8 +478,8 @@ def _s3_target(target: S3Url, source_name: str) -> S3Url:
     return target
 
 
-def _upload(options: KeyOptions, src: str, target: S3Url, extra: dict[str, Any]) -> str:
-    client = options.client(writing=True)
+def _upload(client: EncryptionClient, options: KeyOptions, sse: Sse, src: str,
+            target: S3Url, extra: dict[str, Any], callback: Callback | None = None) -> str:
     stream: IO[bytes]
     if src == "-":
         stream = sys.stdin.buffer
@@ -253,12 +488,16 @@ def _upload(options: KeyOptions, src: str, target: S3Url, extra: dict[str, Any])
             stream = open(src, "rb")  # noqa: SIM115
         except OSError as exc:
             raise ConfigurationError(f"cannot read {src}: {exc.strerror}") from None
+    args = {"EncryptionContext": options.context, **extra, **sse.put_args()}
+    if callback is not None:
+        with stream:
+            client.upload_fileobj(stream, target.bucket, target.key, Callback=callback,
+                                  ExtraArgs=args)
+        return f"upload: {src} to {target}"
     size = None if src == "-" else os.path.getsize(src)
     with stream, _progress(f"upload {target}", size, options.quiet) as advance:
-        client.upload_fileobj(
-            stream, target.bucket, target.key, Callback=advance,
-            ExtraArgs={"EncryptionContext": options.context, **extra},
-        )
+        client.upload_fileobj(stream, target.bucket, target.key, Callback=advance,
+                              ExtraArgs=args)
     return f"upload: {src} to {target}"
 
 
@@ -292,55 +531,617 @@ def _stderr_console() -> Any:
     return Console(stderr=True)
 
 
-def _download(options: KeyOptions, source: S3Url, dst: str) -> str:
-    client = options.client(writing=False)
+def _download(client: EncryptionClient, options: KeyOptions, sse: Sse, source: S3Url,
+              dst: str) -> str:
+    get_args = sse.get_args()
     if dst == "-":
-        response = client.get_object(
-            Bucket=source.bucket, Key=source.key, EncryptionContext=options.context
-        )
-        with response["Body"] as body:
-            for chunk in body.iter_chunks():
-                sys.stdout.buffer.write(chunk)
-        sys.stdout.buffer.flush()
+        _cat_one(client, options, sse, source)
         return ""
     target = Path(dst)
     if target.is_dir() or dst.endswith(os.sep):
         target = target / Path(source.key).name
     try:
-        size = client.head_object(Bucket=source.bucket, Key=source.key)["ContentLength"] \
+        size = client.head_object(Bucket=source.bucket, Key=source.key,
+                                  **get_args)["ContentLength"] \
             if _shows_progress(options.quiet) else None
         with _progress(f"download {source}", size, options.quiet) as advance:
             client.download_file(source.bucket, source.key, target, Callback=advance,
-                                 EncryptionContext=options.context)
+                                 EncryptionContext=options.context, **get_args)
     except OSError as exc:
         raise ConfigurationError(f"cannot write {target}: {exc.strerror or exc}") from None
     return f"download: {source} to {target}"
 
 
-def _copy(options: KeyOptions, source: S3Url, target: S3Url, extra: dict[str, Any]) -> str:
-    reader = options.client(writing=False)
-    writer = options.client(writing=True)
+def _copy(reader: EncryptionClient, writer: EncryptionClient, options: KeyOptions, sse: Sse,
+          source: S3Url, target: S3Url, extra: dict[str, Any],
+          callback: Callback | None = None) -> str:
+    source_args = sse.source_args()
     response = reader.get_object(
-        Bucket=source.bucket, Key=source.key, EncryptionContext=options.context
+        Bucket=source.bucket, Key=source.key, EncryptionContext=options.context,
+        **source_args,
     )
-    if _has_integrity_index(reader, source):
-        extra["IntegrityIndex"] = True  # a re-encrypted copy gets a fresh index too
+    args = {"EncryptionContext": options.context, **extra, **sse.put_args()}
+    if _has_integrity_index(reader, source, source_args):
+        args["IntegrityIndex"] = True  # a re-encrypted copy gets a fresh index too
     with response["Body"] as body:
-        writer.upload_fileobj(body, target.bucket, target.key,
-                              ExtraArgs={"EncryptionContext": options.context, **extra})
+        writer.upload_fileobj(body, target.bucket, target.key, ExtraArgs=args,
+                              Callback=callback)
     return f"copy: {source} to {target}"
 
 
-def _has_integrity_index(client: EncryptionClient, url: S3Url) -> bool:
+def _has_integrity_index(client: EncryptionClient, url: S3Url,
+                         sse_c: dict[str, Any] | None = None) -> bool:
     from botocore.exceptions import BotoCoreError, ClientError
 
     from .index import SUFFIX
 
     try:
-        client.s3.head_object(Bucket=url.bucket, Key=url.key + SUFFIX)
+        client.s3.head_object(Bucket=url.bucket, Key=url.key + SUFFIX, **(sse_c or {}))
     except (ClientError, BotoCoreError):
         return False
     return True
+
+
+# ---------------------------------------------------------------------------- listings
+
+
+def _s3_errors() -> tuple[type[Exception], ...]:
+    from botocore.exceptions import BotoCoreError, ClientError
+
+    return (ClientError, BotoCoreError)
+
+
+def _sidecar_suffixes() -> tuple[str, ...]:
+    from .index import SUFFIX
+    from .metadata import DEFAULT_INSTRUCTION_SUFFIX
+
+    return (DEFAULT_INSTRUCTION_SUFFIX, SUFFIX)
+
+
+def _owner(key: str, suffixes: tuple[str, ...]) -> str | None:
+    for suffix in suffixes:
+        if key.endswith(suffix):
+            return key[: -len(suffix)]
+    return None
+
+
+def _listing(s3: Any, bucket: str, prefix: str, *, delimiter: bool = False,
+             ) -> Iterator[dict[str, Any]]:
+    """Objects (``Key``, ``Size``, ``LastModified``) and, with ``delimiter``, common
+    prefixes (``Prefix``), in S3's order, without the instruction files and integrity
+    indexes of listed objects (an object sorts before its sidecars: its key is their
+    prefix). A sidecar whose object is absent is listed: it is all there is."""
+    suffixes = _sidecar_suffixes()
+    seen: set[str] = set()
+    args: dict[str, Any] = {"Bucket": bucket, "Prefix": prefix}
+    if delimiter:
+        args["Delimiter"] = "/"
+    try:
+        for page in s3.get_paginator("list_objects_v2").paginate(**args):
+            for common in page.get("CommonPrefixes", []):
+                yield {"Prefix": common["Prefix"]}
+            for item in page.get("Contents", []):
+                key = item["Key"]
+                owner = _owner(key, suffixes)
+                if owner is not None and owner in seen:
+                    continue
+                seen.add(key)
+                yield item
+    except _s3_errors() as exc:
+        raise translate_s3_error(exc, bucket, prefix, "list") from None
+
+
+def _dir_prefix(key: str) -> str:
+    """``p`` and ``p/`` both mean the "directory" ``p/``; the empty key the whole bucket."""
+    return key if not key or key.endswith("/") else key + "/"
+
+
+def _join(prefix: str, relative: str) -> str:
+    if not prefix:
+        return relative
+    return prefix + relative if prefix.endswith("/") else f"{prefix}/{relative}"
+
+
+def _stored_size(stored: int) -> tuple[int, str]:
+    """A listing's size without a request: GCM (every format s3cse writes) adds a 16-byte
+    tag, as the s3cse:// filesystem and Hadoop S3A assume."""
+    return (stored - 16, "assumed-gcm") if stored >= 16 else (stored, "not-encrypted")
+
+
+def _exact_info(s3: Any, bucket: str, key: str, sse_c: dict[str, Any]) -> dict[str, Any]:
+    """A HEAD (and the instruction file if the object has one): the exact plaintext size
+    and how the object is encrypted. Needs no key."""
+    from .envelope import plaintext_size
+
+    try:
+        head = s3.head_object(Bucket=bucket, Key=key, **sse_c)
+    except _s3_errors() as exc:
+        raise translate_s3_error(exc, bucket, key, "head") from None
+    stored = int(head.get("ContentLength") or 0)
+    try:
+        md = fetch_content_metadata(s3, bucket, key, head.get("Metadata", {}), sse_c=sse_c)
+    except NotEncryptedError:
+        return {"size": stored, "stored_size": stored, "size_source": "not-encrypted",
+                "format": "plain"}
+    size = plaintext_size(md, stored)
+    info: dict[str, Any] = {
+        "size": stored if size is None else size, "stored_size": stored,
+        "size_source": "cbc-upper-bound" if size is None else "exact",
+    }
+    info.update(describe(md))
+    return info
+
+
+def _wrapping_text(info: dict[str, Any]) -> str:
+    """The wrapping algorithm and what names the key (KMS keys are not in the metadata:
+    the encryption context's keys are shown; raw keys: their material description)."""
+    wrapping = str(info.get("wrapping", "-"))
+    if "encryption_context" in info:
+        context: dict[str, str] = info["encryption_context"]
+        names = [f"kms_cmk_id={v}" if k == "kms_cmk_id" else k for k, v in sorted(context.items())
+                 if k != "aws:x-amz-cek-alg"]
+        return f"{wrapping} context:{','.join(names)}" if names else wrapping
+    description = info.get("material_description") or {}
+    if description:
+        return f"{wrapping} {json.dumps(description, sort_keys=True, separators=(',', ':'))}"
+    return wrapping
+
+
+def _format_text(info: dict[str, Any]) -> str:
+    text = str(info.get("format", "?"))
+    return f"{text}-CBC" if "CBC" in str(info.get("suite", "")) else text
+
+
+def _local_time(value: Any) -> str:
+    if isinstance(value, datetime):
+        return value.astimezone().strftime("%Y-%m-%d %H:%M:%S")
+    return str(value)
+
+
+def _iso(value: Any) -> str:
+    return value.isoformat() if isinstance(value, datetime) else str(value)
+
+
+@main.command("ls")
+@click.argument("url", required=False, default="s3://")
+@click.option("--recursive", "-r", is_flag=True, help="List every key under the prefix.")
+@click.option("--exact", is_flag=True,
+              help="HEAD each object: exact plaintext size, format and wrapping.")
+@click.option("--json", "as_json", is_flag=True, help="One JSON object per line.")
+@click.option("--concurrency", type=click.IntRange(min=1), default=8, show_default=True,
+              help="HEAD requests at once with --exact.")
+@sse_options()
+@click.option("--endpoint-url", help="S3 endpoint (default: AWS_ENDPOINT_URL_S3 or AWS).")
+def ls(url: str, recursive: bool, exact: bool, as_json: bool, concurrency: int,
+       endpoint_url: str | None, **kwargs: Any) -> None:
+    """List buckets, or objects under s3://BUCKET[/PREFIX], with plaintext sizes.
+
+    Columns: date, plaintext size, then with --exact the format and the wrapping
+    (algorithm and material description, or the KMS encryption context's keys), then the
+    key. Without --exact a size is the stored size minus the 16-byte GCM tag (no extra
+    request); legacy AES-CBC objects and unencrypted ones may differ. Instruction files
+    and integrity indexes are not shown. Needs no key.
+    """
+    import boto3
+
+    sse = Sse.from_options(kwargs)
+    s3 = boto3.client("s3", endpoint_url=endpoint_url)
+    if url in ("s3://", "s3:", ""):
+        _list_buckets(s3, as_json)
+        return
+    target = S3Url.parse(url)
+    if target is None:
+        raise ConfigurationError(f"ls takes s3://BUCKET[/PREFIX], not {url!r}")
+    base = "" if recursive else target.key[: target.key.rfind("/") + 1]
+    entries = _listing(s3, target.bucket, target.key, delimiter=not recursive)
+    if not exact:
+        for entry in entries:
+            if "Prefix" in entry:
+                _echo_prefix(entry["Prefix"], base, as_json)
+                continue
+            size, source = _stored_size(int(entry.get("Size") or 0))
+            row = {"key": entry["Key"], "last_modified": entry.get("LastModified"),
+                   "size": size, "stored_size": int(entry.get("Size") or 0),
+                   "size_source": source}
+            _echo_row(row, base, as_json, None)
+        return
+    failures = _ls_exact(s3, target.bucket, entries, base, as_json, sse, concurrency)
+    if failures:
+        sys.exit(_bulk_exit_code(failures))
+
+
+def _list_buckets(s3: Any, as_json: bool) -> None:
+    try:
+        buckets = s3.list_buckets().get("Buckets", [])
+    except _s3_errors() as exc:
+        raise S3RequestError(f"list of buckets failed: {exc}") from None
+    for bucket in buckets:
+        if as_json:
+            click.echo(json.dumps({"bucket": bucket["Name"],
+                                   "created": _iso(bucket.get("CreationDate"))}))
+        else:
+            click.echo(f"{_local_time(bucket.get('CreationDate'))} {bucket['Name']}")
+
+
+def _echo_prefix(prefix: str, base: str, as_json: bool) -> None:
+    if as_json:
+        click.echo(json.dumps({"prefix": prefix}))
+    else:
+        click.echo(f"{'PRE':>30} {prefix[len(base):]}")
+
+
+def _echo_row(row: dict[str, Any], base: str, as_json: bool,
+              widths: tuple[int, int] | None) -> None:
+    if as_json:
+        click.echo(json.dumps({**row, "last_modified": _iso(row["last_modified"])}))
+        return
+    size = str(row["size"]) if row["size_source"] != "cbc-upper-bound" else f"~{row['size']}"
+    line = f"{_local_time(row['last_modified'])} {size:>10}"
+    if widths is not None:
+        line += f" {_format_text(row):<{widths[0]}} {_wrapping_text(row):<{widths[1]}}"
+    click.echo(f"{line} {row['key'][len(base):]}")
+
+
+def _ls_exact(s3: Any, bucket: str, entries: Iterable[dict[str, Any]], base: str,
+              as_json: bool, sse: Sse, concurrency: int) -> list[S3CSEError]:
+    listed = list(entries)
+    failures: list[S3CSEError] = []
+    sse_c = sse.get_args()
+
+    def resolve(entry: dict[str, Any]) -> dict[str, Any]:
+        if "Prefix" in entry:
+            return entry
+        row = {"key": entry["Key"], "last_modified": entry.get("LastModified")}
+        try:
+            with _sse_c_hints(sse):
+                row.update(_exact_info(s3, bucket, entry["Key"], sse_c))
+        except S3CSEError as exc:
+            size, source = _stored_size(int(entry.get("Size") or 0))
+            row.update({"size": size, "stored_size": int(entry.get("Size") or 0),
+                        "size_source": source, "format": "?", "error": str(exc)})
+            failures.append(exc)
+        return row
+
+    with _pool(concurrency) as pool:
+        rows = list(pool.map(resolve, listed))
+    objects = [row for row in rows if "key" in row]
+    widths = (max([len(_format_text(r)) for r in objects], default=1),
+              max([len(_wrapping_text(r)) for r in objects], default=1))
+    for row in rows:
+        if "Prefix" in row:
+            _echo_prefix(row["Prefix"], base, as_json)
+        else:
+            _echo_row(row, base, as_json, widths)
+    for exc in failures:
+        click.echo(f"s3cse: error: {exc}", err=True)
+    return failures
+
+
+# ---------------------------------------------------------------------------- cat
+
+
+@main.command()
+@click.argument("urls", nargs=-1, required=True, metavar="URL...")
+@key_options
+@sse_options()
+def cat(urls: tuple[str, ...], **kwargs: Any) -> None:
+    """Decrypt objects to stdout. Each object is authenticated whole before any of its
+    bytes are written (large ones are spooled to a temporary file first)."""
+    options = _key_options(kwargs)
+    sse = Sse.from_options(kwargs)
+    targets = []
+    for url in urls:
+        target = S3Url.parse(url)
+        if target is None or not target.key:
+            raise ConfigurationError(f"cat takes s3://BUCKET/KEY, not {url!r}")
+        targets.append(target)
+    client = options.client(writing=False)
+    for target in targets:
+        _cat_one(client, options, sse, target)
+
+
+def _cat_one(client: EncryptionClient, options: KeyOptions, sse: Sse, source: S3Url) -> None:
+    with _sse_c_hints(sse):
+        response = client.get_object(Bucket=source.bucket, Key=source.key,
+                                     EncryptionContext=options.context, **sse.get_args())
+    with response["Body"] as body:
+        for chunk in body.iter_chunks():
+            sys.stdout.buffer.write(chunk)
+    sys.stdout.buffer.flush()
+
+
+# ---------------------------------------------------------------------------- rm
+
+
+class _NoKeys(MaterialsManager):
+    """Deleting needs no key: an EncryptionClient that can only delete."""
+
+    def encryption_materials(self, request: EncryptionRequest) -> EncryptionMaterials:
+        raise ConfigurationError("no key given")
+
+    def decrypt_data_key(self, request: DecryptionRequest) -> bytes:
+        raise ConfigurationError("no key given")
+
+
+@main.command()
+@click.argument("url")
+@click.option("--recursive", "-r", is_flag=True, help="Delete everything under the prefix.")
+@click.option("--dry-run", is_flag=True, help="Print what would be deleted; delete nothing.")
+@click.option("--quiet", "-q", is_flag=True, help="Print nothing on success.")
+@click.option("--endpoint-url", help="S3 endpoint (default: AWS_ENDPOINT_URL_S3 or AWS).")
+def rm(url: str, recursive: bool, dry_run: bool, quiet: bool, endpoint_url: str | None) -> None:
+    """Delete an object, or everything under a prefix, with their instruction files and
+    integrity indexes. Needs no key."""
+    import boto3
+
+    target = S3Url.parse(url)
+    if target is None:
+        raise ConfigurationError(f"rm takes s3://BUCKET/KEY, not {url!r}")
+    s3 = boto3.client("s3", endpoint_url=endpoint_url)
+    client = EncryptionClient(materials=_NoKeys(), s3_client=s3)
+    say = (lambda line: None) if quiet else click.echo
+    prefix = "(dryrun) " if dry_run else ""
+    if not recursive:
+        if not target.key or target.key.endswith("/"):
+            raise ConfigurationError(
+                f"{url} names a prefix: pass --recursive to delete everything under it")
+        if not _object_exists(s3, target):
+            raise ObjectNotFoundError("delete: no such object", bucket=target.bucket,
+                                      key=target.key)
+        if not dry_run:
+            client.delete_object(Bucket=target.bucket, Key=target.key)
+        say(f"{prefix}delete: {target}")
+        return
+    keys = [e["Key"] for e in _listing(s3, target.bucket, _dir_prefix(target.key))
+            if "Key" in e]
+    failures: list[S3CSEError] = []
+    for start in range(0, len(keys), _DELETE_BATCH):
+        batch = keys[start : start + _DELETE_BATCH]
+        errors: dict[str, dict[str, Any]] = {}
+        if not dry_run:
+            try:
+                response = client.delete_objects(
+                    Bucket=target.bucket,
+                    Delete={"Objects": [{"Key": k} for k in batch], "Quiet": True})
+            except _s3_errors() as exc:
+                raise translate_s3_error(exc, target.bucket, batch[0], "delete") from None
+            errors = {e.get("Key", ""): e for e in response.get("Errors", [])}
+        for key in batch:
+            if key not in errors:
+                say(f"{prefix}delete: s3://{target.bucket}/{key}")
+        for key, error in errors.items():
+            failure = S3RequestError(
+                f"delete failed ({error.get('Code', '?')}: {error.get('Message', '')})",
+                bucket=target.bucket, key=key)
+            failures.append(failure)
+            click.echo(f"s3cse: error: {failure}", err=True)
+    if failures:
+        click.echo(f"s3cse: error: {len(failures)} deletions failed", err=True)
+        sys.exit(EXIT_FAILED)
+
+
+def _object_exists(s3: Any, url: S3Url) -> bool:
+    """By listing, not HEAD: a HEAD of an SSE-C object without its key fails."""
+    try:
+        page = s3.list_objects_v2(Bucket=url.bucket, Prefix=url.key, MaxKeys=1)
+    except _s3_errors() as exc:
+        raise translate_s3_error(exc, url.bucket, url.key, "delete") from None
+    contents = page.get("Contents", [])
+    return bool(contents) and contents[0]["Key"] == url.key
+
+
+# ---------------------------------------------------------------------------- cp -r
+
+
+@dataclass(frozen=True)
+class _Transfer:
+    line: str
+    """What is printed when it is done, e.g. ``upload: a to s3://b/a``."""
+    size: int | None
+    run: Callable[[Callback | None], None]
+
+
+def _copy_recursive(options: KeyOptions, sse: Sse, src: str, dst: str, *,
+                    extra: dict[str, Any], cache: bool, concurrency: int,
+                    quiet: bool) -> None:
+    source, target = S3Url.parse(src), S3Url.parse(dst)
+    if "-" in (src, dst):
+        raise ConfigurationError("--recursive copies directories and prefixes, not - (stdio)")
+    if source is None and target is None:
+        raise ConfigurationError("one of SRC and DST must be s3://BUCKET[/PREFIX]")
+    if source is None:
+        assert target is not None
+        transfers = _plan_upload(options, sse, Path(src), target, extra, cache)
+    elif target is None:
+        transfers = _plan_download(options, sse, source, Path(dst), cache)
+    else:
+        transfers = _plan_copy(options, sse, source, target, extra, cache)
+    if not transfers and not quiet:
+        click.echo(f"s3cse: nothing to copy under {src}", err=True)
+    failures = _run_transfers(transfers, concurrency, quiet, sse, prime=cache)
+    if failures:
+        click.echo(f"s3cse: error: {len(failures)} of {len(transfers)} objects failed",
+                   err=True)
+        sys.exit(_bulk_exit_code(failures))
+
+
+def _bulk_exit_code(failures: Sequence[S3CSEError]) -> int:
+    codes = {_exit_code(exc) for exc in failures}
+    return codes.pop() if len(codes) == 1 else EXIT_FAILED
+
+
+def _plan_upload(options: KeyOptions, sse: Sse, root: Path, target: S3Url,
+                 extra: dict[str, Any], cache: bool) -> list[_Transfer]:
+    if not root.is_dir():
+        raise ConfigurationError(f"{root} is not a directory (cp --recursive copies one)")
+    client = options.client(writing=True, cache=cache)
+    transfers = []
+    for directory, subdirectories, names in os.walk(root):
+        subdirectories.sort()
+        for name in sorted(names):
+            path = Path(directory) / name
+            url = S3Url(target.bucket, _join(target.key, path.relative_to(root).as_posix()))
+            try:
+                size: int | None = path.stat().st_size
+            except OSError:
+                size = None
+
+            def run(callback: Callback | None, path: Path = path, url: S3Url = url) -> None:
+                _upload(client, options, sse, str(path), url, extra, callback or _ignore)
+
+            transfers.append(_Transfer(f"upload: {path} to {url}", size, run))
+    return transfers
+
+
+def _ignore(done: int) -> None:
+    pass
+
+
+def _plan_download(options: KeyOptions, sse: Sse, source: S3Url, root: Path,
+                   cache: bool) -> list[_Transfer]:
+    client = options.client(writing=False, cache=cache)
+    prefix = _dir_prefix(source.key)
+    get_args = {"EncryptionContext": options.context, **sse.get_args()}
+    transfers = []
+    for entry in _listing(client.s3, source.bucket, prefix):
+        key = entry["Key"]
+        relative = key[len(prefix):]
+        if not relative or relative.endswith("/"):
+            continue  # a "directory" marker
+        url = S3Url(source.bucket, key)
+        destination = _local_destination(root, relative)
+
+        def run(callback: Callback | None, url: S3Url = url, relative: str = relative) -> None:
+            path = _local_destination(root, relative, check=True)
+            try:
+                path.parent.mkdir(parents=True, exist_ok=True)
+                client.download_file(url.bucket, url.key, path, Callback=callback,
+                                     **get_args)
+            except OSError as exc:
+                raise ConfigurationError(
+                    f"cannot write {path}: {exc.strerror or exc}") from None
+
+        size, _ = _stored_size(int(entry.get("Size") or 0))
+        transfers.append(_Transfer(f"download: {url} to {destination}", size, run))
+    return transfers
+
+
+def _local_destination(root: Path, relative: str, *, check: bool = False) -> Path:
+    """``root/relative``, refusing keys that would climb out of ``root``."""
+    parts = PurePosixPath(relative).parts
+    if check and (relative.startswith("/") or any(p in ("..", ".") for p in parts)):
+        raise ConfigurationError(
+            f"refusing to write key {relative!r} outside {root}: it has '..', '.' or a "
+            "leading '/'")
+    return root.joinpath(*parts) if parts else root
+
+
+def _plan_copy(options: KeyOptions, sse: Sse, source: S3Url, target: S3Url,
+               extra: dict[str, Any], cache: bool) -> list[_Transfer]:
+    reader = options.client(writing=False, cache=cache)
+    writer = options.client(writing=True, cache=cache)
+    prefix = _dir_prefix(source.key)
+    transfers = []
+    for entry in _listing(reader.s3, source.bucket, prefix):
+        key = entry["Key"]
+        relative = key[len(prefix):]
+        if not relative or relative.endswith("/"):
+            continue
+        from_url, to_url = S3Url(source.bucket, key), S3Url(target.bucket,
+                                                            _join(target.key, relative))
+
+        def run(callback: Callback | None, a: S3Url = from_url, b: S3Url = to_url) -> None:
+            _copy(reader, writer, options, sse, a, b, dict(extra), callback)
+
+        size, _ = _stored_size(int(entry.get("Size") or 0))
+        transfers.append(_Transfer(f"copy: {from_url} to {to_url}", size, run))
+    return transfers
+
+
+def _run_transfers(transfers: Sequence[_Transfer], concurrency: int, quiet: bool,
+                   sse: Sse, *, prime: bool = False) -> list[S3CSEError]:
+    """Run the transfers on a thread pool. ``prime``: the first one runs alone, so that
+    the data-key cache holds a key before the others ask for one at the same time."""
+    failures: list[S3CSEError] = []
+    sizes = [t.size for t in transfers]
+    total = sum(s for s in sizes if s is not None) if None not in sizes else None
+    with _bulk_progress(f"{len(transfers)} objects", total, quiet) as (advance, echo):
+
+        def attempt(transfer: _Transfer) -> S3CSEError | None:
+            try:
+                with _sse_c_hints(sse):
+                    transfer.run(advance)
+            except S3CSEError as exc:
+                return exc
+            except Exception as exc:  # one object's surprise must not stop the others
+                return S3RequestError(f"{transfer.line.split(':')[0]} failed: "
+                                      f"{_unexpected(exc)}")
+            return None
+
+        def report(transfer: _Transfer, error: S3CSEError | None) -> None:
+            if error is None:
+                if not quiet:
+                    echo(transfer.line)
+            else:
+                failures.append(error)
+                echo(f"s3cse: error: {error}", err=True)
+
+        rest = list(transfers)
+        if prime and rest:
+            first = rest.pop(0)
+            report(first, attempt(first))
+        with _pool(concurrency) as pool:
+            futures = {pool.submit(attempt, t): t for t in rest}
+            for future in as_completed(futures):
+                report(futures[future], future.result())
+    return failures
+
+
+@contextlib.contextmanager
+def _pool(workers: int) -> Iterator[ThreadPoolExecutor]:
+    """A thread pool that, on Ctrl-C, drops the work not started yet instead of doing
+    it all before the interrupt takes effect."""
+    pool = ThreadPoolExecutor(workers)
+    try:
+        yield pool
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)
+
+
+@contextlib.contextmanager
+def _bulk_progress(label: str, total: int | None, quiet: bool,
+                   ) -> Iterator[tuple[Callback | None, Callable[..., None]]]:
+    """Bytes progress on a terminal; lines printed meanwhile go above the bar."""
+    if not _shows_progress(quiet):
+        yield None, click.echo
+        return
+    from rich.progress import BarColumn, DownloadColumn, Progress, TransferSpeedColumn
+
+    with Progress("[progress.description]{task.description}", BarColumn(), DownloadColumn(),
+                  TransferSpeedColumn(), transient=True, console=_stderr_console(),
+                  redirect_stdout=False, redirect_stderr=False) as progress:
+        task = progress.add_task(label, total=total)
+        yield (lambda done: progress.advance(task, done)), _live_echo(progress)
+
+
+def _live_echo(progress: Any) -> Callable[..., None]:
+    """``click.echo`` that prints terminal lines above a live progress bar."""
+    from rich.text import Text
+
+    lock = threading.Lock()
+
+    def echo(line: str, err: bool = False) -> None:
+        stream = sys.stderr if err else sys.stdout
+        with lock:
+            if stream.isatty():
+                progress.console.print(Text(line), highlight=False, soft_wrap=True)
+            else:
+                click.echo(line, err=err)
+
+    return echo
+
+
+# ---------------------------------------------------------------------------- inspect
 
 
 @main.command()
@@ -348,31 +1149,268 @@ def _has_integrity_index(client: EncryptionClient, url: S3Url) -> bool:
 @click.option("--endpoint-url", help="S3 endpoint (default: AWS_ENDPOINT_URL_S3 or AWS).")
 @click.option("--show-bytes", default=0, show_default=True,
               help="Also print the first N stored (ciphertext) bytes, in hex.")
-def inspect(url: str, endpoint_url: str | None, show_bytes: int) -> None:
-    """Describe how an object is encrypted (needs no key; never shows key material)."""
+@click.option("--json", "as_json", is_flag=True,
+              help="JSON output (the default; accepted for symmetry with ls and rotate).")
+@sse_options()
+def inspect(url: str, endpoint_url: str | None, show_bytes: int, as_json: bool,
+            **kwargs: Any) -> None:
+    """Describe how an object is encrypted, as JSON (needs no key; never shows key
+    material)."""
     import boto3
-    from botocore.exceptions import BotoCoreError, ClientError
 
-    try:
-        target = S3Url.parse(url)
-        if target is None or not target.key:
-            raise ConfigurationError("inspect takes s3://BUCKET/KEY")
-        s3 = boto3.client("s3", endpoint_url=endpoint_url)
+    sse = Sse.from_options(kwargs)
+    sse_c = sse.get_args()
+    target = S3Url.parse(url)
+    if target is None or not target.key:
+        raise ConfigurationError("inspect takes s3://BUCKET/KEY")
+    s3 = boto3.client("s3", endpoint_url=endpoint_url)
+    with _sse_c_hints(sse):
         try:
-            head = s3.head_object(Bucket=target.bucket, Key=target.key)
-        except (ClientError, BotoCoreError) as exc:
+            head = s3.head_object(Bucket=target.bucket, Key=target.key, **sse_c)
+        except _s3_errors() as exc:
             raise translate_s3_error(exc, target.bucket, target.key, "head") from None
-        md = fetch_content_metadata(s3, target.bucket, target.key, head.get("Metadata", {}))
+        md = fetch_content_metadata(s3, target.bucket, target.key, head.get("Metadata", {}),
+                                    sse_c=sse_c)
         info: dict[str, Any] = {"object": str(target), "stored_size": head["ContentLength"]}
         info.update(describe(md))
         info["s3_metadata"] = head.get("Metadata", {})
+        if head.get("ServerSideEncryption") or head.get("SSECustomerAlgorithm"):
+            info["server_side_encryption"] = head.get("ServerSideEncryption") or "SSE-C"
         if show_bytes > 0:
-            raw = s3.get_object(Bucket=target.bucket, Key=target.key,
-                                Range=f"bytes=0-{show_bytes - 1}")["Body"].read()
+            try:
+                raw = s3.get_object(Bucket=target.bucket, Key=target.key,
+                                    Range=f"bytes=0-{show_bytes - 1}", **sse_c)["Body"].read()
+            except _s3_errors() as exc:
+                raise translate_s3_error(exc, target.bucket, target.key, "read") from None
             info["stored_bytes_hex"] = raw.hex()
-    except S3CSEError as exc:
-        _fail(exc)
     click.echo(json.dumps(info, indent=2))
+
+
+# ---------------------------------------------------------------------------- rotate, migrate
+
+
+def lifecycle_options(kind: str) -> Callable[[F], F]:
+    now = "the objects are under now"
+    target = ("the new master key" if kind == "rotate"
+              else "the key to write V3 with (default: the current key)")
+    return lambda func: _add_options(func, [
+        click.option("--kms-key-id", help=f"KMS key {now} (id, ARN or alias)."),
+        click.option("--aes-key-file", type=click.Path(dir_okay=False),
+                     help=f"AES key file {now}."),
+        click.option("--rsa-key-file", type=click.Path(dir_okay=False),
+                     help=f"RSA private key (PEM) {now}."),
+        click.option("--matdesc", help="Material description (JSON) of the current AES/RSA key."),
+        click.option("--encryption-context", "encryption_context", multiple=True,
+                     metavar="KEY=VALUE", help="KMS encryption context entry (repeatable)."),
+        click.option("--to-kms-key-id", help=f"KMS key: {target}."),
+        click.option("--to-aes-key-file", type=click.Path(dir_okay=False),
+                     help=f"AES key file: {target}."),
+        click.option("--to-rsa-key-file", type=click.Path(dir_okay=False),
+                     help=f"RSA key (PEM): {target}. Give the private key, so that a rerun "
+                          "recognises the objects already done."),
+        click.option("--to-matdesc", help="Material description (JSON) of the --to- AES/RSA key."),
+        click.option("--dry-run", is_flag=True, help="Report what would change; change nothing."),
+        click.option("--json", "as_json", is_flag=True,
+                     help="One JSON object per object on stdout, then a summary line."),
+        click.option("--concurrency", type=click.IntRange(min=1), default=8, show_default=True,
+                     help="Objects processed at once (threads)."),
+        click.option("--dask", "dask_address", metavar="SCHEDULER_ADDRESS",
+                     help="Run on a Dask cluster instead (needs the distributed package; "
+                          "workers need the key files at the same paths)."),
+        click.option("--quiet", "-q", is_flag=True, help="Print only failures."),
+        click.option("--endpoint-url", help="S3 endpoint (default: AWS_ENDPOINT_URL_S3 or AWS)."),
+        click.option("--kms-endpoint-url",
+                     help="KMS endpoint (default: AWS_ENDPOINT_URL_KMS or AWS)."),
+    ])
+
+
+@main.command()
+@click.argument("url")
+@lifecycle_options("rotate")
+def rotate(url: str, **kwargs: Any) -> None:
+    """Re-wrap every object's data key under s3://BUCKET/PREFIX with a new master key.
+
+    The content is not re-encrypted: the instruction file is rewritten, or the object is
+    copied onto itself with new encryption metadata (user metadata, content type, tags,
+    SSE-S3/SSE-KMS settings and storage class kept; guarded against concurrent writers).
+    Objects already under the new key are skipped, so a second run finishes what an
+    interrupted one left; legacy objects are skipped too (use migrate).
+    """
+    _lifecycle("rotate", url, kwargs)
+
+
+@main.command()
+@click.argument("url")
+@lifecycle_options("migrate")
+def migrate(url: str, **kwargs: Any) -> None:
+    """Re-encrypt legacy objects under s3://BUCKET/PREFIX (V1, V2, AES-CBC, legacy key
+    wraps) as V3.
+
+    Each new ciphertext goes to KEY.s3cse-migrating, is read back and compared by SHA-256
+    with the old plaintext, and only then copied over the object (a versioned bucket keeps
+    the old version). V3 objects are skipped; an interrupted run is finished by the next.
+    """
+    _lifecycle("migrate", url, kwargs)
+
+
+def _key_spec(kms_key_id: str | None, aes_key_file: str | None, rsa_key_file: str | None,
+              matdesc: str | None, kms_endpoint_url: str | None, option: str) -> Any:
+    from .lifecycle import KeySpec
+
+    description = _parse_matdesc(matdesc, option)
+    return KeySpec(
+        kms_key_id=kms_key_id,
+        # absolute, so worker processes started elsewhere find them
+        aes_key_file=os.path.abspath(aes_key_file) if aes_key_file else None,
+        rsa_key_file=os.path.abspath(rsa_key_file) if rsa_key_file else None,
+        matdesc=tuple(sorted((description or {}).items())),
+        kms_endpoint_url=kms_endpoint_url,
+    )
+
+
+def _build_job(kind: str, url: str, kw: dict[str, Any]) -> Any:
+    from .lifecycle import Job
+
+    location = S3Url.parse(url)
+    if location is None:
+        raise ConfigurationError(f"{kind} takes s3://BUCKET[/PREFIX], not {url!r}")
+    # Resolved here, not by each worker: a Dask worker elsewhere must use the same ones.
+    endpoint = (kw["endpoint_url"] or os.environ.get("AWS_ENDPOINT_URL_S3")
+                or os.environ.get("AWS_ENDPOINT_URL"))
+    kms_endpoint = (kw["kms_endpoint_url"] or os.environ.get("AWS_ENDPOINT_URL_KMS")
+                    or os.environ.get("AWS_ENDPOINT_URL"))
+    if not (kw["kms_key_id"] or kw["aes_key_file"] or kw["rsa_key_file"]):
+        raise ConfigurationError(
+            f"no key given: pass the key the objects are under now (--kms-key-id, "
+            f"--aes-key-file or --rsa-key-file){'' if kind == 'migrate' else ' and the new one'}")
+    current = _key_spec(kw["kms_key_id"], kw["aes_key_file"], kw["rsa_key_file"],
+                        kw["matdesc"], kms_endpoint, "--matdesc")
+    chosen = [name for name in ("to_kms_key_id", "to_aes_key_file", "to_rsa_key_file")
+              if kw[name]]
+    if len(chosen) > 1:
+        raise ConfigurationError(
+            "give one new key: --to-kms-key-id, --to-aes-key-file or --to-rsa-key-file")
+    if not chosen and kw["to_matdesc"] is not None:
+        raise ConfigurationError("--to-matdesc goes with --to-aes-key-file or --to-rsa-key-file")
+    if not chosen and kind == "rotate":
+        raise ConfigurationError(
+            "rotate needs the new master key: --to-kms-key-id, --to-aes-key-file or "
+            "--to-rsa-key-file")
+    target = _key_spec(kw["to_kms_key_id"], kw["to_aes_key_file"], kw["to_rsa_key_file"],
+                       kw["to_matdesc"], kms_endpoint, "--to-matdesc") if chosen else None
+    # Load every key now: a missing or bad key file is a usage error, not N failures.
+    current.keyring()
+    if target is not None:
+        target.keyring()
+    return Job(kind, location.bucket, location.key, current, target,
+               encryption_context=tuple(sorted(_parse_context(kw["encryption_context"]).items())),
+               endpoint_url=endpoint, dry_run=kw["dry_run"])
+
+
+def _lifecycle(kind: str, url: str, kw: dict[str, Any]) -> None:
+    from . import lifecycle
+
+    job = _build_job(kind, url, kw)
+    dask_address, quiet, as_json = kw["dask_address"], kw["quiet"], kw["as_json"]
+    if dask_address:
+        import importlib.util
+
+        if importlib.util.find_spec("distributed") is None:
+            raise ConfigurationError("--dask needs the distributed package "
+                                     "(pip install distributed)")
+        _check_scheduler(dask_address)
+    total: int | None = None
+    if _shows_progress(quiet):
+        total = sum(1 for _ in _lifecycle_keys(job))
+    label = f"{kind} s3://{job.bucket}/{job.prefix}"
+    with _count_progress(label, total, quiet) as (advance, echo):
+
+        def on_result(result: Any) -> None:
+            if as_json:
+                echo(json.dumps({"key": result.key, "action": result.action,
+                                 "detail": result.detail}))
+            url = f"s3://{job.bucket}/{result.key}"
+            if result.failed:
+                echo(f"failed: {url}: {result.detail}", err=True)
+            elif advance is None and not quiet:  # no bar: a line per object
+                detail = f" ({result.detail})" if result.detail else ""
+                echo(f"{result.action}: {url}{detail}", err=True)
+            if advance is not None:
+                advance()
+
+        try:
+            summary = lifecycle.run(job, concurrency=kw["concurrency"],
+                                    dask_address=dask_address, on_result=on_result)
+        except _s3_errors() as exc:
+            raise translate_s3_error(exc, job.bucket, job.prefix, "list") from None
+        except (OSError, TimeoutError) as exc:
+            if not dask_address:
+                raise
+            raise S3RequestError(
+                f"cannot reach the Dask scheduler at {dask_address}: {exc}") from None
+    counts = summary.counts()
+    failed = len(summary.failed)
+    if as_json:
+        click.echo(json.dumps({"summary": counts, "total": len(summary.results),
+                               "failed": failed, "dry_run": job.dry_run}))
+    if not quiet:
+        parts = ", ".join(f"{n} {action}" for action, n in sorted(counts.items())) or "nothing"
+        dry = " (dry run)" if job.dry_run else ""
+        click.echo(f"{kind}{dry}: {parts} ({len(summary.results)} objects under "
+                   f"s3://{job.bucket}/{job.prefix})", err=True)
+    if failed:
+        click.echo(f"s3cse: error: {failed} of {len(summary.results)} objects failed",
+                   err=True)
+        sys.exit(EXIT_FAILED)
+
+
+def _check_scheduler(address: str) -> None:
+    """Fail in seconds, not after Dask's 30-second connect timeout, when nothing listens
+    at a tcp:// scheduler address."""
+    import socket
+    from urllib.parse import urlsplit
+
+    if "://" not in address:
+        address = f"tcp://{address}"
+    parts = urlsplit(address)
+    if parts.scheme != "tcp" or not parts.hostname or not parts.port:
+        return
+    try:
+        socket.create_connection((parts.hostname, parts.port), timeout=5).close()
+    except OSError as exc:
+        raise S3RequestError(
+            f"cannot reach the Dask scheduler at {address}: {exc.strerror or exc}",
+            hint="Check --dask: it takes the scheduler's address, e.g. tcp://host:8786",
+        ) from None
+
+
+def _lifecycle_keys(job: Any) -> Iterator[str]:
+    from . import lifecycle
+
+    try:
+        yield from lifecycle.list_keys(job)
+    except _s3_errors() as exc:
+        raise translate_s3_error(exc, job.bucket, job.prefix, "list") from None
+
+
+@contextlib.contextmanager
+def _count_progress(label: str, total: int | None, quiet: bool,
+                    ) -> Iterator[tuple[Callable[[], None] | None, Callable[..., None]]]:
+    """A bar counting objects on a terminal (stderr); no bar when piped or quiet."""
+    if not _shows_progress(quiet):
+        yield None, click.echo
+        return
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn
+
+    with Progress("[progress.description]{task.description}", BarColumn(),
+                  MofNCompleteColumn(), TimeElapsedColumn(), transient=True,
+                  console=_stderr_console(), redirect_stdout=False,
+                  redirect_stderr=False) as progress:
+        task = progress.add_task(label, total=total)
+        yield (lambda: progress.advance(task, 1)), _live_echo(progress)
+
+
+# ---------------------------------------------------------------------------- keygen
 
 
 @main.group()
@@ -424,6 +1462,9 @@ def keygen_rsa(file: str, bits: int, public_out: str | None, force: bool) -> Non
             serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
         ))
     click.echo(f"wrote a {bits}-bit RSA private key to {file}")
+
+
+# ---------------------------------------------------------------------------- local
 
 
 @main.group()
