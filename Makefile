@@ -7,7 +7,7 @@ PEERS := .venv-peers
 OFFICIAL_PEER := $(PEERS)/official
 AIOBOTO3_PEER := $(PEERS)/aioboto3
 
-.PHONY: install peers demo test test-fast lint clean
+.PHONY: install peers demo test test-fast lint bench clean
 
 install: $(VENV)/.installed
 
@@ -44,6 +44,15 @@ test: install peers
 
 test-fast: install
 	$(PY) -m pytest tests/unit tests/property $(PYTEST_ARGS)
+
+# Benchmarks (never part of `make test`): s3cse against plain boto3 and the peer clients.
+# BENCH_ARGS="--size-mib 64 --small-objects 100 --rounds 1" for a quick run.
+bench: install peers $(VENV)/.bench-installed
+	$(PY) bench/run.py $(BENCH_ARGS)
+
+$(VENV)/.bench-installed: pyproject.toml
+	$(PY) -m pip install --quiet -e ".[bench]"
+	touch $@
 
 lint: install
 	$(PY) -m ruff check $(LINT_PATHS)

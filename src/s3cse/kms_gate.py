@@ -6,6 +6,11 @@ with such keys. AWS refuses: ``DisabledException`` for a disabled key,
 between clients and moto so that the errors users see locally are the ones AWS gives.
 Everything else is forwarded unchanged.
 
+The gate also counts the requests it receives per operation (``X-Amz-Target`` without
+its ``TrentService.`` prefix), so benchmarks and tests can see how often a client calls
+KMS: ``GET /_s3cse_gate/stats`` answers ``{"requests": {"Decrypt": 3, ...}, "total": n}``
+and ``POST /_s3cse_gate/reset`` sets the counters back to zero.
+
 Run: ``python -m s3cse.kms_gate LISTEN_PORT UPSTREAM_PORT``
 """
 
@@ -14,7 +19,10 @@ from __future__ import annotations
 import http.client
 import json
 import sys
+import threading
+from collections import Counter
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import ClassVar
 
 _KEY_OPERATIONS = {
     "TrentService.Decrypt",
@@ -24,11 +32,18 @@ _KEY_OPERATIONS = {
     "TrentService.ReEncrypt",
 }
 _HOP_HEADERS = {"connection", "keep-alive", "transfer-encoding", "content-length", "host"}
+STATS_PATH = "/_s3cse_gate/stats"
+RESET_PATH = "/_s3cse_gate/reset"
 
 
 class _Gate(BaseHTTPRequestHandler):
+    # Headers and body go out as separate writes: without TCP_NODELAY, Nagle's algorithm
+    # and the client's delayed ACK add ~40 ms to every KMS call.
+    disable_nagle_algorithm = True
     upstream_port = 0
     protocol_version = "HTTP/1.1"
+    counts: ClassVar[Counter[str]] = Counter()  # per server: serve() gives each its own
+    counts_lock: ClassVar[threading.Lock] = threading.Lock()
 
     def log_message(self, format: str, *args: object) -> None:
         """Quiet: the stack's log is moto's."""
@@ -52,10 +67,23 @@ class _Gate(BaseHTTPRequestHandler):
         meta = json.loads(body).get("KeyMetadata", {})
         return meta.get("KeyState", "Enabled"), meta.get("Arn", key_id)
 
+    def do_GET(self) -> None:
+        if self.path != STATS_PATH:
+            return self._json(404, {"message": f"the KMS gate serves only {STATS_PATH}"})
+        with self.counts_lock:
+            counts = dict(self.counts)
+        self._json(200, {"requests": counts, "total": sum(counts.values())})
+
     def do_POST(self) -> None:
         body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+        if self.path == RESET_PATH:
+            with self.counts_lock:
+                self.counts.clear()
+            return self._json(200, {"requests": {}, "total": 0})
         headers = {k: v for k, v in self.headers.items() if k.lower() not in _HOP_HEADERS}
         target = self.headers.get("X-Amz-Target", "")
+        with self.counts_lock:
+            self.counts[target.removeprefix("TrentService.")] += 1
         if target in _KEY_OPERATIONS:
             try:
                 key_id = json.loads(body or b"{}").get("KeyId") or json.loads(
@@ -80,8 +108,11 @@ class _Gate(BaseHTTPRequestHandler):
         self.wfile.write(payload)
 
     def _error(self, code: str, message: str) -> None:
-        payload = json.dumps({"__type": code, "message": message}).encode()
-        self.send_response(400)
+        self._json(400, {"__type": code, "message": message})
+
+    def _json(self, status: int, document: object) -> None:
+        payload = json.dumps(document).encode()
+        self.send_response(status)
         self.send_header("Content-Type", "application/x-amz-json-1.1")
         self.send_header("Content-Length", str(len(payload)))
         self.end_headers()
@@ -89,7 +120,11 @@ class _Gate(BaseHTTPRequestHandler):
 
 
 def serve(listen_port: int, upstream_port: int) -> None:
-    handler = type("Gate", (_Gate,), {"upstream_port": upstream_port})
+    handler = type(
+        "Gate",
+        (_Gate,),
+        {"upstream_port": upstream_port, "counts": Counter(), "counts_lock": threading.Lock()},
+    )
     server = ThreadingHTTPServer(("127.0.0.1", listen_port), handler)
     server.daemon_threads = True
     server.serve_forever()
