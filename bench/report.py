@@ -12,7 +12,7 @@ RSS_TARGET_MIB = 256
 THROUGHPUT_TARGET = 0.9
 LATENCY_TARGET = 2.0
 BYTES_TARGET = MiB
-CLIENT_ORDER = ["boto3", "official", "aioboto3", "s3cse", "s3cse-index"]
+CLIENT_ORDER = ["boto3", "official", "aioboto3", "s3cse", "s3cse-index", "s3cse-cache"]
 
 
 # ---------------------------------------------------------------------- aggregation
@@ -152,7 +152,8 @@ def api(results: dict[str, Any], workload: str, row: str) -> str:
 
 
 def label(results: dict[str, Any], row: str) -> str:
-    labels = {**results["client_labels"], "s3cse-index": "s3cse, IntegrityIndex=True"}
+    labels = {**results["client_labels"], "s3cse-index": "s3cse, IntegrityIndex=True",
+              "s3cse-cache": "s3cse, caching materials manager"}
     return labels.get(row, row)
 
 
@@ -245,6 +246,12 @@ def targets(results: dict[str, Any]) -> list[list[str]]:
                      size_text(total) if total is not None else "-",
                      verdict(None if total is None else total < BYTES_TARGET,
                              f"by {size_text((total or 0) - BYTES_TARGET)}")])
+    cached = results["runs"].get("small", {}).get("s3cse-cache")
+    if cached and ok_runs(cached):
+        count = results["settings"]["small_objects"]
+        calls = sum(ok_runs(cached)[-1].get("kms", {}).values()) / count / 2
+        rows.append(["KMS calls per object (put or get) with data-key caching <= 0.01",
+                     f"{calls:.4f}", verdict(calls <= 0.01, f"by {calls - 0.01:.4f}")])
     return rows
 
 

@@ -479,10 +479,13 @@ def workload_small(bench: Bench, round_: int) -> None:
     if round_ >= bench.args.small_rounds:
         return
     rows = [Row(name, name, name) for name in ("boto3", "official", "aioboto3", "s3cse")]
+    rows.append(Row("s3cse-cache", "s3cse", "s3cse, caching materials manager",
+                    variant="cache"))
     for row in rotated(selected(bench, rows), round_):
         gate(bench.stack, "POST", "/_s3cse_gate/reset")
         job = {"workload": "small", "count": bench.args.small_objects,
-               "object_size": bench.args.small_kib * KiB, "prefix": f"small/{row.id}"}
+               "object_size": bench.args.small_kib * KiB, "prefix": f"small/{row.id}",
+               "variant": row.variant}
         result = run_worker(bench, bench.clients[row.client], job)
         result["kms"] = gate(bench.stack, "GET", "/_s3cse_gate/stats")["requests"]
         bench.record("small", row.id, result)
