@@ -139,6 +139,10 @@ def size_text(n: float) -> str:
     return f"{n:,.0f} B"
 
 
+def per_object(value: float) -> str:
+    return f"{value:.3f}" if 0 < value < 0.1 else f"{value:.2f}"
+
+
 def table(header: list[str], rows: list[list[str]]) -> list[str]:
     lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
     return lines + ["| " + " | ".join(row) + " |" for row in rows]
@@ -155,6 +159,20 @@ def label(results: dict[str, Any], row: str) -> str:
     labels = {**results["client_labels"], "s3cse-index": "s3cse, IntegrityIndex=True",
               "s3cse-cache": "s3cse, caching materials manager"}
     return labels.get(row, row)
+
+
+def output_options_removed(argv: str) -> str:
+    """The command line without the options that only say where results go."""
+    words, kept = argv.split(), []
+    skip = False
+    for word in words:
+        if skip:
+            skip = False
+        elif word in ("--json", "--out", "--from-json"):
+            skip = True
+        elif not word.startswith(("--json=", "--out=", "--from-json=")):
+            kept.append(word)
+    return " ".join(kept)
 
 
 def header_lines(results: dict[str, Any]) -> list[str]:
@@ -178,7 +196,7 @@ def header_lines(results: dict[str, Any]) -> list[str]:
     measured = (f"s3cse at commit {source.get('commit')}"
                 + (f" plus uncommitted changes to {len(changed)} file(s) under src/s3cse"
                    if changed else "") + ", copied at the start of the run")
-    argv = settings.get("argv")
+    argv = output_options_removed(settings.get("argv") or "")
     command = f'make bench BENCH_ARGS="{argv}"' if argv else "make bench"
     return [
         f"Command: `{command}` · date: {facts['date']}",
@@ -312,11 +330,12 @@ def markdown(results: dict[str, Any]) -> str:
             get = median_of(these, "get_seconds")
             kms = ok_runs(these)[-1].get("kms", {})
             calls = sum(kms.values()) / count
-            detail = ", ".join(f"{name} {n / count:.2f}" for name, n in sorted(kms.items()))
+            detail = ", ".join(f"{name} {per_object(n / count)}"
+                               for name, n in sorted(kms.items()))
             rows.append([label(results, row), fmt(small_ops(results, row), 0),
                          times(ratio(small_ops(results, row), base)),
                          fmt(put and put / count * 1000, 2), fmt(get and get / count * 1000, 2),
-                         f"{calls:.2f}" + (f" ({detail})" if detail else "")])
+                         per_object(calls) + (f" ({detail})" if detail else "")])
         out += table(["client", "ops/s (put + get)", "x boto3", "ms per put", "ms per get",
                       "KMS calls per object"], rows)
         out += ["", "KMS calls are counted at the local stack's KMS gate "
@@ -354,7 +373,8 @@ def markdown(results: dict[str, Any]) -> str:
                       "of which KMS Decrypt ms", "S3 bytes per read", "bytes correct"], rows)
         out += ["", f"Latency: median of {settings['reads']} reads after one warm-up read, "
                 "straight to S3, median of the rounds; for s3cse it includes the KMS Decrypt "
-                "of the data key, which every read repeats (no data-key cache yet). Bytes: a "
+                "of the data key, which every read repeats (these rows use the default "
+                "materials manager: no data-key cache). Bytes: a "
                 "byte-counting TCP proxy (bench/proxy.py, loopback) in front of S3 for a "
                 "separate pass, HTTP headers included, both directions per read; it works the "
                 "same for every client library (KMS traffic is not included). The official "
@@ -430,8 +450,9 @@ def chart(results: dict[str, Any], path: Path) -> Path | None:
     base = throughput(results, "upload", "boto3")
     if base:
         axes[0][0].axhline(THROUGHPUT_TARGET * base, color="grey", ls="--", lw=1)
-        axes[0][0].text(-0.45, THROUGHPUT_TARGET * base, f"{THROUGHPUT_TARGET}x boto3 upload",
-                        fontsize=7, ha="left", va="bottom")
+        axes[0][0].text(len(large) - 0.55, THROUGHPUT_TARGET * base,
+                        f"{THROUGHPUT_TARGET}x boto3 upload", fontsize=7, ha="right",
+                        va="bottom")
     rss = [("upload", [peak(runs.get("upload", {}).get(r, [])) or 0 for r in large]),
            ("download", [peak(runs.get("download", {}).get(r, [])) or 0 for r in large])]
     ax = axes[0][1]
@@ -443,10 +464,11 @@ def chart(results: dict[str, Any], path: Path) -> Path | None:
 
     small = [r for r in CLIENT_ORDER if r in runs.get("small", {})]
     grouped(axes[1][0], [label(results, r).replace(" (no encryption)", "\n(no encryption)")
-                         .replace(" Python v4", "\nPython v4") for r in small],
+                         .replace(" Python v4", "\nPython v4")
+                         .replace(", caching materials manager", "\n+ data-key cache")
+                         for r in small],
             [("put + get", [small_ops(results, r) or 0 for r in small])],
-            f"{settings['small_objects']:,} x {settings['small_kib']} KiB objects: ops/s "
-            "(log scale)", log=True)
+            f"{settings['small_objects']:,} x {settings['small_kib']} KiB objects: ops/s")
 
     short = {"boto3": "boto3\nranged GET", "s3cse-unauth": "s3cse\nunauth. CTR",
              "s3cse-auth": "s3cse\nauthenticated", "aioboto3": "aioboto3\nRange\n(wrong bytes)"

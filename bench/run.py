@@ -122,6 +122,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--out", type=Path, default=BENCH,
                         help="where results.md and results.png go (default bench/)")
     parser.add_argument("--json", type=Path, help="also write the raw measurements here")
+    parser.add_argument("--from-json", type=Path, metavar="JSON",
+                        help="measure nothing: redo results.md and the chart from a file "
+                        "written by --json")
     parser.add_argument("--tmp-dir", help="parent of the temporary directory (default: $TMPDIR)")
     return parser.parse_args(argv)
 
@@ -600,8 +603,20 @@ def interrupts_as_exceptions() -> Iterator[None]:
         signal.signal(signal.SIGTERM, previous)
 
 
+def write_results(results: dict[str, Any], out: Path) -> None:
+    markdown = report.markdown(results)
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "results.md").write_text(markdown)
+    chart = report.chart(results, out / "results.png")
+    print(markdown)
+    say(f"wrote {out / 'results.md'}" + (f" and {chart}" if chart else ""))
+
+
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
+    if args.from_json:
+        write_results(json.loads(args.from_json.read_text()), args.out)
+        return 0
     workloads = set(args.workloads.split(","))
     size = args.size_mib * MiB
     parent = Path(args.tmp_dir or tempfile.gettempdir())
@@ -666,12 +681,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.json:
         args.json.parent.mkdir(parents=True, exist_ok=True)
         args.json.write_text(json.dumps(results, indent=1, default=str))
-    markdown = report.markdown(results)
-    args.out.mkdir(parents=True, exist_ok=True)
-    (args.out / "results.md").write_text(markdown)
-    chart = report.chart(results, args.out / "results.png")
-    print(markdown)
-    say(f"wrote {args.out / 'results.md'}" + (f" and {chart}" if chart else ""))
+    write_results(results, args.out)
     return 0
 
 
