@@ -35,11 +35,6 @@ from .errors import (
     S3RequestError,
 )
 from .keyrings import (
-    AesKeyring,
-    KmsKeyring,
-    RsaKeyring,
-    load_aes_key_file,
-    load_rsa_key_file,
     read_aes_key,
 )
 from .keyrings.rsa import generate_rsa_pem
@@ -224,22 +219,15 @@ class KeyOptions:
     quiet: bool = False
 
     def keyrings(self) -> list[Keyring]:
-        import boto3
-
-        matdesc = _parse_matdesc(self.matdesc)
-        rings: list[Keyring] = []
-        if self.kms_key_id:
-            kms = boto3.client("kms", endpoint_url=self.kms_endpoint_url)
-            rings.append(KmsKeyring(self.kms_key_id, kms_client=kms))
-        if self.aes_key_file:
-            rings.append(AesKeyring(load_aes_key_file(self.aes_key_file), matdesc))
-        if self.rsa_key_file:
-            rings.append(RsaKeyring(load_rsa_key_file(self.rsa_key_file), matdesc))
-        if not rings:
+        if not (self.kms_key_id or self.aes_key_file or self.rsa_key_file):
             raise ConfigurationError(
                 "no key given: pass --kms-key-id, --aes-key-file or --rsa-key-file"
             )
-        return rings
+        from .lifecycle import KeySpec
+
+        matdesc = _parse_matdesc(self.matdesc) or {}
+        return KeySpec(self.kms_key_id, self.aes_key_file, self.rsa_key_file,
+                       tuple(sorted(matdesc.items())), self.kms_endpoint_url).keyrings()
 
     def client(self, *, writing: bool, cache: bool = False) -> EncryptionClient:
         import boto3

@@ -69,6 +69,11 @@ class KeySpec:
             raise ConfigurationError("give a key: a KMS key id, an AES key file or an RSA key")
 
     def keyring(self) -> Keyring:
+        rings = self.keyrings()
+        return rings[0] if len(rings) == 1 else MultiKeyring(rings)
+
+    def keyrings(self) -> list[Keyring]:
+        """One keyring per key given, in the order KMS, AES, RSA."""
         import boto3
 
         rings: list[Keyring] = []
@@ -80,7 +85,7 @@ class KeySpec:
             rings.append(AesKeyring(load_aes_key_file(self.aes_key_file), description))
         if self.rsa_key_file:
             rings.append(RsaKeyring(load_rsa_key_file(self.rsa_key_file), description))
-        return rings[0] if len(rings) == 1 else MultiKeyring(rings)
+        return rings
 
     def __str__(self) -> str:
         if self.kms_key_id:
