@@ -41,13 +41,15 @@ from .aio_streams import (
     sink_writer,
 )
 from .aio_transfer import AsyncTransferManager
+from .bodies import AsyncGuardedBody
 from .ciphers import ContentKey, content_decryptor
 from .config import CryptoConfig
 from .errors import ConfigurationError, ObjectNotFoundError, S3CSEError, located
 from .materials import Keyring, MaterialsManager
 from .metadata import DEFAULT_INSTRUCTION_SUFFIX, ContentMetadata
 from .protocol import translate_s3_error
-from .streams import CHUNK, CiphertextBody, SpoolEncryptor, ciphertext_body
+from .retries import aio_botocore_config
+from .streams import CHUNK, CiphertextBody, SpoolEncryptor, ciphertext_body, writing_to
 from .transfer import Callback, TransferConfig
 
 __all__ = ["AsyncDecryptedBody", "AsyncEncryptionClient", "afetch_content_metadata"]
@@ -101,6 +103,7 @@ class AsyncEncryptionClient:
         endpoint = os.environ.get("AWS_ENDPOINT_URL_S3")
         if endpoint and "endpoint_url" not in args:
             args["endpoint_url"] = endpoint
+        args.setdefault("config", aio_botocore_config())
         if session is None:
             from aiobotocore.session import get_session
 
@@ -385,8 +388,9 @@ class AsyncEncryptionClient:
         On failure it holds unauthenticated bytes: discard it."""
         extra = {**dict(ExtraArgs or {}), **kwargs}
         context = extra.pop("EncryptionContext", None)
-        return await AsyncTransferManager(self, Config).download_fileobj(
-            Bucket, Key, Fileobj, Callback, context, **extra)
+        with writing_to(Fileobj):
+            return await AsyncTransferManager(self, Config).download_fileobj(
+                Bucket, Key, Fileobj, Callback, context, **extra)
 
     async def stream_download(self, Bucket: str, Key: str, Fileobj: Any,
                               **kwargs: Any) -> int:
@@ -476,9 +480,11 @@ class AsyncEncryptionClient:
         try:
             response: dict[str, Any] = await getattr(self.s3, operation)(
                 Bucket=bucket, Key=key, **kwargs)
-            return response
         except protocol.s3_errors() as exc:
             raise translate_s3_error(exc, bucket, key, action) from None
+        if "Body" in response:
+            response["Body"] = AsyncGuardedBody(response["Body"], bucket, key, action)
+        return response
 
 
 async def afetch_content_metadata(

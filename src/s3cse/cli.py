@@ -29,6 +29,7 @@ from .config import CryptoConfig
 from .errors import (
     AuthenticationError,
     ConfigurationError,
+    DestinationError,
     NotEncryptedError,
     ObjectNotFoundError,
     S3CSEError,
@@ -46,6 +47,7 @@ from .materials import (
     MaterialsManager,
     MultiKeyring,
 )
+from .retries import botocore_config
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_AUTH, EXIT_NOT_FOUND = 0, 1, 2, 3, 4
 F = TypeVar("F", bound=Callable[..., Any])
@@ -61,7 +63,7 @@ def _debugging() -> bool:
 
 
 def _exit_code(exc: S3CSEError) -> int:
-    if isinstance(exc, ConfigurationError):
+    if isinstance(exc, (ConfigurationError, DestinationError)):
         return EXIT_USAGE
     if isinstance(exc, AuthenticationError):
         return EXIT_AUTH
@@ -244,7 +246,7 @@ class KeyOptions:
             instruction_file=self.instruction_file,
             integrity_index=self.integrity_index,
         )
-        s3 = boto3.client("s3", endpoint_url=self.endpoint_url)
+        s3 = boto3.client("s3", endpoint_url=self.endpoint_url, config=botocore_config())
         if cache:
             from .caching import CachingMaterialsManager
 
@@ -535,6 +537,8 @@ def _download(client: EncryptionClient, options: KeyOptions, sse: Sse, source: S
         with _progress(f"download {source}", size, options.quiet) as advance:
             client.download_file(source.bucket, source.key, target, Callback=advance,
                                  EncryptionContext=options.context, **get_args)
+    except DestinationError:
+        raise
     except OSError as exc:
         raise ConfigurationError(f"cannot write {target}: {exc.strerror or exc}") from None
     return f"download: {source} to {target}"
@@ -713,7 +717,7 @@ def ls(url: str, recursive: bool, exact: bool, as_json: bool, concurrency: int,
     import boto3
 
     sse = Sse.from_options(kwargs)
-    s3 = boto3.client("s3", endpoint_url=endpoint_url)
+    s3 = boto3.client("s3", endpoint_url=endpoint_url, config=botocore_config())
     if url in ("s3://", "s3:", ""):
         _list_buckets(s3, as_json)
         return
@@ -865,7 +869,7 @@ def rm(url: str, recursive: bool, dry_run: bool, quiet: bool, endpoint_url: str 
     target = S3Url.parse(url)
     if target is None:
         raise ConfigurationError(f"rm takes s3://BUCKET/KEY, not {url!r}")
-    s3 = boto3.client("s3", endpoint_url=endpoint_url)
+    s3 = boto3.client("s3", endpoint_url=endpoint_url, config=botocore_config())
     client = EncryptionClient(materials=_NoKeys(), s3_client=s3)
     say = (lambda line: None) if quiet else click.echo
     prefix = "(dryrun) " if dry_run else ""
@@ -1005,6 +1009,8 @@ def _plan_download(options: KeyOptions, sse: Sse, source: S3Url, root: Path,
                 path.parent.mkdir(parents=True, exist_ok=True)
                 client.download_file(url.bucket, url.key, path, Callback=callback,
                                      **get_args)
+            except DestinationError:
+                raise
             except OSError as exc:
                 raise ConfigurationError(
                     f"cannot write {path}: {exc.strerror or exc}") from None
@@ -1151,7 +1157,7 @@ def inspect(url: str, endpoint_url: str | None, show_bytes: int, as_json: bool,
     target = S3Url.parse(url)
     if target is None or not target.key:
         raise ConfigurationError("inspect takes s3://BUCKET/KEY")
-    s3 = boto3.client("s3", endpoint_url=endpoint_url)
+    s3 = boto3.client("s3", endpoint_url=endpoint_url, config=botocore_config())
     with _sse_c_hints(sse):
         try:
             head = s3.head_object(Bucket=target.bucket, Key=target.key, **sse_c)
@@ -1517,7 +1523,7 @@ def local_create_kms_key(state_dir: str) -> None:
     kms = boto3.client(
         "kms", endpoint_url=stack.kms_endpoint, region_name=env["AWS_DEFAULT_REGION"],
         aws_access_key_id=env["AWS_ACCESS_KEY_ID"],
-        aws_secret_access_key=env["AWS_SECRET_ACCESS_KEY"],
+        aws_secret_access_key=env["AWS_SECRET_ACCESS_KEY"], config=botocore_config(),
     )
     click.echo(kms.create_key(Description="s3cse local")["KeyMetadata"]["KeyId"])
 

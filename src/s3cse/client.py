@@ -18,13 +18,21 @@ from typing import IO, Any
 
 from . import envelope, protocol, ranges
 from . import index as integrity
+from .bodies import GuardedBody
 from .ciphers import content_decryptor
 from .config import CryptoConfig
 from .errors import ObjectNotFoundError, S3CSEError, located
 from .materials import Keyring, MaterialsManager
 from .metadata import DEFAULT_INSTRUCTION_SUFFIX, ContentMetadata
 from .protocol import describe, translate_s3_error
-from .streams import DecryptedBody, atomic_destination, ciphertext_body, decrypt_into
+from .retries import botocore_config
+from .streams import (
+    DecryptedBody,
+    atomic_destination,
+    ciphertext_body,
+    decrypt_into,
+    writing_to,
+)
 from .transfer import Callback, TransferConfig, TransferManager
 
 __all__ = [
@@ -63,7 +71,7 @@ class EncryptionClient:
         if s3_client is None:
             import boto3
 
-            s3_client = boto3.client("s3")
+            s3_client = boto3.client("s3", config=botocore_config())
         self.s3 = s3_client
 
     def __getattr__(self, name: str) -> Any:
@@ -326,9 +334,10 @@ class EncryptionClient:
         """Decrypt into ``Fileobj``. On failure it holds unauthenticated bytes: discard it."""
         extra = {**dict(ExtraArgs or {}), **kwargs}
         context = extra.pop("EncryptionContext", None)
-        return TransferManager(self, Config).download_fileobj(
-            Bucket, Key, Fileobj, Callback, context, **extra
-        )
+        with writing_to(Fileobj):
+            return TransferManager(self, Config).download_fileobj(
+                Bucket, Key, Fileobj, Callback, context, **extra
+            )
 
     def stream_download(self, Bucket: str, Key: str, Fileobj: IO[bytes], **kwargs: Any) -> int:
         """One GET, decrypted as it arrives into ``Fileobj`` (which holds unauthenticated
@@ -418,9 +427,11 @@ class EncryptionClient:
             response: dict[str, Any] = getattr(self.s3, operation)(
                 Bucket=bucket, Key=key, **kwargs
             )
-            return response
         except _s3_errors() as exc:
             raise translate_s3_error(exc, bucket, key, action) from None
+        if "Body" in response:
+            response["Body"] = GuardedBody(response["Body"], bucket, key, action)
+        return response
 
 
 def fetch_content_metadata(

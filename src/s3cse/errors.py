@@ -84,6 +84,19 @@ class S3RequestError(S3CSEError):
     """S3 refused or failed a request that s3cse cannot interpret more precisely."""
 
 
+class DestinationError(S3CSEError, OSError):
+    """A download could not be written where it was asked to go (disk full, permission
+    denied, read-only file system). Also an ``OSError`` carrying the original ``errno``."""
+
+    default_hint = "Check the free space and permissions at the destination"
+
+    @classmethod
+    def writing(cls, target: object, cause: OSError) -> DestinationError:
+        error = cls(f"cannot write the download to {target}: {cause.strerror or cause}")
+        error.errno, error.strerror = cause.errno, cause.strerror
+        return error
+
+
 class NotEncryptedError(S3CSEError):
     """The object carries no client-side encryption metadata and has no instruction file."""
 

@@ -53,6 +53,7 @@ from .keyrings import (
 from .materials import Keyring, MultiKeyring
 from .metadata import DEFAULT_INSTRUCTION_SUFFIX
 from .reader import ObjectReader
+from .retries import botocore_config
 
 TAG = 16
 SIDECARS = (DEFAULT_INSTRUCTION_SUFFIX, integrity.SUFFIX)
@@ -139,7 +140,7 @@ class S3CSEFileSystem(s3fs.S3FileSystem):  # type: ignore[misc]
         session = boto3.session.Session(aws_access_key_id=self.key,
                                         aws_secret_access_key=self.secret,
                                         aws_session_token=self.token)
-        return session.client(service, **kwargs)
+        return session.client(service, config=botocore_config(), **kwargs)
 
     def _keyring(self) -> Keyring:
         options = self._key_options

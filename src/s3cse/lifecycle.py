@@ -42,6 +42,7 @@ from .materials import (
     MultiKeyring,
 )
 from .metadata import ContentMetadata
+from .retries import botocore_config
 from .suites import CommitmentPolicy, FormatVersion
 
 TEMP_SUFFIX = ".s3cse-migrating"
@@ -79,7 +80,8 @@ class KeySpec:
         rings: list[Keyring] = []
         description = dict(self.matdesc)
         if self.kms_key_id:
-            kms = boto3.client("kms", endpoint_url=self.kms_endpoint_url)
+            kms = boto3.client("kms", endpoint_url=self.kms_endpoint_url,
+                               config=botocore_config())
             rings.append(KmsKeyring(self.kms_key_id, kms_client=kms))
         if self.aes_key_file:
             rings.append(AesKeyring(load_aes_key_file(self.aes_key_file), description))
@@ -122,7 +124,7 @@ class Job:
     def s3(self) -> Any:
         import boto3
 
-        return boto3.client("s3", endpoint_url=self.endpoint_url)
+        return boto3.client("s3", endpoint_url=self.endpoint_url, config=botocore_config())
 
     def reader_config(self) -> CryptoConfig:
         return CryptoConfig(legacy=self.legacy,

@@ -110,6 +110,19 @@ def translate_s3_error(exc: Exception, bucket: str, key: str, action: str) -> S3
                           hint="Check the S3 endpoint and network")
 
 
+def report_unaborted_upload(failure: BaseException, bucket: str, key: str, upload_id: str,
+                            abort_error: Exception) -> None:
+    """A failed multipart upload whose abort failed too leaves stored parts behind (never
+    a visible object): say so on the error the caller is about to re-raise."""
+    advice = (f"multipart upload {upload_id} could not be aborted ({abort_error}); remove its "
+              f"parts with: aws s3api abort-multipart-upload --bucket {bucket} --key {key} "
+              f"--upload-id {upload_id}, or an AbortIncompleteMultipartUpload lifecycle rule")
+    if isinstance(failure, S3CSEError):
+        failure.hint = f"{failure.hint}. {advice}" if failure.hint else advice
+    elif hasattr(failure, "add_note"):  # Python 3.11+
+        failure.add_note(advice)
+
+
 # ---------------------------------------------------------------------- arguments
 
 def sse_c_args(args: Mapping[str, Any]) -> dict[str, Any]:

@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import IO, Any, Protocol
 
 from .ciphers import ContentDecryptor, ContentKey, GcmEncryptor
-from .errors import S3CSEError
+from .errors import DestinationError, S3CSEError
 from .index import ChunkMacer, IndexKey
 
 CHUNK = 1024 * 1024
@@ -359,15 +359,32 @@ class DecryptedBody(io.RawIOBase):
 
 @contextlib.contextmanager
 def atomic_destination(target: Path) -> Iterator[IO[bytes]]:
-    """A temp file beside ``target``, renamed onto it on success, removed on failure."""
+    """A temp file beside ``target``, renamed onto it on success, removed on failure; a
+    failure to write there (disk full, no permission) is a ``DestinationError``."""
     directory = target.parent if str(target.parent) else Path(".")
-    fd, temp_name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".s3cse-part",
-                                     dir=directory)
+    try:
+        fd, temp_name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".s3cse-part",
+                                         dir=directory)
+    except OSError as exc:
+        raise DestinationError.writing(target, exc) from exc
     try:
         with os.fdopen(fd, "wb") as sink:
             yield sink
         os.replace(temp_name, target)
-    except BaseException:
+    except BaseException as exc:
         with contextlib.suppress(OSError):
             os.unlink(temp_name)
+        if isinstance(exc, OSError) and not isinstance(exc, S3CSEError):
+            raise DestinationError.writing(target, exc) from exc
         raise
+
+
+@contextlib.contextmanager
+def writing_to(sink: object) -> Iterator[None]:
+    """Name a caller's file object in the ``DestinationError`` its write failures become."""
+    try:
+        yield
+    except OSError as exc:
+        if isinstance(exc, S3CSEError):
+            raise
+        raise DestinationError.writing(getattr(sink, "name", "the file object"), exc) from exc

@@ -332,10 +332,13 @@ class TransferManager:
             response = client._s3_call(
                 "complete_multipart_upload", bucket, key, "multipart upload completion",
                 UploadId=upload.upload_id, MultipartUpload={"Parts": parts}, **upload.sse_c)
-        except BaseException:
-            with contextlib.suppress(Exception):
+        except BaseException as failure:
+            try:
                 client.s3.abort_multipart_upload(Bucket=bucket, Key=key,
                                                  UploadId=upload.upload_id)
+            except Exception as abort_error:
+                protocol.report_unaborted_upload(failure, bucket, key, upload.upload_id,
+                                                 abort_error)
             raise
         stored = sum(body.length for body in bodies) + sealed.metadata.suite.tag_length
         macs = [mac for body in bodies for mac in body.index_macs]

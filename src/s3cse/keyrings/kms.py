@@ -30,6 +30,7 @@ from ..materials import (
     require_ascii_map,
 )
 from ..metadata import WRAP_KMS_CONTEXT, WRAP_KMS_V1
+from ..retries import aio_botocore_config, botocore_config
 
 RESERVED_CONTEXT_KEY = "aws:x-amz-cek-alg"
 V1_CONTEXT_KEY = "kms_cmk_id"
@@ -87,6 +88,7 @@ def _keys(context: Mapping[str, str]) -> str:
 
 _UNAVAILABLE = {"DisabledException", "KMSInvalidStateException", "NotFoundException",
                 "KeyUnavailableException"}
+_THROTTLED = {"ThrottlingException", "Throttling", "RequestLimitExceeded", "LimitExceededException"}
 _DENIED = {"AccessDeniedException", "AccessDenied", "UnrecognizedClientException"}
 
 
@@ -105,6 +107,12 @@ def translate_kms_error(exc: Exception, key_id: str, operation: str) -> S3CSEErr
             "KMS rejected the wrapped data key: it, or its stored encryption context, was "
             "altered, or it belongs to another KMS key",
             hint="The object's metadata may have been tampered with",
+        )
+    if code in _THROTTLED:
+        return KmsError(
+            f"KMS kept throttling {operation} on key {key_id} ({code}: {message})",
+            hint="botocore retried with backoff and gave up: lower the request rate, "
+                 "cache data keys (CachingMaterialsManager) or raise the KMS quota",
         )
     if code:
         return KmsError(f"KMS {operation} failed on key {key_id} ({code}: {message})")
@@ -155,7 +163,7 @@ class KmsKeyring(Keyring):
         if self._client is None:
             import boto3
 
-            self._client = boto3.client("kms")
+            self._client = boto3.client("kms", config=botocore_config())
         return self._client
 
     def wrap_algorithms(self) -> frozenset[str]:
@@ -251,7 +259,7 @@ class AsyncKmsKeyring(KmsKeyring):
 
                 stack = contextlib.AsyncExitStack()
                 self._client = await stack.enter_async_context(
-                    get_session().create_client("kms"))
+                    get_session().create_client("kms", config=aio_botocore_config()))
                 self._exit_stack = stack
         return self._client
 
