@@ -482,6 +482,12 @@ class AsyncEncryptionClient:
                 Bucket=bucket, Key=key, **kwargs)
         except protocol.s3_errors() as exc:
             raise translate_s3_error(exc, bucket, key, action) from None
+        try:
+            protocol.check_answer(operation, response, bucket, key, action)
+        except S3CSEError:
+            if "Body" in response:
+                response["Body"].close()
+            raise
         if "Body" in response:
             response["Body"] = AsyncGuardedBody(response["Body"], bucket, key, action)
         return response

@@ -429,6 +429,12 @@ class EncryptionClient:
             )
         except _s3_errors() as exc:
             raise translate_s3_error(exc, bucket, key, action) from None
+        try:
+            protocol.check_answer(operation, response, bucket, key, action)
+        except S3CSEError:
+            if "Body" in response:
+                response["Body"].close()
+            raise
         if "Body" in response:
             response["Body"] = GuardedBody(response["Body"], bucket, key, action)
         return response

@@ -110,6 +110,29 @@ def translate_s3_error(exc: Exception, bucket: str, key: str, action: str) -> S3
                           hint="Check the S3 endpoint and network")
 
 
+# What S3 always answers each call with; botocore hands back an answer cut short in its
+# headers as a success without them.
+_REQUIRED_FIELDS = {
+    "get_object": ("ContentLength", "ETag"),
+    "head_object": ("ContentLength", "ETag"),
+    "put_object": ("ETag",),
+    "upload_part": ("ETag",),
+    "create_multipart_upload": ("UploadId",),
+}
+
+
+def check_answer(operation: str, response: Mapping[str, Any], bucket: str, key: str,
+                 action: str) -> None:
+    """Refuse an S3 answer that lacks what S3 always sends (it was cut short)."""
+    missing = [f for f in _REQUIRED_FIELDS.get(operation, ()) if response.get(f) is None]
+    if missing:
+        raise S3RequestError(
+            f"{action}: S3's answer came without {', '.join(missing)} (cut short?)",
+            bucket=bucket, key=key,
+            hint="Retry; if it persists, check what sits between s3cse and the S3 endpoint",
+        )
+
+
 def report_unaborted_upload(failure: BaseException, bucket: str, key: str, upload_id: str,
                             abort_error: Exception) -> None:
     """A failed multipart upload whose abort failed too leaves stored parts behind (never

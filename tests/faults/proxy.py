@@ -105,6 +105,11 @@ class FaultProxy:
         with self._lock:
             self._faults.clear()
 
+    def go_down(self) -> None:
+        """Refuse new connections and break the open ones: the server is gone."""
+        self.add(Fault("refuse", times=None))
+        self.drop_all()
+
     def drop_all(self) -> None:
         """Reset every open connection (what a server restart does to its clients)."""
         with self._lock:

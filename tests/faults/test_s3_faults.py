@@ -275,3 +275,37 @@ def test_object_reader_broken_mid_body_is_an_error(
     with pytest.raises(S3CSEError, match="failed after"):
         reader.read(4 * MiB, 7 * MiB - 1)
     assert reader.read(4 * MiB, 7 * MiB - 1) == stored[4 * MiB:7 * MiB]
+
+
+# ---------------------------------------------------------------------- answers cut short
+
+def test_get_answer_cut_in_its_headers_is_a_clear_error(
+        faulty: Faulty, stored: bytes, bucket: str, key_name: str) -> None:
+    """Through urllib3, botocore takes a 200 whose headers were cut off for a complete
+    empty answer: s3cse refuses it. aiohttp notices, and botocore retries."""
+    fault, = faulty.s3_proxy.add(Fault("cut", "response", after=60,
+                                       when=get_path(bucket, key_name)))
+    client = faulty.client(KEY)
+    if faulty.kind == "async":
+        assert client.get_object(Bucket=bucket, Key=key_name)["Body"].read() == stored
+    else:
+        with pytest.raises(S3RequestError, match="cut short"):
+            client.get_object(Bucket=bucket, Key=key_name)
+    assert fault.fired == 1
+
+
+def test_part_answer_cut_in_its_headers_aborts_the_upload(
+        faulty: Faulty, s3: Any, bucket: str, key_name: str) -> None:
+    # past the interim "100 Continue" (25 bytes), inside the final answer's headers
+    fault, = faulty.s3_proxy.add(Fault("cut", "response", after=70, when=b"partNumber=2"))
+    data = payload(12 * MiB)
+    client = faulty.client(KEY)
+    if faulty.kind == "async":
+        client.upload_fileobj(io.BytesIO(data), bucket, key_name, Config=PARTS)
+        assert read(s3, bucket, key_name) == data
+    else:
+        with pytest.raises(S3RequestError, match="cut short"):
+            client.upload_fileobj(io.BytesIO(data), bucket, key_name, Config=PARTS)
+        assert_absent(s3, bucket, key_name)
+    assert fault.fired == 1
+    assert_no_uploads(s3, bucket, key_name)

@@ -94,8 +94,10 @@ _DENIED = {"AccessDeniedException", "AccessDenied", "UnrecognizedClientException
 
 def translate_kms_error(exc: Exception, key_id: str, operation: str) -> S3CSEError:
     """Turn a botocore failure into the s3cse error a user can act on."""
-    code = getattr(exc, "response", {}).get("Error", {}).get("Code", "")
-    message = getattr(exc, "response", {}).get("Error", {}).get("Message", "") or str(exc)
+    # botocore's connection errors carry ``response = None``
+    error = (getattr(exc, "response", None) or {}).get("Error", {})
+    code = error.get("Code", "")
+    message = error.get("Message", "") or str(exc)
     if code in _UNAVAILABLE:
         return KmsKeyUnavailableError(f"KMS key {key_id} cannot be used ({code}: {message})")
     if code in _DENIED:
@@ -127,15 +129,30 @@ def encrypt_request(key_id: str, request: EncryptionRequest, data_key: bytes) ->
             "EncryptionContext": params["EncryptionContext"]}
 
 
+def answer_field(response: Mapping[str, Any], name: str, key_id: str, operation: str) -> bytes:
+    """A binary field KMS must have answered with. botocore hands back a 200 whose body
+    was cut short (or whose headers were) as a response without its fields."""
+    value = response.get(name)
+    if not isinstance(value, bytes) or not value:
+        raise KmsError(
+            f"KMS answered {operation} on key {key_id} without its {name}: the response "
+            "was cut short or is not a KMS answer",
+            hint="Retry; if it persists, check what sits between s3cse and the KMS endpoint",
+        )
+    return value
+
+
 def materials_from(
-    request: EncryptionRequest, params: Mapping[str, Any], response: Mapping[str, Any],
-    data_key: bytes | None = None,
+    key_id: str, request: EncryptionRequest, params: Mapping[str, Any],
+    response: Mapping[str, Any], data_key: bytes | None = None,
 ) -> EncryptionMaterials:
     """Materials from a GenerateDataKey (or, given ``data_key``, an Encrypt) response."""
+    operation = "GenerateDataKey" if data_key is None else "Encrypt"
     return EncryptionMaterials(
         suite=request.suite,
-        data_key=response["Plaintext"] if data_key is None else data_key,
-        encrypted_data_key=response["CiphertextBlob"],
+        data_key=answer_field(response, "Plaintext", key_id, operation)
+        if data_key is None else data_key,
+        encrypted_data_key=answer_field(response, "CiphertextBlob", key_id, operation),
         wrap_alg=WRAP_KMS_CONTEXT,
         context=dict(params["EncryptionContext"]),
     )
@@ -171,30 +188,33 @@ class KmsKeyring(Keyring):
 
     def on_encrypt(self, request: EncryptionRequest) -> EncryptionMaterials:
         params = generate_request(self.key_id, request)
-        return materials_from(request, params, self._call("generate_data_key", params))
+        return materials_from(self.key_id, request, params,
+                              self._call("generate_data_key", params))
 
     def wrap(self, request: EncryptionRequest, data_key: bytes) -> EncryptionMaterials:
         """KMS Encrypt of an existing data key under this key, with the same context rules."""
         params = encrypt_request(self.key_id, request, data_key)
-        return materials_from(request, params, self._call("encrypt", params), data_key)
+        return materials_from(self.key_id, request, params, self._call("encrypt", params),
+                              data_key)
 
     def on_decrypt(self, request: DecryptionRequest) -> bytes:
         params = decrypt_request(self.key_id, request, request.legacy)
-        data_key: bytes = self._call("decrypt", params)["Plaintext"]
-        return data_key
+        return answer_field(self._call("decrypt", params), "Plaintext", self.key_id, "Decrypt")
 
     async def aon_encrypt(self, request: EncryptionRequest) -> EncryptionMaterials:
         params = generate_request(self.key_id, request)
-        return materials_from(request, params, await self._acall("generate_data_key", params))
+        return materials_from(self.key_id, request, params,
+                              await self._acall("generate_data_key", params))
 
     async def awrap(self, request: EncryptionRequest, data_key: bytes) -> EncryptionMaterials:
         params = encrypt_request(self.key_id, request, data_key)
-        return materials_from(request, params, await self._acall("encrypt", params), data_key)
+        return materials_from(self.key_id, request, params,
+                              await self._acall("encrypt", params), data_key)
 
     async def aon_decrypt(self, request: DecryptionRequest) -> bytes:
         params = decrypt_request(self.key_id, request, request.legacy)
-        data_key: bytes = (await self._acall("decrypt", params))["Plaintext"]
-        return data_key
+        return answer_field(await self._acall("decrypt", params), "Plaintext", self.key_id,
+                            "Decrypt")
 
     def _call(self, operation: str, params: dict[str, Any]) -> dict[str, Any]:
         from botocore.exceptions import BotoCoreError, ClientError
