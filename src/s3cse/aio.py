@@ -388,7 +388,7 @@ class AsyncEncryptionClient:
         On failure it holds unauthenticated bytes: discard it."""
         extra = {**dict(ExtraArgs or {}), **kwargs}
         context = extra.pop("EncryptionContext", None)
-        with writing_to(Fileobj):
+        with writing_to(Fileobj, Bucket, Key):
             return await AsyncTransferManager(self, Config).download_fileobj(
                 Bucket, Key, Fileobj, Callback, context, **extra)
 
@@ -482,15 +482,7 @@ class AsyncEncryptionClient:
                 Bucket=bucket, Key=key, **kwargs)
         except protocol.s3_errors() as exc:
             raise translate_s3_error(exc, bucket, key, action) from None
-        try:
-            protocol.check_answer(operation, response, bucket, key, action)
-        except S3CSEError:
-            if "Body" in response:
-                response["Body"].close()
-            raise
-        if "Body" in response:
-            response["Body"] = AsyncGuardedBody(response["Body"], bucket, key, action)
-        return response
+        return protocol.accept_answer(operation, response, bucket, key, action, AsyncGuardedBody)
 
 
 async def afetch_content_metadata(

@@ -334,7 +334,7 @@ class EncryptionClient:
         """Decrypt into ``Fileobj``. On failure it holds unauthenticated bytes: discard it."""
         extra = {**dict(ExtraArgs or {}), **kwargs}
         context = extra.pop("EncryptionContext", None)
-        with writing_to(Fileobj):
+        with writing_to(Fileobj, Bucket, Key):
             return TransferManager(self, Config).download_fileobj(
                 Bucket, Key, Fileobj, Callback, context, **extra
             )
@@ -429,15 +429,7 @@ class EncryptionClient:
             )
         except _s3_errors() as exc:
             raise translate_s3_error(exc, bucket, key, action) from None
-        try:
-            protocol.check_answer(operation, response, bucket, key, action)
-        except S3CSEError:
-            if "Body" in response:
-                response["Body"].close()
-            raise
-        if "Body" in response:
-            response["Body"] = GuardedBody(response["Body"], bucket, key, action)
-        return response
+        return protocol.accept_answer(operation, response, bucket, key, action, GuardedBody)
 
 
 def fetch_content_metadata(

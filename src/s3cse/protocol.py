@@ -11,7 +11,7 @@ sequence of calls into this module around its own S3 and KMS requests.
 from __future__ import annotations
 
 import io
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import IO, Any
 
@@ -121,16 +121,22 @@ _REQUIRED_FIELDS = {
 }
 
 
-def check_answer(operation: str, response: Mapping[str, Any], bucket: str, key: str,
-                 action: str) -> None:
-    """Refuse an S3 answer that lacks what S3 always sends (it was cut short)."""
+def accept_answer(operation: str, response: dict[str, Any], bucket: str, key: str,
+                  action: str, guard: Callable[[Any, str, str, str], Any]) -> dict[str, Any]:
+    """Refuse an S3 answer that lacks what S3 always sends (it was cut short); wrap its
+    body, if any, in ``guard`` (``bodies``) so that a broken read names the object."""
     missing = [f for f in _REQUIRED_FIELDS.get(operation, ()) if response.get(f) is None]
     if missing:
+        if "Body" in response:
+            response["Body"].close()
         raise S3RequestError(
             f"{action}: S3's answer came without {', '.join(missing)} (cut short?)",
             bucket=bucket, key=key,
             hint="Retry; if it persists, check what sits between s3cse and the S3 endpoint",
         )
+    if "Body" in response:
+        response["Body"] = guard(response["Body"], bucket, key, action)
+    return response
 
 
 def report_unaborted_upload(failure: BaseException, bucket: str, key: str, upload_id: str,

@@ -87,6 +87,7 @@ class FaultProxy:
         self._lock = threading.Lock()
         self._sockets: set[socket.socket] = set()
         self.connections = 0
+        self.bytes_sent = {"request": 0, "response": 0}
         self._listener = socket.create_server(("127.0.0.1", 0))
         self.port = self._listener.getsockname()[1]
         self._closed = False
@@ -249,7 +250,7 @@ class _Link:
             head, data = data[:budget], data[budget:]
             if head:
                 sink.sendall(head)
-                self.sent[direction] += len(head)
+                self._count(direction, len(head))
             if fault.kind == "reset":
                 self.broken.set()
                 _reset(self.client)
@@ -267,13 +268,17 @@ class _Link:
                 for start in range(0, len(data), 4096):
                     time.sleep(fault.seconds)
                     sink.sendall(data[start:start + 4096])
-                self.sent[direction] += len(data)
+                    self._count(direction, len(data[start:start + 4096]))
                 return True
             # a stall that ended: pass everything from now on
             self.fault = _SPENT
         sink.sendall(data)
-        self.sent[direction] += len(data)
+        self._count(direction, len(data))
         return True
+
+    def _count(self, direction: str, size: int) -> None:
+        self.sent[direction] += size
+        self.proxy.bytes_sent[direction] += size
 
     def pump_requests(self) -> None:
         request = b""
