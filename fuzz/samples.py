@@ -17,6 +17,7 @@ harnesses produce the same kinds of damage.
 from __future__ import annotations
 
 import base64
+import dataclasses
 import functools
 import hashlib
 import io
@@ -35,15 +36,15 @@ from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.keywrap import aes_key_wrap
 
-from s3cse import envelope
+from s3cse import envelope, protocol
 from s3cse import metadata as m
 from s3cse.client import EncryptionClient
 from s3cse.config import CryptoConfig
-from s3cse.errors import S3CSEError
+from s3cse.errors import InstructionFileError, S3CSEError
 from s3cse.keyrings import AesKeyring, KmsKeyring, RsaKeyPair, RsaKeyring
 from s3cse.materials import DefaultMaterialsManager, Keyring, MaterialsManager
 from s3cse.reader import ObjectReader
-from s3cse.suites import CommitmentPolicy
+from s3cse.suites import CommitmentPolicy, FormatVersion
 from s3cse.transfer import TransferConfig
 
 T = TypeVar("T")
@@ -366,6 +367,35 @@ def check_plaintext(sample: Sample, outcome: bytes | S3CSEError, *, content_chan
     if (sample.strict or intact) and outcome != want:
         raise AssertionError(
             f"{sample.name}: returned {outcome[:40]!r}, not the original plaintext")
+
+
+def check_metadata(md: Mapping[str, str], instruction_file: bool) -> None:
+    """Parsing any map ends in ``ContentMetadata`` or an ``S3CSEError``; what parses, in a
+    format s3cse writes, serializes back to itself."""
+    parsed = attempt(lambda: m.parse(md, instruction_file=instruction_file))
+    object_md = protocol.object_metadata(md)
+    attempt(lambda: protocol.parse_object_metadata(object_md))
+    if not isinstance(parsed, m.ContentMetadata):
+        return
+    if parsed.version is FormatVersion.V1 or parsed.suite.legacy:
+        return
+    written, instruction = m.serialize(parsed)
+    again = m.parse({**written, **(instruction or {})}, instruction_file=parsed.instruction_file)
+    # V2 writers do not store the plaintext length (the GCM ciphertext gives it)
+    if again != dataclasses.replace(parsed, unencrypted_length=None):
+        raise AssertionError(f"{parsed} serialized and parsed again is {again}")
+
+
+def check_instruction_file(body: bytes, object_md: Mapping[str, str]) -> None:
+    """An instruction file is one JSON object of known keys to strings, or it is refused
+    with an ``InstructionFileError``; merged with object metadata only S3CSEErrors escape."""
+    parsed = attempt(lambda: m.parse_instruction_file(body))
+    if isinstance(parsed, dict):
+        if not all(k in m.ALL_KEYS and isinstance(v, str) for k, v in parsed.items()):
+            raise AssertionError(f"instruction file parsed to {parsed!r}")
+    elif not isinstance(parsed, InstructionFileError):
+        raise AssertionError(f"instruction file refused with {parsed!r}")
+    attempt(lambda: protocol.parse_with_instruction_file(object_md, body))
 
 
 # ---------------------------------------------------------------------- a bucket in memory
