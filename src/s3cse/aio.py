@@ -33,6 +33,7 @@ from . import index as integrity
 from .aio_streams import (
     AsyncDecryptedBody,
     adecrypt_into,
+    aread_full,
     body_checksum,
     checksum_algorithm,
     is_async_reader,
@@ -498,7 +499,11 @@ async def afetch_content_metadata(
     instruction_key = key + suffix
     try:
         response = await s3.get_object(Bucket=bucket, Key=instruction_key, **dict(sse_c or {}))
-        body = await read_all(response)
+        stream = response["Body"]
+        try:
+            body = await aread_full(stream, protocol.instruction_file_read_limit(response))
+        finally:
+            stream.close()
     except protocol.s3_errors() as exc:
         error = translate_s3_error(exc, bucket, instruction_key, "instruction file read")
         if not isinstance(error, ObjectNotFoundError):

@@ -25,7 +25,7 @@ from .materials import Keyring, MaterialsManager
 from .metadata import DEFAULT_INSTRUCTION_SUFFIX, ContentMetadata
 from .protocol import describe, translate_s3_error
 from .streams import DecryptedBody, atomic_destination, ciphertext_body, decrypt_into
-from .transfer import Callback, TransferConfig, TransferManager
+from .transfer import Callback, TransferConfig, TransferManager, read_full
 
 __all__ = [
     "EncryptionClient",
@@ -439,7 +439,8 @@ def fetch_content_metadata(
     instruction_key = key + suffix
     try:
         response = s3.get_object(Bucket=bucket, Key=instruction_key, **dict(sse_c or {}))
-        body = response["Body"].read()
+        with contextlib.closing(response["Body"]) as stream:
+            body = read_full(stream, protocol.instruction_file_read_limit(response))
     except _s3_errors() as exc:
         error = translate_s3_error(exc, bucket, instruction_key, "instruction file read")
         if not isinstance(error, ObjectNotFoundError):

@@ -54,6 +54,10 @@ ALL_KEYS = V1_V2_KEYS | V3_KEYS | {UNENCRYPTED_LENGTH, INSTRUCTION_MARKER}
 DATA_KEY_NAMES = (KEY_V1, KEY_V2, KEY_V3)
 
 DEFAULT_INSTRUCTION_SUFFIX = ".instruction"
+MAX_INSTRUCTION_FILE_SIZE = 1024 * 1024
+"""Instruction files hold a wrapped key and a few short fields (well under 4 KiB, even
+with an RSA-4096 wrap and a long material description); anything past 1 MiB is refused
+before it is read, so a hostile one cannot exhaust memory."""
 
 # Wrapping algorithms, by their long (V2) names.
 WRAP_KMS_CONTEXT = "kms+context"
@@ -117,6 +121,8 @@ def is_encrypted(metadata: Mapping[str, str]) -> bool:
 
 def parse_instruction_file(body: bytes) -> dict[str, str]:
     """An instruction file is one JSON object of S3EC keys to string values."""
+    if len(body) > MAX_INSTRUCTION_FILE_SIZE:
+        raise instruction_file_too_large(len(body))
     try:
         data = json.loads(body.decode("utf-8"))
     except (UnicodeDecodeError, ValueError, RecursionError):
@@ -134,6 +140,13 @@ def parse_instruction_file(body: bytes) -> dict[str, str]:
             f"instruction file holds {forbidden}, which belong in the object metadata only"
         )
     return data
+
+
+def instruction_file_too_large(size: int | str) -> InstructionFileError:
+    return InstructionFileError(
+        f"the instruction file has {size} bytes, more than the {MAX_INSTRUCTION_FILE_SIZE} "
+        "an instruction file can legitimately need; it was not read"
+    )
 
 
 def merge_instruction_file(

@@ -256,6 +256,16 @@ def parse_object_metadata(object_md: Mapping[str, str]) -> ContentMetadata | Non
     return metadata.parse(object_md)
 
 
+def instruction_file_read_limit(response: Mapping[str, Any]) -> int:
+    """How many bytes of an instruction file's GET to read: refused outright when S3
+    announces more than an instruction file can hold, else one byte over the cap (so a
+    body longer than announced is caught by the parser, not read whole)."""
+    length = response.get("ContentLength")
+    if length is not None and int(length) > metadata.MAX_INSTRUCTION_FILE_SIZE:
+        raise metadata.instruction_file_too_large(int(length))
+    return metadata.MAX_INSTRUCTION_FILE_SIZE + 1
+
+
 def parse_with_instruction_file(object_md: Mapping[str, str], body: bytes) -> ContentMetadata:
     merged = metadata.merge_instruction_file(object_md, metadata.parse_instruction_file(body))
     return metadata.parse(merged, instruction_file=True)

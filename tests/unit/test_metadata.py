@@ -570,3 +570,19 @@ def test_serialize_refuses_v1() -> None:
 def test_instruction_file_body_is_compact_sorted_json() -> None:
     body = m.instruction_file_body({"x-amz-w": "02", "x-amz-3": "AAAA"})
     assert body == b'{"x-amz-3":"AAAA","x-amz-w":"02"}'
+
+
+def test_instruction_file_size_is_capped() -> None:
+    from s3cse import protocol
+
+    cap = m.MAX_INSTRUCTION_FILE_SIZE
+    valid = json.dumps(v2_gcm_md()).encode()
+    padded = valid[:-1] + b" " * (cap - len(valid)) + b"}"
+    assert len(padded) == cap and m.parse_instruction_file(padded) == v2_gcm_md()
+    with pytest.raises(InstructionFileError, match="more than"):
+        m.parse_instruction_file(padded + b" ")
+    # The GET's announced length decides before a byte of the body is read.
+    with pytest.raises(InstructionFileError, match=str(50 * 2**20)):
+        protocol.instruction_file_read_limit({"ContentLength": 50 * 2**20})
+    assert protocol.instruction_file_read_limit({"ContentLength": 10}) == cap + 1
+    assert protocol.instruction_file_read_limit({}) == cap + 1
