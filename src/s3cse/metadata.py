@@ -14,6 +14,7 @@ import binascii
 import email.errors
 import email.header
 import json
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
@@ -289,6 +290,9 @@ def _json_map(text: str, name: str) -> dict[str, str]:
     return data
 
 
+_ENCODED_WORDS = re.compile(r"\s*(?:=\?[^?\s]+\?[bBqQ]\?[^?\s]*\?=\s*)+\Z")
+
+
 def decode_rfc2047(value: str) -> str:
     """Undo S3's encoding of non-ASCII metadata values.
 
@@ -296,7 +300,10 @@ def decode_rfc2047(value: str) -> str:
     S3 took them for ISO-8859-1 first, so the decoded text is UTF-8 read as Latin-1
     ("double encoding"); undo that second layer when it is present.
     """
-    if "=?" not in value:
+    if not _ENCODED_WORDS.match(value):
+        # Only a value made entirely of encoded-words is S3's encoding. Text that merely
+        # contains one (an ASCII context value such as "=?utf-8?b?e30=?=" inside the
+        # JSON) is what the writer stored, and must reach the checks unchanged.
         return value
     try:
         parts = email.header.decode_header(value)

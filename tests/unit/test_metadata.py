@@ -586,3 +586,14 @@ def test_instruction_file_size_is_capped() -> None:
         protocol.instruction_file_read_limit({"ContentLength": 50 * 2**20})
     assert protocol.instruction_file_read_limit({"ContentLength": 10}) == cap + 1
     assert protocol.instruction_file_read_limit({}) == cap + 1
+
+
+@pytest.mark.parametrize("value", ["=?utf-8?b?e30=?=", "=?UTF-8?Q?=7B=7D?=", "x =?utf-8?q?y?= z"])
+def test_encoded_word_inside_a_json_value_is_left_alone(value: str) -> None:
+    # S3 encodes a whole non-ASCII value; an ASCII value that merely contains an
+    # encoded-word is the writer's own text and must survive (else the KMS context or
+    # material description read back differs from the one written).
+    desc = {"note": value}
+    assert m.decode_rfc2047(json.dumps(desc)) == json.dumps(desc)
+    assert m.parse(edit("v2gcm", x_amz_matdesc=json.dumps(desc))).context == desc
+    assert m.decode_rfc2047(rfc2047_b(json.dumps(desc))) == json.dumps(desc)
