@@ -18,7 +18,7 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
-from .errors import InstructionFileError, MetadataError
+from .errors import InstructionFileError, MetadataError, excerpt
 from .suites import (
     CBC_IV16,
     GCM_HKDF_COMMIT,
@@ -132,7 +132,7 @@ def parse_instruction_file(body: bytes) -> dict[str, str]:
         raise InstructionFileError("instruction file must hold one JSON object")
     unknown = sorted(k for k in data if k not in ALL_KEYS)
     if unknown:
-        raise InstructionFileError(f"instruction file holds unknown keys {unknown}")
+        raise InstructionFileError(f"instruction file holds unknown keys {excerpt(unknown)}")
     if any(not isinstance(v, str) for v in data.values()):
         raise InstructionFileError("instruction file values must all be strings")
     forbidden = sorted(V3_OBJECT_ONLY_KEYS & data.keys())
@@ -189,10 +189,10 @@ def parse(metadata: Mapping[str, str], *, instruction_file: bool = False) -> Con
 def _parse_v3(md: Mapping[str, str], instruction_file: bool) -> ContentMetadata:
     _require(md, (CONTENT_CIPHER_V3, KEY_V3, WRAP_ALG_V3, COMMITMENT_V3, MESSAGE_ID_V3), "V3")
     if md[CONTENT_CIPHER_V3] != GCM_HKDF_COMMIT.id_string:
-        raise MetadataError(f"unknown V3 content cipher {md[CONTENT_CIPHER_V3]!r}")
+        raise MetadataError(f"unknown V3 content cipher {excerpt(md[CONTENT_CIPHER_V3])}")
     code = md[WRAP_ALG_V3]
     if code not in V3_WRAP_CODES:
-        raise MetadataError(f"unknown V3 wrapping algorithm {code!r}")
+        raise MetadataError(f"unknown V3 wrapping algorithm {excerpt(code)}")
     wrap_alg = V3_WRAP_CODES[code]
     if wrap_alg == WRAP_KMS_CONTEXT:
         if MATDESC_V3 in md:
@@ -223,13 +223,13 @@ def _parse_v1_v2(md: Mapping[str, str], instruction_file: bool) -> ContentMetada
     cek_alg = md.get(CEK_ALG, CBC_IV16.cipher_name)
     suite = suite_for_v2_cipher(cek_alg)
     if suite is None:
-        raise MetadataError(f"unknown content cipher {cek_alg!r}")
+        raise MetadataError(f"unknown content cipher {excerpt(cek_alg)}")
     if suite.authenticated:
         if version is FormatVersion.V1:
             raise MetadataError("V1 objects are AES-CBC only, yet this one claims AES-GCM")
         _require(md, (TAG_LEN,), "V2 AES-GCM")
         if md[TAG_LEN] != str(suite.tag_length * 8):
-            raise MetadataError(f"unsupported tag length {md[TAG_LEN]!r}: expected 128")
+            raise MetadataError(f"unsupported tag length {excerpt(md[TAG_LEN])}: expected 128")
     elif TAG_LEN in md:
         raise MetadataError("an AES-CBC object must not declare a tag length")
     edk = _b64(md, key_name)
@@ -239,15 +239,16 @@ def _parse_v1_v2(md: Mapping[str, str], instruction_file: bool) -> ContentMetada
         # V1 never stored its wrapping: a raw AES key wrap fits in 48 bytes, RSA does not.
         wrap_alg = WRAP_AES_ECB_V1 if len(edk) <= 48 else WRAP_RSA_PKCS1_V1
     if wrap_alg not in KNOWN_WRAP_ALGS:
-        raise MetadataError(f"unknown wrapping algorithm {wrap_alg!r}")
+        raise MetadataError(f"unknown wrapping algorithm {excerpt(wrap_alg)}")
     length = None
     if UNENCRYPTED_LENGTH in md:
-        try:
-            length = int(md[UNENCRYPTED_LENGTH])
-        except ValueError:
-            raise MetadataError(f"{UNENCRYPTED_LENGTH} is not a number") from None
-        if length < 0:
+        text = md[UNENCRYPTED_LENGTH].strip()
+        if text.startswith("-") and _is_decimal(text[1:]):
             raise MetadataError(f"{UNENCRYPTED_LENGTH} is negative")
+        # plain decimal digits only: int() would also take "1_000", "+5" or "١٢"
+        if not _is_decimal(text) or len(text) > 20:
+            raise MetadataError(f"{UNENCRYPTED_LENGTH} is not a number of bytes")
+        length = int(text)
     return ContentMetadata(
         version=version,
         suite=suite,
@@ -258,6 +259,10 @@ def _parse_v1_v2(md: Mapping[str, str], instruction_file: bool) -> ContentMetada
         unencrypted_length=length,
         instruction_file=instruction_file,
     )
+
+
+def _is_decimal(text: str) -> bool:
+    return text.isascii() and text.isdigit()
 
 
 def _require(md: Mapping[str, str], names: tuple[str, ...], what: str) -> None:

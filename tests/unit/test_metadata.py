@@ -298,6 +298,9 @@ BAD = [
     ("v3-kms-with-m", "v3kms", {"x-amz-m": "{}"}, "material description"),
     ("v3-raw-with-t", "v3raw", {"x-amz-t": "{}"}, "encryption context"),
     ("length-nan", "v1", {"x-amz-unencrypted-content-length": "ten"}, "not a number"),
+    ("length-underscore", "v1", {"x-amz-unencrypted-content-length": "1_0"}, "not a number"),
+    ("length-arabic", "v1", {"x-amz-unencrypted-content-length": "\u0661"}, "not a number"),
+    ("length-huge", "v1", {"x-amz-unencrypted-content-length": "9" * 21}, "not a number"),
     ("length-negative", "v2gcm", {"x-amz-unencrypted-content-length": "-1"}, "negative"),
 ]
 
