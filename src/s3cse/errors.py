@@ -93,6 +93,10 @@ class S3RequestError(S3CSEError):
     """S3 refused or failed a request that s3cse cannot interpret more precisely."""
 
 
+class InvalidRangeError(S3RequestError):
+    """The byte range starts at or past the end of the plaintext (S3's 416 InvalidRange)."""
+
+
 class NotEncryptedError(S3CSEError):
     """The object carries no client-side encryption metadata and has no instruction file."""
 

@@ -23,6 +23,7 @@ from .errors import (
     ConfigurationError,
     ContentTooLargeError,
     InstructionFileError,
+    InvalidRangeError,
     NotEncryptedError,
     ObjectNotFoundError,
     S3CSEError,
@@ -104,6 +105,8 @@ def translate_s3_error(exc: Exception, bucket: str, key: str, action: str) -> S3
         what = {"NoSuchBucket": "bucket", "NoSuchVersion": "version",
                 "404": "object or bucket", "NotFound": "object or bucket"}.get(code, "object")
         return ObjectNotFoundError(f"{action}: no such {what}", bucket=bucket, key=key)
+    if code == "InvalidRange":
+        return InvalidRangeError(f"{action} failed ({code}: {message})", bucket=bucket, key=key)
     if code:
         return S3RequestError(f"{action} failed ({code}: {message})", bucket=bucket, key=key)
     return S3RequestError(f"{action} failed: {exc}", bucket=bucket, key=key,
