@@ -247,8 +247,8 @@ class AsyncEncryptionClient:
                     Bucket, Key, response.get("Metadata", {}), InstructionFileSuffix, kwargs
                 )
                 decryptor = content_decryptor(await self._unwrap(md, EncryptionContext))
-                size = envelope.plaintext_size(md, int(response.get("ContentLength") or 0))
                 if self.config.delayed_authentication:
+                    size = envelope.plaintext_size(md, int(response.get("ContentLength") or 0))
                     body = AsyncDecryptedBody.streaming(stream, decryptor, size)
                 else:
                     body = await self._authenticated_body(stream, decryptor)

@@ -179,9 +179,9 @@ class EncryptionClient:
                     Bucket, Key, response.get("Metadata", {}), InstructionFileSuffix, kwargs
                 )
                 decryptor = self._open(md, EncryptionContext)
-                ciphertext_size = int(response.get("ContentLength") or 0)
-                size = envelope.plaintext_size(md, ciphertext_size)
                 if self.config.delayed_authentication:
+                    ciphertext_size = int(response.get("ContentLength") or 0)
+                    size = envelope.plaintext_size(md, ciphertext_size)
                     body = DecryptedBody.streaming(stream, decryptor, size)
                 else:
                     body = self._authenticated_body(stream, decryptor)

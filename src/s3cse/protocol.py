@@ -358,8 +358,12 @@ def check_unindexed_range(md: ContentMetadata, config: CryptoConfig) -> None:
 
 
 def cbc_tail_range(md: ContentMetadata, stored_size: int) -> str | None:
-    """Legacy CBC without a stored length: the Range of the blocks that tell its size."""
-    if md.suite.authenticated or md.unencrypted_length is not None:
+    """Legacy CBC: the Range of the blocks that tell its size (from their padding).
+
+    ``x-amz-unencrypted-content-length`` is not used for this: it is unauthenticated,
+    and a lying one would cut a range short or stretch it past the real end.
+    """
+    if md.suite.authenticated:
         return None
     return f"bytes=-{min(stored_size, 2 * BLOCK)}"
 
@@ -370,7 +374,7 @@ def range_decryptor(
 ) -> tuple[ranges.RangeDecryptor, ranges.RangePlan]:
     """Decrypts the ciphertext S3 returned for ``requested`` (unauthenticated)."""
     first, last, total = content_range(response)
-    cbc_size = md.unencrypted_length
+    cbc_size = None
     if cbc_tail is not None:
         cbc_size = ranges.cbc_plaintext_size(content_key, total, cbc_tail, md.iv or b"")
     plan = ranges.plan(requested, content_key, first, last, total, header, cbc_size)

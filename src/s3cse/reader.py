@@ -104,8 +104,7 @@ class ObjectReader:
             if self.stored_size < md.suite.tag_length:
                 raise TagMismatchError("ciphertext is shorter than its authentication tag")
             return self.stored_size - md.suite.tag_length
-        if md.unencrypted_length is not None:
-            return md.unencrypted_length
+        # the padding tells the size; the metadata's claim of it is not authenticated
         tail = self._get(f"bytes=-{min(self.stored_size, 2 * BLOCK)}")
         return ranges.cbc_plaintext_size(self.content_key, self.stored_size, tail,
                                          md.iv or b"")
