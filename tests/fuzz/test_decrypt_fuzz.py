@@ -37,6 +37,7 @@ from fuzz.samples import (
     store,
 )
 from s3cse import envelope, protocol
+from s3cse import metadata as m
 from s3cse.ciphers import content_decryptor
 from s3cse.errors import S3CSEError, TagMismatchError
 
@@ -204,3 +205,30 @@ def test_random_access_past_a_truncated_end_is_refused(cut: int) -> None:
     store(bucket, "object", sample.ciphertext[: min(cut, 15)], sample.metadata, None)
     with pytest.raises(TagMismatchError, match="shorter than its authentication tag"):
         read_with_object_reader(sample, bucket, 0, 0, unauthenticated=False)
+
+
+@FUZZ
+@given(sample=st.sampled_from([s for s in samples() if m.UNENCRYPTED_LENGTH in s.metadata]),
+       claimed=st.integers(0, 400), header=range_headers, first=st.integers(0, 300),
+       how=st.sampled_from(["range", "reader", "delayed"]))
+def test_claimed_length_never_shapes_output(sample: Sample, claimed: int, header: str,
+                                            first: int, how: str) -> None:
+    """``x-amz-unencrypted-content-length`` is unauthenticated: whatever it claims, a read
+    returns the true bytes or fails; it never cuts them short or stretches them."""
+    md = {**sample.metadata, m.UNENCRYPTED_LENGTH: str(claimed)}
+    if how == "range":
+        want = expected_range(sample.plaintext, header)
+        outcome = attempt(lambda: read_range_through_client(sample, sample.ciphertext, md,
+                                                            None, header))
+    elif how == "reader":
+        bucket = MemoryS3()
+        store(bucket, "object", sample.ciphertext, md, None)
+        want = sample.plaintext[first:]
+        read = attempt(lambda: read_with_object_reader(sample, bucket, first, 10**6,
+                                                       unauthenticated=True))
+        outcome = read if isinstance(read, S3CSEError) else read[0]
+    else:
+        want = sample.plaintext
+        outcome = attempt(lambda: read_through_client(sample, sample.ciphertext, md, None,
+                                                      "delayed"))
+    assert isinstance(outcome, S3CSEError) or outcome == want, (claimed, how, header)
