@@ -2,12 +2,12 @@
 PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
-LINT_PATHS := src tests $(wildcard bench)
+LINT_PATHS := src tests $(wildcard bench) $(wildcard fuzz)
 PEERS := .venv-peers
 OFFICIAL_PEER := $(PEERS)/official
 AIOBOTO3_PEER := $(PEERS)/aioboto3
 
-.PHONY: install peers demo test test-fast lint bench clean
+.PHONY: install peers demo test test-fast lint bench fuzz clean
 
 install: $(VENV)/.installed
 
@@ -53,6 +53,18 @@ bench: install peers $(VENV)/.bench-installed
 $(VENV)/.bench-installed: pyproject.toml
 	$(PY) -m pip install --quiet -e ".[bench]"
 	touch $@
+
+# Fuzzing (never part of `make test`, which only runs each harness briefly): every atheris
+# harness in fuzz/ for FUZZ_SECONDS; corpora and crashing inputs go to build/fuzz/NAME/.
+FUZZ_SECONDS ?= 300
+FUZZ_HARNESSES := $(wildcard fuzz/fuzz_*.py)
+
+fuzz: install
+	@for harness in $(FUZZ_HARNESSES); do \
+		echo "== $$harness for $(FUZZ_SECONDS) s"; \
+		S3CSE_FUZZ_DIR="$(CURDIR)/build/fuzz" $(PY) $$harness -max_total_time=$(FUZZ_SECONDS) \
+			|| exit 1; \
+	done
 
 lint: install
 	$(PY) -m ruff check $(LINT_PATHS)

@@ -33,6 +33,7 @@ from . import index as integrity
 from .aio_streams import (
     AsyncDecryptedBody,
     adecrypt_into,
+    aread_full,
     body_checksum,
     checksum_algorithm,
     is_async_reader,
@@ -249,8 +250,8 @@ class AsyncEncryptionClient:
                     Bucket, Key, response.get("Metadata", {}), InstructionFileSuffix, kwargs
                 )
                 decryptor = content_decryptor(await self._unwrap(md, EncryptionContext))
-                size = envelope.plaintext_size(md, int(response.get("ContentLength") or 0))
                 if self.config.delayed_authentication:
+                    size = envelope.plaintext_size(md, int(response.get("ContentLength") or 0))
                     body = AsyncDecryptedBody.streaming(stream, decryptor, size)
                 else:
                     body = await self._authenticated_body(stream, decryptor)
@@ -502,7 +503,11 @@ async def afetch_content_metadata(
     instruction_key = key + suffix
     try:
         response = await s3.get_object(Bucket=bucket, Key=instruction_key, **dict(sse_c or {}))
-        body = await read_all(response)
+        stream = response["Body"]
+        try:
+            body = await aread_full(stream, protocol.instruction_file_read_limit(response))
+        finally:
+            stream.close()
     except protocol.s3_errors() as exc:
         error = translate_s3_error(exc, bucket, instruction_key, "instruction file read")
         if not isinstance(error, ObjectNotFoundError):

@@ -16,7 +16,7 @@ from collections.abc import AsyncIterator, Callable, Mapping
 from typing import IO, Any
 
 from .errors import ConfigurationError
-from .streams import CHUNK, Decryptor, LineSplitter
+from .streams import CHUNK, Decryptor, LengthCheck, LineSplitter
 
 
 class _SpoolSource:
@@ -32,19 +32,21 @@ class _SpoolSource:
 class _StreamingDecryption:
     """Pulls ciphertext from an aiobotocore body and releases plaintext at once."""
 
-    def __init__(self, source: Any, decryptor: Decryptor) -> None:
+    def __init__(self, source: Any, decryptor: Decryptor, length: int | None = None) -> None:
         self._source = source
         self._decryptor = decryptor
         self._done = False
+        self._length = LengthCheck(length)
 
     async def read(self, size: int) -> bytes:
         while not self._done:
             chunk = await self._source.read(max(size, CHUNK))
             if chunk:
-                out = self._decryptor.update(chunk)
+                out = self._length.count(self._decryptor.update(chunk))
             else:
-                out = self._decryptor.finalize()
+                out = self._length.count(self._decryptor.finalize())
                 self._done = True
+                self._length.finish()
             if out:
                 return out
         return b""
@@ -73,7 +75,7 @@ class AsyncDecryptedBody:
     @classmethod
     def streaming(cls, ciphertext: Any, decryptor: Decryptor,
                   length: int | None) -> AsyncDecryptedBody:
-        return cls(_StreamingDecryption(ciphertext, decryptor), length,
+        return cls(_StreamingDecryption(ciphertext, decryptor, length), length,
                    on_close=getattr(ciphertext, "close", None))
 
     @property

@@ -33,7 +33,7 @@ from .streams import (
     decrypt_into,
     writing_to,
 )
-from .transfer import Callback, TransferConfig, TransferManager
+from .transfer import Callback, TransferConfig, TransferManager, read_full
 
 __all__ = [
     "EncryptionClient",
@@ -187,9 +187,9 @@ class EncryptionClient:
                     Bucket, Key, response.get("Metadata", {}), InstructionFileSuffix, kwargs
                 )
                 decryptor = self._open(md, EncryptionContext)
-                ciphertext_size = int(response.get("ContentLength") or 0)
-                size = envelope.plaintext_size(md, ciphertext_size)
                 if self.config.delayed_authentication:
+                    ciphertext_size = int(response.get("ContentLength") or 0)
+                    size = envelope.plaintext_size(md, ciphertext_size)
                     body = DecryptedBody.streaming(stream, decryptor, size)
                 else:
                     body = self._authenticated_body(stream, decryptor)
@@ -448,7 +448,8 @@ def fetch_content_metadata(
     instruction_key = key + suffix
     try:
         response = s3.get_object(Bucket=bucket, Key=instruction_key, **dict(sse_c or {}))
-        body = response["Body"].read()
+        with contextlib.closing(response["Body"]) as stream:
+            body = read_full(stream, protocol.instruction_file_read_limit(response))
     except _s3_errors() as exc:
         error = translate_s3_error(exc, bucket, instruction_key, "instruction file read")
         if not isinstance(error, ObjectNotFoundError):

@@ -24,10 +24,12 @@ from .errors import (
     ConfigurationError,
     InstructionFileError,
     LegacyModeDisabledError,
+    MetadataError,
 )
 from .materials import DecryptionRequest, EncryptionMaterials, EncryptionRequest, MaterialsManager
 from .metadata import (
     ALL_KEYS,
+    UNENCRYPTED_LENGTH,
     ContentMetadata,
     merge_instruction_file,
     needs_instruction_file,
@@ -36,6 +38,8 @@ from .metadata import (
     serialize,
 )
 from .suites import FormatVersion
+
+BLOCK = 16
 
 
 def seal(
@@ -98,9 +102,17 @@ def check_user_metadata(metadata: dict[str, str] | None) -> dict[str, str]:
 
 
 def plaintext_size(metadata: ContentMetadata, ciphertext_size: int) -> int | None:
+    """The plaintext size, from the stored size for AES-GCM. AES-CBC hides it in the
+    padding: the size the metadata claims is given only if the stored size agrees with
+    it (PKCS#7 always adds 1 to 16 bytes), else the metadata was altered."""
     if metadata.suite.authenticated:
         return max(ciphertext_size - metadata.suite.tag_length, 0)
-    return metadata.unencrypted_length
+    claimed = metadata.unencrypted_length
+    if claimed is not None and (claimed // BLOCK + 1) * BLOCK != ciphertext_size:
+        raise MetadataError(
+            f"{UNENCRYPTED_LENGTH} claims {claimed} bytes, but the object holds "
+            f"{ciphertext_size} bytes of AES-CBC ciphertext: the metadata was altered")
+    return claimed
 
 
 def unwrap_content_key(

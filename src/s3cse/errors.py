@@ -64,6 +64,15 @@ def located(bucket: str, key: str) -> Iterator[None]:
         raise exc.locate(bucket, key) from exc.__cause__
 
 
+def excerpt(value: object, limit: int = 100) -> str:
+    """``repr(value)``, cut short: what a hostile object's metadata holds can be huge,
+    and an error message should still fit on a screen."""
+    text = repr(value)
+    if len(text) <= limit:
+        return text
+    return f"{text[:limit]}... ({len(text)} characters)"
+
+
 def _rebuild(
     cls: type[S3CSEError], message: str, bucket: str | None, key: str | None, hint: str | None
 ) -> S3CSEError:
@@ -95,6 +104,10 @@ class DestinationError(S3CSEError, OSError):
         error = cls(f"cannot write the download to {target}: {cause.strerror or cause}")
         error.errno, error.strerror = cause.errno, cause.strerror
         return error
+
+
+class InvalidRangeError(S3RequestError):
+    """The byte range starts at or past the end of the plaintext (S3's 416 InvalidRange)."""
 
 
 class NotEncryptedError(S3CSEError):

@@ -14,10 +14,11 @@ import binascii
 import email.errors
 import email.header
 import json
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
-from .errors import InstructionFileError, MetadataError
+from .errors import InstructionFileError, MetadataError, excerpt
 from .suites import (
     CBC_IV16,
     GCM_HKDF_COMMIT,
@@ -54,6 +55,10 @@ ALL_KEYS = V1_V2_KEYS | V3_KEYS | {UNENCRYPTED_LENGTH, INSTRUCTION_MARKER}
 DATA_KEY_NAMES = (KEY_V1, KEY_V2, KEY_V3)
 
 DEFAULT_INSTRUCTION_SUFFIX = ".instruction"
+MAX_INSTRUCTION_FILE_SIZE = 1024 * 1024
+"""Instruction files hold a wrapped key and a few short fields (well under 4 KiB, even
+with an RSA-4096 wrap and a long material description); anything past 1 MiB is refused
+before it is read, so a hostile one cannot exhaust memory."""
 
 # Wrapping algorithms, by their long (V2) names.
 WRAP_KMS_CONTEXT = "kms+context"
@@ -117,6 +122,8 @@ def is_encrypted(metadata: Mapping[str, str]) -> bool:
 
 def parse_instruction_file(body: bytes) -> dict[str, str]:
     """An instruction file is one JSON object of S3EC keys to string values."""
+    if len(body) > MAX_INSTRUCTION_FILE_SIZE:
+        raise instruction_file_too_large(len(body))
     try:
         data = json.loads(body.decode("utf-8"))
     except (UnicodeDecodeError, ValueError, RecursionError):
@@ -125,7 +132,7 @@ def parse_instruction_file(body: bytes) -> dict[str, str]:
         raise InstructionFileError("instruction file must hold one JSON object")
     unknown = sorted(k for k in data if k not in ALL_KEYS)
     if unknown:
-        raise InstructionFileError(f"instruction file holds unknown keys {unknown}")
+        raise InstructionFileError(f"instruction file holds unknown keys {excerpt(unknown)}")
     if any(not isinstance(v, str) for v in data.values()):
         raise InstructionFileError("instruction file values must all be strings")
     forbidden = sorted(V3_OBJECT_ONLY_KEYS & data.keys())
@@ -134,6 +141,13 @@ def parse_instruction_file(body: bytes) -> dict[str, str]:
             f"instruction file holds {forbidden}, which belong in the object metadata only"
         )
     return data
+
+
+def instruction_file_too_large(size: int | str) -> InstructionFileError:
+    return InstructionFileError(
+        f"the instruction file has {size} bytes, more than the {MAX_INSTRUCTION_FILE_SIZE} "
+        "an instruction file can legitimately need; it was not read"
+    )
 
 
 def merge_instruction_file(
@@ -175,10 +189,10 @@ def parse(metadata: Mapping[str, str], *, instruction_file: bool = False) -> Con
 def _parse_v3(md: Mapping[str, str], instruction_file: bool) -> ContentMetadata:
     _require(md, (CONTENT_CIPHER_V3, KEY_V3, WRAP_ALG_V3, COMMITMENT_V3, MESSAGE_ID_V3), "V3")
     if md[CONTENT_CIPHER_V3] != GCM_HKDF_COMMIT.id_string:
-        raise MetadataError(f"unknown V3 content cipher {md[CONTENT_CIPHER_V3]!r}")
+        raise MetadataError(f"unknown V3 content cipher {excerpt(md[CONTENT_CIPHER_V3])}")
     code = md[WRAP_ALG_V3]
     if code not in V3_WRAP_CODES:
-        raise MetadataError(f"unknown V3 wrapping algorithm {code!r}")
+        raise MetadataError(f"unknown V3 wrapping algorithm {excerpt(code)}")
     wrap_alg = V3_WRAP_CODES[code]
     if wrap_alg == WRAP_KMS_CONTEXT:
         if MATDESC_V3 in md:
@@ -209,13 +223,13 @@ def _parse_v1_v2(md: Mapping[str, str], instruction_file: bool) -> ContentMetada
     cek_alg = md.get(CEK_ALG, CBC_IV16.cipher_name)
     suite = suite_for_v2_cipher(cek_alg)
     if suite is None:
-        raise MetadataError(f"unknown content cipher {cek_alg!r}")
+        raise MetadataError(f"unknown content cipher {excerpt(cek_alg)}")
     if suite.authenticated:
         if version is FormatVersion.V1:
             raise MetadataError("V1 objects are AES-CBC only, yet this one claims AES-GCM")
         _require(md, (TAG_LEN,), "V2 AES-GCM")
         if md[TAG_LEN] != str(suite.tag_length * 8):
-            raise MetadataError(f"unsupported tag length {md[TAG_LEN]!r}: expected 128")
+            raise MetadataError(f"unsupported tag length {excerpt(md[TAG_LEN])}: expected 128")
     elif TAG_LEN in md:
         raise MetadataError("an AES-CBC object must not declare a tag length")
     edk = _b64(md, key_name)
@@ -225,15 +239,16 @@ def _parse_v1_v2(md: Mapping[str, str], instruction_file: bool) -> ContentMetada
         # V1 never stored its wrapping: a raw AES key wrap fits in 48 bytes, RSA does not.
         wrap_alg = WRAP_AES_ECB_V1 if len(edk) <= 48 else WRAP_RSA_PKCS1_V1
     if wrap_alg not in KNOWN_WRAP_ALGS:
-        raise MetadataError(f"unknown wrapping algorithm {wrap_alg!r}")
+        raise MetadataError(f"unknown wrapping algorithm {excerpt(wrap_alg)}")
     length = None
     if UNENCRYPTED_LENGTH in md:
-        try:
-            length = int(md[UNENCRYPTED_LENGTH])
-        except ValueError:
-            raise MetadataError(f"{UNENCRYPTED_LENGTH} is not a number") from None
-        if length < 0:
+        text = md[UNENCRYPTED_LENGTH].strip()
+        if text.startswith("-") and _is_decimal(text[1:]):
             raise MetadataError(f"{UNENCRYPTED_LENGTH} is negative")
+        # plain decimal digits only: int() would also take "1_000", "+5" or "١٢"
+        if not _is_decimal(text) or len(text) > 20:
+            raise MetadataError(f"{UNENCRYPTED_LENGTH} is not a number of bytes")
+        length = int(text)
     return ContentMetadata(
         version=version,
         suite=suite,
@@ -244,6 +259,10 @@ def _parse_v1_v2(md: Mapping[str, str], instruction_file: bool) -> ContentMetada
         unencrypted_length=length,
         instruction_file=instruction_file,
     )
+
+
+def _is_decimal(text: str) -> bool:
+    return text.isascii() and text.isdigit()
 
 
 def _require(md: Mapping[str, str], names: tuple[str, ...], what: str) -> None:
@@ -276,6 +295,9 @@ def _json_map(text: str, name: str) -> dict[str, str]:
     return data
 
 
+_ENCODED_WORDS = re.compile(r"\s*(?:=\?[^?\s]+\?[bBqQ]\?[^?\s]*\?=\s*)+\Z")
+
+
 def decode_rfc2047(value: str) -> str:
     """Undo S3's encoding of non-ASCII metadata values.
 
@@ -283,7 +305,10 @@ def decode_rfc2047(value: str) -> str:
     S3 took them for ISO-8859-1 first, so the decoded text is UTF-8 read as Latin-1
     ("double encoding"); undo that second layer when it is present.
     """
-    if "=?" not in value:
+    if not _ENCODED_WORDS.match(value):
+        # Only a value made entirely of encoded-words is S3's encoding. Text that merely
+        # contains one (an ASCII context value such as "=?utf-8?b?e30=?=" inside the
+        # JSON) is what the writer stored, and must reach the checks unchanged.
         return value
     try:
         parts = email.header.decode_header(value)

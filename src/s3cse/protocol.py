@@ -23,6 +23,7 @@ from .errors import (
     ConfigurationError,
     ContentTooLargeError,
     InstructionFileError,
+    InvalidRangeError,
     NotEncryptedError,
     ObjectNotFoundError,
     S3CSEError,
@@ -104,6 +105,8 @@ def translate_s3_error(exc: Exception, bucket: str, key: str, action: str) -> S3
         what = {"NoSuchBucket": "bucket", "NoSuchVersion": "version",
                 "404": "object or bucket", "NotFound": "object or bucket"}.get(code, "object")
         return ObjectNotFoundError(f"{action}: no such {what}", bucket=bucket, key=key)
+    if code == "InvalidRange":
+        return InvalidRangeError(f"{action} failed ({code}: {message})", bucket=bucket, key=key)
     if code:
         return S3RequestError(f"{action} failed ({code}: {message})", bucket=bucket, key=key)
     return S3RequestError(f"{action} failed: {exc}", bucket=bucket, key=key,
@@ -298,6 +301,16 @@ def parse_object_metadata(object_md: Mapping[str, str]) -> ContentMetadata | Non
     return metadata.parse(object_md)
 
 
+def instruction_file_read_limit(response: Mapping[str, Any]) -> int:
+    """How many bytes of an instruction file's GET to read: refused outright when S3
+    announces more than an instruction file can hold, else one byte over the cap (so a
+    body longer than announced is caught by the parser, not read whole)."""
+    length = response.get("ContentLength")
+    if length is not None and int(length) > metadata.MAX_INSTRUCTION_FILE_SIZE:
+        raise metadata.instruction_file_too_large(int(length))
+    return metadata.MAX_INSTRUCTION_FILE_SIZE + 1
+
+
 def parse_with_instruction_file(object_md: Mapping[str, str], body: bytes) -> ContentMetadata:
     merged = metadata.merge_instruction_file(object_md, metadata.parse_instruction_file(body))
     return metadata.parse(merged, instruction_file=True)
@@ -387,8 +400,12 @@ def check_unindexed_range(md: ContentMetadata, config: CryptoConfig) -> None:
 
 
 def cbc_tail_range(md: ContentMetadata, stored_size: int) -> str | None:
-    """Legacy CBC without a stored length: the Range of the blocks that tell its size."""
-    if md.suite.authenticated or md.unencrypted_length is not None:
+    """Legacy CBC: the Range of the blocks that tell its size (from their padding).
+
+    ``x-amz-unencrypted-content-length`` is not used for this: it is unauthenticated,
+    and a lying one would cut a range short or stretch it past the real end.
+    """
+    if md.suite.authenticated:
         return None
     return f"bytes=-{min(stored_size, 2 * BLOCK)}"
 
@@ -399,7 +416,7 @@ def range_decryptor(
 ) -> tuple[ranges.RangeDecryptor, ranges.RangePlan]:
     """Decrypts the ciphertext S3 returned for ``requested`` (unauthenticated)."""
     first, last, total = content_range(response)
-    cbc_size = md.unencrypted_length
+    cbc_size = None
     if cbc_tail is not None:
         cbc_size = ranges.cbc_plaintext_size(content_key, total, cbc_tail, md.iv or b"")
     plan = ranges.plan(requested, content_key, first, last, total, header, cbc_size)

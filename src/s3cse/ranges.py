@@ -17,7 +17,7 @@ from cryptography.hazmat.primitives import padding
 from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
 
 from .ciphers import ContentKey
-from .errors import AuthenticationError, ConfigurationError, S3RequestError
+from .errors import AuthenticationError, ConfigurationError, InvalidRangeError
 from .gcm import BLOCK, GcmLayout
 
 _RANGE = re.compile(r"^bytes=(\d*)-(\d*)$")
@@ -61,8 +61,8 @@ class ByteRange:
         return f"bytes={start}-{last}"
 
 
-def invalid_range(requested: str, size: int | None) -> S3RequestError:
-    return S3RequestError(
+def invalid_range(requested: str, size: int | None) -> InvalidRangeError:
+    return InvalidRangeError(
         f"InvalidRange: {requested} is not satisfiable for an object of "
         f"{size if size is not None else 'unknown'} plaintext bytes",
     )

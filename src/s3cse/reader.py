@@ -23,7 +23,7 @@ from typing import IO, TYPE_CHECKING, Any
 
 from . import envelope, ranges
 from . import index as integrity
-from .errors import ConfigurationError, located
+from .errors import ConfigurationError, TagMismatchError, located
 from .gcm import BLOCK, GcmLayout
 from .metadata import ContentMetadata
 
@@ -101,9 +101,10 @@ class ObjectReader:
     def _plaintext_size(self) -> int:
         md = self.metadata
         if md.suite.authenticated:
-            return max(self.stored_size - md.suite.tag_length, 0)
-        if md.unencrypted_length is not None:
-            return md.unencrypted_length
+            if self.stored_size < md.suite.tag_length:
+                raise TagMismatchError("ciphertext is shorter than its authentication tag")
+            return self.stored_size - md.suite.tag_length
+        # the padding tells the size; the metadata's claim of it is not authenticated
         tail = self._get(f"bytes=-{min(self.stored_size, 2 * BLOCK)}")
         return ranges.cbc_plaintext_size(self.content_key, self.stored_size, tail,
                                          md.iv or b"")
@@ -111,17 +112,24 @@ class ObjectReader:
     # ------------------------------------------------------------------ reading
 
     def read(self, first: int, last: int) -> bytes:
-        """Plaintext bytes ``first..last`` (inclusive), clamped to the object."""
+        """Plaintext bytes ``first..last`` (inclusive), clamped to the object: empty at
+        or past its end, as a file read there is."""
+        if first < 0:
+            raise ConfigurationError(f"a read cannot start before byte 0 (asked: {first})")
         last = min(last, self.size - 1)
-        if first > last:
-            return b""
         with located(self.bucket, self.key):
-            if self.mode == "indexed":
-                return self._read_indexed(first, last)
             if self.mode == "whole":
+                # Without an index the size itself is unauthenticated until the whole
+                # object verifies: even a read past the end must not skip that.
                 spool = self._whole()
+                if first > last:
+                    return b""
                 spool.seek(first)
                 return spool.read(last - first + 1)
+            if first > last:
+                return b""
+            if self.mode == "indexed":
+                return self._read_indexed(first, last)
             return self._read_ranged(first, last)
 
     def _get(self, header: str, key: str | None = None) -> bytes:

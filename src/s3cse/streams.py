@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import IO, Any, Protocol
 
 from .ciphers import ContentDecryptor, ContentKey, GcmEncryptor
-from .errors import DestinationError, S3CSEError
+from .errors import AuthenticationError, DestinationError, S3CSEError
 from .index import ChunkMacer, IndexKey
 
 CHUNK = 1024 * 1024
@@ -235,22 +235,44 @@ def decrypt_into(source: Readable, decryptor: ContentDecryptor, sink: IO[bytes])
     return written + len(out)
 
 
+class LengthCheck:
+    """Counts the plaintext a stream releases; at its end, it must be what was announced
+    (``ContentLength``), or the reader would get a silently short or long body."""
+
+    def __init__(self, expected: int | None) -> None:
+        self.expected = expected
+        self.released = 0
+
+    def count(self, data: bytes) -> bytes:
+        self.released += len(data)
+        return data
+
+    def finish(self) -> None:
+        if self.expected is not None and self.released != self.expected:
+            raise AuthenticationError(
+                f"the object decrypted to {self.released} bytes, not the {self.expected} "
+                "announced: its metadata or content was altered")
+
+
 class _StreamingDecryption:
     """Pulls ciphertext and releases plaintext at once (delayed authentication)."""
 
-    def __init__(self, source: Readable, decryptor: Decryptor) -> None:
+    def __init__(self, source: Readable, decryptor: Decryptor,
+                 length: int | None = None) -> None:
         self._source = source
         self._decryptor = decryptor
         self._done = False
+        self._length = LengthCheck(length)
 
     def read(self, size: int = CHUNK) -> bytes:
         while not self._done:
             chunk = self._source.read(max(size, CHUNK))
             if chunk:
-                out = self._decryptor.update(chunk)
+                out = self._length.count(self._decryptor.update(chunk))
             else:
-                out = self._decryptor.finalize()
+                out = self._length.count(self._decryptor.finalize())
                 self._done = True
+                self._length.finish()
             if out:
                 return out
         return b""
@@ -301,7 +323,7 @@ class DecryptedBody(io.RawIOBase):
     def streaming(
         cls, ciphertext: Any, decryptor: Decryptor, length: int | None
     ) -> DecryptedBody:
-        return cls(_StreamingDecryption(ciphertext, decryptor), length,
+        return cls(_StreamingDecryption(ciphertext, decryptor, length), length,
                    on_close=getattr(ciphertext, "close", None))
 
     def readable(self) -> bool:

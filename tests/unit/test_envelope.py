@@ -150,3 +150,12 @@ def test_check_user_metadata_reserved(name: str) -> None:
 def test_check_user_metadata_ok() -> None:
     assert envelope.check_user_metadata({"color": "red"}) == {"color": "red"}
     assert envelope.check_user_metadata(None) == {}
+
+
+def test_descriptions_that_look_like_rfc2047_survive_a_round_trip() -> None:
+    # Only a value S3 encoded as a whole is RFC 2047; this ASCII description is not.
+    matdesc = {"note": "=?utf-8?q?=7B=7D?="}
+    cmm = DefaultMaterialsManager(AesKeyring(aes_key(0), matdesc))
+    ciphertext, obj, _ = envelope.encrypt_bytes(PLAINTEXT, cmm, CryptoConfig())
+    assert parse(obj).context == matdesc
+    assert envelope.decrypt_bytes(ciphertext, obj, cmm, CryptoConfig()) == PLAINTEXT

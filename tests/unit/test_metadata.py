@@ -298,6 +298,9 @@ BAD = [
     ("v3-kms-with-m", "v3kms", {"x-amz-m": "{}"}, "material description"),
     ("v3-raw-with-t", "v3raw", {"x-amz-t": "{}"}, "encryption context"),
     ("length-nan", "v1", {"x-amz-unencrypted-content-length": "ten"}, "not a number"),
+    ("length-underscore", "v1", {"x-amz-unencrypted-content-length": "1_0"}, "not a number"),
+    ("length-arabic", "v1", {"x-amz-unencrypted-content-length": "\u0661"}, "not a number"),
+    ("length-huge", "v1", {"x-amz-unencrypted-content-length": "9" * 21}, "not a number"),
     ("length-negative", "v2gcm", {"x-amz-unencrypted-content-length": "-1"}, "negative"),
 ]
 
@@ -570,3 +573,30 @@ def test_serialize_refuses_v1() -> None:
 def test_instruction_file_body_is_compact_sorted_json() -> None:
     body = m.instruction_file_body({"x-amz-w": "02", "x-amz-3": "AAAA"})
     assert body == b'{"x-amz-3":"AAAA","x-amz-w":"02"}'
+
+
+def test_instruction_file_size_is_capped() -> None:
+    from s3cse import protocol
+
+    cap = m.MAX_INSTRUCTION_FILE_SIZE
+    valid = json.dumps(v2_gcm_md()).encode()
+    padded = valid[:-1] + b" " * (cap - len(valid)) + b"}"
+    assert len(padded) == cap and m.parse_instruction_file(padded) == v2_gcm_md()
+    with pytest.raises(InstructionFileError, match="more than"):
+        m.parse_instruction_file(padded + b" ")
+    # The GET's announced length decides before a byte of the body is read.
+    with pytest.raises(InstructionFileError, match=str(50 * 2**20)):
+        protocol.instruction_file_read_limit({"ContentLength": 50 * 2**20})
+    assert protocol.instruction_file_read_limit({"ContentLength": 10}) == cap + 1
+    assert protocol.instruction_file_read_limit({}) == cap + 1
+
+
+@pytest.mark.parametrize("value", ["=?utf-8?b?e30=?=", "=?UTF-8?Q?=7B=7D?=", "x =?utf-8?q?y?= z"])
+def test_encoded_word_inside_a_json_value_is_left_alone(value: str) -> None:
+    # S3 encodes a whole non-ASCII value; an ASCII value that merely contains an
+    # encoded-word is the writer's own text and must survive (else the KMS context or
+    # material description read back differs from the one written).
+    desc = {"note": value}
+    assert m.decode_rfc2047(json.dumps(desc)) == json.dumps(desc)
+    assert m.parse(edit("v2gcm", x_amz_matdesc=json.dumps(desc))).context == desc
+    assert m.decode_rfc2047(rfc2047_b(json.dumps(desc))) == json.dumps(desc)

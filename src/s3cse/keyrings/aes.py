@@ -14,7 +14,7 @@ from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.keywrap import InvalidUnwrap, aes_key_unwrap
 
 from ..ciphers import random_nonzero
-from ..errors import ConfigurationError, KeyUnwrapError
+from ..errors import ConfigurationError, KeyUnwrapError, excerpt
 from ..materials import (
     DecryptionRequest,
     EncryptionMaterials,
@@ -79,7 +79,7 @@ class AesKeyring(RawKeyring[bytes]):
                 return data_key
         raise KeyUnwrapError(
             f"no AES key of this keyring unwraps the data key ({md.wrap_alg}); "
-            f"the object names material description {md.context}"
+            f"the object names material description {excerpt(md.context)}"
         )
 
 

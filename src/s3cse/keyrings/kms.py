@@ -20,6 +20,7 @@ from ..errors import (
     KmsKeyUnavailableError,
     MetadataError,
     S3CSEError,
+    excerpt,
 )
 from ..materials import (
     DecryptionRequest,
@@ -66,7 +67,7 @@ def decrypt_request(key_id: str, request: DecryptionRequest, legacy: bool) -> di
         bound = stored.get(RESERVED_CONTEXT_KEY)
         if bound is not None and bound != md.suite.kms_context_value:
             raise MetadataError(
-                f"the encryption context binds the key to {bound!r} but the object claims "
+                f"the encryption context binds the key to {excerpt(bound)} but the object claims "
                 f"{md.suite.kms_context_value!r}: a downgrade attempt or altered metadata"
             )
         visible = {k: v for k, v in stored.items() if k not in _RESERVED_KEYS}
@@ -83,7 +84,10 @@ def decrypt_request(key_id: str, request: DecryptionRequest, legacy: bool) -> di
 
 
 def _keys(context: Mapping[str, str]) -> str:
-    return "keys " + ", ".join(sorted(context)) if context else "empty"
+    if not context:
+        return "empty"
+    names = ", ".join(sorted(context))
+    return "keys " + (names if len(names) <= 100 else f"{names[:100]}... ({len(context)} keys)")
 
 
 _UNAVAILABLE = {"DisabledException", "KMSInvalidStateException", "NotFoundException",

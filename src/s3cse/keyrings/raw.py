@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import Generic, TypeVar
 
-from ..errors import KeyUnwrapError
+from ..errors import KeyUnwrapError, excerpt
 from ..materials import Keyring, require_ascii_map
 
 K = TypeVar("K")
@@ -52,7 +52,7 @@ class RawKeyring(Keyring, Generic[K]):
         if not matching and stored and any(desc for desc, _ in self._keys):
             names = [desc for desc, _ in self._keys]
             raise KeyUnwrapError(
-                f"the object names material description {stored}, which none of this "
+                f"the object names material description {excerpt(stored)}, which none of this "
                 f"keyring's keys has (it holds {names})",
                 hint="Add the key with that material description to the keyring",
             )

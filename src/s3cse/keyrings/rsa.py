@@ -9,7 +9,7 @@ from cryptography.hazmat.primitives import constant_time, hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
 
 from ..ciphers import random_nonzero
-from ..errors import ConfigurationError, KeyUnwrapError
+from ..errors import ConfigurationError, KeyUnwrapError, excerpt
 from ..materials import (
     DecryptionRequest,
     EncryptionMaterials,
@@ -106,7 +106,7 @@ class RsaKeyring(RawKeyring[RsaKeyPair]):
                 return data_key
         raise KeyUnwrapError(
             f"no RSA key of this keyring unwraps the data key ({md.wrap_alg}); "
-            f"the object names material description {md.context}"
+            f"the object names material description {excerpt(md.context)}"
         )
 
 

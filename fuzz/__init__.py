@@ -1,0 +1,1 @@
+"""Fuzzing harnesses (atheris) and what they share with the Hypothesis fuzz tests."""

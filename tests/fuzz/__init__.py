@@ -1,0 +1,1 @@
+"""Fuzz tests: hostile metadata, instruction files and ciphertext against the readers."""
