@@ -460,6 +460,18 @@ def load_section(results: dict[str, Any]) -> list[str]:
             ("put", "get", "range", "upload", "download", "overwrite", "delete")))
     out += table(["client", "ops/s", "x boto3", "MiB/s", "x boto3", "CPU s",
                   "KMS calls per op", "peak RSS MiB", "errors", "reads correct"], rows)
+    per_round = []
+    for row in CLIENT_ORDER:
+        pairs = [(mine, base) for mine, base in zip(runs.get(row, []), runs.get("boto3", []),
+                                                    strict=False)
+                 if "error" not in mine and "error" not in base]
+        if row != "boto3" and len(pairs) > 1:
+            per_round.append(f"{label(results, row)} " + ", ".join(
+                f"{mine['ops_per_second'] / base['ops_per_second']:.2f}"
+                for mine, base in pairs))
+    if per_round:
+        out += ["", "Operations per second against plain boto3 in each round: "
+                + "; ".join(per_round) + "."]
     out += ["", f"Each client runs the same mix with the same seed: {threads} threads on one "
             "shared client, each with its own keys (and four keys that every thread "
             "overwrites), for a fixed time after writing its keys once, untimed. Weights: "
@@ -472,7 +484,7 @@ def load_section(results: dict[str, Any]) -> list[str]:
             "(the local stack shares the same CPUs). KMS calls: of the timed operations, "
             "counted at the KMS gate. Reads that find no object (deleted by its own thread, or "
             "a shared key deleted by another) are expected and counted as operations.", "",
-            "Operations completed:", "", *[f"- {m}" for m in mixes], "",
+            "Operations completed (the last round):", "", *[f"- {m}" for m in mixes], "",
             "How each client was driven:", "", *hows, ""]
     return out
 
