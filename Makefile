@@ -46,7 +46,8 @@ test-fast: install
 	$(PY) -m pytest tests/unit tests/property $(PYTEST_ARGS)
 
 # Benchmarks (never part of `make test`): s3cse against plain boto3 and the peer clients.
-# BENCH_ARGS="--size-mib 64 --small-objects 100 --rounds 1" for a quick run.
+# BENCH_ARGS="--size-mib 64 --small-objects 100 --rounds 1" for a quick run,
+# BENCH_ARGS="--workloads load --load-seconds 30 --rounds 1" for the mixed load alone.
 bench: install peers $(VENV)/.bench-installed
 	$(PY) bench/run.py $(BENCH_ARGS)
 

@@ -381,6 +381,9 @@ def markdown(results: dict[str, Any]) -> str:
                 "client refuses `Range`, so its row is one whole-object `get_object` through "
                 "the proxy, timed once. " + kms_latency(results), ""]
 
+    if "load" in runs:
+        out += load_section(results)
+
     if "crypto" in runs:
         rates = crypto_rates(results)
         openssl = results.get("openssl") or {}
@@ -419,6 +422,71 @@ def markdown(results: dict[str, Any]) -> str:
                     "their AES-GCM code paths."]
         out += [""]
     return "\n".join(out).rstrip() + "\n"
+
+
+def load_section(results: dict[str, Any]) -> list[str]:
+    """The mixed load: throughput of each client, as ops/s and MiB/s and against boto3."""
+    settings, runs = results["settings"], results["runs"]["load"]
+    seconds, threads = settings["load_seconds"], settings["load_threads"]
+    out = [f"## Mixed load: {threads} threads sharing one client, {seconds} s per client", ""]
+    base_ops = median_of(runs.get("boto3", []), "ops_per_second")
+    base_mib = median_of(runs.get("boto3", []), "mib_per_second")
+    rows, hows, mixes = [], [], []
+    for row in CLIENT_ORDER:
+        these = runs.get(row)
+        if not these:
+            continue
+        good = ok_runs(these)
+        if not good:
+            rows.append([label(results, row), f"failed: {(failure(these) or '?')[:80]}"]
+                        + ["-"] * 8)
+            continue
+        ops = median_of(these, "ops_per_second")
+        mib = median_of(these, "mib_per_second")
+        count = sum(r["ops"] for r in good)
+        kms = sum(sum(r.get("kms", {}).values()) for r in good)
+        errors = sum(r["errors"] for r in good)
+        ok = correct(these)
+        rows.append([label(results, row), fmt(ops, 1), times(ratio(ops, base_ops)),
+                     fmt(mib, 1), times(ratio(mib, base_mib)),
+                     fmt(median_of(these, "cpu_seconds"), 1),
+                     per_object(kms / count) if count else "-", fmt(peak(these), 0),
+                     str(errors), "-" if ok is None else "yes" if ok else "**no**"])
+        if api(results, "load", row):
+            hows.append(f"- {label(results, row)}: {api(results, 'load', row)}")
+        kinds = good[-1].get("ops_by_kind", {})
+        mixes.append(f"{label(results, row)}: " + ", ".join(
+            f"{name} {kinds.get(name, 0):,}" for name in
+            ("put", "get", "range", "upload", "download", "overwrite", "delete")))
+    out += table(["client", "ops/s", "x boto3", "MiB/s", "x boto3", "CPU s",
+                  "KMS calls per op", "peak RSS MiB", "errors", "reads correct"], rows)
+    per_round = []
+    for row in CLIENT_ORDER:
+        pairs = [(mine, base) for mine, base in zip(runs.get(row, []), runs.get("boto3", []),
+                                                    strict=False)
+                 if "error" not in mine and "error" not in base]
+        if row != "boto3" and len(pairs) > 1:
+            per_round.append(f"{label(results, row)} " + ", ".join(
+                f"{mine['ops_per_second'] / base['ops_per_second']:.2f}"
+                for mine, base in pairs))
+    if per_round:
+        out += ["", "Operations per second against plain boto3 in each round: "
+                + "; ".join(per_round) + "."]
+    out += ["", f"Each client runs the same mix with the same seed: {threads} threads on one "
+            "shared client, each with its own keys (and four keys that every thread "
+            "overwrites), for a fixed time after writing its keys once, untimed. Weights: "
+            "put 20 (1 B-256 KiB), get 25 (whole object, 30% of them of a shared key), "
+            "range 25 (up to 128 KiB, unaligned, 20% suffix ranges), upload 3 and download 5 "
+            "(5-12 MiB, 5 MiB parts, 3 at a time per transfer), overwrite 12, delete 10. "
+            "Every read is checked: whole objects by SHA-256 (for a shared key, against "
+            "every version written to it), ranges byte for byte. MiB/s counts plaintext "
+            "bytes written and read. CPU s = the worker's CPU seconds over the timed run "
+            "(the local stack shares the same CPUs). KMS calls: of the timed operations, "
+            "counted at the KMS gate. Reads that find no object (deleted by its own thread, or "
+            "a shared key deleted by another) are expected and counted as operations.", "",
+            "Operations completed (the last round):", "", *[f"- {m}" for m in mixes], "",
+            "How each client was driven:", "", *hows, ""]
+    return out
 
 
 # ---------------------------------------------------------------------- chart

@@ -10,11 +10,14 @@ environment, so the peak RSS (the worker's VmHWM) is that client's.
 Workloads: (a) upload and (b) download of one large object (default 1 GiB), (c) many
 small objects put then get, with KMS calls counted at the KMS gate, (d) the last 64 KiB
 of the large object (latency directly; bytes through a counting TCP proxy), (e) the pure
-crypto pipeline against ``openssl speed``. Rounds rotate the order of the clients; the
+crypto pipeline against ``openssl speed``, (f) a mixed load for a fixed time: threads
+sharing one client, small puts, whole and ranged gets, multipart transfers, overwrites
+and deletes (s3cse and plain boto3 only). Rounds rotate the order of the clients; the
 median of the rounds is reported, and the largest peak RSS.
 
     .venv/bin/python bench/run.py                      # the full run (1 GiB)
     .venv/bin/python bench/run.py --size-mib 64 --small-objects 100 --rounds 1
+    .venv/bin/python bench/run.py --workloads load --load-seconds 30 --rounds 1
 """
 
 from __future__ import annotations
@@ -115,8 +118,15 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                         "its 2 x N operations already give a steady figure)")
     parser.add_argument("--clients", default="boto3,official,aioboto3,s3cse",
                         help="comma-separated subset of boto3,official,aioboto3,s3cse")
-    parser.add_argument("--workloads", default="upload,download,small,range,crypto",
-                        help="comma-separated subset of upload,download,small,range,crypto")
+    parser.add_argument("--workloads", default="upload,download,small,range,crypto,load",
+                        help="comma-separated subset of upload,download,small,range,crypto,"
+                        "load")
+    parser.add_argument("--load-seconds", type=int, default=60,
+                        help="how long the mixed load runs, per client (default 60)")
+    parser.add_argument("--load-threads", type=int, default=8,
+                        help="threads sharing one client in the mixed load (default 8)")
+    parser.add_argument("--load-rounds", type=int, default=1,
+                        help="rounds of the mixed load (default 1)")
     parser.add_argument("--openssl-seconds", type=int, default=3,
                         help="seconds per block size for `openssl speed` (default 3)")
     parser.add_argument("--out", type=Path, default=BENCH,
@@ -342,10 +352,10 @@ def make_source(path: Path, size: int, tail: int) -> tuple[str, str]:
     return digest.hexdigest(), tail_digest
 
 
-def check_disk(parent: Path, size: int, rounds: int) -> None:
+def check_disk(parent: Path, size: int, rounds: int, written: int = 0) -> None:
     # the source, one download at a time, and up to five large objects per round stored
-    # by SeaweedFS until it compacts its volumes
-    needed = size * (2 + 5 * rounds) + 2 * 1024 * MiB
+    # by SeaweedFS until it compacts its volumes (plus ``written`` bytes of other objects)
+    needed = size * (2 + 5 * rounds) + written + 2 * 1024 * MiB
     free = shutil.disk_usage(parent).free
     if free < needed:
         raise SystemExit(f"not enough free disk under {parent}: {free / 2**30:.1f} GiB free, "
@@ -495,6 +505,33 @@ def workload_small(bench: Bench, round_: int) -> None:
         say(f"  small     {row.id:<12} {describe(result)}, KMS {result['kms']}")
 
 
+LOAD_ROWS = [
+    Row("boto3", "boto3", "plain boto3 (no encryption)"),
+    Row("s3cse", "s3cse", "s3cse"),
+    Row("s3cse-cache", "s3cse", "s3cse, caching materials manager", variant="cache"),
+]
+
+
+def workload_load(bench: Bench, round_: int) -> None:
+    """The same mixed load (same seed) for each client in turn, for a fixed time."""
+    if round_ >= bench.args.load_rounds:
+        return
+    for row in rotated(selected(bench, LOAD_ROWS), round_):
+        settle(bench)
+        gate(bench.stack, "POST", "/_s3cse_gate/reset")
+        job = {"workload": "load", "variant": row.variant, "seed": round_ + 1,
+               "prefix": f"load/{row.id}/round-{round_ + 1}",
+               "seconds": bench.args.load_seconds, "threads": bench.args.load_threads,
+               "small_max": 256 * KiB, "big_min": 5 * MiB, "big_max": 12 * MiB,
+               "part_size": 5 * MiB, "part_concurrency": 3}
+        result = run_worker(bench, bench.clients[row.client], job)
+        result["kms"] = gate(bench.stack, "GET", "/_s3cse_gate/stats")["requests"]
+        bench.record("load", row.id, result)
+        detail = (f", {result['ops_per_second']:.1f} ops/s, {result['mib_per_second']:.1f} "
+                  f"MiB/s, {result['errors']} errors" if "ops_per_second" in result else "")
+        say(f"  load      {row.id:<12} {describe(result)}{detail}")
+
+
 def moto_endpoint(stack: local.LocalStack) -> str | None:
     """moto server's own port (behind the KMS gate), from its command line, if readable."""
     pid = stack.pids.get("moto")
@@ -620,8 +657,12 @@ def main(argv: list[str] | None = None) -> int:
     workloads = set(args.workloads.split(","))
     size = args.size_mib * MiB
     parent = Path(args.tmp_dir or tempfile.gettempdir())
+    # the mixed load writes up to ~64 MiB/s per client here, overwritten and deleted
+    # objects included (SeaweedFS reclaims their space later)
+    load_written = (args.load_seconds * min(args.load_rounds, args.rounds) * len(LOAD_ROWS)
+                    * 64 * MiB if "load" in workloads else 0)
     check_disk(parent, size if workloads & {"upload", "download", "range"} else 0,
-               args.rounds)
+               args.rounds, load_written)
     tmp = Path(tempfile.mkdtemp(prefix="s3cse-bench-", dir=parent))
     state = tmp / "stack"
     clients = known_clients()
@@ -649,7 +690,7 @@ def main(argv: list[str] | None = None) -> int:
                 say(f"  warm-up   {describe(warm)}")
             steps = [("upload", workload_upload), ("download", workload_download),
                      ("small", workload_small), ("range", workload_range),
-                     ("crypto", workload_crypto)]
+                     ("crypto", workload_crypto), ("load", workload_load)]
             for round_ in range(args.rounds):
                 say(f"round {round_ + 1} of {args.rounds}")
                 for name, step in steps:

@@ -3,11 +3,13 @@
 upload/download: ``upload_file`` / ``download_file`` with s3transfer's default
 TransferConfig (8 MiB threshold and parts, 10 threads). small: put_object/get_object.
 range: one ranged GET per read. kms: the latency of bare KMS GenerateDataKey and Decrypt
-calls (what every encrypted put and get adds), to tell KMS time from S3 time.
+calls (what every encrypted put and get adds), to tell KMS time from S3 time. load: the
+mixed workload of ``_common.mixed_load``, every thread on this one client.
 """
 
 from __future__ import annotations
 
+import io
 from typing import Any
 
 import _common as c
@@ -27,10 +29,38 @@ def kms_latency(kms: Any, job: dict[str, Any]) -> dict[str, float]:
             "seconds": generate.seconds + decrypt.seconds}
 
 
+def load_calls(s3: Any, bucket: str, job: dict[str, Any]) -> c.LoadCalls:
+    from boto3.s3.transfer import TransferConfig
+
+    config = TransferConfig(multipart_threshold=job["part_size"],
+                            multipart_chunksize=job["part_size"],
+                            max_concurrency=job["part_concurrency"])
+
+    def download(key: str) -> bytes:
+        sink = io.BytesIO()
+        s3.download_fileobj(bucket, key, sink, Config=config)
+        return sink.getvalue()
+
+    def missing(exc: Exception) -> bool:
+        code = getattr(exc, "response", {}).get("Error", {}).get("Code")
+        return code in ("NoSuchKey", "404", "NotFound")
+
+    return c.LoadCalls(
+        put=lambda k, data: s3.put_object(Bucket=bucket, Key=k, Body=data),
+        get=lambda k: s3.get_object(Bucket=bucket, Key=k)["Body"].read(),
+        get_range=lambda k, header: s3.get_object(Bucket=bucket, Key=k,
+                                                  Range=header)["Body"].read(),
+        upload=lambda k, data: s3.upload_fileobj(io.BytesIO(data), bucket, k, Config=config),
+        download=download,
+        delete=lambda k: s3.delete_object(Bucket=bucket, Key=k),
+        missing=missing,
+    )
+
+
 def main() -> None:
     job = c.job()
     bucket, key = job["bucket"], job.get("key", "")
-    s3 = boto3.client("s3")
+    s3 = boto3.client("s3", config=c.botocore_config(job))
     s3.list_buckets()  # open a connection outside the timed sections
     result: dict[str, Any] = {"rss_after_setup_mib": c.vm_rss_mib()}
     clock = c.Clock()
@@ -53,6 +83,10 @@ def main() -> None:
         result.update(c.repeated_reads(
             lambda: s3.get_object(Bucket=bucket, Key=key, Range=header)["Body"].read(), job))
         result["api"] = "get_object(Range=...)"
+    elif workload == "load":
+        result.update(c.mixed_load(load_calls(s3, bucket, job), job))
+        result["api"] = ("put_object, get_object (whole and Range), upload_fileobj / "
+                         "download_fileobj (s3transfer), delete_object")
     elif workload == "kms":
         result.update(kms_latency(boto3.client("kms"), job))
         if job.get("direct_kms_endpoint"):  # moto itself, without the KMS gate in front

@@ -4,11 +4,15 @@ upload: ``upload_file`` (variant "index": ExtraArgs IntegrityIndex=True); downlo
 ``download_file``; small: put_object/get_object (one GenerateDataKey / Decrypt each);
 range: get_object(Range=...) of the last bytes, variant "unauthenticated" (CTR range,
 ``unauthenticated_ranges=True``, object without index) or "authenticated" (through the
-integrity index of an object uploaded with IntegrityIndex=True).
+integrity index of an object uploaded with IntegrityIndex=True). load: the mixed workload
+of ``_common.mixed_load``, every thread on this one client, ranges unauthenticated (CTR,
+as plain boto3's are), whole reads authenticated; variant "cache": the caching materials
+manager.
 """
 
 from __future__ import annotations
 
+import io
 import statistics
 import threading
 import time
@@ -19,6 +23,8 @@ import boto3
 
 from s3cse import EncryptionClient, KmsKeyring
 from s3cse.caching import CachingMaterialsManager
+from s3cse.errors import ObjectNotFoundError
+from s3cse.transfer import TransferConfig
 
 
 class KmsTimer:
@@ -37,13 +43,37 @@ class KmsTimer:
         self.samples.append(time.perf_counter() - self._started.at)
 
 
+def load_calls(client: EncryptionClient, bucket: str, job: dict[str, Any]) -> c.LoadCalls:
+    config = TransferConfig(multipart_threshold=job["part_size"],
+                            multipart_chunksize=job["part_size"],
+                            max_concurrency=job["part_concurrency"])
+
+    def download(key: str) -> bytes:
+        sink = io.BytesIO()
+        client.download_fileobj(bucket, key, sink, Config=config)
+        return sink.getvalue()
+
+    return c.LoadCalls(
+        put=lambda k, data: client.put_object(Bucket=bucket, Key=k, Body=data),
+        get=lambda k: client.get_object(Bucket=bucket, Key=k)["Body"].read(),
+        get_range=lambda k, header: client.get_object(Bucket=bucket, Key=k,
+                                                      Range=header)["Body"].read(),
+        upload=lambda k, data: client.upload_fileobj(io.BytesIO(data), bucket, k,
+                                                     Config=config),
+        download=download,
+        delete=lambda k: client.delete_object(Bucket=bucket, Key=k),
+        missing=lambda exc: isinstance(exc, ObjectNotFoundError),
+    )
+
+
 def main() -> None:
     job = c.job()
     bucket, key = job["bucket"], job.get("key", "")
-    s3 = boto3.client("s3")
+    s3 = boto3.client("s3", config=c.botocore_config(job))
     s3.list_buckets()  # open a connection outside the timed sections
-    options = {"unauthenticated_ranges": True} if job.get("variant") == "unauthenticated" else {}
-    kms = boto3.client("kms")
+    ranges = job.get("variant") == "unauthenticated" or job["workload"] == "load"
+    options = {"unauthenticated_ranges": True} if ranges else {}
+    kms = boto3.client("kms", config=c.botocore_config(job))
     timer = KmsTimer(kms)
     keyring = KmsKeyring(job["kms_key_id"], kms_client=kms)
     if job.get("variant") == "cache":  # one data key for many objects
@@ -77,6 +107,10 @@ def main() -> None:
         result.update(api="get_object(Range=...)",
                       kms_median_seconds=statistics.median(timer.samples[1:] or [0.0]),
                       kms_calls_per_read=len(timer.samples) / result["reads"])
+    elif workload == "load":
+        result.update(c.mixed_load(load_calls(client, bucket, job), job))
+        result["api"] = ("put_object, get_object (whole; Range with unauthenticated_ranges="
+                         "True), upload_fileobj / download_fileobj, delete_object")
     else:
         raise SystemExit(f"unknown workload {workload}")
     c.emit(result)

@@ -11,12 +11,16 @@ it needs. How a read is protected is decided per object, explicitly:
 * ``unauthenticated``: AES-GCM ranges decrypted with CTR (allowed by the caller), or
   legacy AES-CBC. A read that continues exactly where the previous one stopped feeds a
   running GHASH, so a complete sequential read still checks the tag at the end.
+
+Reads are positional, so threads may share a reader: the spool of ``whole`` mode and the
+running GHASH are used under a lock.
 """
 
 from __future__ import annotations
 
 import contextlib
 import tempfile
+import threading
 from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from typing import IO, TYPE_CHECKING, Any
@@ -51,6 +55,7 @@ class ObjectReader:
         self._on_fetch = on_fetch
         self._extra = dict(extra_args or {})
         self._spool: IO[bytes] | None = None
+        self._lock = threading.RLock()  # the spool, the running GHASH, bytes_fetched
         with located(bucket, key):
             head = client._s3_call("head_object", bucket, key, "head", **self._extra)
             self.etag: str = head["ETag"]
@@ -121,11 +126,12 @@ class ObjectReader:
             if self.mode == "whole":
                 # Without an index the size itself is unauthenticated until the whole
                 # object verifies: even a read past the end must not skip that.
-                spool = self._whole()
-                if first > last:
-                    return b""
-                spool.seek(first)
-                return spool.read(last - first + 1)
+                with self._lock:  # one position for every thread
+                    spool = self._whole()
+                    if first > last:
+                        return b""
+                    spool.seek(first)
+                    return spool.read(last - first + 1)
             if first > last:
                 return b""
             if self.mode == "indexed":
@@ -143,7 +149,8 @@ class ObjectReader:
         return data
 
     def _fetched(self, count: int) -> None:
-        self.bytes_fetched += count
+        with self._lock:
+            self.bytes_fetched += count
         if self._on_fetch is not None:
             self._on_fetch(count)
 
@@ -177,7 +184,8 @@ class ObjectReader:
         decryptor = ranges.RangeDecryptor(self.content_key, plan, self.metadata.iv or b"")
         plain = decryptor.update(ciphertext) + decryptor.finalize()
         if authenticated:
-            self._follow(start, ciphertext)
+            with self._lock:
+                self._follow(start, ciphertext)
         return plain
 
     def _follow(self, start: int, ciphertext: bytes) -> None:
@@ -216,9 +224,10 @@ class ObjectReader:
         return self._spool
 
     def close(self) -> None:
-        if self._spool is not None:
-            self._spool.close()
-            self._spool = None
+        with self._lock:
+            if self._spool is not None:
+                self._spool.close()
+                self._spool = None
 
     def __enter__(self) -> ObjectReader:
         return self

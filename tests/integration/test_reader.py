@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import os
 import random
+import sys
+import threading
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -90,3 +93,55 @@ def test_object_replaced_after_open_is_not_mixed_in(s3: Any, bucket: str, key_na
     client.put_object(Bucket=bucket, Key=key_name, Body=b"b" * 100)
     with pytest.raises(e.S3CSEError, match=r"PreconditionFailed|412"):
         reader.read(0, 9)
+
+
+@pytest.fixture
+def frequent_thread_switches() -> Iterator[None]:
+    """Threads take turns every microsecond: a race between two statements shows."""
+    saved = sys.getswitchinterval()
+    sys.setswitchinterval(1e-6)
+    try:
+        yield
+    finally:
+        sys.setswitchinterval(saved)
+
+
+@pytest.mark.parametrize("mode", ["whole", "unauthenticated"])
+def test_one_reader_serves_many_threads(
+    mode: str, s3: Any, bucket: str, key_name: str, frequent_thread_switches: None
+) -> None:
+    """Reads are positional: threads may share a reader. Each reads the object from start
+    to end in pieces, then at random; every byte must be right, and the pieces followed
+    one another in every thread, so the tag was checked once, and passed."""
+    data = os.urandom(CHUNK_SIZE + 4321)
+    EncryptionClient(aes_keyring(0), s3_client=s3).put_object(Bucket=bucket, Key=key_name,
+                                                             Body=data)
+    client = EncryptionClient(aes_keyring(0), s3_client=s3,
+                              unauthenticated_ranges=mode == "unauthenticated")
+    reader = ObjectReader(client, bucket, key_name)
+    assert reader.mode == mode
+    wrong: list[tuple[int, int]] = []
+    failed: list[BaseException] = []
+
+    def work(seed: int) -> None:
+        rng = random.Random(seed)
+        pieces = [(first, min(first + 2999, len(data) - 1))
+                  for first in range(0, len(data), 3000)]
+        pieces += [(first, first + rng.randrange(300))
+                   for first in (rng.randrange(len(data)) for _ in range(200))]
+        try:
+            for first, last in pieces:
+                if reader.read(first, last) != data[first : last + 1]:
+                    wrong.append((first, last))
+        except BaseException as exc:
+            failed.append(exc)
+
+    threads = [threading.Thread(target=work, args=(i,)) for i in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert not failed, failed[:3]
+    assert not wrong, f"{len(wrong)} reads returned wrong bytes, e.g. {wrong[:3]}"
+    assert reader.verified
+    reader.close()
