@@ -302,12 +302,10 @@ class Worker:
     def fail(self, op: str, slot: Slot, message: str) -> None:
         self.tally.failures.append(f"{self.name} {op} {slot.key}: {message}")
 
-    def check_whole(self, op: str, slot: Slot, data: Any) -> set[str]:
-        """``data`` must be one whole version; the names of those it is."""
-        candidates = self.load.candidates(slot)
-        digest = hashlib.sha256(data).digest()
-        names = {v.name for v in candidates if v.size == len(data) and v.digest == digest}
-        self.tally.bytes += len(data)
+    def verdict(self, op: str, slot: Slot, data: Any, names: set[str],
+                candidates: list[Any], what: str, expected: Any) -> set[str]:
+        """Count a read that matched ``names``; otherwise record the failure and how
+        many bytes differ from the closest of the versions it could have been."""
         if names:
             self.tally.checked[op] += 1
             return names
@@ -315,12 +313,21 @@ class Worker:
             self.fail(op, slot, f"read {len(data)} bytes where nothing should be")
             self.tally.corrupted += len(data)
             return names
-        wrong = min(differing(data, content(self.load.seed, slot.key, v.name, 0, v.size - 1))
-                    for v in candidates[:4])
+        wrong = min(differing(data, expected(v)) for v in candidates[:4])
         self.tally.corrupted += wrong
-        self.fail(op, slot, f"{len(data)} bytes match no version written ({wrong} differ "
-                  f"from the closest of {len(candidates)})")
+        self.fail(op, slot, f"{what} match no version written ({wrong} differ from the "
+                  f"closest of {len(candidates)})")
         return names
+
+    def check_whole(self, op: str, slot: Slot, data: Any) -> set[str]:
+        """``data`` must be one whole version; the names of those it is."""
+        candidates = self.load.candidates(slot)
+        digest = hashlib.sha256(data).digest()
+        names = {v.name for v in candidates if v.size == len(data) and v.digest == digest}
+        self.tally.bytes += len(data)
+        return self.verdict(
+            op, slot, data, names, candidates, f"{len(data)} bytes",
+            lambda v: content(self.load.seed, slot.key, v.name, 0, v.size - 1))
 
     def check_range(self, op: str, slot: Slot, first: int, last: int, data: Any) -> set[str]:
         """``data`` must be bytes ``first..last`` of one version; the names of those."""
@@ -336,19 +343,9 @@ class Worker:
                 continue
             if data == content(seed, key, v.name, first, end):
                 names.add(v.name)
-        if names:
-            self.tally.checked[op] += 1
-            return names
-        if not candidates:
-            self.fail(op, slot, f"read {len(data)} bytes where nothing should be")
-            self.tally.corrupted += len(data)
-            return names
-        wrong = min(differing(data, content(seed, key, v.name, first, min(last, v.size - 1)))
-                    for v in candidates[:4])
-        self.tally.corrupted += wrong
-        self.fail(op, slot, f"bytes {first}-{last} ({len(data)} read) match no version "
-                  f"written ({wrong} differ from the closest of {len(candidates)})")
-        return names
+        return self.verdict(
+            op, slot, data, names, candidates, f"bytes {first}-{last} ({len(data)} read)",
+            lambda v: content(seed, key, v.name, first, min(last, v.size - 1)))
 
     def check_reads(self, op: str, slot: Slot, size: int,
                     results: list[tuple[int, int, bytes]]) -> None:
