@@ -26,6 +26,7 @@ from .errors import (
     LegacyModeDisabledError,
     MetadataError,
 )
+from .gcm import BLOCK
 from .materials import DecryptionRequest, EncryptionMaterials, EncryptionRequest, MaterialsManager
 from .metadata import (
     ALL_KEYS,
@@ -38,8 +39,6 @@ from .metadata import (
     serialize,
 )
 from .suites import FormatVersion
-
-BLOCK = 16
 
 
 def seal(
