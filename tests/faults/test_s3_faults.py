@@ -132,46 +132,33 @@ def test_part_upload_reset_is_retried(faulty: Faulty, s3: Any, bucket: str,
     assert_no_uploads(s3, bucket, key_name)
 
 
-def test_part_that_keeps_failing_aborts_the_upload(faulty: Faulty, s3: Any, bucket: str,
-                                                   key_name: str) -> None:
-    faulty.s3_proxy.add(Fault("reset", "request", after=MiB, when=b"partNumber=2",
-                              times=None))
-    with pytest.raises(S3RequestError, match="part 2"):
-        faulty.client(KEY).upload_fileobj(io.BytesIO(payload(12 * MiB)), bucket, key_name,
-                                          Config=PARTS)
-    assert_absent(s3, bucket, key_name)
-    assert_no_uploads(s3, bucket, key_name)
+class Pipe(io.RawIOBase):
+    """A source of unknown length: uploads take the streamed multipart path."""
+
+    def __init__(self, data: bytes) -> None:
+        self._data = io.BytesIO(data)
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: Any) -> int:
+        return self._data.readinto(buffer)
 
 
-def test_streamed_part_that_keeps_failing_aborts_the_upload(
-        faulty: Faulty, s3: Any, bucket: str, key_name: str) -> None:
-    """A pipe (unknown length) takes the other upload path: same outcome."""
-
-    class Pipe(io.RawIOBase):
-        def __init__(self, data: bytes) -> None:
-            self._data = io.BytesIO(data)
-
-        def readable(self) -> bool:
-            return True
-
-        def readinto(self, buffer: Any) -> int:
-            return self._data.readinto(buffer)
-
-    faulty.s3_proxy.add(Fault("cut", "request", after=MiB, when=b"partNumber=3",
-                              times=None))
-    with pytest.raises(S3RequestError, match="part 3"):
-        faulty.client(KEY).upload_fileobj(Pipe(payload(17 * MiB)), bucket, key_name,
-                                          Config=PARTS)
-    assert_absent(s3, bucket, key_name)
-    assert_no_uploads(s3, bucket, key_name)
-
-
-def test_completion_that_keeps_failing_aborts_the_upload(
-        faulty: Faulty, s3: Any, bucket: str, key_name: str) -> None:
-    faulty.s3_proxy.add(s3_slow_down(times=None, when=b"<CompleteMultipartUpload"))
-    with pytest.raises(S3RequestError, match="completion"):
-        faulty.client(KEY).upload_fileobj(io.BytesIO(payload(11 * MiB)), bucket, key_name,
-                                          Config=PARTS)
+@pytest.mark.parametrize("make_fault, make_source, failing", [
+    (lambda: Fault("reset", "request", after=MiB, when=b"partNumber=2", times=None),
+     lambda: io.BytesIO(payload(12 * MiB)), "part 2"),
+    (lambda: Fault("cut", "request", after=MiB, when=b"partNumber=3", times=None),
+     lambda: Pipe(payload(17 * MiB)), "part 3"),
+    (lambda: s3_slow_down(times=None, when=b"<CompleteMultipartUpload"),
+     lambda: io.BytesIO(payload(11 * MiB)), "completion"),
+], ids=["part", "streamed-part", "completion"])
+def test_multipart_step_that_keeps_failing_aborts_the_upload(
+        faulty: Faulty, s3: Any, bucket: str, key_name: str, make_fault: Any,
+        make_source: Any, failing: str) -> None:
+    faulty.s3_proxy.add(make_fault())
+    with pytest.raises(S3RequestError, match=failing):
+        faulty.client(KEY).upload_fileobj(make_source(), bucket, key_name, Config=PARTS)
     assert_absent(s3, bucket, key_name)
     assert_no_uploads(s3, bucket, key_name)
 

@@ -299,6 +299,15 @@ class Worker:
         if not slot.shared:
             slot.current = version
 
+    def uploaded(self, op: str, slot: Slot, version: Version, data: bytes,
+                 seen: list[int]) -> None:
+        """Record a finished upload; its progress callbacks must add up to its size."""
+        self.stored(slot, version)
+        if sum(seen) != len(data):
+            self.fail(op, slot, f"progress reported {sum(seen)} of {len(data)} bytes")
+        self.tally.bytes += len(data)
+        self.tally.checked[op] += 1
+
     def fail(self, op: str, slot: Slot, message: str) -> None:
         self.tally.failures.append(f"{self.name} {op} {slot.key}: {message}")
 
@@ -497,11 +506,7 @@ class SyncWorker(Worker):
             seen: list[int] = []
             self.client(slot).upload_fileobj(io.BytesIO(data), self.load.bucket, slot.key,
                                              Config=PARTS, Callback=seen.append)
-            self.stored(slot, version)
-            if sum(seen) != len(data):
-                self.fail(op, slot, f"progress reported {sum(seen)} of {len(data)} bytes")
-            self.tally.bytes += len(data)
-            self.tally.checked[op] += 1
+            self.uploaded(op, slot, version, data, seen)
 
         self.attempt(op, self.pick([*self.big, *self.shared_big], big_share=1.0), upload,
                      reading=False)
@@ -616,11 +621,7 @@ class AsyncWorker(Worker):
             seen: list[int] = []
             await self.client.upload_fileobj(io.BytesIO(data), self.load.bucket, slot.key,
                                              Config=PARTS, Callback=seen.append)
-            self.stored(slot, version)
-            if sum(seen) != len(data):
-                self.fail(op, slot, f"progress reported {sum(seen)} of {len(data)} bytes")
-            self.tally.bytes += len(data)
-            self.tally.checked[op] += 1
+            self.uploaded(op, slot, version, data, seen)
 
         await self.attempt(op, self.pick([*self.big, *self.shared_big], big_share=1.0), upload,
                            reading=False)
