@@ -62,6 +62,20 @@ def kms_key_id(kms: Any) -> str:
     return key_id
 
 
+@pytest.fixture(scope="session")
+def moto_s3(stack: local.LocalStack) -> Any:
+    """S3 served by moto: it stores keys with ``.``/``..`` segments and empty metadata
+    values, as AWS does and SeaweedFS does not."""
+    return boto3.client("s3", endpoint_url=stack.moto_s3_endpoint)
+
+
+@pytest.fixture(scope="session")
+def moto_bucket(moto_s3: Any) -> str:
+    name = "s3cse-moto-test"
+    moto_s3.create_bucket(Bucket=name)
+    return name
+
+
 @pytest.fixture
 def key_name(request: pytest.FixtureRequest) -> str:
     """A fresh object key per test, readable in the bucket listing."""

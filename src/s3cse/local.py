@@ -36,6 +36,9 @@ class LocalStack:
     s3_port: int
     kms_port: int
     pids: dict[str, int] = field(default_factory=dict)
+    moto_port: int = 0
+    """moto server itself: KMS reaches it through the gate; it also serves S3, closer to
+    AWS than SeaweedFS for keys with ``.``/``..`` segments and empty metadata values."""
 
     @property
     def s3_endpoint(self) -> str:
@@ -44,6 +47,13 @@ class LocalStack:
     @property
     def kms_endpoint(self) -> str:
         return f"http://127.0.0.1:{self.kms_port}"
+
+    @property
+    def moto_s3_endpoint(self) -> str:
+        """A second S3 endpoint (moto's), for behaviour SeaweedFS departs from AWS on."""
+        if not self.moto_port:
+            raise ConfigurationError("this stack was started without a recorded moto port")
+        return f"http://127.0.0.1:{self.moto_port}"
 
     def env(self) -> dict[str, str]:
         """The standard AWS variables that point botocore (and s3cse) at this stack."""
@@ -151,7 +161,7 @@ def start(
     data = state / "seaweedfs"
     data.mkdir(exist_ok=True)
     (s3, master, volume, filer, admin, kms, moto) = free_ports(7)
-    stack = LocalStack(str(state), s3, kms)
+    stack = LocalStack(str(state), s3, kms, moto_port=moto)
     env = {**os.environ, "AWS_ACCESS_KEY_ID": ACCESS_KEY, "AWS_SECRET_ACCESS_KEY": SECRET_KEY}
     weed_args = [
         _tool("weed"), "mini", f"-dir={data}", "-ip=127.0.0.1", "-ip.bind=127.0.0.1",
