@@ -76,9 +76,11 @@ def v2_aeswrap_gcm(wrapping_key: bytes, plaintext: bytes) -> tuple[bytes, dict[s
     }
 
 
-def v2_kms_legacy_gcm(kms: Any, key_id: str, plaintext: bytes) -> tuple[bytes, dict[str, str]]:
-    """The V1-era 'kms' wrap: the KMS context is just {"kms_cmk_id": key id}."""
-    context = {"kms_cmk_id": key_id}
+def v2_kms_legacy_gcm(kms: Any, key_id: str, plaintext: bytes,
+                      description: dict[str, str] | None = None) -> tuple[bytes, dict[str, str]]:
+    """The V1-era 'kms' wrap: the KMS context is {"kms_cmk_id": key id} plus the writer's
+    material description, if it gave one (the old Java client's KMS materials did)."""
+    context = {**(description or {}), "kms_cmk_id": key_id}
     generated = kms.generate_data_key(KeyId=key_id, KeySpec="AES_256", EncryptionContext=context)
     iv = os.urandom(12)
     return AESGCM(generated["Plaintext"]).encrypt(iv, plaintext, None), {

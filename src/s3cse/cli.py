@@ -1195,7 +1195,18 @@ def lifecycle_options(kind: str) -> Callable[[F], F]:
                      help=f"RSA private key (PEM) {now}."),
         click.option("--matdesc", help="Material description (JSON) of the current AES/RSA key."),
         click.option("--encryption-context", "encryption_context", multiple=True,
-                     metavar="KEY=VALUE", help="KMS encryption context entry (repeatable)."),
+                     metavar="KEY=VALUE",
+                     help="KMS encryption context the objects carry now (repeatable); a KMS "
+                          "object whose stored context differs is refused."),
+        click.option("--legacy", is_flag=True,
+                     help="Also read legacy unauthenticated modes (CBC, kms, AESWrap, V1): "
+                          "only for objects whose origin you trust."),
+        click.option("--to-encryption-context", "to_encryption_context", multiple=True,
+                     metavar="KEY=VALUE",
+                     help="KMS encryption context to write with (repeatable; default: the "
+                          "current one, carried over)."),
+        click.option("--to-empty-encryption-context", is_flag=True,
+                     help="Write with no encryption context of the caller's."),
         click.option("--to-kms-key-id", help=f"KMS key: {target}."),
         click.option("--to-aes-key-file", type=click.Path(dir_okay=False),
                      help=f"AES key file: {target}."),
@@ -1228,7 +1239,10 @@ def rotate(url: str, **kwargs: Any) -> None:
     copied onto itself with new encryption metadata (user metadata, content type, tags,
     SSE-S3/SSE-KMS settings and storage class kept; guarded against concurrent writers).
     Objects already under the new key are skipped, so a second run finishes what an
-    interrupted one left; legacy objects are skipped too (use migrate).
+    interrupted one left; legacy objects are skipped too (use migrate). A KMS object is
+    rotated only if its stored encryption context is the one given (--encryption-context),
+    and keeps it unless --to-encryption-context says otherwise. Objects whose data key has
+    a legacy wrap need --legacy, and are read through their tag check before re-wrapping.
     """
     _lifecycle("rotate", url, kwargs)
 
@@ -1243,6 +1257,9 @@ def migrate(url: str, **kwargs: Any) -> None:
     Each new ciphertext goes to KEY.s3cse-migrating, is read back and compared by SHA-256
     with the old plaintext, and only then copied over the object (a versioned bucket keeps
     the old version). V3 objects are skipped; an interrupted run is finished by the next.
+    V2 GCM objects need no switch; CBC content and legacy key wraps need --legacy. A KMS
+    object is read only under the encryption context it stores (--encryption-context), and
+    the V3 copy carries that context unless --to-encryption-context says otherwise.
     """
     _lifecycle("migrate", url, kwargs)
 
@@ -1298,7 +1315,19 @@ def _build_job(kind: str, url: str, kw: dict[str, Any]) -> Any:
         target.keyring()
     return Job(kind, location.bucket, location.key, current, target,
                encryption_context=tuple(sorted(_parse_context(kw["encryption_context"]).items())),
-               endpoint_url=endpoint, dry_run=kw["dry_run"])
+               endpoint_url=endpoint, dry_run=kw["dry_run"], legacy=kw["legacy"],
+               target_context=_target_context(kw))
+
+
+def _target_context(kw: dict[str, Any]) -> tuple[tuple[str, str], ...] | None:
+    """None carries the objects' current context over to the rewritten ones."""
+    given = kw["to_encryption_context"]
+    if kw["to_empty_encryption_context"]:
+        if given:
+            raise ConfigurationError(
+                "--to-empty-encryption-context and --to-encryption-context exclude each other")
+        return ()
+    return tuple(sorted(_parse_context(given).items())) if given else None
 
 
 def _lifecycle(kind: str, url: str, kw: dict[str, Any]) -> None:

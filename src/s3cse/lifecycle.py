@@ -12,6 +12,12 @@ work runs on a thread pool or, when one machine is not enough, on a Dask cluster
   old plaintext, and only then copied over the object (a versioned bucket keeps the old
   version). Sidecars follow; the temporary key is removed.
 
+Neither job launders: legacy unauthenticated modes are read only when the job says so
+(``legacy=True``), a KMS object is read only under the context it stores, and the rewritten
+object carries that context unless the job names another (``target_context``). A legacy
+wrap binds the data key to nothing, so rotation reads such an object through its tag
+check before binding the key to the content algorithm it claims.
+
 Each object ends fully done or untouched, and a second run skips what the first one
 finished: rotated objects already open with the target key; migrated ones are V3.
 An interrupted migration leaves at most a temporary key, which the next run finishes
@@ -35,6 +41,7 @@ from .config import CryptoConfig
 from .errors import ConfigurationError, S3CSEError
 from .keyrings import AesKeyring, KmsKeyring, RsaKeyring, load_aes_key_file, load_rsa_key_file
 from .materials import (
+    LEGACY_WRAP_ALGS,
     DecryptionRequest,
     DefaultMaterialsManager,
     EncryptionRequest,
@@ -107,9 +114,15 @@ class Job:
     target: KeySpec | None = None
     """Rotate: the new master key. Migrate: the key to write V3 with (default: ``keys``)."""
     encryption_context: tuple[tuple[str, str], ...] = ()
-    legacy: bool = True
+    """The KMS context the objects carry now: a KMS-wrapped object whose stored context
+    differs is refused, never read under another one."""
+    legacy: bool = False
+    """Read legacy unauthenticated modes (CBC content, ``kms``, ``AESWrap``, V1 wraps):
+    only when asked, since what such objects hold cannot be authenticated."""
     endpoint_url: str | None = None
     dry_run: bool = False
+    target_context: tuple[tuple[str, str], ...] | None = None
+    """The KMS context to write the objects with; None carries the current one over."""
 
     def __post_init__(self) -> None:
         if self.kind not in ("rotate", "migrate"):
@@ -120,6 +133,13 @@ class Job:
     @property
     def context(self) -> dict[str, str]:
         return dict(self.encryption_context)
+
+    @property
+    def new_context(self) -> dict[str, str]:
+        """What the rewritten objects are bound to: the current context unless told."""
+        if self.target_context is None:
+            return self.context
+        return dict(self.target_context)
 
     def s3(self) -> Any:
         import boto3
@@ -229,13 +249,29 @@ def _head(s3: Any, bucket: str, key: str) -> dict[str, Any]:
     return response
 
 
-def _opens_with(keyring: Keyring, md: ContentMetadata, job: Job) -> bool:
+def _opens_with(keyring: Keyring, md: ContentMetadata, context: Mapping[str, str],
+                legacy: bool) -> bool:
     try:
         DefaultMaterialsManager(keyring).decrypt_data_key(
-            DecryptionRequest(md, job.context, job.legacy))
+            DecryptionRequest(md, context, legacy))
     except S3CSEError:
         return False
     return True
+
+
+def _authenticate_content(job: Job, s3: Any, key: str, etag: str) -> None:
+    """Read the whole object through the tag check before a legacy wrap is re-wrapped.
+
+    A legacy wrap (``kms``, ``AESWrap``, ...) binds the data key to nothing, so the
+    content algorithm the metadata claims may be an attacker's. The new wrap binds the key
+    to that claim: it must first be shown true, or rotation would vouch for a forgery.
+    """
+    reader = EncryptionClient(job.keys.keyring(), s3_client=s3, config=job.reader_config())
+    response = reader.get_object(Bucket=job.bucket, Key=key, EncryptionContext=job.context,
+                                 IfMatch=etag)
+    with response["Body"] as body:
+        while body.read(1 << 20):
+            pass
 
 
 def _rotate(job: Job, s3: Any, key: str) -> ObjectResult:
@@ -243,7 +279,7 @@ def _rotate(job: Job, s3: Any, key: str) -> ObjectResult:
     head = _head(s3, job.bucket, key)
     md = fetch_content_metadata(s3, job.bucket, key, head.get("Metadata", {}))
     target = job.target.keyring()
-    if _opens_with(target, md, job):
+    if _opens_with(target, md, job.new_context, job.legacy):
         return ObjectResult(key, "skipped", f"already under {job.target}")
     if md.version is FormatVersion.V1 or md.suite.legacy:
         return ObjectResult(key, "skipped", "legacy object: run migrate to re-encrypt it")
@@ -252,9 +288,11 @@ def _rotate(job: Job, s3: Any, key: str) -> ObjectResult:
     from .envelope import unseal
 
     unseal(md, data_key)  # a V3 data key must match its commitment before it is re-wrapped
+    if md.wrap_alg in LEGACY_WRAP_ALGS:
+        _authenticate_content(job, s3, key, head["ETag"])
     if job.dry_run:
         return ObjectResult(key, "would-rotate", f"{md.wrap_alg} -> {job.target}")
-    wrapped = target.wrap(EncryptionRequest(md.suite, job.context), data_key)
+    wrapped = target.wrap(EncryptionRequest(md.suite, job.new_context), data_key)
     rotated = replace(md, wrap_alg=wrapped.wrap_alg,
                       encrypted_data_key=wrapped.encrypted_data_key,
                       context=dict(wrapped.context))
@@ -333,7 +371,8 @@ def _migrate(job: Job, s3: Any, key: str) -> ObjectResult:
     head = _head(s3, job.bucket, key)
     md = fetch_content_metadata(s3, job.bucket, key, head.get("Metadata", {}))
     temp = key + TEMP_SUFFIX
-    if md.version is FormatVersion.V3 and _opens_with(target, md, job):
+    if md.version is FormatVersion.V3 and _opens_with(target, md, job.new_context,
+                                                      job.legacy):
         if _exists(s3, job.bucket, temp):  # an earlier run stopped after the swap
             _finish_swap(s3, job.bucket, key, temp)
             return ObjectResult(key, "migrated", "finished an interrupted migration")
@@ -352,11 +391,12 @@ def _migrate(job: Job, s3: Any, key: str) -> ObjectResult:
     with response["Body"] as body:
         source = _Hashing(body)
         writer.upload_fileobj(cast(IO[bytes], source), job.bucket, temp, ExtraArgs={
-            "EncryptionContext": job.context, "Metadata": user, "IntegrityIndex": has_index,
+            "EncryptionContext": job.new_context, "Metadata": user,
+            "IntegrityIndex": has_index,
             **_kept_headers(head), **_sse_args(head)})
     check = _HashSink()
     writer.download_fileobj(job.bucket, temp, cast(IO[bytes], check),
-                            EncryptionContext=job.context)
+                            EncryptionContext=job.new_context)
     if check.sha256.digest() != source.sha256.digest():
         _discard(s3, job.bucket, temp)
         return ObjectResult(key, "failed", "the re-encrypted copy did not read back the same")

@@ -224,12 +224,13 @@ def test_migrate_legacy_objects_to_v3(
     v1_before = s3.get_object(Bucket=bucket, Key=f"{key_name}/v1")["Body"].read()
     url = f"s3://{bucket}/{key_name}"
 
-    dry = run("migrate", url, "--aes-key-file", keys.old, "--dry-run")
+    dry = run("migrate", url, "--legacy", "--aes-key-file", keys.old, "--dry-run")
     assert dry.returncode == 0, err(dry)
     assert s3.get_object(Bucket=bucket, Key=f"{key_name}/v1")["Body"].read() == v1_before
     assert "1 skipped, 2 would-migrate" in stderr_lines(dry)[-1]
 
-    result = run("migrate", url, "--aes-key-file", keys.old, "--json", "--concurrency", "2")
+    result = run("migrate", url, "--legacy", "--aes-key-file", keys.old, "--json",
+                 "--concurrency", "2")
     assert result.returncode == 0, err(result)
     *objects, summary = json_lines(result)
     actions = {o["key"].rsplit("/", 1)[1]: o["action"] for o in objects}
@@ -239,14 +240,14 @@ def test_migrate_legacy_objects_to_v3(
     assert s3.head_object(Bucket=bucket, Key=f"{key_name}/v1")["ContentType"] == \
         "application/x-legacy"
 
-    again = run("migrate", url, "--aes-key-file", keys.old, "--json")
+    again = run("migrate", url, "--legacy", "--aes-key-file", keys.old, "--json")
     assert again.returncode == 0, err(again)
     assert json_lines(again)[-1]["summary"] == {"skipped": 3}
 
 
 def test_migrate_to_a_new_key(keys: KeyFiles, s3: Any, bucket: str, key_name: str) -> None:
     plaintexts = legacy_tree(s3, keys, bucket, key_name)
-    result = run("migrate", f"s3://{bucket}/{key_name}", "--aes-key-file", keys.old,
+    result = run("migrate", f"s3://{bucket}/{key_name}", "--legacy", "--aes-key-file", keys.old,
                  "--to-aes-key-file", keys.new, "--to-matdesc", '{"key": "2026"}', "-q")
     assert result.returncode == 0, err(result)
     assert err(result) == ""
@@ -266,8 +267,8 @@ def test_migrate_killed_mid_run_finishes_on_rerun(
     url = f"s3://{bucket}/{key_name}"
     env = {k: v for k, v in os.environ.items() if k != "S3CSE_DEBUG"}
     worker = subprocess.Popen(
-        [sys.executable, "-m", "s3cse.cli", "migrate", url, "--aes-key-file", str(keys.old),
-         "--concurrency", "1"],
+        [sys.executable, "-m", "s3cse.cli", "migrate", url, "--legacy",
+         "--aes-key-file", str(keys.old), "--concurrency", "1"],
         stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=env)
     assert worker.stderr is not None
     first = worker.stderr.readline().decode()
@@ -279,7 +280,7 @@ def test_migrate_killed_mid_run_finishes_on_rerun(
                 s3.head_object(Bucket=bucket, Key=f"{key_name}/{k}")["Metadata"]]
     assert still_v1, "the first run was not interrupted"
 
-    rerun = run("migrate", url, "--aes-key-file", keys.old, "--json")
+    rerun = run("migrate", url, "--legacy", "--aes-key-file", keys.old, "--json")
     assert rerun.returncode == 0, err(rerun)
     summary = json_lines(rerun)[-1]
     assert summary["failed"] == 0 and summary["total"] == len(plaintexts)
@@ -297,7 +298,7 @@ def test_ctrl_c_stops_a_migration_promptly(
     env = {k: v for k, v in os.environ.items() if k != "S3CSE_DEBUG"}
     worker = subprocess.Popen(
         [sys.executable, "-m", "s3cse.cli", "migrate", f"s3://{bucket}/{key_name}",
-         "--aes-key-file", str(keys.old), "--concurrency", "1"],
+         "--legacy", "--aes-key-file", str(keys.old), "--concurrency", "1"],
         stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=env)
     assert worker.stderr is not None
     assert worker.stderr.readline().startswith(b"migrated: ")
@@ -321,7 +322,7 @@ def test_migrate_on_a_dask_cluster(
     plaintexts = legacy_tree(s3, keys, bucket, key_name)
     with LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
                       dashboard_address=None, host="127.0.0.1") as cluster:
-        result = run("migrate", f"s3://{bucket}/{key_name}", "--aes-key-file", keys.old,
+        result = run("migrate", f"s3://{bucket}/{key_name}", "--legacy", "--aes-key-file", keys.old,
                      "--dask", cluster.scheduler_address, "--json")
     assert result.returncode == 0, err(result)
     assert json_lines(result)[-1]["summary"] == {"migrated": 2, "skipped": 1}

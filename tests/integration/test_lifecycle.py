@@ -87,6 +87,11 @@ def test_rotate_reports_objects_it_cannot_open(s3: Any, bucket: str, key_name: s
     assert "no AES key" in summary.results[0].detail
 
 
+def legacy_migration(bucket: str, prefix: str, key_file: str) -> Job:
+    """Migration of objects known to be legacy: legacy reads are asked for."""
+    return Job("migrate", bucket, prefix, KeySpec(aes_key_file=key_file), legacy=True)
+
+
 def legacy_objects(
     s3: Any, kms: Any, kms_key_id: str, bucket: str, prefix: str
 ) -> dict[str, bytes]:
@@ -127,7 +132,7 @@ def test_migrate_legacy_objects_to_v3(s3: Any, kms: Any, kms_key_id: str, bucket
                                       key_name: str, key_files: dict[str, str]) -> None:
     plaintexts = legacy_objects(s3, kms, kms_key_id, bucket, key_name)
     v3_before = s3.get_object(Bucket=bucket, Key=f"{key_name}/already-v3")["Body"].read()
-    job = Job("migrate", bucket, key_name, KeySpec(aes_key_file=key_files["old"]))
+    job = legacy_migration(bucket, key_name, key_files["old"])
     summary = run(job)
     assert summary.counts() == {"migrated": 4, "skipped": 1}
     assert_all_v3(s3, bucket, key_name, plaintexts)
@@ -147,7 +152,7 @@ def test_migrate_in_a_versioned_bucket_keeps_the_old_version(
         s3.put_bucket_versioning(Bucket=bucket, VersioningConfiguration={"Status": "Enabled"})
     ciphertext, md = legacy.v1_aes_cbc(aes_key(0), b"old bytes")
     s3.put_object(Bucket=bucket, Key=key_name, Body=ciphertext, Metadata=md)
-    run(Job("migrate", bucket, key_name, KeySpec(aes_key_file=key_files["old"])))
+    run(legacy_migration(bucket, key_name, key_files["old"]))
     versions = s3.list_object_versions(Bucket=bucket, Prefix=key_name).get("Versions", [])
     mine = [v for v in versions if v["Key"] == key_name]
     assert len(mine) == 2
@@ -159,7 +164,7 @@ def test_migrate_in_a_versioned_bucket_keeps_the_old_version(
 WORKER = """
 import sys, time
 from s3cse.lifecycle import Job, KeySpec, run
-job = Job("migrate", sys.argv[1], sys.argv[2], KeySpec(aes_key_file=sys.argv[3]))
+job = Job("migrate", sys.argv[1], sys.argv[2], KeySpec(aes_key_file=sys.argv[3]), legacy=True)
 run(job, concurrency=1, on_result=lambda r: (print(r.key, r.action, flush=True), time.sleep(0.3)))
 """
 
@@ -181,7 +186,7 @@ def test_interrupted_migration_finishes_on_the_next_run(
     worker.wait()
     assert all(line.strip() for line in done)
     time.sleep(0.2)
-    summary = run(Job("migrate", bucket, key_name, KeySpec(aes_key_file=key_files["old"])))
+    summary = run(legacy_migration(bucket, key_name, key_files["old"]))
     assert not summary.failed
     assert_all_v3(s3, bucket, key_name, plaintexts)
 
@@ -194,7 +199,7 @@ def test_migrate_on_a_dask_cluster_of_processes(
     plaintexts = legacy_objects(s3, kms, kms_key_id, bucket, key_name)
     with LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
                       dashboard_address=None, host="127.0.0.1") as cluster:
-        summary = run(Job("migrate", bucket, key_name, KeySpec(aes_key_file=key_files["old"])),
+        summary = run(legacy_migration(bucket, key_name, key_files["old"]),
                       dask_address=cluster.scheduler_address)
     assert summary.counts() == {"migrated": 4, "skipped": 1}
     assert_all_v3(s3, bucket, key_name, plaintexts)
@@ -206,5 +211,5 @@ def test_sidecars_and_temporary_keys_are_not_listed(s3: Any, bucket: str, key_na
                      integrity_index=True).put_object(Bucket=bucket, Key=f"{key_name}/x",
                                                       Body=b"x")
     s3.put_object(Bucket=bucket, Key=f"{key_name}/y.s3cse-migrating", Body=b"partial")
-    job = Job("migrate", bucket, key_name, KeySpec(aes_key_file=key_files["old"]))
+    job = legacy_migration(bucket, key_name, key_files["old"])
     assert list(list_keys(job, s3)) == [f"{key_name}/x"]

@@ -498,8 +498,10 @@ def kms_md(suite: AlgorithmSuite, stored: dict[str, str], wrap: str = "kms+conte
         (GCM_HKDF_COMMIT, {"aws:x-amz-cek-alg": "115", "team": "blue"}, {"team": "blue"}),
         (GCM_HKDF_COMMIT, {"aws:x-amz-cek-alg": "115"}, {}),
         (GCM_IV12_TAG16, {"aws:x-amz-cek-alg": "AES/GCM/NoPadding", "a": "b"}, {"a": "b"}),
-        (GCM_IV12_TAG16, {"kms_cmk_id": "arn:x", "a": "b"}, {"a": "b"}),
-        (CBC_IV16, {"a": "b"}, {"a": "b"}),
+        (GCM_IV12_TAG16,
+         {"aws:x-amz-cek-alg": "AES/GCM/NoPadding", "kms_cmk_id": "arn:x", "a": "b"},
+         {"a": "b"}),
+        (CBC_IV16, {"aws:x-amz-cek-alg": CBC_IV16.kms_context_value, "a": "b"}, {"a": "b"}),
     ],
 )
 def test_decrypt_request_ok(suite: AlgorithmSuite, stored: dict[str, str],
@@ -543,6 +545,51 @@ def test_decrypt_request_cek_alg_contradicts_suite(suite: AlgorithmSuite, bound:
     req = DecryptionRequest(kms_md(suite, {"aws:x-amz-cek-alg": bound}), {})
     with pytest.raises(MetadataError):
         kms_mod.decrypt_request("k", req, legacy=True)
+
+
+@pytest.mark.parametrize("suite", [GCM_HKDF_COMMIT, GCM_IV12_TAG16, CBC_IV16])
+def test_decrypt_request_kms_context_without_algorithm_key(suite: AlgorithmSuite) -> None:
+    """Every kms+context writer stores the algorithm key: without it, nothing binds the
+    data key to the content algorithm the metadata claims."""
+    req = DecryptionRequest(kms_md(suite, {"kms_cmk_id": "arn:x", "a": "b"}), {"a": "b"})
+    with pytest.raises(MetadataError, match="lacks aws:x-amz-cek-alg"):
+        kms_mod.decrypt_request("k", req, legacy=True)
+
+
+@pytest.mark.parametrize("suite", [GCM_IV12_TAG16, CBC_IV16])
+@pytest.mark.parametrize("bound", ["AES/GCM/NoPadding", "115", "AES/CBC/PKCS5Padding"])
+def test_decrypt_request_relabelled_kms_context(suite: AlgorithmSuite, bound: str) -> None:
+    """A kms+context key relabelled as the V1-era 'kms' wrap is refused before KMS is
+    asked, whatever context the caller gives."""
+    stored = {"aws:x-amz-cek-alg": bound, "dept": "finance"}
+    for expected in ({}, {"dept": "finance"}):
+        req = DecryptionRequest(kms_md(suite, stored, wrap="kms"), expected)
+        with pytest.raises(MetadataError, match="only 'kms\\+context' writers store"):
+            kms_mod.decrypt_request("k", req, legacy=True)
+
+
+def test_decrypt_request_kms_without_key_id() -> None:
+    md = kms_md(CBC_IV16, {"dept": "finance"}, wrap="kms")
+    with pytest.raises(MetadataError, match="kms_cmk_id"):
+        kms_mod.decrypt_request("k", DecryptionRequest(md, {"dept": "finance"}), legacy=True)
+
+
+def test_decrypt_request_kms_compares_context_apart_from_key_id() -> None:
+    """A V1 writer's material description is its KMS context: the caller names it (all but
+    kms_cmk_id), and naming none does not skip the comparison."""
+    stored = {"kms_cmk_id": "alias/old", "dept": "finance"}
+    md = kms_md(GCM_IV12_TAG16, stored, wrap="kms")
+    params = kms_mod.decrypt_request("k", DecryptionRequest(md, {"dept": "finance"}),
+                                     legacy=True)
+    assert params["EncryptionContext"] == stored
+    for expected in ({}, {"dept": "sales"}, {"dept": "finance", "x": "y"}):
+        with pytest.raises(EncryptionContextMismatchError):
+            kms_mod.decrypt_request("k", DecryptionRequest(md, expected), legacy=True)
+
+
+def test_generate_request_refuses_key_id_context_key() -> None:
+    with pytest.raises(ConfigurationError, match="kms_cmk_id"):
+        kms_mod.generate_request("k", EncryptionRequest(GCM_HKDF_COMMIT, {"kms_cmk_id": "x"}))
 
 
 def test_decrypt_request_legacy_kms() -> None:

@@ -41,9 +41,10 @@ _RESERVED_KEYS = (RESERVED_CONTEXT_KEY, V1_CONTEXT_KEY)
 def generate_request(key_id: str, request: EncryptionRequest) -> dict[str, Any]:
     """GenerateDataKey parameters: the caller's context plus the reserved algorithm key."""
     context = require_ascii_map(request.encryption_context, "encryption context")
-    if RESERVED_CONTEXT_KEY in context:
+    reserved = [k for k in _RESERVED_KEYS if k in context]
+    if reserved:
         raise ConfigurationError(
-            f"{RESERVED_CONTEXT_KEY} is reserved in the encryption context; remove it"
+            f"{', '.join(reserved)} is reserved in the encryption context; remove it"
         )
     context[RESERVED_CONTEXT_KEY] = request.suite.kms_context_value
     return {"KeyId": key_id, "KeySpec": "AES_256", "EncryptionContext": context}
@@ -52,35 +53,71 @@ def generate_request(key_id: str, request: EncryptionRequest) -> dict[str, Any]:
 def decrypt_request(key_id: str, request: DecryptionRequest, legacy: bool) -> dict[str, Any]:
     """Decrypt parameters, after checking the stored context against the expected one.
 
-    The check runs before KMS is called: a mismatch is the caller's error, and KMS would
-    only report it as an opaque InvalidCiphertextException.
+    The checks run before KMS is called. KMS binds a data key to the exact context it was
+    made with, but it answers for whatever context the metadata says, so the metadata
+    alone must not decide which checks apply: a ``kms+context`` key relabelled ``kms``
+    would otherwise skip both the algorithm binding and the caller's context.
     """
     md = request.metadata
-    expected = dict(request.encryption_context)
-    stored = dict(md.context)
     check_legacy_wrap(md.wrap_alg, legacy)
+    stored = dict(md.context)
     if md.wrap_alg == WRAP_KMS_CONTEXT:
-        if RESERVED_CONTEXT_KEY in expected:
-            raise ConfigurationError(
-                f"{RESERVED_CONTEXT_KEY} is reserved; do not pass it in the encryption context"
-            )
-        bound = stored.get(RESERVED_CONTEXT_KEY)
-        if bound is not None and bound != md.suite.kms_context_value:
-            raise MetadataError(
-                f"the encryption context binds the key to {excerpt(bound)} but the object claims "
-                f"{md.suite.kms_context_value!r}: a downgrade attempt or altered metadata"
-            )
+        _check_algorithm_binding(stored, md.suite.kms_context_value)
         visible = {k: v for k, v in stored.items() if k not in _RESERVED_KEYS}
-        if visible != expected:
-            raise EncryptionContextMismatchError(
-                f"the encryption context given ({_keys(expected)}) does not match the one "
-                f"stored with the object ({_keys(visible)})"
-            )
-    elif expected:
-        raise EncryptionContextMismatchError(
-            "legacy 'kms' objects have no encryption context; do not pass one"
-        )
+    else:
+        _check_v1_context(stored)
+        visible = {k: v for k, v in stored.items() if k != V1_CONTEXT_KEY}
+    _check_expected_context(dict(request.encryption_context), visible)
     return {"KeyId": key_id, "CiphertextBlob": md.encrypted_data_key, "EncryptionContext": stored}
+
+
+def _check_algorithm_binding(stored: Mapping[str, str], claimed: str) -> None:
+    """A ``kms+context`` data key is bound to its content algorithm by the reserved key:
+    every writer of that wrap stores it, so its absence is as much a forgery as a
+    different value (KMS would hand out the key for whatever algorithm is claimed)."""
+    bound = stored.get(RESERVED_CONTEXT_KEY)
+    if bound is None:
+        raise MetadataError(
+            f"the object's KMS encryption context lacks {RESERVED_CONTEXT_KEY}, which every "
+            "'kms+context' writer stores: the metadata was altered"
+        )
+    if bound != claimed:
+        raise MetadataError(
+            f"the encryption context binds the key to {excerpt(bound)} but the object claims "
+            f"{claimed!r}: a downgrade attempt or altered metadata"
+        )
+
+
+def _check_v1_context(stored: Mapping[str, str]) -> None:
+    """A genuine V1-era ``kms`` envelope holds the key id under ``kms_cmk_id`` (plus any
+    material description of the writer's) and never the V2 algorithm key: a ``kms`` label
+    on a context carrying it is a ``kms+context`` key relabelled to dodge its binding."""
+    if RESERVED_CONTEXT_KEY in stored:
+        raise MetadataError(
+            f"the object claims the V1-era 'kms' wrap, but its encryption context carries "
+            f"{RESERVED_CONTEXT_KEY}, which only 'kms+context' writers store: the metadata "
+            "was altered to skip the algorithm and context checks"
+        )
+    if V1_CONTEXT_KEY not in stored:
+        raise MetadataError(
+            f"the object claims the V1-era 'kms' wrap without the {V1_CONTEXT_KEY} every "
+            "writer of that wrap stores: the metadata was altered"
+        )
+
+
+def _check_expected_context(expected: dict[str, str], visible: dict[str, str]) -> None:
+    """The caller's context must equal the stored one, always: passing none expects none,
+    so an object bound to a context is never read by a caller who did not name it."""
+    if RESERVED_CONTEXT_KEY in expected or V1_CONTEXT_KEY in expected:
+        raise ConfigurationError(
+            f"{RESERVED_CONTEXT_KEY} and {V1_CONTEXT_KEY} are reserved; do not pass them in "
+            "the encryption context"
+        )
+    if visible != expected:
+        raise EncryptionContextMismatchError(
+            f"the encryption context given ({_keys(expected)}) does not match the one "
+            f"stored with the object ({_keys(visible)})"
+        )
 
 
 def _keys(context: Mapping[str, str]) -> str:
