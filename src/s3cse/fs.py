@@ -21,7 +21,10 @@ Options use the CLI's names (``kms_key_id``, ``aes_key_file``, ``rsa_key_file``,
 ``encryption_context``, ``format``, ``legacy``, ``commitment_policy``) beside s3fs's
 (``endpoint_url``, ``key``, ``secret``, ``client_kwargs``). The filesystem pickles as
 its arguments, so worker processes rebuild their own clients; key files travel as paths,
-never as key bytes, unless passed by value (``aes_key=``).
+never as key bytes. A key passed by value (``aes_key=``) never leaves the process: it is
+kept out of ``storage_options``, and ``to_json``/``to_dict``/pickling refuse with a
+pointer to ``aes_key_file``, because serialised filesystems end up in data catalogs,
+task graphs and logs.
 """
 
 from __future__ import annotations
@@ -57,6 +60,9 @@ from .retries import botocore_config
 
 TAG = 16
 SIDECARS = (DEFAULT_INSTRUCTION_SUFFIX, integrity.SUFFIX)
+KEYS_BY_VALUE = ("aes_key",)
+"""Constructor options that carry key bytes: never stored where fsspec serialises from."""
+REDACTED = "<redacted>"
 
 
 @dataclass(frozen=True)
@@ -114,6 +120,36 @@ class S3CSEFileSystem(s3fs.S3FileSystem):  # type: ignore[misc]
         self._client_lock = threading.Lock()
         self.bytes_fetched = 0
         """Object bytes received by ranged and whole reads through this filesystem."""
+
+    # ------------------------------------------------------------------ serialisation
+
+    @property
+    def storage_options(self) -> dict[str, Any]:
+        """The constructor's options as fsspec keeps them, key bytes replaced."""
+        return self._storage_options
+
+    @storage_options.setter
+    def storage_options(self, options: dict[str, Any]) -> None:
+        self._storage_options = {k: REDACTED if k in KEYS_BY_VALUE and v is not None else v
+                                 for k, v in options.items()}
+
+    def _refuse_key_by_value(self, what: str) -> None:
+        if self._key_options.aes_key is not None:
+            raise ConfigurationError(
+                f"this s3cse:// filesystem holds an AES key by value (aes_key=), which {what} "
+                "would write out in clear",
+                hint="Pass the key as a file instead (aes_key_file=PATH, made by "
+                     "`s3cse keygen aes`): only its path is serialised",
+            )
+
+    def to_dict(self, *, include_password: bool = True) -> dict[str, Any]:
+        self._refuse_key_by_value("to_dict/to_json")
+        result: dict[str, Any] = super().to_dict(include_password=include_password)
+        return result
+
+    def __reduce__(self) -> Any:
+        self._refuse_key_by_value("pickling (Dask, multiprocessing)")
+        return super().__reduce__()
 
     # ------------------------------------------------------------------ clients
 
