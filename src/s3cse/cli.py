@@ -18,7 +18,7 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass
 from datetime import datetime
-from pathlib import Path, PurePosixPath
+from pathlib import Path, PurePath
 from typing import IO, Any, NoReturn, TypeVar
 
 import click
@@ -30,15 +30,18 @@ from .errors import (
     AuthenticationError,
     ConfigurationError,
     DestinationError,
+    LocalPathError,
     NotEncryptedError,
     ObjectNotFoundError,
     S3CSEError,
     S3RequestError,
+    located,
 )
 from .keyrings import (
     read_aes_key,
 )
 from .keyrings.rsa import generate_rsa_pem
+from .localpaths import PathClaims, local_name, prepare_parent
 from .materials import (
     DecryptionRequest,
     EncryptionMaterials,
@@ -529,7 +532,8 @@ def _download(client: EncryptionClient, options: KeyOptions, sse: Sse, source: S
         return ""
     target = Path(dst)
     if target.is_dir() or dst.endswith(os.sep):
-        target = target / Path(source.key).name
+        with located(source.bucket, source.key):
+            target = target / local_name(source.key)
     try:
         size = client.head_object(Bucket=source.bucket, Key=source.key,
                                   **get_args)["ContentLength"] \
@@ -643,12 +647,22 @@ def _stored_size(stored: int) -> tuple[int, str]:
 def _exact_info(s3: Any, bucket: str, key: str, sse_c: dict[str, Any]) -> dict[str, Any]:
     """A HEAD (and the instruction file if the object has one): the exact plaintext size
     and how the object is encrypted. Needs no key."""
-    from .envelope import plaintext_size
+    return _describe_head(s3, bucket, key, _head(s3, bucket, key, sse_c), sse_c)
 
+
+def _head(s3: Any, bucket: str, key: str, sse_c: dict[str, Any]) -> dict[str, Any]:
     try:
-        head = s3.head_object(Bucket=bucket, Key=key, **sse_c)
+        head: dict[str, Any] = s3.head_object(Bucket=bucket, Key=key, **sse_c)
     except _s3_errors() as exc:
         raise translate_s3_error(exc, bucket, key, "head") from None
+    return head
+
+
+def _describe_head(s3: Any, bucket: str, key: str, head: dict[str, Any],
+                   sse_c: dict[str, Any]) -> dict[str, Any]:
+    """``_exact_info`` from a HEAD response already made."""
+    from .envelope import plaintext_size
+
     stored = int(head.get("ContentLength") or 0)
     try:
         md = fetch_content_metadata(s3, bucket, key, head.get("Metadata", {}), sse_c=sse_c)
@@ -981,7 +995,7 @@ def _plan_upload(options: KeyOptions, sse: Sse, root: Path, target: S3Url,
             def run(callback: Callback | None, path: Path = path, url: S3Url = url) -> None:
                 _upload(client, options, sse, str(path), url, extra, callback or _ignore)
 
-            transfers.append(_Transfer(f"upload: {path} to {url}", size, run))
+            transfers.append(_Transfer(_transfer_line("upload", path, url), size, run))
     return transfers
 
 
@@ -989,45 +1003,80 @@ def _ignore(done: int) -> None:
     pass
 
 
+def _transfer_line(verb: str, source: object, target: object) -> str:
+    return f"{verb}: {source} to {target}"
+
+
 def _plan_download(options: KeyOptions, sse: Sse, source: S3Url, root: Path,
                    cache: bool) -> list[_Transfer]:
+    """One transfer per object; one whose key cannot be a file of its own under ``root``
+    becomes a transfer that fails, so the others still run."""
     client = options.client(writing=False, cache=cache)
     prefix = _dir_prefix(source.key)
     get_args = {"EncryptionContext": options.context, **sse.get_args()}
+    claims = PathClaims()
     transfers = []
     for entry in _listing(client.s3, source.bucket, prefix):
-        key = entry["Key"]
-        relative = key[len(prefix):]
-        if not relative or relative.endswith("/"):
-            continue  # a "directory" marker
-        url = S3Url(source.bucket, key)
-        destination = _local_destination(root, relative)
+        url = S3Url(source.bucket, entry["Key"])
+        stored = int(entry.get("Size") or 0)
+        try:
+            with located(url.bucket, url.key):
+                if url.key.endswith("/"):
+                    _require_directory_marker(client.s3, url, stored, sse)
+                    continue
+                relative = claims.claim(url.key[len(prefix):])
+        except S3CSEError as exc:
+            transfers.append(_refused(url, exc))
+            continue
 
-        def run(callback: Callback | None, url: S3Url = url, relative: str = relative) -> None:
-            path = _local_destination(root, relative, check=True)
-            try:
-                path.parent.mkdir(parents=True, exist_ok=True)
-                client.download_file(url.bucket, url.key, path, Callback=callback,
-                                     **get_args)
-            except DestinationError:
-                raise
-            except OSError as exc:
-                raise ConfigurationError(
-                    f"cannot write {path}: {exc.strerror or exc}") from None
+        def run(callback: Callback | None, url: S3Url = url,
+                relative: PurePath = relative) -> None:
+            with located(url.bucket, url.key):
+                _download_under(client, root, relative, url, callback, get_args)
 
-        size, _ = _stored_size(int(entry.get("Size") or 0))
-        transfers.append(_Transfer(f"download: {url} to {destination}", size, run))
+        size, _ = _stored_size(stored)
+        transfers.append(_Transfer(_transfer_line("download", url, root / relative), size,
+                                   run))
     return transfers
 
 
-def _local_destination(root: Path, relative: str, *, check: bool = False) -> Path:
-    """``root/relative``, refusing keys that would climb out of ``root``."""
-    parts = PurePosixPath(relative).parts
-    if check and (relative.startswith("/") or any(p in ("..", ".") for p in parts)):
+def _download_under(client: EncryptionClient, root: Path, relative: PurePath, url: S3Url,
+                    callback: Callback | None, get_args: dict[str, Any]) -> None:
+    try:
+        path = prepare_parent(root, relative)
+        client.download_file(url.bucket, url.key, path, Callback=callback, **get_args)
+    except DestinationError:
+        raise
+    except OSError as exc:
         raise ConfigurationError(
-            f"refusing to write key {relative!r} outside {root}: it has '..', '.' or a "
-            "leading '/'")
-    return root.joinpath(*parts) if parts else root
+            f"cannot write {root / relative}: {exc.strerror or exc}") from None
+
+
+def _refused(url: S3Url, error: S3CSEError) -> _Transfer:
+    """A transfer that only reports why ``url`` is not copied."""
+
+    def run(callback: Callback | None) -> None:
+        raise error
+
+    return _Transfer(f"refused: {url}", 0, run)
+
+
+def _require_directory_marker(s3: Any, url: S3Url, stored: int, sse: Sse) -> None:
+    """A key ending in ``/`` is a folder marker (as consoles and tools make them) when it
+    is empty or typed ``application/x-directory``: nothing to write. One holding data
+    cannot be a local file; it is refused, rather than silently left out."""
+    if stored == 0:
+        return
+    sse_c = sse.get_args()
+    head = _head(s3, url.bucket, url.key, sse_c)
+    if str(head.get("ContentType", "")).split(";")[0].strip() == "application/x-directory":
+        return
+    info = _describe_head(s3, url.bucket, url.key, head, sse_c)
+    if info["size_source"] == "exact" and info["size"] == 0:
+        return
+    raise LocalPathError(
+        f"the key ends in '/' but the object is not an empty folder marker "
+        f"({info['size']} bytes): it cannot be written as a local file")
 
 
 def _plan_copy(options: KeyOptions, sse: Sse, source: S3Url, target: S3Url,
@@ -1048,7 +1097,7 @@ def _plan_copy(options: KeyOptions, sse: Sse, source: S3Url, target: S3Url,
             _copy(reader, writer, options, sse, a, b, dict(extra), callback)
 
         size, _ = _stored_size(int(entry.get("Size") or 0))
-        transfers.append(_Transfer(f"copy: {from_url} to {to_url}", size, run))
+        transfers.append(_Transfer(_transfer_line("copy", from_url, to_url), size, run))
     return transfers
 
 
@@ -1159,10 +1208,7 @@ def inspect(url: str, endpoint_url: str | None, show_bytes: int, as_json: bool,
         raise ConfigurationError("inspect takes s3://BUCKET/KEY")
     s3 = boto3.client("s3", endpoint_url=endpoint_url, config=botocore_config())
     with _sse_c_hints(sse):
-        try:
-            head = s3.head_object(Bucket=target.bucket, Key=target.key, **sse_c)
-        except _s3_errors() as exc:
-            raise translate_s3_error(exc, target.bucket, target.key, "head") from None
+        head = _head(s3, target.bucket, target.key, sse_c)
         md = fetch_content_metadata(s3, target.bucket, target.key, head.get("Metadata", {}),
                                     sse_c=sse_c)
         info: dict[str, Any] = {"object": str(target), "stored_size": head["ContentLength"]}
