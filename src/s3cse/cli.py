@@ -26,6 +26,7 @@ import click
 from . import local as local_stack
 from .client import EncryptionClient, describe, fetch_content_metadata, translate_s3_error
 from .config import CryptoConfig
+from .display import display_key, display_message
 from .errors import (
     AuthenticationError,
     ConfigurationError,
@@ -81,8 +82,13 @@ def _print_traceback(exc: BaseException) -> None:
     traceback.print_exception(type(exc), exc, exc.__traceback__, file=sys.stderr)
 
 
+def _error_line(error: object) -> str:
+    """``s3cse: error: ...``, with what the message quotes from S3 made terminal-safe."""
+    return f"s3cse: error: {display_message(str(error))}"
+
+
 def _fail(exc: S3CSEError) -> NoReturn:
-    click.echo(f"s3cse: error: {exc}", err=True)
+    click.echo(_error_line(exc), err=True)
     if _debugging():
         _print_traceback(exc)
     sys.exit(_exit_code(exc))
@@ -121,7 +127,7 @@ class _Main(click.Group):
                 os.dup2(devnull, sys.stdout.fileno())
             sys.exit(EXIT_FAILED)
         except Exception as exc:
-            click.echo(f"s3cse: error: {_unexpected(exc)}", err=True)
+            click.echo(_error_line(_unexpected(exc)), err=True)
             if _debugging():
                 _print_traceback(exc)
             sys.exit(EXIT_FAILED)
@@ -460,7 +466,7 @@ def cp(src: str, dst: str, recursive: bool, cache_data_keys: bool, concurrency: 
                          options.client(writing=True, cache=cache_data_keys), options, sse,
                          source, target, extra)
     if not quiet and done:
-        click.echo(done, err=dst == "-")
+        click.echo(display_key(done), err=dst == "-")
 
 
 def _s3_target(target: S3Url, source_name: str) -> S3Url:
@@ -510,8 +516,15 @@ def _progress(label: str, total: int | None, quiet: bool) -> Iterator[Any]:
     with Progress("[progress.description]{task.description}", BarColumn(), DownloadColumn(),
                   TransferSpeedColumn(), transient=True,
                   console=_stderr_console()) as progress:
-        task = progress.add_task(label, total=total)
+        task = progress.add_task(_bar_label(label), total=total)
         yield lambda done: progress.advance(task, done)
+
+
+def _bar_label(label: str) -> str:
+    """A progress bar's label: rich reads it as markup, and it may quote a key."""
+    from rich.markup import escape
+
+    return escape(display_key(label))
 
 
 def _shows_progress(quiet: bool) -> bool:
@@ -766,14 +779,15 @@ def _list_buckets(s3: Any, as_json: bool) -> None:
             click.echo(json.dumps({"bucket": bucket["Name"],
                                    "created": _iso(bucket.get("CreationDate"))}))
         else:
-            click.echo(f"{_local_time(bucket.get('CreationDate'))} {bucket['Name']}")
+            click.echo(f"{_local_time(bucket.get('CreationDate'))} "
+                       f"{display_key(bucket['Name'])}")
 
 
 def _echo_prefix(prefix: str, base: str, as_json: bool) -> None:
     if as_json:
         click.echo(json.dumps({"prefix": prefix}))
     else:
-        click.echo(f"{'PRE':>30} {prefix[len(base):]}")
+        click.echo(f"{'PRE':>30} {display_key(prefix[len(base):])}")
 
 
 def _echo_row(row: dict[str, Any], base: str, as_json: bool,
@@ -785,7 +799,7 @@ def _echo_row(row: dict[str, Any], base: str, as_json: bool,
     line = f"{_local_time(row['last_modified'])} {size:>10}"
     if widths is not None:
         line += f" {_format_text(row):<{widths[0]}} {_wrapping_text(row):<{widths[1]}}"
-    click.echo(f"{line} {row['key'][len(base):]}")
+    click.echo(display_key(f"{line} {row['key'][len(base):]}"))
 
 
 def _ls_exact(s3: Any, bucket: str, entries: Iterable[dict[str, Any]], base: str,
@@ -819,7 +833,7 @@ def _ls_exact(s3: Any, bucket: str, entries: Iterable[dict[str, Any]], base: str
         else:
             _echo_row(row, base, as_json, widths)
     for exc in failures:
-        click.echo(f"s3cse: error: {exc}", err=True)
+        click.echo(_error_line(exc), err=True)
     return failures
 
 
@@ -896,7 +910,7 @@ def rm(url: str, recursive: bool, dry_run: bool, quiet: bool, endpoint_url: str 
                                       key=target.key)
         if not dry_run:
             client.delete_object(Bucket=target.bucket, Key=target.key)
-        say(f"{prefix}delete: {target}")
+        say(display_key(f"{prefix}delete: {target}"))
         return
     keys = [e["Key"] for e in _listing(s3, target.bucket, _dir_prefix(target.key))
             if "Key" in e]
@@ -914,13 +928,13 @@ def rm(url: str, recursive: bool, dry_run: bool, quiet: bool, endpoint_url: str 
             errors = {e.get("Key", ""): e for e in response.get("Errors", [])}
         for key in batch:
             if key not in errors:
-                say(f"{prefix}delete: s3://{target.bucket}/{key}")
+                say(display_key(f"{prefix}delete: s3://{target.bucket}/{key}"))
         for key, error in errors.items():
             failure = S3RequestError(
                 f"delete failed ({error.get('Code', '?')}: {error.get('Message', '')})",
                 bucket=target.bucket, key=key)
             failures.append(failure)
-            click.echo(f"s3cse: error: {failure}", err=True)
+            click.echo(_error_line(failure), err=True)
     if failures:
         click.echo(f"s3cse: error: {len(failures)} deletions failed", err=True)
         sys.exit(EXIT_FAILED)
@@ -1004,7 +1018,7 @@ def _ignore(done: int) -> None:
 
 
 def _transfer_line(verb: str, source: object, target: object) -> str:
-    return f"{verb}: {source} to {target}"
+    return display_key(f"{verb}: {source} to {target}")
 
 
 def _plan_download(options: KeyOptions, sse: Sse, source: S3Url, root: Path,
@@ -1058,7 +1072,7 @@ def _refused(url: S3Url, error: S3CSEError) -> _Transfer:
     def run(callback: Callback | None) -> None:
         raise error
 
-    return _Transfer(f"refused: {url}", 0, run)
+    return _Transfer(f"refused: {display_key(str(url))}", 0, run)
 
 
 def _require_directory_marker(s3: Any, url: S3Url, stored: int, sse: Sse) -> None:
@@ -1127,7 +1141,7 @@ def _run_transfers(transfers: Sequence[_Transfer], concurrency: int, quiet: bool
                     echo(transfer.line)
             else:
                 failures.append(error)
-                echo(f"s3cse: error: {error}", err=True)
+                echo(_error_line(error), err=True)
 
         rest = list(transfers)
         if prime and rest:
@@ -1163,7 +1177,7 @@ def _bulk_progress(label: str, total: int | None, quiet: bool,
     with Progress("[progress.description]{task.description}", BarColumn(), DownloadColumn(),
                   TransferSpeedColumn(), transient=True, console=_stderr_console(),
                   redirect_stdout=False, redirect_stderr=False) as progress:
-        task = progress.add_task(label, total=total)
+        task = progress.add_task(_bar_label(label), total=total)
         yield (lambda done: progress.advance(task, done)), _live_echo(progress)
 
 
@@ -1371,10 +1385,10 @@ def _lifecycle(kind: str, url: str, kw: dict[str, Any]) -> None:
                                  "detail": result.detail}))
             url = f"s3://{job.bucket}/{result.key}"
             if result.failed:
-                echo(f"failed: {url}: {result.detail}", err=True)
+                echo(f"failed: {display_key(url)}: {display_message(result.detail)}", err=True)
             elif advance is None and not quiet:  # no bar: a line per object
                 detail = f" ({result.detail})" if result.detail else ""
-                echo(f"{result.action}: {url}{detail}", err=True)
+                echo(display_key(f"{result.action}: {url}{detail}"), err=True)
             if advance is not None:
                 advance()
 
@@ -1396,8 +1410,8 @@ def _lifecycle(kind: str, url: str, kw: dict[str, Any]) -> None:
     if not quiet:
         parts = ", ".join(f"{n} {action}" for action, n in sorted(counts.items())) or "nothing"
         dry = " (dry run)" if job.dry_run else ""
-        click.echo(f"{kind}{dry}: {parts} ({len(summary.results)} objects under "
-                   f"s3://{job.bucket}/{job.prefix})", err=True)
+        click.echo(display_key(f"{kind}{dry}: {parts} ({len(summary.results)} objects "
+                               f"under s3://{job.bucket}/{job.prefix})"), err=True)
     if failed:
         click.echo(f"s3cse: error: {failed} of {len(summary.results)} objects failed",
                    err=True)
@@ -1446,7 +1460,7 @@ def _count_progress(label: str, total: int | None, quiet: bool,
                   MofNCompleteColumn(), TimeElapsedColumn(), transient=True,
                   console=_stderr_console(), redirect_stdout=False,
                   redirect_stderr=False) as progress:
-        task = progress.add_task(label, total=total)
+        task = progress.add_task(_bar_label(label), total=total)
         yield (lambda: progress.advance(task, 1)), _live_echo(progress)
 
 
