@@ -18,7 +18,7 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass
 from datetime import datetime
-from pathlib import Path, PurePosixPath
+from pathlib import Path, PurePath
 from typing import IO, Any, NoReturn, TypeVar
 
 import click
@@ -26,19 +26,23 @@ import click
 from . import local as local_stack
 from .client import EncryptionClient, describe, fetch_content_metadata, translate_s3_error
 from .config import CryptoConfig
+from .display import display_key, display_message
 from .errors import (
     AuthenticationError,
     ConfigurationError,
     DestinationError,
+    LocalPathError,
     NotEncryptedError,
     ObjectNotFoundError,
     S3CSEError,
     S3RequestError,
+    located,
 )
 from .keyrings import (
     read_aes_key,
 )
 from .keyrings.rsa import generate_rsa_pem
+from .localpaths import PathClaims, local_name, prepare_parent
 from .materials import (
     DecryptionRequest,
     EncryptionMaterials,
@@ -78,8 +82,13 @@ def _print_traceback(exc: BaseException) -> None:
     traceback.print_exception(type(exc), exc, exc.__traceback__, file=sys.stderr)
 
 
+def _error_line(error: object) -> str:
+    """``s3cse: error: ...``, with what the message quotes from S3 made terminal-safe."""
+    return f"s3cse: error: {display_message(str(error))}"
+
+
 def _fail(exc: S3CSEError) -> NoReturn:
-    click.echo(f"s3cse: error: {exc}", err=True)
+    click.echo(_error_line(exc), err=True)
     if _debugging():
         _print_traceback(exc)
     sys.exit(_exit_code(exc))
@@ -118,7 +127,7 @@ class _Main(click.Group):
                 os.dup2(devnull, sys.stdout.fileno())
             sys.exit(EXIT_FAILED)
         except Exception as exc:
-            click.echo(f"s3cse: error: {_unexpected(exc)}", err=True)
+            click.echo(_error_line(_unexpected(exc)), err=True)
             if _debugging():
                 _print_traceback(exc)
             sys.exit(EXIT_FAILED)
@@ -457,7 +466,7 @@ def cp(src: str, dst: str, recursive: bool, cache_data_keys: bool, concurrency: 
                          options.client(writing=True, cache=cache_data_keys), options, sse,
                          source, target, extra)
     if not quiet and done:
-        click.echo(done, err=dst == "-")
+        click.echo(display_key(done), err=dst == "-")
 
 
 def _s3_target(target: S3Url, source_name: str) -> S3Url:
@@ -507,8 +516,15 @@ def _progress(label: str, total: int | None, quiet: bool) -> Iterator[Any]:
     with Progress("[progress.description]{task.description}", BarColumn(), DownloadColumn(),
                   TransferSpeedColumn(), transient=True,
                   console=_stderr_console()) as progress:
-        task = progress.add_task(label, total=total)
+        task = progress.add_task(_bar_label(label), total=total)
         yield lambda done: progress.advance(task, done)
+
+
+def _bar_label(label: str) -> str:
+    """A progress bar's label: rich reads it as markup, and it may quote a key."""
+    from rich.markup import escape
+
+    return escape(display_key(label))
 
 
 def _shows_progress(quiet: bool) -> bool:
@@ -529,7 +545,8 @@ def _download(client: EncryptionClient, options: KeyOptions, sse: Sse, source: S
         return ""
     target = Path(dst)
     if target.is_dir() or dst.endswith(os.sep):
-        target = target / Path(source.key).name
+        with located(source.bucket, source.key):
+            target = target / local_name(source.key)
     try:
         size = client.head_object(Bucket=source.bucket, Key=source.key,
                                   **get_args)["ContentLength"] \
@@ -643,12 +660,22 @@ def _stored_size(stored: int) -> tuple[int, str]:
 def _exact_info(s3: Any, bucket: str, key: str, sse_c: dict[str, Any]) -> dict[str, Any]:
     """A HEAD (and the instruction file if the object has one): the exact plaintext size
     and how the object is encrypted. Needs no key."""
-    from .envelope import plaintext_size
+    return _describe_head(s3, bucket, key, _head(s3, bucket, key, sse_c), sse_c)
 
+
+def _head(s3: Any, bucket: str, key: str, sse_c: dict[str, Any]) -> dict[str, Any]:
     try:
-        head = s3.head_object(Bucket=bucket, Key=key, **sse_c)
+        head: dict[str, Any] = s3.head_object(Bucket=bucket, Key=key, **sse_c)
     except _s3_errors() as exc:
         raise translate_s3_error(exc, bucket, key, "head") from None
+    return head
+
+
+def _describe_head(s3: Any, bucket: str, key: str, head: dict[str, Any],
+                   sse_c: dict[str, Any]) -> dict[str, Any]:
+    """``_exact_info`` from a HEAD response already made."""
+    from .envelope import plaintext_size
+
     stored = int(head.get("ContentLength") or 0)
     try:
         md = fetch_content_metadata(s3, bucket, key, head.get("Metadata", {}), sse_c=sse_c)
@@ -752,14 +779,15 @@ def _list_buckets(s3: Any, as_json: bool) -> None:
             click.echo(json.dumps({"bucket": bucket["Name"],
                                    "created": _iso(bucket.get("CreationDate"))}))
         else:
-            click.echo(f"{_local_time(bucket.get('CreationDate'))} {bucket['Name']}")
+            click.echo(f"{_local_time(bucket.get('CreationDate'))} "
+                       f"{display_key(bucket['Name'])}")
 
 
 def _echo_prefix(prefix: str, base: str, as_json: bool) -> None:
     if as_json:
         click.echo(json.dumps({"prefix": prefix}))
     else:
-        click.echo(f"{'PRE':>30} {prefix[len(base):]}")
+        click.echo(f"{'PRE':>30} {display_key(prefix[len(base):])}")
 
 
 def _echo_row(row: dict[str, Any], base: str, as_json: bool,
@@ -771,7 +799,7 @@ def _echo_row(row: dict[str, Any], base: str, as_json: bool,
     line = f"{_local_time(row['last_modified'])} {size:>10}"
     if widths is not None:
         line += f" {_format_text(row):<{widths[0]}} {_wrapping_text(row):<{widths[1]}}"
-    click.echo(f"{line} {row['key'][len(base):]}")
+    click.echo(display_key(f"{line} {row['key'][len(base):]}"))
 
 
 def _ls_exact(s3: Any, bucket: str, entries: Iterable[dict[str, Any]], base: str,
@@ -805,7 +833,7 @@ def _ls_exact(s3: Any, bucket: str, entries: Iterable[dict[str, Any]], base: str
         else:
             _echo_row(row, base, as_json, widths)
     for exc in failures:
-        click.echo(f"s3cse: error: {exc}", err=True)
+        click.echo(_error_line(exc), err=True)
     return failures
 
 
@@ -882,7 +910,7 @@ def rm(url: str, recursive: bool, dry_run: bool, quiet: bool, endpoint_url: str 
                                       key=target.key)
         if not dry_run:
             client.delete_object(Bucket=target.bucket, Key=target.key)
-        say(f"{prefix}delete: {target}")
+        say(display_key(f"{prefix}delete: {target}"))
         return
     keys = [e["Key"] for e in _listing(s3, target.bucket, _dir_prefix(target.key))
             if "Key" in e]
@@ -900,13 +928,13 @@ def rm(url: str, recursive: bool, dry_run: bool, quiet: bool, endpoint_url: str 
             errors = {e.get("Key", ""): e for e in response.get("Errors", [])}
         for key in batch:
             if key not in errors:
-                say(f"{prefix}delete: s3://{target.bucket}/{key}")
+                say(display_key(f"{prefix}delete: s3://{target.bucket}/{key}"))
         for key, error in errors.items():
             failure = S3RequestError(
                 f"delete failed ({error.get('Code', '?')}: {error.get('Message', '')})",
                 bucket=target.bucket, key=key)
             failures.append(failure)
-            click.echo(f"s3cse: error: {failure}", err=True)
+            click.echo(_error_line(failure), err=True)
     if failures:
         click.echo(f"s3cse: error: {len(failures)} deletions failed", err=True)
         sys.exit(EXIT_FAILED)
@@ -981,7 +1009,7 @@ def _plan_upload(options: KeyOptions, sse: Sse, root: Path, target: S3Url,
             def run(callback: Callback | None, path: Path = path, url: S3Url = url) -> None:
                 _upload(client, options, sse, str(path), url, extra, callback or _ignore)
 
-            transfers.append(_Transfer(f"upload: {path} to {url}", size, run))
+            transfers.append(_Transfer(_transfer_line("upload", path, url), size, run))
     return transfers
 
 
@@ -989,45 +1017,80 @@ def _ignore(done: int) -> None:
     pass
 
 
+def _transfer_line(verb: str, source: object, target: object) -> str:
+    return display_key(f"{verb}: {source} to {target}")
+
+
 def _plan_download(options: KeyOptions, sse: Sse, source: S3Url, root: Path,
                    cache: bool) -> list[_Transfer]:
+    """One transfer per object; one whose key cannot be a file of its own under ``root``
+    becomes a transfer that fails, so the others still run."""
     client = options.client(writing=False, cache=cache)
     prefix = _dir_prefix(source.key)
     get_args = {"EncryptionContext": options.context, **sse.get_args()}
+    claims = PathClaims()
     transfers = []
     for entry in _listing(client.s3, source.bucket, prefix):
-        key = entry["Key"]
-        relative = key[len(prefix):]
-        if not relative or relative.endswith("/"):
-            continue  # a "directory" marker
-        url = S3Url(source.bucket, key)
-        destination = _local_destination(root, relative)
+        url = S3Url(source.bucket, entry["Key"])
+        stored = int(entry.get("Size") or 0)
+        try:
+            with located(url.bucket, url.key):
+                if url.key.endswith("/"):
+                    _require_directory_marker(client.s3, url, stored, sse)
+                    continue
+                relative = claims.claim(url.key[len(prefix):])
+        except S3CSEError as exc:
+            transfers.append(_refused(url, exc))
+            continue
 
-        def run(callback: Callback | None, url: S3Url = url, relative: str = relative) -> None:
-            path = _local_destination(root, relative, check=True)
-            try:
-                path.parent.mkdir(parents=True, exist_ok=True)
-                client.download_file(url.bucket, url.key, path, Callback=callback,
-                                     **get_args)
-            except DestinationError:
-                raise
-            except OSError as exc:
-                raise ConfigurationError(
-                    f"cannot write {path}: {exc.strerror or exc}") from None
+        def run(callback: Callback | None, url: S3Url = url,
+                relative: PurePath = relative) -> None:
+            with located(url.bucket, url.key):
+                _download_under(client, root, relative, url, callback, get_args)
 
-        size, _ = _stored_size(int(entry.get("Size") or 0))
-        transfers.append(_Transfer(f"download: {url} to {destination}", size, run))
+        size, _ = _stored_size(stored)
+        transfers.append(_Transfer(_transfer_line("download", url, root / relative), size,
+                                   run))
     return transfers
 
 
-def _local_destination(root: Path, relative: str, *, check: bool = False) -> Path:
-    """``root/relative``, refusing keys that would climb out of ``root``."""
-    parts = PurePosixPath(relative).parts
-    if check and (relative.startswith("/") or any(p in ("..", ".") for p in parts)):
+def _download_under(client: EncryptionClient, root: Path, relative: PurePath, url: S3Url,
+                    callback: Callback | None, get_args: dict[str, Any]) -> None:
+    try:
+        path = prepare_parent(root, relative)
+        client.download_file(url.bucket, url.key, path, Callback=callback, **get_args)
+    except DestinationError:
+        raise
+    except OSError as exc:
         raise ConfigurationError(
-            f"refusing to write key {relative!r} outside {root}: it has '..', '.' or a "
-            "leading '/'")
-    return root.joinpath(*parts) if parts else root
+            f"cannot write {root / relative}: {exc.strerror or exc}") from None
+
+
+def _refused(url: S3Url, error: S3CSEError) -> _Transfer:
+    """A transfer that only reports why ``url`` is not copied."""
+
+    def run(callback: Callback | None) -> None:
+        raise error
+
+    return _Transfer(f"refused: {display_key(str(url))}", 0, run)
+
+
+def _require_directory_marker(s3: Any, url: S3Url, stored: int, sse: Sse) -> None:
+    """A key ending in ``/`` is a folder marker (as consoles and tools make them) when it
+    is empty or typed ``application/x-directory``: nothing to write. One holding data
+    cannot be a local file; it is refused, rather than silently left out."""
+    if stored == 0:
+        return
+    sse_c = sse.get_args()
+    head = _head(s3, url.bucket, url.key, sse_c)
+    if str(head.get("ContentType", "")).split(";")[0].strip() == "application/x-directory":
+        return
+    info = _describe_head(s3, url.bucket, url.key, head, sse_c)
+    if info["size_source"] == "exact" and info["size"] == 0:
+        return
+    raise LocalPathError(
+        f"the key ends in '/' but the object is not an empty folder marker "
+        f"({info['size']} bytes): it cannot be written as a local file")
 
 
 def _plan_copy(options: KeyOptions, sse: Sse, source: S3Url, target: S3Url,
@@ -1048,7 +1111,7 @@ def _plan_copy(options: KeyOptions, sse: Sse, source: S3Url, target: S3Url,
             _copy(reader, writer, options, sse, a, b, dict(extra), callback)
 
         size, _ = _stored_size(int(entry.get("Size") or 0))
-        transfers.append(_Transfer(f"copy: {from_url} to {to_url}", size, run))
+        transfers.append(_Transfer(_transfer_line("copy", from_url, to_url), size, run))
     return transfers
 
 
@@ -1078,7 +1141,7 @@ def _run_transfers(transfers: Sequence[_Transfer], concurrency: int, quiet: bool
                     echo(transfer.line)
             else:
                 failures.append(error)
-                echo(f"s3cse: error: {error}", err=True)
+                echo(_error_line(error), err=True)
 
         rest = list(transfers)
         if prime and rest:
@@ -1114,7 +1177,7 @@ def _bulk_progress(label: str, total: int | None, quiet: bool,
     with Progress("[progress.description]{task.description}", BarColumn(), DownloadColumn(),
                   TransferSpeedColumn(), transient=True, console=_stderr_console(),
                   redirect_stdout=False, redirect_stderr=False) as progress:
-        task = progress.add_task(label, total=total)
+        task = progress.add_task(_bar_label(label), total=total)
         yield (lambda done: progress.advance(task, done)), _live_echo(progress)
 
 
@@ -1159,10 +1222,7 @@ def inspect(url: str, endpoint_url: str | None, show_bytes: int, as_json: bool,
         raise ConfigurationError("inspect takes s3://BUCKET/KEY")
     s3 = boto3.client("s3", endpoint_url=endpoint_url, config=botocore_config())
     with _sse_c_hints(sse):
-        try:
-            head = s3.head_object(Bucket=target.bucket, Key=target.key, **sse_c)
-        except _s3_errors() as exc:
-            raise translate_s3_error(exc, target.bucket, target.key, "head") from None
+        head = _head(s3, target.bucket, target.key, sse_c)
         md = fetch_content_metadata(s3, target.bucket, target.key, head.get("Metadata", {}),
                                     sse_c=sse_c)
         info: dict[str, Any] = {"object": str(target), "stored_size": head["ContentLength"]}
@@ -1354,10 +1414,10 @@ def _lifecycle(kind: str, url: str, kw: dict[str, Any]) -> None:
                                  "detail": result.detail}))
             url = f"s3://{job.bucket}/{result.key}"
             if result.failed:
-                echo(f"failed: {url}: {result.detail}", err=True)
+                echo(f"failed: {display_key(url)}: {display_message(result.detail)}", err=True)
             elif advance is None and not quiet:  # no bar: a line per object
                 detail = f" ({result.detail})" if result.detail else ""
-                echo(f"{result.action}: {url}{detail}", err=True)
+                echo(display_key(f"{result.action}: {url}{detail}"), err=True)
             if advance is not None:
                 advance()
 
@@ -1379,8 +1439,8 @@ def _lifecycle(kind: str, url: str, kw: dict[str, Any]) -> None:
     if not quiet:
         parts = ", ".join(f"{n} {action}" for action, n in sorted(counts.items())) or "nothing"
         dry = " (dry run)" if job.dry_run else ""
-        click.echo(f"{kind}{dry}: {parts} ({len(summary.results)} objects under "
-                   f"s3://{job.bucket}/{job.prefix})", err=True)
+        click.echo(display_key(f"{kind}{dry}: {parts} ({len(summary.results)} objects "
+                               f"under s3://{job.bucket}/{job.prefix})"), err=True)
     if failed:
         click.echo(f"s3cse: error: {failed} of {len(summary.results)} objects failed",
                    err=True)
@@ -1429,7 +1489,7 @@ def _count_progress(label: str, total: int | None, quiet: bool,
                   MofNCompleteColumn(), TimeElapsedColumn(), transient=True,
                   console=_stderr_console(), redirect_stdout=False,
                   redirect_stderr=False) as progress:
-        task = progress.add_task(label, total=total)
+        task = progress.add_task(_bar_label(label), total=total)
         yield (lambda: progress.advance(task, 1)), _live_echo(progress)
 
 

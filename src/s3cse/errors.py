@@ -106,6 +106,16 @@ class DestinationError(S3CSEError, OSError):
         return error
 
 
+class LocalPathError(DestinationError):
+    """An object's key cannot become a file under the download's destination: it would
+    leave it, alias another object's file, or go through a symbolic link out of it."""
+
+    default_hint = (
+        "Nothing was written for this object; to keep it, download it alone and name "
+        "the local file: s3cse cp s3://BUCKET/KEY FILE"
+    )
+
+
 class InvalidRangeError(S3RequestError):
     """The byte range starts at or past the end of the plaintext (S3's 416 InvalidRange)."""
 
