@@ -53,6 +53,7 @@ from .keyrings import (
     load_rsa_key_file,
     read_aes_key,
 )
+from .localpaths import check_copied_tail
 from .materials import Keyring, MultiKeyring
 from .metadata import DEFAULT_INSTRUCTION_SUFFIX
 from .reader import ObjectReader
@@ -315,6 +316,7 @@ class S3CSEFileSystem(s3fs.S3FileSystem):  # type: ignore[misc]
         if os.path.isdir(lpath):
             return
         bucket, key, _ = self.split_path(rpath)
+        check_copied_tail(key, lpath)
         await self._in_thread(self.encryption_client.download_file, bucket, key, lpath,
                               EncryptionContext=self.encryption_context)
 

@@ -55,6 +55,21 @@ def local_name(key: str, flavour: type[PurePath] | None = None) -> str:
     return local_path(key.rsplit("/", 1)[-1], flavour).name
 
 
+def check_copied_tail(key: str, destination: str) -> None:
+    """Refuse a destination that a path library built by copying a key's tail onto a
+    local folder (fsspec's recursive ``get`` does), when that tail is not a faithful
+    relative path: the key's own ``..``, ``.`` or empty segments would otherwise walk out
+    of the folder or alias another file. A destination the caller spelt out is left be.
+    """
+    segments = key.split("/")
+    written = destination.replace(os.sep, "/")
+    for start in range(len(segments)):
+        tail = "/".join(segments[start:])
+        if written.endswith("/" + tail) or written == tail:
+            local_path(tail)
+            return
+
+
 def _check_segment(segment: str, relative: str, *, windows: bool) -> None:
     if segment in _SPECIAL_SEGMENTS:
         what = "an empty segment" if not segment else f"a {segment!r} segment"
