@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import io
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import IO, Any
 
 from . import envelope, metadata, ranges
@@ -217,7 +217,7 @@ def check_plaintext_limit(length: int | None, suite: AlgorithmSuite) -> None:
 class PutPlan:
     """A write before its data key exists: the S3 arguments checked, the options resolved."""
 
-    args: dict[str, Any]
+    args: dict[str, Any] = field(repr=False)  # may hold an SSE-C key
     context: dict[str, str]
     instruction_file: bool
     integrity_index: bool
@@ -255,7 +255,7 @@ class SealedPut:
 
     metadata: ContentMetadata
     content_key: ContentKey
-    args: dict[str, Any]
+    args: dict[str, Any] = field(repr=False)  # may hold an SSE-C key
     """The S3 arguments of the write, the encryption metadata merged into ``Metadata``."""
     instruction: bytes | None
     """The instruction file's body, when the metadata goes there."""
