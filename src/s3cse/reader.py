@@ -156,7 +156,7 @@ class ObjectReader:
         end = min((chunk_last + 1) * integrity.CHUNK_SIZE, self.size) - 1
         with ThreadPoolExecutor(2) as pool:
             entries = pool.submit(self._get, integrity.entries_range(chunk_first, chunk_last),
-                                  True)
+                                  sidecar=True)
             ciphertext = self._get(f"bytes={start}-{end}")
             blob = entries.result()
         macs = integrity.split_entries(blob, chunk_first, chunk_last)
