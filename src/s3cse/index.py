@@ -19,7 +19,8 @@ A ranged read trusts nothing of the sidecar before the header MAC verifies: it f
 the 72-byte header, checks its MAC, then checks the object's stored size and the
 sidecar's length against the size the header vouches for, and only then plans which
 entries and chunks to fetch. Memory and traffic are thus bounded by the range asked
-for, never by what a forged sidecar claims.
+for, never by what a forged sidecar claims: the entries of a range are 1/16384 of its
+size, at most 4 MiB for the largest object GCM allows under one key (64 GiB).
 
 A ranged read never reads the trailer, which would mean reading the whole index. It
 does not need to: the header MAC fixes the size, hence every chunk's position and length
