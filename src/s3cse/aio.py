@@ -252,7 +252,7 @@ class AsyncEncryptionClient:
                 decryptor = content_decryptor(await self._unwrap(md, EncryptionContext))
                 if self.config.delayed_authentication:
                     size = envelope.plaintext_size(md, int(response.get("ContentLength") or 0))
-                    body = AsyncDecryptedBody.streaming(stream, decryptor, size)
+                    body = AsyncDecryptedBody.streaming(stream, decryptor, size, (Bucket, Key))
                 else:
                     body = await self._authenticated_body(stream, decryptor)
                     size = body.content_length
@@ -267,14 +267,14 @@ class AsyncEncryptionClient:
         self, bucket: str, key: str, header: str, context: Mapping[str, str] | None,
         suffix: str | None, kwargs: dict[str, Any],
     ) -> dict[str, Any]:
-        """A byte range: through the integrity index when the object has one, else
-        decrypted unauthenticated from its enclosing cipher blocks (if allowed)."""
+        """A byte range: through the integrity index whenever the object has one (even
+        with ``unauthenticated_ranges``), else decrypted unauthenticated from its
+        enclosing cipher blocks (if allowed)."""
         requested = ranges.ByteRange.parse(header)
-        if not self.config.unauthenticated_ranges:
-            verified = await self._get_verified_range(bucket, key, requested, header, context,
-                                                      suffix, kwargs)
-            if verified is not None:
-                return verified
+        verified = await self._get_verified_range(bucket, key, requested, header, context,
+                                                  suffix, kwargs)
+        if verified is not None:
+            return verified
         response = await self._s3_call(
             "get_object", bucket, key, "ranged download",
             Range=requested.ciphertext_request(authenticated=False), **kwargs,
@@ -292,7 +292,8 @@ class AsyncEncryptionClient:
                     "get_object", bucket, key, "ranged download", Range=tail_range, **kwargs))
             decryptor, plan = protocol.range_decryptor(requested, header, md, content_key,
                                                        response, tail)
-            body = AsyncDecryptedBody.streaming(stream, decryptor, plan.last - plan.first + 1)
+            body = AsyncDecryptedBody.streaming(stream, decryptor, plan.last - plan.first + 1,
+                                                (bucket, key))
         except BaseException:
             stream.close()
             raise
@@ -304,40 +305,54 @@ class AsyncEncryptionClient:
         context: Mapping[str, str] | None, suffix: str | None, kwargs: dict[str, Any],
     ) -> dict[str, Any] | None:
         """An authenticated range through the object's integrity index; None if it has
-        none. The index entries and the object's chunks are fetched side by side."""
+        none. As the sync client's: header and HEAD checked first, then the index entries
+        and the object's chunks fetched side by side, pinned by ETag."""
         sse_c = protocol.sse_c_args(kwargs)
-        index_name = key + integrity.SUFFIX
-        try:
-            head = await self.s3.get_object(Bucket=bucket, Key=index_name,
-                                            Range=protocol.INDEX_HEADER_RANGE, **sse_c)
-            index_header = await read_all(head)
-        except protocol.s3_errors() as exc:
-            error = translate_s3_error(exc, bucket, index_name, "integrity index read")
-            if isinstance(error, ObjectNotFoundError):
-                return None
-            raise error from None
-        plan = protocol.plan_indexed_range(requested, header, index_header)
+        found = await self._index_header(bucket, key, sse_c)
+        if found is None:
+            return None
+        head = await self._s3_call("head_object", bucket, key, "head", **kwargs)
+        md = await self._content_metadata(bucket, key, head.get("Metadata", {}), suffix,
+                                          kwargs)
+        envelope.check_read_policy(md, self.config)
+        content_key = await self._unwrap(md, context)
+        stored_size = int(head["ContentLength"])
+        index_key = protocol.open_index(md, content_key, found, stored_size)
+        plan = protocol.plan_indexed_range(requested, header, stored_size)
         entries, response = await asyncio.gather(
-            self._s3_call("get_object", bucket, index_name, "integrity index read",
-                          Range=plan.entries_range, **sse_c),
+            self._s3_call("get_object", bucket, key + integrity.SUFFIX, "integrity index read",
+                          Range=plan.entries_range, IfMatch=found.etag, **sse_c),
             self._s3_call("get_object", bucket, key, "ranged download",
-                          Range=plan.object_range, **kwargs),
+                          **{**kwargs, "Range": plan.object_range, "IfMatch": head["ETag"]}),
         )
         stream = response["Body"]
         try:
-            macs_blob = await read_all(entries)
-            md = await self._content_metadata(bucket, key, response.get("Metadata", {}),
-                                              suffix, kwargs)
-            envelope.check_read_policy(md, self.config)
-            content_key = await self._unwrap(md, context)
-            verifier = protocol.verified_range(plan, md, content_key, index_header, macs_blob,
-                                               response)
-            body = AsyncDecryptedBody.streaming(stream, verifier, plan.last - plan.first + 1)
+            verifier = protocol.verified_range(plan, index_key, content_key,
+                                               await read_all(entries), response)
+            body = AsyncDecryptedBody.streaming(stream, verifier, plan.last - plan.first + 1,
+                                                (bucket, key))
         except BaseException:
             stream.close()
             raise
         return protocol.ranged_response(response, body, plan.first, plan.last,
                                         plan.plaintext_size)
+
+    async def _index_header(self, bucket: str, key: str,
+                            sse_c: Mapping[str, Any]) -> integrity.SidecarHeader | None:
+        """The header of the object's integrity index, unverified; None if it has none.
+        Only the header's bytes are read, whatever the sidecar's size."""
+        try:
+            response = await self._s3_call("get_object", bucket, key + integrity.SUFFIX,
+                                           "integrity index read",
+                                           Range=protocol.INDEX_HEADER_RANGE, **sse_c)
+        except S3CSEError as exc:
+            protocol.raise_unless_no_index(exc)
+            return None
+        body = response["Body"]
+        try:
+            return protocol.sidecar_header(response, await body.read(integrity.HEADER_SIZE))
+        finally:
+            body.close()
 
     async def _authenticated_body(self, stream: Any, decryptor: Any) -> AsyncDecryptedBody:
         spool: IO[bytes] = tempfile.SpooledTemporaryFile(  # noqa: SIM115

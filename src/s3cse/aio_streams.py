@@ -16,7 +16,7 @@ from collections.abc import AsyncIterator, Callable, Mapping
 from typing import IO, Any
 
 from .errors import ConfigurationError
-from .streams import CHUNK, Decryptor, LengthCheck, LineSplitter
+from .streams import CHUNK, DecryptionPump, Decryptor, LineSplitter, Location
 
 
 class _SpoolSource:
@@ -32,21 +32,13 @@ class _SpoolSource:
 class _StreamingDecryption:
     """Pulls ciphertext from an aiobotocore body and releases plaintext at once."""
 
-    def __init__(self, source: Any, decryptor: Decryptor, length: int | None = None) -> None:
+    def __init__(self, source: Any, pump: DecryptionPump) -> None:
         self._source = source
-        self._decryptor = decryptor
-        self._done = False
-        self._length = LengthCheck(length)
+        self._pump = pump
 
     async def read(self, size: int) -> bytes:
-        while not self._done:
-            chunk = await self._source.read(max(size, CHUNK))
-            if chunk:
-                out = self._length.count(self._decryptor.update(chunk))
-            else:
-                out = self._length.count(self._decryptor.finalize())
-                self._done = True
-                self._length.finish()
+        while not self._pump.done:
+            out = self._pump.feed(await self._source.read(max(size, CHUNK)))
             if out:
                 return out
         return b""
@@ -73,9 +65,10 @@ class AsyncDecryptedBody:
         return cls(_SpoolSource(spool), length, on_close=spool.close)
 
     @classmethod
-    def streaming(cls, ciphertext: Any, decryptor: Decryptor,
-                  length: int | None) -> AsyncDecryptedBody:
-        return cls(_StreamingDecryption(ciphertext, decryptor, length), length,
+    def streaming(cls, ciphertext: Any, decryptor: Decryptor, length: int | None,
+                  location: Location | None = None) -> AsyncDecryptedBody:
+        pump = DecryptionPump(decryptor, length, location)
+        return cls(_StreamingDecryption(ciphertext, pump), length,
                    on_close=getattr(ciphertext, "close", None))
 
     @property

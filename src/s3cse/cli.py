@@ -16,7 +16,7 @@ import sys
 import threading
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor, as_completed
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path, PurePath
 from typing import IO, Any, NoReturn, TypeVar
@@ -306,8 +306,8 @@ def sse_options(*, writes: bool = False, copies: bool = False) -> Callable[[F], 
 class Sse:
     mode: str | None = None
     kms_key_id: str | None = None
-    customer_key: bytes | None = None
-    source_customer_key: bytes | None = None
+    customer_key: bytes | None = field(default=None, repr=False)
+    source_customer_key: bytes | None = field(default=None, repr=False)
 
     @classmethod
     def from_options(cls, kwargs: dict[str, Any]) -> Sse:

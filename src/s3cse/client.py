@@ -190,7 +190,7 @@ class EncryptionClient:
                 if self.config.delayed_authentication:
                     ciphertext_size = int(response.get("ContentLength") or 0)
                     size = envelope.plaintext_size(md, ciphertext_size)
-                    body = DecryptedBody.streaming(stream, decryptor, size)
+                    body = DecryptedBody.streaming(stream, decryptor, size, (Bucket, Key))
                 else:
                     body = self._authenticated_body(stream, decryptor)
                     size = body.content_length
@@ -205,14 +205,15 @@ class EncryptionClient:
         self, bucket: str, key: str, header: str, context: Mapping[str, str] | None,
         suffix: str | None, kwargs: dict[str, Any],
     ) -> dict[str, Any]:
-        """A byte range, fetched from its enclosing cipher blocks and decrypted with CTR
-        (GCM) or from the previous block (CBC). Unauthenticated: see ``ranges``."""
+        """A byte range: through the integrity index whenever the object has one (even
+        with ``unauthenticated_ranges``), else fetched from its enclosing cipher blocks and
+        decrypted with CTR (GCM) or from the previous block (CBC), unauthenticated: see
+        ``ranges``."""
         requested = ranges.ByteRange.parse(header)
-        if not self.config.unauthenticated_ranges:
-            verified = self._get_verified_range(bucket, key, requested, header, context,
-                                                suffix, kwargs)
-            if verified is not None:
-                return verified
+        verified = self._get_verified_range(bucket, key, requested, header, context, suffix,
+                                            kwargs)
+        if verified is not None:
+            return verified
         response = self._s3_call(
             "get_object", bucket, key, "ranged download",
             Range=requested.ciphertext_request(authenticated=False), **kwargs,
@@ -229,7 +230,8 @@ class EncryptionClient:
                 **kwargs)["Body"].read()
             decryptor, plan = protocol.range_decryptor(requested, header, md, content_key,
                                                        response, tail)
-            body = DecryptedBody.streaming(stream, decryptor, plan.last - plan.first + 1)
+            body = DecryptedBody.streaming(stream, decryptor, plan.last - plan.first + 1,
+                                           (bucket, key))
         except BaseException:
             stream.close()
             raise
@@ -242,42 +244,59 @@ class EncryptionClient:
     ) -> dict[str, Any] | None:
         """An authenticated range through the object's integrity index; None if it has none.
 
-        Two round trips: the index header (it gives the size), then the touched chunks
-        and their index entries side by side.
+        The index header, then the object's HEAD (its metadata and size), are checked
+        before anything the index says is used; then the touched chunks and their index
+        entries are fetched side by side, both pinned by ETag to what was checked.
         """
         sse_c = protocol.sse_c_args(kwargs)
-        index_name = key + integrity.SUFFIX
-        try:
-            head = self.s3.get_object(Bucket=bucket, Key=index_name,
-                                      Range=protocol.INDEX_HEADER_RANGE, **sse_c)
-            index_header = head["Body"].read()
-        except _s3_errors() as exc:
-            error = translate_s3_error(exc, bucket, index_name, "integrity index read")
-            if isinstance(error, ObjectNotFoundError):
-                return None
-            raise error from None
-        plan = protocol.plan_indexed_range(requested, header, index_header)
+        found = self._index_header(bucket, key, sse_c)
+        if found is None:
+            return None
+        head = self._s3_call("head_object", bucket, key, "head", **kwargs)
+        md = self._content_metadata(bucket, key, head.get("Metadata", {}), suffix, kwargs)
+        envelope.check_read_policy(md, self.config)
+        content_key = envelope.unwrap_content_key(md, self.materials, self.config, context)
+        stored_size = int(head["ContentLength"])
+        index_key = protocol.open_index(md, content_key, found, stored_size)
+        plan = protocol.plan_indexed_range(requested, header, stored_size)
         with ThreadPoolExecutor(2) as pool:
-            entries = pool.submit(
-                self._s3_call, "get_object", bucket, index_name, "integrity index read",
-                Range=plan.entries_range, **sse_c)
+            entries = pool.submit(self._read_body, bucket, key + integrity.SUFFIX,
+                                  "integrity index read", Range=plan.entries_range,
+                                  IfMatch=found.etag, **sse_c)
             response = self._s3_call("get_object", bucket, key, "ranged download",
-                                     Range=plan.object_range, **kwargs)
-            macs_blob = entries.result()["Body"].read()
-        stream = response["Body"]
-        try:
-            md = self._content_metadata(bucket, key, response.get("Metadata", {}), suffix,
-                                        kwargs)
-            envelope.check_read_policy(md, self.config)
-            content_key = envelope.unwrap_content_key(md, self.materials, self.config, context)
-            verifier = protocol.verified_range(plan, md, content_key, index_header, macs_blob,
-                                               response)
-            body = DecryptedBody.streaming(stream, verifier, plan.last - plan.first + 1)
-        except BaseException:
-            stream.close()
-            raise
+                                     **{**kwargs, "Range": plan.object_range,
+                                        "IfMatch": head["ETag"]})
+            stream = response["Body"]
+            try:
+                verifier = protocol.verified_range(plan, index_key, content_key,
+                                                   entries.result(), response)
+                body = DecryptedBody.streaming(stream, verifier, plan.last - plan.first + 1,
+                                               (bucket, key))
+            except BaseException:
+                stream.close()
+                raise
         return protocol.ranged_response(response, body, plan.first, plan.last,
                                         plan.plaintext_size)
+
+    def _index_header(self, bucket: str, key: str,
+                     sse_c: Mapping[str, Any]) -> integrity.SidecarHeader | None:
+        """The header of the object's integrity index, unverified; None if it has none.
+        Only the header's bytes are read, whatever the sidecar's size."""
+        try:
+            response = self._s3_call("get_object", bucket, key + integrity.SUFFIX,
+                                     "integrity index read",
+                                     Range=protocol.INDEX_HEADER_RANGE, **sse_c)
+        except S3CSEError as exc:
+            protocol.raise_unless_no_index(exc)
+            return None
+        with contextlib.closing(response["Body"]) as body:
+            return protocol.sidecar_header(response, body.read(integrity.HEADER_SIZE))
+
+    def _read_body(self, bucket: str, key: str, action: str, **kwargs: Any) -> bytes:
+        with contextlib.closing(self._s3_call("get_object", bucket, key, action,
+                                              **kwargs)["Body"]) as body:
+            data: bytes = body.read()
+        return data
 
     def _authenticated_body(self, stream: Any, decryptor: Any) -> DecryptedBody:
         spool: IO[bytes] = tempfile.SpooledTemporaryFile(  # noqa: SIM115

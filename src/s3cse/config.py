@@ -26,8 +26,9 @@ class CryptoConfig:
     delayed_authentication: bool = False
     """Release plaintext before the GCM tag is verified (streams, but trusts early bytes)."""
     unauthenticated_ranges: bool = False
-    """Allow ``get_object(Range=...)`` on AES-GCM objects: the bytes cannot be checked
-    against the tag, which covers the whole object."""
+    """Allow ``get_object(Range=...)`` on AES-GCM objects without an integrity index: the
+    bytes cannot be checked against the tag, which covers the whole object. Objects with
+    an index are always read through it, and verified."""
     integrity_index: bool = False
     """Also write ``KEY.s3cse-index`` so byte ranges can be authenticated (see ``index``)."""
     instruction_file: bool = False

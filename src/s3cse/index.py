@@ -13,8 +13,21 @@ Keys: HKDF-SHA256 of the object's content key, salted with a SHA-256 of its mess
 (V3) or IV (V2), so only holders of the data key can write or check an index, and an
 index cannot be moved to another object. Each entry is HMAC-SHA256(binding | chunk
 number | chunk) truncated to 16 bytes; the header MAC fixes the object's size (no
-truncation or extension) and the trailer fixes the whole index. A ranged read fetches
-the header, the entries it needs and the chunks it touches, and verifies exactly those.
+truncation or extension) and the trailer fixes the whole index.
+
+A ranged read trusts nothing of the sidecar before the header MAC verifies: it fetches
+the 72-byte header, checks its MAC, then checks the object's stored size and the
+sidecar's length against the size the header vouches for, and only then plans which
+entries and chunks to fetch. Memory and traffic are thus bounded by the range asked
+for, never by what a forged sidecar claims: the entries of a range are 1/16384 of its
+size, at most 4 MiB for the largest object GCM allows under one key (64 GiB).
+
+A ranged read never reads the trailer, which would mean reading the whole index. It
+does not need to: the header MAC fixes the size, hence every chunk's position and length
+(the last one is short); each entry is a MAC, under a key bound to this object, over the
+chunk's number and its whole ciphertext; so a chunk whose entry verifies is exactly the
+chunk written at that position, and an entry moved, copied from another object or forged
+fails. The trailer adds only the integrity of the index as a file (``check_whole``).
 """
 
 from __future__ import annotations
@@ -23,7 +36,7 @@ import hashlib
 import hmac
 import struct
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Protocol
 
 from cryptography.hazmat.primitives import hashes
@@ -64,11 +77,27 @@ def entry_count(stored_size: int, tag_length: int) -> int:
     return -(-(stored_size - tag_length) // CHUNK_SIZE)
 
 
+def index_length(stored_size: int, tag_length: int) -> int:
+    """The byte length of the index of an object of ``stored_size`` bytes."""
+    return HEADER_SIZE + entry_count(stored_size, tag_length) * MAC_LENGTH + TRAILER_SIZE
+
+
+@dataclass(frozen=True)
+class SidecarHeader:
+    """An index header as fetched, not yet verified, and what S3 said of the sidecar:
+    its whole size (checked against the header before any more of it is read) and its
+    ETag (so later reads of entries see this very sidecar)."""
+
+    data: bytes
+    sidecar_size: int
+    etag: str
+
+
 @dataclass(frozen=True)
 class IndexKey:
     """The MAC key and binding of one object's index."""
 
-    key: bytes
+    key: bytes = field(repr=False)
     binding: bytes
 
     @classmethod
@@ -89,16 +118,35 @@ class IndexKey:
         return body + hmac.new(self.key, body, hashlib.sha256).digest()
 
     def check_header(self, data: bytes) -> int:
-        """Verify a header; return the stored size it vouches for."""
+        """Verify a header's MAC, then read it; return the stored size it vouches for."""
         if len(data) < HEADER_SIZE:
             raise IndexMismatchError("integrity index header is truncated")
-        magic, chunk, mac_len, size, bound = _FIELDS.unpack(data[: _FIELDS.size])
+        fields, mac = data[: _FIELDS.size], data[_FIELDS.size : HEADER_SIZE]
+        expected = hmac.new(self.key, fields, hashlib.sha256).digest()[:MAC_LENGTH]
+        if not hmac.compare_digest(expected, mac):
+            raise IndexMismatchError("integrity index header does not belong to this object")
+        magic, chunk, mac_len, size, bound = _FIELDS.unpack(fields)
         if magic != MAGIC or chunk != CHUNK_SIZE or mac_len != MAC_LENGTH:
             raise IndexMismatchError("integrity index has an unknown layout")
-        expected = self.header(size)
-        if not hmac.compare_digest(expected, data[:HEADER_SIZE]) or bound != self.binding:
+        if bound != self.binding:
             raise IndexMismatchError("integrity index header does not belong to this object")
         return int(size)
+
+    def check_sizes(self, header: SidecarHeader, stored_size: int, tag_length: int) -> None:
+        """Verify a header, then hold the object and the sidecar to the size it vouches
+        for: an object truncated, emptied or extended, or an index grown or cut, fails
+        here, before anything else of either is read."""
+        vouched = self.check_header(header.data)
+        if vouched != stored_size:
+            raise IndexMismatchError(
+                f"the object's size ({stored_size} bytes) differs from the size its "
+                f"integrity index vouches for ({vouched} bytes): it was truncated, "
+                "extended or replaced")
+        expected = index_length(vouched, tag_length)
+        if header.sidecar_size != expected:
+            raise IndexMismatchError(
+                f"the integrity index has {header.sidecar_size} bytes, not the {expected} "
+                "its header implies: it was altered")
 
     def check_chunk(self, number: int, chunk: bytes, mac: bytes) -> None:
         if not hmac.compare_digest(self.chunk_mac(number, chunk), mac):
@@ -109,8 +157,7 @@ class IndexKey:
 
     def check_whole(self, data: bytes, stored_size: int, tag_length: int) -> list[bytes]:
         """Verify a whole index; return its entries."""
-        count = entry_count(stored_size, tag_length)
-        if len(data) != HEADER_SIZE + count * MAC_LENGTH + TRAILER_SIZE:
+        if len(data) != index_length(stored_size, tag_length):
             raise IndexMismatchError("integrity index has the wrong length for this object")
         if self.check_header(data) != stored_size:
             raise IndexMismatchError("integrity index describes an object of another size")
@@ -125,6 +172,15 @@ def entries_range(first_chunk: int, last_chunk: int) -> str:
     """The Range header for the index entries of chunks ``first..last``."""
     start = HEADER_SIZE + first_chunk * MAC_LENGTH
     return f"bytes={start}-{start + (last_chunk - first_chunk + 1) * MAC_LENGTH - 1}"
+
+
+def split_entries(blob: bytes, first_chunk: int, last_chunk: int) -> list[bytes]:
+    """The entries of chunks ``first..last`` from what S3 returned for ``entries_range``."""
+    expected = (last_chunk - first_chunk + 1) * MAC_LENGTH
+    if len(blob) != expected:
+        raise IndexMismatchError(
+            f"the integrity index returned {len(blob)} bytes of entries, not {expected}")
+    return [blob[i : i + MAC_LENGTH] for i in range(0, expected, MAC_LENGTH)]
 
 
 class ChunkMacer:
@@ -148,14 +204,6 @@ class ChunkMacer:
             self.macs.append(self._key.chunk_mac(self._next, bytes(self._pending)))
             self._pending.clear()
         return self.macs
-
-
-def stored_size_unverified(header: bytes) -> int:
-    """The size a header claims, to plan requests before the key is at hand; every use
-    is checked again by ``IndexKey.check_header`` once it is."""
-    if len(header) < HEADER_SIZE:
-        raise IndexMismatchError("integrity index header is truncated")
-    return int(_FIELDS.unpack(header[: _FIELDS.size])[3])
 
 
 class VerifiedRange:

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import io
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import IO, Any
 
 from . import envelope, metadata, ranges
@@ -217,7 +217,7 @@ def check_plaintext_limit(length: int | None, suite: AlgorithmSuite) -> None:
 class PutPlan:
     """A write before its data key exists: the S3 arguments checked, the options resolved."""
 
-    args: dict[str, Any]
+    args: dict[str, Any] = field(repr=False)  # may hold an SSE-C key
     context: dict[str, str]
     instruction_file: bool
     integrity_index: bool
@@ -255,7 +255,7 @@ class SealedPut:
 
     metadata: ContentMetadata
     content_key: ContentKey
-    args: dict[str, Any]
+    args: dict[str, Any] = field(repr=False)  # may hold an SSE-C key
     """The S3 arguments of the write, the encryption metadata merged into ``Metadata``."""
     instruction: bytes | None
     """The instruction file's body, when the metadata goes there."""
@@ -426,6 +426,34 @@ def range_decryptor(
 INDEX_HEADER_RANGE = f"bytes=0-{integrity.HEADER_SIZE - 1}"
 
 
+def raise_unless_no_index(error: S3CSEError) -> None:
+    """After a failed fetch of an index header: returns when the object has no index,
+    else raises. An empty sidecar answers the header's Range with 416: that is a damaged
+    index, not a bad range."""
+    if isinstance(error, ObjectNotFoundError):
+        return
+    if isinstance(error, InvalidRangeError):
+        raise integrity.IndexMismatchError("the integrity index is empty: it was altered",
+                                           bucket=error.bucket, key=error.key) from None
+    raise error
+
+
+def sidecar_header(response: Mapping[str, Any], data: bytes) -> integrity.SidecarHeader:
+    """The index header S3 returned for ``INDEX_HEADER_RANGE``, with the sidecar's size."""
+    return integrity.SidecarHeader(data, content_range(response)[2], str(response["ETag"]))
+
+
+def open_index(md: ContentMetadata, content_key: ContentKey, found: integrity.SidecarHeader,
+               stored_size: int) -> integrity.IndexKey:
+    """The key of an object's index, once its header verifies and the object's and the
+    sidecar's sizes agree with it; before that nothing the sidecar says is used."""
+    if not md.suite.authenticated:
+        raise integrity.IndexMismatchError("an integrity index beside a non-GCM object")
+    index_key = integrity.IndexKey.for_object(content_key, md)
+    index_key.check_sizes(found, stored_size, md.suite.tag_length)
+    return index_key
+
+
 @dataclass(frozen=True)
 class IndexedRange:
     """A range read through an integrity index: which chunks, entries and bytes to fetch."""
@@ -435,6 +463,10 @@ class IndexedRange:
     plaintext_size: int
     chunk_first: int
     chunk_last: int
+
+    @property
+    def stored_size(self) -> int:
+        return self.plaintext_size + BLOCK  # GCM only: the tag
 
     @property
     def object_range(self) -> str:
@@ -448,26 +480,23 @@ class IndexedRange:
 
 
 def plan_indexed_range(requested: ranges.ByteRange, header: str,
-                       index_header: bytes) -> IndexedRange:
-    plain_size = integrity.stored_size_unverified(index_header) - BLOCK  # GCM only
+                       stored_size: int) -> IndexedRange:
+    """Plan a range from the stored size an authenticated index header vouched for."""
+    plain_size = stored_size - BLOCK  # GCM only
     first, last = ranges.resolve(requested, plain_size, header)
     return IndexedRange(first, last, plain_size, first // integrity.CHUNK_SIZE,
                         last // integrity.CHUNK_SIZE)
 
 
 def verified_range(
-    plan: IndexedRange, md: ContentMetadata, content_key: ContentKey, index_header: bytes,
-    macs_blob: bytes, response: Mapping[str, Any],
+    plan: IndexedRange, index_key: integrity.IndexKey, content_key: ContentKey,
+    entries: bytes, response: Mapping[str, Any],
 ) -> integrity.VerifiedRange:
     """Checks each fetched chunk against its index entry before releasing its plaintext."""
-    if not md.suite.authenticated:
-        raise integrity.IndexMismatchError("an integrity index beside a non-GCM object")
-    index_key = integrity.IndexKey.for_object(content_key, md)
-    if index_key.check_header(index_header) != content_range(response)[2]:
+    if content_range(response)[2] != plan.stored_size:
         raise integrity.IndexMismatchError(
             "the object's size differs from the size its integrity index vouches for")
-    macs = [macs_blob[i : i + integrity.MAC_LENGTH]
-            for i in range(0, len(macs_blob), integrity.MAC_LENGTH)]
+    macs = integrity.split_entries(entries, plan.chunk_first, plan.chunk_last)
     return integrity.VerifiedRange(
         index_key, macs, plan.chunk_first,
         GcmLayout(content_key).ctr(plan.chunk_first * integrity.CHUNK_SIZE),

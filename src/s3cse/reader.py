@@ -25,7 +25,7 @@ from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from typing import IO, TYPE_CHECKING, Any
 
-from . import envelope, ranges
+from . import envelope, protocol, ranges
 from . import index as integrity
 from .errors import ConfigurationError, TagMismatchError, located
 from .gcm import BLOCK, GcmLayout
@@ -55,6 +55,7 @@ class ObjectReader:
         self._on_fetch = on_fetch
         self._extra = dict(extra_args or {})
         self._spool: IO[bytes] | None = None
+        self._index_args: dict[str, Any] = {}
         self._lock = threading.RLock()  # the spool, the running GHASH, bytes_fetched
         with located(bucket, key):
             head = client._s3_call("head_object", bucket, key, "head", **self._extra)
@@ -83,24 +84,16 @@ class ObjectReader:
     # ------------------------------------------------------------------ opening
 
     def _open_index(self) -> integrity.IndexKey | None:
-        from .errors import ObjectNotFoundError
-        from .protocol import s3_errors, translate_s3_error
-
-        name = self.key + integrity.SUFFIX
-        sse_c = {k: v for k, v in self._extra.items() if k.startswith("SSECustomer")}
-        try:
-            header = self.client.s3.get_object(
-                Bucket=self.bucket, Key=name, Range=f"bytes=0-{integrity.HEADER_SIZE - 1}",
-                **sse_c)["Body"].read()
-        except s3_errors() as exc:
-            error = translate_s3_error(exc, self.bucket, name, "integrity index read")
-            if isinstance(error, ObjectNotFoundError):
-                return None
-            raise error from None
-        index_key = integrity.IndexKey.for_object(self.content_key, self.metadata)
-        if index_key.check_header(header) != self.stored_size:
-            raise integrity.IndexMismatchError(
-                "the object's size differs from the size its integrity index vouches for")
+        """The index key, once the index header verifies and the object's and sidecar's
+        sizes agree with it; None without an index. Later entry reads are pinned to the
+        sidecar checked here (its ETag)."""
+        sse_c = protocol.sse_c_args(self._extra)
+        found = self.client._index_header(self.bucket, self.key, sse_c)
+        if found is None:
+            return None
+        index_key = protocol.open_index(self.metadata, self.content_key, found,
+                                        self.stored_size)
+        self._index_args = {**sse_c, "IfMatch": found.etag}
         return index_key
 
     def _plaintext_size(self) -> int:
@@ -138,10 +131,11 @@ class ObjectReader:
                 return self._read_indexed(first, last)
             return self._read_ranged(first, last)
 
-    def _get(self, header: str, key: str | None = None) -> bytes:
-        extra = self._extra if key is None else {
-            k: v for k, v in self._extra.items() if k.startswith("SSECustomer")}
-        response = self.client._s3_call("get_object", self.bucket, key or self.key,
+    def _get(self, header: str, sidecar: bool = False) -> bytes:
+        """Object bytes, or with ``sidecar`` integrity index bytes."""
+        key = self.key + integrity.SUFFIX if sidecar else self.key
+        extra = self._index_args if sidecar else self._extra
+        response = self.client._s3_call("get_object", self.bucket, key,
                                         "ranged download", Range=header, **extra)
         with contextlib.closing(response["Body"]) as body:
             data: bytes = body.read()
@@ -162,11 +156,10 @@ class ObjectReader:
         end = min((chunk_last + 1) * integrity.CHUNK_SIZE, self.size) - 1
         with ThreadPoolExecutor(2) as pool:
             entries = pool.submit(self._get, integrity.entries_range(chunk_first, chunk_last),
-                                  self.key + integrity.SUFFIX)
+                                  sidecar=True)
             ciphertext = self._get(f"bytes={start}-{end}")
             blob = entries.result()
-        macs = [blob[i : i + integrity.MAC_LENGTH]
-                for i in range(0, len(blob), integrity.MAC_LENGTH)]
+        macs = integrity.split_entries(blob, chunk_first, chunk_last)
         verifier = integrity.VerifiedRange(self._index_key, macs, chunk_first,
                                            self._layout.ctr(start), first, last, self.size)
         return verifier.update(ciphertext) + verifier.finalize()

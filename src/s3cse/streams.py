@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import IO, Any, Protocol
 
 from .ciphers import ContentDecryptor, ContentKey, GcmEncryptor
-from .errors import AuthenticationError, DestinationError, S3CSEError
+from .errors import AuthenticationError, DestinationError, S3CSEError, located
 from .index import ChunkMacer, IndexKey
 
 CHUNK = 1024 * 1024
@@ -254,25 +254,48 @@ class LengthCheck:
                 "announced: its metadata or content was altered")
 
 
+Location = tuple[str, str]
+"""The bucket and key a streamed body comes from, named by every error it raises."""
+
+
+class DecryptionPump:
+    """What a streaming body does with each ciphertext chunk it pulls, sync or async:
+    decrypt it, count the plaintext released, and at the end (an empty chunk) finalize
+    and check the length. Errors raised long after ``get_object`` returned still name
+    the object."""
+
+    def __init__(self, decryptor: Decryptor, length: int | None,
+                 location: Location | None = None) -> None:
+        self._decryptor = decryptor
+        self._length = LengthCheck(length)
+        self._location = location
+        self.done = False
+
+    def feed(self, chunk: bytes) -> bytes:
+        if self._location is None:
+            return self._step(chunk)
+        with located(*self._location):
+            return self._step(chunk)
+
+    def _step(self, chunk: bytes) -> bytes:
+        if chunk:
+            return self._length.count(self._decryptor.update(chunk))
+        self.done = True
+        out = self._length.count(self._decryptor.finalize())
+        self._length.finish()
+        return out
+
+
 class _StreamingDecryption:
     """Pulls ciphertext and releases plaintext at once (delayed authentication)."""
 
-    def __init__(self, source: Readable, decryptor: Decryptor,
-                 length: int | None = None) -> None:
+    def __init__(self, source: Readable, pump: DecryptionPump) -> None:
         self._source = source
-        self._decryptor = decryptor
-        self._done = False
-        self._length = LengthCheck(length)
+        self._pump = pump
 
     def read(self, size: int = CHUNK) -> bytes:
-        while not self._done:
-            chunk = self._source.read(max(size, CHUNK))
-            if chunk:
-                out = self._length.count(self._decryptor.update(chunk))
-            else:
-                out = self._length.count(self._decryptor.finalize())
-                self._done = True
-                self._length.finish()
+        while not self._pump.done:
+            out = self._pump.feed(self._source.read(max(size, CHUNK)))
             if out:
                 return out
         return b""
@@ -321,9 +344,11 @@ class DecryptedBody(io.RawIOBase):
 
     @classmethod
     def streaming(
-        cls, ciphertext: Any, decryptor: Decryptor, length: int | None
+        cls, ciphertext: Any, decryptor: Decryptor, length: int | None,
+        location: Location | None = None,
     ) -> DecryptedBody:
-        return cls(_StreamingDecryption(ciphertext, decryptor, length), length,
+        pump = DecryptionPump(decryptor, length, location)
+        return cls(_StreamingDecryption(ciphertext, pump), length,
                    on_close=getattr(ciphertext, "close", None))
 
     def readable(self) -> bool:

@@ -18,7 +18,7 @@ import os
 import threading
 from collections.abc import Callable, Mapping
 from concurrent.futures import FIRST_EXCEPTION, Future, ThreadPoolExecutor, wait
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any
 
@@ -153,7 +153,7 @@ class Upload:
     bucket: str
     key: str
     upload_id: str
-    sse_c: dict[str, Any]
+    sse_c: dict[str, Any] = field(repr=False)
 
 
 class PartBody:
