@@ -425,8 +425,9 @@ def cp(src: str, dst: str, recursive: bool, cache_data_keys: bool, concurrency: 
 
     SRC and DST are local paths, - (stdin/stdout), or s3://BUCKET/KEY; an s3:// to
     s3:// copy decrypts and re-encrypts (with a fresh data key, under the given key). A
-    download is written to a temporary file beside DST and renamed only after the whole
-    object has been authenticated; on any failure nothing is left at DST.
+    download reaches DST only after the whole object has been authenticated: a file is
+    written beside DST and renamed over it, a device, FIFO or stdout gets it from a
+    private temporary spool; on any failure nothing reaches DST.
 
     With --recursive, SRC and DST are a directory and an s3://BUCKET/PREFIX (either way),
     or two prefixes; instruction files and integrity indexes travel with their objects.
@@ -530,6 +531,7 @@ def _download(client: EncryptionClient, options: KeyOptions, sse: Sse, source: S
     target = Path(dst)
     if target.is_dir() or dst.endswith(os.sep):
         target = target / Path(source.key).name
+    into_stdout = _is_stdout(target)
     try:
         size = client.head_object(Bucket=source.bucket, Key=source.key,
                                   **get_args)["ContentLength"] \
@@ -541,7 +543,20 @@ def _download(client: EncryptionClient, options: KeyOptions, sse: Sse, source: S
         raise
     except OSError as exc:
         raise ConfigurationError(f"cannot write {target}: {exc.strerror or exc}") from None
-    return f"download: {source} to {target}"
+    done = f"download: {source} to {target}"
+    if into_stdout:  # the report must not land in the data (``cp URL /dev/stdout``)
+        if not options.quiet:
+            click.echo(done, err=True)
+        return ""
+    return done
+
+
+def _is_stdout(target: Path) -> bool:
+    """Whether ``target`` is the file stdout writes to (``/dev/stdout``, say)."""
+    try:
+        return os.path.samestat(target.stat(), os.fstat(sys.stdout.fileno()))
+    except (OSError, ValueError):
+        return False
 
 
 def _copy(reader: EncryptionClient, writer: EncryptionClient, options: KeyOptions, sse: Sse,

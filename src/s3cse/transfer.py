@@ -4,8 +4,8 @@ AES-GCM is one stream, which is why the AWS clients upload the parts of an encry
 object one after another. ``gcm`` splits it: every part is encrypted on its own at its
 counter offset and its GHASH contribution is combined at the end, so parts are encrypted
 and uploaded concurrently and the tag goes at the end of the last part. Downloads run
-the same way backwards: ranged GETs decrypted in parallel, the tag checked over the whole
-object before the temporary file is renamed onto the destination.
+the same way backwards: ranged GETs decrypted in parallel into a private file, the tag
+checked over the whole object before anything reaches the destination (``destinations``).
 
 Memory stays bounded: file parts are read and encrypted as botocore sends them; only
 pipes are buffered, at most ``max_concurrency + 1`` parts at a time.
@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any
 
 from . import envelope, protocol
+from .destinations import Spool, atomic_destination
 from .errors import (
     ConfigurationError,
     ContentTooLargeError,
@@ -33,7 +34,7 @@ from .errors import (
 from .gcm import BLOCK, GcmLayout, PartDecryptor, PartEncryptor, PartHash
 from .index import CHUNK_SIZE, ChunkMacer, IndexKey
 from .metadata import ContentMetadata
-from .streams import CHUNK, atomic_destination, remaining_length
+from .streams import CHUNK, remaining_length
 
 if TYPE_CHECKING:
     from .client import EncryptionClient
@@ -415,15 +416,42 @@ class TransferManager:
         callback: Callback | None = None, encryption_context: Mapping[str, str] | None = None,
         **kwargs: Any,
     ) -> None:
-        """Parallel ranged GETs into a temp file beside ``filename``, renamed once verified."""
-        with located(bucket, key), atomic_destination(Path(filename)) as sink:
-            self.download_fileobj(bucket, key, sink, callback, encryption_context, **kwargs)
+        """Parallel ranged GETs into a file beside ``filename`` that takes its place only
+        once the whole object has verified (see ``destinations``)."""
+        config = self.client.config
+        with located(bucket, key), atomic_destination(
+                Path(filename), config.spool_threshold, config.spool_dir,
+                release_early=config.delayed_authentication) as destination:
+            self._download_into(bucket, key, destination.file, callback, encryption_context,
+                                **kwargs)
+            destination.release()
 
     def download_fileobj(
         self, bucket: str, key: str, fileobj: IO[bytes], callback: Callback | None = None,
         encryption_context: Mapping[str, str] | None = None, **kwargs: Any,
     ) -> int:
-        """Decrypt into ``fileobj`` (which must be seekable for parallel ranges)."""
+        """Decrypt into ``fileobj`` once the whole object has verified, so that it gets
+        nothing of an altered one; meanwhile the plaintext waits in a private ``Spool``.
+        With ``delayed_authentication`` it is written as it arrives instead."""
+        config = self.client.config
+        if config.delayed_authentication:
+            return self._download_into(bucket, key, fileobj, callback, encryption_context,
+                                       **kwargs)
+        with located(bucket, key), contextlib.closing(
+                Spool(config.spool_threshold, config.spool_dir)) as spool:
+            with spool.filling():
+                written = self._download_into(bucket, key, spool.file, callback,
+                                              encryption_context, **kwargs)
+            spool.copy_to(fileobj.write)
+        return written
+
+    def _download_into(
+        self, bucket: str, key: str, fileobj: IO[bytes], callback: Callback | None,
+        encryption_context: Mapping[str, str] | None, **kwargs: Any,
+    ) -> int:
+        """Decrypt into ``fileobj`` (parallel ranges if it is seekable), which holds
+        unauthenticated plaintext if this raises: only private files may be passed, or a
+        caller's under delayed authentication."""
         client = self.client
         with located(bucket, key):
             head = client._s3_call("head_object", bucket, key, "head", **kwargs)
