@@ -16,9 +16,9 @@ from __future__ import annotations
 import contextlib
 import os
 import threading
-from collections.abc import Callable, Mapping
-from concurrent.futures import FIRST_EXCEPTION, Future, ThreadPoolExecutor, wait
-from dataclasses import dataclass
+from collections.abc import Callable, Iterator, Mapping
+from concurrent.futures import FIRST_EXCEPTION, CancelledError, Future, ThreadPoolExecutor, wait
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any
 
@@ -155,6 +155,8 @@ class Upload:
     key: str
     upload_id: str
     sse_c: dict[str, Any]
+    stopping: threading.Event = field(default_factory=threading.Event)
+    """Set when the upload is given up: parts still being sent stop at their next read."""
 
 
 class PartBody:
@@ -215,6 +217,8 @@ class PartBody:
         return 0
 
     def read(self, size: int | None = -1) -> bytes:
+        if self.upload.stopping.is_set():
+            raise CancelledError
         if self._exhausted:
             return b""
         wanted = self.content_length - self._position if size is None or size < 0 else size
@@ -359,7 +363,7 @@ class TransferManager:
         plan = plan_parts(size, upload_part_size(size, self.config, upload.index_key is not None))
         read_at = PositionalReader(fileobj).read_at
         bodies = [PartBody(upload, read_at, offset, length) for offset, length in plan]
-        with ThreadPoolExecutor(self.config.max_concurrency) as pool:
+        with worker_pool(self.config.max_concurrency, upload.stopping) as (pool, _):
             futures = [pool.submit(self._send, upload, n, body)
                        for n, body in enumerate(bodies[:-1], start=1)]
             sent = _gather(futures)
@@ -390,7 +394,7 @@ class TransferManager:
 
         futures: list[Future[PartBody]] = []
         offset = 0
-        with ThreadPoolExecutor(self.config.max_concurrency) as pool:
+        with worker_pool(self.config.max_concurrency, upload.stopping) as (pool, _):
             current = next_chunk()
             while following := next_chunk():
                 check_stream_part(len(futures), offset, len(current), len(following),
@@ -477,9 +481,9 @@ class TransferManager:
         """Parallel ranged GETs of an AES-GCM object whose key is known, tag verified."""
         plain_size, plan = download_plan(layout, size, self.config)
         writer = PositionalWriter(fileobj)
-        with ThreadPoolExecutor(self.config.max_concurrency) as pool:
+        with worker_pool(self.config.max_concurrency) as (pool, stopping):
             futures = [pool.submit(self._download_range, bucket, key, layout, offset,
-                                   length, writer, callback, get_args)
+                                   length, writer, callback, get_args, stopping)
                        for offset, length in plan]
             tag_future = pool.submit(self._read_range, bucket, key, plain_size, size - 1,
                                      get_args)
@@ -500,6 +504,7 @@ class TransferManager:
     def _download_range(
         self, bucket: str, key: str, layout: GcmLayout, offset: int, length: int,
         writer: PositionalWriter, callback: Callback | None, get_args: Mapping[str, Any],
+        stopping: threading.Event,
     ) -> PartHash:
         decryptor = PartDecryptor(layout, offset)
         if length == 0:
@@ -510,6 +515,8 @@ class TransferManager:
         position = offset
         with contextlib.closing(response["Body"]) as stream:
             for chunk in iter(lambda: stream.read(CHUNK), b""):
+                if stopping.is_set():
+                    raise CancelledError
                 writer.write_at(position, decryptor.update(chunk))
                 position += len(chunk)
                 if callback:
@@ -564,6 +571,24 @@ def read_full(fileobj: IO[bytes], size: int) -> bytes:
         parts.append(chunk)
         missing -= len(chunk)
     return b"".join(parts)
+
+
+@contextlib.contextmanager
+def worker_pool(workers: int, stopping: threading.Event | None = None,
+                ) -> Iterator[tuple[ThreadPoolExecutor, threading.Event]]:
+    """A thread pool and its ``stopping`` flag. When the caller fails or is interrupted
+    (Ctrl-C, SIGTERM), work not started is dropped and running work is asked to stop,
+    so the failure takes effect at once instead of after every part has been sent."""
+    pool = ThreadPoolExecutor(workers)
+    if stopping is None:
+        stopping = threading.Event()
+    try:
+        yield pool, stopping
+    except BaseException:
+        stopping.set()
+        pool.shutdown(wait=True, cancel_futures=True)
+        raise
+    pool.shutdown(wait=True)
 
 
 def _gather(futures: list[Future[Any]]) -> list[Any]:
