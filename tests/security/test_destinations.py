@@ -219,7 +219,7 @@ def test_cli_cp_to_a_file_behind_dev_stdout(small: Stored, bucket: str, key_file
 # ---------------------------------------------------------------------- the library
 
 
-def expect_library(client: Any, obj: Stored, download: Any) -> None:
+def expect_library(obj: Stored, download: Any) -> None:
     if obj.altered:
         with pytest.raises(AuthenticationError):
             download()
@@ -230,7 +230,7 @@ def expect_library(client: Any, obj: Stored, download: Any) -> None:
 def test_download_file_to_a_fifo(make_client: MakeClient, stored: Stored, bucket: str,
                                  fifo: FifoReader) -> None:
     client = make_client(AesKeyring(SECRET))
-    expect_library(client, stored, lambda: client.download_file(
+    expect_library(stored, lambda: client.download_file(
         bucket, stored.key, str(fifo.path), Config=PARTS))
     received = fifo.received()
     assert received == (b"" if stored.altered else stored.plaintext)
@@ -269,7 +269,7 @@ def test_download_fileobj_into_a_writer(make_client: MakeClient, client_kind: st
         pytest.skip("async writers are for the async client")
     client = make_client(AesKeyring(SECRET))
     writer = WRITERS[writer_kind]()
-    expect_library(client, stored, lambda: client.download_fileobj(
+    expect_library(stored, lambda: client.download_fileobj(
         bucket, stored.key, writer, Config=PARTS))
     assert received_by(writer) == (b"" if stored.altered else stored.plaintext)
 
@@ -284,3 +284,19 @@ def test_delayed_authentication_is_the_one_way_to_early_bytes(
     with pytest.raises(AuthenticationError):
         client.download_fileobj(bucket, flipped.key, writer)
     assert 0 < len(writer.received) <= len(flipped.plaintext)
+
+
+def test_download_file_without_unnamed_files(
+        make_client: MakeClient, stored: Stored, bucket: str, tmp_path: Path,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """Where files cannot be created unnamed, a named temporary file stands in: it too
+    becomes the destination only once verified, and is removed otherwise."""
+    monkeypatch.delattr(os, "O_TMPFILE", raising=False)
+    target = tmp_path / "report.bin"
+    target.write_bytes(b"the previous report")
+    client = make_client(AesKeyring(SECRET))
+    expect_library(stored, lambda: client.download_file(
+        bucket, stored.key, str(target), Config=PARTS))
+    assert [p.name for p in tmp_path.iterdir()] == ["report.bin"]
+    assert target.read_bytes() == (b"the previous report" if stored.altered
+                                   else stored.plaintext)

@@ -88,16 +88,22 @@ def start_cli(proxy: FaultProxy, *args: Any) -> subprocess.Popen[bytes]:
     return start(["-m", "s3cse.cli", *args], proxy)
 
 
-def writing_into(pid: int, directory: Path) -> bool:
-    """Whether process ``pid`` holds a non-empty file in ``directory`` open (named or
-    not: an unnamed one shows as ``directory/#inode (deleted)``)."""
+def files_written(pid: int, directory: Path) -> list[str]:
+    """The non-empty files in ``directory`` that process ``pid`` holds open (an unnamed
+    one shows as ``directory/#inode (deleted)``)."""
+    found = []
     for fd in Path(f"/proc/{pid}/fd").iterdir():
         try:
-            if os.readlink(fd).startswith(f"{directory}/") and fd.stat().st_size > 0:
-                return True
+            target = os.readlink(fd)
+            if target.startswith(f"{directory}/") and fd.stat().st_size > 0:
+                found.append(target)
         except OSError:  # closed meanwhile
             continue
-    return False
+    return found
+
+
+def writing_into(pid: int, directory: Path) -> bool:
+    return bool(files_written(pid, directory))
 
 
 def wait_until(process: subprocess.Popen[bytes], ready: Any, what: str) -> None:
@@ -145,6 +151,29 @@ def test_cli_download_stopped_by_a_signal_cleans_up(
     assert "Traceback" not in stderr
     assert stderr.strip() == ("s3cse: terminated" if signum == signal.SIGTERM
                               else "s3cse: interrupted")
+    assert_untouched(out_dir)
+
+
+WITHOUT_UNNAMED_FILES = textwrap.dedent("""
+    import os, sys
+    del os.O_TMPFILE  # as on a system or filesystem without unnamed files
+    from s3cse.cli import main
+    sys.argv[0] = "s3cse"
+    main()
+""")
+
+
+def test_cli_download_terminated_removes_its_named_temp_file(
+        objects: dict[str, str], bucket: str, key_file: Path, slow_s3: FaultProxy,
+        out_dir: Path) -> None:
+    """The fallback where a file cannot be created unnamed: a named temporary file,
+    removed on SIGTERM as on any failure."""
+    cli = start(["-c", WITHOUT_UNNAMED_FILES, "cp", f"s3://{bucket}/{objects['parallel']}",
+                 out_dir / "report.bin", "--aes-key-file", key_file], slow_s3)
+    wait_until(cli, lambda: writing_into(cli.pid, out_dir), "decrypted bytes were written")
+    assert any(name.endswith(".s3cse-part") for name in files_written(cli.pid, out_dir))
+    code, stderr = stop(cli, signal.SIGTERM)
+    assert code == 128 + signal.SIGTERM, stderr
     assert_untouched(out_dir)
 
 
