@@ -45,12 +45,13 @@ from .aio_transfer import AsyncTransferManager
 from .bodies import AsyncGuardedBody
 from .ciphers import ContentKey, content_decryptor
 from .config import CryptoConfig
+from .destinations import writing_to
 from .errors import ConfigurationError, ObjectNotFoundError, S3CSEError, located
 from .materials import Keyring, MaterialsManager
 from .metadata import DEFAULT_INSTRUCTION_SUFFIX, ContentMetadata
 from .protocol import translate_s3_error
 from .retries import aio_botocore_config
-from .streams import CHUNK, CiphertextBody, SpoolEncryptor, ciphertext_body, writing_to
+from .streams import CHUNK, CiphertextBody, SpoolEncryptor, ciphertext_body
 from .transfer import Callback, TransferConfig
 
 __all__ = ["AsyncDecryptedBody", "AsyncEncryptionClient", "afetch_content_metadata"]
@@ -384,7 +385,8 @@ class AsyncEncryptionClient:
         ExtraArgs: Mapping[str, Any] | None = None, Callback: Callback | None = None,
         Config: TransferConfig | None = None, **kwargs: Any,
     ) -> None:
-        """Decrypt into a temp file beside ``Filename``, renamed only once authenticated.
+        """Decrypt into a file beside ``Filename`` that takes its place only once the
+        whole object has verified (a device or FIFO is written then, from a private spool).
 
         Large objects are fetched as parallel ranged GETs. ``ExtraArgs`` (or keyword
         arguments) take GetObject's arguments and ``EncryptionContext`` /
@@ -400,8 +402,10 @@ class AsyncEncryptionClient:
         ExtraArgs: Mapping[str, Any] | None = None, Callback: Callback | None = None,
         Config: TransferConfig | None = None, **kwargs: Any,
     ) -> int:
-        """Decrypt into ``Fileobj`` (a binary file, or anything with an async ``write``).
-        On failure it holds unauthenticated bytes: discard it."""
+        """Decrypt into ``Fileobj`` (a binary file, or anything with an async ``write``)
+        once the whole object has verified: until then the plaintext waits in a private
+        spool (see ``EncryptionClient.download_fileobj``). Under ``delayed_authentication``
+        it is written as it arrives, and holds unauthenticated bytes if this raises."""
         extra = {**dict(ExtraArgs or {}), **kwargs}
         context = extra.pop("EncryptionContext", None)
         with writing_to(Fileobj, Bucket, Key):

@@ -6,13 +6,14 @@ under the hood, encrypted as aiohttp reads it on a worker thread), ``tagged_tail
 the stream with the tag over every part's GHASH, ``download_plan`` and
 ``gcm.PartDecryptor`` take it apart again. Parts go up concurrently (``asyncio.gather``
 bounded by a semaphore of ``max_concurrency``); any failure cancels the rest and aborts
-the multipart upload. Downloads write into a temporary file renamed onto the
-destination only once the tag over the whole object verifies.
+the multipart upload. Downloads write into a private file; nothing reaches the
+destination before the tag over the whole object verifies (``destinations``).
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import threading
 from collections.abc import Awaitable, Iterable, Mapping
@@ -28,10 +29,12 @@ from .aio_streams import (
     is_async_writer,
     read_all,
     request_body,
+    sink_writer,
 )
+from .destinations import Spool, async_destination
 from .errors import S3CSEError, located
 from .gcm import GcmLayout, PartDecryptor, PartHash
-from .streams import CHUNK, atomic_destination, remaining_length
+from .streams import CHUNK, remaining_length
 from .transfer import (
     Callback,
     PartBody,
@@ -232,17 +235,49 @@ class AsyncTransferManager:
         callback: Callback | None = None, encryption_context: Mapping[str, str] | None = None,
         **kwargs: Any,
     ) -> None:
-        """Parallel ranged GETs into a temp file beside ``filename``, renamed once verified."""
-        with located(bucket, key), atomic_destination(Path(filename)) as sink:
-            await self.download_fileobj(bucket, key, sink, callback, encryption_context,
-                                        **kwargs)
+        """Parallel ranged GETs into a file beside ``filename`` that takes its place only
+        once the whole object has verified (see ``destinations``)."""
+        config = self.client.config
+        with located(bucket, key):
+            async with async_destination(
+                    Path(filename), config.spool_threshold, config.spool_dir,
+                    release_early=config.delayed_authentication) as destination:
+                await self._download_into(bucket, key, destination.file, callback,
+                                          encryption_context, **kwargs)
+                await asyncio.to_thread(destination.release)
 
     async def download_fileobj(
         self, bucket: str, key: str, fileobj: Any, callback: Callback | None = None,
         encryption_context: Mapping[str, str] | None = None, **kwargs: Any,
     ) -> int:
-        """Decrypt into ``fileobj`` (a seekable binary file for parallel ranges; anything
-        else, async writers included, gets one streamed GET)."""
+        """Decrypt into ``fileobj`` (a binary file or an async writer) once the whole
+        object has verified, so that it gets nothing of an altered one; meanwhile the
+        plaintext waits in a private ``Spool``. With ``delayed_authentication`` it is
+        written as it arrives instead."""
+        config = self.client.config
+        write = sink_writer(fileobj)
+        if config.delayed_authentication:
+            return await self._download_into(bucket, key, fileobj, callback,
+                                             encryption_context, **kwargs)
+        with located(bucket, key), contextlib.closing(
+                Spool(config.spool_threshold, config.spool_dir)) as spool:
+            with spool.filling():
+                written = await self._download_into(bucket, key, spool.file, callback,
+                                                    encryption_context, **kwargs)
+            if is_async_writer(fileobj):
+                for chunk in spool.chunks():
+                    await write(chunk)
+            else:  # a file or pipe may block: not on the event loop
+                await asyncio.to_thread(spool.copy_to, write)
+        return written
+
+    async def _download_into(
+        self, bucket: str, key: str, fileobj: Any, callback: Callback | None,
+        encryption_context: Mapping[str, str] | None, **kwargs: Any,
+    ) -> int:
+        """Decrypt into ``fileobj`` (parallel ranges if it is a seekable file), which
+        holds unauthenticated plaintext if this raises: only private files may be
+        passed, or a caller's under delayed authentication."""
         client = self.client
         with located(bucket, key):
             head = await client._s3_call("head_object", bucket, key, "head", **kwargs)

@@ -4,7 +4,8 @@ legacy ``migrate``, key generation, and the local S3 + KMS stack.
 
 Exit codes: 0 success; 1 the operation failed (for commands over many objects: at least
 one object failed); 2 bad usage or configuration; 3 the object failed authentication
-(tampered, or a wrong key commitment); 4 no such object or bucket.
+(tampered, or a wrong key commitment); 4 no such object or bucket; 130 / 143 interrupted
+by Ctrl-C / SIGTERM (after removing unverified files and aborting multipart uploads).
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import signal
 import sys
 import threading
 from collections.abc import Callable, Iterable, Iterator, Sequence
@@ -112,14 +114,17 @@ class _Main(click.Group):
 
     def invoke(self, ctx: click.Context) -> Any:
         try:
-            return super().invoke(ctx)
+            with _terminate_as_interrupt():
+                return super().invoke(ctx)
         except (click.exceptions.ClickException, click.exceptions.Exit, click.exceptions.Abort):
             raise
         except S3CSEError as exc:
             _fail(exc)
-        except KeyboardInterrupt:
-            click.echo("s3cse: interrupted", err=True)
-            sys.exit(130)
+        except KeyboardInterrupt as exc:
+            signum = getattr(exc, "signum", signal.SIGINT)
+            click.echo(f"s3cse: {'terminated' if signum == signal.SIGTERM else 'interrupted'}",
+                       err=True)
+            sys.exit(128 + signum)
         except BrokenPipeError:
             # the reader went away (``s3cse cat ... | head``): stop quietly
             with contextlib.suppress(OSError):
@@ -131,6 +136,31 @@ class _Main(click.Group):
             if _debugging():
                 _print_traceback(exc)
             sys.exit(EXIT_FAILED)
+
+
+class _Terminated(KeyboardInterrupt):
+    """SIGTERM, raised in the main thread as Ctrl-C raises ``KeyboardInterrupt``, so that
+    the same clean-up runs: unverified download files go, multipart uploads are aborted."""
+
+    signum = signal.SIGTERM
+
+
+@contextlib.contextmanager
+def _terminate_as_interrupt() -> Iterator[None]:
+    if threading.current_thread() is not threading.main_thread():
+        yield  # only the main thread may handle signals
+        return
+    previous = signal.signal(signal.SIGTERM, _raise_terminated)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+def _raise_terminated(signum: int, frame: object) -> NoReturn:
+    # one SIGTERM starts the clean-up; more would only cut it short (SIGKILL still works)
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    raise _Terminated
 
 
 @dataclass(frozen=True)
@@ -406,6 +436,7 @@ def main(debug: bool) -> None:
       2  bad usage or configuration (options, key files, local paths)
       3  an object failed authentication (tampered, or a wrong key commitment)
       4  no such object or bucket
+      130, 143  interrupted by Ctrl-C, SIGTERM (unverified files removed first)
     """
     global _DEBUG
     _DEBUG = _DEBUG or debug
@@ -434,8 +465,9 @@ def cp(src: str, dst: str, recursive: bool, cache_data_keys: bool, concurrency: 
 
     SRC and DST are local paths, - (stdin/stdout), or s3://BUCKET/KEY; an s3:// to
     s3:// copy decrypts and re-encrypts (with a fresh data key, under the given key). A
-    download is written to a temporary file beside DST and renamed only after the whole
-    object has been authenticated; on any failure nothing is left at DST.
+    download reaches DST only after the whole object has been authenticated: a file is
+    written beside DST and renamed over it, a device, FIFO or stdout gets it from a
+    private temporary spool; on any failure or interrupt nothing reaches DST.
 
     With --recursive, SRC and DST are a directory and an s3://BUCKET/PREFIX (either way),
     or two prefixes; instruction files and integrity indexes travel with their objects.
@@ -547,6 +579,7 @@ def _download(client: EncryptionClient, options: KeyOptions, sse: Sse, source: S
     if target.is_dir() or dst.endswith(os.sep):
         with located(source.bucket, source.key):
             target = target / local_name(source.key)
+    into_stdout = _is_stdout(target)
     try:
         size = client.head_object(Bucket=source.bucket, Key=source.key,
                                   **get_args)["ContentLength"] \
@@ -558,7 +591,20 @@ def _download(client: EncryptionClient, options: KeyOptions, sse: Sse, source: S
         raise
     except OSError as exc:
         raise ConfigurationError(f"cannot write {target}: {exc.strerror or exc}") from None
-    return f"download: {source} to {target}"
+    done = f"download: {source} to {target}"
+    if into_stdout:  # the report must not land in the data (``cp URL /dev/stdout``)
+        if not options.quiet:
+            click.echo(done, err=True)
+        return ""
+    return done
+
+
+def _is_stdout(target: Path) -> bool:
+    """Whether ``target`` is the file stdout writes to (``/dev/stdout``, say)."""
+    try:
+        return os.path.samestat(target.stat(), os.fstat(sys.stdout.fileno()))
+    except (OSError, ValueError):
+        return False
 
 
 def _copy(reader: EncryptionClient, writer: EncryptionClient, options: KeyOptions, sse: Sse,

@@ -21,18 +21,13 @@ from . import index as integrity
 from .bodies import GuardedBody
 from .ciphers import content_decryptor
 from .config import CryptoConfig
+from .destinations import atomic_destination, writing_to
 from .errors import ObjectNotFoundError, S3CSEError, located
 from .materials import Keyring, MaterialsManager
 from .metadata import DEFAULT_INSTRUCTION_SUFFIX, ContentMetadata
 from .protocol import describe, translate_s3_error
 from .retries import botocore_config
-from .streams import (
-    DecryptedBody,
-    atomic_destination,
-    ciphertext_body,
-    decrypt_into,
-    writing_to,
-)
+from .streams import DecryptedBody, ciphertext_body, decrypt_into
 from .transfer import Callback, TransferConfig, TransferManager, read_full
 
 __all__ = [
@@ -333,7 +328,8 @@ class EncryptionClient:
         ExtraArgs: Mapping[str, Any] | None = None, Callback: Callback | None = None,
         Config: TransferConfig | None = None, **kwargs: Any,
     ) -> None:
-        """Decrypt into a temp file beside ``Filename``, renamed only once authenticated.
+        """Decrypt into a file beside ``Filename`` that takes its place only once the
+        whole object has verified (a device or FIFO is written then, from a private spool).
 
         Large objects are fetched as parallel ranged GETs. ``ExtraArgs`` (or keyword
         arguments) take GetObject's arguments and ``EncryptionContext`` /
@@ -350,7 +346,10 @@ class EncryptionClient:
         ExtraArgs: Mapping[str, Any] | None = None, Callback: Callback | None = None,
         Config: TransferConfig | None = None, **kwargs: Any,
     ) -> int:
-        """Decrypt into ``Fileobj``. On failure it holds unauthenticated bytes: discard it."""
+        """Decrypt into ``Fileobj`` once the whole object has verified: until then the
+        plaintext waits in a private spool (memory up to ``spool_threshold``, then an
+        unnamed temporary file in ``spool_dir``). Under ``delayed_authentication`` it is
+        written as it arrives, and holds unauthenticated bytes if this raises."""
         extra = {**dict(ExtraArgs or {}), **kwargs}
         context = extra.pop("EncryptionContext", None)
         with writing_to(Fileobj, Bucket, Key):

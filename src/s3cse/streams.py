@@ -7,18 +7,15 @@ is what ``get_object`` hands back: a read-only stream of plaintext.
 
 from __future__ import annotations
 
-import contextlib
 import io
 import os
-import stat
 import tempfile
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from pathlib import Path
 from typing import IO, Any, Protocol
 
 from .ciphers import ContentDecryptor, ContentKey, GcmEncryptor
-from .errors import AuthenticationError, DestinationError, S3CSEError, located
+from .errors import AuthenticationError, S3CSEError, located
 from .index import ChunkMacer, IndexKey
 
 CHUNK = 1024 * 1024
@@ -403,60 +400,3 @@ class DecryptedBody(io.RawIOBase):
         if not self.closed and self._on_close is not None:
             self._on_close()
         super().close()
-
-
-@contextlib.contextmanager
-def atomic_destination(target: Path) -> Iterator[IO[bytes]]:
-    """A temp file beside ``target``, renamed onto it on success, removed on failure; a
-    failure to write there (disk full, no permission) is a ``DestinationError``.
-
-    A device or a FIFO (``/dev/null``, a named pipe) is written in place: renaming a
-    file onto it would replace the device node, and there is no partial file to remove.
-    Like a stream to stdout, it may then receive bytes before a failure is noticed.
-    """
-    if _is_special_file(target):
-        try:
-            with open(target, "wb") as sink:
-                yield sink
-        except OSError as exc:
-            if isinstance(exc, S3CSEError):
-                raise
-            raise DestinationError.writing(target, exc) from exc
-        return
-    directory = target.parent if str(target.parent) else Path(".")
-    try:
-        fd, temp_name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".s3cse-part",
-                                         dir=directory)
-    except OSError as exc:
-        raise DestinationError.writing(target, exc) from exc
-    try:
-        with os.fdopen(fd, "wb") as sink:
-            yield sink
-        os.replace(temp_name, target)
-    except BaseException as exc:
-        with contextlib.suppress(OSError):
-            os.unlink(temp_name)
-        if isinstance(exc, OSError) and not isinstance(exc, S3CSEError):
-            raise DestinationError.writing(target, exc) from exc
-        raise
-
-
-def _is_special_file(path: Path) -> bool:
-    try:
-        mode = path.stat().st_mode
-    except OSError:
-        return False
-    return stat.S_ISCHR(mode) or stat.S_ISFIFO(mode) or stat.S_ISBLK(mode)
-
-
-@contextlib.contextmanager
-def writing_to(sink: object, bucket: str, key: str) -> Iterator[None]:
-    """Name a caller's file object (and the object downloaded into it) in the
-    ``DestinationError`` its write failures become."""
-    try:
-        yield
-    except OSError as exc:
-        if isinstance(exc, S3CSEError):
-            raise
-        error = DestinationError.writing(getattr(sink, "name", "the file object"), exc)
-        raise error.locate(bucket, key) from exc

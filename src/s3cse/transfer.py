@@ -4,8 +4,8 @@ AES-GCM is one stream, which is why the AWS clients upload the parts of an encry
 object one after another. ``gcm`` splits it: every part is encrypted on its own at its
 counter offset and its GHASH contribution is combined at the end, so parts are encrypted
 and uploaded concurrently and the tag goes at the end of the last part. Downloads run
-the same way backwards: ranged GETs decrypted in parallel, the tag checked over the whole
-object before the temporary file is renamed onto the destination.
+the same way backwards: ranged GETs decrypted in parallel into a private file, the tag
+checked over the whole object before anything reaches the destination (``destinations``).
 
 Memory stays bounded: file parts are read and encrypted as botocore sends them; only
 pipes are buffered, at most ``max_concurrency + 1`` parts at a time.
@@ -16,13 +16,14 @@ from __future__ import annotations
 import contextlib
 import os
 import threading
-from collections.abc import Callable, Mapping
-from concurrent.futures import FIRST_EXCEPTION, Future, ThreadPoolExecutor, wait
+from collections.abc import Callable, Iterator, Mapping
+from concurrent.futures import FIRST_EXCEPTION, CancelledError, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any
 
 from . import envelope, protocol
+from .destinations import Spool, atomic_destination
 from .errors import (
     ConfigurationError,
     ContentTooLargeError,
@@ -33,7 +34,7 @@ from .errors import (
 from .gcm import BLOCK, GcmLayout, PartDecryptor, PartEncryptor, PartHash
 from .index import CHUNK_SIZE, ChunkMacer, IndexKey
 from .metadata import ContentMetadata
-from .streams import CHUNK, atomic_destination, remaining_length
+from .streams import CHUNK, remaining_length
 
 if TYPE_CHECKING:
     from .client import EncryptionClient
@@ -154,6 +155,8 @@ class Upload:
     key: str
     upload_id: str
     sse_c: dict[str, Any] = field(repr=False)
+    stopping: threading.Event = field(default_factory=threading.Event)
+    """Set when the upload is given up: parts still being sent stop at their next read."""
 
 
 class PartBody:
@@ -214,6 +217,8 @@ class PartBody:
         return 0
 
     def read(self, size: int | None = -1) -> bytes:
+        if self.upload.stopping.is_set():
+            raise CancelledError
         if self._exhausted:
             return b""
         wanted = self.content_length - self._position if size is None or size < 0 else size
@@ -358,7 +363,7 @@ class TransferManager:
         plan = plan_parts(size, upload_part_size(size, self.config, upload.index_key is not None))
         read_at = PositionalReader(fileobj).read_at
         bodies = [PartBody(upload, read_at, offset, length) for offset, length in plan]
-        with ThreadPoolExecutor(self.config.max_concurrency) as pool:
+        with worker_pool(self.config.max_concurrency, upload.stopping) as (pool, _):
             futures = [pool.submit(self._send, upload, n, body)
                        for n, body in enumerate(bodies[:-1], start=1)]
             sent = _gather(futures)
@@ -389,7 +394,7 @@ class TransferManager:
 
         futures: list[Future[PartBody]] = []
         offset = 0
-        with ThreadPoolExecutor(self.config.max_concurrency) as pool:
+        with worker_pool(self.config.max_concurrency, upload.stopping) as (pool, _):
             current = next_chunk()
             while following := next_chunk():
                 check_stream_part(len(futures), offset, len(current), len(following),
@@ -415,15 +420,42 @@ class TransferManager:
         callback: Callback | None = None, encryption_context: Mapping[str, str] | None = None,
         **kwargs: Any,
     ) -> None:
-        """Parallel ranged GETs into a temp file beside ``filename``, renamed once verified."""
-        with located(bucket, key), atomic_destination(Path(filename)) as sink:
-            self.download_fileobj(bucket, key, sink, callback, encryption_context, **kwargs)
+        """Parallel ranged GETs into a file beside ``filename`` that takes its place only
+        once the whole object has verified (see ``destinations``)."""
+        config = self.client.config
+        with located(bucket, key), atomic_destination(
+                Path(filename), config.spool_threshold, config.spool_dir,
+                release_early=config.delayed_authentication) as destination:
+            self._download_into(bucket, key, destination.file, callback, encryption_context,
+                                **kwargs)
+            destination.release()
 
     def download_fileobj(
         self, bucket: str, key: str, fileobj: IO[bytes], callback: Callback | None = None,
         encryption_context: Mapping[str, str] | None = None, **kwargs: Any,
     ) -> int:
-        """Decrypt into ``fileobj`` (which must be seekable for parallel ranges)."""
+        """Decrypt into ``fileobj`` once the whole object has verified, so that it gets
+        nothing of an altered one; meanwhile the plaintext waits in a private ``Spool``.
+        With ``delayed_authentication`` it is written as it arrives instead."""
+        config = self.client.config
+        if config.delayed_authentication:
+            return self._download_into(bucket, key, fileobj, callback, encryption_context,
+                                       **kwargs)
+        with located(bucket, key), contextlib.closing(
+                Spool(config.spool_threshold, config.spool_dir)) as spool:
+            with spool.filling():
+                written = self._download_into(bucket, key, spool.file, callback,
+                                              encryption_context, **kwargs)
+            spool.copy_to(fileobj.write)
+        return written
+
+    def _download_into(
+        self, bucket: str, key: str, fileobj: IO[bytes], callback: Callback | None,
+        encryption_context: Mapping[str, str] | None, **kwargs: Any,
+    ) -> int:
+        """Decrypt into ``fileobj`` (parallel ranges if it is seekable), which holds
+        unauthenticated plaintext if this raises: only private files may be passed, or a
+        caller's under delayed authentication."""
         client = self.client
         with located(bucket, key):
             head = client._s3_call("head_object", bucket, key, "head", **kwargs)
@@ -449,9 +481,9 @@ class TransferManager:
         """Parallel ranged GETs of an AES-GCM object whose key is known, tag verified."""
         plain_size, plan = download_plan(layout, size, self.config)
         writer = PositionalWriter(fileobj)
-        with ThreadPoolExecutor(self.config.max_concurrency) as pool:
+        with worker_pool(self.config.max_concurrency) as (pool, stopping):
             futures = [pool.submit(self._download_range, bucket, key, layout, offset,
-                                   length, writer, callback, get_args)
+                                   length, writer, callback, get_args, stopping)
                        for offset, length in plan]
             tag_future = pool.submit(self._read_range, bucket, key, plain_size, size - 1,
                                      get_args)
@@ -472,6 +504,7 @@ class TransferManager:
     def _download_range(
         self, bucket: str, key: str, layout: GcmLayout, offset: int, length: int,
         writer: PositionalWriter, callback: Callback | None, get_args: Mapping[str, Any],
+        stopping: threading.Event,
     ) -> PartHash:
         decryptor = PartDecryptor(layout, offset)
         if length == 0:
@@ -482,6 +515,8 @@ class TransferManager:
         position = offset
         with contextlib.closing(response["Body"]) as stream:
             for chunk in iter(lambda: stream.read(CHUNK), b""):
+                if stopping.is_set():
+                    raise CancelledError
                 writer.write_at(position, decryptor.update(chunk))
                 position += len(chunk)
                 if callback:
@@ -536,6 +571,24 @@ def read_full(fileobj: IO[bytes], size: int) -> bytes:
         parts.append(chunk)
         missing -= len(chunk)
     return b"".join(parts)
+
+
+@contextlib.contextmanager
+def worker_pool(workers: int, stopping: threading.Event | None = None,
+                ) -> Iterator[tuple[ThreadPoolExecutor, threading.Event]]:
+    """A thread pool and its ``stopping`` flag. When the caller fails or is interrupted
+    (Ctrl-C, SIGTERM), work not started is dropped and running work is asked to stop,
+    so the failure takes effect at once instead of after every part has been sent."""
+    pool = ThreadPoolExecutor(workers)
+    if stopping is None:
+        stopping = threading.Event()
+    try:
+        yield pool, stopping
+    except BaseException:
+        stopping.set()
+        pool.shutdown(wait=True, cancel_futures=True)
+        raise
+    pool.shutdown(wait=True)
 
 
 def _gather(futures: list[Future[Any]]) -> list[Any]:
