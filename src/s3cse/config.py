@@ -60,13 +60,16 @@ class CryptoConfig:
         policy = self.policy
         if policy.encrypt_requires_commitment and fmt is not FormatVersion.V3:
             raise ConfigurationError(
-                f"commitment policy {policy.value} requires writing format v3; to write v2 "
-                "use FORBID_ENCRYPT_ALLOW_DECRYPT"
+                f"commitment policy {policy.value} requires writing format v3",
+                hint="To write v2, leave the commitment policy to its default or use "
+                     "FORBID_ENCRYPT_ALLOW_DECRYPT (on the command line: --format v2 "
+                     "without --commitment-policy)",
             )
         if not policy.encrypt_requires_commitment and fmt is FormatVersion.V3:
             raise ConfigurationError(
-                "commitment policy FORBID_ENCRYPT_ALLOW_DECRYPT forbids format v3; choose "
-                "format v2 or another policy"
+                "commitment policy FORBID_ENCRYPT_ALLOW_DECRYPT forbids format v3 (it writes v2)",
+                hint="Write format=\"v2\" (on the command line: --format v2), or choose "
+                     "another policy",
             )
         if self.spool_threshold < 0:
             raise ConfigurationError("spool_threshold must be >= 0")

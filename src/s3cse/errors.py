@@ -8,6 +8,7 @@ message says what failed, where, and what to do. Messages never carry key materi
 from __future__ import annotations
 
 import contextlib
+import os
 from collections.abc import Iterator
 
 
@@ -71,6 +72,12 @@ def excerpt(value: object, limit: int = 100) -> str:
     if len(text) <= limit:
         return text
     return f"{text[:limit]}... ({len(text)} characters)"
+
+
+def revealing_values() -> bool:
+    """Whether messages may quote the values they leave out by default (encryption
+    context values): with ``S3CSE_DEBUG=1``, which the command's ``--debug`` sets."""
+    return bool(os.environ.get("S3CSE_DEBUG"))
 
 
 def _rebuild(
@@ -155,8 +162,9 @@ class CommitmentPolicyError(PolicyError):
     """The commitment policy forbids this object's (non-committing) algorithm suite."""
 
     default_hint = (
-        "Use commitment policy REQUIRE_ENCRYPT_ALLOW_DECRYPT to read objects written "
-        "without key commitment"
+        "To read objects written without key commitment, allow them: "
+        "commitment_policy=\"REQUIRE_ENCRYPT_ALLOW_DECRYPT\" (on the command line: "
+        "--commitment-policy REQUIRE_ENCRYPT_ALLOW_DECRYPT)"
     )
 
 
@@ -199,7 +207,11 @@ class KmsAccessDeniedError(KmsError):
 class EncryptionContextMismatchError(KmsError):
     """The encryption context given does not match the one stored with the object."""
 
-    default_hint = "Pass the encryption context the object was written with"
+    default_hint = (
+        "Pass the encryption context the object was written with (on the command line: "
+        "--encryption-context KEY=VALUE, repeated); S3CSE_DEBUG=1 (or --debug) shows the "
+        "values"
+    )
 
 
 class ContentTooLargeError(S3CSEError):

@@ -2,9 +2,11 @@
 
 moto server records DisableKey and ScheduleKeyDeletion but still encrypts and decrypts
 with such keys. AWS refuses: ``DisabledException`` for a disabled key,
-``KMSInvalidStateException`` for one pending deletion. The local stack puts this gate
-between clients and moto so that the errors users see locally are the ones AWS gives.
-Everything else is forwarded unchanged.
+``KMSInvalidStateException`` for one pending deletion. And where a Decrypt names an
+existing key other than the ciphertext's, moto answers ``AccessDeniedException`` and AWS
+``IncorrectKeyException``. The local stack puts this gate between clients and moto so
+that the errors users see locally are the ones AWS gives. Everything else is forwarded
+unchanged.
 
 The gate also counts the requests it receives per operation (``X-Amz-Target`` without
 its ``TrentService.`` prefix), so benchmarks and tests can see how often a client calls
@@ -84,6 +86,7 @@ class _Gate(BaseHTTPRequestHandler):
         target = self.headers.get("X-Amz-Target", "")
         with self.counts_lock:
             self.counts[target.removeprefix("TrentService.")] += 1
+        state: tuple[str, str] | None = None
         if target in _KEY_OPERATIONS:
             try:
                 key_id = json.loads(body or b"{}").get("KeyId") or json.loads(
@@ -99,6 +102,14 @@ class _Gate(BaseHTTPRequestHandler):
                     "KMSInvalidStateException", f"{state[1]} is pending deletion."
                 )
         status, response_headers, payload = self._upstream(body, headers)
+        if target == "TrentService.Decrypt" and state is not None and \
+                _error_type(payload) == "AccessDeniedException":
+            # moto refuses a ciphertext of another key as if access were denied; AWS
+            # answers IncorrectKeyException when the request names a key
+            return self._error(
+                "IncorrectKeyException",
+                "The key ID in the request does not identify the KMS key that encrypted "
+                "the ciphertext.")
         self.send_response(status)
         for name, value in response_headers:
             if name.lower() not in _HOP_HEADERS:
@@ -117,6 +128,15 @@ class _Gate(BaseHTTPRequestHandler):
         self.send_header("Content-Length", str(len(payload)))
         self.end_headers()
         self.wfile.write(payload)
+
+
+def _error_type(payload: bytes) -> str:
+    """The ``__type`` of a KMS error answer ("" for anything else)."""
+    try:
+        document = json.loads(payload or b"{}")
+    except ValueError:
+        return ""
+    return str(document.get("__type", "")) if isinstance(document, dict) else ""
 
 
 def serve(listen_port: int, upstream_port: int) -> None:

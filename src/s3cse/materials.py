@@ -15,7 +15,16 @@ from dataclasses import dataclass, field
 
 from .ciphers import Random
 from .errors import ConfigurationError, KeyUnwrapError, LegacyModeDisabledError, S3CSEError
-from .metadata import ContentMetadata
+from .metadata import (
+    KMS_WRAP_ALGS,
+    WRAP_AES_ECB_V1,
+    WRAP_AES_GCM,
+    WRAP_AES_KEYWRAP,
+    WRAP_RSA_OAEP_SHA1,
+    WRAP_RSA_OAEP_SHA256_V2,
+    WRAP_RSA_PKCS1_V1,
+    ContentMetadata,
+)
 from .suites import AlgorithmSuite
 
 LEGACY_WRAP_ALGS = frozenset(
@@ -229,8 +238,28 @@ class DefaultMaterialsManager(MaterialsManager):
     def _check_wrap(self, request: DecryptionRequest) -> None:
         wrap_alg = request.metadata.wrap_alg
         if wrap_alg not in self.keyring.wrap_algorithms():
-            raise KeyUnwrapError(
-                f"the data key is wrapped with {wrap_alg!r}, which the configured "
-                f"{type(self.keyring).__name__} cannot unwrap",
-                hint="Configure a keyring of the kind the object was written with",
-            )
+            raise wrong_kind_of_key(wrap_alg)
+
+
+# The kind of master key behind each wrap: its name, keyring and command-line option.
+_KEY_KINDS = (
+    (KMS_WRAP_ALGS, "a KMS key", "KmsKeyring", "--kms-key-id"),
+    (frozenset({WRAP_AES_GCM, WRAP_AES_KEYWRAP, WRAP_AES_ECB_V1}),
+     "an AES key", "AesKeyring", "--aes-key-file"),
+    (frozenset({WRAP_RSA_OAEP_SHA1, WRAP_RSA_OAEP_SHA256_V2,
+                WRAP_RSA_PKCS1_V1}), "an RSA key", "RsaKeyring", "--rsa-key-file"),
+)
+
+
+def wrong_kind_of_key(wrap_alg: str) -> KeyUnwrapError:
+    """No key of the kind the object's data key is wrapped under was given: say which
+    kind it needs, as a keyring and as a command-line option."""
+    for wraps, kind, keyring, option in _KEY_KINDS:
+        if wrap_alg in wraps:
+            return KeyUnwrapError(
+                f"the object's data key is wrapped under {kind} ({wrap_alg!r}), and no key "
+                "of that kind was given: the keys given cannot unwrap it",
+                hint=f"Give the key the object was written with: {keyring}, or "
+                     f"{option} on the command line")
+    return KeyUnwrapError(f"the object's data key is wrapped with {wrap_alg!r}, which no "
+                          "keyring given can unwrap")

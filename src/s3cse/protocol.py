@@ -17,6 +17,7 @@ from typing import IO, Any
 
 from . import envelope, metadata, ranges
 from . import index as integrity
+from .awsenv import CREDENTIAL_CODES, CREDENTIALS_HINT, unreachable
 from .ciphers import ContentKey
 from .config import CryptoConfig
 from .errors import (
@@ -107,8 +108,15 @@ def translate_s3_error(exc: Exception, bucket: str, key: str, action: str) -> S3
         return ObjectNotFoundError(f"{action}: no such {what}", bucket=bucket, key=key)
     if code == "InvalidRange":
         return InvalidRangeError(f"{action} failed ({code}: {message})", bucket=bucket, key=key)
+    if code in CREDENTIAL_CODES:
+        return S3RequestError(f"{action} failed ({code}: {message})", bucket=bucket, key=key,
+                              hint=CREDENTIALS_HINT)
     if code:
         return S3RequestError(f"{action} failed ({code}: {message})", bucket=bucket, key=key)
+    reason = unreachable(exc, "s3")
+    if reason is not None:
+        return S3RequestError(f"{action} failed: {reason[0]}", bucket=bucket, key=key,
+                              hint=reason[1])
     return S3RequestError(f"{action} failed: {exc}", bucket=bucket, key=key,
                           hint="Check the S3 endpoint and network")
 

@@ -8,9 +8,10 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
+from ..awsenv import CREDENTIAL_CODES, CREDENTIALS_HINT, unreachable
 from ..errors import (
     ConfigurationError,
     EncryptionContextMismatchError,
@@ -21,6 +22,7 @@ from ..errors import (
     MetadataError,
     S3CSEError,
     excerpt,
+    revealing_values,
 )
 from ..materials import (
     DecryptionRequest,
@@ -115,36 +117,81 @@ def _check_expected_context(expected: dict[str, str], visible: dict[str, str]) -
         )
     if visible != expected:
         raise EncryptionContextMismatchError(
-            f"the encryption context given ({_keys(expected)}) does not match the one "
-            f"stored with the object ({_keys(visible)})"
-        )
+            "the encryption context given does not match the one stored with the object: "
+            + context_difference(expected, visible, values=revealing_values()))
 
 
-def _keys(context: Mapping[str, str]) -> str:
-    if not context:
-        return "empty"
-    names = ", ".join(sorted(context))
-    return "keys " + (names if len(names) <= 100 else f"{names[:100]}... ({len(context)} keys)")
+def context_difference(given: Mapping[str, str], stored: Mapping[str, str], *,
+                       values: bool = False) -> str:
+    """Which keys differ between two encryption contexts: missing, unexpected, or with
+    another value. Values are quoted only when asked (``values``): a context is not
+    secret to KMS, but it may say more than an error line should carry by default."""
+    missing = sorted(set(stored) - set(given))
+    unexpected = sorted(set(given) - set(stored))
+    differing = sorted(k for k in set(given) & set(stored) if given[k] != stored[k])
+    parts = []
+    if missing:
+        parts.append("missing (stored with the object, not given): "
+                     + _names(missing, lambda k: f"={excerpt(stored[k], 40)}", values))
+    if unexpected:
+        parts.append("unexpected (given, not stored with the object): "
+                     + _names(unexpected, lambda k: f"={excerpt(given[k], 40)}", values))
+    if differing:
+        parts.append("another value given for: " + _names(
+            differing, lambda k: f" (given {excerpt(given[k], 40)}, stored "
+                                 f"{excerpt(stored[k], 40)})", values))
+    return "; ".join(parts)
 
 
-_UNAVAILABLE = {"DisabledException", "KMSInvalidStateException", "NotFoundException",
-                "KeyUnavailableException"}
+_SHOWN = 10  # keys named at most per kind of difference
+
+
+def _names(keys: list[str], value: Callable[[str], str], values: bool) -> str:
+    """The keys (and, if ``values``, what ``value`` says of each), a few at most."""
+    shown = [excerpt(k, 40) + (value(k) if values else "") for k in keys[:_SHOWN]]
+    more = f" and {len(keys) - _SHOWN} more" if len(keys) > _SHOWN else ""
+    return ", ".join(shown) + more
+
+
+_UNUSABLE = {"DisabledException", "KMSInvalidStateException", "KeyUnavailableException"}
 _THROTTLED = {"ThrottlingException", "Throttling", "RequestLimitExceeded", "LimitExceededException"}
-_DENIED = {"AccessDeniedException", "AccessDenied", "UnrecognizedClientException"}
+_DENIED = {"AccessDeniedException", "AccessDenied"}
+# The IAM action behind each call the keyring makes.
+_ACTIONS = {"decrypt": "kms:Decrypt", "generate_data_key": "kms:GenerateDataKey",
+            "encrypt": "kms:Encrypt"}
 
 
 def translate_kms_error(exc: Exception, key_id: str, operation: str) -> S3CSEError:
-    """Turn a botocore failure into the s3cse error a user can act on."""
+    """Turn a botocore failure into the s3cse error a user can act on.
+
+    KMS tells apart a key that does not exist (``NotFoundException``), one that exists
+    but cannot be used now (``DisabledException``, ``KMSInvalidStateException``), one
+    these credentials may not use (``AccessDeniedException``) and a data key wrapped
+    under another key (``IncorrectKeyException``): each gets its own remedy.
+    """
     # botocore's connection errors carry ``response = None``
     error = (getattr(exc, "response", None) or {}).get("Error", {})
     code = error.get("Code", "")
     message = error.get("Message", "") or str(exc)
-    if code in _UNAVAILABLE:
-        return KmsKeyUnavailableError(f"KMS key {key_id} cannot be used ({code}: {message})")
+    if code == "NotFoundException":
+        return _not_found(key_id, code, message)
+    if code in _UNUSABLE:
+        return KmsKeyUnavailableError(f"KMS key {key_id} cannot be used ({code}: {message})",
+                                      hint=_UNUSABLE_HINTS.get(code))
+    if code in CREDENTIAL_CODES:
+        return KmsAccessDeniedError(
+            f"KMS does not accept these credentials for {operation} on key {key_id} "
+            f"({code}: {message})", hint=CREDENTIALS_HINT)
     if code in _DENIED:
-        return KmsAccessDeniedError(f"KMS denied {operation} on key {key_id} ({code})")
+        action = _ACTIONS.get(operation, f"kms:{operation}")
+        return KmsAccessDeniedError(f"KMS denied {operation} on key {key_id} ({code})",
+                                    hint=f"Grant {action} on the key to these credentials")
     if code == "IncorrectKeyException":
-        return KeyUnwrapError(f"the data key was wrapped under another KMS key than {key_id}")
+        return KeyUnwrapError(
+            f"KMS key {key_id} cannot decrypt this object: its data key was wrapped under "
+            "another KMS key",
+            hint="Pass the KMS key the object was written with (--kms-key-id on the "
+                 "command line)")
     if code == "InvalidCiphertextException":
         return KeyUnwrapError(
             "KMS rejected the wrapped data key: it, or its stored encryption context, was "
@@ -159,8 +206,33 @@ def translate_kms_error(exc: Exception, key_id: str, operation: str) -> S3CSEErr
         )
     if code:
         return KmsError(f"KMS {operation} failed on key {key_id} ({code}: {message})")
+    reason = unreachable(exc, "kms")
+    if reason is not None:
+        return KmsError(f"KMS {operation} failed on key {key_id}: {reason[0]}", hint=reason[1])
     return KmsError(f"KMS {operation} failed on key {key_id}: {exc}",
                     hint="Check the KMS endpoint and network")
+
+
+_UNUSABLE_HINTS = {
+    "DisabledException": "Enable the key ('aws kms enable-key') or use another one",
+    "KMSInvalidStateException": (
+        "A key pending deletion can be restored ('aws kms cancel-key-deletion', then "
+        "'aws kms enable-key'); otherwise use another key"),
+    "KeyUnavailableException": "KMS cannot reach the key's key store now: retry later",
+}
+
+
+def _not_found(key_id: str, code: str, message: str) -> KmsKeyUnavailableError:
+    """No such key or alias: often the right name in the wrong region or account."""
+    if key_id.startswith("alias/") or ":alias/" in key_id:
+        return KmsKeyUnavailableError(
+            f"the KMS alias {key_id} does not exist ({code}: {message})",
+            hint="Check the alias and the region (--region, AWS_REGION); list the aliases "
+                 "with 'aws kms list-aliases', or create it with 'aws kms create-alias' "
+                 "(locally: s3cse local create-kms-key --alias ALIAS)")
+    return KmsKeyUnavailableError(
+        f"KMS key {key_id} does not exist ({code}: {message})",
+        hint="Check the key id or ARN, the account and the region (--region, AWS_REGION)")
 
 
 def encrypt_request(key_id: str, request: EncryptionRequest, data_key: bytes) -> dict[str, Any]:
@@ -302,8 +374,8 @@ class AsyncKmsKeyring(KmsKeyring):
     async def _acall(self, operation: str, params: dict[str, Any]) -> dict[str, Any]:
         from botocore.exceptions import BotoCoreError, ClientError
 
-        client = await self._aclient()
-        try:
+        try:  # opening the client fails too when no region is set
+            client = await self._aclient()
             response: dict[str, Any] = await getattr(client, operation)(**params)
         except (ClientError, BotoCoreError) as exc:
             raise translate_kms_error(exc, self.key_id, operation) from None
