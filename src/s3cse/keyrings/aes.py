@@ -23,7 +23,7 @@ from ..materials import (
 )
 from ..metadata import WRAP_AES_ECB_V1, WRAP_AES_GCM, WRAP_AES_KEYWRAP
 from ..suites import DATA_KEY_LENGTH
-from .raw import RawKeyring
+from .raw import DEFAULT_NAMES, KeyFileNames, RawKeyring, describe_pem
 
 _IV_LENGTH = 12
 _VALID_KEY_LENGTHS = (16, 24, 32)
@@ -121,8 +121,24 @@ def read_aes_key(value: bytes) -> bytes:
     )
 
 
-def load_aes_key_file(path: str | Path) -> bytes:
+def load_aes_key_file(path: str | Path, names: KeyFileNames = DEFAULT_NAMES) -> bytes:
+    """The key in an AES key file; a message that refuses it names the file, and what it
+    holds when that is another kind of key (``names``: what to call the key files)."""
     try:
-        return read_aes_key(Path(path).read_bytes())
+        data = Path(path).read_bytes()
     except OSError as exc:
-        raise ConfigurationError(f"cannot read AES key file {path}: {exc.strerror}") from None
+        raise ConfigurationError(f"cannot read {names.aes} {path}: {exc.strerror}") from None
+    if b"-----BEGIN" in data:
+        held = describe_pem(data)
+        raise ConfigurationError(
+            f"{names.aes} {path} holds {held}, not an AES key",
+            hint=(f"Pass an RSA key with {names.rsa}" if "RSA" in held else
+                  "An AES key file holds 32 raw bytes or their base64 (make one with: "
+                  "s3cse keygen aes FILE)"),
+        )
+    try:
+        return read_aes_key(data)
+    except ConfigurationError:
+        raise ConfigurationError(
+            f"{names.aes} {path} holds no AES key: it must hold 32 raw bytes or their "
+            "base64 encoding", hint="Make one with: s3cse keygen aes FILE") from None

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
 from typing import Generic, TypeVar
 
 from ..errors import KeyUnwrapError, excerpt
@@ -61,3 +62,51 @@ class RawKeyring(Keyring, Generic[K]):
         if try_all:
             matching += [key for desc, key in self._keys if desc != stored]
         return matching
+
+
+@dataclass(frozen=True)
+class KeyFileNames:
+    """What messages call the key files: the command line names them by their flags, so
+    that a user learns which option to fix."""
+
+    aes: str = "AES key file"
+    rsa: str = "RSA key file"
+
+
+DEFAULT_NAMES = KeyFileNames()
+
+
+def describe_pem(data: bytes) -> str:
+    """What a PEM file holds, in words ("an RSA public key"), for messages: a key given
+    to the wrong option is then named for what it is."""
+    from cryptography import x509
+    from cryptography.hazmat.primitives import serialization
+
+    if b"ENCRYPTED" in data:
+        return "a password-protected private key"
+    try:
+        if b"CERTIFICATE-----" in data:
+            public = x509.load_pem_x509_certificate(data).public_key()
+            return f"a certificate (of {_algorithm(public)} public key)"
+        if b"PRIVATE KEY" in data:
+            return f"{_algorithm(serialization.load_pem_private_key(data, None))} private key"
+        return f"{_algorithm(serialization.load_pem_public_key(data))} public key"
+    except (ValueError, TypeError):
+        return "no key that can be read (a damaged or unsupported PEM file)"
+
+
+def _algorithm(key: object) -> str:
+    """"an RSA", "an EC", ...: the kind of an asymmetric key, with its article."""
+    from cryptography.hazmat.primitives.asymmetric import dsa, ec, ed448, ed25519, rsa
+
+    kinds: tuple[tuple[tuple[type, ...], str], ...] = (
+        ((rsa.RSAPrivateKey, rsa.RSAPublicKey), "an RSA"),
+        ((ec.EllipticCurvePrivateKey, ec.EllipticCurvePublicKey), "an EC"),
+        ((ed25519.Ed25519PrivateKey, ed25519.Ed25519PublicKey), "an Ed25519"),
+        ((ed448.Ed448PrivateKey, ed448.Ed448PublicKey), "an Ed448"),
+        ((dsa.DSAPrivateKey, dsa.DSAPublicKey), "a DSA"),
+    )
+    for classes, label in kinds:
+        if isinstance(key, classes):
+            return label
+    return "an unsupported"

@@ -18,7 +18,8 @@ from ..materials import (
 )
 from ..metadata import WRAP_RSA_OAEP_SHA1, WRAP_RSA_OAEP_SHA256_V2, WRAP_RSA_PKCS1_V1
 from ..suites import DATA_KEY_LENGTH
-from .raw import RawKeyring
+from .aes import read_aes_key
+from .raw import DEFAULT_NAMES, KeyFileNames, RawKeyring, describe_pem
 
 MIN_RSA_BITS = 2048
 _DATA_KEY_LENGTHS = (16, 24, 32)
@@ -133,24 +134,50 @@ def _unwrap(
         return None
 
 
-def load_rsa_key_file(path: str | Path) -> RsaKeyPair:
-    """Load a PEM file holding a private key (or only a public key, enough to encrypt)."""
+def load_rsa_key_file(path: str | Path, names: KeyFileNames = DEFAULT_NAMES, *,
+                      private: bool = False) -> RsaKeyPair:
+    """Load a PEM file holding a private key (or only a public key, enough to encrypt;
+    ``private`` when the key must decrypt). A message that refuses it names the file and
+    what it holds (``names``: what to call the key files)."""
     try:
         data = Path(path).read_bytes()
     except OSError as exc:
-        raise ConfigurationError(f"cannot read RSA key file {path}: {exc.strerror}") from None
+        raise ConfigurationError(f"cannot read {names.rsa} {path}: {exc.strerror}") from None
+    if b"-----BEGIN" not in data:
+        raise _not_pem(data, path, names)
+    key = _load_pem_key(data)
+    try:
+        if isinstance(key, rsa.RSAPrivateKey):
+            return RsaKeyPair(private_key=key)
+        if isinstance(key, rsa.RSAPublicKey) and not private:
+            return RsaKeyPair(public_key=key)
+    except ConfigurationError as exc:
+        raise ConfigurationError(f"{names.rsa} {path}: {exc.message}") from None
+    if isinstance(key, rsa.RSAPublicKey):
+        raise ConfigurationError(
+            f"{names.rsa} {path} holds an RSA public key, but decrypting needs the private "
+            "key", hint="Pass the PEM private key: a public key can only encrypt")
+    raise ConfigurationError(f"{names.rsa} {path} holds {describe_pem(data)}, not an RSA key",
+                             hint="Make one with: s3cse keygen rsa FILE")
+
+
+def _load_pem_key(data: bytes) -> object:
     try:
         if b"PRIVATE KEY" in data:
-            private = serialization.load_pem_private_key(data, password=None)
-            if not isinstance(private, rsa.RSAPrivateKey):
-                raise ConfigurationError(f"{path} holds a private key that is not RSA")
-            return RsaKeyPair(private_key=private)
-        public = serialization.load_pem_public_key(data)
-    except (ValueError, TypeError) as exc:
-        raise ConfigurationError(f"{path} is not a PEM RSA key: {exc}") from None
-    if not isinstance(public, rsa.RSAPublicKey):
-        raise ConfigurationError(f"{path} holds a public key that is not RSA")
-    return RsaKeyPair(public_key=public)
+            return serialization.load_pem_private_key(data, password=None)
+        return serialization.load_pem_public_key(data)
+    except (ValueError, TypeError):
+        return None
+
+
+def _not_pem(data: bytes, path: str | Path, names: KeyFileNames) -> ConfigurationError:
+    try:
+        read_aes_key(data)
+    except ConfigurationError:
+        return ConfigurationError(f"{names.rsa} {path} is not a PEM file: it must hold an "
+                                  "RSA key in PEM", hint="Make one with: s3cse keygen rsa FILE")
+    return ConfigurationError(f"{names.rsa} {path} holds an AES key, not an RSA key",
+                              hint=f"Pass it with {names.aes}")
 
 
 def generate_rsa_pem(bits: int = 3072) -> bytes:
