@@ -25,6 +25,7 @@ from typing import IO, Any, NoReturn, TypeVar
 
 import click
 
+from . import awsenv
 from . import local as local_stack
 from .client import EncryptionClient, describe, fetch_content_metadata, translate_s3_error
 from .config import CryptoConfig
@@ -33,6 +34,9 @@ from .errors import (
     AuthenticationError,
     ConfigurationError,
     DestinationError,
+    EncryptionContextMismatchError,
+    InvalidRangeError,
+    KmsError,
     LocalPathError,
     NotEncryptedError,
     ObjectNotFoundError,
@@ -43,6 +47,7 @@ from .errors import (
 from .keyrings import (
     read_aes_key,
 )
+from .keyrings.raw import KeyFileNames
 from .keyrings.rsa import generate_rsa_pem
 from .localpaths import PathClaims, local_name, prepare_parent
 from .materials import (
@@ -53,7 +58,6 @@ from .materials import (
     MaterialsManager,
     MultiKeyring,
 )
-from .retries import botocore_config
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_AUTH, EXIT_NOT_FOUND = 0, 1, 2, 3, 4
 F = TypeVar("F", bound=Callable[..., Any])
@@ -211,9 +215,24 @@ def _add_options(func: F, options: Sequence[Callable[[F], F]]) -> F:
     return func
 
 
-def key_options(func: F) -> F:
-    """The options every command that encrypts or decrypts takes."""
-    return _add_options(func, [
+def _aws_option_list() -> list[Callable[[F], F]]:
+    return [
+        click.option("--region",
+                     help="AWS region (default: AWS_REGION, AWS_DEFAULT_REGION or the "
+                          "profile's)."),
+        click.option("--profile",
+                     help="AWS profile from the AWS config and credentials files "
+                          "(default: AWS_PROFILE, else the default chain)."),
+    ]
+
+
+def aws_options(func: F) -> F:
+    """Which AWS account and region a command talks to, as ``aws`` takes them."""
+    return _add_options(func, _aws_option_list())
+
+
+def _key_source_options() -> list[Callable[[F], F]]:
+    return [
         click.option("--kms-key-id", help="AWS KMS key id, ARN or alias to wrap data keys."),
         click.option("--aes-key-file", type=click.Path(dir_okay=False),
                      help="File with a 256-bit AES key (32 raw bytes or base64)."),
@@ -222,12 +241,22 @@ def key_options(func: F) -> F:
         click.option("--encryption-context", "encryption_context", multiple=True,
                      metavar="KEY=VALUE", help="KMS encryption context entry (repeatable)."),
         click.option("--matdesc", help="Material description (JSON) for AES/RSA keys."),
+    ]
+
+
+def _write_format_options() -> list[Callable[[F], F]]:
+    return [
         click.option("--format", "fmt", type=click.Choice(["v3", "v2"]), default="v3",
                      show_default=True, help="Format to write; v3 commits to the key."),
         click.option("--instruction-file", is_flag=True,
                      help="Store the wrapped key in KEY.instruction, not in metadata."),
         click.option("--integrity-index", is_flag=True,
                      help="Also write KEY.s3cse-index: authenticated ranged reads."),
+    ]
+
+
+def _read_policy_options(policy_default: str) -> list[Callable[[F], F]]:
+    return [
         click.option("--legacy", is_flag=True,
                      help="Allow reading legacy unauthenticated modes (CBC, kms, AESWrap, V1)."),
         click.option("--commitment-policy",
@@ -236,11 +265,31 @@ def key_options(func: F) -> F:
                          "REQUIRE_ENCRYPT_ALLOW_DECRYPT",
                          "REQUIRE_ENCRYPT_REQUIRE_DECRYPT",
                      ], case_sensitive=False),
-                     help="Key commitment policy (default follows --format)."),
+                     help=f"Key commitment policy (default {policy_default})."),
         click.option("--endpoint-url", help="S3 endpoint (default: AWS_ENDPOINT_URL_S3 or AWS)."),
         click.option("--kms-endpoint-url",
                      help="KMS endpoint (default: AWS_ENDPOINT_URL_KMS or AWS)."),
+    ]
+
+
+def key_options(func: F) -> F:
+    """The options of a command that encrypts and decrypts (``cp``)."""
+    return _add_options(func, [
+        *_key_source_options(), *_write_format_options(),
+        *_read_policy_options("follows --format"), *_aws_option_list(),
     ])
+
+
+def read_key_options(func: F) -> F:
+    """The options of a command that only decrypts (``cat``): nothing about writing."""
+    return _add_options(func, [
+        *_key_source_options(), *_read_policy_options("REQUIRE_ENCRYPT_REQUIRE_DECRYPT"),
+        *_aws_option_list(),
+    ])
+
+
+CLI_KEY_FILES = KeyFileNames("--aes-key-file", "--rsa-key-file")
+CLI_TARGET_KEY_FILES = KeyFileNames("--to-aes-key-file", "--to-rsa-key-file")
 
 
 @dataclass
@@ -250,16 +299,18 @@ class KeyOptions:
     rsa_key_file: str | None
     encryption_context: tuple[str, ...]
     matdesc: str | None
-    fmt: str
-    instruction_file: bool
-    integrity_index: bool
     legacy: bool
     commitment_policy: str | None
     endpoint_url: str | None
     kms_endpoint_url: str | None
+    region: str | None
+    profile: str | None
+    fmt: str = "v3"
+    instruction_file: bool = False
+    integrity_index: bool = False
     quiet: bool = False
 
-    def keyrings(self) -> list[Keyring]:
+    def keyrings(self, *, private: bool = False) -> list[Keyring]:
         if not (self.kms_key_id or self.aes_key_file or self.rsa_key_file):
             raise ConfigurationError(
                 "no key given: pass --kms-key-id, --aes-key-file or --rsa-key-file"
@@ -268,12 +319,12 @@ class KeyOptions:
 
         matdesc = _parse_matdesc(self.matdesc) or {}
         return KeySpec(self.kms_key_id, self.aes_key_file, self.rsa_key_file,
-                       tuple(sorted(matdesc.items())), self.kms_endpoint_url).keyrings()
+                       tuple(sorted(matdesc.items())), self.kms_endpoint_url,
+                       region=self.region, profile=self.profile,
+                       names=CLI_KEY_FILES).keyrings(private=private)
 
     def client(self, *, writing: bool, cache: bool = False) -> EncryptionClient:
-        import boto3
-
-        rings = self.keyrings()
+        rings = self.keyrings(private=not writing)
         if writing and len(rings) > 1:
             raise ConfigurationError("to encrypt, give exactly one of the key options")
         keyring = rings[0] if len(rings) == 1 else MultiKeyring(rings)
@@ -285,7 +336,8 @@ class KeyOptions:
             instruction_file=self.instruction_file,
             integrity_index=self.integrity_index,
         )
-        s3 = boto3.client("s3", endpoint_url=self.endpoint_url, config=botocore_config())
+        s3 = awsenv.client("s3", endpoint_url=self.endpoint_url, profile=self.profile,
+                           region=self.region)
         if cache:
             from .caching import CachingMaterialsManager
 
@@ -304,8 +356,10 @@ class KeyOptions:
 
 
 def _key_options(kwargs: dict[str, Any]) -> KeyOptions:
-    names = [name for name in KeyOptions.__dataclass_fields__ if name != "quiet"]
-    return KeyOptions(**{name: kwargs.pop(name) for name in names})
+    """The key options a command took (a reading-only command takes no format options)."""
+    fields = KeyOptions.__dataclass_fields__
+    given = {name: kwargs.pop(name) for name in fields if name != "quiet" and name in kwargs}
+    return KeyOptions(**given)
 
 
 # ---------------------------------------------------------------------------- SSE
@@ -440,6 +494,8 @@ def main(debug: bool) -> None:
     """
     global _DEBUG
     _DEBUG = _DEBUG or debug
+    if debug:  # the library quotes encryption context values in its messages then
+        os.environ["S3CSE_DEBUG"] = "1"
 
 
 # ---------------------------------------------------------------------------- cp
@@ -483,22 +539,56 @@ def cp(src: str, dst: str, recursive: bool, cache_data_keys: bool, concurrency: 
     source, target = S3Url.parse(src), S3Url.parse(dst)
     if source is None and target is None:
         raise ConfigurationError("one of SRC and DST must be s3://BUCKET/KEY")
+    if source is not None:
+        _refuse_prefix(source, "copy")
     with _sse_c_hints(sse):
         if source is None and target is not None:
             target = _s3_target(target, src)
             done = _upload(options.client(writing=True, cache=cache_data_keys), options, sse,
                            src, target, extra)
         elif source is not None and target is None:
-            done = _download(options.client(writing=False, cache=cache_data_keys), options,
-                             sse, source, dst)
+            reader = options.client(writing=False, cache=cache_data_keys)
+            with _prefix_hint(reader.s3, source, "copy"):
+                done = _download(reader, options, sse, source, dst)
         else:
             assert source is not None and target is not None
             target = _s3_target(target, source.key)
-            done = _copy(options.client(writing=False, cache=cache_data_keys),
-                         options.client(writing=True, cache=cache_data_keys), options, sse,
-                         source, target, extra)
+            reader = options.client(writing=False, cache=cache_data_keys)
+            with _prefix_hint(reader.s3, source, "copy"):
+                done = _copy(reader, options.client(writing=True, cache=cache_data_keys),
+                             options, sse, source, target, extra)
     if not quiet and done:
         click.echo(display_key(done), err=dst == "-")
+
+
+def _refuse_prefix(url: S3Url, verb: str) -> None:
+    """A key ending in ``/`` (or none) names a prefix, or a folder marker: no file."""
+    if not url.key or url.key.endswith("/"):
+        raise ConfigurationError(
+            f"{url} names a prefix (or a folder marker), not an object: pass --recursive to "
+            f"{verb} everything under it")
+
+
+@contextlib.contextmanager
+def _prefix_hint(s3: Any, url: S3Url, verb: str) -> Iterator[None]:
+    """"No such object" for a key that is a prefix of others: say so, as ``aws s3``
+    users expect, and offer ``--recursive``."""
+    try:
+        yield
+    except ObjectNotFoundError:
+        if _is_prefix(s3, url):
+            raise ConfigurationError(
+                f"{url} is a prefix, not an object: pass --recursive to {verb} everything "
+                "under it") from None
+        raise
+
+
+def _is_prefix(s3: Any, url: S3Url) -> bool:
+    try:
+        page = s3.list_objects_v2(Bucket=url.bucket, Prefix=url.key + "/", MaxKeys=1)
+    except _s3_errors():
+        return False
+    return bool(page.get("Contents"))
 
 
 def _s3_target(target: S3Url, source_name: str) -> S3Url:
@@ -616,7 +706,7 @@ def _copy(reader: EncryptionClient, writer: EncryptionClient, options: KeyOption
         **source_args,
     )
     args = {"EncryptionContext": options.context, **extra, **sse.put_args()}
-    if _has_integrity_index(reader, source, source_args):
+    if _has_integrity_index(reader.s3, source, source_args):
         args["IntegrityIndex"] = True  # a re-encrypted copy gets a fresh index too
     with response["Body"] as body:
         writer.upload_fileobj(body, target.bucket, target.key, ExtraArgs=args,
@@ -624,14 +714,13 @@ def _copy(reader: EncryptionClient, writer: EncryptionClient, options: KeyOption
     return f"copy: {source} to {target}"
 
 
-def _has_integrity_index(client: EncryptionClient, url: S3Url,
-                         sse_c: dict[str, Any] | None = None) -> bool:
+def _has_integrity_index(s3: Any, url: S3Url, sse_c: dict[str, Any] | None = None) -> bool:
     from botocore.exceptions import BotoCoreError, ClientError
 
     from .index import SUFFIX
 
     try:
-        client.s3.head_object(Bucket=url.bucket, Key=url.key + SUFFIX, **(sse_c or {}))
+        s3.head_object(Bucket=url.bucket, Key=url.key + SUFFIX, **(sse_c or {}))
     except (ClientError, BotoCoreError):
         return False
     return True
@@ -777,8 +866,10 @@ def _iso(value: Any) -> str:
               help="HEAD requests at once with --exact.")
 @sse_options()
 @click.option("--endpoint-url", help="S3 endpoint (default: AWS_ENDPOINT_URL_S3 or AWS).")
+@aws_options
 def ls(url: str, recursive: bool, exact: bool, as_json: bool, concurrency: int,
-       endpoint_url: str | None, **kwargs: Any) -> None:
+       endpoint_url: str | None, region: str | None, profile: str | None,
+       **kwargs: Any) -> None:
     """List buckets, or objects under s3://BUCKET[/PREFIX], with plaintext sizes.
 
     Columns: date, plaintext size, then with --exact the format and the wrapping
@@ -787,10 +878,8 @@ def ls(url: str, recursive: bool, exact: bool, as_json: bool, concurrency: int,
     request); legacy AES-CBC objects and unencrypted ones may differ. Instruction files
     and integrity indexes are not shown. Needs no key.
     """
-    import boto3
-
     sse = Sse.from_options(kwargs)
-    s3 = boto3.client("s3", endpoint_url=endpoint_url, config=botocore_config())
+    s3 = awsenv.client("s3", endpoint_url=endpoint_url, profile=profile, region=region)
     if url in ("s3://", "s3:", ""):
         _list_buckets(s3, as_json)
         return
@@ -819,7 +908,9 @@ def _list_buckets(s3: Any, as_json: bool) -> None:
     try:
         buckets = s3.list_buckets().get("Buckets", [])
     except _s3_errors() as exc:
-        raise S3RequestError(f"list of buckets failed: {exc}") from None
+        reason = awsenv.unreachable(exc, "s3")
+        raise S3RequestError(f"list of buckets failed: {reason[0] if reason else exc}",
+                             hint=reason[1] if reason else None) from None
     for bucket in buckets:
         if as_json:
             click.echo(json.dumps({"bucket": bucket["Name"],
@@ -888,7 +979,7 @@ def _ls_exact(s3: Any, bucket: str, entries: Iterable[dict[str, Any]], base: str
 
 @main.command()
 @click.argument("urls", nargs=-1, required=True, metavar="URL...")
-@key_options
+@read_key_options
 @sse_options()
 def cat(urls: tuple[str, ...], **kwargs: Any) -> None:
     """Decrypt objects to stdout. Each object is authenticated whole before any of its
@@ -935,25 +1026,24 @@ class _NoKeys(MaterialsManager):
 @click.option("--dry-run", is_flag=True, help="Print what would be deleted; delete nothing.")
 @click.option("--quiet", "-q", is_flag=True, help="Print nothing on success.")
 @click.option("--endpoint-url", help="S3 endpoint (default: AWS_ENDPOINT_URL_S3 or AWS).")
-def rm(url: str, recursive: bool, dry_run: bool, quiet: bool, endpoint_url: str | None) -> None:
+@aws_options
+def rm(url: str, recursive: bool, dry_run: bool, quiet: bool, endpoint_url: str | None,
+       region: str | None, profile: str | None) -> None:
     """Delete an object, or everything under a prefix, with their instruction files and
     integrity indexes. Needs no key."""
-    import boto3
-
     target = S3Url.parse(url)
     if target is None:
         raise ConfigurationError(f"rm takes s3://BUCKET/KEY, not {url!r}")
-    s3 = boto3.client("s3", endpoint_url=endpoint_url, config=botocore_config())
+    s3 = awsenv.client("s3", endpoint_url=endpoint_url, profile=profile, region=region)
     client = EncryptionClient(materials=_NoKeys(), s3_client=s3)
     say = (lambda line: None) if quiet else click.echo
     prefix = "(dryrun) " if dry_run else ""
     if not recursive:
-        if not target.key or target.key.endswith("/"):
-            raise ConfigurationError(
-                f"{url} names a prefix: pass --recursive to delete everything under it")
-        if not _object_exists(s3, target):
-            raise ObjectNotFoundError("delete: no such object", bucket=target.bucket,
-                                      key=target.key)
+        _refuse_prefix(target, "delete")
+        with _prefix_hint(s3, target, "delete"):
+            if not _object_exists(s3, target):
+                raise ObjectNotFoundError("delete: no such object", bucket=target.bucket,
+                                          key=target.key)
         if not dry_run:
             client.delete_object(Bucket=target.bucket, Key=target.key)
         say(display_key(f"{prefix}delete: {target}"))
@@ -1164,10 +1254,13 @@ def _plan_copy(options: KeyOptions, sse: Sse, source: S3Url, target: S3Url,
 def _run_transfers(transfers: Sequence[_Transfer], concurrency: int, quiet: bool,
                    sse: Sse, *, prime: bool = False) -> list[S3CSEError]:
     """Run the transfers on a thread pool. ``prime``: the first one runs alone, so that
-    the data-key cache holds a key before the others ask for one at the same time."""
+    the data-key cache holds a key before the others ask for one at the same time.
+    Objects in a row failing for one cause no object can change (KMS unreachable, access
+    denied, no credentials) end the run: the rest would only fail the same way."""
     failures: list[S3CSEError] = []
     sizes = [t.size for t in transfers]
     total = sum(s for s in sizes if s is not None) if None not in sizes else None
+    streak = _FailureStreak()
     with _bulk_progress(f"{len(transfers)} objects", total, quiet) as (advance, echo):
 
         def attempt(transfer: _Transfer) -> S3CSEError | None:
@@ -1187,17 +1280,77 @@ def _run_transfers(transfers: Sequence[_Transfer], concurrency: int, quiet: bool
                     echo(transfer.line)
             else:
                 failures.append(error)
-                echo(_error_line(error), err=True)
+                if not streak.repeats_given_up(error):
+                    echo(_error_line(error), err=True)
+            streak.record(error)
 
         rest = list(transfers)
         if prime and rest:
             first = rest.pop(0)
             report(first, attempt(first))
+        not_attempted = 0
         with _pool(concurrency) as pool:
             futures = {pool.submit(attempt, t): t for t in rest}
             for future in as_completed(futures):
+                if future.cancelled():
+                    not_attempted += 1
+                    continue
                 report(futures[future], future.result())
+                if streak.given_up:
+                    for pending in futures:
+                        pending.cancel()
+        if streak.given_up:
+            echo(_error_line(streak.giving_up(not_attempted, len(transfers))), err=True)
     return failures
+
+
+GIVE_UP_AFTER = 3
+
+
+class _FailureStreak:
+    """Consecutive failures with one cause that is not about their objects. After
+    ``GIVE_UP_AFTER`` of them a bulk run gives up rather than fail every object alike."""
+
+    def __init__(self, limit: int = GIVE_UP_AFTER) -> None:
+        self.limit = limit
+        self.cause: S3CSEError | None = None
+        self.count = 0
+        self.given_up = False
+
+    def record(self, error: S3CSEError | None) -> None:
+        if self.given_up:
+            return
+        if error is not None and self.cause is not None and \
+                _shared_cause(error) == _shared_cause(self.cause):
+            self.count += 1
+        elif error is not None and _shared_cause(error) is not None:
+            self.cause, self.count = error, 1
+        else:
+            self.cause, self.count = None, 0
+        self.given_up = self.count >= self.limit
+
+    def repeats_given_up(self, error: S3CSEError) -> bool:
+        """Whether ``error`` is once more the cause already given up on (said once)."""
+        return self.given_up and self.cause is not None and \
+            _shared_cause(error) == _shared_cause(self.cause)
+
+    def giving_up(self, not_attempted: int, total: int) -> str:
+        assert self.cause is not None
+        hint = f". {self.cause.hint}" if self.cause.hint else ""
+        return (f"gave up after {self.limit} objects in a row failed the same way "
+                f"({self.cause.message}){hint}; {not_attempted} of {total} objects were not "
+                "attempted")
+
+
+def _shared_cause(error: S3CSEError) -> str | None:
+    """What a failure owes to the run's setting (the KMS or S3 endpoint, the credentials,
+    the key's state) rather than to its object, as a comparable text; None otherwise.
+    Such errors name no object in their message, so one cause reads the same each time."""
+    if isinstance(error, (EncryptionContextMismatchError, InvalidRangeError)):
+        return None
+    if isinstance(error, (KmsError, S3RequestError)):
+        return f"{type(error).__name__}: {error.message}"
+    return None
 
 
 @contextlib.contextmanager
@@ -1255,24 +1408,22 @@ def _live_echo(progress: Any) -> Callable[..., None]:
 @click.option("--json", "as_json", is_flag=True,
               help="JSON output (the default; accepted for symmetry with ls and rotate).")
 @sse_options()
+@aws_options
 def inspect(url: str, endpoint_url: str | None, show_bytes: int, as_json: bool,
-            **kwargs: Any) -> None:
+            region: str | None, profile: str | None, **kwargs: Any) -> None:
     """Describe how an object is encrypted, as JSON (needs no key; never shows key
-    material)."""
-    import boto3
-
+    material). An unencrypted object is reported as such ("format": "plain")."""
     sse = Sse.from_options(kwargs)
     sse_c = sse.get_args()
     target = S3Url.parse(url)
     if target is None or not target.key:
         raise ConfigurationError("inspect takes s3://BUCKET/KEY")
-    s3 = boto3.client("s3", endpoint_url=endpoint_url, config=botocore_config())
+    s3 = awsenv.client("s3", endpoint_url=endpoint_url, profile=profile, region=region)
     with _sse_c_hints(sse):
         head = _head(s3, target.bucket, target.key, sse_c)
-        md = fetch_content_metadata(s3, target.bucket, target.key, head.get("Metadata", {}),
-                                    sse_c=sse_c)
         info: dict[str, Any] = {"object": str(target), "stored_size": head["ContentLength"]}
-        info.update(describe(md))
+        info.update(_encryption_info(s3, target, head, sse_c))
+        info["integrity_index"] = _has_integrity_index(s3, target, sse_c)
         info["s3_metadata"] = head.get("Metadata", {})
         if head.get("ServerSideEncryption") or head.get("SSECustomerAlgorithm"):
             info["server_side_encryption"] = head.get("ServerSideEncryption") or "SSE-C"
@@ -1284,6 +1435,26 @@ def inspect(url: str, endpoint_url: str | None, show_bytes: int, as_json: bool,
                 raise translate_s3_error(exc, target.bucket, target.key, "read") from None
             info["stored_bytes_hex"] = raw.hex()
     click.echo(json.dumps(info, indent=2))
+
+
+def _encryption_info(s3: Any, url: S3Url, head: dict[str, Any],
+                     sse_c: dict[str, Any]) -> dict[str, Any]:
+    """``describe`` of an encrypted object; an unencrypted one is said to be plain (and a
+    folder marker to be one), which is an answer, not an error."""
+    try:
+        md = fetch_content_metadata(s3, url.bucket, url.key, head.get("Metadata", {}),
+                                    sse_c=sse_c)
+    except NotEncryptedError:
+        info: dict[str, Any] = {"format": "plain", "encrypted": False}
+        if _is_folder_marker(url.key, int(head.get("ContentLength") or 0)):
+            info["folder_marker"] = True
+        return info
+    return {**describe(md), "encrypted": True}
+
+
+def _is_folder_marker(key: str, stored_size: int) -> bool:
+    """An empty object whose key ends in ``/``: what consoles make for a "folder"."""
+    return key.endswith("/") and stored_size == 0
 
 
 # ---------------------------------------------------------------------------- rotate, migrate
@@ -1332,6 +1503,7 @@ def lifecycle_options(kind: str) -> Callable[[F], F]:
         click.option("--endpoint-url", help="S3 endpoint (default: AWS_ENDPOINT_URL_S3 or AWS)."),
         click.option("--kms-endpoint-url",
                      help="KMS endpoint (default: AWS_ENDPOINT_URL_KMS or AWS)."),
+        *_aws_option_list(),
     ])
 
 
@@ -1370,18 +1542,22 @@ def migrate(url: str, **kwargs: Any) -> None:
     _lifecycle("migrate", url, kwargs)
 
 
-def _key_spec(kms_key_id: str | None, aes_key_file: str | None, rsa_key_file: str | None,
-              matdesc: str | None, kms_endpoint_url: str | None, option: str) -> Any:
+def _key_spec(kw: dict[str, Any], prefix: str, kms_endpoint_url: str | None) -> Any:
+    """The key named by the ``--`` options (the current key) or the ``--to-`` ones."""
     from .lifecycle import KeySpec
 
-    description = _parse_matdesc(matdesc, option)
+    name = prefix.replace("-", "_")
+    description = _parse_matdesc(kw[f"{name}matdesc"], f"--{prefix}matdesc")
+    aes_key_file, rsa_key_file = kw[f"{name}aes_key_file"], kw[f"{name}rsa_key_file"]
     return KeySpec(
-        kms_key_id=kms_key_id,
+        kms_key_id=kw[f"{name}kms_key_id"],
         # absolute, so worker processes started elsewhere find them
         aes_key_file=os.path.abspath(aes_key_file) if aes_key_file else None,
         rsa_key_file=os.path.abspath(rsa_key_file) if rsa_key_file else None,
         matdesc=tuple(sorted((description or {}).items())),
         kms_endpoint_url=kms_endpoint_url,
+        region=kw["region"], profile=kw["profile"],
+        names=CLI_TARGET_KEY_FILES if prefix else CLI_KEY_FILES,
     )
 
 
@@ -1400,8 +1576,7 @@ def _build_job(kind: str, url: str, kw: dict[str, Any]) -> Any:
         raise ConfigurationError(
             f"no key given: pass the key the objects are under now (--kms-key-id, "
             f"--aes-key-file or --rsa-key-file){'' if kind == 'migrate' else ' and the new one'}")
-    current = _key_spec(kw["kms_key_id"], kw["aes_key_file"], kw["rsa_key_file"],
-                        kw["matdesc"], kms_endpoint, "--matdesc")
+    current = _key_spec(kw, "", kms_endpoint)
     chosen = [name for name in ("to_kms_key_id", "to_aes_key_file", "to_rsa_key_file")
               if kw[name]]
     if len(chosen) > 1:
@@ -1413,16 +1588,20 @@ def _build_job(kind: str, url: str, kw: dict[str, Any]) -> Any:
         raise ConfigurationError(
             "rotate needs the new master key: --to-kms-key-id, --to-aes-key-file or "
             "--to-rsa-key-file")
-    target = _key_spec(kw["to_kms_key_id"], kw["to_aes_key_file"], kw["to_rsa_key_file"],
-                       kw["to_matdesc"], kms_endpoint, "--to-matdesc") if chosen else None
-    # Load every key now: a missing or bad key file is a usage error, not N failures.
-    current.keyring()
+    target = _key_spec(kw, "to-", kms_endpoint) if chosen else None
+    # Load every key now: a missing or bad key file (or no region for KMS) is a usage
+    # error, not N failures.
+    current.keyring(private=True)
     if target is not None:
         target.keyring()
+    if current.kms_key_id or (target is not None and target.kms_key_id):
+        with located(location.bucket, location.key):
+            awsenv.client("kms", endpoint_url=kms_endpoint, profile=kw["profile"],
+                          region=kw["region"])
     return Job(kind, location.bucket, location.key, current, target,
                encryption_context=tuple(sorted(_parse_context(kw["encryption_context"]).items())),
-               endpoint_url=endpoint, dry_run=kw["dry_run"], legacy=kw["legacy"],
-               target_context=_target_context(kw))
+               endpoint_url=endpoint, region=kw["region"], profile=kw["profile"],
+               dry_run=kw["dry_run"], legacy=kw["legacy"], target_context=_target_context(kw))
 
 
 def _target_context(kw: dict[str, Any]) -> tuple[tuple[str, str], ...] | None:
@@ -1459,8 +1638,8 @@ def _lifecycle(kind: str, url: str, kw: dict[str, Any]) -> None:
                 echo(json.dumps({"key": result.key, "action": result.action,
                                  "detail": result.detail}))
             url = f"s3://{job.bucket}/{result.key}"
-            if result.failed:
-                echo(f"failed: {display_key(url)}: {display_message(result.detail)}", err=True)
+            if result.failed:  # the detail names the object
+                echo(_error_line(result.detail), err=True)
             elif advance is None and not quiet:  # no bar: a line per object
                 detail = f" ({result.detail})" if result.detail else ""
                 echo(display_key(f"{result.action}: {url}{detail}"), err=True)
@@ -1602,8 +1781,10 @@ def local() -> None:
 
 
 state_dir_option = click.option(
-    "--state-dir", default=local_stack.DEFAULT_STATE_DIR, show_default=True,
-    help="Where the stack keeps its data, logs and PIDs.",
+    "--state-dir", type=click.Path(file_okay=False),
+    help=f"Where the stack keeps its data, logs and PIDs. Default: ${local_stack.STATE_DIR_ENV}; "
+         f"else ./{local_stack.LEGACY_STATE_DIR} if a stack started there is running; else "
+         "$XDG_STATE_HOME/s3cse/local (~/.local/state/s3cse/local), from any directory.",
 )
 
 
@@ -1614,34 +1795,39 @@ def _print_env(stack: local_stack.LocalStack) -> None:
 
 @local.command("start")
 @state_dir_option
-@click.option("--bucket", "buckets", multiple=True, help="Bucket to create (repeatable).")
-def local_start(state_dir: str, buckets: tuple[str, ...]) -> None:
-    """Start the stack and print the environment that points clients at it."""
+@click.option("--bucket", "buckets", multiple=True,
+              help="Bucket to create (repeatable; also on a stack already running).")
+def local_start(state_dir: str | None, buckets: tuple[str, ...]) -> None:
+    """Start the stack (or find it running) and print the environment that points clients
+    at it."""
     try:
         stack = local_stack.start(state_dir, buckets=buckets)
     except S3CSEError as exc:
         _fail(exc)
-    click.echo(f"# local S3 at {stack.s3_endpoint}, KMS at {stack.kms_endpoint}", err=True)
+    click.echo(f"# local S3 at {stack.s3_endpoint}, KMS at {stack.kms_endpoint} "
+               f"(state in {stack.state_dir})", err=True)
     _print_env(stack)
 
 
-def _running_stack(state_dir: str) -> local_stack.LocalStack:
+def _running_stack(state_dir: str | None) -> local_stack.LocalStack:
     stack = local_stack.status(state_dir)
     if stack is None:
-        _fail(S3CSEError("no local stack is running", hint="Start it with: s3cse local start"))
+        where = state_dir or local_stack.default_state_dir()
+        _fail(S3CSEError(f"no local stack is running (state directory {where})",
+                         hint="Start it with: s3cse local start"))
     return stack
 
 
 @local.command("env")
 @state_dir_option
-def local_env(state_dir: str) -> None:
+def local_env(state_dir: str | None) -> None:
     """Print the environment for the running stack (use: eval "$(s3cse local env)")."""
     _print_env(_running_stack(state_dir))
 
 
 @local.command("stop")
 @state_dir_option
-def local_stop(state_dir: str) -> None:
+def local_stop(state_dir: str | None) -> None:
     """Stop the stack started from this state directory."""
     stopped = local_stack.stop(state_dir)
     click.echo("stopped the local stack" if stopped else "no local stack was running")
@@ -1649,18 +1835,15 @@ def local_stop(state_dir: str) -> None:
 
 @local.command("create-kms-key")
 @state_dir_option
-def local_create_kms_key(state_dir: str) -> None:
+@click.option("--alias", metavar="alias/NAME",
+              help="Also name the key with this alias (e.g. alias/my-key).")
+def local_create_kms_key(state_dir: str | None, alias: str | None) -> None:
     """Create a KMS key on the local stack and print its id."""
-    import boto3
-
-    stack = _running_stack(state_dir)
-    env = stack.env()
-    kms = boto3.client(
-        "kms", endpoint_url=stack.kms_endpoint, region_name=env["AWS_DEFAULT_REGION"],
-        aws_access_key_id=env["AWS_ACCESS_KEY_ID"],
-        aws_secret_access_key=env["AWS_SECRET_ACCESS_KEY"], config=botocore_config(),
-    )
-    click.echo(kms.create_key(Description="s3cse local")["KeyMetadata"]["KeyId"])
+    key_id = local_stack.create_kms_key(_running_stack(state_dir), alias)
+    if alias:
+        click.echo(f"# {alias if alias.startswith('alias/') else 'alias/' + alias} names "
+                   f"{key_id}", err=True)
+    click.echo(key_id)
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -34,12 +34,13 @@ from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, field, replace
 from typing import IO, Any, cast
 
+from . import awsenv, metadata
 from . import index as integrity
-from . import metadata
 from .client import EncryptionClient, fetch_content_metadata
 from .config import CryptoConfig
 from .errors import ConfigurationError, S3CSEError
 from .keyrings import AesKeyring, KmsKeyring, RsaKeyring, load_aes_key_file, load_rsa_key_file
+from .keyrings.raw import DEFAULT_NAMES, KeyFileNames
 from .materials import (
     LEGACY_WRAP_ALGS,
     DecryptionRequest,
@@ -49,7 +50,6 @@ from .materials import (
     MultiKeyring,
 )
 from .metadata import ContentMetadata
-from .retries import botocore_config
 from .suites import CommitmentPolicy, FormatVersion
 
 TEMP_SUFFIX = ".s3cse-migrating"
@@ -71,29 +71,34 @@ class KeySpec:
     rsa_key_file: str | None = None
     matdesc: tuple[tuple[str, str], ...] = ()
     kms_endpoint_url: str | None = None
+    region: str | None = None
+    profile: str | None = None
+    names: KeyFileNames = DEFAULT_NAMES
+    """What messages call the key files (the command line: its flags)."""
 
     def __post_init__(self) -> None:
         if not (self.kms_key_id or self.aes_key_file or self.rsa_key_file):
             raise ConfigurationError("give a key: a KMS key id, an AES key file or an RSA key")
 
-    def keyring(self) -> Keyring:
-        rings = self.keyrings()
+    def keyring(self, *, private: bool = False) -> Keyring:
+        rings = self.keyrings(private=private)
         return rings[0] if len(rings) == 1 else MultiKeyring(rings)
 
-    def keyrings(self) -> list[Keyring]:
-        """One keyring per key given, in the order KMS, AES, RSA."""
-        import boto3
-
+    def keyrings(self, *, private: bool = False) -> list[Keyring]:
+        """One keyring per key given, in the order KMS, AES, RSA. ``private``: the keys
+        must decrypt, so an RSA public key alone is refused now rather than per object."""
         rings: list[Keyring] = []
         description = dict(self.matdesc)
         if self.kms_key_id:
-            kms = boto3.client("kms", endpoint_url=self.kms_endpoint_url,
-                               config=botocore_config())
+            kms = awsenv.LazyClient("kms", endpoint_url=self.kms_endpoint_url,
+                                    profile=self.profile, region=self.region)
             rings.append(KmsKeyring(self.kms_key_id, kms_client=kms))
         if self.aes_key_file:
-            rings.append(AesKeyring(load_aes_key_file(self.aes_key_file), description))
+            rings.append(AesKeyring(load_aes_key_file(self.aes_key_file, self.names),
+                                    description))
         if self.rsa_key_file:
-            rings.append(RsaKeyring(load_rsa_key_file(self.rsa_key_file), description))
+            rings.append(RsaKeyring(load_rsa_key_file(self.rsa_key_file, self.names,
+                                                      private=private), description))
         return rings
 
     def __str__(self) -> str:
@@ -120,6 +125,8 @@ class Job:
     """Read legacy unauthenticated modes (CBC content, ``kms``, ``AESWrap``, V1 wraps):
     only when asked, since what such objects hold cannot be authenticated."""
     endpoint_url: str | None = None
+    region: str | None = None
+    profile: str | None = None
     dry_run: bool = False
     target_context: tuple[tuple[str, str], ...] | None = None
     """The KMS context to write the objects with; None carries the current one over."""
@@ -142,9 +149,8 @@ class Job:
         return dict(self.target_context)
 
     def s3(self) -> Any:
-        import boto3
-
-        return boto3.client("s3", endpoint_url=self.endpoint_url, config=botocore_config())
+        return awsenv.client("s3", endpoint_url=self.endpoint_url, profile=self.profile,
+                             region=self.region)
 
     def reader_config(self) -> CryptoConfig:
         return CryptoConfig(legacy=self.legacy,
@@ -179,13 +185,16 @@ class Summary:
 
 
 def list_keys(job: Job, s3: Any | None = None) -> Iterator[str]:
-    """Object keys under the prefix, without sidecars and temporary keys."""
+    """Object keys under the prefix, without sidecars, temporary keys and folder markers
+    (empty objects whose key ends in ``/``: they hold nothing to encrypt)."""
     s3 = s3 or job.s3()
     for page in s3.get_paginator("list_objects_v2").paginate(Bucket=job.bucket,
                                                               Prefix=job.prefix):
         for item in page.get("Contents", []):
             key = item["Key"]
-            if not key.endswith(SKIPPED_SUFFIXES) and TEMP_SUFFIX not in key:
+            if key.endswith(SKIPPED_SUFFIXES) or TEMP_SUFFIX in key:
+                continue
+            if not (key.endswith("/") and int(item.get("Size") or 0) == 0):
                 yield key
 
 
@@ -196,9 +205,14 @@ def process(job: Job, key: str) -> ObjectResult:
             return _rotate(job, job.s3(), key)
         return _migrate(job, job.s3(), key)
     except S3CSEError as exc:
-        return ObjectResult(key, "failed", str(exc))
+        return _failed(job, key, exc)
     except Exception as exc:  # a worker must report, not die: the run goes on
-        return ObjectResult(key, "failed", f"{type(exc).__name__}: {exc}")
+        return _failed(job, key, S3CSEError(f"unexpected {type(exc).__name__}: {exc}"))
+
+
+def _failed(job: Job, key: str, error: S3CSEError) -> ObjectResult:
+    """A failure whose detail names the object, as every error line does."""
+    return ObjectResult(key, "failed", str(error.locate(job.bucket, key)))
 
 
 def run(
@@ -399,7 +413,8 @@ def _migrate(job: Job, s3: Any, key: str) -> ObjectResult:
                             EncryptionContext=job.new_context)
     if check.sha256.digest() != source.sha256.digest():
         _discard(s3, job.bucket, temp)
-        return ObjectResult(key, "failed", "the re-encrypted copy did not read back the same")
+        return _failed(job, key, S3CSEError(
+            "the re-encrypted copy did not read back the same; the object is unchanged"))
     writer._s3_call("copy_object", job.bucket, key, "migration swap",
                     CopySource={"Bucket": job.bucket, "Key": temp},
                     MetadataDirective="COPY", **_sse_args(head))

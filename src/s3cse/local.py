@@ -3,8 +3,9 @@
 KMS requests pass through ``kms_gate``, which makes moto refuse disabled keys as AWS does.
 
 Both servers speak the real wire protocols over HTTP, so the same code runs unchanged
-against AWS. The stack's state (ports, PIDs, logs) lives in one directory; ``stop``
-ends exactly the processes ``start`` recorded there.
+against AWS. The stack's state (ports, PIDs, logs, stored objects) lives in one
+directory, per user unless told otherwise (``default_state_dir``), so the stack is found
+from any working directory; ``stop`` ends exactly the processes ``start`` recorded there.
 """
 
 from __future__ import annotations
@@ -20,14 +21,37 @@ import sys
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
+from typing import Any
 
 from .errors import ConfigurationError, S3CSEError
 
 ACCESS_KEY = "admin"
 SECRET_KEY = "adminsecret"
 REGION = "us-east-1"
-DEFAULT_STATE_DIR = ".s3cse-local"
+STATE_DIR_ENV = "S3CSE_LOCAL_STATE_DIR"
+LEGACY_STATE_DIR = ".s3cse-local"
+"""Where earlier versions kept the state: the working directory the stack started from."""
 _STATE_FILE = "state.json"
+
+
+def default_state_dir() -> Path:
+    """The state directory when none is given: ``$S3CSE_LOCAL_STATE_DIR``; else
+    ``./.s3cse-local`` if it records a stack (one an earlier version started there, so it
+    can still be found and stopped); else per user, ``$XDG_STATE_HOME/s3cse/local``
+    (``~/.local/state/s3cse/local``), the same from every working directory."""
+    chosen = os.environ.get(STATE_DIR_ENV)
+    if chosen:
+        return Path(chosen)
+    legacy = Path(LEGACY_STATE_DIR)
+    if (legacy / _STATE_FILE).exists():
+        return legacy
+    base = os.environ.get("XDG_STATE_HOME", "")
+    root = Path(base) if os.path.isabs(base) else Path.home() / ".local" / "state"
+    return root / "s3cse" / "local"
+
+
+def _state_path(state_dir: str | os.PathLike[str] | None) -> Path:
+    return Path(state_dir if state_dir is not None else default_state_dir()).resolve()
 
 
 @dataclass
@@ -118,16 +142,22 @@ def _wait_for_port(port: int, process: subprocess.Popen[bytes], log: Path, timeo
                      f"(see {log})")
 
 
-def _wait_for_s3(stack: LocalStack, timeout: float) -> None:
-    """SeaweedFS opens its port before its filer is ready: wait until S3 answers."""
+def stack_client(stack: LocalStack, service: str, **config: Any) -> Any:
+    """A boto3 client for the stack's S3 or KMS, with its credentials and region."""
     import boto3
     from botocore.config import Config
 
-    client = boto3.client(
-        "s3", endpoint_url=stack.s3_endpoint, aws_access_key_id=ACCESS_KEY,
-        aws_secret_access_key=SECRET_KEY, region_name=REGION,
-        config=Config(retries={"max_attempts": 1}, connect_timeout=2, read_timeout=5),
+    endpoint = stack.s3_endpoint if service == "s3" else stack.kms_endpoint
+    return boto3.client(
+        service, endpoint_url=endpoint, aws_access_key_id=ACCESS_KEY,
+        aws_secret_access_key=SECRET_KEY, region_name=REGION, config=Config(**config),
     )
+
+
+def _wait_for_s3(stack: LocalStack, timeout: float) -> None:
+    """SeaweedFS opens its port before its filer is ready: wait until S3 answers."""
+    client = stack_client(stack, "s3", retries={"max_attempts": 1}, connect_timeout=2,
+                          read_timeout=5)
     deadline = time.monotonic() + timeout
     last: Exception | None = None
     while time.monotonic() < deadline:
@@ -141,7 +171,7 @@ def _wait_for_s3(stack: LocalStack, timeout: float) -> None:
 
 
 def start(
-    state_dir: str | os.PathLike[str] = DEFAULT_STATE_DIR,
+    state_dir: str | os.PathLike[str] | None = None,
     *,
     buckets: tuple[str, ...] = (),
     timeout: float = 60.0,
@@ -151,11 +181,13 @@ def start(
 
     ``die_with_parent`` (Linux) ends the servers when the calling process dies, even if
     it is killed before it can stop them: test runs use it; ``s3cse local start`` does
-    not, since its stack must outlive the command.
+    not, since its stack must outlive the command. A stack already running from
+    ``state_dir`` is kept, and gets the ``buckets`` it lacks.
     """
-    state = Path(state_dir).resolve()
+    state = _state_path(state_dir)
     existing = status(state)
     if existing is not None:
+        create_buckets(existing, buckets)
         return existing
     state.mkdir(parents=True, exist_ok=True)
     data = state / "seaweedfs"
@@ -203,6 +235,63 @@ def start(
     return stack
 
 
+def create_buckets(stack: LocalStack, buckets: tuple[str, ...]) -> None:
+    """Create the buckets a running stack lacks; those it has are left as they are."""
+    from botocore.exceptions import ClientError
+
+    client = stack_client(stack, "s3")
+    for name in buckets:
+        try:
+            client.create_bucket(Bucket=name)
+        except ClientError as exc:
+            error = exc.response.get("Error", {})
+            if error.get("Code") in ("BucketAlreadyOwnedByYou", "BucketAlreadyExists"):
+                continue
+            raise S3CSEError(
+                f"cannot create bucket {name!r} on the local stack "
+                f"({error.get('Code')}: {error.get('Message')})",
+                hint="Bucket names are 3 to 63 lower-case letters, digits, dots and hyphens",
+            ) from None
+
+
+def create_kms_key(stack: LocalStack, alias: str | None = None) -> str:
+    """A new KMS key on the stack, named by ``alias`` (``alias/NAME``, or just ``NAME``)
+    if given, so that code written for an alias runs unchanged; returns the key id."""
+    from botocore.exceptions import ClientError
+
+    kms = stack_client(stack, "kms")
+    name = None
+    if alias:
+        name = alias if alias.startswith("alias/") else f"alias/{alias}"
+        taken = _alias_target(kms, name)
+        if taken is not None:
+            raise ConfigurationError(f"{name} already names KMS key {taken} on the local stack",
+                                     hint="Use that key, or choose another alias")
+    key_id: str = kms.create_key(Description="s3cse local")["KeyMetadata"]["KeyId"]
+    if name is not None:
+        try:
+            kms.create_alias(AliasName=name, TargetKeyId=key_id)
+        except ClientError as exc:
+            error = exc.response.get("Error", {})
+            raise ConfigurationError(
+                f"cannot create the alias {name} ({error.get('Code')}: "
+                f"{error.get('Message')})",
+                hint="An alias is alias/ then letters, digits, '/', '_' and '-', not "
+                     "beginning with alias/aws/") from None
+    return key_id
+
+
+def _alias_target(kms: Any, alias: str) -> str | None:
+    """The key an alias names, or None if it names none."""
+    from botocore.exceptions import ClientError
+
+    try:
+        key_id: str = kms.describe_key(KeyId=alias)["KeyMetadata"]["KeyId"]
+    except ClientError:
+        return None
+    return key_id
+
+
 def _die_with_parent() -> None:
     """In the child before exec: ask Linux to send SIGTERM when the parent dies."""
     if sys.platform.startswith("linux"):
@@ -226,9 +315,9 @@ def _alive(pid: int) -> bool:
     return True
 
 
-def status(state_dir: str | os.PathLike[str] = DEFAULT_STATE_DIR) -> LocalStack | None:
+def status(state_dir: str | os.PathLike[str] | None = None) -> LocalStack | None:
     """The running stack recorded in ``state_dir``, or None."""
-    path = Path(state_dir).resolve() / _STATE_FILE
+    path = _state_path(state_dir) / _STATE_FILE
     if not path.exists():
         return None
     stack = LocalStack(**json.loads(path.read_text()))
@@ -237,9 +326,9 @@ def status(state_dir: str | os.PathLike[str] = DEFAULT_STATE_DIR) -> LocalStack 
     return None
 
 
-def stop(state_dir: str | os.PathLike[str] = DEFAULT_STATE_DIR, timeout: float = 15.0) -> bool:
+def stop(state_dir: str | os.PathLike[str] | None = None, timeout: float = 15.0) -> bool:
     """Stop the processes recorded in ``state_dir`` (by PID); True if any were running."""
-    path = Path(state_dir).resolve() / _STATE_FILE
+    path = _state_path(state_dir) / _STATE_FILE
     if not path.exists():
         return False
     stack = LocalStack(**json.loads(path.read_text()))
@@ -265,8 +354,8 @@ def _reap(pid: int) -> None:
         os.waitpid(pid, os.WNOHANG)
 
 
-def reset_data(state_dir: str | os.PathLike[str] = DEFAULT_STATE_DIR) -> None:
+def reset_data(state_dir: str | os.PathLike[str] | None = None) -> None:
     """Remove the stored objects of a stopped stack."""
     if status(state_dir) is not None:
         raise S3CSEError("stop the local stack before removing its data")
-    shutil.rmtree(Path(state_dir) / "seaweedfs", ignore_errors=True)
+    shutil.rmtree(_state_path(state_dir) / "seaweedfs", ignore_errors=True)

@@ -163,7 +163,8 @@ def test_rotate_reports_failures_and_exits_1(
     assert json_lines(result)[-1]["failed"] == 1
     lines = stderr_lines(result)
     assert "Traceback" not in err(result)
-    assert any(line.startswith(f"failed: {url}/theirs: ") for line in lines), lines
+    assert any(line.startswith("s3cse: error: no AES key") and f"[{url}/theirs]" in line
+               for line in lines), lines
     assert lines[-1] == "s3cse: error: 1 of 2 objects failed"
     assert read(aes_client(s3, keys.stranger_key), bucket, f"{key_name}/theirs") == b"t"
 
