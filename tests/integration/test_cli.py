@@ -269,7 +269,7 @@ def test_public_key_encrypts_but_cannot_decrypt(
 
     out = tmp_path / "out.bin"
     refused = run("cp", url, out, "--rsa-key-file", keys.rsa_pub)
-    line = assert_clean_error(refused, 1, url)
+    line = assert_clean_error(refused, 2, f"--rsa-key-file {keys.rsa_pub}")  # a key file error
     assert "private key" in line
     assert not out.exists()
 
