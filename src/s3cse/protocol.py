@@ -28,6 +28,8 @@ from .errors import (
     ObjectNotFoundError,
     S3CSEError,
     S3RequestError,
+    S3ServiceError,
+    from_s3_answer,
 )
 from .gcm import BLOCK, GcmLayout
 from .materials import (
@@ -96,21 +98,33 @@ def s3_errors() -> tuple[type[Exception], ...]:
 
 
 def translate_s3_error(exc: Exception, bucket: str, key: str, action: str) -> S3CSEError:
-    """Name what failed in terms of the object, not of botocore's internals."""
+    """Name what failed in terms of the object, not of botocore's internals.
+
+    When S3 answered, the error is also the exception boto3 raised for that answer (the
+    client's modeled ``NoSuchKey``, or ``ClientError``), with its ``response``: code
+    written for boto3 catches it unchanged. HEAD answers a bare 404 (code ``"404"``) for
+    a missing key or bucket, and so does this, as boto3 does.
+    """
+    from botocore.exceptions import ClientError
+
     response = getattr(exc, "response", None) or {}
     code = str(response.get("Error", {}).get("Code", ""))
     message = response.get("Error", {}).get("Message", "") or str(exc)
+    if not code:
+        return S3RequestError(f"{action} failed: {exc}", bucket=bucket, key=key,
+                              hint="Check the S3 endpoint and network")
+    error_class: type[S3CSEError]
     if code in _NOT_FOUND:
         # HEAD answers a bare 404 for a missing bucket as for a missing key
         what = {"NoSuchBucket": "bucket", "NoSuchVersion": "version",
                 "404": "object or bucket", "NotFound": "object or bucket"}.get(code, "object")
-        return ObjectNotFoundError(f"{action}: no such {what}", bucket=bucket, key=key)
-    if code == "InvalidRange":
-        return InvalidRangeError(f"{action} failed ({code}: {message})", bucket=bucket, key=key)
-    if code:
-        return S3RequestError(f"{action} failed ({code}: {message})", bucket=bucket, key=key)
-    return S3RequestError(f"{action} failed: {exc}", bucket=bucket, key=key,
-                          hint="Check the S3 endpoint and network")
+        error_class, text = ObjectNotFoundError, f"{action}: no such {what}"
+    else:
+        error_class = InvalidRangeError if code == "InvalidRange" else S3ServiceError
+        text = f"{action} failed ({code}: {message})"
+    if not isinstance(exc, ClientError):
+        return error_class(text, bucket=bucket, key=key)
+    return from_s3_answer(error_class, exc, text, bucket=bucket, key=key)
 
 
 # What S3 always answers each call with; botocore hands back an answer cut short in its
