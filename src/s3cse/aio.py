@@ -438,6 +438,40 @@ class AsyncEncryptionClient:
                                               suffix, kwargs)
             return protocol.head_response(response, md)
 
+    # ------------------------------------------------------------------ listing
+    # Sizes as the sync client reports them: see ``EncryptionClient.list_objects_v2``.
+
+    async def list_objects_v2(self, **kwargs: Any) -> dict[str, Any]:
+        return self._listing(await self.s3.list_objects_v2(**kwargs))
+
+    async def list_objects(self, **kwargs: Any) -> dict[str, Any]:
+        return self._listing(await self.s3.list_objects(**kwargs))
+
+    async def list_object_versions(self, **kwargs: Any) -> dict[str, Any]:
+        return self._listing(await self.s3.list_object_versions(**kwargs))
+
+    def _listing(self, response: dict[str, Any]) -> dict[str, Any]:
+        return protocol.listing_response(response, protocol.sidecar_suffixes(self.config))
+
+    def get_paginator(self, operation_name: str) -> Any:
+        """aiobotocore's paginator, the listings' paging through this client's."""
+        paginator = self.s3.get_paginator(operation_name)
+        if operation_name in protocol.LISTINGS:
+            paginator._method = getattr(self, operation_name)  # see EncryptionClient's
+        return paginator
+
+    async def get_object_attributes(self, *, Bucket: str, Key: str,
+                                    **kwargs: Any) -> dict[str, Any]:
+        """As ``EncryptionClient.get_object_attributes``: ``ObjectSize`` is the plaintext
+        size (one more HEAD), ``StoredObjectSize`` the stored one."""
+        response: dict[str, Any] = await self.s3.get_object_attributes(
+            Bucket=Bucket, Key=Key, **kwargs)
+        if "ObjectSize" not in response:
+            return response
+        head = await self.head_object(Bucket=Bucket, Key=Key,
+                                      **protocol.attributes_head_args(kwargs))
+        return protocol.attributes_response(response, head["ContentLength"])
+
     # ------------------------------------------------------------------ copying
 
     async def copy_object(

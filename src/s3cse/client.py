@@ -383,6 +383,42 @@ class EncryptionClient:
             )
             return protocol.head_response(response, md)
 
+    # ------------------------------------------------------------------ listing
+
+    def list_objects_v2(self, **kwargs: Any) -> dict[str, Any]:
+        """S3's ListObjectsV2, each ``Size`` the plaintext size AES-GCM implies (stored
+        less 16; see ``protocol.listing_response``), ``StoredSize`` the stored one.
+        ``list_objects`` and ``list_object_versions`` report sizes the same way."""
+        return self._listing(self.s3.list_objects_v2(**kwargs))
+
+    def list_objects(self, **kwargs: Any) -> dict[str, Any]:
+        return self._listing(self.s3.list_objects(**kwargs))
+
+    def list_object_versions(self, **kwargs: Any) -> dict[str, Any]:
+        return self._listing(self.s3.list_object_versions(**kwargs))
+
+    def _listing(self, response: dict[str, Any]) -> dict[str, Any]:
+        return protocol.listing_response(response, protocol.sidecar_suffixes(self.config))
+
+    def get_paginator(self, operation_name: str) -> Any:
+        """S3's paginator; those of the listings page through this client's listings, so
+        their pages report sizes as ``list_objects_v2`` does."""
+        paginator = self.s3.get_paginator(operation_name)
+        if operation_name in protocol.LISTINGS:
+            # botocore builds a fresh paginator per call around the method it pages with
+            paginator._method = getattr(self, operation_name)
+        return paginator
+
+    def get_object_attributes(self, *, Bucket: str, Key: str, **kwargs: Any) -> dict[str, Any]:
+        """S3's GetObjectAttributes; ``ObjectSize`` is the plaintext size, exactly as
+        ``head_object`` gives it (one more HEAD), ``StoredObjectSize`` the stored one."""
+        response: dict[str, Any] = self.s3.get_object_attributes(Bucket=Bucket, Key=Key,
+                                                                 **kwargs)
+        if "ObjectSize" not in response:
+            return response
+        head = self.head_object(Bucket=Bucket, Key=Key, **protocol.attributes_head_args(kwargs))
+        return protocol.attributes_response(response, head["ContentLength"])
+
     # ------------------------------------------------------------------ copying
 
     def copy_object(

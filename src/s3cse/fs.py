@@ -65,10 +65,10 @@ from .keyrings import (
 from .localpaths import check_copied_tail
 from .materials import Keyring, MultiKeyring
 from .metadata import DEFAULT_INSTRUCTION_SUFFIX
+from .protocol import assumed_plaintext_size
 from .reader import ObjectReader
 from .retries import botocore_config
 
-TAG = 16
 SIDECARS = (DEFAULT_INSTRUCTION_SUFFIX, integrity.SUFFIX)
 KEYS_BY_VALUE = ("aes_key",)
 """Constructor options that carry key bytes: never stored where fsspec serialises from."""
@@ -231,10 +231,7 @@ class S3CSEFileSystem(s3fs.S3FileSystem):  # type: ignore[misc]
         entry = dict(entry)
         stored = int(entry.get("size") or 0)
         entry["stored_size"] = stored
-        if stored >= TAG:
-            entry["size"], entry["s3cse_size"] = stored - TAG, "assumed-gcm"
-        else:
-            entry["s3cse_size"] = "not-encrypted"
+        entry["size"], entry["s3cse_size"] = assumed_plaintext_size(stored)
         if self.exact_sizes:
             entry.update(self._exact_size(entry["name"], stored))
         return entry

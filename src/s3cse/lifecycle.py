@@ -49,6 +49,7 @@ from .materials import (
     MultiKeyring,
 )
 from .metadata import ContentMetadata
+from .protocol import split_metadata
 from .retries import botocore_config
 from .suites import CommitmentPolicy, FormatVersion
 
@@ -303,8 +304,7 @@ def _rotate(job: Job, s3: Any, key: str) -> ObjectResult:
                       Body=metadata.instruction_file_body(instruction),
                       **_sse_args(head))
     else:
-        user = {k: v for k, v in head.get("Metadata", {}).items()
-                if k.lower() not in metadata.ALL_KEYS}
+        user = split_metadata(head.get("Metadata", {}))[0]
         client._s3_call(
             "copy_object", job.bucket, key, "rotation copy",
             CopySource={"Bucket": job.bucket, "Key": key}, CopySourceIfMatch=head["ETag"],
@@ -384,8 +384,7 @@ def _migrate(job: Job, s3: Any, key: str) -> ObjectResult:
     reader = EncryptionClient(job.keys.keyring(), s3_client=s3, config=job.reader_config())
     writer = EncryptionClient(target, s3_client=s3)
     has_index = _exists(s3, job.bucket, key + integrity.SUFFIX)
-    user = {k: v for k, v in head.get("Metadata", {}).items()
-            if k.lower() not in metadata.ALL_KEYS}
+    user = split_metadata(head.get("Metadata", {}))[0]
     response = reader.get_object(Bucket=job.bucket, Key=key, EncryptionContext=job.context,
                                  IfMatch=head["ETag"])
     with response["Body"] as body:

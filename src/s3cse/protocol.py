@@ -362,12 +362,27 @@ def describe(md: ContentMetadata) -> dict[str, Any]:
 
 # ---------------------------------------------------------------------- responses
 
+def split_metadata(stored: Mapping[str, str]) -> tuple[dict[str, str], dict[str, str]]:
+    """An object's S3 metadata as (the user's, the encryption's): the envelope keys are
+    s3cse's business, and a user who writes back the ``Metadata`` read must not meet them."""
+    user = {k: v for k, v in stored.items() if k.lower() not in metadata.ALL_KEYS}
+    envelope_md = {k: v for k, v in stored.items() if k.lower() in metadata.ALL_KEYS}
+    return user, envelope_md
+
+
+def user_metadata_view(response: dict[str, Any]) -> dict[str, Any]:
+    """``Metadata`` reduced to the user's; the envelope keys in ``EncryptionMetadata``."""
+    response["Metadata"], response["EncryptionMetadata"] = split_metadata(
+        response.get("Metadata", {}))
+    return response
+
+
 def decrypted_response(response: dict[str, Any], body: Any, size: int | None) -> dict[str, Any]:
     """S3's GetObject answer with the plaintext body in place of the ciphertext."""
     response["Body"] = body
     response["ContentLength"] = size
     response.pop("ContentMD5", None)
-    return response
+    return user_metadata_view(response)
 
 
 def ranged_response(response: dict[str, Any], body: Any, first: int, last: int,
@@ -375,7 +390,7 @@ def ranged_response(response: dict[str, Any], body: Any, first: int, last: int,
     response["Body"] = body
     response["ContentLength"] = last - first + 1
     response["ContentRange"] = f"bytes {first}-{last}/{size}"
-    return response
+    return user_metadata_view(response)
 
 
 def head_response(response: dict[str, Any], md: ContentMetadata) -> dict[str, Any]:
@@ -384,6 +399,59 @@ def head_response(response: dict[str, Any], md: ContentMetadata) -> dict[str, An
     response["CiphertextLength"] = ciphertext_size
     response["ContentLength"] = envelope.plaintext_size(md, ciphertext_size)
     response["Encryption"] = describe(md)
+    return user_metadata_view(response)
+
+
+GCM_TAG = 16
+
+
+def assumed_plaintext_size(stored: int) -> tuple[int, str]:
+    """A listed object's plaintext size, without a request per object: the stored size
+    less the AES-GCM tag (as Hadoop S3A assumes), and how it was found. Fewer bytes than a
+    tag cannot be an encrypted object."""
+    if stored >= GCM_TAG:
+        return stored - GCM_TAG, "assumed-gcm"
+    return stored, "not-encrypted"
+
+
+LISTINGS = ("list_objects_v2", "list_objects", "list_object_versions")
+"""The listing calls whose sizes the clients report as plaintext sizes."""
+
+
+def listing_response(response: dict[str, Any], suffixes: tuple[str, ...]) -> dict[str, Any]:
+    """A listing with each entry's ``Size`` the plaintext size GCM implies
+    (``assumed_plaintext_size``), the stored one in ``StoredSize`` and how the size was
+    found in ``SizeSource``. A sidecar listed beside its object keeps its stored size."""
+    for field_name in ("Contents", "Versions"):
+        entries = response.get(field_name, [])
+        keys = {entry["Key"] for entry in entries}
+        for entry in entries:
+            stored = int(entry.get("Size") or 0)
+            if is_listed_sidecar(entry["Key"], keys, suffixes):
+                size, source = stored, "not-encrypted"
+            else:
+                size, source = assumed_plaintext_size(stored)
+            entry.update(Size=size, StoredSize=stored, SizeSource=source)
+    return response
+
+
+def is_listed_sidecar(key: str, listed: set[str], suffixes: tuple[str, ...]) -> bool:
+    return any(key.endswith(suffix) and key[: -len(suffix)] in listed for suffix in suffixes)
+
+
+ATTRIBUTES_HEAD_ARGS = ("VersionId", *SSE_C_ARGS, "RequestPayer", "ExpectedBucketOwner")
+
+
+def attributes_head_args(args: Mapping[str, Any]) -> dict[str, Any]:
+    """The arguments of a GetObjectAttributes that its HEAD (for the size) needs too."""
+    return {a: args[a] for a in ATTRIBUTES_HEAD_ARGS if a in args}
+
+
+def attributes_response(response: dict[str, Any], plaintext_size: int | None) -> dict[str, Any]:
+    """GetObjectAttributes with ``ObjectSize`` the plaintext size (as HeadObject's
+    ``ContentLength``), the stored one in ``StoredObjectSize``."""
+    response["StoredObjectSize"] = response["ObjectSize"]
+    response["ObjectSize"] = plaintext_size
     return response
 
 
