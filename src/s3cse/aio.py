@@ -59,7 +59,7 @@ __all__ = ["AsyncDecryptedBody", "AsyncEncryptionClient", "afetch_content_metada
 
 # ---------------------------------------------------------------------- the client
 
-class AsyncEncryptionClient:
+class AsyncEncryptionClient(protocol.WrapsS3Client):
     """Client-side encryption around an aiobotocore S3 client.
 
     Give it a keyring (``AsyncKmsKeyring``, ``AesKeyring``, ``RsaKeyring`` or a
@@ -471,6 +471,26 @@ class AsyncEncryptionClient:
         head = await self.head_object(Bucket=Bucket, Key=Key,
                                       **protocol.attributes_head_args(kwargs))
         return protocol.attributes_response(response, head["ContentLength"])
+
+    # ------------------------------------------------------------------ presigning
+
+    async def generate_presigned_url(
+        self, ClientMethod: str, Params: Mapping[str, Any] | None = None,
+        ExpiresIn: int = 3600, HttpMethod: str | None = None, *,
+        AllowCiphertext: bool = False,
+    ) -> str:
+        """As ``EncryptionClient.generate_presigned_url``: refused for the operations that
+        move object content unless ``AllowCiphertext=True``."""
+        protocol.check_presign(ClientMethod, AllowCiphertext)
+        url: str = await self.s3.generate_presigned_url(
+            ClientMethod, Params=Params, ExpiresIn=ExpiresIn, HttpMethod=HttpMethod)
+        return url
+
+    async def generate_presigned_post(self, Bucket: str, Key: str, *args: Any,
+                                      AllowCiphertext: bool = False, **kwargs: Any) -> Any:
+        """As ``EncryptionClient.generate_presigned_post``."""
+        protocol.check_presign("put_object", AllowCiphertext)
+        return await self.s3.generate_presigned_post(Bucket, Key, *args, **kwargs)
 
     # ------------------------------------------------------------------ copying
 

@@ -44,7 +44,7 @@ def _s3_errors() -> tuple[type[Exception], ...]:
     return protocol.s3_errors()
 
 
-class EncryptionClient:
+class EncryptionClient(protocol.WrapsS3Client):
     """Client-side encryption around a boto3 S3 client.
 
     Give it a keyring (``KmsKeyring``, ``AesKeyring``, ``RsaKeyring`` or a
@@ -418,6 +418,29 @@ class EncryptionClient:
             return response
         head = self.head_object(Bucket=Bucket, Key=Key, **protocol.attributes_head_args(kwargs))
         return protocol.attributes_response(response, head["ContentLength"])
+
+    # ------------------------------------------------------------------ presigning
+
+    def generate_presigned_url(
+        self, ClientMethod: str, Params: Mapping[str, Any] | None = None,
+        ExpiresIn: int = 3600, HttpMethod: str | None = None, *,
+        AllowCiphertext: bool = False,
+    ) -> str:
+        """boto3's ``generate_presigned_url``, refused for the operations that move object
+        content (``get_object``, ``put_object``, ``upload_part``, ...): S3 would serve
+        ciphertext or store plaintext, bypassing the encryption. ``AllowCiphertext=True``
+        signs such a URL anyway, knowing it moves the stored bytes as they are."""
+        protocol.check_presign(ClientMethod, AllowCiphertext)
+        url: str = self.s3.generate_presigned_url(ClientMethod, Params=Params,
+                                                  ExpiresIn=ExpiresIn, HttpMethod=HttpMethod)
+        return url
+
+    def generate_presigned_post(self, Bucket: str, Key: str, *args: Any,
+                                AllowCiphertext: bool = False, **kwargs: Any) -> Any:
+        """boto3's ``generate_presigned_post``, refused as a presigned ``put_object``
+        is (see ``generate_presigned_url``)."""
+        protocol.check_presign("put_object", AllowCiphertext)
+        return self.s3.generate_presigned_post(Bucket, Key, *args, **kwargs)
 
     # ------------------------------------------------------------------ copying
 

@@ -88,6 +88,23 @@ def client_settings(
     return materials, config.with_changes(**options) if options else config
 
 
+class WrapsS3Client:
+    """What both clients show of the S3 client they wrap (``s3``) as a boto3 client does."""
+
+    s3: Any
+
+    @property
+    def s3_client(self) -> Any:
+        """The wrapped S3 client, which does no client-side encryption."""
+        return self.s3
+
+    @property
+    def exceptions(self) -> Any:
+        """The wrapped S3 client's exceptions (``client.exceptions.NoSuchKey``), as on a
+        boto3 client: the errors this client raises for S3's answers are those too."""
+        return self.s3.exceptions
+
+
 # ---------------------------------------------------------------------- errors
 
 def s3_errors() -> tuple[type[Exception], ...]:
@@ -223,6 +240,31 @@ def check_plaintext_limit(length: int | None, suite: AlgorithmSuite) -> None:
             f"the body has {length} bytes; AES-GCM encrypts at most {limit} bytes "
             "under one data key"
         )
+
+
+PRESIGN_REFUSED = {
+    "get_object": "whoever opens it downloads the ciphertext",
+    "put_object": "whoever uses it stores an object without client-side encryption",
+    "upload_part": "whoever uses it stores a part without client-side encryption",
+    "upload_part_copy": "it copies ciphertext into an upload that has no key for it",
+    "create_multipart_upload": "it starts an upload without client-side encryption",
+}
+"""The operations a presigned URL would carry object content through, unencrypted, and
+what would happen."""
+
+
+def check_presign(operation: str, allow_ciphertext: bool) -> None:
+    """Refuse to sign a URL for an operation that moves object content: S3 serves and
+    stores the bytes as they are, so the URL would bypass the encryption this client
+    promises. ``AllowCiphertext=True`` signs it anyway."""
+    consequence = PRESIGN_REFUSED.get(operation)
+    if consequence is None or allow_ciphertext:
+        return
+    raise ConfigurationError(
+        f"a presigned {operation} URL bypasses client-side encryption: {consequence}",
+        hint="Pass AllowCiphertext=True if moving the stored bytes as they are is what "
+        "you want (or sign with the plain S3 client, client.s3_client)",
+    )
 
 
 # ---------------------------------------------------------------------- writing
