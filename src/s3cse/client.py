@@ -14,21 +14,25 @@ import os
 import tempfile
 from collections.abc import Mapping
 from concurrent.futures import ThreadPoolExecutor
-from typing import IO, Any
+from typing import IO, TYPE_CHECKING, Any, cast
 
 from . import envelope, protocol, ranges
 from . import index as integrity
 from .bodies import GuardedBody
 from .ciphers import content_decryptor
-from .config import CryptoConfig
+from .config import CryptoConfig, CryptoOptions
 from .destinations import atomic_destination, writing_to
 from .errors import ObjectNotFoundError, S3CSEError, located
 from .materials import Keyring, MaterialsManager
 from .metadata import DEFAULT_INSTRUCTION_SUFFIX, ContentMetadata
 from .protocol import describe, translate_s3_error
+from .responses import GetObjectResponse, HeadObjectResponse, ListObjectsResponse, PutObjectResponse
 from .retries import botocore_config
 from .streams import DecryptedBody, ciphertext_body, decrypt_into
 from .transfer import Callback, TransferConfig, TransferManager, read_full
+
+if TYPE_CHECKING:
+    from typing_extensions import Unpack
 
 __all__ = [
     "EncryptionClient",
@@ -49,7 +53,7 @@ class EncryptionClient(protocol.WrapsS3Client):
 
     Give it a keyring (``KmsKeyring``, ``AesKeyring``, ``RsaKeyring`` or a
     ``MultiKeyring``) or a materials manager, and optionally a ``CryptoConfig`` or its
-    fields as keyword arguments.
+    fields as keyword arguments (``CryptoOptions``: a misspelt one is a ``TypeError``).
     """
 
     def __init__(
@@ -59,7 +63,7 @@ class EncryptionClient(protocol.WrapsS3Client):
         materials: MaterialsManager | None = None,
         s3_client: Any = None,
         config: CryptoConfig | None = None,
-        **options: Any,
+        **options: Unpack[CryptoOptions],
     ) -> None:
         self.materials, self.config = protocol.client_settings(keyring, materials, config,
                                                                options)
@@ -85,7 +89,7 @@ class EncryptionClient(protocol.WrapsS3Client):
         InstructionFile: bool | None = None,
         IntegrityIndex: bool | None = None,
         **kwargs: Any,
-    ) -> dict[str, Any]:
+    ) -> PutObjectResponse:
         """Encrypt ``Body`` and store it; extra arguments go to S3's PutObject.
 
         ``IntegrityIndex=True`` also writes ``KEY.s3cse-index`` for authenticated ranges.
@@ -110,7 +114,7 @@ class EncryptionClient(protocol.WrapsS3Client):
                 body.close()
             for suffix, sidecar in sealed.sidecars(self.config, body.length, body.macs()):
                 self.put_sidecar(Bucket, Key, suffix, sidecar, sealed.args)
-            return response
+            return cast("PutObjectResponse", response)
 
     def put_sidecar(
         self, bucket: str, key: str, suffix: str, body: bytes, put_args: Mapping[str, Any]
@@ -145,15 +149,16 @@ class EncryptionClient(protocol.WrapsS3Client):
         )
 
     def upload_fileobj(
-        self, Fileobj: IO[bytes], Bucket: str, Key: str,
+        self, Fileobj: IO[bytes] | DecryptedBody, Bucket: str, Key: str,
         ExtraArgs: Mapping[str, Any] | None = None, Callback: Callback | None = None,
         Config: TransferConfig | None = None,
     ) -> dict[str, Any]:
-        """Upload from a binary file object; pipes stream with bounded read-ahead."""
+        """Upload from a binary file object (or another object's ``get_object`` Body);
+        pipes stream with bounded read-ahead."""
         extra = dict(ExtraArgs or {})
         context = extra.pop("EncryptionContext", None)
         return TransferManager(self, Config).upload_fileobj(
-            Fileobj, Bucket, Key, extra, Callback, context
+            cast(IO[bytes], Fileobj), Bucket, Key, extra, Callback, context
         )
 
     # ------------------------------------------------------------------ reading
@@ -166,15 +171,15 @@ class EncryptionClient(protocol.WrapsS3Client):
         EncryptionContext: Mapping[str, str] | None = None,
         InstructionFileSuffix: str | None = None,
         **kwargs: Any,
-    ) -> dict[str, Any]:
+    ) -> GetObjectResponse:
         """Fetch and decrypt. By default the plaintext is authenticated before returning."""
         with located(Bucket, Key):
             protocol.refuse_part_number(kwargs)
             if "Range" in kwargs:
-                return self._get_range(
+                return cast("GetObjectResponse", self._get_range(
                     Bucket, Key, kwargs.pop("Range"), EncryptionContext,
                     InstructionFileSuffix, kwargs,
-                )
+                ))
             response = self._s3_call("get_object", Bucket, Key, "download", **kwargs)
             stream = response["Body"]
             try:
@@ -194,7 +199,7 @@ class EncryptionClient(protocol.WrapsS3Client):
                 raise
             if not self.config.delayed_authentication:
                 stream.close()
-            return protocol.decrypted_response(response, body, size)
+            return cast("GetObjectResponse", protocol.decrypted_response(response, body, size))
 
     def _get_range(
         self, bucket: str, key: str, header: str, context: Mapping[str, str] | None,
@@ -373,7 +378,7 @@ class EncryptionClient(protocol.WrapsS3Client):
             finally:
                 stream.close()
 
-    def head_object(self, *, Bucket: str, Key: str, **kwargs: Any) -> dict[str, Any]:
+    def head_object(self, *, Bucket: str, Key: str, **kwargs: Any) -> HeadObjectResponse:
         """S3's HeadObject, with ``ContentLength`` the plaintext size where it is known."""
         suffix = kwargs.pop("InstructionFileSuffix", None)
         with located(Bucket, Key):
@@ -381,24 +386,25 @@ class EncryptionClient(protocol.WrapsS3Client):
             md = self._content_metadata(
                 Bucket, Key, response.get("Metadata", {}), suffix, kwargs
             )
-            return protocol.head_response(response, md)
+            return cast("HeadObjectResponse", protocol.head_response(response, md))
 
     # ------------------------------------------------------------------ listing
 
-    def list_objects_v2(self, **kwargs: Any) -> dict[str, Any]:
+    def list_objects_v2(self, **kwargs: Any) -> ListObjectsResponse:
         """S3's ListObjectsV2, each ``Size`` the plaintext size AES-GCM implies (stored
         less 16; see ``protocol.listing_response``), ``StoredSize`` the stored one.
         ``list_objects`` and ``list_object_versions`` report sizes the same way."""
         return self._listing(self.s3.list_objects_v2(**kwargs))
 
-    def list_objects(self, **kwargs: Any) -> dict[str, Any]:
+    def list_objects(self, **kwargs: Any) -> ListObjectsResponse:
         return self._listing(self.s3.list_objects(**kwargs))
 
-    def list_object_versions(self, **kwargs: Any) -> dict[str, Any]:
+    def list_object_versions(self, **kwargs: Any) -> ListObjectsResponse:
         return self._listing(self.s3.list_object_versions(**kwargs))
 
-    def _listing(self, response: dict[str, Any]) -> dict[str, Any]:
-        return protocol.listing_response(response, protocol.sidecar_suffixes(self.config))
+    def _listing(self, response: dict[str, Any]) -> ListObjectsResponse:
+        return cast("ListObjectsResponse", protocol.listing_response(
+            response, protocol.sidecar_suffixes(self.config)))
 
     def get_paginator(self, operation_name: str) -> Any:
         """S3's paginator; those of the listings page through this client's listings, so

@@ -388,7 +388,7 @@ def _migrate(job: Job, s3: Any, key: str) -> ObjectResult:
     response = reader.get_object(Bucket=job.bucket, Key=key, EncryptionContext=job.context,
                                  IfMatch=head["ETag"])
     with response["Body"] as body:
-        source = _Hashing(body)
+        source = _Hashing(cast(IO[bytes], body))
         writer.upload_fileobj(cast(IO[bytes], source), job.bucket, temp, ExtraArgs={
             "EncryptionContext": job.new_context, "Metadata": user,
             "IntegrityIndex": has_index,
