@@ -26,7 +26,7 @@ import contextlib
 import os
 import tempfile
 from collections.abc import AsyncIterator, Mapping
-from typing import IO, Any
+from typing import IO, TYPE_CHECKING, Any, cast
 
 from . import envelope, protocol, ranges
 from . import index as integrity
@@ -44,27 +44,37 @@ from .aio_streams import (
 from .aio_transfer import AsyncTransferManager
 from .bodies import AsyncGuardedBody
 from .ciphers import ContentKey, content_decryptor
-from .config import CryptoConfig
+from .config import CryptoConfig, CryptoOptions
 from .destinations import writing_to
 from .errors import ConfigurationError, ObjectNotFoundError, S3CSEError, located
 from .materials import Keyring, MaterialsManager
 from .metadata import DEFAULT_INSTRUCTION_SUFFIX, ContentMetadata
 from .protocol import translate_s3_error
+from .responses import (
+    AsyncGetObjectResponse,
+    HeadObjectResponse,
+    ListObjectsResponse,
+    PutObjectResponse,
+)
 from .retries import aio_botocore_config
 from .streams import CHUNK, CiphertextBody, SpoolEncryptor, ciphertext_body
 from .transfer import Callback, TransferConfig
+
+if TYPE_CHECKING:
+    from typing_extensions import Unpack
 
 __all__ = ["AsyncDecryptedBody", "AsyncEncryptionClient", "afetch_content_metadata"]
 
 
 # ---------------------------------------------------------------------- the client
 
-class AsyncEncryptionClient:
+class AsyncEncryptionClient(protocol.WrapsS3Client):
     """Client-side encryption around an aiobotocore S3 client.
 
     Give it a keyring (``AsyncKmsKeyring``, ``AesKeyring``, ``RsaKeyring`` or a
     ``MultiKeyring``) or a materials manager, an open aiobotocore S3 client, and
-    optionally a ``CryptoConfig`` or its fields as keyword arguments. Or let
+    optionally a ``CryptoConfig`` or its fields as keyword arguments (``CryptoOptions``).
+    Or let
     ``AsyncEncryptionClient.create(...)`` open (and close) the S3 client.
     """
 
@@ -75,7 +85,7 @@ class AsyncEncryptionClient:
         materials: MaterialsManager | None = None,
         s3_client: Any = None,
         config: CryptoConfig | None = None,
-        **options: Any,
+        **options: Unpack[CryptoOptions],
     ) -> None:
         self.materials, self.config = protocol.client_settings(keyring, materials, config,
                                                                options)
@@ -96,7 +106,7 @@ class AsyncEncryptionClient:
         config: CryptoConfig | None = None,
         session: Any = None,
         s3_client_args: Mapping[str, Any] | None = None,
-        **options: Any,
+        **options: Unpack[CryptoOptions],
     ) -> AsyncIterator[AsyncEncryptionClient]:
         """A client with its own aiobotocore S3 client, closed on exit with any KMS
         client its keyrings opened. The endpoint comes from ``AWS_ENDPOINT_URL_S3``
@@ -135,7 +145,7 @@ class AsyncEncryptionClient:
         InstructionFile: bool | None = None,
         IntegrityIndex: bool | None = None,
         **kwargs: Any,
-    ) -> dict[str, Any]:
+    ) -> PutObjectResponse:
         """Encrypt ``Body`` (bytes, str, a binary file or an async reader) and store it;
         extra arguments go to S3's PutObject.
 
@@ -162,7 +172,7 @@ class AsyncEncryptionClient:
                 body.close()
             for suffix, sidecar in sealed.sidecars(self.config, body.length, body.macs()):
                 await self.put_sidecar(Bucket, Key, suffix, sidecar, sealed.args)
-            return response
+            return cast("PutObjectResponse", response)
 
     async def _ciphertext_body(self, source: Any, sealed: protocol.SealedPut) -> CiphertextBody:
         config = self.config
@@ -234,16 +244,16 @@ class AsyncEncryptionClient:
         EncryptionContext: Mapping[str, str] | None = None,
         InstructionFileSuffix: str | None = None,
         **kwargs: Any,
-    ) -> dict[str, Any]:
+    ) -> AsyncGetObjectResponse:
         """Fetch and decrypt. By default the plaintext is authenticated (spooled) before
         this returns; ``delayed_authentication=True`` streams instead."""
         with located(Bucket, Key):
             protocol.refuse_part_number(kwargs)
             if "Range" in kwargs:
-                return await self._get_range(
+                return cast("AsyncGetObjectResponse", await self._get_range(
                     Bucket, Key, kwargs.pop("Range"), EncryptionContext,
                     InstructionFileSuffix, kwargs,
-                )
+                ))
             response = await self._s3_call("get_object", Bucket, Key, "download", **kwargs)
             stream = response["Body"]
             try:
@@ -262,7 +272,7 @@ class AsyncEncryptionClient:
                 raise
             if not self.config.delayed_authentication:
                 stream.close()
-            return protocol.decrypted_response(response, body, size)
+            return cast("AsyncGetObjectResponse", protocol.decrypted_response(response, body, size))
 
     async def _get_range(
         self, bucket: str, key: str, header: str, context: Mapping[str, str] | None,
@@ -429,14 +439,69 @@ class AsyncEncryptionClient:
             finally:
                 stream.close()
 
-    async def head_object(self, *, Bucket: str, Key: str, **kwargs: Any) -> dict[str, Any]:
+    async def head_object(self, *, Bucket: str, Key: str, **kwargs: Any) -> HeadObjectResponse:
         """S3's HeadObject, with ``ContentLength`` the plaintext size where it is known."""
         suffix = kwargs.pop("InstructionFileSuffix", None)
         with located(Bucket, Key):
             response = await self._s3_call("head_object", Bucket, Key, "head", **kwargs)
             md = await self._content_metadata(Bucket, Key, response.get("Metadata", {}),
                                               suffix, kwargs)
-            return protocol.head_response(response, md)
+            return cast("HeadObjectResponse", protocol.head_response(response, md))
+
+    # ------------------------------------------------------------------ listing
+    # Sizes as the sync client reports them: see ``EncryptionClient.list_objects_v2``.
+
+    async def list_objects_v2(self, **kwargs: Any) -> ListObjectsResponse:
+        return self._listing(await self.s3.list_objects_v2(**kwargs))
+
+    async def list_objects(self, **kwargs: Any) -> ListObjectsResponse:
+        return self._listing(await self.s3.list_objects(**kwargs))
+
+    async def list_object_versions(self, **kwargs: Any) -> ListObjectsResponse:
+        return self._listing(await self.s3.list_object_versions(**kwargs))
+
+    def _listing(self, response: dict[str, Any]) -> ListObjectsResponse:
+        return cast("ListObjectsResponse", protocol.listing_response(
+            response, protocol.sidecar_suffixes(self.config)))
+
+    def get_paginator(self, operation_name: str) -> Any:
+        """aiobotocore's paginator, the listings' paging through this client's."""
+        paginator = self.s3.get_paginator(operation_name)
+        if operation_name in protocol.LISTINGS:
+            paginator._method = getattr(self, operation_name)  # see EncryptionClient's
+        return paginator
+
+    async def get_object_attributes(self, *, Bucket: str, Key: str,
+                                    **kwargs: Any) -> dict[str, Any]:
+        """As ``EncryptionClient.get_object_attributes``: ``ObjectSize`` is the plaintext
+        size (one more HEAD), ``StoredObjectSize`` the stored one."""
+        response: dict[str, Any] = await self.s3.get_object_attributes(
+            Bucket=Bucket, Key=Key, **kwargs)
+        if "ObjectSize" not in response:
+            return response
+        head = await self.head_object(Bucket=Bucket, Key=Key,
+                                      **protocol.attributes_head_args(kwargs))
+        return protocol.attributes_response(response, head["ContentLength"])
+
+    # ------------------------------------------------------------------ presigning
+
+    async def generate_presigned_url(
+        self, ClientMethod: str, Params: Mapping[str, Any] | None = None,
+        ExpiresIn: int = 3600, HttpMethod: str | None = None, *,
+        AllowCiphertext: bool = False,
+    ) -> str:
+        """As ``EncryptionClient.generate_presigned_url``: refused for the operations that
+        move object content unless ``AllowCiphertext=True``."""
+        protocol.check_presign(ClientMethod, AllowCiphertext)
+        url: str = await self.s3.generate_presigned_url(
+            ClientMethod, Params=Params, ExpiresIn=ExpiresIn, HttpMethod=HttpMethod)
+        return url
+
+    async def generate_presigned_post(self, Bucket: str, Key: str, *args: Any,
+                                      AllowCiphertext: bool = False, **kwargs: Any) -> Any:
+        """As ``EncryptionClient.generate_presigned_post``."""
+        protocol.check_presign("put_object", AllowCiphertext)
+        return await self.s3.generate_presigned_post(Bucket, Key, *args, **kwargs)
 
     # ------------------------------------------------------------------ copying
 

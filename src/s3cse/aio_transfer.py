@@ -98,7 +98,7 @@ class AsyncTransferManager:
                 EncryptionContext=encryption_context, **extra)
             if callback:
                 callback(small)
-            return response
+            return dict(response)
         with located(bucket, key):
             return await self._multipart(fileobj, size, first, bucket, key, extra, callback,
                                          encryption_context)

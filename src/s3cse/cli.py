@@ -58,6 +58,7 @@ from .materials import (
     MaterialsManager,
     MultiKeyring,
 )
+from .protocol import assumed_plaintext_size
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_AUTH, EXIT_NOT_FOUND = 0, 1, 2, 3, 4
 F = TypeVar("F", bound=Callable[..., Any])
@@ -789,7 +790,7 @@ def _join(prefix: str, relative: str) -> str:
 def _stored_size(stored: int) -> tuple[int, str]:
     """A listing's size without a request: GCM (every format s3cse writes) adds a 16-byte
     tag, as the s3cse:// filesystem and Hadoop S3A assume."""
-    return (stored - 16, "assumed-gcm") if stored >= 16 else (stored, "not-encrypted")
+    return assumed_plaintext_size(stored)
 
 
 def _exact_info(s3: Any, bucket: str, key: str, sse_c: dict[str, Any]) -> dict[str, Any]:

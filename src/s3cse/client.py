@@ -14,21 +14,25 @@ import os
 import tempfile
 from collections.abc import Mapping
 from concurrent.futures import ThreadPoolExecutor
-from typing import IO, Any
+from typing import IO, TYPE_CHECKING, Any, cast
 
 from . import envelope, protocol, ranges
 from . import index as integrity
 from .bodies import GuardedBody
 from .ciphers import content_decryptor
-from .config import CryptoConfig
+from .config import CryptoConfig, CryptoOptions
 from .destinations import atomic_destination, writing_to
 from .errors import ObjectNotFoundError, S3CSEError, located
 from .materials import Keyring, MaterialsManager
 from .metadata import DEFAULT_INSTRUCTION_SUFFIX, ContentMetadata
 from .protocol import describe, translate_s3_error
+from .responses import GetObjectResponse, HeadObjectResponse, ListObjectsResponse, PutObjectResponse
 from .retries import botocore_config
 from .streams import DecryptedBody, ciphertext_body, decrypt_into
 from .transfer import Callback, TransferConfig, TransferManager, read_full
+
+if TYPE_CHECKING:
+    from typing_extensions import Unpack
 
 __all__ = [
     "EncryptionClient",
@@ -44,12 +48,12 @@ def _s3_errors() -> tuple[type[Exception], ...]:
     return protocol.s3_errors()
 
 
-class EncryptionClient:
+class EncryptionClient(protocol.WrapsS3Client):
     """Client-side encryption around a boto3 S3 client.
 
     Give it a keyring (``KmsKeyring``, ``AesKeyring``, ``RsaKeyring`` or a
     ``MultiKeyring``) or a materials manager, and optionally a ``CryptoConfig`` or its
-    fields as keyword arguments.
+    fields as keyword arguments (``CryptoOptions``: a misspelt one is a ``TypeError``).
     """
 
     def __init__(
@@ -59,7 +63,7 @@ class EncryptionClient:
         materials: MaterialsManager | None = None,
         s3_client: Any = None,
         config: CryptoConfig | None = None,
-        **options: Any,
+        **options: Unpack[CryptoOptions],
     ) -> None:
         self.materials, self.config = protocol.client_settings(keyring, materials, config,
                                                                options)
@@ -85,7 +89,7 @@ class EncryptionClient:
         InstructionFile: bool | None = None,
         IntegrityIndex: bool | None = None,
         **kwargs: Any,
-    ) -> dict[str, Any]:
+    ) -> PutObjectResponse:
         """Encrypt ``Body`` and store it; extra arguments go to S3's PutObject.
 
         ``IntegrityIndex=True`` also writes ``KEY.s3cse-index`` for authenticated ranges.
@@ -110,7 +114,7 @@ class EncryptionClient:
                 body.close()
             for suffix, sidecar in sealed.sidecars(self.config, body.length, body.macs()):
                 self.put_sidecar(Bucket, Key, suffix, sidecar, sealed.args)
-            return response
+            return cast("PutObjectResponse", response)
 
     def put_sidecar(
         self, bucket: str, key: str, suffix: str, body: bytes, put_args: Mapping[str, Any]
@@ -145,15 +149,16 @@ class EncryptionClient:
         )
 
     def upload_fileobj(
-        self, Fileobj: IO[bytes], Bucket: str, Key: str,
+        self, Fileobj: IO[bytes] | DecryptedBody, Bucket: str, Key: str,
         ExtraArgs: Mapping[str, Any] | None = None, Callback: Callback | None = None,
         Config: TransferConfig | None = None,
     ) -> dict[str, Any]:
-        """Upload from a binary file object; pipes stream with bounded read-ahead."""
+        """Upload from a binary file object (or another object's ``get_object`` Body);
+        pipes stream with bounded read-ahead."""
         extra = dict(ExtraArgs or {})
         context = extra.pop("EncryptionContext", None)
         return TransferManager(self, Config).upload_fileobj(
-            Fileobj, Bucket, Key, extra, Callback, context
+            cast(IO[bytes], Fileobj), Bucket, Key, extra, Callback, context
         )
 
     # ------------------------------------------------------------------ reading
@@ -166,15 +171,15 @@ class EncryptionClient:
         EncryptionContext: Mapping[str, str] | None = None,
         InstructionFileSuffix: str | None = None,
         **kwargs: Any,
-    ) -> dict[str, Any]:
+    ) -> GetObjectResponse:
         """Fetch and decrypt. By default the plaintext is authenticated before returning."""
         with located(Bucket, Key):
             protocol.refuse_part_number(kwargs)
             if "Range" in kwargs:
-                return self._get_range(
+                return cast("GetObjectResponse", self._get_range(
                     Bucket, Key, kwargs.pop("Range"), EncryptionContext,
                     InstructionFileSuffix, kwargs,
-                )
+                ))
             response = self._s3_call("get_object", Bucket, Key, "download", **kwargs)
             stream = response["Body"]
             try:
@@ -194,7 +199,7 @@ class EncryptionClient:
                 raise
             if not self.config.delayed_authentication:
                 stream.close()
-            return protocol.decrypted_response(response, body, size)
+            return cast("GetObjectResponse", protocol.decrypted_response(response, body, size))
 
     def _get_range(
         self, bucket: str, key: str, header: str, context: Mapping[str, str] | None,
@@ -373,7 +378,7 @@ class EncryptionClient:
             finally:
                 stream.close()
 
-    def head_object(self, *, Bucket: str, Key: str, **kwargs: Any) -> dict[str, Any]:
+    def head_object(self, *, Bucket: str, Key: str, **kwargs: Any) -> HeadObjectResponse:
         """S3's HeadObject, with ``ContentLength`` the plaintext size where it is known."""
         suffix = kwargs.pop("InstructionFileSuffix", None)
         with located(Bucket, Key):
@@ -381,7 +386,67 @@ class EncryptionClient:
             md = self._content_metadata(
                 Bucket, Key, response.get("Metadata", {}), suffix, kwargs
             )
-            return protocol.head_response(response, md)
+            return cast("HeadObjectResponse", protocol.head_response(response, md))
+
+    # ------------------------------------------------------------------ listing
+
+    def list_objects_v2(self, **kwargs: Any) -> ListObjectsResponse:
+        """S3's ListObjectsV2, each ``Size`` the plaintext size AES-GCM implies (stored
+        less 16; see ``protocol.listing_response``), ``StoredSize`` the stored one.
+        ``list_objects`` and ``list_object_versions`` report sizes the same way."""
+        return self._listing(self.s3.list_objects_v2(**kwargs))
+
+    def list_objects(self, **kwargs: Any) -> ListObjectsResponse:
+        return self._listing(self.s3.list_objects(**kwargs))
+
+    def list_object_versions(self, **kwargs: Any) -> ListObjectsResponse:
+        return self._listing(self.s3.list_object_versions(**kwargs))
+
+    def _listing(self, response: dict[str, Any]) -> ListObjectsResponse:
+        return cast("ListObjectsResponse", protocol.listing_response(
+            response, protocol.sidecar_suffixes(self.config)))
+
+    def get_paginator(self, operation_name: str) -> Any:
+        """S3's paginator; those of the listings page through this client's listings, so
+        their pages report sizes as ``list_objects_v2`` does."""
+        paginator = self.s3.get_paginator(operation_name)
+        if operation_name in protocol.LISTINGS:
+            # botocore builds a fresh paginator per call around the method it pages with
+            paginator._method = getattr(self, operation_name)
+        return paginator
+
+    def get_object_attributes(self, *, Bucket: str, Key: str, **kwargs: Any) -> dict[str, Any]:
+        """S3's GetObjectAttributes; ``ObjectSize`` is the plaintext size, exactly as
+        ``head_object`` gives it (one more HEAD), ``StoredObjectSize`` the stored one."""
+        response: dict[str, Any] = self.s3.get_object_attributes(Bucket=Bucket, Key=Key,
+                                                                 **kwargs)
+        if "ObjectSize" not in response:
+            return response
+        head = self.head_object(Bucket=Bucket, Key=Key, **protocol.attributes_head_args(kwargs))
+        return protocol.attributes_response(response, head["ContentLength"])
+
+    # ------------------------------------------------------------------ presigning
+
+    def generate_presigned_url(
+        self, ClientMethod: str, Params: Mapping[str, Any] | None = None,
+        ExpiresIn: int = 3600, HttpMethod: str | None = None, *,
+        AllowCiphertext: bool = False,
+    ) -> str:
+        """boto3's ``generate_presigned_url``, refused for the operations that move object
+        content (``get_object``, ``put_object``, ``upload_part``, ...): S3 would serve
+        ciphertext or store plaintext, bypassing the encryption. ``AllowCiphertext=True``
+        signs such a URL anyway, knowing it moves the stored bytes as they are."""
+        protocol.check_presign(ClientMethod, AllowCiphertext)
+        url: str = self.s3.generate_presigned_url(ClientMethod, Params=Params,
+                                                  ExpiresIn=ExpiresIn, HttpMethod=HttpMethod)
+        return url
+
+    def generate_presigned_post(self, Bucket: str, Key: str, *args: Any,
+                                AllowCiphertext: bool = False, **kwargs: Any) -> Any:
+        """boto3's ``generate_presigned_post``, refused as a presigned ``put_object``
+        is (see ``generate_presigned_url``)."""
+        protocol.check_presign("put_object", AllowCiphertext)
+        return self.s3.generate_presigned_post(Bucket, Key, *args, **kwargs)
 
     # ------------------------------------------------------------------ copying
 

@@ -2,13 +2,40 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, fields, replace
+from typing import TypedDict
 
 from .errors import ConfigurationError
 from .metadata import DEFAULT_INSTRUCTION_SUFFIX
 from .suites import AlgorithmSuite, CommitmentPolicy, FormatVersion, write_suite
 
 DEFAULT_SPOOL_THRESHOLD = 8 * 1024 * 1024
+
+
+class CryptoOptions(TypedDict, total=False):
+    """The ``CryptoConfig`` fields a client's constructor takes as keywords, each
+    overriding the ``config=`` given (or the safe default). Named and typed here so that
+    editors complete them and type checkers catch a misspelt one."""
+
+    format: FormatVersion | str
+    """Format written: ``"v3"`` (default, key commitment) or ``"v2"``."""
+    commitment_policy: CommitmentPolicy | str | None
+    """REQUIRE_ENCRYPT_REQUIRE_DECRYPT (v3's default), REQUIRE_ENCRYPT_ALLOW_DECRYPT or
+    FORBID_ENCRYPT_ALLOW_DECRYPT (v2's)."""
+    legacy: bool
+    """Read legacy unauthenticated modes (AES-CBC, ``kms``, ``AESWrap``, V1 wraps)."""
+    delayed_authentication: bool
+    """Release plaintext before the GCM tag is verified (streams, trusts early bytes)."""
+    unauthenticated_ranges: bool
+    """Allow byte ranges of AES-GCM objects that have no integrity index, unverified."""
+    integrity_index: bool
+    """Also write ``KEY.s3cse-index`` so byte ranges can be authenticated."""
+    instruction_file: bool
+    """Store the wrapped key in ``KEY.instruction`` instead of the object metadata."""
+    spool_threshold: int
+    """Bytes of plaintext held in memory while awaiting authentication."""
+    spool_dir: str | None
+    """Where larger plaintext waits (an unnamed temporary file)."""
 
 
 @dataclass(frozen=True)
@@ -92,4 +119,11 @@ class CryptoConfig:
         return DEFAULT_INSTRUCTION_SUFFIX
 
     def with_changes(self, **changes: object) -> CryptoConfig:
+        """A copy with ``changes``; a name that is not an option is a ``TypeError`` that
+        lists the valid ones."""
+        valid = [f.name for f in fields(self)]
+        unknown = sorted(set(changes) - set(valid))
+        if unknown:
+            raise TypeError(f"unknown option(s) {', '.join(unknown)}; the options are: "
+                            f"{', '.join(valid)}")
         return replace(self, **changes)  # type: ignore[arg-type]

@@ -17,6 +17,12 @@ changes is what a data tool needs to see plaintext:
 * ``open(path, "wb")`` streams into the parallel multipart uploader; an exception inside
   the ``with`` block aborts the upload, leaving no object.
 
+Errors S3 answered are raised as the built-in exceptions s3fs raises for them
+(``FileNotFoundError`` for a missing object or bucket, ``PermissionError`` for access
+denied, ...), each still the s3cse error it was (``ObjectNotFoundError``) with its
+message. What s3cse itself finds wrong (a failed authentication, say) stays an s3cse
+error only: a tampered object is never reported as missing.
+
 Options use the CLI's names (``kms_key_id``, ``aes_key_file``, ``rsa_key_file``,
 ``encryption_context``, ``format``, ``legacy``, ``commitment_policy``) beside s3fs's
 (``endpoint_url``, ``key``, ``secret``, ``client_kwargs``). The filesystem pickles as
@@ -30,21 +36,24 @@ task graphs and logs.
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import errno
 import os
 import queue
 import threading
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 import s3fs
 from fsspec.asyn import sync_wrapper
 from fsspec.spec import AbstractBufferedFile
+from s3fs.errors import translate_boto_error
 
 from . import index as integrity
 from .client import EncryptionClient
 from .config import CryptoConfig
-from .errors import ConfigurationError, S3CSEError
+from .errors import ConfigurationError, ObjectNotFoundError, S3CSEError, S3ErrorResponse, also_as
 from .keyrings import (
     AesKeyring,
     KmsKeyring,
@@ -56,10 +65,10 @@ from .keyrings import (
 from .localpaths import check_copied_tail
 from .materials import Keyring, MultiKeyring
 from .metadata import DEFAULT_INSTRUCTION_SUFFIX
+from .protocol import assumed_plaintext_size
 from .reader import ObjectReader
 from .retries import botocore_config
 
-TAG = 16
 SIDECARS = (DEFAULT_INSTRUCTION_SUFFIX, integrity.SUFFIX)
 KEYS_BY_VALUE = ("aes_key",)
 """Constructor options that carry key bytes: never stored where fsspec serialises from."""
@@ -198,6 +207,12 @@ class S3CSEFileSystem(s3fs.S3FileSystem):  # type: ignore[misc]
         return await asyncio.get_running_loop().run_in_executor(
             None, lambda: func(*args, **kwargs))
 
+    async def _on_object(self, path: str, func: Any, *args: Any, **kwargs: Any) -> Any:
+        """``_in_thread`` for work on the object at ``path``, its S3 errors raised as the
+        built-in exceptions fsspec users catch (``filesystem_errors``)."""
+        with filesystem_errors(path):
+            return await self._in_thread(func, *args, **kwargs)
+
     # ------------------------------------------------------------------ listings
 
     def _plaintext_entries(self, entries: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -216,10 +231,7 @@ class S3CSEFileSystem(s3fs.S3FileSystem):  # type: ignore[misc]
         entry = dict(entry)
         stored = int(entry.get("size") or 0)
         entry["stored_size"] = stored
-        if stored >= TAG:
-            entry["size"], entry["s3cse_size"] = stored - TAG, "assumed-gcm"
-        else:
-            entry["s3cse_size"] = "not-encrypted"
+        entry["size"], entry["s3cse_size"] = assumed_plaintext_size(stored)
         if self.exact_sizes:
             entry.update(self._exact_size(entry["name"], stored))
         return entry
@@ -281,8 +293,8 @@ class S3CSEFileSystem(s3fs.S3FileSystem):  # type: ignore[misc]
                         **kwargs: Any) -> bytes:
         bucket, key, _ = self.split_path(path)
         if start is None and end is None:
-            response = await self._in_thread(
-                self.encryption_client.get_object, Bucket=bucket, Key=key,
+            response = await self._on_object(
+                path, self.encryption_client.get_object, Bucket=bucket, Key=key,
                 EncryptionContext=self.encryption_context)
             data: bytes = response["Body"].read()
             return data
@@ -293,12 +305,12 @@ class S3CSEFileSystem(s3fs.S3FileSystem):  # type: ignore[misc]
                 last = reader.size if end is None else (end if end >= 0 else reader.size + end)
                 return reader.read(max(first, 0), last - 1)
 
-        result: bytes = await self._in_thread(ranged)
+        result: bytes = await self._on_object(path, ranged)
         return result
 
     async def _pipe_file(self, path: str, data: bytes, **kwargs: Any) -> None:
         bucket, key, _ = self.split_path(path)
-        await self._in_thread(self.encryption_client.put_object, Bucket=bucket, Key=key,
+        await self._on_object(path, self.encryption_client.put_object, Bucket=bucket, Key=key,
                               Body=data, EncryptionContext=self.encryption_context)
         self.invalidate_cache(path)
 
@@ -307,7 +319,7 @@ class S3CSEFileSystem(s3fs.S3FileSystem):  # type: ignore[misc]
         if os.path.isdir(lpath):
             return
         bucket, key, _ = self.split_path(rpath)
-        await self._in_thread(self.encryption_client.upload_file, lpath, bucket, key,
+        await self._on_object(rpath, self.encryption_client.upload_file, lpath, bucket, key,
                               ExtraArgs={"EncryptionContext": self.encryption_context})
         self.invalidate_cache(rpath)
 
@@ -317,7 +329,7 @@ class S3CSEFileSystem(s3fs.S3FileSystem):  # type: ignore[misc]
             return
         bucket, key, _ = self.split_path(rpath)
         check_copied_tail(key, lpath)
-        await self._in_thread(self.encryption_client.download_file, bucket, key, lpath,
+        await self._on_object(rpath, self.encryption_client.download_file, bucket, key, lpath,
                               EncryptionContext=self.encryption_context)
 
     async def _cp_file(self, path1: str, path2: str, **kwargs: Any) -> None:
@@ -332,9 +344,9 @@ class S3CSEFileSystem(s3fs.S3FileSystem):  # type: ignore[misc]
                     client.upload_fileobj(body, bucket, key, ExtraArgs={
                         "EncryptionContext": self.encryption_context})
 
-            await self._in_thread(reencrypt)
+            await self._on_object(path1, reencrypt)
         else:
-            await self._in_thread(client.copy_object, Bucket=bucket, Key=key,
+            await self._on_object(path1, client.copy_object, Bucket=bucket, Key=key,
                                   CopySource={"Bucket": source_bucket, "Key": source_key})
         self.invalidate_cache(path2)
 
@@ -363,6 +375,39 @@ class S3CSEFileSystem(s3fs.S3FileSystem):  # type: ignore[misc]
         return S3CSEFile(self, path, mode, block_size=block_size or self.default_block_size,
                          cache_type=kwargs.get("cache_type", self.default_cache_type),
                          cache_options=cache_options)
+
+
+_ERRNO = {FileNotFoundError: errno.ENOENT, PermissionError: errno.EACCES,
+          FileExistsError: errno.EEXIST, TimeoutError: errno.ETIMEDOUT}
+
+
+def filesystem_error(error: S3CSEError, path: str) -> S3CSEError:
+    """``error``, when S3 answered it, made also the built-in exception s3fs raises for that
+    answer (``translate_boto_error``), with ``errno`` and ``filename`` set; s3cse's own
+    findings are returned as they are."""
+    if not isinstance(error, S3ErrorResponse):
+        return error
+    if isinstance(error, ObjectNotFoundError):  # whatever S3 called it: "404", NoSuchKey
+        builtin: OSError = FileNotFoundError()
+    else:
+        builtin = translate_boto_error(error, set_cause=False)
+    mapped = also_as(error, type(builtin))
+    assert isinstance(mapped, OSError)
+    mapped.errno = builtin.errno or _ERRNO.get(type(builtin), errno.EIO)
+    mapped.strerror, mapped.filename = error.message, path
+    return mapped
+
+
+@contextlib.contextmanager
+def filesystem_errors(path: str) -> Iterator[None]:
+    """Raise S3's error answers inside as fsspec users expect them (``filesystem_error``)."""
+    try:
+        yield
+    except S3CSEError as exc:
+        mapped = filesystem_error(exc, path)
+        if mapped is exc:
+            raise
+        raise mapped.with_traceback(exc.__traceback__) from None
 
 
 def _owner(sidecar: str) -> str:
@@ -410,7 +455,8 @@ class S3CSEFile(AbstractBufferedFile):  # type: ignore[misc]
     def __init__(self, fs: S3CSEFileSystem, path: str, mode: str = "rb", **kwargs: Any) -> None:
         self._reader: ObjectReader | None = None
         if mode == "rb":
-            self._reader = fs._reader(path)
+            with filesystem_errors(path):
+                self._reader = fs._reader(path)
             kwargs["size"] = self._reader.size
         super().__init__(fs, path, mode, **kwargs)
         self._pipe: _Pipe | None = None
@@ -424,7 +470,8 @@ class S3CSEFile(AbstractBufferedFile):  # type: ignore[misc]
 
     def _fetch_range(self, start: int, end: int) -> bytes:
         assert self._reader is not None
-        return self._reader.read(start, end - 1)
+        with filesystem_errors(self.path):
+            return self._reader.read(start, end - 1)
 
     def _initiate_upload(self) -> None:
         bucket, key, _ = self.fs.split_path(self.path)
@@ -444,17 +491,20 @@ class S3CSEFile(AbstractBufferedFile):  # type: ignore[misc]
 
     def _upload_chunk(self, final: bool = False) -> bool:
         assert self._pipe is not None
+        with filesystem_errors(self.path):
+            self._raise_upload_error()
+            self._pipe.put(self.buffer.getvalue())
+            if final:
+                self._pipe.close()
+                assert self._upload is not None
+                self._upload.join()
+                self._raise_upload_error()
+                self.fs.invalidate_cache(self.path)
+        return True
+
+    def _raise_upload_error(self) -> None:
         if self._upload_error is not None:
             raise self._upload_error
-        self._pipe.put(self.buffer.getvalue())
-        if final:
-            self._pipe.close()
-            assert self._upload is not None
-            self._upload.join()
-            if self._upload_error is not None:
-                raise self._upload_error
-            self.fs.invalidate_cache(self.path)
-        return True
 
     def discard(self) -> None:
         """Abandon a write: the uploader fails, aborting any multipart upload."""

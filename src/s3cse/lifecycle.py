@@ -50,6 +50,7 @@ from .materials import (
     MultiKeyring,
 )
 from .metadata import ContentMetadata
+from .protocol import split_metadata
 from .suites import CommitmentPolicy, FormatVersion
 
 TEMP_SUFFIX = ".s3cse-migrating"
@@ -317,8 +318,7 @@ def _rotate(job: Job, s3: Any, key: str) -> ObjectResult:
                       Body=metadata.instruction_file_body(instruction),
                       **_sse_args(head))
     else:
-        user = {k: v for k, v in head.get("Metadata", {}).items()
-                if k.lower() not in metadata.ALL_KEYS}
+        user = split_metadata(head.get("Metadata", {}))[0]
         client._s3_call(
             "copy_object", job.bucket, key, "rotation copy",
             CopySource={"Bucket": job.bucket, "Key": key}, CopySourceIfMatch=head["ETag"],
@@ -398,12 +398,11 @@ def _migrate(job: Job, s3: Any, key: str) -> ObjectResult:
     reader = EncryptionClient(job.keys.keyring(), s3_client=s3, config=job.reader_config())
     writer = EncryptionClient(target, s3_client=s3)
     has_index = _exists(s3, job.bucket, key + integrity.SUFFIX)
-    user = {k: v for k, v in head.get("Metadata", {}).items()
-            if k.lower() not in metadata.ALL_KEYS}
+    user = split_metadata(head.get("Metadata", {}))[0]
     response = reader.get_object(Bucket=job.bucket, Key=key, EncryptionContext=job.context,
                                  IfMatch=head["ETag"])
     with response["Body"] as body:
-        source = _Hashing(body)
+        source = _Hashing(cast(IO[bytes], body))
         writer.upload_fileobj(cast(IO[bytes], source), job.bucket, temp, ExtraArgs={
             "EncryptionContext": job.new_context, "Metadata": user,
             "IntegrityIndex": has_index,

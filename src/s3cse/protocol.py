@@ -29,6 +29,8 @@ from .errors import (
     ObjectNotFoundError,
     S3CSEError,
     S3RequestError,
+    S3ServiceError,
+    from_s3_answer,
 )
 from .gcm import BLOCK, GcmLayout
 from .materials import (
@@ -87,6 +89,23 @@ def client_settings(
     return materials, config.with_changes(**options) if options else config
 
 
+class WrapsS3Client:
+    """What both clients show of the S3 client they wrap (``s3``) as a boto3 client does."""
+
+    s3: Any
+
+    @property
+    def s3_client(self) -> Any:
+        """The wrapped S3 client, which does no client-side encryption."""
+        return self.s3
+
+    @property
+    def exceptions(self) -> Any:
+        """The wrapped S3 client's exceptions (``client.exceptions.NoSuchKey``), as on a
+        boto3 client: the errors this client raises for S3's answers are those too."""
+        return self.s3.exceptions
+
+
 # ---------------------------------------------------------------------- errors
 
 def s3_errors() -> tuple[type[Exception], ...]:
@@ -97,28 +116,39 @@ def s3_errors() -> tuple[type[Exception], ...]:
 
 
 def translate_s3_error(exc: Exception, bucket: str, key: str, action: str) -> S3CSEError:
-    """Name what failed in terms of the object, not of botocore's internals."""
+    """Name what failed in terms of the object, not of botocore's internals.
+
+    When S3 answered, the error is also the exception boto3 raised for that answer (the
+    client's modeled ``NoSuchKey``, or ``ClientError``), with its ``response``: code
+    written for boto3 catches it unchanged. HEAD answers a bare 404 (code ``"404"``) for
+    a missing key or bucket, and so does this, as boto3 does.
+    """
+    from botocore.exceptions import ClientError
+
     response = getattr(exc, "response", None) or {}
     code = str(response.get("Error", {}).get("Code", ""))
     message = response.get("Error", {}).get("Message", "") or str(exc)
+    if not code:
+        reason = unreachable(exc, "s3")
+        if reason is not None:
+            return S3RequestError(f"{action} failed: {reason[0]}", bucket=bucket, key=key,
+                                  hint=reason[1])
+        return S3RequestError(f"{action} failed: {exc}", bucket=bucket, key=key,
+                              hint="Check the S3 endpoint and network")
+    error_class: type[S3CSEError]
+    hint = None
     if code in _NOT_FOUND:
         # HEAD answers a bare 404 for a missing bucket as for a missing key
         what = {"NoSuchBucket": "bucket", "NoSuchVersion": "version",
                 "404": "object or bucket", "NotFound": "object or bucket"}.get(code, "object")
-        return ObjectNotFoundError(f"{action}: no such {what}", bucket=bucket, key=key)
-    if code == "InvalidRange":
-        return InvalidRangeError(f"{action} failed ({code}: {message})", bucket=bucket, key=key)
-    if code in CREDENTIAL_CODES:
-        return S3RequestError(f"{action} failed ({code}: {message})", bucket=bucket, key=key,
-                              hint=CREDENTIALS_HINT)
-    if code:
-        return S3RequestError(f"{action} failed ({code}: {message})", bucket=bucket, key=key)
-    reason = unreachable(exc, "s3")
-    if reason is not None:
-        return S3RequestError(f"{action} failed: {reason[0]}", bucket=bucket, key=key,
-                              hint=reason[1])
-    return S3RequestError(f"{action} failed: {exc}", bucket=bucket, key=key,
-                          hint="Check the S3 endpoint and network")
+        error_class, text = ObjectNotFoundError, f"{action}: no such {what}"
+    else:
+        error_class = InvalidRangeError if code == "InvalidRange" else S3ServiceError
+        text = f"{action} failed ({code}: {message})"
+        hint = CREDENTIALS_HINT if code in CREDENTIAL_CODES else None
+    if not isinstance(exc, ClientError):
+        return error_class(text, bucket=bucket, key=key, hint=hint)
+    return from_s3_answer(error_class, exc, text, bucket=bucket, key=key, hint=hint)
 
 
 # What S3 always answers each call with; botocore hands back an answer cut short in its
@@ -217,6 +247,31 @@ def check_plaintext_limit(length: int | None, suite: AlgorithmSuite) -> None:
             f"the body has {length} bytes; AES-GCM encrypts at most {limit} bytes "
             "under one data key"
         )
+
+
+PRESIGN_REFUSED = {
+    "get_object": "whoever opens it downloads the ciphertext",
+    "put_object": "whoever uses it stores an object without client-side encryption",
+    "upload_part": "whoever uses it stores a part without client-side encryption",
+    "upload_part_copy": "it copies ciphertext into an upload that has no key for it",
+    "create_multipart_upload": "it starts an upload without client-side encryption",
+}
+"""The operations a presigned URL would carry object content through, unencrypted, and
+what would happen."""
+
+
+def check_presign(operation: str, allow_ciphertext: bool) -> None:
+    """Refuse to sign a URL for an operation that moves object content: S3 serves and
+    stores the bytes as they are, so the URL would bypass the encryption this client
+    promises. ``AllowCiphertext=True`` signs it anyway."""
+    consequence = PRESIGN_REFUSED.get(operation)
+    if consequence is None or allow_ciphertext:
+        return
+    raise ConfigurationError(
+        f"a presigned {operation} URL bypasses client-side encryption: {consequence}",
+        hint="Pass AllowCiphertext=True if moving the stored bytes as they are is what "
+        "you want (or sign with the plain S3 client, client.s3_client)",
+    )
 
 
 # ---------------------------------------------------------------------- writing
@@ -356,12 +411,27 @@ def describe(md: ContentMetadata) -> dict[str, Any]:
 
 # ---------------------------------------------------------------------- responses
 
+def split_metadata(stored: Mapping[str, str]) -> tuple[dict[str, str], dict[str, str]]:
+    """An object's S3 metadata as (the user's, the encryption's): the envelope keys are
+    s3cse's business, and a user who writes back the ``Metadata`` read must not meet them."""
+    user = {k: v for k, v in stored.items() if k.lower() not in metadata.ALL_KEYS}
+    envelope_md = {k: v for k, v in stored.items() if k.lower() in metadata.ALL_KEYS}
+    return user, envelope_md
+
+
+def user_metadata_view(response: dict[str, Any]) -> dict[str, Any]:
+    """``Metadata`` reduced to the user's; the envelope keys in ``EncryptionMetadata``."""
+    response["Metadata"], response["EncryptionMetadata"] = split_metadata(
+        response.get("Metadata", {}))
+    return response
+
+
 def decrypted_response(response: dict[str, Any], body: Any, size: int | None) -> dict[str, Any]:
     """S3's GetObject answer with the plaintext body in place of the ciphertext."""
     response["Body"] = body
     response["ContentLength"] = size
     response.pop("ContentMD5", None)
-    return response
+    return user_metadata_view(response)
 
 
 def ranged_response(response: dict[str, Any], body: Any, first: int, last: int,
@@ -369,7 +439,7 @@ def ranged_response(response: dict[str, Any], body: Any, first: int, last: int,
     response["Body"] = body
     response["ContentLength"] = last - first + 1
     response["ContentRange"] = f"bytes {first}-{last}/{size}"
-    return response
+    return user_metadata_view(response)
 
 
 def head_response(response: dict[str, Any], md: ContentMetadata) -> dict[str, Any]:
@@ -378,6 +448,59 @@ def head_response(response: dict[str, Any], md: ContentMetadata) -> dict[str, An
     response["CiphertextLength"] = ciphertext_size
     response["ContentLength"] = envelope.plaintext_size(md, ciphertext_size)
     response["Encryption"] = describe(md)
+    return user_metadata_view(response)
+
+
+GCM_TAG = 16
+
+
+def assumed_plaintext_size(stored: int) -> tuple[int, str]:
+    """A listed object's plaintext size, without a request per object: the stored size
+    less the AES-GCM tag (as Hadoop S3A assumes), and how it was found. Fewer bytes than a
+    tag cannot be an encrypted object."""
+    if stored >= GCM_TAG:
+        return stored - GCM_TAG, "assumed-gcm"
+    return stored, "not-encrypted"
+
+
+LISTINGS = ("list_objects_v2", "list_objects", "list_object_versions")
+"""The listing calls whose sizes the clients report as plaintext sizes."""
+
+
+def listing_response(response: dict[str, Any], suffixes: tuple[str, ...]) -> dict[str, Any]:
+    """A listing with each entry's ``Size`` the plaintext size GCM implies
+    (``assumed_plaintext_size``), the stored one in ``StoredSize`` and how the size was
+    found in ``SizeSource``. A sidecar listed beside its object keeps its stored size."""
+    for field_name in ("Contents", "Versions"):
+        entries = response.get(field_name, [])
+        keys = {entry["Key"] for entry in entries}
+        for entry in entries:
+            stored = int(entry.get("Size") or 0)
+            if is_listed_sidecar(entry["Key"], keys, suffixes):
+                size, source = stored, "not-encrypted"
+            else:
+                size, source = assumed_plaintext_size(stored)
+            entry.update(Size=size, StoredSize=stored, SizeSource=source)
+    return response
+
+
+def is_listed_sidecar(key: str, listed: set[str], suffixes: tuple[str, ...]) -> bool:
+    return any(key.endswith(suffix) and key[: -len(suffix)] in listed for suffix in suffixes)
+
+
+ATTRIBUTES_HEAD_ARGS = ("VersionId", *SSE_C_ARGS, "RequestPayer", "ExpectedBucketOwner")
+
+
+def attributes_head_args(args: Mapping[str, Any]) -> dict[str, Any]:
+    """The arguments of a GetObjectAttributes that its HEAD (for the size) needs too."""
+    return {a: args[a] for a in ATTRIBUTES_HEAD_ARGS if a in args}
+
+
+def attributes_response(response: dict[str, Any], plaintext_size: int | None) -> dict[str, Any]:
+    """GetObjectAttributes with ``ObjectSize`` the plaintext size (as HeadObject's
+    ``ContentLength``), the stored one in ``StoredObjectSize``."""
+    response["StoredObjectSize"] = response["ObjectSize"]
+    response["ObjectSize"] = plaintext_size
     return response
 
 

@@ -301,7 +301,7 @@ class TransferManager:
                 EncryptionContext=encryption_context, **extra)
             if callback:
                 callback(small)
-            return response
+            return dict(response)
         with located(bucket, key):
             return self._multipart(fileobj, size, first, bucket, key, extra, callback,
                                    encryption_context)

@@ -23,19 +23,6 @@ pytestmark = pytest.mark.integration
 MiB = 1024 * 1024
 
 
-@pytest.fixture
-def key_file(tmp_path: Path) -> str:
-    path = tmp_path / "aes.key"
-    path.write_bytes(aes_key(0))
-    return str(path)
-
-
-@pytest.fixture
-def fs(stack: Any, key_file: str) -> S3CSEFileSystem:
-    return fsspec.filesystem("s3cse", aes_key_file=key_file, skip_instance_cache=True,
-                             endpoint_url=stack.s3_endpoint)
-
-
 def test_registered_by_entry_point(stack: Any, key_file: str, bucket: str,
                                    key_name: str) -> None:
     assert fsspec.get_filesystem_class("s3cse") is S3CSEFileSystem
