@@ -34,9 +34,14 @@ from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, field, replace
 from typing import IO, Any, cast
 
-from . import index as integrity
-from . import metadata
-from .client import EncryptionClient, fetch_content_metadata
+from . import metadata, sidecars
+from .client import (
+    EncryptionClient,
+    fetch_content_metadata,
+    listing_with_sidecars,
+    probe_sidecar,
+    probe_sidecars,
+)
 from .config import CryptoConfig
 from .errors import ConfigurationError, S3CSEError
 from .keyrings import AesKeyring, KmsKeyring, RsaKeyring, load_aes_key_file, load_rsa_key_file
@@ -53,7 +58,6 @@ from .retries import botocore_config
 from .suites import CommitmentPolicy, FormatVersion
 
 TEMP_SUFFIX = ".s3cse-migrating"
-SKIPPED_SUFFIXES = (metadata.DEFAULT_INSTRUCTION_SUFFIX, integrity.SUFFIX, TEMP_SUFFIX)
 _KEPT_HEADERS = {
     "ContentType": "ContentType", "ContentEncoding": "ContentEncoding",
     "ContentDisposition": "ContentDisposition", "ContentLanguage": "ContentLanguage",
@@ -179,14 +183,14 @@ class Summary:
 
 
 def list_keys(job: Job, s3: Any | None = None) -> Iterator[str]:
-    """Object keys under the prefix, without sidecars and temporary keys."""
+    """Object keys under the prefix, without sidecars and temporary keys (a user's
+    object only named like a sidecar is listed: ``sidecars``)."""
     s3 = s3 or job.s3()
-    for page in s3.get_paginator("list_objects_v2").paginate(Bucket=job.bucket,
-                                                              Prefix=job.prefix):
-        for item in page.get("Contents", []):
-            key = item["Key"]
-            if not key.endswith(SKIPPED_SUFFIXES) and TEMP_SUFFIX not in key:
-                yield key
+    pages = s3.get_paginator("list_objects_v2").paginate(Bucket=job.bucket, Prefix=job.prefix)
+    for item, sidecar in listing_with_sidecars(s3, job.bucket, pages):
+        key = item["Key"]
+        if not sidecar and TEMP_SUFFIX not in key:
+            yield key
 
 
 def process(job: Job, key: str) -> ObjectResult:
@@ -299,7 +303,7 @@ def _rotate(job: Job, s3: Any, key: str) -> ObjectResult:
     object_md, instruction = metadata.serialize(rotated)
     client = EncryptionClient(target, s3_client=s3)
     if instruction is not None:
-        s3.put_object(Bucket=job.bucket, Key=key + metadata.DEFAULT_INSTRUCTION_SUFFIX,
+        s3.put_object(Bucket=job.bucket, Key=key + sidecars.INSTRUCTION_SUFFIX,
                       Body=metadata.instruction_file_body(instruction),
                       **_sse_args(head))
     else:
@@ -383,7 +387,8 @@ def _migrate(job: Job, s3: Any, key: str) -> ObjectResult:
     _discard(s3, job.bucket, temp)  # a partial upload of an interrupted run
     reader = EncryptionClient(job.keys.keyring(), s3_client=s3, config=job.reader_config())
     writer = EncryptionClient(target, s3_client=s3)
-    has_index = _exists(s3, job.bucket, key + integrity.SUFFIX)
+    has_index = probe_sidecar(s3, job.bucket, key + sidecars.INDEX_SUFFIX) \
+        is sidecars.Kind.SIDECAR
     user = {k: v for k, v in head.get("Metadata", {}).items()
             if k.lower() not in metadata.ALL_KEYS}
     response = reader.get_object(Bucket=job.bucket, Key=key, EncryptionContext=job.context,
@@ -409,19 +414,24 @@ def _migrate(job: Job, s3: Any, key: str) -> ObjectResult:
 
 
 def _finish_swap(s3: Any, bucket: str, key: str, temp: str) -> None:
-    """After the object holds the new ciphertext: its sidecars, then the temporary key."""
-    if _exists(s3, bucket, temp + integrity.SUFFIX):
-        s3.copy_object(Bucket=bucket, Key=key + integrity.SUFFIX,
-                       CopySource={"Bucket": bucket, "Key": temp + integrity.SUFFIX})
-    else:
-        with contextlib.suppress(Exception):
-            s3.delete_object(Bucket=bucket, Key=key + integrity.SUFFIX)
-    with contextlib.suppress(Exception):  # a V1/V2 instruction file no longer applies
-        s3.delete_object(Bucket=bucket, Key=key + metadata.DEFAULT_INSTRUCTION_SUFFIX)
+    """After the object holds the new ciphertext: its sidecars, then the temporary key.
+    The new object carries its key in its metadata, so an instruction file no longer
+    applies; a user's object named like a sidecar is left alone."""
+    index = sidecars.INDEX_SUFFIX
+    kinds = probe_sidecars(s3, bucket, [key + s for s in sidecars.SUFFIXES])
+    if _exists(s3, bucket, temp + index):
+        if kinds[key + index] is not sidecars.Kind.USER_OBJECT:
+            s3.copy_object(Bucket=bucket, Key=key + index,
+                           CopySource={"Bucket": bucket, "Key": temp + index})
+        kinds.pop(key + index)
+    for name, kind in kinds.items():
+        if sidecars.removable(kind):
+            with contextlib.suppress(Exception):
+                s3.delete_object(Bucket=bucket, Key=name)
     _discard(s3, bucket, temp)
 
 
 def _discard(s3: Any, bucket: str, temp: str) -> None:
-    for name in (temp, temp + integrity.SUFFIX, temp + metadata.DEFAULT_INSTRUCTION_SUFFIX):
+    for name in (temp, *(temp + suffix for suffix in sidecars.SUFFIXES)):
         with contextlib.suppress(Exception):
             s3.delete_object(Bucket=bucket, Key=name)
