@@ -170,14 +170,15 @@ class AsyncEncryptionClient:
                                plan: protocol.PutPlan) -> list[str]:
         """Before a write: refuse one whose sidecar would overwrite a user's object; the
         suffixes of the sidecars it leaves stale (see ``EncryptionClient.prepare_sidecars``)."""
-        existing = await self.sidecar_kinds(bucket, key, protocol.sse_c_args(plan.args))
+        existing = await self.sidecar_kinds(bucket, key, protocol.sse_c_args(plan.args),
+                                            "upload")
         return sidecars.stale_after_write(bucket, key, existing, plan.sidecar_suffixes())
 
-    async def sidecar_kinds(self, bucket: str, key: str,
-                            sse_c: Mapping[str, Any]) -> dict[str, sidecars.Kind]:
+    async def sidecar_kinds(self, bucket: str, key: str, sse_c: Mapping[str, Any],
+                            action: str = "sidecar check") -> dict[str, sidecars.Kind]:
         """What is under each of the object's sidecar names (``sidecars.Kind``)."""
         found = await aprobe_sidecars(self.s3, bucket, [key + s for s in sidecars.SUFFIXES],
-                                      sse_c)
+                                      sse_c, action)
         return {suffix: found[key + suffix] for suffix in sidecars.SUFFIXES}
 
     async def finish_sidecars(self, bucket: str, key: str, sealed: protocol.SealedPut,
@@ -486,10 +487,11 @@ class AsyncEncryptionClient:
         source = protocol.copy_source(CopySource)
         with located(Bucket, Key):
             copied = sidecars.removable_suffixes(await self.sidecar_kinds(
-                source["Bucket"], source["Key"], protocol.copy_source_sse_c(kwargs)))
+                source["Bucket"], source["Key"], protocol.copy_source_sse_c(kwargs), "copy"))
             stale = sidecars.stale_after_write(
                 Bucket, Key,
-                await self.sidecar_kinds(Bucket, Key, protocol.sse_c_args(kwargs)), copied)
+                await self.sidecar_kinds(Bucket, Key, protocol.sse_c_args(kwargs), "copy"),
+                copied)
             if kwargs.get("MetadataDirective") == "REPLACE":
                 head = await self._s3_call("head_object", source["Bucket"], source["Key"],
                                            "head of the copy source",
@@ -514,7 +516,8 @@ class AsyncEncryptionClient:
         with located(Bucket, Key):
             response = await self._s3_call("delete_object", Bucket, Key, "delete", **kwargs)
             if "VersionId" not in kwargs:
-                for suffix, kind in (await self.sidecar_kinds(Bucket, Key, {})).items():
+                for suffix, kind in (await self.sidecar_kinds(Bucket, Key, {},
+                                                              "delete")).items():
                     if sidecars.removable(kind):
                         await self._s3_call("delete_object", Bucket, Key + suffix,
                                             f"delete of {Key + suffix}", **kwargs)
@@ -525,7 +528,7 @@ class AsyncEncryptionClient:
         """DeleteObjects, each object with its sidecars (unless a version is named); a
         user's object named like a sidecar stays unless it is named itself."""
         candidates = protocol.sidecar_candidates(Delete, protocol.sidecar_suffixes(self.config))
-        kinds = await aprobe_sidecars(self.s3, Bucket, candidates)
+        kinds = await aprobe_sidecars(self.s3, Bucket, candidates, action="delete")
         return await self.s3.delete_objects(
             Bucket=Bucket, Delete=protocol.with_sidecars(Delete, kinds), **kwargs)
 
@@ -543,7 +546,8 @@ class AsyncEncryptionClient:
 
 
 async def aprobe_sidecar(s3: Any, bucket: str, key: str,
-                         sse_c: Mapping[str, Any] | None = None) -> sidecars.Kind:
+                         sse_c: Mapping[str, Any] | None = None,
+                         action: str = "sidecar check") -> sidecars.Kind:
     """What is under the sidecar name ``key`` (``client.probe_sidecar`` for an
     aiobotocore client)."""
     named = sidecars.split_name(key)
@@ -554,19 +558,20 @@ async def aprobe_sidecar(s3: Any, bucket: str, key: str,
                                        Range=sidecars.probe_range(suffix), **dict(sse_c or {}))
         data = await read_all(response)
     except protocol.s3_errors() as exc:
-        return protocol.probe_failure(exc, bucket, key, suffix)
+        return protocol.probe_failure(exc, bucket, key, suffix, action)
     return sidecars.kind_of(suffix, response.get("Metadata", {}), data)
 
 
 async def aprobe_sidecars(s3: Any, bucket: str, keys: Iterable[str],
-                          sse_c: Mapping[str, Any] | None = None) -> dict[str, sidecars.Kind]:
+                          sse_c: Mapping[str, Any] | None = None,
+                          action: str = "sidecar check") -> dict[str, sidecars.Kind]:
     """``aprobe_sidecar`` of each key, a few at a time."""
     keys = list(dict.fromkeys(keys))
     slots = asyncio.Semaphore(PROBES_AT_ONCE)
 
     async def probe(key: str) -> sidecars.Kind:
         async with slots:
-            return await aprobe_sidecar(s3, bucket, key, sse_c)
+            return await aprobe_sidecar(s3, bucket, key, sse_c, action)
 
     return dict(zip(keys, await asyncio.gather(*map(probe, keys)), strict=True))
 

@@ -121,13 +121,14 @@ class EncryptionClient:
         """Before a write: what is under the object's sidecar names. Refuses a write whose
         sidecar would overwrite a user's object; returns the suffixes of the sidecars the
         write leaves stale (of the version it replaces), for ``finish_sidecars``."""
-        existing = self.sidecar_kinds(bucket, key, protocol.sse_c_args(plan.args))
+        existing = self.sidecar_kinds(bucket, key, protocol.sse_c_args(plan.args), "upload")
         return sidecars.stale_after_write(bucket, key, existing, plan.sidecar_suffixes())
 
-    def sidecar_kinds(self, bucket: str, key: str,
-                      sse_c: Mapping[str, Any]) -> dict[str, sidecars.Kind]:
+    def sidecar_kinds(self, bucket: str, key: str, sse_c: Mapping[str, Any],
+                      action: str = "sidecar check") -> dict[str, sidecars.Kind]:
         """What is under each of the object's sidecar names (``sidecars.Kind``)."""
-        found = probe_sidecars(self.s3, bucket, [key + s for s in sidecars.SUFFIXES], sse_c)
+        found = probe_sidecars(self.s3, bucket, [key + s for s in sidecars.SUFFIXES], sse_c,
+                               action)
         return {suffix: found[key + suffix] for suffix in sidecars.SUFFIXES}
 
     def finish_sidecars(self, bucket: str, key: str, sealed: protocol.SealedPut,
@@ -440,12 +441,11 @@ class EncryptionClient:
         """
         source = protocol.copy_source(CopySource)
         with located(Bucket, Key):
-            source_kinds = self.sidecar_kinds(source["Bucket"], source["Key"],
-                                              protocol.copy_source_sse_c(kwargs))
-            copied = sidecars.removable_suffixes(source_kinds)
+            copied = sidecars.removable_suffixes(self.sidecar_kinds(
+                source["Bucket"], source["Key"], protocol.copy_source_sse_c(kwargs), "copy"))
             stale = sidecars.stale_after_write(
-                Bucket, Key, self.sidecar_kinds(Bucket, Key, protocol.sse_c_args(kwargs)),
-                copied)
+                Bucket, Key,
+                self.sidecar_kinds(Bucket, Key, protocol.sse_c_args(kwargs), "copy"), copied)
             if kwargs.get("MetadataDirective") == "REPLACE":
                 head = self._s3_call("head_object", source["Bucket"], source["Key"],
                                      "head of the copy source", **protocol.version_args(source))
@@ -468,7 +468,7 @@ class EncryptionClient:
         with located(Bucket, Key):
             response = self._s3_call("delete_object", Bucket, Key, "delete", **kwargs)
             if "VersionId" not in kwargs:
-                for suffix, kind in self.sidecar_kinds(Bucket, Key, {}).items():
+                for suffix, kind in self.sidecar_kinds(Bucket, Key, {}, "delete").items():
                     if sidecars.removable(kind):
                         self._s3_call("delete_object", Bucket, Key + suffix,
                                       f"delete of {Key + suffix}", **kwargs)
@@ -478,7 +478,7 @@ class EncryptionClient:
         """DeleteObjects, each object with its sidecars (unless a version is named); a
         user's object named like a sidecar stays unless it is named itself."""
         candidates = protocol.sidecar_candidates(Delete, protocol.sidecar_suffixes(self.config))
-        kinds = probe_sidecars(self.s3, Bucket, candidates)
+        kinds = probe_sidecars(self.s3, Bucket, candidates, action="delete")
         return self.s3.delete_objects(
             Bucket=Bucket, Delete=protocol.with_sidecars(Delete, kinds), **kwargs)
 
@@ -496,9 +496,10 @@ class EncryptionClient:
         return protocol.accept_answer(operation, response, bucket, key, action, GuardedBody)
 
 
-def probe_sidecar(s3: Any, bucket: str, key: str,
-                  sse_c: Mapping[str, Any] | None = None) -> sidecars.Kind:
-    """What is under the sidecar name ``key``: one small ranged GET (``sidecars``)."""
+def probe_sidecar(s3: Any, bucket: str, key: str, sse_c: Mapping[str, Any] | None = None,
+                  action: str = "sidecar check") -> sidecars.Kind:
+    """What is under the sidecar name ``key``: one small ranged GET (``sidecars``); when S3
+    cannot be reached, ``action`` failed."""
     named = sidecars.split_name(key)
     assert named is not None, key
     suffix = named[1]
@@ -506,21 +507,25 @@ def probe_sidecar(s3: Any, bucket: str, key: str,
         response = s3.get_object(Bucket=bucket, Key=key, Range=sidecars.probe_range(suffix),
                                  **dict(sse_c or {}))
     except _s3_errors() as exc:
-        return protocol.probe_failure(exc, bucket, key, suffix)
+        return protocol.probe_failure(exc, bucket, key, suffix, action)
     with contextlib.closing(response["Body"]) as body:
         data: bytes = body.read()
     return sidecars.kind_of(suffix, response.get("Metadata", {}), data)
 
 
 def probe_sidecars(s3: Any, bucket: str, keys: Iterable[str],
-                   sse_c: Mapping[str, Any] | None = None) -> dict[str, sidecars.Kind]:
+                   sse_c: Mapping[str, Any] | None = None,
+                   action: str = "sidecar check") -> dict[str, sidecars.Kind]:
     """``probe_sidecar`` of each key, a few at a time."""
     keys = list(dict.fromkeys(keys))
+
+    def probe(key: str) -> sidecars.Kind:
+        return probe_sidecar(s3, bucket, key, sse_c, action)
+
     if len(keys) <= 1:
-        return {key: probe_sidecar(s3, bucket, key, sse_c) for key in keys}
+        return {key: probe(key) for key in keys}
     with ThreadPoolExecutor(min(len(keys), PROBES_AT_ONCE)) as pool:
-        return dict(zip(keys, pool.map(lambda k: probe_sidecar(s3, bucket, k, sse_c), keys),
-                        strict=True))
+        return dict(zip(keys, pool.map(probe, keys), strict=True))
 
 
 def listing_with_sidecars(
@@ -538,7 +543,7 @@ def listing_with_sidecars(
         items = page.get("Contents", [])
         kinds, undecided = sidecars.listing_kinds(
             [(item["Key"], int(item.get("Size") or 0)) for item in items], seen)
-        kinds.update(probe_sidecars(s3, bucket, undecided, sse_c))
+        kinds.update(probe_sidecars(s3, bucket, undecided, sse_c, "list"))
         hidden = sidecars.hidden_in_listing(kinds)
         for item in items:
             yield item, item["Key"] in hidden

@@ -209,11 +209,11 @@ class S3CSEFileSystem(s3fs.S3FileSystem):  # type: ignore[misc]
         files = sorted((e["name"], int(e.get("size") or 0)) for e in entries
                        if e.get("type") == "file")
         kinds, undecided = sidecars.listing_kinds(files)
-        kinds.update(await self._probe(undecided))
+        kinds.update(await self._probe(undecided, "list"))
         hidden = sidecars.hidden_in_listing(kinds)
         return [e for e in entries if e["name"] not in hidden]
 
-    async def _probe(self, paths: list[str]) -> dict[str, sidecars.Kind]:
+    async def _probe(self, paths: list[str], action: str) -> dict[str, sidecars.Kind]:
         """What is under each sidecar-like path (``sidecars.Kind``), a few at a time."""
         by_bucket: dict[str, list[str]] = {}
         for p in paths:
@@ -222,7 +222,8 @@ class S3CSEFileSystem(s3fs.S3FileSystem):  # type: ignore[misc]
         kinds: dict[str, sidecars.Kind] = {}
         for bucket, keys in by_bucket.items():
             await self.set_session()
-            found = await aprobe_sidecars(await self.get_s3(bucket), bucket, keys)
+            found = await aprobe_sidecars(await self.get_s3(bucket), bucket, keys,
+                                          action=action)
             kinds.update({f"{bucket}/{key}": kind for key, kind in found.items()})
         return kinds
 
@@ -377,7 +378,7 @@ class S3CSEFileSystem(s3fs.S3FileSystem):  # type: ignore[misc]
         named = set(files)
         candidates = [f + suffix for f in files for suffix in sidecars.SUFFIXES
                       if f + suffix not in named]
-        kinds = await self._probe(candidates)
+        kinds = await self._probe(candidates, "delete")
         return [p for p in candidates if sidecars.removable(kinds[p])]
 
     def _open(self, path: str, mode: str = "rb", block_size: int | None = None,

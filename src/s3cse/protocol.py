@@ -590,11 +590,13 @@ def with_sidecars(delete: Mapping[str, Any], kinds: Mapping[str, sidecars.Kind])
     return {**delete, "Objects": list(delete.get("Objects", [])) + extra}
 
 
-def probe_failure(exc: Exception, bucket: str, key: str, suffix: str) -> sidecars.Kind:
+def probe_failure(exc: Exception, bucket: str, key: str, suffix: str,
+                  action: str = "sidecar check") -> sidecars.Kind:
     """What a failed probe (a GET of ``sidecars.probe_range``) says: no such object, an
     empty one (S3 answers its Range with 416), or one S3 would not let us read (SSE-C
-    under another key, no permission). Raises when S3 gave no answer at all."""
-    error = translate_s3_error(exc, bucket, key, "sidecar check")
+    under another key, no permission). Raises when S3 gave no answer at all, as
+    ``action`` failing."""
+    error = translate_s3_error(exc, bucket, key, action)
     if not getattr(exc, "response", None):
         raise error from None
     if isinstance(error, ObjectNotFoundError):
