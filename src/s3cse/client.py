@@ -135,11 +135,20 @@ class EncryptionClient:
                         stored_size: int, macs: list[bytes], stale: list[str]) -> None:
         """Once the object is stored: its new sidecars, then the stale ones removed.
 
-        In that order a crash leaves the new object beside the index of the version it
-        replaced, which reads as stale (``index.SidecarHeader.is_stale_for``), never as
-        tampering; a stale instruction file is never read for an object that carries
-        its key in its metadata. Removing a stale sidecar is best effort for the same
-        reason: what remains reads as what it is.
+        What a crash between these writes can leave, and how it reads:
+
+        * the new object beside the index of the version it replaced: stale
+          (``index.SidecarHeader.is_stale_for``), set aside, never read as tampering;
+        * the new object, keyed in its metadata, beside an old instruction file: the
+          metadata wins, the file is never read;
+        * the new object written for an instruction file that is not stored yet: it
+          reads with the old version's file, or none. The AWS format binds nothing of
+          an instruction file to its object, so this one fails as tampering would (V3:
+          key commitment mismatch; V2: tag mismatch) until the object is written again.
+          Writing the file first instead would break the old object on any failed
+          upload, which is far likelier than a crash in between.
+
+        Removing a stale sidecar is best effort: what remains reads as what it is.
         """
         for suffix, sidecar in sealed.sidecars(self.config, stored_size, macs):
             self.put_sidecar(bucket, key, suffix, sidecar, sealed.args)
