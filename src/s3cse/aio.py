@@ -25,10 +25,10 @@ import asyncio
 import contextlib
 import os
 import tempfile
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Iterable, Mapping
 from typing import IO, TYPE_CHECKING, Any, cast
 
-from . import envelope, protocol, ranges
+from . import envelope, protocol, ranges, sidecars
 from . import index as integrity
 from .aio_streams import (
     AsyncDecryptedBody,
@@ -63,7 +63,9 @@ from .transfer import Callback, TransferConfig
 if TYPE_CHECKING:
     from typing_extensions import Unpack
 
-__all__ = ["AsyncDecryptedBody", "AsyncEncryptionClient", "afetch_content_metadata"]
+__all__ = ["AsyncDecryptedBody", "AsyncEncryptionClient", "afetch_content_metadata",
+           "aprobe_sidecars"]
+PROBES_AT_ONCE = 8
 
 
 # ---------------------------------------------------------------------- the client
@@ -157,6 +159,7 @@ class AsyncEncryptionClient(protocol.WrapsS3Client):
             source = Body if is_async_reader(Body) else protocol.binary_source(Body)
             length = None if is_async_reader(source) else protocol.body_length(source)
             protocol.check_plaintext_limit(length, self.config.write_suite)
+            stale = await self.prepare_sidecars(Bucket, Key, plan)
             materials = await self.materials.aencryption_materials(
                 plan.encryption_request(self.config, length))
             sealed = protocol.seal_put(plan, materials, self.config)
@@ -170,9 +173,36 @@ class AsyncEncryptionClient(protocol.WrapsS3Client):
                 )
             finally:
                 body.close()
-            for suffix, sidecar in sealed.sidecars(self.config, body.length, body.macs()):
-                await self.put_sidecar(Bucket, Key, suffix, sidecar, sealed.args)
+            await self.finish_sidecars(Bucket, Key, sealed, body.length, body.macs(), stale)
             return cast("PutObjectResponse", response)
+
+    async def prepare_sidecars(self, bucket: str, key: str,
+                               plan: protocol.PutPlan) -> list[str]:
+        """Before a write: refuse one whose sidecar would overwrite a user's object; the
+        suffixes of the sidecars it leaves stale (see ``EncryptionClient.prepare_sidecars``)."""
+        existing = await self.sidecar_kinds(bucket, key, protocol.sse_c_args(plan.args),
+                                            "upload")
+        return sidecars.stale_after_write(bucket, key, existing, plan.sidecar_suffixes())
+
+    async def sidecar_kinds(self, bucket: str, key: str, sse_c: Mapping[str, Any],
+                            action: str = "sidecar check") -> dict[str, sidecars.Kind]:
+        """What is under each of the object's sidecar names (``sidecars.Kind``)."""
+        found = await aprobe_sidecars(self.s3, bucket, [key + s for s in sidecars.SUFFIXES],
+                                      sse_c, action)
+        return {suffix: found[key + suffix] for suffix in sidecars.SUFFIXES}
+
+    async def finish_sidecars(self, bucket: str, key: str, sealed: protocol.SealedPut,
+                              stored_size: int, macs: list[bytes], stale: list[str]) -> None:
+        """Once the object is stored: its new sidecars, then the stale ones removed (in
+        that order for ``EncryptionClient.finish_sidecars``'s reasons)."""
+        for suffix, sidecar in sealed.sidecars(self.config, stored_size, macs):
+            await self.put_sidecar(bucket, key, suffix, sidecar, sealed.args)
+        await self._remove_stale(bucket, key, stale)
+
+    async def _remove_stale(self, bucket: str, key: str, stale: Iterable[str]) -> None:
+        for suffix in stale:
+            with contextlib.suppress(*protocol.s3_errors()):
+                await self.s3.delete_object(Bucket=bucket, Key=key + suffix)
 
     async def _ciphertext_body(self, source: Any, sealed: protocol.SealedPut) -> CiphertextBody:
         config = self.config
@@ -282,8 +312,8 @@ class AsyncEncryptionClient(protocol.WrapsS3Client):
         with ``unauthenticated_ranges``), else decrypted unauthenticated from its
         enclosing cipher blocks (if allowed)."""
         requested = ranges.ByteRange.parse(header)
-        verified = await self._get_verified_range(bucket, key, requested, header, context,
-                                                  suffix, kwargs)
+        verified, stale_index = await self._get_verified_range(
+            bucket, key, requested, header, context, suffix, kwargs)
         if verified is not None:
             return verified
         response = await self._s3_call(
@@ -294,7 +324,7 @@ class AsyncEncryptionClient(protocol.WrapsS3Client):
         try:
             md = await self._content_metadata(bucket, key, response.get("Metadata", {}),
                                               suffix, kwargs)
-            protocol.check_unindexed_range(md, self.config)
+            protocol.check_unindexed_range(md, self.config, stale_index)
             content_key = await self._unwrap(md, context)
             tail_range = protocol.cbc_tail_range(md, protocol.content_range(response)[2])
             tail = None
@@ -314,17 +344,21 @@ class AsyncEncryptionClient(protocol.WrapsS3Client):
     async def _get_verified_range(
         self, bucket: str, key: str, requested: ranges.ByteRange, header: str,
         context: Mapping[str, str] | None, suffix: str | None, kwargs: dict[str, Any],
-    ) -> dict[str, Any] | None:
+    ) -> tuple[dict[str, Any] | None, bool]:
         """An authenticated range through the object's integrity index; None if it has
-        none. As the sync client's: header and HEAD checked first, then the index entries
-        and the object's chunks fetched side by side, pinned by ETag."""
+        none, or only a stale one (then True). As the sync client's: header and HEAD
+        checked first, then the index entries and the object's chunks fetched side by
+        side, pinned by ETag."""
         sse_c = protocol.sse_c_args(kwargs)
         found = await self._index_header(bucket, key, sse_c)
         if found is None:
-            return None
+            return None, False
         head = await self._s3_call("head_object", bucket, key, "head", **kwargs)
         md = await self._content_metadata(bucket, key, head.get("Metadata", {}), suffix,
                                           kwargs)
+        found, stale = protocol.usable_index(found, md)
+        if found is None:
+            return None, stale
         envelope.check_read_policy(md, self.config)
         content_key = await self._unwrap(md, context)
         stored_size = int(head["ContentLength"])
@@ -346,12 +380,12 @@ class AsyncEncryptionClient(protocol.WrapsS3Client):
             stream.close()
             raise
         return protocol.ranged_response(response, body, plan.first, plan.last,
-                                        plan.plaintext_size)
+                                        plan.plaintext_size), False
 
     async def _index_header(self, bucket: str, key: str,
                             sse_c: Mapping[str, Any]) -> integrity.SidecarHeader | None:
-        """The header of the object's integrity index, unverified; None if it has none.
-        Only the header's bytes are read, whatever the sidecar's size."""
+        """The header of the object's integrity index, unverified; None if it has none
+        (or a user's object has the index's name). Only the header's bytes are read."""
         try:
             response = await self._s3_call("get_object", bucket, key + integrity.SUFFIX,
                                            "integrity index read",
@@ -509,12 +543,20 @@ class AsyncEncryptionClient(protocol.WrapsS3Client):
         self, *, Bucket: str, Key: str, CopySource: str | Mapping[str, str], **kwargs: Any
     ) -> dict[str, Any]:
         """Server-side copy that keeps the object readable: its encryption metadata, its
-        instruction file and its integrity index go with it (same ciphertext, same key).
+        sidecars go with it, stale ones at the target go, and a user's object named like
+        a sidecar is neither copied as one nor overwritten (see
+        ``EncryptionClient.copy_object``).
 
         ``MetadataDirective="REPLACE"`` replaces the user metadata only.
         """
         source = protocol.copy_source(CopySource)
         with located(Bucket, Key):
+            copied = sidecars.removable_suffixes(await self.sidecar_kinds(
+                source["Bucket"], source["Key"], protocol.copy_source_sse_c(kwargs), "copy"))
+            stale = sidecars.stale_after_write(
+                Bucket, Key,
+                await self.sidecar_kinds(Bucket, Key, protocol.sse_c_args(kwargs), "copy"),
+                copied)
             if kwargs.get("MetadataDirective") == "REPLACE":
                 head = await self._s3_call("head_object", source["Bucket"], source["Key"],
                                            "head of the copy source",
@@ -523,39 +565,37 @@ class AsyncEncryptionClient(protocol.WrapsS3Client):
                                                                 kwargs.get("Metadata"))
             response = await self._s3_call("copy_object", Bucket, Key, "copy",
                                            CopySource=source, **kwargs)
-            shared = protocol.sidecar_args(kwargs)
-            for suffix in protocol.sidecar_suffixes(self.config):
-                sidecar = {"Bucket": source["Bucket"], "Key": source["Key"] + suffix}
-                try:
-                    await self.s3.copy_object(Bucket=Bucket, Key=Key + suffix,
-                                              CopySource=sidecar, **shared)
-                except protocol.s3_errors() as exc:
-                    error = translate_s3_error(exc, Bucket, Key + suffix, "sidecar copy")
-                    if not isinstance(error, ObjectNotFoundError):
-                        raise error from None
-                    # the source has none: a stale one at the target would mislead
-                    await self._s3_call("delete_object", Bucket, Key + suffix,
-                                        f"delete of {Key + suffix}")
+            for suffix in copied:
+                args = protocol.sidecar_copy_args(source, suffix, Bucket, Key, kwargs)
+                if args is not None:
+                    await self._s3_call("copy_object", Bucket, Key + suffix, "sidecar copy",
+                                        **args)
+            await self._remove_stale(Bucket, Key, stale)
             return response
 
     # ------------------------------------------------------------------ deleting
 
     async def delete_object(self, *, Bucket: str, Key: str, **kwargs: Any) -> dict[str, Any]:
-        """Delete the object and its sidecars (instruction file, integrity index)."""
+        """Delete the object and its sidecars (instruction file, integrity index); a
+        user's object named like one of them stays."""
         with located(Bucket, Key):
             response = await self._s3_call("delete_object", Bucket, Key, "delete", **kwargs)
             if "VersionId" not in kwargs:
-                for suffix in protocol.sidecar_suffixes(self.config):
-                    await self._s3_call("delete_object", Bucket, Key + suffix,
-                                        f"delete of {Key + suffix}", **kwargs)
+                for suffix, kind in (await self.sidecar_kinds(Bucket, Key, {},
+                                                              "delete")).items():
+                    if sidecars.removable(kind):
+                        await self._s3_call("delete_object", Bucket, Key + suffix,
+                                            f"delete of {Key + suffix}", **kwargs)
             return response
 
     async def delete_objects(self, *, Bucket: str, Delete: Mapping[str, Any],
                              **kwargs: Any) -> Any:
-        """DeleteObjects, each object with its sidecars (unless a version is named)."""
+        """DeleteObjects, each object with its sidecars (unless a version is named); a
+        user's object named like a sidecar stays unless it is named itself."""
+        candidates = protocol.sidecar_candidates(Delete, protocol.sidecar_suffixes(self.config))
+        kinds = await aprobe_sidecars(self.s3, Bucket, candidates, action="delete")
         return await self.s3.delete_objects(
-            Bucket=Bucket, Delete=protocol.with_sidecars(
-                Delete, protocol.sidecar_suffixes(self.config)), **kwargs)
+            Bucket=Bucket, Delete=protocol.with_sidecars(Delete, kinds), **kwargs)
 
     # ------------------------------------------------------------------ plumbing
 
@@ -568,6 +608,37 @@ class AsyncEncryptionClient(protocol.WrapsS3Client):
         except protocol.s3_errors() as exc:
             raise translate_s3_error(exc, bucket, key, action) from None
         return protocol.accept_answer(operation, response, bucket, key, action, AsyncGuardedBody)
+
+
+async def aprobe_sidecar(s3: Any, bucket: str, key: str,
+                         sse_c: Mapping[str, Any] | None = None,
+                         action: str = "sidecar check") -> sidecars.Kind:
+    """What is under the sidecar name ``key`` (``client.probe_sidecar`` for an
+    aiobotocore client)."""
+    named = sidecars.split_name(key)
+    assert named is not None, key
+    suffix = named[1]
+    try:
+        response = await s3.get_object(Bucket=bucket, Key=key,
+                                       Range=sidecars.probe_range(suffix), **dict(sse_c or {}))
+        data = await read_all(response)
+    except protocol.s3_errors() as exc:
+        return protocol.probe_failure(exc, bucket, key, suffix, action)
+    return sidecars.kind_of(suffix, response.get("Metadata", {}), data)
+
+
+async def aprobe_sidecars(s3: Any, bucket: str, keys: Iterable[str],
+                          sse_c: Mapping[str, Any] | None = None,
+                          action: str = "sidecar check") -> dict[str, sidecars.Kind]:
+    """``aprobe_sidecar`` of each key, a few at a time."""
+    keys = list(dict.fromkeys(keys))
+    slots = asyncio.Semaphore(PROBES_AT_ONCE)
+
+    async def probe(key: str) -> sidecars.Kind:
+        async with slots:
+            return await aprobe_sidecar(s3, bucket, key, sse_c, action)
+
+    return dict(zip(keys, await asyncio.gather(*map(probe, keys)), strict=True))
 
 
 async def afetch_content_metadata(

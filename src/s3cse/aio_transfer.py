@@ -113,6 +113,7 @@ class AsyncTransferManager:
         instruction_file, integrity_index = pop_put_options(extra)
         plan = protocol.plan_put(client.config, extra, encryption_context, instruction_file,
                                  integrity_index)
+        stale = await client.prepare_sidecars(bucket, key, plan)
         materials = await client.materials.aencryption_materials(
             plan.encryption_request(client.config, size))
         sealed = protocol.seal_put(plan, materials, client.config)
@@ -144,8 +145,7 @@ class AsyncTransferManager:
             raise
         stored = sum(body.length for body in bodies) + sealed.metadata.suite.tag_length
         macs = [mac for body in bodies for mac in body.index_macs]
-        for suffix, sidecar in sealed.sidecars(client.config, stored, macs):
-            await client.put_sidecar(bucket, key, suffix, sidecar, sealed.args)
+        await client.finish_sidecars(bucket, key, sealed, stored, macs, stale)
         return response
 
     async def _send(self, upload: Upload, number: int, body: PartBody) -> PartBody:

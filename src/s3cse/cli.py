@@ -25,9 +25,16 @@ from typing import IO, Any, NoReturn, TypeVar
 
 import click
 
-from . import awsenv
+from . import awsenv, sidecars
 from . import local as local_stack
-from .client import EncryptionClient, describe, fetch_content_metadata, translate_s3_error
+from .client import (
+    EncryptionClient,
+    describe,
+    fetch_content_metadata,
+    listing_with_sidecars,
+    probe_sidecar,
+    translate_s3_error,
+)
 from .config import CryptoConfig
 from .display import display_key, display_message
 from .errors import (
@@ -59,14 +66,15 @@ from .materials import (
     MultiKeyring,
 )
 from .protocol import assumed_plaintext_size
+from .sidecars import INDEX_SUFFIX, INSTRUCTION_SUFFIX
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_AUTH, EXIT_NOT_FOUND = 0, 1, 2, 3, 4
 F = TypeVar("F", bound=Callable[..., Any])
 Callback = Callable[[int], None]
 
 _DEBUG = False
-# S3 deletes at most 1000 keys per request; each object brings up to two sidecars.
-_DELETE_BATCH = 333
+# S3 deletes at most 1000 keys per request.
+_DELETE_BATCH = 1000
 
 
 def _debugging() -> bool:
@@ -716,15 +724,10 @@ def _copy(reader: EncryptionClient, writer: EncryptionClient, options: KeyOption
 
 
 def _has_integrity_index(s3: Any, url: S3Url, sse_c: dict[str, Any] | None = None) -> bool:
-    from botocore.exceptions import BotoCoreError, ClientError
-
-    from .index import SUFFIX
-
-    try:
-        s3.head_object(Bucket=url.bucket, Key=url.key + SUFFIX, **(sse_c or {}))
-    except (ClientError, BotoCoreError):
-        return False
-    return True
+    """Whether the object has an index of its own (not a user's object of that name)."""
+    with located(url.bucket, url.key):
+        kind = probe_sidecar(s3, url.bucket, url.key + INDEX_SUFFIX, sse_c)
+    return kind is sidecars.Kind.SIDECAR
 
 
 # ---------------------------------------------------------------------------- listings
@@ -736,42 +739,28 @@ def _s3_errors() -> tuple[type[Exception], ...]:
     return (ClientError, BotoCoreError)
 
 
-def _sidecar_suffixes() -> tuple[str, ...]:
-    from .index import SUFFIX
-    from .metadata import DEFAULT_INSTRUCTION_SUFFIX
-
-    return (DEFAULT_INSTRUCTION_SUFFIX, SUFFIX)
-
-
-def _owner(key: str, suffixes: tuple[str, ...]) -> str | None:
-    for suffix in suffixes:
-        if key.endswith(suffix):
-            return key[: -len(suffix)]
-    return None
-
-
 def _listing(s3: Any, bucket: str, prefix: str, *, delimiter: bool = False,
-             ) -> Iterator[dict[str, Any]]:
+             sse_c: dict[str, Any] | None = None) -> Iterator[dict[str, Any]]:
     """Objects (``Key``, ``Size``, ``LastModified``) and, with ``delimiter``, common
     prefixes (``Prefix``), in S3's order, without the instruction files and integrity
-    indexes of listed objects (an object sorts before its sidecars: its key is their
-    prefix). A sidecar whose object is absent is listed: it is all there is."""
-    suffixes = _sidecar_suffixes()
-    seen: set[str] = set()
+    indexes of listed objects. A sidecar whose object is absent is listed: it is all
+    there is; a user's object only named like a sidecar is listed too (``sidecars``)."""
+    for entry, sidecar in _listing_with_sidecars(s3, bucket, prefix, delimiter=delimiter,
+                                                 sse_c=sse_c):
+        if not sidecar:
+            yield entry
+
+
+def _listing_with_sidecars(s3: Any, bucket: str, prefix: str, *, delimiter: bool = False,
+                           sse_c: dict[str, Any] | None = None,
+                           ) -> Iterator[tuple[dict[str, Any], bool]]:
+    """Every entry under the prefix, with whether it is a sidecar of a listed object."""
     args: dict[str, Any] = {"Bucket": bucket, "Prefix": prefix}
     if delimiter:
         args["Delimiter"] = "/"
     try:
-        for page in s3.get_paginator("list_objects_v2").paginate(**args):
-            for common in page.get("CommonPrefixes", []):
-                yield {"Prefix": common["Prefix"]}
-            for item in page.get("Contents", []):
-                key = item["Key"]
-                owner = _owner(key, suffixes)
-                if owner is not None and owner in seen:
-                    continue
-                seen.add(key)
-                yield item
+        yield from listing_with_sidecars(
+            s3, bucket, s3.get_paginator("list_objects_v2").paginate(**args), sse_c)
     except _s3_errors() as exc:
         raise translate_s3_error(exc, bucket, prefix, "list") from None
 
@@ -888,7 +877,8 @@ def ls(url: str, recursive: bool, exact: bool, as_json: bool, concurrency: int,
     if target is None:
         raise ConfigurationError(f"ls takes s3://BUCKET[/PREFIX], not {url!r}")
     base = "" if recursive else target.key[: target.key.rfind("/") + 1]
-    entries = _listing(s3, target.bucket, target.key, delimiter=not recursive)
+    entries = _listing(s3, target.bucket, target.key, delimiter=not recursive,
+                       sse_c=sse.get_args())
     if not exact:
         for entry in entries:
             if "Prefix" in entry:
@@ -1025,13 +1015,19 @@ class _NoKeys(MaterialsManager):
 @click.argument("url")
 @click.option("--recursive", "-r", is_flag=True, help="Delete everything under the prefix.")
 @click.option("--dry-run", is_flag=True, help="Print what would be deleted; delete nothing.")
+@click.option("--force", is_flag=True,
+              help="Delete an instruction file or integrity index that its object needs.")
 @click.option("--quiet", "-q", is_flag=True, help="Print nothing on success.")
 @click.option("--endpoint-url", help="S3 endpoint (default: AWS_ENDPOINT_URL_S3 or AWS).")
 @aws_options
-def rm(url: str, recursive: bool, dry_run: bool, quiet: bool, endpoint_url: str | None,
-       region: str | None, profile: str | None) -> None:
+def rm(url: str, recursive: bool, dry_run: bool, force: bool, quiet: bool,
+       endpoint_url: str | None, region: str | None, profile: str | None) -> None:
     """Delete an object, or everything under a prefix, with their instruction files and
-    integrity indexes. Needs no key."""
+    integrity indexes. Needs no key.
+
+    Deleting an object's instruction file or integrity index alone is refused without
+    --force (its object needs it); a user's object that is only named like one is
+    deleted as any other."""
     target = S3Url.parse(url)
     if target is None:
         raise ConfigurationError(f"rm takes s3://BUCKET/KEY, not {url!r}")
@@ -1045,26 +1041,32 @@ def rm(url: str, recursive: bool, dry_run: bool, quiet: bool, endpoint_url: str 
             if not _object_exists(s3, target):
                 raise ObjectNotFoundError("delete: no such object", bucket=target.bucket,
                                           key=target.key)
+        if not force:
+            _refuse_live_sidecar(s3, target)
         if not dry_run:
             client.delete_object(Bucket=target.bucket, Key=target.key)
         say(display_key(f"{prefix}delete: {target}"))
         return
-    keys = [e["Key"] for e in _listing(s3, target.bucket, _dir_prefix(target.key))
-            if "Key" in e]
+    # Everything under the prefix goes, sidecars with their objects: only the objects
+    # are reported (as ``ls`` shows them).
+    listed = [(e["Key"], sidecar) for e, sidecar in
+              _listing_with_sidecars(s3, target.bucket, _dir_prefix(target.key)) if "Key" in e]
+    shown = {key for key, sidecar in listed if not sidecar}
+    keys = [key for key, _ in listed]
     failures: list[S3CSEError] = []
     for start in range(0, len(keys), _DELETE_BATCH):
         batch = keys[start : start + _DELETE_BATCH]
         errors: dict[str, dict[str, Any]] = {}
         if not dry_run:
             try:
-                response = client.delete_objects(
+                response = s3.delete_objects(
                     Bucket=target.bucket,
                     Delete={"Objects": [{"Key": k} for k in batch], "Quiet": True})
             except _s3_errors() as exc:
                 raise translate_s3_error(exc, target.bucket, batch[0], "delete") from None
             errors = {e.get("Key", ""): e for e in response.get("Errors", [])}
         for key in batch:
-            if key not in errors:
+            if key not in errors and key in shown:
                 say(display_key(f"{prefix}delete: s3://{target.bucket}/{key}"))
         for key, error in errors.items():
             failure = S3RequestError(
@@ -1075,6 +1077,64 @@ def rm(url: str, recursive: bool, dry_run: bool, quiet: bool, endpoint_url: str 
     if failures:
         click.echo(f"s3cse: error: {len(failures)} deletions failed", err=True)
         sys.exit(EXIT_FAILED)
+
+
+def _refuse_live_sidecar(s3: Any, url: S3Url) -> None:
+    """Refuse to delete, alone, an instruction file or integrity index its object needs
+    (see ``_sidecar_owner``)."""
+    owner = _sidecar_owner(s3, url)
+    if owner is not None:
+        suffix = url.key[len(owner):]
+        what = sidecars.describe(suffix)
+        raise ConfigurationError(
+            f"{url} is the {what} of s3://{url.bucket}/{owner}, which "
+            + ("cannot be decrypted without it" if suffix == INSTRUCTION_SUFFIX
+               else "needs it for verified byte ranges"),
+            hint=f"Delete s3://{url.bucket}/{owner} to remove both, or pass --force to "
+            f"delete the {what} alone")
+
+
+def _sidecar_owner(s3: Any, url: S3Url) -> str | None:
+    """The object whose live sidecar ``url`` is, else None: a user's object named like a
+    sidecar, an orphan, an instruction file its object does not read, or an index of an
+    earlier version of its object are not live. What cannot be looked at (SSE-C) counts
+    as live: deleting it is then left to --force."""
+    named = sidecars.split_name(url.key)
+    if named is None:
+        return None
+    owner, suffix = named
+    try:
+        head = s3.head_object(Bucket=url.bucket, Key=owner)
+    except _s3_errors() as exc:
+        if isinstance(translate_s3_error(exc, url.bucket, owner, "head"), ObjectNotFoundError):
+            return None
+        return owner
+    kind = probe_sidecar(s3, url.bucket, url.key)
+    if kind is sidecars.Kind.USER_OBJECT:
+        return None
+    if kind is not sidecars.Kind.SIDECAR:
+        return owner
+    metadata = head.get("Metadata", {})
+    if suffix == INSTRUCTION_SUFFIX:
+        return owner if sidecars.needs_instruction_file(metadata) else None
+    return owner if _index_belongs_to(s3, url, owner, metadata) else None
+
+
+def _index_belongs_to(s3: Any, url: S3Url, owner: str, metadata: dict[str, str]) -> bool:
+    """Whether the index at ``url`` names its owner's message id or IV (is not stale)."""
+    from .index import HEADER_SIZE, SidecarHeader
+
+    try:
+        md = fetch_content_metadata(s3, url.bucket, owner, metadata)
+        response = s3.get_object(Bucket=url.bucket, Key=url.key,
+                                 Range=f"bytes=0-{HEADER_SIZE - 1}")
+    except S3CSEError:
+        return False  # the owner cannot be read as an encrypted object: nothing to verify
+    except _s3_errors():
+        return True  # cannot tell: --force decides
+    with contextlib.closing(response["Body"]) as body:
+        header = SidecarHeader(body.read(), 0, "")
+    return not header.is_stale_for(md)
 
 
 def _object_exists(s3: Any, url: S3Url) -> bool:
@@ -1132,12 +1192,20 @@ def _plan_upload(options: KeyOptions, sse: Sse, root: Path, target: S3Url,
     if not root.is_dir():
         raise ConfigurationError(f"{root} is not a directory (cp --recursive copies one)")
     client = options.client(writing=True, cache=cache)
+    written = [suffix for suffix, wanted in ((INSTRUCTION_SUFFIX, options.instruction_file),
+                                             (INDEX_SUFFIX, options.integrity_index))
+               if wanted]
     transfers = []
     for directory, subdirectories, names in os.walk(root):
         subdirectories.sort()
+        present = set(names)
         for name in sorted(names):
             path = Path(directory) / name
             url = S3Url(target.bucket, _join(target.key, path.relative_to(root).as_posix()))
+            clash = _sidecar_clash(url, name, present, written)
+            if clash is not None:
+                transfers.append(_refused(url, clash))
+                continue
             try:
                 size: int | None = path.stat().st_size
             except OSError:
@@ -1148,6 +1216,16 @@ def _plan_upload(options: KeyOptions, sse: Sse, root: Path, target: S3Url,
 
             transfers.append(_Transfer(_transfer_line("upload", path, url), size, run))
     return transfers
+
+
+def _sidecar_clash(url: S3Url, name: str, names: set[str],
+                   written: list[str]) -> S3CSEError | None:
+    """A file whose sidecar would overwrite another file of the upload (``setup`` with
+    --instruction-file beside ``setup.instruction``): refused, whichever runs first."""
+    for suffix in written:
+        if name + suffix in names:
+            return sidecars.overwrite_refused(url.bucket, url.key, suffix)
+    return None
 
 
 def _ignore(done: int) -> None:
@@ -1167,7 +1245,7 @@ def _plan_download(options: KeyOptions, sse: Sse, source: S3Url, root: Path,
     get_args = {"EncryptionContext": options.context, **sse.get_args()}
     claims = PathClaims()
     transfers = []
-    for entry in _listing(client.s3, source.bucket, prefix):
+    for entry in _listing(client.s3, source.bucket, prefix, sse_c=sse.get_args()):
         url = S3Url(source.bucket, entry["Key"])
         stored = int(entry.get("Size") or 0)
         try:
@@ -1236,7 +1314,7 @@ def _plan_copy(options: KeyOptions, sse: Sse, source: S3Url, target: S3Url,
     writer = options.client(writing=True, cache=cache)
     prefix = _dir_prefix(source.key)
     transfers = []
-    for entry in _listing(reader.s3, source.bucket, prefix):
+    for entry in _listing(reader.s3, source.bucket, prefix, sse_c=sse.source_args()):
         key = entry["Key"]
         relative = key[len(prefix):]
         if not relative or relative.endswith("/"):

@@ -12,11 +12,11 @@ from __future__ import annotations
 import contextlib
 import os
 import tempfile
-from collections.abc import Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from typing import IO, TYPE_CHECKING, Any, cast
 
-from . import envelope, protocol, ranges
+from . import envelope, protocol, ranges, sidecars
 from . import index as integrity
 from .bodies import GuardedBody
 from .ciphers import content_decryptor
@@ -39,9 +39,14 @@ __all__ = [
     "atomic_destination",
     "describe",
     "fetch_content_metadata",
+    "listing_with_sidecars",
     "located",
+    "probe_sidecars",
     "translate_s3_error",
 ]
+
+
+PROBES_AT_ONCE = 8
 
 
 def _s3_errors() -> tuple[type[Exception], ...]:
@@ -100,6 +105,7 @@ class EncryptionClient(protocol.WrapsS3Client):
             source = protocol.binary_source(Body)
             length = protocol.body_length(source)
             protocol.check_plaintext_limit(length, self.config.write_suite)
+            stale = self.prepare_sidecars(Bucket, Key, plan)
             materials = self.materials.encryption_materials(
                 plan.encryption_request(self.config, length))
             sealed = protocol.seal_put(plan, materials, self.config)
@@ -112,9 +118,50 @@ class EncryptionClient(protocol.WrapsS3Client):
                 )
             finally:
                 body.close()
-            for suffix, sidecar in sealed.sidecars(self.config, body.length, body.macs()):
-                self.put_sidecar(Bucket, Key, suffix, sidecar, sealed.args)
+            self.finish_sidecars(Bucket, Key, sealed, body.length, body.macs(), stale)
             return cast("PutObjectResponse", response)
+
+    def prepare_sidecars(self, bucket: str, key: str, plan: protocol.PutPlan) -> list[str]:
+        """Before a write: what is under the object's sidecar names. Refuses a write whose
+        sidecar would overwrite a user's object; returns the suffixes of the sidecars the
+        write leaves stale (of the version it replaces), for ``finish_sidecars``."""
+        existing = self.sidecar_kinds(bucket, key, protocol.sse_c_args(plan.args), "upload")
+        return sidecars.stale_after_write(bucket, key, existing, plan.sidecar_suffixes())
+
+    def sidecar_kinds(self, bucket: str, key: str, sse_c: Mapping[str, Any],
+                      action: str = "sidecar check") -> dict[str, sidecars.Kind]:
+        """What is under each of the object's sidecar names (``sidecars.Kind``)."""
+        found = probe_sidecars(self.s3, bucket, [key + s for s in sidecars.SUFFIXES], sse_c,
+                               action)
+        return {suffix: found[key + suffix] for suffix in sidecars.SUFFIXES}
+
+    def finish_sidecars(self, bucket: str, key: str, sealed: protocol.SealedPut,
+                        stored_size: int, macs: list[bytes], stale: list[str]) -> None:
+        """Once the object is stored: its new sidecars, then the stale ones removed.
+
+        What a crash between these writes can leave, and how it reads:
+
+        * the new object beside the index of the version it replaced: stale
+          (``index.SidecarHeader.is_stale_for``), set aside, never read as tampering;
+        * the new object, keyed in its metadata, beside an old instruction file: the
+          metadata wins, the file is never read;
+        * the new object written for an instruction file that is not stored yet: it
+          reads with the old version's file, or none. The AWS format binds nothing of
+          an instruction file to its object, so this one fails as tampering would (V3:
+          key commitment mismatch; V2: tag mismatch) until the object is written again.
+          Writing the file first instead would break the old object on any failed
+          upload, which is far likelier than a crash in between.
+
+        Removing a stale sidecar is best effort: what remains reads as what it is.
+        """
+        for suffix, sidecar in sealed.sidecars(self.config, stored_size, macs):
+            self.put_sidecar(bucket, key, suffix, sidecar, sealed.args)
+        self._remove_stale(bucket, key, stale)
+
+    def _remove_stale(self, bucket: str, key: str, stale: Iterable[str]) -> None:
+        for suffix in stale:
+            with contextlib.suppress(*_s3_errors()):
+                self.s3.delete_object(Bucket=bucket, Key=key + suffix)
 
     def put_sidecar(
         self, bucket: str, key: str, suffix: str, body: bytes, put_args: Mapping[str, Any]
@@ -210,8 +257,8 @@ class EncryptionClient(protocol.WrapsS3Client):
         decrypted with CTR (GCM) or from the previous block (CBC), unauthenticated: see
         ``ranges``."""
         requested = ranges.ByteRange.parse(header)
-        verified = self._get_verified_range(bucket, key, requested, header, context, suffix,
-                                            kwargs)
+        verified, stale_index = self._get_verified_range(bucket, key, requested, header,
+                                                         context, suffix, kwargs)
         if verified is not None:
             return verified
         response = self._s3_call(
@@ -222,7 +269,7 @@ class EncryptionClient(protocol.WrapsS3Client):
         try:
             md = self._content_metadata(bucket, key, response.get("Metadata", {}), suffix,
                                         kwargs)
-            protocol.check_unindexed_range(md, self.config)
+            protocol.check_unindexed_range(md, self.config, stale_index)
             content_key = envelope.unwrap_content_key(md, self.materials, self.config, context)
             tail_range = protocol.cbc_tail_range(md, protocol.content_range(response)[2])
             tail = None if tail_range is None else self._s3_call(
@@ -241,8 +288,9 @@ class EncryptionClient(protocol.WrapsS3Client):
     def _get_verified_range(
         self, bucket: str, key: str, requested: ranges.ByteRange, header: str,
         context: Mapping[str, str] | None, suffix: str | None, kwargs: dict[str, Any],
-    ) -> dict[str, Any] | None:
-        """An authenticated range through the object's integrity index; None if it has none.
+    ) -> tuple[dict[str, Any] | None, bool]:
+        """An authenticated range through the object's integrity index; None if it has
+        none, or only one of an earlier version of the object (then True: stale).
 
         The index header, then the object's HEAD (its metadata and size), are checked
         before anything the index says is used; then the touched chunks and their index
@@ -251,9 +299,12 @@ class EncryptionClient(protocol.WrapsS3Client):
         sse_c = protocol.sse_c_args(kwargs)
         found = self._index_header(bucket, key, sse_c)
         if found is None:
-            return None
+            return None, False
         head = self._s3_call("head_object", bucket, key, "head", **kwargs)
         md = self._content_metadata(bucket, key, head.get("Metadata", {}), suffix, kwargs)
+        found, stale = protocol.usable_index(found, md)
+        if found is None:
+            return None, stale
         envelope.check_read_policy(md, self.config)
         content_key = envelope.unwrap_content_key(md, self.materials, self.config, context)
         stored_size = int(head["ContentLength"])
@@ -276,12 +327,13 @@ class EncryptionClient(protocol.WrapsS3Client):
                 stream.close()
                 raise
         return protocol.ranged_response(response, body, plan.first, plan.last,
-                                        plan.plaintext_size)
+                                        plan.plaintext_size), False
 
     def _index_header(self, bucket: str, key: str,
                      sse_c: Mapping[str, Any]) -> integrity.SidecarHeader | None:
-        """The header of the object's integrity index, unverified; None if it has none.
-        Only the header's bytes are read, whatever the sidecar's size."""
+        """The header of the object's integrity index, unverified; None if it has none
+        (or a user's object has the index's name). Only the header's bytes are read,
+        whatever the sidecar's size."""
         try:
             response = self._s3_call("get_object", bucket, key + integrity.SUFFIX,
                                      "integrity index read",
@@ -455,11 +507,19 @@ class EncryptionClient(protocol.WrapsS3Client):
     ) -> dict[str, Any]:
         """Server-side copy that keeps the object readable: its encryption metadata, its
         instruction file and its integrity index go with it (same ciphertext, same key).
+        Sidecars the target had and the source has not are removed; a user's object
+        named like a sidecar is neither copied as one nor overwritten (the copy is
+        refused before anything is written).
 
         ``MetadataDirective="REPLACE"`` replaces the user metadata only.
         """
         source = protocol.copy_source(CopySource)
         with located(Bucket, Key):
+            copied = sidecars.removable_suffixes(self.sidecar_kinds(
+                source["Bucket"], source["Key"], protocol.copy_source_sse_c(kwargs), "copy"))
+            stale = sidecars.stale_after_write(
+                Bucket, Key,
+                self.sidecar_kinds(Bucket, Key, protocol.sse_c_args(kwargs), "copy"), copied)
             if kwargs.get("MetadataDirective") == "REPLACE":
                 head = self._s3_call("head_object", source["Bucket"], source["Key"],
                                      "head of the copy source", **protocol.version_args(source))
@@ -467,39 +527,34 @@ class EncryptionClient(protocol.WrapsS3Client):
                                                                 kwargs.get("Metadata"))
             response = self._s3_call("copy_object", Bucket, Key, "copy", CopySource=source,
                                      **kwargs)
-            shared = protocol.sidecar_args(kwargs)
-            for suffix in protocol.sidecar_suffixes(self.config):
-                sidecar = {"Bucket": source["Bucket"], "Key": source["Key"] + suffix}
-                try:
-                    self.s3.copy_object(Bucket=Bucket, Key=Key + suffix, CopySource=sidecar,
-                                        **shared)
-                except _s3_errors() as exc:
-                    error = translate_s3_error(exc, Bucket, Key + suffix, "sidecar copy")
-                    if not isinstance(error, ObjectNotFoundError):
-                        raise error from None
-                    # the source has none: a stale one at the target would mislead
-                    self._s3_call("delete_object", Bucket, Key + suffix,
-                                  f"delete of {Key + suffix}")
+            for suffix in copied:
+                args = protocol.sidecar_copy_args(source, suffix, Bucket, Key, kwargs)
+                if args is not None:
+                    self._s3_call("copy_object", Bucket, Key + suffix, "sidecar copy", **args)
+            self._remove_stale(Bucket, Key, stale)
             return response
 
     # ------------------------------------------------------------------ deleting
 
     def delete_object(self, *, Bucket: str, Key: str, **kwargs: Any) -> dict[str, Any]:
-        """Delete the object and its instruction file, if any."""
+        """Delete the object and its sidecars (instruction file, integrity index); a
+        user's object named like one of them stays."""
         with located(Bucket, Key):
             response = self._s3_call("delete_object", Bucket, Key, "delete", **kwargs)
             if "VersionId" not in kwargs:
-                for suffix in protocol.sidecar_suffixes(self.config):
-                    self._s3_call("delete_object", Bucket, Key + suffix,
-                                  f"delete of {Key + suffix}", **kwargs)
+                for suffix, kind in self.sidecar_kinds(Bucket, Key, {}, "delete").items():
+                    if sidecars.removable(kind):
+                        self._s3_call("delete_object", Bucket, Key + suffix,
+                                      f"delete of {Key + suffix}", **kwargs)
             return response
 
     def delete_objects(self, *, Bucket: str, Delete: Mapping[str, Any], **kwargs: Any) -> Any:
-        """DeleteObjects, each object with its sidecars (unless a version is named)."""
+        """DeleteObjects, each object with its sidecars (unless a version is named); a
+        user's object named like a sidecar stays unless it is named itself."""
+        candidates = protocol.sidecar_candidates(Delete, protocol.sidecar_suffixes(self.config))
+        kinds = probe_sidecars(self.s3, Bucket, candidates, action="delete")
         return self.s3.delete_objects(
-            Bucket=Bucket, Delete=protocol.with_sidecars(Delete, protocol.sidecar_suffixes(
-                self.config)), **kwargs
-        )
+            Bucket=Bucket, Delete=protocol.with_sidecars(Delete, kinds), **kwargs)
 
     # ------------------------------------------------------------------ plumbing
 
@@ -513,6 +568,59 @@ class EncryptionClient(protocol.WrapsS3Client):
         except _s3_errors() as exc:
             raise translate_s3_error(exc, bucket, key, action) from None
         return protocol.accept_answer(operation, response, bucket, key, action, GuardedBody)
+
+
+def probe_sidecar(s3: Any, bucket: str, key: str, sse_c: Mapping[str, Any] | None = None,
+                  action: str = "sidecar check") -> sidecars.Kind:
+    """What is under the sidecar name ``key``: one small ranged GET (``sidecars``); when S3
+    cannot be reached, ``action`` failed."""
+    named = sidecars.split_name(key)
+    assert named is not None, key
+    suffix = named[1]
+    try:
+        response = s3.get_object(Bucket=bucket, Key=key, Range=sidecars.probe_range(suffix),
+                                 **dict(sse_c or {}))
+    except _s3_errors() as exc:
+        return protocol.probe_failure(exc, bucket, key, suffix, action)
+    with contextlib.closing(response["Body"]) as body:
+        data: bytes = body.read()
+    return sidecars.kind_of(suffix, response.get("Metadata", {}), data)
+
+
+def probe_sidecars(s3: Any, bucket: str, keys: Iterable[str],
+                   sse_c: Mapping[str, Any] | None = None,
+                   action: str = "sidecar check") -> dict[str, sidecars.Kind]:
+    """``probe_sidecar`` of each key, a few at a time."""
+    keys = list(dict.fromkeys(keys))
+
+    def probe(key: str) -> sidecars.Kind:
+        return probe_sidecar(s3, bucket, key, sse_c, action)
+
+    if len(keys) <= 1:
+        return {key: probe(key) for key in keys}
+    with ThreadPoolExecutor(min(len(keys), PROBES_AT_ONCE)) as pool:
+        return dict(zip(keys, pool.map(probe, keys), strict=True))
+
+
+def listing_with_sidecars(
+    s3: Any, bucket: str, pages: Iterable[Mapping[str, Any]],
+    sse_c: Mapping[str, Any] | None = None,
+) -> Iterator[tuple[dict[str, Any], bool]]:
+    """Each entry of ListObjectsV2 ``pages`` (an object, or a common prefix as
+    ``{"Prefix": ...}``) with whether it is a sidecar of a listed object. Names and
+    sizes decide, and a small GET only for what they leave open (``sidecars``): a user's
+    object named like a sidecar is not one."""
+    seen: dict[str, int] = {}
+    for page in pages:
+        for common in page.get("CommonPrefixes", []):
+            yield {"Prefix": common["Prefix"]}, False
+        items = page.get("Contents", [])
+        kinds, undecided = sidecars.listing_kinds(
+            [(item["Key"], int(item.get("Size") or 0)) for item in items], seen)
+        kinds.update(probe_sidecars(s3, bucket, undecided, sse_c, "list"))
+        hidden = sidecars.hidden_in_listing(kinds)
+        for item in items:
+            yield item, item["Key"] in hidden
 
 
 def fetch_content_metadata(

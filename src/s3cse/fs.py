@@ -8,7 +8,8 @@ changes is what a data tool needs to see plaintext:
   ``exact_sizes=True`` each file is resolved with a HEAD. Each entry says how its size
   was found in ``s3cse_size``: ``assumed-gcm``, ``exact``, ``not-encrypted``.
 * Instruction files and integrity indexes are hidden from listings and move with their
-  object on ``rm``, ``mv`` and ``cp``.
+  object on ``rm``, ``mv`` and ``cp``. A user's own object that is only named like one
+  (``setup.instruction`` beside ``setup``) is listed, copied and kept (``sidecars``).
 * ``open(path, "rb")`` is seekable: reads fetch only the ranges they need. How they are
   protected is explicit (see ``s3cse.reader``): objects with an integrity index are
   verified chunk by chunk; other GCM objects are downloaded and verified whole on first
@@ -50,7 +51,8 @@ from fsspec.asyn import sync_wrapper
 from fsspec.spec import AbstractBufferedFile
 from s3fs.errors import translate_boto_error
 
-from . import index as integrity
+from . import sidecars
+from .aio import aprobe_sidecars
 from .client import EncryptionClient
 from .config import CryptoConfig
 from .errors import ConfigurationError, ObjectNotFoundError, S3CSEError, S3ErrorResponse, also_as
@@ -64,12 +66,10 @@ from .keyrings import (
 )
 from .localpaths import check_copied_tail
 from .materials import Keyring, MultiKeyring
-from .metadata import DEFAULT_INSTRUCTION_SUFFIX
 from .protocol import assumed_plaintext_size
 from .reader import ObjectReader
 from .retries import botocore_config
 
-SIDECARS = (DEFAULT_INSTRUCTION_SUFFIX, integrity.SUFFIX)
 KEYS_BY_VALUE = ("aes_key",)
 """Constructor options that carry key bytes: never stored where fsspec serialises from."""
 REDACTED = "<redacted>"
@@ -216,14 +216,31 @@ class S3CSEFileSystem(s3fs.S3FileSystem):  # type: ignore[misc]
     # ------------------------------------------------------------------ listings
 
     def _plaintext_entries(self, entries: list[dict[str, Any]]) -> list[dict[str, Any]]:
-        names = {entry["name"] for entry in entries}
-        out = []
-        for entry in entries:
-            name = entry["name"]
-            if name.endswith(SIDECARS) and _owner(name) in names:
-                continue
-            out.append(self._plaintext_entry(entry))
-        return out
+        return [self._plaintext_entry(entry) for entry in entries]
+
+    async def _without_sidecars(self, entries: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        """The entries without the sidecars of listed objects (``sidecars``): decided by
+        name and size, and only for what those leave open by a look at the object."""
+        files = sorted((e["name"], int(e.get("size") or 0)) for e in entries
+                       if e.get("type") == "file")
+        kinds, undecided = sidecars.listing_kinds(files)
+        kinds.update(await self._probe(undecided, "list"))
+        hidden = sidecars.hidden_in_listing(kinds)
+        return [e for e in entries if e["name"] not in hidden]
+
+    async def _probe(self, paths: list[str], action: str) -> dict[str, sidecars.Kind]:
+        """What is under each sidecar-like path (``sidecars.Kind``), a few at a time."""
+        by_bucket: dict[str, list[str]] = {}
+        for p in paths:
+            bucket, key, _ = self.split_path(p)
+            by_bucket.setdefault(bucket, []).append(key)
+        kinds: dict[str, sidecars.Kind] = {}
+        for bucket, keys in by_bucket.items():
+            await self.set_session()
+            found = await aprobe_sidecars(await self.get_s3(bucket), bucket, keys,
+                                          action=action)
+            kinds.update({f"{bucket}/{key}": kind for key, kind in found.items()})
+        return kinds
 
     def _plaintext_entry(self, entry: dict[str, Any]) -> dict[str, Any]:
         if entry.get("type") != "file" or "s3cse_size" in entry:
@@ -248,7 +265,7 @@ class S3CSEFileSystem(s3fs.S3FileSystem):  # type: ignore[misc]
                 "encryption": head["Encryption"]}
 
     async def _ls(self, path: str, detail: bool = False, *args: Any, **kwargs: Any) -> Any:
-        entries = await super()._ls(path, True, *args, **kwargs)
+        entries = await self._without_sidecars(await super()._ls(path, True, *args, **kwargs))
         if self.exact_sizes:
             entries = await self._in_thread(self._plaintext_entries, entries)
         else:
@@ -259,7 +276,7 @@ class S3CSEFileSystem(s3fs.S3FileSystem):  # type: ignore[misc]
                     detail: bool = False, prefix: str = "", **kwargs: Any) -> Any:
         found = await super()._find(path, maxdepth=maxdepth, withdirs=withdirs, detail=True,
                                     prefix=prefix, **kwargs)
-        entries = list(found.values())
+        entries = await self._without_sidecars(list(found.values()))
         if self.exact_sizes:
             entries = await self._in_thread(self._plaintext_entries, entries)
         else:
@@ -353,8 +370,7 @@ class S3CSEFileSystem(s3fs.S3FileSystem):  # type: ignore[misc]
     async def _rm(self, path: Any, recursive: bool = False, **kwargs: Any) -> Any:
         paths = await self._expand_path(path, recursive=recursive)
         files = [p for p in paths if self.split_path(p)[1]]
-        with_sidecars = files + [f + suffix for f in files for suffix in SIDECARS
-                                 if not f.endswith(SIDECARS)]
+        with_sidecars = files + await self._sidecars_of(files)
         dirs = [p for p in paths if not self.split_path(p)[1]]
         for start in range(0, len(with_sidecars), 1000):
             await self._bulk_delete(with_sidecars[start : start + 1000])
@@ -367,6 +383,15 @@ class S3CSEFileSystem(s3fs.S3FileSystem):  # type: ignore[misc]
 
     async def _rm_file(self, path: str, **kwargs: Any) -> None:
         await self._rm(path)
+
+    async def _sidecars_of(self, files: list[str]) -> list[str]:
+        """The sidecars that go with ``files`` when they are deleted: never a user's
+        object that is only named like one (unless it is among ``files`` itself)."""
+        named = set(files)
+        candidates = [f + suffix for f in files for suffix in sidecars.SUFFIXES
+                      if f + suffix not in named]
+        kinds = await self._probe(candidates, "delete")
+        return [p for p in candidates if sidecars.removable(kinds[p])]
 
     def _open(self, path: str, mode: str = "rb", block_size: int | None = None,
               autocommit: bool = True, cache_options: Any = None, **kwargs: Any) -> Any:
@@ -408,13 +433,6 @@ def filesystem_errors(path: str) -> Iterator[None]:
         if mapped is exc:
             raise
         raise mapped.with_traceback(exc.__traceback__) from None
-
-
-def _owner(sidecar: str) -> str:
-    for suffix in SIDECARS:
-        if sidecar.endswith(suffix):
-            return sidecar[: -len(suffix)]
-    return sidecar
 
 
 class _Pipe:

@@ -43,7 +43,7 @@ from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
 from .ciphers import ContentKey
-from .errors import AuthenticationError, MetadataError
+from .errors import AuthenticationError, ConfigurationError, MetadataError
 from .metadata import ContentMetadata
 
 SUFFIX = ".s3cse-index"
@@ -58,6 +58,17 @@ _INFO = b"s3cse integrity index v1"
 
 class IndexMismatchError(AuthenticationError):
     """The integrity index or a chunk it covers does not verify."""
+
+
+class StaleIndexError(ConfigurationError):
+    """A byte range of an AES-GCM object whose integrity index belongs to an earlier
+    version of the object: no usable index, and unauthenticated ranges not allowed."""
+
+    default_hint = (
+        "Delete the stale KEY.s3cse-index or rewrite the object (with IntegrityIndex=True "
+        "for verified ranges); or read the whole object, or set unauthenticated_ranges=True "
+        "if you accept unauthenticated bytes"
+    )
 
 
 def binding(metadata: ContentMetadata) -> bytes:
@@ -91,6 +102,23 @@ class SidecarHeader:
     data: bytes
     sidecar_size: int
     etag: str
+
+    def is_stale_for(self, metadata: ContentMetadata) -> bool:
+        """Whether this index was written for another version of the object: it names,
+        in its (not yet authenticated) header, a message id or IV other than the
+        object's.
+
+        Trusting an unverified field is safe here because the answer only ever turns
+        the index *off*: a stale index is treated as no index, which anyone who can
+        write it could also get by deleting it (reads then verify the whole object or
+        refuse, as for any object without an index). An index naming the object's own
+        binding is never stale: it must verify, or the read fails as tampering, so no
+        one can plant a stale-looking index to skip a real one's checks.
+        """
+        if len(self.data) < _FIELDS.size:
+            return False
+        magic, _, _, _, bound = _FIELDS.unpack(self.data[: _FIELDS.size])
+        return bool(magic == MAGIC and bound != binding(metadata))
 
 
 @dataclass(frozen=True)

@@ -34,9 +34,14 @@ from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, field, replace
 from typing import IO, Any, cast
 
-from . import awsenv, metadata
-from . import index as integrity
-from .client import EncryptionClient, fetch_content_metadata
+from . import awsenv, metadata, sidecars
+from .client import (
+    EncryptionClient,
+    fetch_content_metadata,
+    listing_with_sidecars,
+    probe_sidecar,
+    probe_sidecars,
+)
 from .config import CryptoConfig
 from .errors import ConfigurationError, S3CSEError
 from .keyrings import AesKeyring, KmsKeyring, RsaKeyring, load_aes_key_file, load_rsa_key_file
@@ -54,7 +59,6 @@ from .protocol import split_metadata
 from .suites import CommitmentPolicy, FormatVersion
 
 TEMP_SUFFIX = ".s3cse-migrating"
-SKIPPED_SUFFIXES = (metadata.DEFAULT_INSTRUCTION_SUFFIX, integrity.SUFFIX, TEMP_SUFFIX)
 _KEPT_HEADERS = {
     "ContentType": "ContentType", "ContentEncoding": "ContentEncoding",
     "ContentDisposition": "ContentDisposition", "ContentLanguage": "ContentLanguage",
@@ -187,16 +191,16 @@ class Summary:
 
 def list_keys(job: Job, s3: Any | None = None) -> Iterator[str]:
     """Object keys under the prefix, without sidecars, temporary keys and folder markers
-    (empty objects whose key ends in ``/``: they hold nothing to encrypt)."""
+    (empty objects whose key ends in ``/``: they hold nothing to encrypt). A user's object
+    only named like a sidecar is listed (``sidecars``)."""
     s3 = s3 or job.s3()
-    for page in s3.get_paginator("list_objects_v2").paginate(Bucket=job.bucket,
-                                                              Prefix=job.prefix):
-        for item in page.get("Contents", []):
-            key = item["Key"]
-            if key.endswith(SKIPPED_SUFFIXES) or TEMP_SUFFIX in key:
-                continue
-            if not (key.endswith("/") and int(item.get("Size") or 0) == 0):
-                yield key
+    pages = s3.get_paginator("list_objects_v2").paginate(Bucket=job.bucket, Prefix=job.prefix)
+    for item, sidecar in listing_with_sidecars(s3, job.bucket, pages):
+        key = item["Key"]
+        if sidecar or TEMP_SUFFIX in key:
+            continue
+        if not (key.endswith("/") and int(item.get("Size") or 0) == 0):
+            yield key
 
 
 def process(job: Job, key: str) -> ObjectResult:
@@ -314,7 +318,7 @@ def _rotate(job: Job, s3: Any, key: str) -> ObjectResult:
     object_md, instruction = metadata.serialize(rotated)
     client = EncryptionClient(target, s3_client=s3)
     if instruction is not None:
-        s3.put_object(Bucket=job.bucket, Key=key + metadata.DEFAULT_INSTRUCTION_SUFFIX,
+        s3.put_object(Bucket=job.bucket, Key=key + sidecars.INSTRUCTION_SUFFIX,
                       Body=metadata.instruction_file_body(instruction),
                       **_sse_args(head))
     else:
@@ -397,7 +401,8 @@ def _migrate(job: Job, s3: Any, key: str) -> ObjectResult:
     _discard(s3, job.bucket, temp)  # a partial upload of an interrupted run
     reader = EncryptionClient(job.keys.keyring(), s3_client=s3, config=job.reader_config())
     writer = EncryptionClient(target, s3_client=s3)
-    has_index = _exists(s3, job.bucket, key + integrity.SUFFIX)
+    has_index = probe_sidecar(s3, job.bucket, key + sidecars.INDEX_SUFFIX) \
+        is sidecars.Kind.SIDECAR
     user = split_metadata(head.get("Metadata", {}))[0]
     response = reader.get_object(Bucket=job.bucket, Key=key, EncryptionContext=job.context,
                                  IfMatch=head["ETag"])
@@ -423,19 +428,24 @@ def _migrate(job: Job, s3: Any, key: str) -> ObjectResult:
 
 
 def _finish_swap(s3: Any, bucket: str, key: str, temp: str) -> None:
-    """After the object holds the new ciphertext: its sidecars, then the temporary key."""
-    if _exists(s3, bucket, temp + integrity.SUFFIX):
-        s3.copy_object(Bucket=bucket, Key=key + integrity.SUFFIX,
-                       CopySource={"Bucket": bucket, "Key": temp + integrity.SUFFIX})
-    else:
-        with contextlib.suppress(Exception):
-            s3.delete_object(Bucket=bucket, Key=key + integrity.SUFFIX)
-    with contextlib.suppress(Exception):  # a V1/V2 instruction file no longer applies
-        s3.delete_object(Bucket=bucket, Key=key + metadata.DEFAULT_INSTRUCTION_SUFFIX)
+    """After the object holds the new ciphertext: its sidecars, then the temporary key.
+    The new object carries its key in its metadata, so an instruction file no longer
+    applies; a user's object named like a sidecar is left alone."""
+    index = sidecars.INDEX_SUFFIX
+    kinds = probe_sidecars(s3, bucket, [key + s for s in sidecars.SUFFIXES])
+    if _exists(s3, bucket, temp + index):
+        if kinds[key + index] is not sidecars.Kind.USER_OBJECT:
+            s3.copy_object(Bucket=bucket, Key=key + index,
+                           CopySource={"Bucket": bucket, "Key": temp + index})
+        kinds.pop(key + index)
+    for name, kind in kinds.items():
+        if sidecars.removable(kind):
+            with contextlib.suppress(Exception):
+                s3.delete_object(Bucket=bucket, Key=name)
     _discard(s3, bucket, temp)
 
 
 def _discard(s3: Any, bucket: str, temp: str) -> None:
-    for name in (temp, temp + integrity.SUFFIX, temp + metadata.DEFAULT_INSTRUCTION_SUFFIX):
+    for name in (temp, *(temp + suffix for suffix in sidecars.SUFFIXES)):
         with contextlib.suppress(Exception):
             s3.delete_object(Bucket=bucket, Key=name)

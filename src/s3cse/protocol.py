@@ -15,7 +15,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import IO, Any
 
-from . import envelope, metadata, ranges
+from . import envelope, metadata, ranges, sidecars
 from . import index as integrity
 from .awsenv import CREDENTIAL_CODES, CREDENTIALS_HINT, unreachable
 from .ciphers import ContentKey
@@ -205,9 +205,16 @@ def sidecar_args(put_args: Mapping[str, Any]) -> dict[str, Any]:
     return {a: put_args[a] for a in SIDECAR_SHARED_ARGS if a in put_args}
 
 
-def sidecar_suffixes(config: CryptoConfig) -> tuple[str, str]:
+def sidecar_suffixes(config: CryptoConfig) -> tuple[str, ...]:
     """The objects that live beside an encrypted one: instruction file, integrity index."""
-    return (config.instruction_suffix, integrity.SUFFIX)
+    return sidecars.SUFFIXES
+
+
+def copy_source_sse_c(copy_args: Mapping[str, Any]) -> dict[str, Any]:
+    """A copy's ``CopySourceSSECustomer*`` arguments, as a read of the source takes them."""
+    prefix = "CopySource"
+    return {a[len(prefix):]: copy_args[a] for a in (prefix + b for b in SSE_C_ARGS)
+            if a in copy_args}
 
 
 def refuse_part_number(args: Mapping[str, Any]) -> None:
@@ -284,6 +291,12 @@ class PutPlan:
     context: dict[str, str]
     instruction_file: bool
     integrity_index: bool
+
+    def sidecar_suffixes(self) -> tuple[str, ...]:
+        """The sidecars this write stores beside its object."""
+        return tuple(suffix for suffix, wanted in (
+            (sidecars.INSTRUCTION_SUFFIX, self.instruction_file),
+            (sidecars.INDEX_SUFFIX, self.integrity_index)) if wanted)
 
     def encryption_request(self, config: CryptoConfig, length: int | None) -> EncryptionRequest:
         return EncryptionRequest(config.write_suite, dict(self.context), plaintext_length=length)
@@ -518,10 +531,17 @@ def content_range(response: Mapping[str, Any]) -> tuple[int, int, int]:
 
 # ---------------------------------------------------------------------- ranges
 
-def check_unindexed_range(md: ContentMetadata, config: CryptoConfig) -> None:
-    """A plain range of a GCM object cannot be authenticated: refused unless allowed."""
+def check_unindexed_range(md: ContentMetadata, config: CryptoConfig,
+                          stale_index: bool = False) -> None:
+    """A plain range of a GCM object cannot be authenticated: refused unless allowed.
+    ``stale_index``: the object has an index, but of an earlier version of it."""
     envelope.check_read_policy(md, config)
     if md.suite.authenticated and not config.unauthenticated_ranges:
+        if stale_index:
+            raise integrity.StaleIndexError(
+                "the integrity index belongs to an earlier version of the object (stale): "
+                "it was not written for this object, and a byte range of an AES-GCM "
+                "object cannot be authenticated without one")
         raise ConfigurationError(
             "a byte range of an AES-GCM object cannot be authenticated (the tag "
             "covers the whole object) and this object has no integrity index",
@@ -569,9 +589,23 @@ def raise_unless_no_index(error: S3CSEError) -> None:
     raise error
 
 
-def sidecar_header(response: Mapping[str, Any], data: bytes) -> integrity.SidecarHeader:
-    """The index header S3 returned for ``INDEX_HEADER_RANGE``, with the sidecar's size."""
+def sidecar_header(response: Mapping[str, Any],
+                   data: bytes) -> integrity.SidecarHeader | None:
+    """The index header S3 returned for ``INDEX_HEADER_RANGE``, with the sidecar's size;
+    None when the object under the index's name is a user's own (``sidecars``)."""
+    if sidecars.kind_of(sidecars.INDEX_SUFFIX, response.get("Metadata", {}),
+                        data) is sidecars.Kind.USER_OBJECT:
+        return None
     return integrity.SidecarHeader(data, content_range(response)[2], str(response["ETag"]))
+
+
+def usable_index(found: integrity.SidecarHeader | None,
+                 md: ContentMetadata) -> tuple[integrity.SidecarHeader | None, bool]:
+    """The index a ranged read goes through, and whether a stale one was set aside
+    (see ``SidecarHeader.is_stale_for``: stale means no index, never a weaker check)."""
+    if found is not None and found.is_stale_for(md):
+        return None, True
+    return found, False
 
 
 def open_index(md: ContentMetadata, content_key: ContentKey, found: integrity.SidecarHeader,
@@ -658,9 +692,46 @@ def replaced_metadata(source_metadata: Mapping[str, str],
     return {**envelope.check_user_metadata(user_metadata), **crypto}
 
 
-def with_sidecars(delete: Mapping[str, Any], suffixes: tuple[str, ...]) -> dict[str, Any]:
-    """A DeleteObjects request that also removes each object's sidecars."""
+def sidecar_copy_args(source: Mapping[str, str], suffix: str, bucket: str, key: str,
+                      copy_args: Mapping[str, Any]) -> dict[str, Any] | None:
+    """The CopyObject arguments of one sidecar; None when a copy onto itself leaves it
+    as it is (S3 refuses a copy that changes nothing)."""
+    shared = sidecar_args(copy_args)
+    if (source["Bucket"], source["Key"]) == (bucket, key) and "VersionId" not in source \
+            and not shared:
+        return None
+    sse_c = {"CopySource" + a: v for a, v in copy_source_sse_c(copy_args).items()}
+    return {"CopySource": {"Bucket": source["Bucket"], "Key": source["Key"] + suffix},
+            **shared, **sse_c}
+
+
+def sidecar_candidates(delete: Mapping[str, Any], suffixes: tuple[str, ...]) -> list[str]:
+    """The sidecar names of the objects a DeleteObjects request deletes (not those named
+    by version, nor those it deletes itself): each is looked at before it goes."""
     objects = list(delete.get("Objects", []))
-    extra = [{"Key": o["Key"] + suffix} for o in objects for suffix in suffixes
-             if not o["Key"].endswith(suffixes) and "VersionId" not in o]
-    return {**delete, "Objects": objects + extra}
+    named = {o["Key"] for o in objects}
+    return [o["Key"] + suffix for o in objects for suffix in suffixes
+            if "VersionId" not in o and o["Key"] + suffix not in named]
+
+
+def with_sidecars(delete: Mapping[str, Any], kinds: Mapping[str, sidecars.Kind]) -> dict[str, Any]:
+    """A DeleteObjects request that also removes each object's sidecars (what
+    ``sidecar_candidates`` found to be sidecars, never a user's object of that name)."""
+    extra = [{"Key": key} for key, kind in kinds.items() if sidecars.removable(kind)]
+    return {**delete, "Objects": list(delete.get("Objects", [])) + extra}
+
+
+def probe_failure(exc: Exception, bucket: str, key: str, suffix: str,
+                  action: str = "sidecar check") -> sidecars.Kind:
+    """What a failed probe (a GET of ``sidecars.probe_range``) says: no such object, an
+    empty one (S3 answers its Range with 416), or one S3 would not let us read (SSE-C
+    under another key, no permission). Raises when S3 gave no answer at all, as
+    ``action`` failing."""
+    error = translate_s3_error(exc, bucket, key, action)
+    if not getattr(exc, "response", None):
+        raise error from None
+    if isinstance(error, ObjectNotFoundError):
+        return sidecars.Kind.ABSENT
+    if isinstance(error, InvalidRangeError):
+        return sidecars.kind_of(suffix, {}, b"")
+    return sidecars.Kind.UNREADABLE

@@ -56,6 +56,8 @@ class ObjectReader:
         self._extra = dict(extra_args or {})
         self._spool: IO[bytes] | None = None
         self._index_args: dict[str, Any] = {}
+        self.stale_index = False
+        """The object has an integrity index, but of an earlier version of it: unused."""
         self._lock = threading.RLock()  # the spool, the running GHASH, bytes_fetched
         with located(bucket, key):
             head = client._s3_call("head_object", bucket, key, "head", **self._extra)
@@ -85,10 +87,12 @@ class ObjectReader:
 
     def _open_index(self) -> integrity.IndexKey | None:
         """The index key, once the index header verifies and the object's and sidecar's
-        sizes agree with it; None without an index. Later entry reads are pinned to the
-        sidecar checked here (its ETag)."""
+        sizes agree with it; None without an index, or with one of an earlier version of
+        the object (``stale_index``: reads then go as without one). Later entry reads
+        are pinned to the sidecar checked here (its ETag)."""
         sse_c = protocol.sse_c_args(self._extra)
-        found = self.client._index_header(self.bucket, self.key, sse_c)
+        found, self.stale_index = protocol.usable_index(
+            self.client._index_header(self.bucket, self.key, sse_c), self.metadata)
         if found is None:
             return None
         index_key = protocol.open_index(self.metadata, self.content_key, found,

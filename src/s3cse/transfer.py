@@ -316,6 +316,7 @@ class TransferManager:
         instruction_file, integrity_index = pop_put_options(extra)
         plan = protocol.plan_put(client.config, extra, encryption_context, instruction_file,
                                  integrity_index)
+        stale = client.prepare_sidecars(bucket, key, plan)
         materials = client.materials.encryption_materials(
             plan.encryption_request(client.config, size))
         sealed = protocol.seal_put(plan, materials, client.config)
@@ -347,8 +348,7 @@ class TransferManager:
             raise
         stored = sum(body.length for body in bodies) + sealed.metadata.suite.tag_length
         macs = [mac for body in bodies for mac in body.index_macs]
-        for suffix, sidecar in sealed.sidecars(client.config, stored, macs):
-            client.put_sidecar(bucket, key, suffix, sidecar, sealed.args)
+        client.finish_sidecars(bucket, key, sealed, stored, macs, stale)
         return response
 
     def _send(self, upload: Upload, number: int, body: PartBody) -> PartBody:

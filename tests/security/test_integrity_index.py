@@ -1,9 +1,10 @@
 """Attacks on the integrity index (``KEY.s3cse-index``) and on ranged reads through it.
 
 The attacker may rewrite the object and its sidecar at will but holds no key: a forged,
-grown, emptied or stale index, or an object cut short beside a genuine one, must end in
-an authentication error, never in a shorter "valid" object, unverified bytes, or a read
-as large as the forgery claims."""
+grown or emptied index, or an object cut short beside a genuine one, must end in an
+authentication error, never in a shorter "valid" object, unverified bytes, or a read as
+large as the forgery claims. An index naming another object (as a stale one does) only
+takes the index away, as deleting it would."""
 
 from __future__ import annotations
 
@@ -211,3 +212,28 @@ def test_index_errors_raised_while_streaming_name_the_object(
         response["Body"].read()
     assert (raised.value.bucket, raised.value.key) == (bucket, key_name)
     assert f"s3://{bucket}/{key_name}" in str(raised.value)
+
+
+# ---------------------------------------------------------------- 5. stale is never a downgrade
+
+
+def test_planted_foreign_index_only_takes_the_index_away(
+    make_client: MakeClient, stack: Any, s3: Any, bucket: str, key_name: str
+) -> None:
+    """An index naming another object (what a stale one looks like) is set aside: reads
+    then go as without an index, so planting one gains nothing over deleting the index.
+    Ranges are refused, and s3cse:// verifies the whole object, catching a tampered one."""
+    client = make_client(aes_keyring(0))
+    put_indexed(client, bucket, key_name + "-other")
+    put_indexed(client, bucket, key_name)
+    s3.put_object(Bucket=bucket, Key=key_name + SUFFIX,
+                  Body=stored(s3, bucket, key_name + "-other" + SUFFIX))
+    body = bytearray(stored(s3, bucket, key_name))
+    body[CHUNK_SIZE + 5] ^= 0x01
+    replace_body(s3, bucket, key_name, bytes(body))
+    with pytest.raises(e.ConfigurationError, match="earlier version"):
+        read_range(client, bucket, key_name, "bytes=0-9")
+    with filesystem(stack).open(f"{bucket}/{key_name}") as f:
+        assert f.protection == "whole"
+        with pytest.raises(e.TagMismatchError):
+            f.read(10)

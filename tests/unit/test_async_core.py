@@ -21,6 +21,7 @@ from s3cse.envelope import encrypt_bytes, seal
 from s3cse.keyrings import AsyncKmsKeyring, KmsKeyring
 from s3cse.materials import DecryptionRequest, DefaultMaterialsManager, EncryptionRequest
 from s3cse.metadata import parse
+from s3cse.sidecars import Kind
 from s3cse.streams import DecryptedBody
 from s3cse.suites import GCM_HKDF_COMMIT, FormatVersion
 
@@ -203,11 +204,15 @@ def test_async_body_raises_on_tampering_at_the_end() -> None:
 def test_protocol_helpers() -> None:
     assert protocol.copy_source("/b/k/x?versionId=v1") == {"Bucket": "b", "Key": "k/x",
                                                            "VersionId": "v1"}
-    assert protocol.with_sidecars({"Objects": [{"Key": "a"}, {"Key": "a.instruction"},
-                                               {"Key": "v", "VersionId": "1"}]},
-                                  (".instruction", ".s3cse-index"))["Objects"] == [
+    delete = {"Objects": [{"Key": "a"}, {"Key": "a.instruction"},
+                          {"Key": "v", "VersionId": "1"}]}
+    candidates = protocol.sidecar_candidates(delete, (".instruction", ".s3cse-index"))
+    assert candidates == ["a.s3cse-index", "a.instruction.instruction",
+                          "a.instruction.s3cse-index"]
+    kinds = dict(zip(candidates, (Kind.SIDECAR, Kind.ABSENT, Kind.USER_OBJECT), strict=True))
+    assert protocol.with_sidecars(delete, kinds)["Objects"] == [
         {"Key": "a"}, {"Key": "a.instruction"}, {"Key": "v", "VersionId": "1"},
-        {"Key": "a.instruction"}, {"Key": "a.s3cse-index"}]
+        {"Key": "a.s3cse-index"}]
     assert protocol.content_range({"ContentRange": "bytes 5-9/100"}) == (5, 9, 100)
     assert protocol.content_range({"ContentLength": 7}) == (0, 6, 7)
     with pytest.raises(e.ConfigurationError, match="ContentMD5"):
