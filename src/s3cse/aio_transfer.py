@@ -34,7 +34,7 @@ from .aio_streams import (
 from .destinations import Spool, async_destination
 from .errors import S3CSEError, located
 from .gcm import GcmLayout, PartDecryptor, PartHash
-from .streams import CHUNK, remaining_length
+from .streams import remaining_length
 from .transfer import (
     BODY_STEP,
     Callback,
@@ -336,7 +336,7 @@ class AsyncTransferManager:
         position = offset
         stream = response["Body"]
         try:
-            while chunk := await stream.read(CHUNK):
+            while chunk := await stream.read(BODY_STEP):
                 writer.write_at(position, decryptor.update(chunk))
                 position += len(chunk)
                 if callback:

@@ -54,6 +54,7 @@ from .materials import (
     MultiKeyring,
 )
 from .retries import botocore_config
+from .transfer import stop_all_transfers
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_AUTH, EXIT_NOT_FOUND = 0, 1, 2, 3, 4
 F = TypeVar("F", bound=Callable[..., Any])
@@ -1202,11 +1203,16 @@ def _run_transfers(transfers: Sequence[_Transfer], concurrency: int, quiet: bool
 
 @contextlib.contextmanager
 def _pool(workers: int) -> Iterator[ThreadPoolExecutor]:
-    """A thread pool that, on Ctrl-C, drops the work not started yet instead of doing
-    it all before the interrupt takes effect."""
+    """A thread pool that, on Ctrl-C or SIGTERM (raised on the main thread only), drops
+    the work not started yet and stops the transfers under way on its threads, which
+    abort their uploads and remove their files, instead of letting them all finish
+    before the interrupt takes effect."""
     pool = ThreadPoolExecutor(workers)
     try:
         yield pool
+    except BaseException:
+        stop_all_transfers()
+        raise
     finally:
         pool.shutdown(wait=True, cancel_futures=True)
 

@@ -18,10 +18,10 @@ import contextlib
 import os
 import threading
 from collections.abc import Callable, Iterable, Iterator, Mapping
-from concurrent.futures import FIRST_EXCEPTION, CancelledError, Future, ThreadPoolExecutor, wait
+from concurrent.futures import FIRST_EXCEPTION, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO, TYPE_CHECKING, Any, Protocol
+from typing import IO, TYPE_CHECKING, Any, Protocol, cast
 
 from . import envelope, protocol
 from .destinations import Spool, atomic_destination
@@ -35,7 +35,7 @@ from .errors import (
 from .gcm import BLOCK, GcmLayout, PartDecryptor, PartEncryptor, PartHash
 from .index import CHUNK_SIZE, ChunkMacer, IndexKey
 from .metadata import ContentMetadata
-from .streams import CHUNK, remaining_length
+from .streams import remaining_length
 
 if TYPE_CHECKING:
     from .client import EncryptionClient
@@ -45,9 +45,10 @@ MIN_PART_SIZE = 5 * MiB
 MAX_PARTS = 10_000
 Callback = Callable[[int], None]
 BODY_STEP = 64 * 1024
-"""How much of a part is read and encrypted at a time. Blocks this small are reused by
-the allocator; larger ones, freed on many threads, stay in their heaps and memory grows
-with the parts in flight."""
+"""How much of a part is read and encrypted (or fetched and decrypted) at a time. Blocks
+this small are reused by the allocator; larger ones, freed on many threads, stay in
+their heaps and memory grows with the parts in flight. A stopped transfer notices
+within one step."""
 
 
 @dataclass(frozen=True)
@@ -227,7 +228,7 @@ class PartBody:
 
     def read(self, size: int | None = -1) -> bytes:
         if self.upload.stopping.is_set():
-            raise CancelledError
+            raise TransferStopped
         if self._exhausted:
             return b""
         wanted = (self.content_length - self._position if size is None or size < 0
@@ -561,9 +562,10 @@ class TransferManager:
             md = client._content_metadata(bucket, key, head.get("Metadata", {}),
                                           kwargs.pop("InstructionFileSuffix", None), kwargs)
             if not parallel_download_applies(size, md, self.config, fileobj):
-                written = client.stream_download(
-                    bucket, key, fileobj, EncryptionContext=encryption_context,
-                    IfMatch=head["ETag"], **kwargs)
+                with running() as stopping:
+                    written = client.stream_download(
+                        bucket, key, cast(IO[bytes], StopCheckingSink(fileobj, stopping)),
+                        EncryptionContext=encryption_context, IfMatch=head["ETag"], **kwargs)
                 if callback:
                     callback(written)
                 return written
@@ -612,9 +614,9 @@ class TransferManager:
             Range=f"bytes={offset}-{offset + length - 1}", **get_args)
         position = offset
         with contextlib.closing(response["Body"]) as stream:
-            for chunk in iter(lambda: stream.read(CHUNK), b""):
+            for chunk in iter(lambda: stream.read(BODY_STEP), b""):
                 if stopping.is_set():
-                    raise CancelledError
+                    raise TransferStopped
                 writer.write_at(position, decryptor.update(chunk))
                 position += len(chunk)
                 if callback:
@@ -671,22 +673,89 @@ def read_full(fileobj: IO[bytes], size: int) -> bytes:
     return b"".join(parts)
 
 
+class TransferStopped(BaseException):
+    """Raised in the parts of a transfer that is being given up. Not an ``Exception``:
+    botocore would take one raised while a body is sent for a network error and retry
+    it, with backoff, before the transfer could stop."""
+
+
+class _RunningTransfers:
+    """The stop flags of the transfers under way in this process, whatever their thread."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._flags: set[threading.Event] = set()
+        self._stopped = False
+
+    def add(self, flag: threading.Event) -> None:
+        with self._lock:
+            self._flags.add(flag)
+            if self._stopped:
+                flag.set()
+
+    def discard(self, flag: threading.Event) -> None:
+        with self._lock:
+            self._flags.discard(flag)
+
+    def stop(self) -> None:
+        with self._lock:
+            self._stopped = True
+            for flag in self._flags:
+                flag.set()
+
+
+_RUNNING = _RunningTransfers()
+
+
+def stop_all_transfers() -> None:
+    """Stop every parallel transfer of this process, on whatever thread it runs, and
+    any started afterwards: for a program that is exiting on Ctrl-C or SIGTERM while
+    transfers run on other threads (``cp --recursive``), which the interrupt, raised on
+    the main thread only, would otherwise let run to their end. Uploads stopped so are
+    aborted, downloads leave nothing."""
+    _RUNNING.stop()
+
+
 @contextlib.contextmanager
 def worker_pool(workers: int, stopping: threading.Event | None = None,
                 ) -> Iterator[tuple[ThreadPoolExecutor, threading.Event]]:
     """A thread pool and its ``stopping`` flag. When the caller fails or is interrupted
-    (Ctrl-C, SIGTERM), work not started is dropped and running work is asked to stop,
-    so the failure takes effect at once instead of after every part has been sent."""
+    (Ctrl-C, SIGTERM; ``stop_all_transfers`` from another thread), work not started is
+    dropped and running work is asked to stop, so the failure takes effect at once
+    instead of after every part has been sent."""
     pool = ThreadPoolExecutor(workers)
-    if stopping is None:
-        stopping = threading.Event()
+    with running(stopping) as flag:
+        try:
+            yield pool, flag
+        except BaseException:
+            flag.set()
+            pool.shutdown(wait=True, cancel_futures=True)
+            raise
+        pool.shutdown(wait=True)
+
+
+@contextlib.contextmanager
+def running(stopping: threading.Event | None = None) -> Iterator[threading.Event]:
+    """A transfer's stop flag, which ``stop_all_transfers`` sets while it runs."""
+    flag = stopping if stopping is not None else threading.Event()
+    _RUNNING.add(flag)
     try:
-        yield pool, stopping
-    except BaseException:
-        stopping.set()
-        pool.shutdown(wait=True, cancel_futures=True)
-        raise
-    pool.shutdown(wait=True)
+        yield flag
+    finally:
+        _RUNNING.discard(flag)
+
+
+class StopCheckingSink:
+    """A destination that gives up the transfer writing into it once that is stopped
+    (a streamed download has no parts to check the flag between)."""
+
+    def __init__(self, sink: IO[bytes], stopping: threading.Event) -> None:
+        self._sink, self._stopping = sink, stopping
+
+    def write(self, data: bytes) -> int:
+        if self._stopping.is_set():
+            raise TransferStopped
+        return self._sink.write(data)
 
 
 class Outcome(Protocol):
@@ -703,7 +772,7 @@ def raise_first_failure(futures: Iterable[Outcome], stopping: threading.Event) -
     """Between parts of a stream: stop reading it once a part has failed or the upload
     is being given up."""
     if stopping.is_set():
-        raise CancelledError
+        raise TransferStopped
     for future in futures:
         if future.done() and future.exception() is not None:
             future.result()
