@@ -21,7 +21,7 @@ import pytest
 from s3cse.transfer import TransferConfig
 
 from ..conftest import MakeClient
-from ..keys import aes_keyring
+from ..keys import aes_key_file, aes_keyring
 
 pytestmark = pytest.mark.integration
 
@@ -52,9 +52,7 @@ UPLOAD_FROM_STDIN = textwrap.dedent("""
 
 @pytest.fixture(scope="module")
 def key_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    path = tmp_path_factory.mktemp("transfer-keys") / "aes.key"
-    path.write_bytes(SECRET)
-    return path
+    return aes_key_file(tmp_path_factory, SECRET)
 
 
 def peak_rss_of_upload(command: list[str], size: int) -> int:

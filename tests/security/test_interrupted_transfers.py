@@ -29,6 +29,7 @@ from s3cse import AesKeyring, EncryptionClient, local
 
 from ..faults.conftest import assert_no_uploads
 from ..faults.proxy import Fault, FaultProxy
+from ..keys import aes_key_file
 
 pytestmark = pytest.mark.integration
 
@@ -67,9 +68,7 @@ def slow_s3(stack: local.LocalStack) -> Iterator[FaultProxy]:
 
 @pytest.fixture(scope="module")
 def key_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    path = tmp_path_factory.mktemp("interrupted-keys") / "aes.key"
-    path.write_bytes(SECRET)
-    return path
+    return aes_key_file(tmp_path_factory, SECRET)
 
 
 @pytest.fixture
