@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import functools
 import os
+from pathlib import Path
 
+import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
@@ -34,3 +36,10 @@ def aes_keyring(index: int = 0, matdesc: dict[str, str] | None = None) -> AesKey
 
 def rsa_keyring(index: int = 0, matdesc: dict[str, str] | None = None) -> RsaKeyring:
     return RsaKeyring(RsaKeyPair(private_key=rsa_private(index)), matdesc)
+
+
+def aes_key_file(factory: pytest.TempPathFactory, secret: bytes) -> Path:
+    """``secret`` in a file of its own directory, for the command's --aes-key-file."""
+    path = factory.mktemp("keys") / "aes.key"
+    path.write_bytes(secret)
+    return path

@@ -34,20 +34,25 @@ from .aio_streams import (
 from .destinations import Spool, async_destination
 from .errors import S3CSEError, located
 from .gcm import GcmLayout, PartDecryptor, PartHash
-from .streams import CHUNK, remaining_length
+from .streams import remaining_length
 from .transfer import (
+    BODY_STEP,
     Callback,
     PartBody,
+    PartBuffers,
     PositionalReader,
     PositionalWriter,
+    SentPart,
+    StreamCutter,
     TransferConfig,
     Upload,
-    bytes_reader,
-    check_stream_part,
+    buffer_reader,
     download_plan,
+    fill_part,
     parallel_download_applies,
     plan_parts,
     pop_put_options,
+    raise_first_failure,
     read_full,
     tagged_tail,
     upload_part_size,
@@ -148,7 +153,7 @@ class AsyncTransferManager:
         await client.finish_sidecars(bucket, key, sealed, stored, macs, stale)
         return response
 
-    async def _send(self, upload: Upload, number: int, body: PartBody) -> PartBody:
+    async def _send(self, upload: Upload, number: int, body: PartBody) -> SentPart:
         client = self.client
         checksum = await asyncio.to_thread(
             body_checksum, body, checksum_algorithm(client.s3, upload.sse_c))
@@ -156,18 +161,17 @@ class AsyncTransferManager:
             "upload_part", upload.bucket, upload.key, f"upload of part {number}",
             UploadId=upload.upload_id, PartNumber=number, Body=request_body(body),
             ContentLength=body.content_length, **checksum, **upload.sse_c)
-        body.etag = response["ETag"]
-        return body
+        return body.sent(response["ETag"])
 
     async def _upload_known(self, upload: Upload, fileobj: IO[bytes],
-                            size: int) -> list[PartBody]:
+                            size: int) -> list[SentPart]:
         plan = plan_parts(size, upload_part_size(size, self.config,
                                                     upload.index_key is not None))
         read_at = PositionalReader(fileobj).read_at
         bodies = [PartBody(upload, read_at, offset, length) for offset, length in plan]
         slots = asyncio.Semaphore(self.config.max_concurrency)
 
-        async def send(number: int, body: PartBody) -> PartBody:
+        async def send(number: int, body: PartBody) -> SentPart:
             async with slots:
                 return await self._send(upload, number, body)
 
@@ -178,54 +182,43 @@ class AsyncTransferManager:
         return sent
 
     async def _upload_stream(self, upload: Upload, fileobj: Any,
-                             first: bytes) -> list[PartBody]:
+                             first: bytes) -> list[SentPart]:
         """A pipe or an async reader: at most max_concurrency + 1 parts of plaintext are
-        held at once."""
+        held at once, in buffers reused from part to part."""
         part_size = upload_part_size(None, self.config, upload.index_key is not None)
-        limit = self.client.config.write_suite.max_plaintext or 0
+        cutter = StreamCutter(first, part_size, self.client.config.write_suite.max_plaintext
+                              or 0)
+        buffers = PartBuffers(part_size)
         slots = asyncio.Semaphore(self.config.max_concurrency + 1)  # parts held
         sending = asyncio.Semaphore(self.config.max_concurrency)  # parts in flight
-        buffered = [first]
 
-        async def next_chunk() -> bytes:
-            data = buffered.pop()
-            if len(data) < part_size:
-                missing = part_size - len(data)
-                data += (await aread_full(fileobj, missing) if is_async_reader(fileobj)
-                         else await asyncio.to_thread(read_full, fileobj, missing))
-            buffered.append(data[part_size:])
-            return data[:part_size]
-
-        async def send(number: int, body: PartBody) -> PartBody:
+        async def send(number: int, body: PartBody, buffer: bytearray) -> SentPart:
             try:
                 async with sending:
                     return await self._send(upload, number, body)
             finally:
+                buffers.give(buffer)
                 slots.release()
 
-        tasks: list[asyncio.Task[PartBody]] = []
-        offset = 0
+        tasks: list[asyncio.Task[SentPart]] = []
         try:
-            current = await next_chunk()
-            while following := await next_chunk():
-                check_stream_part(len(tasks), offset, len(current), len(following),
-                                  part_size, limit)
+            while True:
                 await slots.acquire()
-                failed = [t for t in tasks if t.done() and t.exception() is not None]
-                if failed:
-                    slots.release()
-                    failed[0].result()
-                body = PartBody(upload, bytes_reader(current, offset), offset, len(current))
-                tasks.append(asyncio.ensure_future(send(len(tasks) + 1, body)))
-                offset += len(current)
-                current = following
+                raise_first_failure(tasks, upload.stopping)
+                buffer = buffers.take()
+                cutter.begin(buffer)
+                await afill_part(cutter, fileobj)
+                offset, length, last = cutter.cut()
+                body = PartBody(upload, buffer_reader(buffer, offset), offset, length)
+                if last:
+                    break
+                tasks.append(asyncio.ensure_future(send(cutter.parts, body, buffer)))
             sent = await gather_or_cancel(tasks)
         except BaseException:
             await cancel_all(tasks)
             raise
-        tail = PartBody(upload, bytes_reader(current, offset), offset, len(current))
-        tail = await asyncio.to_thread(tagged_tail, upload, sent, tail)
-        sent.append(await self._send(upload, len(sent) + 1, tail))
+        tail = await asyncio.to_thread(tagged_tail, upload, sent, body)
+        sent.append(await self._send(upload, cutter.parts, tail))
         return sent
 
     # ------------------------------------------------------------------ download
@@ -343,7 +336,7 @@ class AsyncTransferManager:
         position = offset
         stream = response["Body"]
         try:
-            while chunk := await stream.read(CHUNK):
+            while chunk := await stream.read(BODY_STEP):
                 writer.write_at(position, decryptor.update(chunk))
                 position += len(chunk)
                 if callback:
@@ -353,6 +346,18 @@ class AsyncTransferManager:
         if position != offset + length:
             raise S3CSEError(f"ranged download returned {position - offset} of {length} bytes")
         return decryptor.finalize()
+
+
+async def afill_part(cutter: StreamCutter, source: Any) -> None:
+    """Read the part ``cutter`` has begun from an async reader, or from a binary file or
+    pipe on a worker thread."""
+    if not is_async_reader(source):
+        await asyncio.to_thread(fill_part, cutter, source)
+        return
+    while (space := cutter.space()) is not None:
+        data = await source.read(min(len(space), BODY_STEP))
+        space[: len(data)] = data
+        cutter.add(len(data))
 
 
 async def gather_or_cancel(awaitables: Iterable[Awaitable[T]]) -> list[T]:

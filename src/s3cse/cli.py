@@ -3,7 +3,8 @@ and ``--recursive``), ``ls``, ``cat``, ``rm``, ``inspect``, bulk key ``rotate`` 
 legacy ``migrate``, key generation, and the local S3 + KMS stack.
 
 Exit codes: 0 success; 1 the operation failed (for commands over many objects: at least
-one object failed); 2 bad usage or configuration; 3 the object failed authentication
+one object failed); 2 bad usage or configuration, or (as with ``aws s3``) files skipped
+with a warning by ``cp --recursive``, the rest copied; 3 the object failed authentication
 (tampered, or a wrong key commitment); 4 no such object or bucket; 130 / 143 interrupted
 by Ctrl-C / SIGTERM (after removing unverified files and aborting multipart uploads).
 """
@@ -57,6 +58,7 @@ from .keyrings import (
 from .keyrings.raw import KeyFileNames
 from .keyrings.rsa import generate_rsa_pem
 from .localpaths import PathClaims, local_name, prepare_parent
+from .localtree import Skipped, walk_tree
 from .materials import (
     DecryptionRequest,
     EncryptionMaterials,
@@ -67,8 +69,10 @@ from .materials import (
 )
 from .protocol import assumed_plaintext_size
 from .sidecars import INDEX_SUFFIX, INSTRUCTION_SUFFIX
+from .transfer import stop_all_transfers
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_AUTH, EXIT_NOT_FOUND = 0, 1, 2, 3, 4
+EXIT_SKIPPED = 2  # as aws s3: files were skipped with a warning, the rest was copied
 F = TypeVar("F", bound=Callable[..., Any])
 Callback = Callable[[int], None]
 
@@ -496,7 +500,8 @@ def main(debug: bool) -> None:
     Exit codes:
       0  success
       1  the operation failed (over many objects: at least one object failed)
-      2  bad usage or configuration (options, key files, local paths)
+      2  bad usage or configuration (options, key files, local paths), or
+         cp --recursive skipped files with a warning (the rest was copied)
       3  an object failed authentication (tampered, or a wrong key commitment)
       4  no such object or bucket
       130, 143  interrupted by Ctrl-C, SIGTERM (unverified files removed first)
@@ -523,9 +528,12 @@ def main(debug: bool) -> None:
 @click.option("--concurrency", type=click.IntRange(min=1), default=8, show_default=True,
               help="Objects transferred at once with --recursive.")
 @click.option("--content-type", help="Content-Type to store with an upload.")
+@click.option("--follow-symlinks/--no-follow-symlinks", default=True, show_default=True,
+              help="With --recursive uploads: follow symbolic links to files and "
+                   "directories, or skip them.")
 @click.option("--quiet", "-q", is_flag=True, help="Print nothing on success.")
 def cp(src: str, dst: str, recursive: bool, cache_data_keys: bool, concurrency: int,
-       content_type: str | None, quiet: bool, **kwargs: Any) -> None:
+       content_type: str | None, follow_symlinks: bool, quiet: bool, **kwargs: Any) -> None:
     """Copy SRC to DST, encrypting on upload and decrypting on download.
 
     SRC and DST are local paths, - (stdin/stdout), or s3://BUCKET/KEY; an s3:// to
@@ -536,6 +544,9 @@ def cp(src: str, dst: str, recursive: bool, cache_data_keys: bool, concurrency: 
 
     With --recursive, SRC and DST are a directory and an s3://BUCKET/PREFIX (either way),
     or two prefixes; instruction files and integrity indexes travel with their objects.
+    An upload follows symbolic links (unless --no-follow-symlinks) and skips, with a
+    warning on stderr, FIFOs, sockets, devices, dangling links and links that loop
+    back to a directory above them; it then exits with 2 once the rest is copied.
     """
     options = _key_options(kwargs)
     options.quiet = quiet
@@ -543,7 +554,7 @@ def cp(src: str, dst: str, recursive: bool, cache_data_keys: bool, concurrency: 
     extra = {"ContentType": content_type} if content_type else {}
     if recursive:
         _copy_recursive(options, sse, src, dst, extra=extra, cache=cache_data_keys,
-                        concurrency=concurrency, quiet=quiet)
+                        concurrency=concurrency, quiet=quiet, follow_symlinks=follow_symlinks)
         return
     source, target = S3Url.parse(src), S3Url.parse(dst)
     if source is None and target is None:
@@ -1160,19 +1171,22 @@ class _Transfer:
 
 def _copy_recursive(options: KeyOptions, sse: Sse, src: str, dst: str, *,
                     extra: dict[str, Any], cache: bool, concurrency: int,
-                    quiet: bool) -> None:
+                    quiet: bool, follow_symlinks: bool = True) -> None:
     source, target = S3Url.parse(src), S3Url.parse(dst)
     if "-" in (src, dst):
         raise ConfigurationError("--recursive copies directories and prefixes, not - (stdio)")
     if source is None and target is None:
         raise ConfigurationError("one of SRC and DST must be s3://BUCKET[/PREFIX]")
+    skipped: list[Skipped] = []
     if source is None:
         assert target is not None
-        transfers = _plan_upload(options, sse, Path(src), target, extra, cache)
+        transfers, skipped = _plan_upload(options, sse, Path(src), target, extra, cache,
+                                          follow_symlinks)
     elif target is None:
         transfers = _plan_download(options, sse, source, Path(dst), cache)
     else:
         transfers = _plan_copy(options, sse, source, target, extra, cache)
+    _report_skipped(skipped, quiet)
     if not transfers and not quiet:
         click.echo(f"s3cse: nothing to copy under {src}", err=True)
     failures = _run_transfers(transfers, concurrency, quiet, sse, prime=cache)
@@ -1180,6 +1194,19 @@ def _copy_recursive(options: KeyOptions, sse: Sse, src: str, dst: str, *,
         click.echo(f"s3cse: error: {len(failures)} of {len(transfers)} objects failed",
                    err=True)
         sys.exit(_bulk_exit_code(failures))
+    if any(skip.warning for skip in skipped):
+        sys.exit(EXIT_SKIPPED)
+
+
+def _report_skipped(skipped: Sequence[Skipped], quiet: bool) -> None:
+    """One line on stderr for each thing left out: always for a warning, otherwise
+    (what --no-follow-symlinks leaves out) unless quiet."""
+    for skip in skipped:
+        if skip.warning:
+            click.echo(display_key(f"s3cse: warning: skipping {skip.path}: {skip.reason}"),
+                       err=True)
+        elif not quiet:
+            click.echo(display_key(f"s3cse: skipping {skip.path}: {skip.reason}"), err=True)
 
 
 def _bulk_exit_code(failures: Sequence[S3CSEError]) -> int:
@@ -1188,42 +1215,43 @@ def _bulk_exit_code(failures: Sequence[S3CSEError]) -> int:
 
 
 def _plan_upload(options: KeyOptions, sse: Sse, root: Path, target: S3Url,
-                 extra: dict[str, Any], cache: bool) -> list[_Transfer]:
+                 extra: dict[str, Any], cache: bool,
+                 follow_symlinks: bool) -> tuple[list[_Transfer], list[Skipped]]:
+    """One transfer per regular file under ``root`` (see ``localtree``), and what is
+    skipped."""
     if not root.is_dir():
         raise ConfigurationError(f"{root} is not a directory (cp --recursive copies one)")
     client = options.client(writing=True, cache=cache)
     written = [suffix for suffix, wanted in ((INSTRUCTION_SUFFIX, options.instruction_file),
                                              (INDEX_SUFFIX, options.integrity_index))
                if wanted]
-    transfers = []
-    for directory, subdirectories, names in os.walk(root):
-        subdirectories.sort()
-        present = set(names)
-        for name in sorted(names):
-            path = Path(directory) / name
-            url = S3Url(target.bucket, _join(target.key, path.relative_to(root).as_posix()))
-            clash = _sidecar_clash(url, name, present, written)
-            if clash is not None:
-                transfers.append(_refused(url, clash))
-                continue
-            try:
-                size: int | None = path.stat().st_size
-            except OSError:
-                size = None
+    walked = list(walk_tree(root, follow_symlinks))
+    uploaded = {found.relative for found in walked if not isinstance(found, Skipped)}
+    transfers, skipped = [], []
+    for found in walked:
+        if isinstance(found, Skipped):
+            skipped.append(found)
+            continue
+        url = S3Url(target.bucket, _join(target.key, found.relative))
+        clash = _sidecar_clash(url, found.relative, uploaded, written)
+        if clash is not None:
+            transfers.append(_refused(url, clash))
+            continue
 
-            def run(callback: Callback | None, path: Path = path, url: S3Url = url) -> None:
-                _upload(client, options, sse, str(path), url, extra, callback or _ignore)
+        def run(callback: Callback | None, path: Path = found.path, url: S3Url = url) -> None:
+            _upload(client, options, sse, str(path), url, extra, callback or _ignore)
 
-            transfers.append(_Transfer(_transfer_line("upload", path, url), size, run))
-    return transfers
+        transfers.append(_Transfer(_transfer_line("upload", found.path, url), found.size,
+                                   run))
+    return transfers, skipped
 
 
-def _sidecar_clash(url: S3Url, name: str, names: set[str],
+def _sidecar_clash(url: S3Url, relative: str, uploaded: set[str],
                    written: list[str]) -> S3CSEError | None:
     """A file whose sidecar would overwrite another file of the upload (``setup`` with
     --instruction-file beside ``setup.instruction``): refused, whichever runs first."""
     for suffix in written:
-        if name + suffix in names:
+        if relative + suffix in uploaded:
             return sidecars.overwrite_refused(url.bucket, url.key, suffix)
     return None
 
@@ -1434,11 +1462,16 @@ def _shared_cause(error: S3CSEError) -> str | None:
 
 @contextlib.contextmanager
 def _pool(workers: int) -> Iterator[ThreadPoolExecutor]:
-    """A thread pool that, on Ctrl-C, drops the work not started yet instead of doing
-    it all before the interrupt takes effect."""
+    """A thread pool that, on Ctrl-C or SIGTERM (raised on the main thread only), drops
+    the work not started yet and stops the transfers under way on its threads, which
+    abort their uploads and remove their files, instead of letting them all finish
+    before the interrupt takes effect."""
     pool = ThreadPoolExecutor(workers)
     try:
         yield pool
+    except BaseException:
+        stop_all_transfers()
+        raise
     finally:
         pool.shutdown(wait=True, cancel_futures=True)
 

@@ -7,8 +7,9 @@ and uploaded concurrently and the tag goes at the end of the last part. Download
 the same way backwards: ranged GETs decrypted in parallel into a private file, the tag
 checked over the whole object before anything reaches the destination (``destinations``).
 
-Memory stays bounded: file parts are read and encrypted as botocore sends them; only
-pipes are buffered, at most ``max_concurrency + 1`` parts at a time.
+Memory stays bounded: file parts are read and encrypted as botocore sends them, a small
+step at a time; only pipes are buffered, in ``max_concurrency + 1`` part buffers reused
+from part to part. Of a part S3 holds, only its ETag and GHASH are kept (``SentPart``).
 """
 
 from __future__ import annotations
@@ -16,11 +17,11 @@ from __future__ import annotations
 import contextlib
 import os
 import threading
-from collections.abc import Callable, Iterator, Mapping
-from concurrent.futures import FIRST_EXCEPTION, CancelledError, Future, ThreadPoolExecutor, wait
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from concurrent.futures import FIRST_EXCEPTION, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO, TYPE_CHECKING, Any
+from typing import IO, TYPE_CHECKING, Any, Protocol, cast
 
 from . import envelope, protocol
 from .destinations import Spool, atomic_destination
@@ -34,7 +35,7 @@ from .errors import (
 from .gcm import BLOCK, GcmLayout, PartDecryptor, PartEncryptor, PartHash
 from .index import CHUNK_SIZE, ChunkMacer, IndexKey
 from .metadata import ContentMetadata
-from .streams import CHUNK, remaining_length
+from .streams import remaining_length
 
 if TYPE_CHECKING:
     from .client import EncryptionClient
@@ -43,6 +44,11 @@ MiB = 1024 * 1024
 MIN_PART_SIZE = 5 * MiB
 MAX_PARTS = 10_000
 Callback = Callable[[int], None]
+BODY_STEP = 64 * 1024
+"""How much of a part is read and encrypted (or fetched and decrypted) at a time. Blocks
+this small are reused by the allocator; larger ones, freed on many threads, stay in
+their heaps and memory grows with the parts in flight. A stopped transfer notices
+within one step."""
 
 
 @dataclass(frozen=True)
@@ -79,18 +85,6 @@ def upload_part_size(size: int | None, config: TransferConfig, indexed: bool) ->
     if indexed and part % CHUNK_SIZE:
         part += CHUNK_SIZE - part % CHUNK_SIZE  # index chunks must not straddle parts
     return part
-
-
-def check_stream_part(parts_sent: int, offset: int, current: int, following: int,
-                      part_size: int, limit: int) -> None:
-    """Before sending another part of a stream of unknown length: it must still fit."""
-    if parts_sent + 2 > MAX_PARTS:
-        raise ConfigurationError(
-            f"the stream needs more than {MAX_PARTS} parts of {part_size} bytes; "
-            "raise multipart_chunksize")
-    if offset + current + following > limit:
-        raise ContentTooLargeError(
-            f"the stream passed {limit} bytes, AES-GCM's limit for one data key")
 
 
 def pop_put_options(extra: dict[str, Any]) -> tuple[bool | None, bool | None]:
@@ -159,6 +153,17 @@ class Upload:
     """Set when the upload is given up: parts still being sent stop at their next read."""
 
 
+@dataclass(frozen=True)
+class SentPart:
+    """A part S3 holds: its ETag and what the tag and the integrity index need of it,
+    but not its plaintext, so that a stream of any length goes up in bounded memory."""
+
+    etag: str
+    length: int
+    part_hash: PartHash
+    index_macs: list[bytes]
+
+
 class PartBody:
     """One part's ciphertext, produced as botocore reads it; rewinds for retries.
 
@@ -174,7 +179,6 @@ class PartBody:
         self.content_length = length + len(tag)
         self.part_hash: PartHash | None = None
         self.index_macs: list[bytes] = []
-        self.etag: str | None = None
         self._reported = 0
         self._rewind()
 
@@ -190,6 +194,12 @@ class PartBody:
 
     def with_tag(self, tag: bytes) -> PartBody:
         return PartBody(self.upload, self.read_at, self.offset, self.length, tag)
+
+    def sent(self, etag: str) -> SentPart:
+        """What is kept once S3 holds the part; the body (and its plaintext) can go."""
+        if self.part_hash is None:
+            raise S3CSEError("a part was sent without being read whole")
+        return SentPart(etag, self.length, self.part_hash, self.index_macs)
 
     def seekable(self) -> bool:
         return True
@@ -218,12 +228,13 @@ class PartBody:
 
     def read(self, size: int | None = -1) -> bytes:
         if self.upload.stopping.is_set():
-            raise CancelledError
+            raise TransferStopped
         if self._exhausted:
             return b""
-        wanted = self.content_length - self._position if size is None or size < 0 else size
+        wanted = (self.content_length - self._position if size is None or size < 0
+                  else min(size, BODY_STEP))  # a short read is a valid read
         while len(self._pending) < wanted and not self._finalized:
-            step = min(max(wanted, CHUNK), self.length - self._done)
+            step = min(BODY_STEP, self.length - self._done)
             plain = self.read_at(self.offset + self._done, step) if step else b""
             if len(plain) != step:
                 raise S3CSEError("the source changed size during the upload",
@@ -249,20 +260,117 @@ class PartBody:
         return out
 
 
-def tagged_tail(upload: Upload, sent: list[PartBody], tail: PartBody) -> PartBody:
+def tagged_tail(upload: Upload, sent: list[SentPart], tail: PartBody) -> PartBody:
     """The last part: its ciphertext, then the tag over every part's hash (those of
-    ``sent``, each read whole, and the tail's own, computed here)."""
+    ``sent`` and the tail's own, computed here)."""
     hasher = PartEncryptor(upload.layout, tail.offset)
-    for offset in range(tail.offset, tail.offset + tail.length, CHUNK):
-        hasher.update(tail.read_at(offset, min(CHUNK, tail.offset + tail.length - offset)))
-    hashes = [body.part_hash for body in sent]
-    if any(h is None for h in hashes):
-        raise S3CSEError("a part was sent without being read whole")
-    return tail.with_tag(upload.layout.tag([*hashes, hasher.finalize()]))  # type: ignore[list-item]
+    end = tail.offset + tail.length
+    for offset in range(tail.offset, end, BODY_STEP):
+        hasher.update(tail.read_at(offset, min(BODY_STEP, end - offset)))
+    return tail.with_tag(upload.layout.tag([*(part.part_hash for part in sent),
+                                            hasher.finalize()]))
 
 
-def bytes_reader(data: bytes, base: int) -> Callable[[int, int], bytes]:
-    return lambda offset, size: data[offset - base : offset - base + size]
+def buffer_reader(buffer: bytearray, base: int) -> Callable[[int, int], bytes]:
+    """``read_at`` over a part held in memory that starts at stream offset ``base``."""
+    view = memoryview(buffer)
+    return lambda offset, size: bytes(view[offset - base : offset - base + size])
+
+
+class PartBuffers:
+    """Memory for the parts of a stream, reused from part to part, so that a stream of
+    any length is held in the same few buffers (allocating and freeing a part-sized
+    block per part lets the allocator's heap grow with the stream). How many are in use
+    at once is bounded by the caller's semaphore."""
+
+    def __init__(self, size: int) -> None:
+        self.size = size
+        self._free: list[bytearray] = []
+        self._lock = threading.Lock()
+
+    def take(self) -> bytearray:
+        with self._lock:
+            return self._free.pop() if self._free else bytearray(self.size)
+
+    def give(self, buffer: bytearray) -> None:
+        with self._lock:
+            self._free.append(buffer)
+
+
+class StreamCutter:
+    """Cuts a stream of unknown length into parts, in buffers the caller fills through
+    ``space`` / ``add`` (the same steps, sync or async). Once a part is full, one more
+    byte is read: only a stream's last part carries the tag, so a part must be known to
+    be the last before it is sent. Checks that the stream still fits the upload."""
+
+    def __init__(self, first: bytes, part_size: int, limit: int) -> None:
+        self.part_size, self.limit = part_size, limit
+        self.offset = 0  # where the part being filled starts in the stream
+        self.parts = 0  # parts cut before it
+        self._carry = memoryview(first)  # read from the stream, not yet in a part
+        self._probe = bytearray(1)
+        self._view = memoryview(bytearray())
+        self._filled = 0
+        self._ended = self._probed = False
+
+    def begin(self, buffer: bytearray) -> None:
+        """Start the next part in ``buffer``, with what was read ahead."""
+        self._view = memoryview(buffer)[: self.part_size]
+        self._filled = min(len(self._carry), self.part_size)
+        self._view[: self._filled] = self._carry[: self._filled]
+        self._carry = self._carry[self._filled :]
+        self._probed = bool(self._carry)
+
+    def space(self) -> memoryview | None:
+        """Where the next bytes of the stream go; None once the part is cut."""
+        if self._ended or self._probed:
+            return None
+        if self._filled < self.part_size:
+            return self._view[self._filled :]
+        return memoryview(self._probe)
+
+    def add(self, count: int) -> None:
+        """``count`` bytes were read into ``space()``; 0 means the stream ended."""
+        if count == 0:
+            self._ended = True
+        elif self._filled < self.part_size:
+            self._filled += count
+        else:
+            self._carry, self._probed = memoryview(bytes(self._probe[:count])), True
+
+    def cut(self) -> tuple[int, int, bool]:
+        """The part's offset and length, and whether it is the stream's last."""
+        offset, length, last = self.offset, self._filled, self._ended and not self._carry
+        self._check(length, last)
+        self.offset += length
+        self.parts += 1
+        return offset, length, last
+
+    def _check(self, length: int, last: bool) -> None:
+        if not last and self.parts + 2 > MAX_PARTS:
+            raise ConfigurationError(
+                f"the stream needs more than {MAX_PARTS} parts of {self.part_size} bytes; "
+                "raise multipart_chunksize")
+        if self.offset + length + (0 if last else 1) > self.limit:
+            raise ContentTooLargeError(
+                f"the stream passed {self.limit} bytes, AES-GCM's limit for one data key")
+
+
+def fill_part(cutter: StreamCutter, fileobj: IO[bytes]) -> None:
+    """Read the part ``cutter`` has begun from a (blocking) binary file or pipe."""
+    while (space := cutter.space()) is not None:
+        cutter.add(read_into(fileobj, space))
+
+
+def read_into(fileobj: IO[bytes], space: memoryview) -> int:
+    """Read at most ``BODY_STEP`` bytes into ``space``, without allocating if the file can."""
+    space = space[:BODY_STEP]
+    readinto = getattr(fileobj, "readinto", None)
+    if readinto is not None:
+        return int(readinto(space) or 0)
+    data = fileobj.read(len(space))
+    space[: len(data)] = data
+    return len(data)
 
 
 class TransferManager:
@@ -351,15 +459,14 @@ class TransferManager:
         client.finish_sidecars(bucket, key, sealed, stored, macs, stale)
         return response
 
-    def _send(self, upload: Upload, number: int, body: PartBody) -> PartBody:
+    def _send(self, upload: Upload, number: int, body: PartBody) -> SentPart:
         response = self.client._s3_call(
             "upload_part", upload.bucket, upload.key, f"upload of part {number}",
             UploadId=upload.upload_id, PartNumber=number, Body=body,
             ContentLength=body.content_length, **upload.sse_c)
-        body.etag = response["ETag"]
-        return body
+        return body.sent(response["ETag"])
 
-    def _upload_known(self, upload: Upload, fileobj: IO[bytes], size: int) -> list[PartBody]:
+    def _upload_known(self, upload: Upload, fileobj: IO[bytes], size: int) -> list[SentPart]:
         plan = plan_parts(size, upload_part_size(size, self.config, upload.index_key is not None))
         read_at = PositionalReader(fileobj).read_at
         bodies = [PartBody(upload, read_at, offset, length) for offset, length in plan]
@@ -372,45 +479,37 @@ class TransferManager:
 
     def _upload_stream(
         self, upload: Upload, fileobj: IO[bytes], first: bytes
-    ) -> list[PartBody]:
-        """A pipe: at most max_concurrency + 1 parts of plaintext are held at once."""
+    ) -> list[SentPart]:
+        """A pipe: at most max_concurrency + 1 parts of plaintext are held at once, in
+        buffers reused from part to part."""
         part_size = upload_part_size(None, self.config, upload.index_key is not None)
-        limit = self.client.config.write_suite.max_plaintext or 0
+        cutter = StreamCutter(first, part_size, self.client.config.write_suite.max_plaintext
+                              or 0)
+        buffers = PartBuffers(part_size)
         slots = threading.BoundedSemaphore(self.config.max_concurrency + 1)
-        buffered = [first]
 
-        def next_chunk() -> bytes:
-            data = buffered.pop()
-            if len(data) < part_size:
-                data += read_full(fileobj, part_size - len(data))
-            buffered.append(data[part_size:])
-            return data[:part_size]
-
-        def send(number: int, body: PartBody) -> PartBody:
+        def send(number: int, body: PartBody, buffer: bytearray) -> SentPart:
             try:
                 return self._send(upload, number, body)
             finally:
+                buffers.give(buffer)
                 slots.release()
 
-        futures: list[Future[PartBody]] = []
-        offset = 0
-        with worker_pool(self.config.max_concurrency, upload.stopping) as (pool, _):
-            current = next_chunk()
-            while following := next_chunk():
-                check_stream_part(len(futures), offset, len(current), len(following),
-                                  part_size, limit)
+        futures: list[Future[SentPart]] = []
+        with worker_pool(self.config.max_concurrency, upload.stopping) as (pool, stopping):
+            while True:
                 slots.acquire()
-                failed = [f for f in futures if f.done() and f.exception() is not None]
-                if failed:
-                    slots.release()
-                    failed[0].result()
-                body = PartBody(upload, bytes_reader(current, offset), offset, len(current))
-                futures.append(pool.submit(send, len(futures) + 1, body))
-                offset += len(current)
-                current = following
+                raise_first_failure(futures, stopping)
+                buffer = buffers.take()
+                cutter.begin(buffer)
+                fill_part(cutter, fileobj)
+                offset, length, last = cutter.cut()
+                body = PartBody(upload, buffer_reader(buffer, offset), offset, length)
+                if last:
+                    break
+                futures.append(pool.submit(send, cutter.parts, body, buffer))
             sent = _gather(futures)
-            tail = PartBody(upload, bytes_reader(current, offset), offset, len(current))
-            sent.append(self._send(upload, len(sent) + 1, tagged_tail(upload, sent, tail)))
+            sent.append(self._send(upload, cutter.parts, tagged_tail(upload, sent, body)))
         return sent
 
     # ------------------------------------------------------------------ download
@@ -463,9 +562,10 @@ class TransferManager:
             md = client._content_metadata(bucket, key, head.get("Metadata", {}),
                                           kwargs.pop("InstructionFileSuffix", None), kwargs)
             if not parallel_download_applies(size, md, self.config, fileobj):
-                written = client.stream_download(
-                    bucket, key, fileobj, EncryptionContext=encryption_context,
-                    IfMatch=head["ETag"], **kwargs)
+                with running() as stopping:
+                    written = client.stream_download(
+                        bucket, key, cast(IO[bytes], StopCheckingSink(fileobj, stopping)),
+                        EncryptionContext=encryption_context, IfMatch=head["ETag"], **kwargs)
                 if callback:
                     callback(written)
                 return written
@@ -514,9 +614,9 @@ class TransferManager:
             Range=f"bytes={offset}-{offset + length - 1}", **get_args)
         position = offset
         with contextlib.closing(response["Body"]) as stream:
-            for chunk in iter(lambda: stream.read(CHUNK), b""):
+            for chunk in iter(lambda: stream.read(BODY_STEP), b""):
                 if stopping.is_set():
-                    raise CancelledError
+                    raise TransferStopped
                 writer.write_at(position, decryptor.update(chunk))
                 position += len(chunk)
                 if callback:
@@ -573,22 +673,109 @@ def read_full(fileobj: IO[bytes], size: int) -> bytes:
     return b"".join(parts)
 
 
+class TransferStopped(BaseException):
+    """Raised in the parts of a transfer that is being given up. Not an ``Exception``:
+    botocore would take one raised while a body is sent for a network error and retry
+    it, with backoff, before the transfer could stop."""
+
+
+class _RunningTransfers:
+    """The stop flags of the transfers under way in this process, whatever their thread."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._flags: set[threading.Event] = set()
+        self._stopped = False
+
+    def add(self, flag: threading.Event) -> None:
+        with self._lock:
+            self._flags.add(flag)
+            if self._stopped:
+                flag.set()
+
+    def discard(self, flag: threading.Event) -> None:
+        with self._lock:
+            self._flags.discard(flag)
+
+    def stop(self) -> None:
+        with self._lock:
+            self._stopped = True
+            for flag in self._flags:
+                flag.set()
+
+
+_RUNNING = _RunningTransfers()
+
+
+def stop_all_transfers() -> None:
+    """Stop every parallel transfer of this process, on whatever thread it runs, and
+    any started afterwards: for a program that is exiting on Ctrl-C or SIGTERM while
+    transfers run on other threads (``cp --recursive``), which the interrupt, raised on
+    the main thread only, would otherwise let run to their end. Uploads stopped so are
+    aborted, downloads leave nothing."""
+    _RUNNING.stop()
+
+
 @contextlib.contextmanager
 def worker_pool(workers: int, stopping: threading.Event | None = None,
                 ) -> Iterator[tuple[ThreadPoolExecutor, threading.Event]]:
     """A thread pool and its ``stopping`` flag. When the caller fails or is interrupted
-    (Ctrl-C, SIGTERM), work not started is dropped and running work is asked to stop,
-    so the failure takes effect at once instead of after every part has been sent."""
+    (Ctrl-C, SIGTERM; ``stop_all_transfers`` from another thread), work not started is
+    dropped and running work is asked to stop, so the failure takes effect at once
+    instead of after every part has been sent."""
     pool = ThreadPoolExecutor(workers)
-    if stopping is None:
-        stopping = threading.Event()
+    with running(stopping) as flag:
+        try:
+            yield pool, flag
+        except BaseException:
+            flag.set()
+            pool.shutdown(wait=True, cancel_futures=True)
+            raise
+        pool.shutdown(wait=True)
+
+
+@contextlib.contextmanager
+def running(stopping: threading.Event | None = None) -> Iterator[threading.Event]:
+    """A transfer's stop flag, which ``stop_all_transfers`` sets while it runs."""
+    flag = stopping if stopping is not None else threading.Event()
+    _RUNNING.add(flag)
     try:
-        yield pool, stopping
-    except BaseException:
-        stopping.set()
-        pool.shutdown(wait=True, cancel_futures=True)
-        raise
-    pool.shutdown(wait=True)
+        yield flag
+    finally:
+        _RUNNING.discard(flag)
+
+
+class StopCheckingSink:
+    """A destination that gives up the transfer writing into it once that is stopped
+    (a streamed download has no parts to check the flag between)."""
+
+    def __init__(self, sink: IO[bytes], stopping: threading.Event) -> None:
+        self._sink, self._stopping = sink, stopping
+
+    def write(self, data: bytes) -> int:
+        if self._stopping.is_set():
+            raise TransferStopped
+        return self._sink.write(data)
+
+
+class Outcome(Protocol):
+    """A thread's ``Future`` or an asyncio task."""
+
+    def done(self) -> bool: ...
+
+    def exception(self) -> BaseException | None: ...
+
+    def result(self) -> Any: ...
+
+
+def raise_first_failure(futures: Iterable[Outcome], stopping: threading.Event) -> None:
+    """Between parts of a stream: stop reading it once a part has failed or the upload
+    is being given up."""
+    if stopping.is_set():
+        raise TransferStopped
+    for future in futures:
+        if future.done() and future.exception() is not None:
+            future.result()
 
 
 def _gather(futures: list[Future[Any]]) -> list[Any]:
