@@ -47,7 +47,7 @@ from s3cse import EncryptionClient, KmsKeyring
 from s3cse import errors as e
 from s3cse.aio import AsyncEncryptionClient
 from s3cse.caching import CachingMaterialsManager
-from s3cse.index import CHUNK_SIZE, IndexMismatchError
+from s3cse.index import CHUNK_SIZE, IndexMismatchError, StaleIndexError
 from s3cse.keyrings import AsyncKmsKeyring
 from s3cse.reader import ObjectReader
 from s3cse.transfer import TransferConfig
@@ -386,9 +386,11 @@ class Worker:
             self.tally.ops[op] += 1
             return
         if reading and slot.shared and slot.indexed and (
-                isinstance(exc, IndexMismatchError) or (isinstance(exc, e.ConfigurationError)
-                                                        and "no integrity index" in str(exc))):
-            # the index of another write than the object's, or none yet (or any more)
+                isinstance(exc, (IndexMismatchError, StaleIndexError))
+                or (isinstance(exc, e.ConfigurationError)
+                    and "no integrity index" in str(exc))):
+            # the index of another write than the object's (read as stale when its header
+            # names another version), or none yet (or any more)
             self.tally.races["index"] += 1
             self.tally.ops[op] += 1
             return

@@ -18,17 +18,23 @@ def test_a_link_to_a_device_is_skipped(tmp_path: Path) -> None:
 
 
 def test_a_tree_deeper_than_the_recursion_limit_is_walked(tmp_path: Path) -> None:
+    """Deeper than a recursive walk could go under a limit of 1,000 frames, yet short
+    enough for PATH_MAX (a test runner may raise the limit itself, so it is set here)."""
+    depth, limit = 1500, sys.getrecursionlimit()
     directories = [tmp_path]
-    for _ in range(sys.getrecursionlimit() + 100):  # made and removed without recursion
-        directories.append(directories[-1] / "d")
-        directories[-1].mkdir()
-    leaf = directories[-1] / "leaf"
-    leaf.write_bytes(b"")
+    leaf = tmp_path / "leaf"
     try:
+        for _ in range(depth):  # made and removed without recursion
+            directories.append(directories[-1] / "d")
+            directories[-1].mkdir()
+        leaf = directories[-1] / "leaf"
+        leaf.write_bytes(b"")
+        sys.setrecursionlimit(1000)
         assert list(walk_tree(tmp_path)) == [
             LocalFile(leaf, leaf.relative_to(tmp_path).as_posix(), 0)]
     finally:
-        leaf.unlink()
+        sys.setrecursionlimit(limit)
+        leaf.unlink(missing_ok=True)
         for directory in reversed(directories[1:]):
             directory.rmdir()
 
