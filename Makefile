@@ -37,6 +37,7 @@ demo: install
 
 test: install peers
 	$(PY) -m ruff check $(LINT_PATHS)
+	$(PY) -m ruff format --check $(LINT_PATHS)
 	$(PY) -m mypy
 	S3CSE_OFFICIAL_PYTHON="$(CURDIR)/$(OFFICIAL_PEER)/bin/python" \
 		S3CSE_AIOBOTO3_PYTHON="$(CURDIR)/$(AIOBOTO3_PEER)/bin/python" PATH="$(CURDIR)/$(VENV)/bin:$$PATH" \

@@ -31,14 +31,16 @@ class CountingProxy:
         self._lock = threading.Lock()
         self._loop = asyncio.new_event_loop()
         self._server: asyncio.base_events.Server | None = None
-        self._thread = threading.Thread(target=self._loop.run_forever, daemon=True,
-                                        name="counting-proxy")
+        self._thread = threading.Thread(
+            target=self._loop.run_forever, daemon=True, name="counting-proxy"
+        )
         self.port = 0
 
     def start(self) -> CountingProxy:
         self._thread.start()
         server = asyncio.run_coroutine_threadsafe(
-            asyncio.start_server(self._handle, self.host, 0), self._loop).result(10)
+            asyncio.start_server(self._handle, self.host, 0), self._loop
+        ).result(10)
         self._server = server
         self.port = server.sockets[0].getsockname()[1]
         return self
@@ -74,11 +76,14 @@ class CountingProxy:
         except OSError:
             writer.close()
             return
-        await asyncio.gather(self._pipe(reader, up_writer, upstream=True),
-                             self._pipe(up_reader, writer, upstream=False))
+        await asyncio.gather(
+            self._pipe(reader, up_writer, upstream=True),
+            self._pipe(up_reader, writer, upstream=False),
+        )
 
-    async def _pipe(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter,
-                    upstream: bool) -> None:
+    async def _pipe(
+        self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter, upstream: bool
+    ) -> None:
         try:
             while data := await reader.read(256 * 1024):
                 with self._lock:

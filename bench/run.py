@@ -100,41 +100,82 @@ _current: subprocess.Popen[bytes] | None = None
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--size-mib", type=int, default=1024,
-                        help="size of the large object (default 1024 = 1 GiB)")
-    parser.add_argument("--small-objects", type=int, default=1000,
-                        help="number of small objects (default 1000)")
+    parser = argparse.ArgumentParser(
+        description=__doc__.split("\n\n")[0], formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument(
+        "--size-mib", type=int, default=1024, help="size of the large object (default 1024 = 1 GiB)"
+    )
+    parser.add_argument(
+        "--small-objects", type=int, default=1000, help="number of small objects (default 1000)"
+    )
     parser.add_argument("--small-kib", type=int, default=4, help="small object size (4 KiB)")
-    parser.add_argument("--range-kib", type=int, default=64,
-                        help="the tail read from the large object (64 KiB)")
-    parser.add_argument("--reads", type=int, default=20,
-                        help="timed tail reads per client and round (median reported)")
-    parser.add_argument("--rounds", type=int, default=5,
-                        help="rounds of every workload, client order rotated (default 5)")
-    parser.add_argument("--small-rounds", type=int, default=1,
-                        help="rounds of the small-object workload (default 1: it is long, "
-                        "its 2 x N operations already give a steady figure)")
-    parser.add_argument("--clients", default="boto3,official,aioboto3,s3cse",
-                        help="comma-separated subset of boto3,official,aioboto3,s3cse")
-    parser.add_argument("--workloads", default="upload,download,small,range,crypto,load",
-                        help="comma-separated subset of upload,download,small,range,crypto,"
-                        "load")
-    parser.add_argument("--load-seconds", type=int, default=60,
-                        help="how long the mixed load runs, per client (default 60)")
-    parser.add_argument("--load-threads", type=int, default=8,
-                        help="threads sharing one client in the mixed load (default 8)")
-    parser.add_argument("--load-rounds", type=int, default=1,
-                        help="rounds of the mixed load (default 1)")
-    parser.add_argument("--openssl-seconds", type=int, default=3,
-                        help="seconds per block size for `openssl speed` (default 3)")
-    parser.add_argument("--out", type=Path, default=BENCH,
-                        help="where results.md and results.png go (default bench/)")
+    parser.add_argument(
+        "--range-kib", type=int, default=64, help="the tail read from the large object (64 KiB)"
+    )
+    parser.add_argument(
+        "--reads",
+        type=int,
+        default=20,
+        help="timed tail reads per client and round (median reported)",
+    )
+    parser.add_argument(
+        "--rounds",
+        type=int,
+        default=5,
+        help="rounds of every workload, client order rotated (default 5)",
+    )
+    parser.add_argument(
+        "--small-rounds",
+        type=int,
+        default=1,
+        help="rounds of the small-object workload (default 1: it is long, "
+        "its 2 x N operations already give a steady figure)",
+    )
+    parser.add_argument(
+        "--clients",
+        default="boto3,official,aioboto3,s3cse",
+        help="comma-separated subset of boto3,official,aioboto3,s3cse",
+    )
+    parser.add_argument(
+        "--workloads",
+        default="upload,download,small,range,crypto,load",
+        help="comma-separated subset of upload,download,small,range,crypto,load",
+    )
+    parser.add_argument(
+        "--load-seconds",
+        type=int,
+        default=60,
+        help="how long the mixed load runs, per client (default 60)",
+    )
+    parser.add_argument(
+        "--load-threads",
+        type=int,
+        default=8,
+        help="threads sharing one client in the mixed load (default 8)",
+    )
+    parser.add_argument(
+        "--load-rounds", type=int, default=1, help="rounds of the mixed load (default 1)"
+    )
+    parser.add_argument(
+        "--openssl-seconds",
+        type=int,
+        default=3,
+        help="seconds per block size for `openssl speed` (default 3)",
+    )
+    parser.add_argument(
+        "--out",
+        type=Path,
+        default=BENCH,
+        help="where results.md and results.png go (default bench/)",
+    )
     parser.add_argument("--json", type=Path, help="also write the raw measurements here")
-    parser.add_argument("--from-json", type=Path, metavar="JSON",
-                        help="measure nothing: redo results.md and the chart from a file "
-                        "written by --json")
+    parser.add_argument(
+        "--from-json",
+        type=Path,
+        metavar="JSON",
+        help="measure nothing: redo results.md and the chart from a file written by --json",
+    )
     parser.add_argument("--tmp-dir", help="parent of the temporary directory (default: $TMPDIR)")
     return parser.parse_args(argv)
 
@@ -150,30 +191,36 @@ def known_clients() -> dict[str, Client]:
     official = peer_python("S3CSE_OFFICIAL_PYTHON", "official")
     aioboto3 = peer_python("S3CSE_AIOBOTO3_PYTHON", "aioboto3")
     clients = {
-        "boto3": Client("boto3", "plain boto3 (no encryption)", sys.executable,
-                        "boto3_worker.py"),
-        "official": Client("official", "official S3EC Python v4", official,
-                           "official_worker.py"),
+        "boto3": Client("boto3", "plain boto3 (no encryption)", sys.executable, "boto3_worker.py"),
+        "official": Client("official", "official S3EC Python v4", official, "official_worker.py"),
         "aioboto3": Client("aioboto3", "aioboto3 S3CSE", aioboto3, "aioboto3_worker.py"),
         "s3cse": Client("s3cse", "s3cse", sys.executable, "s3cse_worker.py"),
     }
     for name, client in list(clients.items()):
         if client.python and not Path(client.python).exists():
-            clients[name] = Client(name, client.label, None, client.script,
-                                   f"no interpreter at {client.python} (run `make peers`)")
+            clients[name] = Client(
+                name,
+                client.label,
+                None,
+                client.script,
+                f"no interpreter at {client.python} (run `make peers`)",
+            )
     return clients
 
 
 def versions(python: str, names: list[str]) -> dict[str, str]:
-    code = ("import importlib.metadata as m, json, platform, sys\n"
-            "def v(n):\n"
-            "    try:\n        return m.version(n)\n"
-            "    except m.PackageNotFoundError:\n        return None\n"
-            f"print(json.dumps({{'python': platform.python_version(), "
-            f"**{{n: v(n) for n in {names!r}}}}}))")
+    code = (
+        "import importlib.metadata as m, json, platform, sys\n"
+        "def v(n):\n"
+        "    try:\n        return m.version(n)\n"
+        "    except m.PackageNotFoundError:\n        return None\n"
+        f"print(json.dumps({{'python': platform.python_version(), "
+        f"**{{n: v(n) for n in {names!r}}}}}))"
+    )
     try:
-        out = subprocess.run([python, "-c", code], capture_output=True, text=True, timeout=60,
-                             check=True).stdout
+        out = subprocess.run(
+            [python, "-c", code], capture_output=True, text=True, timeout=60, check=True
+        ).stdout
         found: dict[str, str] = json.loads(out)
         return found
     except (OSError, subprocess.SubprocessError, ValueError):
@@ -184,7 +231,8 @@ def machine_facts(clients: dict[str, Client]) -> dict[str, Any]:
     facts: dict[str, Any] = {
         "date": datetime.datetime.now().astimezone().strftime("%Y-%m-%d %H:%M %Z"),
         "nproc": os.cpu_count(),
-        "usable_cpus": len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity")
+        "usable_cpus": len(os.sched_getaffinity(0))
+        if hasattr(os, "sched_getaffinity")
         else os.cpu_count(),
         "platform": platform.platform(),
         "cpu": cpu_model(),
@@ -193,24 +241,30 @@ def machine_facts(clients: dict[str, Client]) -> dict[str, Any]:
         "loadavg_start": os.getloadavg(),
     }
     openssl = shutil.which("openssl")
-    facts["openssl"] = (subprocess.run([openssl, "version"], capture_output=True, text=True)
-                        .stdout.strip() if openssl else None)
+    facts["openssl"] = (
+        subprocess.run([openssl, "version"], capture_output=True, text=True).stdout.strip()
+        if openssl
+        else None
+    )
     from cryptography.hazmat.backends.openssl import backend
 
     facts["cryptography_openssl"] = backend.openssl_version_text()
     weed = Path(sys.executable).parent / "weed"
     with contextlib.suppress(OSError, subprocess.SubprocessError):
-        facts["seaweedfs"] = subprocess.run([str(weed), "version"], capture_output=True,
-                                            text=True, timeout=30).stdout.strip()
+        facts["seaweedfs"] = subprocess.run(
+            [str(weed), "version"], capture_output=True, text=True, timeout=30
+        ).stdout.strip()
     packages = {
         "boto3": ["boto3", "botocore", "s3transfer", "cryptography", "moto"],
         "s3cse": ["s3cse"],
-        "official": ["amazon-s3-encryption-client-python", "boto3", "botocore",
-                     "cryptography"],
+        "official": ["amazon-s3-encryption-client-python", "boto3", "botocore", "cryptography"],
         "aioboto3": ["aioboto3", "aiobotocore", "botocore", "cryptography"],
     }
-    facts["versions"] = {name: versions(client.python, packages[name])
-                         for name, client in clients.items() if client.python}
+    facts["versions"] = {
+        name: versions(client.python, packages[name])
+        for name, client in clients.items()
+        if client.python
+    }
     return facts
 
 
@@ -244,24 +298,33 @@ def snapshot_source(tmp: Path) -> dict[str, Any]:
     stack's KMS gate and of every worker), so that the whole run measures one version even
     if the working tree changes meanwhile. Returns what was measured: commit and changes."""
     target = tmp / "s3cse-src"
-    shutil.copytree(ROOT / "src" / "s3cse", target / "s3cse",
-                    ignore=shutil.ignore_patterns("__pycache__"))
+    shutil.copytree(
+        ROOT / "src" / "s3cse", target / "s3cse", ignore=shutil.ignore_patterns("__pycache__")
+    )
     old = os.environ.get("PYTHONPATH")
     os.environ["PYTHONPATH"] = str(target) + (os.pathsep + old if old else "")
-    check = subprocess.run([sys.executable, "-c", "import s3cse.client, s3cse.transfer, "
-                            "s3cse.kms_gate; print(s3cse.__file__)"],
-                           capture_output=True, text=True)
+    check = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            "import s3cse.client, s3cse.transfer, s3cse.kms_gate; print(s3cse.__file__)",
+        ],
+        capture_output=True,
+        text=True,
+    )
     if check.returncode or not check.stdout.startswith(str(target)):
         raise SystemExit(f"the snapshot of src/s3cse does not import: {check.stderr[-500:]}")
 
     def git(*args: str) -> str:
         with contextlib.suppress(OSError, subprocess.SubprocessError):
-            return subprocess.run(["git", *args], cwd=ROOT, capture_output=True, text=True,
-                                  timeout=30).stdout.strip()
+            return subprocess.run(
+                ["git", *args], cwd=ROOT, capture_output=True, text=True, timeout=30
+            ).stdout.strip()
         return ""
 
-    changed = [line[3:] for line in git("status", "--porcelain", "--", "src/s3cse")
-               .splitlines() if line]
+    changed = [
+        line[3:] for line in git("status", "--porcelain", "--", "src/s3cse").splitlines() if line
+    ]
     return {"commit": git("rev-parse", "--short", "HEAD"), "changed": changed}
 
 
@@ -269,16 +332,18 @@ def worker_env(stack: local.LocalStack) -> dict[str, str]:
     """Our environment without any AWS settings, plus the local stack's."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
     env.update(stack.env())
-    env.update(AWS_CONFIG_FILE=os.devnull, AWS_SHARED_CREDENTIALS_FILE=os.devnull,
-               PYTHONUNBUFFERED="1")
+    env.update(
+        AWS_CONFIG_FILE=os.devnull, AWS_SHARED_CREDENTIALS_FILE=os.devnull, PYTHONUNBUFFERED="1"
+    )
     return env
 
 
 # ---------------------------------------------------------------------- workers
 
 
-def run_worker(bench: Bench, client: Client, job: dict[str, Any],
-               env: dict[str, str] | None = None) -> dict[str, Any]:
+def run_worker(
+    bench: Bench, client: Client, job: dict[str, Any], env: dict[str, str] | None = None
+) -> dict[str, Any]:
     """Run one worker; its JSON result with its peak RSS (MiB), or an error.
 
     The peak is the worker's own VmHWM: ``ru_maxrss`` from wait4 would do on most systems,
@@ -288,12 +353,15 @@ def run_worker(bench: Bench, client: Client, job: dict[str, Any],
     if client.python is None:
         return {"error": client.missing}
     job = {"bucket": BUCKET, "kms_key_id": bench.kms_key_id, **job}
-    with tempfile.TemporaryFile(dir=bench.tmp) as out, \
-            tempfile.TemporaryFile(dir=bench.tmp) as err:
+    with tempfile.TemporaryFile(dir=bench.tmp) as out, tempfile.TemporaryFile(dir=bench.tmp) as err:
         started = time.perf_counter()
         _current = subprocess.Popen(
             [client.python, str(WORKERS / client.script), json.dumps(job)],
-            stdout=out, stderr=err, env=env or bench.env, cwd=bench.tmp)
+            stdout=out,
+            stderr=err,
+            env=env or bench.env,
+            cwd=bench.tmp,
+        )
         _, status = os.waitpid(_current.pid, 0)
         _current.returncode = os.waitstatus_to_exitcode(status)
         code, _current = _current.returncode, None
@@ -319,11 +387,15 @@ def describe(result: dict[str, Any]) -> str:
         return f"FAILED: {result['error']}"
     bits = [f"{result.get('seconds', 0):.2f} s", f"peak RSS {result['peak_rss_mib']:.0f} MiB"]
     if "decrypt_median_seconds" in result:
-        bits.append(f"KMS GenerateDataKey {result['generate_median_seconds'] * 1000:.1f} ms, "
-                    f"Decrypt {result['decrypt_median_seconds'] * 1000:.1f} ms")
+        bits.append(
+            f"KMS GenerateDataKey {result['generate_median_seconds'] * 1000:.1f} ms, "
+            f"Decrypt {result['decrypt_median_seconds'] * 1000:.1f} ms"
+        )
     if "direct_decrypt_median_seconds" in result:
-        bits.append(f"moto direct: {result['direct_generate_median_seconds'] * 1000:.1f} / "
-                    f"{result['direct_decrypt_median_seconds'] * 1000:.1f} ms")
+        bits.append(
+            f"moto direct: {result['direct_generate_median_seconds'] * 1000:.1f} / "
+            f"{result['direct_decrypt_median_seconds'] * 1000:.1f} ms"
+        )
     if "correct" in result:
         bits.append("correct" if result["correct"] else "WRONG BYTES")
     return ", ".join(bits)
@@ -358,25 +430,32 @@ def check_disk(parent: Path, size: int, rounds: int, written: int = 0) -> None:
     needed = size * (2 + 5 * rounds) + written + 2 * 1024 * MiB
     free = shutil.disk_usage(parent).free
     if free < needed:
-        raise SystemExit(f"not enough free disk under {parent}: {free / 2**30:.1f} GiB free, "
-                         f"{needed / 2**30:.1f} GiB needed (use --tmp-dir or a smaller "
-                         "--size-mib)")
+        raise SystemExit(
+            f"not enough free disk under {parent}: {free / 2**30:.1f} GiB free, "
+            f"{needed / 2**30:.1f} GiB needed (use --tmp-dir or a smaller "
+            "--size-mib)"
+        )
 
 
 def create_kms_key(stack: local.LocalStack) -> str:
     import boto3
 
     env = stack.env()
-    kms = boto3.client("kms", endpoint_url=stack.kms_endpoint, region_name=env["AWS_REGION"],
-                       aws_access_key_id=env["AWS_ACCESS_KEY_ID"],
-                       aws_secret_access_key=env["AWS_SECRET_ACCESS_KEY"])
+    kms = boto3.client(
+        "kms",
+        endpoint_url=stack.kms_endpoint,
+        region_name=env["AWS_REGION"],
+        aws_access_key_id=env["AWS_ACCESS_KEY_ID"],
+        aws_secret_access_key=env["AWS_SECRET_ACCESS_KEY"],
+    )
     key_id: str = kms.create_key(Description="s3cse bench")["KeyMetadata"]["KeyId"]
     return key_id
 
 
 def gate(stack: local.LocalStack, method: str, path: str) -> dict[str, Any]:
-    request = urllib.request.Request(stack.kms_endpoint + path, method=method,
-                                     data=None if method == "GET" else b"")
+    request = urllib.request.Request(
+        stack.kms_endpoint + path, method=method, data=None if method == "GET" else b""
+    )
     with urllib.request.urlopen(request, timeout=30) as response:
         document: dict[str, Any] = json.loads(response.read())
         return document
@@ -393,14 +472,22 @@ LARGE_UPLOADS = [
 ]
 RANGES = [
     Row("boto3", "boto3", "plain boto3: ranged GET", reads="boto3"),
-    Row("s3cse-unauth", "s3cse", "s3cse: CTR range, unauthenticated_ranges=True, no index",
-        variant="unauthenticated", reads="s3cse"),
-    Row("s3cse-auth", "s3cse", "s3cse: authenticated range (IntegrityIndex=True object)",
-        variant="authenticated", reads="s3cse-index"),
-    Row("aioboto3", "aioboto3", "aioboto3: get_object(Range=) on its GCM object",
-        reads="aioboto3"),
-    Row("official", "official", "official: no ranges, whole object instead",
-        reads="official"),
+    Row(
+        "s3cse-unauth",
+        "s3cse",
+        "s3cse: CTR range, unauthenticated_ranges=True, no index",
+        variant="unauthenticated",
+        reads="s3cse",
+    ),
+    Row(
+        "s3cse-auth",
+        "s3cse",
+        "s3cse: authenticated range (IntegrityIndex=True object)",
+        variant="authenticated",
+        reads="s3cse-index",
+    ),
+    Row("aioboto3", "aioboto3", "aioboto3: get_object(Range=) on its GCM object", reads="aioboto3"),
+    Row("official", "official", "official: no ranges, whole object instead", reads="official"),
 ]
 
 
@@ -417,8 +504,7 @@ def selected(bench: Bench, rows: list[Row]) -> list[Row]:
 def workload_upload(bench: Bench, round_: int) -> None:
     for row in rotated(selected(bench, LARGE_UPLOADS), round_):
         key = f"{row.key}/round-{round_ + 1}"
-        job = {"workload": "upload", "file": str(bench.source), "key": key,
-               "variant": row.variant}
+        job = {"workload": "upload", "file": str(bench.source), "key": key, "variant": row.variant}
         settle(bench)
         result = run_worker(bench, bench.clients[row.client], job)
         if "error" not in result:
@@ -433,13 +519,19 @@ def workload_download(bench: Bench, round_: int) -> None:
     # (SeaweedFS settling its freshly written volumes): an untimed one takes that hit.
     settle(bench)
     target = bench.tmp / "download-warm-up"
-    run_worker(bench, bench.clients["boto3"], {"workload": "download", "file": str(target),
-                                               "key": "warm-up"})
+    run_worker(
+        bench,
+        bench.clients["boto3"],
+        {"workload": "download", "file": str(target), "key": "warm-up"},
+    )
     target.unlink(missing_ok=True)
     for row in rotated(rows, round_):
         target = bench.tmp / f"download-{row.id}"
-        job = {"workload": "download", "file": str(target),
-               "key": bench.stored.get(row.id, row.key)}
+        job = {
+            "workload": "download",
+            "file": str(target),
+            "key": bench.stored.get(row.id, row.key),
+        }
         settle(bench)
         result = run_worker(bench, bench.clients[row.client], job)
         if "error" not in result:
@@ -492,13 +584,16 @@ def workload_small(bench: Bench, round_: int) -> None:
     if round_ >= bench.args.small_rounds:
         return
     rows = [Row(name, name, name) for name in ("boto3", "official", "aioboto3", "s3cse")]
-    rows.append(Row("s3cse-cache", "s3cse", "s3cse, caching materials manager",
-                    variant="cache"))
+    rows.append(Row("s3cse-cache", "s3cse", "s3cse, caching materials manager", variant="cache"))
     for row in rotated(selected(bench, rows), round_):
         gate(bench.stack, "POST", "/_s3cse_gate/reset")
-        job = {"workload": "small", "count": bench.args.small_objects,
-               "object_size": bench.args.small_kib * KiB, "prefix": f"small/{row.id}",
-               "variant": row.variant}
+        job = {
+            "workload": "small",
+            "count": bench.args.small_objects,
+            "object_size": bench.args.small_kib * KiB,
+            "prefix": f"small/{row.id}",
+            "variant": row.variant,
+        }
         result = run_worker(bench, bench.clients[row.client], job)
         result["kms"] = gate(bench.stack, "GET", "/_s3cse_gate/stats")["requests"]
         bench.record("small", row.id, result)
@@ -519,16 +614,28 @@ def workload_load(bench: Bench, round_: int) -> None:
     for row in rotated(selected(bench, LOAD_ROWS), round_):
         settle(bench)
         gate(bench.stack, "POST", "/_s3cse_gate/reset")
-        job = {"workload": "load", "variant": row.variant, "seed": round_ + 1,
-               "prefix": f"load/{row.id}/round-{round_ + 1}",
-               "seconds": bench.args.load_seconds, "threads": bench.args.load_threads,
-               "small_max": 256 * KiB, "big_min": 5 * MiB, "big_max": 12 * MiB,
-               "part_size": 5 * MiB, "part_concurrency": 3}
+        job = {
+            "workload": "load",
+            "variant": row.variant,
+            "seed": round_ + 1,
+            "prefix": f"load/{row.id}/round-{round_ + 1}",
+            "seconds": bench.args.load_seconds,
+            "threads": bench.args.load_threads,
+            "small_max": 256 * KiB,
+            "big_min": 5 * MiB,
+            "big_max": 12 * MiB,
+            "part_size": 5 * MiB,
+            "part_concurrency": 3,
+        }
         result = run_worker(bench, bench.clients[row.client], job)
         result["kms"] = gate(bench.stack, "GET", "/_s3cse_gate/stats")["requests"]
         bench.record("load", row.id, result)
-        detail = (f", {result['ops_per_second']:.1f} ops/s, {result['mib_per_second']:.1f} "
-                  f"MiB/s, {result['errors']} errors" if "ops_per_second" in result else "")
+        detail = (
+            f", {result['ops_per_second']:.1f} ops/s, {result['mib_per_second']:.1f} "
+            f"MiB/s, {result['errors']} errors"
+            if "ops_per_second" in result
+            else ""
+        )
         say(f"  load      {row.id:<12} {describe(result)}{detail}")
 
 
@@ -543,17 +650,28 @@ def moto_endpoint(stack: local.LocalStack) -> str | None:
 
 
 def range_job(bench: Bench, row: Row) -> dict[str, Any]:
-    return {"workload": "range", "key": bench.stored.get(row.reads, "not-uploaded"),
-            "variant": row.variant,
-            "size": bench.args.size_mib * MiB, "range_length": bench.args.range_kib * KiB,
-            "reads": bench.args.reads, "expect_sha256": bench.tail_sha256}
+    return {
+        "workload": "range",
+        "key": bench.stored.get(row.reads, "not-uploaded"),
+        "variant": row.variant,
+        "size": bench.args.size_mib * MiB,
+        "range_length": bench.args.range_kib * KiB,
+        "reads": bench.args.reads,
+        "expect_sha256": bench.tail_sha256,
+    }
 
 
 def workload_range(bench: Bench, round_: int) -> None:
     """Latency, straight to S3 (the official client, which must read everything, once)."""
-    kms = run_worker(bench, bench.clients["boto3"], {
-        "workload": "kms", "reads": bench.args.reads,
-        "direct_kms_endpoint": moto_endpoint(bench.stack)})
+    kms = run_worker(
+        bench,
+        bench.clients["boto3"],
+        {
+            "workload": "kms",
+            "reads": bench.args.reads,
+            "direct_kms_endpoint": moto_endpoint(bench.stack),
+        },
+    )
     bench.record("kms", "boto3", kms)
     say(f"  kms       bare calls   {describe(kms)}")
     for row in rotated(selected(bench, RANGES), round_):
@@ -561,8 +679,11 @@ def workload_range(bench: Bench, round_: int) -> None:
             continue  # measured once, in range_bytes
         result = run_worker(bench, bench.clients[row.client], range_job(bench, row))
         bench.record("range", row.id, result)
-        extra = f", median {result['median_seconds'] * 1000:.1f} ms" \
-            if "median_seconds" in result else ""
+        extra = (
+            f", median {result['median_seconds'] * 1000:.1f} ms"
+            if "median_seconds" in result
+            else ""
+        )
         say(f"  range     {row.id:<12} {describe(result)}{extra}")
 
 
@@ -579,22 +700,27 @@ def range_bytes(bench: Bench) -> None:
             result = run_worker(bench, bench.clients[row.client], job, env)
             counts = proxy.snapshot()
             reads = result.get("reads") or 1
-            result.update(bytes_in_per_read=counts.from_upstream / reads,
-                          bytes_out_per_read=counts.to_upstream / reads,
-                          connections=counts.connections)
+            result.update(
+                bytes_in_per_read=counts.from_upstream / reads,
+                bytes_out_per_read=counts.to_upstream / reads,
+                connections=counts.connections,
+            )
             bench.record("range_bytes", row.id, result)
             if row.client == "official":
                 bench.record("range", row.id, result)
-            say(f"  tail bytes {row.id:<12} {describe(result)}, "
-                f"{counts.from_upstream / reads / KiB:.1f} KiB in per read")
+            say(
+                f"  tail bytes {row.id:<12} {describe(result)}, "
+                f"{counts.from_upstream / reads / KiB:.1f} KiB in per read"
+            )
     finally:
         proxy.stop()
 
 
 def workload_crypto(bench: Bench, round_: int) -> None:
     job = {"size": bench.args.size_mib * MiB, "threads": os.cpu_count() or 1}
-    result = run_worker(bench, Client("crypto", "s3cse crypto", sys.executable,
-                                      "crypto_worker.py"), job)
+    result = run_worker(
+        bench, Client("crypto", "s3cse crypto", sys.executable, "crypto_worker.py"), job
+    )
     bench.record("crypto", "s3cse", result)
     say(f"  crypto    {describe(result)}")
 
@@ -606,11 +732,21 @@ def openssl_speed(seconds: int) -> dict[str, Any]:
         return {"error": "openssl is not installed: no reference figure"}
     found: dict[str, Any] = {}
     for mode, extra in (("encrypt", []), ("decrypt", ["-decrypt"])):
-        command = [openssl, "speed", "-mr", "-elapsed", "-seconds", str(seconds), *extra,
-                   "-evp", "aes-256-gcm"]
+        command = [
+            openssl,
+            "speed",
+            "-mr",
+            "-elapsed",
+            "-seconds",
+            str(seconds),
+            *extra,
+            "-evp",
+            "aes-256-gcm",
+        ]
         try:
-            out = subprocess.run(command, capture_output=True, text=True, timeout=600,
-                                 check=True).stdout
+            out = subprocess.run(
+                command, capture_output=True, text=True, timeout=600, check=True
+            ).stdout
         except (OSError, subprocess.SubprocessError) as exc:
             return {"error": f"`{' '.join(command)}` failed: {exc}"}
         sizes = [line for line in out.splitlines() if line.startswith("+H:")]
@@ -630,6 +766,7 @@ def openssl_speed(seconds: int) -> dict[str, Any]:
 @contextlib.contextmanager
 def interrupts_as_exceptions() -> Iterator[None]:
     """SIGTERM ends the run as Ctrl-C does: through the clean-up below."""
+
     def handler(signum: int, frame: object) -> None:
         raise KeyboardInterrupt
 
@@ -659,10 +796,17 @@ def main(argv: list[str] | None = None) -> int:
     parent = Path(args.tmp_dir or tempfile.gettempdir())
     # the mixed load writes up to ~64 MiB/s per client here, overwritten and deleted
     # objects included (SeaweedFS reclaims their space later)
-    load_written = (args.load_seconds * min(args.load_rounds, args.rounds) * len(LOAD_ROWS)
-                    * 64 * MiB if "load" in workloads else 0)
-    check_disk(parent, size if workloads & {"upload", "download", "range"} else 0,
-               args.rounds, load_written)
+    load_written = (
+        args.load_seconds * min(args.load_rounds, args.rounds) * len(LOAD_ROWS) * 64 * MiB
+        if "load" in workloads
+        else 0
+    )
+    check_disk(
+        parent,
+        size if workloads & {"upload", "download", "range"} else 0,
+        args.rounds,
+        load_written,
+    )
     tmp = Path(tempfile.mkdtemp(prefix="s3cse-bench-", dir=parent))
     state = tmp / "stack"
     clients = known_clients()
@@ -683,14 +827,23 @@ def main(argv: list[str] | None = None) -> int:
                 say(f"writing a {args.size_mib} MiB random source file")
                 bench.source = tmp / "source.bin"
                 bench.source_sha256, bench.tail_sha256 = make_source(
-                    bench.source, size, args.range_kib * KiB)
+                    bench.source, size, args.range_kib * KiB
+                )
                 say("warm-up: one untimed plain upload (SeaweedFS allocates its volumes)")
-                warm = run_worker(bench, clients["boto3"], {
-                    "workload": "upload", "file": str(bench.source), "key": "warm-up"})
+                warm = run_worker(
+                    bench,
+                    clients["boto3"],
+                    {"workload": "upload", "file": str(bench.source), "key": "warm-up"},
+                )
                 say(f"  warm-up   {describe(warm)}")
-            steps = [("upload", workload_upload), ("download", workload_download),
-                     ("small", workload_small), ("range", workload_range),
-                     ("crypto", workload_crypto), ("load", workload_load)]
+            steps = [
+                ("upload", workload_upload),
+                ("download", workload_download),
+                ("small", workload_small),
+                ("range", workload_range),
+                ("crypto", workload_crypto),
+                ("load", workload_load),
+            ]
             for round_ in range(args.rounds):
                 say(f"round {round_ + 1} of {args.rounds}")
                 for name, step in steps:
@@ -712,13 +865,21 @@ def main(argv: list[str] | None = None) -> int:
                     os.waitpid(_current.pid, 0)
             local.stop(state)
             shutil.rmtree(tmp, ignore_errors=True)
-    settings = {**vars(args), "out": str(args.out), "json": str(args.json),
-                "argv": " ".join(sys.argv[1:] if argv is None else argv)}
-    results = {"facts": facts, "settings": settings,
-               "runs": bench.runs, "openssl": openssl,
-               "labels": {row.id: row.label for row in LARGE_UPLOADS},
-               "range_labels": {row.id: row.label for row in RANGES},
-               "client_labels": {c.name: c.label for c in clients.values()}}
+    settings = {
+        **vars(args),
+        "out": str(args.out),
+        "json": str(args.json),
+        "argv": " ".join(sys.argv[1:] if argv is None else argv),
+    }
+    results = {
+        "facts": facts,
+        "settings": settings,
+        "runs": bench.runs,
+        "openssl": openssl,
+        "labels": {row.id: row.label for row in LARGE_UPLOADS},
+        "range_labels": {row.id: row.label for row in RANGES},
+        "client_labels": {c.name: c.label for c in clients.values()},
+    }
     if args.json:
         args.json.parent.mkdir(parents=True, exist_ok=True)
         args.json.write_text(json.dumps(results, indent=1, default=str))

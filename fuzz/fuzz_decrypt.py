@@ -65,8 +65,9 @@ def test_one_input(data: bytes) -> None:
     elif how == "range":
         first = provider.ConsumeIntInRange(0, 300)
         header = f"bytes={first}-{first + provider.ConsumeIntInRange(0, 300)}"
-        result = attempt(lambda: read_range_through_client(sample, ciphertext, md, instruction,
-                                                           header))
+        result = attempt(
+            lambda: read_range_through_client(sample, ciphertext, md, instruction, header)
+        )
         # unauthenticated by request: only an intact object's answer is known
         refused = isinstance(result, S3CSEError) and "InvalidRange" in str(result)
         if intact and result != expected_range(sample.plaintext, header) and not refused:
@@ -76,12 +77,12 @@ def test_one_input(data: bytes) -> None:
         store(bucket, "object", ciphertext, md, instruction)
         first = provider.ConsumeIntInRange(0, 300)
         last = first + provider.ConsumeIntInRange(0, 300)
-        read = attempt(lambda: read_with_object_reader(sample, bucket, first, last,
-                                                       unauthenticated=False))
+        read = attempt(
+            lambda: read_with_object_reader(sample, bucket, first, last, unauthenticated=False)
+        )
         if not isinstance(read, S3CSEError):
             want = sample.plaintext[first : last + 1]
-            check_plaintext(sample, read[0], content_changed=changed, intact=intact,
-                            expected=want)
+            check_plaintext(sample, read[0], content_changed=changed, intact=intact, expected=want)
 
 
 def seeds() -> list[bytes]:

@@ -52,13 +52,20 @@ def test_one_input(data: bytes) -> None:
         fields = apply_edits(json.loads(sample.instruction), harness.edits(provider))
         body = json.dumps(fields).encode()
     check_instruction_file(body, sample.metadata)
-    check_plaintext(sample, attempt(lambda: sample.decrypt(instruction=body)),
-                    content_changed=False, intact=body == sample.instruction)
+    check_plaintext(
+        sample,
+        attempt(lambda: sample.decrypt(instruction=body)),
+        content_changed=False,
+        intact=body == sample.instruction,
+    )
 
 
 def seeds() -> list[bytes]:
-    out = [bytes([RAW, i]) + s.instruction for i, s in enumerate(WITH_INSTRUCTION)
-           if s.instruction is not None]
+    out = [
+        bytes([RAW, i]) + s.instruction
+        for i, s in enumerate(WITH_INSTRUCTION)
+        if s.instruction is not None
+    ]
     out += [bytes([BYTES, i]) + bytes(range(i, 40)) for i in range(len(WITH_INSTRUCTION))]
     out += [bytes([FIELDS, i]) + bytes(range(i, 40)) for i in range(len(WITH_INSTRUCTION))]
     return out

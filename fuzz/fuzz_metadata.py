@@ -50,8 +50,10 @@ def test_one_input(data: bytes) -> None:
         seed = SEEDS[provider.ConsumeIntInRange(0, len(SEEDS) - 1)]
         md = apply_edits(seed, harness.edits(provider))
     else:
-        md = {harness.text(provider, NAMES, 16): harness.text(provider, VALUES, 80)
-              for _ in range(provider.ConsumeIntInRange(0, 10))}
+        md = {
+            harness.text(provider, NAMES, 16): harness.text(provider, VALUES, 80)
+            for _ in range(provider.ConsumeIntInRange(0, 10))
+        }
     check_metadata(md, instruction_file=bool(data) and data[-1] & 1 == 1)
 
 

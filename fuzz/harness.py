@@ -64,12 +64,23 @@ def text(provider: Any, choices: tuple[str, ...], size: int) -> str:
 
 
 def edits(provider: Any, most: int = 4) -> list[Edit]:
-    return [Edit(pick(provider, EDIT_KINDS), text(provider, NAMES, 12),
-                 text(provider, VALUES, 60), provider.ConsumeIntInRange(0, 4096))
-            for _ in range(provider.ConsumeIntInRange(0, most))]
+    return [
+        Edit(
+            pick(provider, EDIT_KINDS),
+            text(provider, NAMES, 12),
+            text(provider, VALUES, 60),
+            provider.ConsumeIntInRange(0, 4096),
+        )
+        for _ in range(provider.ConsumeIntInRange(0, most))
+    ]
 
 
 def byte_edits(provider: Any, most: int = 3) -> list[ByteEdit]:
-    return [ByteEdit(pick(provider, CIPHERTEXT_KINDS), provider.ConsumeIntInRange(0, 4096),
-                     provider.ConsumeBytes(provider.ConsumeIntInRange(0, 24)))
-            for _ in range(provider.ConsumeIntInRange(0, most))]
+    return [
+        ByteEdit(
+            pick(provider, CIPHERTEXT_KINDS),
+            provider.ConsumeIntInRange(0, 4096),
+            provider.ConsumeBytes(provider.ConsumeIntInRange(0, 24)),
+        )
+        for _ in range(provider.ConsumeIntInRange(0, most))
+    ]

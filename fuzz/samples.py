@@ -78,22 +78,27 @@ class FakeKms:
     def _aad(context: Mapping[str, str]) -> bytes:
         return json.dumps(dict(context), sort_keys=True).encode()
 
-    def generate_data_key(self, *, KeyId: str, KeySpec: str,
-                          EncryptionContext: Mapping[str, str]) -> dict[str, Any]:
+    def generate_data_key(
+        self, *, KeyId: str, KeySpec: str, EncryptionContext: Mapping[str, str]
+    ) -> dict[str, Any]:
         data_key, nonce = self._rng.randbytes(32), self._rng.randbytes(12)
         blob = nonce + AESGCM(self._key).encrypt(nonce, data_key, self._aad(EncryptionContext))
         return {"Plaintext": data_key, "CiphertextBlob": blob, "KeyId": KeyId}
 
-    def decrypt(self, *, KeyId: str, CiphertextBlob: bytes,
-                EncryptionContext: Mapping[str, str]) -> dict[str, Any]:
+    def decrypt(
+        self, *, KeyId: str, CiphertextBlob: bytes, EncryptionContext: Mapping[str, str]
+    ) -> dict[str, Any]:
         try:
             if len(CiphertextBlob) < 12 + 16:
                 raise InvalidTag
-            plain = AESGCM(self._key).decrypt(CiphertextBlob[:12], CiphertextBlob[12:],
-                                              self._aad(EncryptionContext))
+            plain = AESGCM(self._key).decrypt(
+                CiphertextBlob[:12], CiphertextBlob[12:], self._aad(EncryptionContext)
+            )
         except InvalidTag:
-            raise ClientError({"Error": {"Code": "InvalidCiphertextException",
-                                         "Message": "bad ciphertext"}}, "Decrypt") from None
+            raise ClientError(
+                {"Error": {"Code": "InvalidCiphertextException", "Message": "bad ciphertext"}},
+                "Decrypt",
+            ) from None
         return {"Plaintext": plain, "KeyId": KeyId}
 
 
@@ -132,14 +137,20 @@ class Sample:
     """Content authenticated (AES-GCM) and read with legacy modes off: tampering with
     the ciphertext must be refused, and any plaintext returned must be the original."""
 
-    def decrypt(self, ciphertext: bytes | None = None, metadata: Mapping[str, str] | None = None,
-                instruction: bytes | None = None) -> bytes:
+    def decrypt(
+        self,
+        ciphertext: bytes | None = None,
+        metadata: Mapping[str, str] | None = None,
+        instruction: bytes | None = None,
+    ) -> bytes:
         return envelope.decrypt_bytes(
             self.ciphertext if ciphertext is None else ciphertext,
             self.metadata if metadata is None else metadata,
-            materials(self.keyring), self.reader,
+            materials(self.keyring),
+            self.reader,
             instruction_file=self.instruction if instruction is None else instruction,
-            encryption_context=kms_context(self))
+            encryption_context=kms_context(self),
+        )
 
 
 def _b64(data: bytes) -> str:
@@ -159,30 +170,44 @@ def _v1_cbc(rng: random.Random, plaintext: bytes) -> tuple[bytes, dict[str, str]
     wrap = Cipher(algorithms.AES(AES_KEY), modes.ECB()).encryptor()
     edk = wrap.update(padder.update(data_key) + padder.finalize()) + wrap.finalize()
     return _cbc(data_key, iv, plaintext), {
-        m.KEY_V1: _b64(edk), m.IV: _b64(iv), m.MATDESC: "{}",
-        m.UNENCRYPTED_LENGTH: str(len(plaintext))}
+        m.KEY_V1: _b64(edk),
+        m.IV: _b64(iv),
+        m.MATDESC: "{}",
+        m.UNENCRYPTED_LENGTH: str(len(plaintext)),
+    }
 
 
 def _v2_aeswrap(rng: random.Random, plaintext: bytes, gcm: bool) -> tuple[bytes, dict[str, str]]:
     data_key = rng.randbytes(32)
-    md = {m.KEY_V2: _b64(aes_key_wrap(AES_KEY, data_key)), m.WRAP_ALG: m.WRAP_AES_KEYWRAP,
-          m.MATDESC: "{}"}
+    md = {
+        m.KEY_V2: _b64(aes_key_wrap(AES_KEY, data_key)),
+        m.WRAP_ALG: m.WRAP_AES_KEYWRAP,
+        m.MATDESC: "{}",
+    }
     if gcm:
         iv = rng.randbytes(12)
-        md.update({m.IV: _b64(iv), m.CEK_ALG: "AES/GCM/NoPadding", m.TAG_LEN: "128",
-                   m.UNENCRYPTED_LENGTH: str(len(plaintext))})
+        md.update(
+            {
+                m.IV: _b64(iv),
+                m.CEK_ALG: "AES/GCM/NoPadding",
+                m.TAG_LEN: "128",
+                m.UNENCRYPTED_LENGTH: str(len(plaintext)),
+            }
+        )
         return AESGCM(data_key).encrypt(iv, plaintext, None), md
     iv = rng.randbytes(16)
     md.update({m.IV: _b64(iv), m.CEK_ALG: "AES/CBC/PKCS5Padding"})
     return _cbc(data_key, iv, plaintext), md
 
 
-def _written(name: str, kind: str, config: CryptoConfig, plaintext: bytes, seed: int,
-             reader: CryptoConfig) -> Sample:
+def _written(
+    name: str, kind: str, config: CryptoConfig, plaintext: bytes, seed: int, reader: CryptoConfig
+) -> Sample:
     rng = random.Random(seed)
     context = {"department": "fuzz"} if kind == "kms" else None
     ciphertext, md, instruction = envelope.encrypt_bytes(
-        plaintext, materials(kind), config, context, rng=rng.randbytes)
+        plaintext, materials(kind), config, context, rng=rng.randbytes
+    )
     body = m.instruction_file_body(instruction) if instruction is not None else None
     return Sample(name, plaintext, ciphertext, md, body, kind, reader, strict=True)
 
@@ -195,30 +220,54 @@ def samples() -> tuple[Sample, ...]:
     short = PLAINTEXT[:17]
     out = [
         _written("v3-aes", "aes", v3, PLAINTEXT, 1, V3_READER),
-        _written("v3-aes-instruction", "aes", v3.with_changes(instruction_file=True),
-                 PLAINTEXT, 2, V3_READER),
+        _written(
+            "v3-aes-instruction",
+            "aes",
+            v3.with_changes(instruction_file=True),
+            PLAINTEXT,
+            2,
+            V3_READER,
+        ),
         _written("v3-rsa", "rsa", v3, short, 3, V3_READER),
-        _written("v3-rsa-instruction", "rsa", v3.with_changes(instruction_file=True),
-                 short, 4, V3_READER),
+        _written(
+            "v3-rsa-instruction", "rsa", v3.with_changes(instruction_file=True), short, 4, V3_READER
+        ),
         _written("v3-kms", "kms", v3, PLAINTEXT, 5, V3_READER),
         _written("v3-empty", "aes", v3, b"", 6, V3_READER),
         _written("v2-aes", "aes", v2, PLAINTEXT, 7, V2_READER),
-        _written("v2-aes-instruction", "aes", v2.with_changes(instruction_file=True),
-                 short, 8, V2_READER),
+        _written(
+            "v2-aes-instruction", "aes", v2.with_changes(instruction_file=True), short, 8, V2_READER
+        ),
         _written("v2-rsa", "rsa", v2, short, 9, V2_READER),
         _written("v2-kms", "kms", v2, PLAINTEXT, 10, V2_READER),
     ]
     rng = random.Random(11)
     ciphertext, md = _v1_cbc(rng, PLAINTEXT)
-    out.append(Sample("v1-aes-cbc", PLAINTEXT, ciphertext, md, None, "aes-legacy",
-                      LEGACY_READER, strict=False))
+    out.append(
+        Sample(
+            "v1-aes-cbc", PLAINTEXT, ciphertext, md, None, "aes-legacy", LEGACY_READER, strict=False
+        )
+    )
     ciphertext, md = _v2_aeswrap(rng, short, gcm=False)
-    out.append(Sample("v2-aeswrap-cbc", short, ciphertext, md, None, "aes-legacy",
-                      LEGACY_READER, strict=False))
+    out.append(
+        Sample(
+            "v2-aeswrap-cbc", short, ciphertext, md, None, "aes-legacy", LEGACY_READER, strict=False
+        )
+    )
     ciphertext, md = _v2_aeswrap(rng, PLAINTEXT, gcm=True)
     # GCM content, but a legacy reader also accepts a downgrade to CBC: not strict
-    out.append(Sample("v2-aeswrap-gcm", PLAINTEXT, ciphertext, md, None, "aes-legacy",
-                      LEGACY_READER, strict=False))
+    out.append(
+        Sample(
+            "v2-aeswrap-gcm",
+            PLAINTEXT,
+            ciphertext,
+            md,
+            None,
+            "aes-legacy",
+            LEGACY_READER,
+            strict=False,
+        )
+    )
     return tuple(out)
 
 
@@ -247,11 +296,44 @@ def instruction_seeds() -> list[bytes]:
 NAMES = (*sorted(m.ALL_KEYS), "x-amz-meta-color", "color", "X-Amz-Key-V2", "x-amz-")
 """Metadata names an edit picks from: every name the format uses, and a few it does not."""
 VALUES = (
-    "", " ", "{}", "[]", "null", "0", "-1", "128", "115", "02", "12", "22", "AES/GCM",
-    "kms+context", "AES/CBC/PKCS5Padding", "AES/GCM/NoPadding", "RSA-OAEP-SHA1", "AESWrap",
-    "kms", "RSA", "AES", '{"purpose":"fuzz"}', '{"a":1}', '{"a":{"b":"c"}}', "=?utf-8?b?e30=?=",
-    "=?utf-8?q?=7B=7D?=", "=?x-unknown?b?AAAA?=", "=?utf-8?b?////?=", "AAAA", "AA==", "====",
-    "\u00e9", "\x00", "9" * 5000, "[" * 3000, '{"a":' * 1200, "1e999", "NaN",
+    "",
+    " ",
+    "{}",
+    "[]",
+    "null",
+    "0",
+    "-1",
+    "128",
+    "115",
+    "02",
+    "12",
+    "22",
+    "AES/GCM",
+    "kms+context",
+    "AES/CBC/PKCS5Padding",
+    "AES/GCM/NoPadding",
+    "RSA-OAEP-SHA1",
+    "AESWrap",
+    "kms",
+    "RSA",
+    "AES",
+    '{"purpose":"fuzz"}',
+    '{"a":1}',
+    '{"a":{"b":"c"}}',
+    "=?utf-8?b?e30=?=",
+    "=?utf-8?q?=7B=7D?=",
+    "=?x-unknown?b?AAAA?=",
+    "=?utf-8?b?////?=",
+    "AAAA",
+    "AA==",
+    "====",
+    "\u00e9",
+    "\x00",
+    "9" * 5000,
+    "[" * 3000,
+    '{"a":' * 1200,
+    "1e999",
+    "NaN",
 )
 """Values an edit sets: the format's own words, and known troublemakers."""
 EDIT_KINDS = ("drop", "set", "flip", "cut", "insert", "rename", "whitespace")
@@ -348,8 +430,14 @@ def attempt(call: Callable[[], T]) -> T | S3CSEError:
         return exc
 
 
-def check_plaintext(sample: Sample, outcome: bytes | S3CSEError, *, content_changed: bool,
-                    intact: bool = False, expected: bytes | None = None) -> None:
+def check_plaintext(
+    sample: Sample,
+    outcome: bytes | S3CSEError,
+    *,
+    content_changed: bool,
+    intact: bool = False,
+    expected: bytes | None = None,
+) -> None:
     """The oracle for a decryption of a (possibly damaged) ``sample``.
 
     ``content_changed``: the ciphertext differs from the sample's. ``intact``: nothing
@@ -366,7 +454,8 @@ def check_plaintext(sample: Sample, outcome: bytes | S3CSEError, *, content_chan
         raise AssertionError(f"{sample.name}: altered ciphertext decrypted to {outcome[:40]!r}")
     if (sample.strict or intact) and outcome != want:
         raise AssertionError(
-            f"{sample.name}: returned {outcome[:40]!r}, not the original plaintext")
+            f"{sample.name}: returned {outcome[:40]!r}, not the original plaintext"
+        )
 
 
 def check_metadata(md: Mapping[str, str], instruction_file: bool) -> None:
@@ -414,8 +503,15 @@ class MemoryS3:
 
     objects: dict[str, tuple[bytes, dict[str, str]]] = field(default_factory=dict)
 
-    def put_object(self, *, Bucket: str, Key: str, Body: bytes = b"",
-                   Metadata: Mapping[str, str] | None = None, **_: Any) -> dict[str, Any]:
+    def put_object(
+        self,
+        *,
+        Bucket: str,
+        Key: str,
+        Body: bytes = b"",
+        Metadata: Mapping[str, str] | None = None,
+        **_: Any,
+    ) -> dict[str, Any]:
         data = Body if isinstance(Body, bytes) else Body.read()
         self.objects[Key] = (data, {k.lower(): v for k, v in (Metadata or {}).items()})
         return {"ETag": self._etag(data)}
@@ -424,8 +520,15 @@ class MemoryS3:
         data, md = self._find(Key, "HeadObject")
         return {"ContentLength": len(data), "Metadata": dict(md), "ETag": self._etag(data)}
 
-    def get_object(self, *, Bucket: str, Key: str, Range: str | None = None,
-                   IfMatch: str | None = None, **_: Any) -> dict[str, Any]:
+    def get_object(
+        self,
+        *,
+        Bucket: str,
+        Key: str,
+        Range: str | None = None,
+        IfMatch: str | None = None,
+        **_: Any,
+    ) -> dict[str, Any]:
         data, md = self._find(Key, "GetObject")
         if IfMatch is not None and IfMatch != self._etag(data):
             raise _client_error("PreconditionFailed", "GetObject")
@@ -474,23 +577,33 @@ def _resolve_range(header: str, size: int) -> tuple[int, int]:
 
 
 def client_for(sample: Sample, bucket: MemoryS3, **options: Any) -> EncryptionClient:
-    return EncryptionClient(keyring(sample.keyring), s3_client=bucket,
-                            config=sample.reader.with_changes(**options))
+    return EncryptionClient(
+        keyring(sample.keyring), s3_client=bucket, config=sample.reader.with_changes(**options)
+    )
 
 
-def store(bucket: MemoryS3, key: str, ciphertext: bytes, metadata: Mapping[str, str],
-          instruction: bytes | None) -> None:
+def store(
+    bucket: MemoryS3,
+    key: str,
+    ciphertext: bytes,
+    metadata: Mapping[str, str],
+    instruction: bytes | None,
+) -> None:
     bucket.put_object(Bucket="fuzz", Key=key, Body=ciphertext, Metadata=metadata)
     if instruction is not None:
-        bucket.put_object(Bucket="fuzz", Key=key + m.DEFAULT_INSTRUCTION_SUFFIX,
-                          Body=instruction)
+        bucket.put_object(Bucket="fuzz", Key=key + m.DEFAULT_INSTRUCTION_SUFFIX, Body=instruction)
 
 
 WHOLE_READS = ("get", "delayed", "download", "parallel")
 
 
-def read_through_client(sample: Sample, ciphertext: bytes, metadata: Mapping[str, str],
-                        instruction: bytes | None, how: str) -> bytes:
+def read_through_client(
+    sample: Sample,
+    ciphertext: bytes,
+    metadata: Mapping[str, str],
+    instruction: bytes | None,
+    how: str,
+) -> bytes:
     """Store the object in a ``MemoryS3`` and read it whole with the client: ``get``
     (authenticated before returning), ``delayed`` (streamed), ``download`` (one GET) or
     ``parallel`` (ranged GETs, the tag checked over all of them)."""
@@ -501,7 +614,8 @@ def read_through_client(sample: Sample, ciphertext: bytes, metadata: Mapping[str
         sink = io.BytesIO()
         config = TransferConfig(multipart_threshold=0 if how == "parallel" else 8 * 2**20)
         client_for(sample, bucket).download_fileobj(
-            "fuzz", "object", sink, ExtraArgs={"EncryptionContext": context}, Config=config)
+            "fuzz", "object", sink, ExtraArgs={"EncryptionContext": context}, Config=config
+        )
         return sink.getvalue()
     client = client_for(sample, bucket, delayed_authentication=how == "delayed")
     response = client.get_object(Bucket="fuzz", Key="object", EncryptionContext=context)
@@ -519,24 +633,30 @@ def expected_range(plaintext: bytes, header: str) -> bytes | None:
     return plaintext[first : last + 1]
 
 
-def read_range_through_client(sample: Sample, ciphertext: bytes, metadata: Mapping[str, str],
-                              instruction: bytes | None, header: str) -> bytes:
+def read_range_through_client(
+    sample: Sample,
+    ciphertext: bytes,
+    metadata: Mapping[str, str],
+    instruction: bytes | None,
+    header: str,
+) -> bytes:
     """``get_object(Range=header)`` on the stored object (unauthenticated ranges on)."""
     bucket = MemoryS3()
     store(bucket, "object", ciphertext, metadata, instruction)
     client = client_for(sample, bucket, unauthenticated_ranges=True)
-    response = client.get_object(Bucket="fuzz", Key="object", Range=header,
-                                 EncryptionContext=kms_context(sample))
+    response = client.get_object(
+        Bucket="fuzz", Key="object", Range=header, EncryptionContext=kms_context(sample)
+    )
     with response["Body"] as body:
         data: bytes = body.read()
     return data
 
 
-def read_with_object_reader(sample: Sample, bucket: MemoryS3, first: int, last: int,
-                            unauthenticated: bool) -> tuple[bytes, str]:
+def read_with_object_reader(
+    sample: Sample, bucket: MemoryS3, first: int, last: int, unauthenticated: bool
+) -> tuple[bytes, str]:
     """``ObjectReader.read(first, last)`` on the object stored as ``object``; also the
     reader's mode (``indexed``, ``whole`` or ``unauthenticated``)."""
     client = client_for(sample, bucket, unauthenticated_ranges=unauthenticated)
-    with ObjectReader(client, "fuzz", "object",
-                      encryption_context=kms_context(sample)) as reader:
+    with ObjectReader(client, "fuzz", "object", encryption_context=kms_context(sample)) as reader:
         return reader.read(first, last), reader.mode

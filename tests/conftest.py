@@ -102,8 +102,7 @@ class AsyncStack:
     def client(self, keyring: Any = None, **options: Any) -> SyncFacade:
         if keyring is not None:
             keyring = asyncify(keyring, self.kms)
-        return SyncFacade(AsyncEncryptionClient(keyring, s3_client=self.s3, **options),
-                          self.runner)
+        return SyncFacade(AsyncEncryptionClient(keyring, s3_client=self.s3, **options), self.runner)
 
     def close(self) -> None:
         self.runner.run(self._exit.aclose())
@@ -129,6 +128,7 @@ def client_kind(request: pytest.FixtureRequest) -> str:
 def make_client(client_kind: str, request: pytest.FixtureRequest, s3: Any) -> MakeClient:
     """``make_client(keyring, **options)``: the client under test, sync or async."""
     if client_kind == "sync":
+
         def sync_client(keyring: Any = None, **options: Any) -> EncryptionClient:
             return EncryptionClient(keyring, s3_client=s3, **options)
 

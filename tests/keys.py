@@ -20,7 +20,8 @@ def rsa_private(index: int = 0) -> rsa.RSAPrivateKey:
 
 def rsa_pem(index: int = 0) -> bytes:
     return rsa_private(index).private_bytes(
-        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+        serialization.Encoding.PEM,
+        serialization.PrivateFormat.PKCS8,
         serialization.NoEncryption(),
     )
 

@@ -49,7 +49,9 @@ def v1_rsa_cbc(public_key: rsa.RSAPublicKey, plaintext: bytes) -> tuple[bytes, d
     data_key, iv = os.urandom(32), os.urandom(16)
     wrapped = public_key.encrypt(data_key, rsa_padding.PKCS1v15())
     return cbc_encrypt(data_key, iv, plaintext), {
-        "x-amz-key": b64(wrapped), "x-amz-iv": b64(iv), "x-amz-matdesc": "{}",
+        "x-amz-key": b64(wrapped),
+        "x-amz-iv": b64(iv),
+        "x-amz-matdesc": "{}",
     }
 
 
@@ -76,8 +78,9 @@ def v2_aeswrap_gcm(wrapping_key: bytes, plaintext: bytes) -> tuple[bytes, dict[s
     }
 
 
-def v2_kms_legacy_gcm(kms: Any, key_id: str, plaintext: bytes,
-                      description: dict[str, str] | None = None) -> tuple[bytes, dict[str, str]]:
+def v2_kms_legacy_gcm(
+    kms: Any, key_id: str, plaintext: bytes, description: dict[str, str] | None = None
+) -> tuple[bytes, dict[str, str]]:
     """The V1-era 'kms' wrap: the KMS context is {"kms_cmk_id": key id} plus the writer's
     material description, if it gave one (the old Java client's KMS materials did)."""
     context = {**(description or {}), "kms_cmk_id": key_id}

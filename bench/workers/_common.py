@@ -150,8 +150,12 @@ def repeated_reads(read: Callable[[], bytes], job: dict[str, Any]) -> dict[str, 
         if attempt:
             samples.append(time.perf_counter() - start)
         correct = correct and hashlib.sha256(data).hexdigest() == job["expect_sha256"]
-    return {"median_seconds": statistics.median(samples), "seconds": sum(samples),
-            "reads": job["reads"] + 1, "correct": correct}
+    return {
+        "median_seconds": statistics.median(samples),
+        "seconds": sum(samples),
+        "reads": job["reads"] + 1,
+        "correct": correct,
+    }
 
 
 def small_objects(
@@ -168,14 +172,25 @@ def small_objects(
     with gets.timed():
         for key, body in zip(keys, bodies, strict=True):
             correct = get(key) == body and correct
-    return {"put_seconds": puts.seconds, "get_seconds": gets.seconds,
-            "seconds": puts.seconds + gets.seconds, "correct": correct}
+    return {
+        "put_seconds": puts.seconds,
+        "get_seconds": gets.seconds,
+        "seconds": puts.seconds + gets.seconds,
+        "correct": correct,
+    }
 
 
 # ---------------------------------------------------------------------- mixed load
 
-LOAD_WEIGHTS = {"put": 20, "get": 25, "range": 25, "upload": 3, "download": 5,
-                "overwrite": 12, "delete": 10}
+LOAD_WEIGHTS = {
+    "put": 20,
+    "get": 25,
+    "range": 25,
+    "upload": 3,
+    "download": 5,
+    "overwrite": 12,
+    "delete": 10,
+}
 LOAD_SHARED_KEYS = 4
 LOAD_OWN_KEYS = 4
 
@@ -298,8 +313,11 @@ def mixed_load(calls: LoadCalls, job: dict[str, Any]) -> dict[str, Any]:
                         number, size, _ = known
                         first = rng.randrange(size)
                         last = min(first + rng.randrange(128 * 1024), size - 1)
-                        header = (f"bytes=-{size - first}" if rng.random() < 0.2
-                                  else f"bytes={first}-{last}")
+                        header = (
+                            f"bytes=-{size - first}"
+                            if rng.random() < 0.2
+                            else f"bytes={first}-{last}"
+                        )
                         if header.startswith("bytes=-"):
                             last = size - 1
                         data = calls.get_range(key, header)
@@ -323,8 +341,7 @@ def mixed_load(calls: LoadCalls, job: dict[str, Any]) -> dict[str, Any]:
             state.wrong += wrong
             state.errors += errors
 
-    workers = [threading.Thread(target=thread, args=(i,), name=f"load-{i}")
-               for i in range(threads)]
+    workers = [threading.Thread(target=thread, args=(i,), name=f"load-{i}") for i in range(threads)]
     for worker in workers:
         worker.start()
     ready.wait()
@@ -338,12 +355,19 @@ def mixed_load(calls: LoadCalls, job: dict[str, Any]) -> dict[str, Any]:
     elapsed = time.perf_counter() - began
     total = sum(state.ops.values())
     return {
-        "seconds": elapsed, "cpu_seconds": time.process_time() - cpu,
-        "threads": threads, "ops": total, "ops_by_kind": dict(state.ops),
-        "bytes": state.bytes, "ops_per_second": total / elapsed,
+        "seconds": elapsed,
+        "cpu_seconds": time.process_time() - cpu,
+        "threads": threads,
+        "ops": total,
+        "ops_by_kind": dict(state.ops),
+        "bytes": state.bytes,
+        "ops_per_second": total / elapsed,
         "mib_per_second": state.bytes / MiB / elapsed,
-        "missing": state.missing, "wrong_reads": state.wrong,
-        "errors": len(state.errors), "error_samples": state.errors[:3],
+        "missing": state.missing,
+        "wrong_reads": state.wrong,
+        "errors": len(state.errors),
+        "error_samples": state.errors[:3],
         "correct": state.wrong == 0 and not state.errors,
-        "rss_before_load_mib": rss_before, "rss_after_load_mib": vm_rss_mib(),
+        "rss_before_load_mib": rss_before,
+        "rss_after_load_mib": vm_rss_mib(),
     }

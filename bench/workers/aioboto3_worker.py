@@ -26,8 +26,9 @@ def args(service: str) -> dict[str, str]:
 
 async def run(job: dict[str, Any]) -> dict[str, Any]:
     bucket, key = job["bucket"], job.get("key", "")
-    context = KMSCryptoContext(job["kms_key_id"], kms_client_args=args("kms"),
-                               authenticated_encryption=True)
+    context = KMSCryptoContext(
+        job["kms_key_id"], kms_client_args=args("kms"), authenticated_encryption=True
+    )
     async with S3CSE(context, s3_client_args=args("s3")) as cse:
         await cse._s3_client.list_buckets()  # open a connection outside the timed sections
         result: dict[str, Any] = {"rss_after_setup_mib": c.vm_rss_mib()}
@@ -36,9 +37,11 @@ async def run(job: dict[str, Any]) -> dict[str, Any]:
             start, cpu = time.perf_counter(), time.process_time()
             with open(job["file"], "rb") as source:
                 await cse.put_object(Body=source, Bucket=bucket, Key=key)
-            result.update(seconds=time.perf_counter() - start,
-                          cpu_seconds=time.process_time() - cpu,
-                          api="put_object(Body=file): one PUT, encrypted in memory")
+            result.update(
+                seconds=time.perf_counter() - start,
+                cpu_seconds=time.process_time() - cpu,
+                api="put_object(Body=file): one PUT, encrypted in memory",
+            )
         elif workload == "download":
             start, cpu = time.perf_counter(), time.process_time()
             response = await cse.get_object(Bucket=bucket, Key=key)
@@ -46,9 +49,11 @@ async def run(job: dict[str, Any]) -> dict[str, Any]:
             with open(job["file"], "wb") as sink:
                 sink.write(body)
             del body
-            result.update(seconds=time.perf_counter() - start,
-                          cpu_seconds=time.process_time() - cpu,
-                          api="get_object, whole body decrypted in memory")
+            result.update(
+                seconds=time.perf_counter() - start,
+                cpu_seconds=time.process_time() - cpu,
+                api="get_object, whole body decrypted in memory",
+            )
         elif workload == "small":
             result.update(await small(cse, bucket, job))
             result["api"] = "put_object / get_object, awaited one by one"
@@ -63,9 +68,13 @@ async def run(job: dict[str, Any]) -> dict[str, Any]:
                     samples.append(time.perf_counter() - start)
                 correct = correct and hashlib.sha256(data).hexdigest() == job["expect_sha256"]
                 result["returned_bytes"] = len(data)
-            result.update(median_seconds=statistics.median(samples), seconds=sum(samples),
-                          reads=job["reads"] + 1, correct=correct,
-                          api="get_object(Range=...)")
+            result.update(
+                median_seconds=statistics.median(samples),
+                seconds=sum(samples),
+                reads=job["reads"] + 1,
+                correct=correct,
+                api="get_object(Range=...)",
+            )
         else:
             raise SystemExit(f"unknown workload {workload}")
     return result
@@ -83,8 +92,12 @@ async def small(cse: S3CSE, bucket: str, job: dict[str, Any]) -> dict[str, Any]:
         response = await cse.get_object(Bucket=bucket, Key=key)
         correct = await response["Body"].read() == body and correct
     end = time.perf_counter()
-    return {"put_seconds": middle - start, "get_seconds": end - middle,
-            "seconds": end - start, "correct": correct}
+    return {
+        "put_seconds": middle - start,
+        "get_seconds": end - middle,
+        "seconds": end - start,
+        "correct": correct,
+    }
 
 
 def main() -> None:

@@ -24,17 +24,21 @@ def kms_latency(kms: Any, job: dict[str, Any]) -> dict[str, float]:
         with decrypt.timed():
             kms.decrypt(CiphertextBlob=blob["CiphertextBlob"])
     del generate.samples[0], decrypt.samples[0]  # warm-up
-    return {"generate_median_seconds": generate.median(),
-            "decrypt_median_seconds": decrypt.median(),
-            "seconds": generate.seconds + decrypt.seconds}
+    return {
+        "generate_median_seconds": generate.median(),
+        "decrypt_median_seconds": decrypt.median(),
+        "seconds": generate.seconds + decrypt.seconds,
+    }
 
 
 def load_calls(s3: Any, bucket: str, job: dict[str, Any]) -> c.LoadCalls:
     from boto3.s3.transfer import TransferConfig
 
-    config = TransferConfig(multipart_threshold=job["part_size"],
-                            multipart_chunksize=job["part_size"],
-                            max_concurrency=job["part_concurrency"])
+    config = TransferConfig(
+        multipart_threshold=job["part_size"],
+        multipart_chunksize=job["part_size"],
+        max_concurrency=job["part_concurrency"],
+    )
 
     def download(key: str) -> bytes:
         sink = io.BytesIO()
@@ -48,8 +52,9 @@ def load_calls(s3: Any, bucket: str, job: dict[str, Any]) -> c.LoadCalls:
     return c.LoadCalls(
         put=lambda k, data: s3.put_object(Bucket=bucket, Key=k, Body=data),
         get=lambda k: s3.get_object(Bucket=bucket, Key=k)["Body"].read(),
-        get_range=lambda k, header: s3.get_object(Bucket=bucket, Key=k,
-                                                  Range=header)["Body"].read(),
+        get_range=lambda k, header: s3.get_object(Bucket=bucket, Key=k, Range=header)[
+            "Body"
+        ].read(),
         upload=lambda k, data: s3.upload_fileobj(io.BytesIO(data), bucket, k, Config=config),
         download=download,
         delete=lambda k: s3.delete_object(Bucket=bucket, Key=k),
@@ -74,24 +79,32 @@ def main() -> None:
             s3.download_file(bucket, key, job["file"])
         result.update(**clock.totals(), api="download_file (s3transfer defaults)")
     elif workload == "small":
-        result.update(c.small_objects(
-            lambda k, body: s3.put_object(Bucket=bucket, Key=k, Body=body),
-            lambda k: s3.get_object(Bucket=bucket, Key=k)["Body"].read(), job))
+        result.update(
+            c.small_objects(
+                lambda k, body: s3.put_object(Bucket=bucket, Key=k, Body=body),
+                lambda k: s3.get_object(Bucket=bucket, Key=k)["Body"].read(),
+                job,
+            )
+        )
         result["api"] = "put_object / get_object"
     elif workload == "range":
         _, _, header = c.last_range(job["size"], job["range_length"])
-        result.update(c.repeated_reads(
-            lambda: s3.get_object(Bucket=bucket, Key=key, Range=header)["Body"].read(), job))
+        result.update(
+            c.repeated_reads(
+                lambda: s3.get_object(Bucket=bucket, Key=key, Range=header)["Body"].read(), job
+            )
+        )
         result["api"] = "get_object(Range=...)"
     elif workload == "load":
         result.update(c.mixed_load(load_calls(s3, bucket, job), job))
-        result["api"] = ("put_object, get_object (whole and Range), upload_fileobj / "
-                         "download_fileobj (s3transfer), delete_object")
+        result["api"] = (
+            "put_object, get_object (whole and Range), upload_fileobj / "
+            "download_fileobj (s3transfer), delete_object"
+        )
     elif workload == "kms":
         result.update(kms_latency(boto3.client("kms"), job))
         if job.get("direct_kms_endpoint"):  # moto itself, without the KMS gate in front
-            direct = kms_latency(boto3.client("kms", endpoint_url=job["direct_kms_endpoint"]),
-                                 job)
+            direct = kms_latency(boto3.client("kms", endpoint_url=job["direct_kms_endpoint"]), job)
             result.update({f"direct_{name}": value for name, value in direct.items()})
     else:
         raise SystemExit(f"unknown workload {workload}")

@@ -103,13 +103,18 @@ def main() -> None:
     gcm_enc, gcm_dec = stream(size, content_key, block)
     part_enc, part_dec = parts(layout, 0, size, block)
     wall = threaded(layout, size, threads, block)
-    c.emit({
-        "gcm_encrypt_seconds": gcm_enc, "gcm_decrypt_seconds": gcm_dec,
-        "part_encrypt_seconds": part_enc, "part_decrypt_seconds": part_dec,
-        "threaded_roundtrip_seconds": wall, "threads": threads,
-        "seconds": gcm_enc + gcm_dec + part_enc + part_dec + wall,
-        "rss_after_setup_mib": c.vm_rss_mib(),
-    })
+    c.emit(
+        {
+            "gcm_encrypt_seconds": gcm_enc,
+            "gcm_decrypt_seconds": gcm_dec,
+            "part_encrypt_seconds": part_enc,
+            "part_decrypt_seconds": part_dec,
+            "threaded_roundtrip_seconds": wall,
+            "threads": threads,
+            "seconds": gcm_enc + gcm_dec + part_enc + part_dec + wall,
+            "rss_after_setup_mib": c.vm_rss_mib(),
+        }
+    )
 
 
 if __name__ == "__main__":

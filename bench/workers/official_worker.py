@@ -21,8 +21,9 @@ from s3_encryption.materials.kms_keyring import KmsKeyring
 
 def client(kms_key_id: str) -> S3EncryptionClient:
     keyring = KmsKeyring(kms_client=boto3.client("kms"), kms_key_id=kms_key_id)
-    return S3EncryptionClient(wrapped_s3_client=boto3.client("s3"),
-                              config=S3EncryptionClientConfig(keyring=keyring))
+    return S3EncryptionClient(
+        wrapped_s3_client=boto3.client("s3"), config=S3EncryptionClientConfig(keyring=keyring)
+    )
 
 
 def main() -> None:
@@ -43,9 +44,13 @@ def main() -> None:
             c.copy_stream(body.read, job["file"])
         result.update(**clock.totals(), api="get_object, Body read in 1 MiB chunks")
     elif workload == "small":
-        result.update(c.small_objects(
-            lambda k, body: s3ec.put_object(Bucket=bucket, Key=k, Body=body),
-            lambda k: s3ec.get_object(Bucket=bucket, Key=k)["Body"].read(), job))
+        result.update(
+            c.small_objects(
+                lambda k, body: s3ec.put_object(Bucket=bucket, Key=k, Body=body),
+                lambda k: s3ec.get_object(Bucket=bucket, Key=k)["Body"].read(),
+                job,
+            )
+        )
         result["api"] = "put_object / get_object"
     elif workload == "range":
         first, _, header = c.last_range(job["size"], job["range_length"])
@@ -58,14 +63,19 @@ def main() -> None:
         body = s3ec.get_object(Bucket=bucket, Key=key)["Body"]
         digest, offset = hashlib.sha256(), 0
         while chunk := body.read(c.READ_CHUNK):
-            tail = chunk[max(first - offset, 0):]
+            tail = chunk[max(first - offset, 0) :]
             if tail:
                 digest.update(tail)
             offset += len(chunk)
         elapsed = time.perf_counter() - start
-        result.update(median_seconds=elapsed, seconds=elapsed, reads=1,
-                      correct=digest.hexdigest() == job["expect_sha256"],
-                      refused_range=refusal, api="get_object of the whole object")
+        result.update(
+            median_seconds=elapsed,
+            seconds=elapsed,
+            reads=1,
+            correct=digest.hexdigest() == job["expect_sha256"],
+            refused_range=refusal,
+            api="get_object of the whole object",
+        )
     else:
         raise SystemExit(f"unknown workload {workload}")
     c.emit(result)

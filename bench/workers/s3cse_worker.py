@@ -44,9 +44,11 @@ class KmsTimer:
 
 
 def load_calls(client: EncryptionClient, bucket: str, job: dict[str, Any]) -> c.LoadCalls:
-    config = TransferConfig(multipart_threshold=job["part_size"],
-                            multipart_chunksize=job["part_size"],
-                            max_concurrency=job["part_concurrency"])
+    config = TransferConfig(
+        multipart_threshold=job["part_size"],
+        multipart_chunksize=job["part_size"],
+        max_concurrency=job["part_concurrency"],
+    )
 
     def download(key: str) -> bytes:
         sink = io.BytesIO()
@@ -56,10 +58,10 @@ def load_calls(client: EncryptionClient, bucket: str, job: dict[str, Any]) -> c.
     return c.LoadCalls(
         put=lambda k, data: client.put_object(Bucket=bucket, Key=k, Body=data),
         get=lambda k: client.get_object(Bucket=bucket, Key=k)["Body"].read(),
-        get_range=lambda k, header: client.get_object(Bucket=bucket, Key=k,
-                                                      Range=header)["Body"].read(),
-        upload=lambda k, data: client.upload_fileobj(io.BytesIO(data), bucket, k,
-                                                     Config=config),
+        get_range=lambda k, header: client.get_object(Bucket=bucket, Key=k, Range=header)[
+            "Body"
+        ].read(),
+        upload=lambda k, data: client.upload_fileobj(io.BytesIO(data), bucket, k, Config=config),
         download=download,
         delete=lambda k: client.delete_object(Bucket=bucket, Key=k),
         missing=lambda exc: isinstance(exc, ObjectNotFoundError),
@@ -77,8 +79,9 @@ def main() -> None:
     timer = KmsTimer(kms)
     keyring = KmsKeyring(job["kms_key_id"], kms_client=kms)
     if job.get("variant") == "cache":  # one data key for many objects
-        client = EncryptionClient(materials=CachingMaterialsManager(keyring), s3_client=s3,
-                                  **options)
+        client = EncryptionClient(
+            materials=CachingMaterialsManager(keyring), s3_client=s3, **options
+        )
     else:
         client = EncryptionClient(keyring, s3_client=s3, **options)
     result: dict[str, Any] = {"rss_after_setup_mib": c.vm_rss_mib()}
@@ -95,22 +98,32 @@ def main() -> None:
             client.download_file(bucket, key, job["file"])
         result.update(**clock.totals(), api="download_file (default TransferConfig)")
     elif workload == "small":
-        result.update(c.small_objects(
-            lambda k, body: client.put_object(Bucket=bucket, Key=k, Body=body),
-            lambda k: client.get_object(Bucket=bucket, Key=k)["Body"].read(), job))
+        result.update(
+            c.small_objects(
+                lambda k, body: client.put_object(Bucket=bucket, Key=k, Body=body),
+                lambda k: client.get_object(Bucket=bucket, Key=k)["Body"].read(),
+                job,
+            )
+        )
         result["api"] = "put_object / get_object"
     elif workload == "range":
         _, _, header = c.last_range(job["size"], job["range_length"])
-        result.update(c.repeated_reads(
-            lambda: client.get_object(Bucket=bucket, Key=key, Range=header)["Body"].read(),
-            job))
-        result.update(api="get_object(Range=...)",
-                      kms_median_seconds=statistics.median(timer.samples[1:] or [0.0]),
-                      kms_calls_per_read=len(timer.samples) / result["reads"])
+        result.update(
+            c.repeated_reads(
+                lambda: client.get_object(Bucket=bucket, Key=key, Range=header)["Body"].read(), job
+            )
+        )
+        result.update(
+            api="get_object(Range=...)",
+            kms_median_seconds=statistics.median(timer.samples[1:] or [0.0]),
+            kms_calls_per_read=len(timer.samples) / result["reads"],
+        )
     elif workload == "load":
         result.update(c.mixed_load(load_calls(client, bucket, job), job))
-        result["api"] = ("put_object, get_object (whole; Range with unauthenticated_ranges="
-                         "True), upload_fileobj / download_fileobj, delete_object")
+        result["api"] = (
+            "put_object, get_object (whole; Range with unauthenticated_ranges="
+            "True), upload_fileobj / download_fileobj, delete_object"
+        )
     else:
         raise SystemExit(f"unknown workload {workload}")
     c.emit(result)

@@ -63,12 +63,17 @@ from .transfer import Callback, TransferConfig
 if TYPE_CHECKING:
     from typing_extensions import Unpack
 
-__all__ = ["AsyncDecryptedBody", "AsyncEncryptionClient", "afetch_content_metadata",
-           "aprobe_sidecars"]
+__all__ = [
+    "AsyncDecryptedBody",
+    "AsyncEncryptionClient",
+    "afetch_content_metadata",
+    "aprobe_sidecars",
+]
 PROBES_AT_ONCE = 8
 
 
 # ---------------------------------------------------------------------- the client
+
 
 class AsyncEncryptionClient(protocol.WrapsS3Client):
     """Client-side encryption around an aiobotocore S3 client.
@@ -89,8 +94,7 @@ class AsyncEncryptionClient(protocol.WrapsS3Client):
         config: CryptoConfig | None = None,
         **options: Unpack[CryptoOptions],
     ) -> None:
-        self.materials, self.config = protocol.client_settings(keyring, materials, config,
-                                                               options)
+        self.materials, self.config = protocol.client_settings(keyring, materials, config, options)
         if s3_client is None:
             raise ConfigurationError(
                 "AsyncEncryptionClient needs an open aiobotocore S3 client (s3_client=...)",
@@ -154,45 +158,61 @@ class AsyncEncryptionClient(protocol.WrapsS3Client):
         ``IntegrityIndex=True`` also writes ``KEY.s3cse-index`` for authenticated ranges.
         """
         with located(Bucket, Key):
-            plan = protocol.plan_put(self.config, kwargs, EncryptionContext, InstructionFile,
-                                     IntegrityIndex)
+            plan = protocol.plan_put(
+                self.config, kwargs, EncryptionContext, InstructionFile, IntegrityIndex
+            )
             source = Body if is_async_reader(Body) else protocol.binary_source(Body)
             length = None if is_async_reader(source) else protocol.body_length(source)
             protocol.check_plaintext_limit(length, self.config.write_suite)
             stale = await self.prepare_sidecars(Bucket, Key, plan)
             materials = await self.materials.aencryption_materials(
-                plan.encryption_request(self.config, length))
+                plan.encryption_request(self.config, length)
+            )
             sealed = protocol.seal_put(plan, materials, self.config)
             body = await self._ciphertext_body(source, sealed)
             try:
                 checksum = await asyncio.to_thread(
-                    body_checksum, body.stream, checksum_algorithm(self.s3, sealed.args))
+                    body_checksum, body.stream, checksum_algorithm(self.s3, sealed.args)
+                )
                 response = await self._s3_call(
-                    "put_object", Bucket, Key, "upload", Body=request_body(body.stream),
-                    ContentLength=body.length, **checksum, **sealed.args,
+                    "put_object",
+                    Bucket,
+                    Key,
+                    "upload",
+                    Body=request_body(body.stream),
+                    ContentLength=body.length,
+                    **checksum,
+                    **sealed.args,
                 )
             finally:
                 body.close()
             await self.finish_sidecars(Bucket, Key, sealed, body.length, body.macs(), stale)
             return cast("PutObjectResponse", response)
 
-    async def prepare_sidecars(self, bucket: str, key: str,
-                               plan: protocol.PutPlan) -> list[str]:
+    async def prepare_sidecars(self, bucket: str, key: str, plan: protocol.PutPlan) -> list[str]:
         """Before a write: refuse one whose sidecar would overwrite a user's object; the
         suffixes of the sidecars it leaves stale (see ``EncryptionClient.prepare_sidecars``)."""
-        existing = await self.sidecar_kinds(bucket, key, protocol.sse_c_args(plan.args),
-                                            "upload")
+        existing = await self.sidecar_kinds(bucket, key, protocol.sse_c_args(plan.args), "upload")
         return sidecars.stale_after_write(bucket, key, existing, plan.sidecar_suffixes())
 
-    async def sidecar_kinds(self, bucket: str, key: str, sse_c: Mapping[str, Any],
-                            action: str = "sidecar check") -> dict[str, sidecars.Kind]:
+    async def sidecar_kinds(
+        self, bucket: str, key: str, sse_c: Mapping[str, Any], action: str = "sidecar check"
+    ) -> dict[str, sidecars.Kind]:
         """What is under each of the object's sidecar names (``sidecars.Kind``)."""
-        found = await aprobe_sidecars(self.s3, bucket, [key + s for s in sidecars.SUFFIXES],
-                                      sse_c, action)
+        found = await aprobe_sidecars(
+            self.s3, bucket, [key + s for s in sidecars.SUFFIXES], sse_c, action
+        )
         return {suffix: found[key + suffix] for suffix in sidecars.SUFFIXES}
 
-    async def finish_sidecars(self, bucket: str, key: str, sealed: protocol.SealedPut,
-                              stored_size: int, macs: list[bytes], stale: list[str]) -> None:
+    async def finish_sidecars(
+        self,
+        bucket: str,
+        key: str,
+        sealed: protocol.SealedPut,
+        stored_size: int,
+        macs: list[bytes],
+        stale: list[str],
+    ) -> None:
         """Once the object is stored: its new sidecars, then the stale ones removed (in
         that order for ``EncryptionClient.finish_sidecars``'s reasons)."""
         for suffix, sidecar in sealed.sidecars(self.config, stored_size, macs):
@@ -209,10 +229,16 @@ class AsyncEncryptionClient(protocol.WrapsS3Client):
         if not is_async_reader(source):
             # a pipe is read (and spooled) whole: keep that off the loop
             return await asyncio.to_thread(
-                ciphertext_body, source, sealed.content_key, sealed.index_key,
-                config.spool_threshold, config.spool_dir)
-        spooler = SpoolEncryptor(sealed.content_key, config.spool_threshold, config.spool_dir,
-                                 sealed.index_key)
+                ciphertext_body,
+                source,
+                sealed.content_key,
+                sealed.index_key,
+                config.spool_threshold,
+                config.spool_dir,
+            )
+        spooler = SpoolEncryptor(
+            sealed.content_key, config.spool_threshold, config.spool_dir, sealed.index_key
+        )
         try:
             while chunk := await source.read(CHUNK):
                 spooler.write(chunk)
@@ -230,16 +256,26 @@ class AsyncEncryptionClient(protocol.WrapsS3Client):
         """Store an instruction file or integrity index beside its object; if that fails
         the object is taken back (see ``EncryptionClient.put_sidecar``)."""
         try:
-            await self._s3_call("put_object", bucket, key + suffix, f"upload of {key + suffix}",
-                                Body=body, **protocol.sidecar_args(put_args))
+            await self._s3_call(
+                "put_object",
+                bucket,
+                key + suffix,
+                f"upload of {key + suffix}",
+                Body=body,
+                **protocol.sidecar_args(put_args),
+            )
         except S3CSEError:
             with contextlib.suppress(*protocol.s3_errors()):
                 await self.s3.delete_object(Bucket=bucket, Key=key)
             raise
 
     async def upload_file(
-        self, Filename: str | os.PathLike[str], Bucket: str, Key: str,
-        ExtraArgs: Mapping[str, Any] | None = None, Callback: Callback | None = None,
+        self,
+        Filename: str | os.PathLike[str],
+        Bucket: str,
+        Key: str,
+        ExtraArgs: Mapping[str, Any] | None = None,
+        Callback: Callback | None = None,
         Config: TransferConfig | None = None,
     ) -> dict[str, Any]:
         """Upload a file; large ones as a parallel multipart upload (see ``TransferConfig``).
@@ -251,18 +287,24 @@ class AsyncEncryptionClient(protocol.WrapsS3Client):
         extra = dict(ExtraArgs or {})
         context = extra.pop("EncryptionContext", None)
         return await AsyncTransferManager(self, Config).upload_file(
-            Filename, Bucket, Key, extra, Callback, context)
+            Filename, Bucket, Key, extra, Callback, context
+        )
 
     async def upload_fileobj(
-        self, Fileobj: Any, Bucket: str, Key: str,
-        ExtraArgs: Mapping[str, Any] | None = None, Callback: Callback | None = None,
+        self,
+        Fileobj: Any,
+        Bucket: str,
+        Key: str,
+        ExtraArgs: Mapping[str, Any] | None = None,
+        Callback: Callback | None = None,
         Config: TransferConfig | None = None,
     ) -> dict[str, Any]:
         """Upload from a binary file or an async reader; streams with bounded read-ahead."""
         extra = dict(ExtraArgs or {})
         context = extra.pop("EncryptionContext", None)
         return await AsyncTransferManager(self, Config).upload_fileobj(
-            Fileobj, Bucket, Key, extra, Callback, context)
+            Fileobj, Bucket, Key, extra, Callback, context
+        )
 
     # ------------------------------------------------------------------ reading
 
@@ -280,10 +322,17 @@ class AsyncEncryptionClient(protocol.WrapsS3Client):
         with located(Bucket, Key):
             protocol.refuse_part_number(kwargs)
             if "Range" in kwargs:
-                return cast("AsyncGetObjectResponse", await self._get_range(
-                    Bucket, Key, kwargs.pop("Range"), EncryptionContext,
-                    InstructionFileSuffix, kwargs,
-                ))
+                return cast(
+                    "AsyncGetObjectResponse",
+                    await self._get_range(
+                        Bucket,
+                        Key,
+                        kwargs.pop("Range"),
+                        EncryptionContext,
+                        InstructionFileSuffix,
+                        kwargs,
+                    ),
+                )
             response = await self._s3_call("get_object", Bucket, Key, "download", **kwargs)
             stream = response["Body"]
             try:
@@ -305,45 +354,66 @@ class AsyncEncryptionClient(protocol.WrapsS3Client):
             return cast("AsyncGetObjectResponse", protocol.decrypted_response(response, body, size))
 
     async def _get_range(
-        self, bucket: str, key: str, header: str, context: Mapping[str, str] | None,
-        suffix: str | None, kwargs: dict[str, Any],
+        self,
+        bucket: str,
+        key: str,
+        header: str,
+        context: Mapping[str, str] | None,
+        suffix: str | None,
+        kwargs: dict[str, Any],
     ) -> dict[str, Any]:
         """A byte range: through the integrity index whenever the object has one (even
         with ``unauthenticated_ranges``), else decrypted unauthenticated from its
         enclosing cipher blocks (if allowed)."""
         requested = ranges.ByteRange.parse(header)
         verified, stale_index = await self._get_verified_range(
-            bucket, key, requested, header, context, suffix, kwargs)
+            bucket, key, requested, header, context, suffix, kwargs
+        )
         if verified is not None:
             return verified
         response = await self._s3_call(
-            "get_object", bucket, key, "ranged download",
-            Range=requested.ciphertext_request(authenticated=False), **kwargs,
+            "get_object",
+            bucket,
+            key,
+            "ranged download",
+            Range=requested.ciphertext_request(authenticated=False),
+            **kwargs,
         )
         stream = response["Body"]
         try:
-            md = await self._content_metadata(bucket, key, response.get("Metadata", {}),
-                                              suffix, kwargs)
+            md = await self._content_metadata(
+                bucket, key, response.get("Metadata", {}), suffix, kwargs
+            )
             protocol.check_unindexed_range(md, self.config, stale_index)
             content_key = await self._unwrap(md, context)
             tail_range = protocol.cbc_tail_range(md, protocol.content_range(response)[2])
             tail = None
             if tail_range is not None:
-                tail = await read_all(await self._s3_call(
-                    "get_object", bucket, key, "ranged download", Range=tail_range, **kwargs))
-            decryptor, plan = protocol.range_decryptor(requested, header, md, content_key,
-                                                       response, tail)
-            body = AsyncDecryptedBody.streaming(stream, decryptor, plan.last - plan.first + 1,
-                                                (bucket, key))
+                tail = await read_all(
+                    await self._s3_call(
+                        "get_object", bucket, key, "ranged download", Range=tail_range, **kwargs
+                    )
+                )
+            decryptor, plan = protocol.range_decryptor(
+                requested, header, md, content_key, response, tail
+            )
+            body = AsyncDecryptedBody.streaming(
+                stream, decryptor, plan.last - plan.first + 1, (bucket, key)
+            )
         except BaseException:
             stream.close()
             raise
-        return protocol.ranged_response(response, body, plan.first, plan.last,
-                                        plan.plaintext_size)
+        return protocol.ranged_response(response, body, plan.first, plan.last, plan.plaintext_size)
 
     async def _get_verified_range(
-        self, bucket: str, key: str, requested: ranges.ByteRange, header: str,
-        context: Mapping[str, str] | None, suffix: str | None, kwargs: dict[str, Any],
+        self,
+        bucket: str,
+        key: str,
+        requested: ranges.ByteRange,
+        header: str,
+        context: Mapping[str, str] | None,
+        suffix: str | None,
+        kwargs: dict[str, Any],
     ) -> tuple[dict[str, Any] | None, bool]:
         """An authenticated range through the object's integrity index; None if it has
         none, or only a stale one (then True). As the sync client's: header and HEAD
@@ -354,8 +424,7 @@ class AsyncEncryptionClient(protocol.WrapsS3Client):
         if found is None:
             return None, False
         head = await self._s3_call("head_object", bucket, key, "head", **kwargs)
-        md = await self._content_metadata(bucket, key, head.get("Metadata", {}), suffix,
-                                          kwargs)
+        md = await self._content_metadata(bucket, key, head.get("Metadata", {}), suffix, kwargs)
         found, stale = protocol.usable_index(found, md)
         if found is None:
             return None, stale
@@ -365,31 +434,52 @@ class AsyncEncryptionClient(protocol.WrapsS3Client):
         index_key = protocol.open_index(md, content_key, found, stored_size)
         plan = protocol.plan_indexed_range(requested, header, stored_size)
         entries, response = await asyncio.gather(
-            self._s3_call("get_object", bucket, key + integrity.SUFFIX, "integrity index read",
-                          Range=plan.entries_range, IfMatch=found.etag, **sse_c),
-            self._s3_call("get_object", bucket, key, "ranged download",
-                          **{**kwargs, "Range": plan.object_range, "IfMatch": head["ETag"]}),
+            self._s3_call(
+                "get_object",
+                bucket,
+                key + integrity.SUFFIX,
+                "integrity index read",
+                Range=plan.entries_range,
+                IfMatch=found.etag,
+                **sse_c,
+            ),
+            self._s3_call(
+                "get_object",
+                bucket,
+                key,
+                "ranged download",
+                **{**kwargs, "Range": plan.object_range, "IfMatch": head["ETag"]},
+            ),
         )
         stream = response["Body"]
         try:
-            verifier = protocol.verified_range(plan, index_key, content_key,
-                                               await read_all(entries), response)
-            body = AsyncDecryptedBody.streaming(stream, verifier, plan.last - plan.first + 1,
-                                                (bucket, key))
+            verifier = protocol.verified_range(
+                plan, index_key, content_key, await read_all(entries), response
+            )
+            body = AsyncDecryptedBody.streaming(
+                stream, verifier, plan.last - plan.first + 1, (bucket, key)
+            )
         except BaseException:
             stream.close()
             raise
-        return protocol.ranged_response(response, body, plan.first, plan.last,
-                                        plan.plaintext_size), False
+        return protocol.ranged_response(
+            response, body, plan.first, plan.last, plan.plaintext_size
+        ), False
 
-    async def _index_header(self, bucket: str, key: str,
-                            sse_c: Mapping[str, Any]) -> integrity.SidecarHeader | None:
+    async def _index_header(
+        self, bucket: str, key: str, sse_c: Mapping[str, Any]
+    ) -> integrity.SidecarHeader | None:
         """The header of the object's integrity index, unverified; None if it has none
         (or a user's object has the index's name). Only the header's bytes are read."""
         try:
-            response = await self._s3_call("get_object", bucket, key + integrity.SUFFIX,
-                                           "integrity index read",
-                                           Range=protocol.INDEX_HEADER_RANGE, **sse_c)
+            response = await self._s3_call(
+                "get_object",
+                bucket,
+                key + integrity.SUFFIX,
+                "integrity index read",
+                Range=protocol.INDEX_HEADER_RANGE,
+                **sse_c,
+            )
         except S3CSEError as exc:
             protocol.raise_unless_no_index(exc)
             return None
@@ -410,24 +500,37 @@ class AsyncEncryptionClient(protocol.WrapsS3Client):
             raise
         return AsyncDecryptedBody.authenticated(spool, length)
 
-    async def _unwrap(self, md: ContentMetadata,
-                      context: Mapping[str, str] | None) -> ContentKey:
+    async def _unwrap(self, md: ContentMetadata, context: Mapping[str, str] | None) -> ContentKey:
         """Policy checks, data key unwrap (awaited), commitment check: the content key."""
         request = envelope.decryption_request(md, self.config, context)
         return envelope.unseal(md, await self.materials.adecrypt_data_key(request))
 
     async def _content_metadata(
-        self, bucket: str, key: str, object_md: Mapping[str, str], suffix: str | None,
+        self,
+        bucket: str,
+        key: str,
+        object_md: Mapping[str, str],
+        suffix: str | None,
         request_args: Mapping[str, Any],
     ) -> ContentMetadata:
         return await afetch_content_metadata(
-            self.s3, bucket, key, object_md, suffix or self.config.instruction_suffix,
-            protocol.sse_c_args(request_args))
+            self.s3,
+            bucket,
+            key,
+            object_md,
+            suffix or self.config.instruction_suffix,
+            protocol.sse_c_args(request_args),
+        )
 
     async def download_file(
-        self, Bucket: str, Key: str, Filename: str | os.PathLike[str],
-        ExtraArgs: Mapping[str, Any] | None = None, Callback: Callback | None = None,
-        Config: TransferConfig | None = None, **kwargs: Any,
+        self,
+        Bucket: str,
+        Key: str,
+        Filename: str | os.PathLike[str],
+        ExtraArgs: Mapping[str, Any] | None = None,
+        Callback: Callback | None = None,
+        Config: TransferConfig | None = None,
+        **kwargs: Any,
     ) -> None:
         """Decrypt into a file beside ``Filename`` that takes its place only once the
         whole object has verified (a device or FIFO is written then, from a private spool).
@@ -439,12 +542,18 @@ class AsyncEncryptionClient(protocol.WrapsS3Client):
         extra = {**dict(ExtraArgs or {}), **kwargs}
         context = extra.pop("EncryptionContext", None)
         await AsyncTransferManager(self, Config).download_file(
-            Bucket, Key, Filename, Callback, context, **extra)
+            Bucket, Key, Filename, Callback, context, **extra
+        )
 
     async def download_fileobj(
-        self, Bucket: str, Key: str, Fileobj: Any,
-        ExtraArgs: Mapping[str, Any] | None = None, Callback: Callback | None = None,
-        Config: TransferConfig | None = None, **kwargs: Any,
+        self,
+        Bucket: str,
+        Key: str,
+        Fileobj: Any,
+        ExtraArgs: Mapping[str, Any] | None = None,
+        Callback: Callback | None = None,
+        Config: TransferConfig | None = None,
+        **kwargs: Any,
     ) -> int:
         """Decrypt into ``Fileobj`` (a binary file, or anything with an async ``write``)
         once the whole object has verified: until then the plaintext waits in a private
@@ -454,10 +563,10 @@ class AsyncEncryptionClient(protocol.WrapsS3Client):
         context = extra.pop("EncryptionContext", None)
         with writing_to(Fileobj, Bucket, Key):
             return await AsyncTransferManager(self, Config).download_fileobj(
-                Bucket, Key, Fileobj, Callback, context, **extra)
+                Bucket, Key, Fileobj, Callback, context, **extra
+            )
 
-    async def stream_download(self, Bucket: str, Key: str, Fileobj: Any,
-                              **kwargs: Any) -> int:
+    async def stream_download(self, Bucket: str, Key: str, Fileobj: Any, **kwargs: Any) -> int:
         """One GET, decrypted as it arrives into ``Fileobj`` (which holds unauthenticated
         bytes if this raises: discard it)."""
         context = kwargs.pop("EncryptionContext", None)
@@ -467,7 +576,8 @@ class AsyncEncryptionClient(protocol.WrapsS3Client):
             stream = response["Body"]
             try:
                 md = await self._content_metadata(
-                    Bucket, Key, response.get("Metadata", {}), suffix, kwargs)
+                    Bucket, Key, response.get("Metadata", {}), suffix, kwargs
+                )
                 decryptor = content_decryptor(await self._unwrap(md, context))
                 return await adecrypt_into(stream, decryptor, sink_writer(Fileobj))
             finally:
@@ -478,8 +588,9 @@ class AsyncEncryptionClient(protocol.WrapsS3Client):
         suffix = kwargs.pop("InstructionFileSuffix", None)
         with located(Bucket, Key):
             response = await self._s3_call("head_object", Bucket, Key, "head", **kwargs)
-            md = await self._content_metadata(Bucket, Key, response.get("Metadata", {}),
-                                              suffix, kwargs)
+            md = await self._content_metadata(
+                Bucket, Key, response.get("Metadata", {}), suffix, kwargs
+            )
             return cast("HeadObjectResponse", protocol.head_response(response, md))
 
     # ------------------------------------------------------------------ listing
@@ -495,8 +606,10 @@ class AsyncEncryptionClient(protocol.WrapsS3Client):
         return self._listing(await self.s3.list_object_versions(**kwargs))
 
     def _listing(self, response: dict[str, Any]) -> ListObjectsResponse:
-        return cast("ListObjectsResponse", protocol.listing_response(
-            response, protocol.sidecar_suffixes(self.config)))
+        return cast(
+            "ListObjectsResponse",
+            protocol.listing_response(response, protocol.sidecar_suffixes(self.config)),
+        )
 
     def get_paginator(self, operation_name: str) -> Any:
         """aiobotocore's paginator, the listings' paging through this client's."""
@@ -505,34 +618,43 @@ class AsyncEncryptionClient(protocol.WrapsS3Client):
             paginator._method = getattr(self, operation_name)  # see EncryptionClient's
         return paginator
 
-    async def get_object_attributes(self, *, Bucket: str, Key: str,
-                                    **kwargs: Any) -> dict[str, Any]:
+    async def get_object_attributes(
+        self, *, Bucket: str, Key: str, **kwargs: Any
+    ) -> dict[str, Any]:
         """As ``EncryptionClient.get_object_attributes``: ``ObjectSize`` is the plaintext
         size (one more HEAD), ``StoredObjectSize`` the stored one."""
         response: dict[str, Any] = await self.s3.get_object_attributes(
-            Bucket=Bucket, Key=Key, **kwargs)
+            Bucket=Bucket, Key=Key, **kwargs
+        )
         if "ObjectSize" not in response:
             return response
-        head = await self.head_object(Bucket=Bucket, Key=Key,
-                                      **protocol.attributes_head_args(kwargs))
+        head = await self.head_object(
+            Bucket=Bucket, Key=Key, **protocol.attributes_head_args(kwargs)
+        )
         return protocol.attributes_response(response, head["ContentLength"])
 
     # ------------------------------------------------------------------ presigning
 
     async def generate_presigned_url(
-        self, ClientMethod: str, Params: Mapping[str, Any] | None = None,
-        ExpiresIn: int = 3600, HttpMethod: str | None = None, *,
+        self,
+        ClientMethod: str,
+        Params: Mapping[str, Any] | None = None,
+        ExpiresIn: int = 3600,
+        HttpMethod: str | None = None,
+        *,
         AllowCiphertext: bool = False,
     ) -> str:
         """As ``EncryptionClient.generate_presigned_url``: refused for the operations that
         move object content unless ``AllowCiphertext=True``."""
         protocol.check_presign(ClientMethod, AllowCiphertext)
         url: str = await self.s3.generate_presigned_url(
-            ClientMethod, Params=Params, ExpiresIn=ExpiresIn, HttpMethod=HttpMethod)
+            ClientMethod, Params=Params, ExpiresIn=ExpiresIn, HttpMethod=HttpMethod
+        )
         return url
 
-    async def generate_presigned_post(self, Bucket: str, Key: str, *args: Any,
-                                      AllowCiphertext: bool = False, **kwargs: Any) -> Any:
+    async def generate_presigned_post(
+        self, Bucket: str, Key: str, *args: Any, AllowCiphertext: bool = False, **kwargs: Any
+    ) -> Any:
         """As ``EncryptionClient.generate_presigned_post``."""
         protocol.check_presign("put_object", AllowCiphertext)
         return await self.s3.generate_presigned_post(Bucket, Key, *args, **kwargs)
@@ -551,25 +673,35 @@ class AsyncEncryptionClient(protocol.WrapsS3Client):
         """
         source = protocol.copy_source(CopySource)
         with located(Bucket, Key):
-            copied = sidecars.removable_suffixes(await self.sidecar_kinds(
-                source["Bucket"], source["Key"], protocol.copy_source_sse_c(kwargs), "copy"))
+            copied = sidecars.removable_suffixes(
+                await self.sidecar_kinds(
+                    source["Bucket"], source["Key"], protocol.copy_source_sse_c(kwargs), "copy"
+                )
+            )
             stale = sidecars.stale_after_write(
-                Bucket, Key,
+                Bucket,
+                Key,
                 await self.sidecar_kinds(Bucket, Key, protocol.sse_c_args(kwargs), "copy"),
-                copied)
+                copied,
+            )
             if kwargs.get("MetadataDirective") == "REPLACE":
-                head = await self._s3_call("head_object", source["Bucket"], source["Key"],
-                                           "head of the copy source",
-                                           **protocol.version_args(source))
-                kwargs["Metadata"] = protocol.replaced_metadata(head.get("Metadata", {}),
-                                                                kwargs.get("Metadata"))
-            response = await self._s3_call("copy_object", Bucket, Key, "copy",
-                                           CopySource=source, **kwargs)
+                head = await self._s3_call(
+                    "head_object",
+                    source["Bucket"],
+                    source["Key"],
+                    "head of the copy source",
+                    **protocol.version_args(source),
+                )
+                kwargs["Metadata"] = protocol.replaced_metadata(
+                    head.get("Metadata", {}), kwargs.get("Metadata")
+                )
+            response = await self._s3_call(
+                "copy_object", Bucket, Key, "copy", CopySource=source, **kwargs
+            )
             for suffix in copied:
                 args = protocol.sidecar_copy_args(source, suffix, Bucket, Key, kwargs)
                 if args is not None:
-                    await self._s3_call("copy_object", Bucket, Key + suffix, "sidecar copy",
-                                        **args)
+                    await self._s3_call("copy_object", Bucket, Key + suffix, "sidecar copy", **args)
             await self._remove_stale(Bucket, Key, stale)
             return response
 
@@ -581,21 +713,25 @@ class AsyncEncryptionClient(protocol.WrapsS3Client):
         with located(Bucket, Key):
             response = await self._s3_call("delete_object", Bucket, Key, "delete", **kwargs)
             if "VersionId" not in kwargs:
-                for suffix, kind in (await self.sidecar_kinds(Bucket, Key, {},
-                                                              "delete")).items():
+                for suffix, kind in (await self.sidecar_kinds(Bucket, Key, {}, "delete")).items():
                     if sidecars.removable(kind):
-                        await self._s3_call("delete_object", Bucket, Key + suffix,
-                                            f"delete of {Key + suffix}", **kwargs)
+                        await self._s3_call(
+                            "delete_object",
+                            Bucket,
+                            Key + suffix,
+                            f"delete of {Key + suffix}",
+                            **kwargs,
+                        )
             return response
 
-    async def delete_objects(self, *, Bucket: str, Delete: Mapping[str, Any],
-                             **kwargs: Any) -> Any:
+    async def delete_objects(self, *, Bucket: str, Delete: Mapping[str, Any], **kwargs: Any) -> Any:
         """DeleteObjects, each object with its sidecars (unless a version is named); a
         user's object named like a sidecar stays unless it is named itself."""
         candidates = protocol.sidecar_candidates(Delete, protocol.sidecar_suffixes(self.config))
         kinds = await aprobe_sidecars(self.s3, Bucket, candidates, action="delete")
         return await self.s3.delete_objects(
-            Bucket=Bucket, Delete=protocol.with_sidecars(Delete, kinds), **kwargs)
+            Bucket=Bucket, Delete=protocol.with_sidecars(Delete, kinds), **kwargs
+        )
 
     # ------------------------------------------------------------------ plumbing
 
@@ -604,32 +740,42 @@ class AsyncEncryptionClient(protocol.WrapsS3Client):
     ) -> dict[str, Any]:
         try:
             response: dict[str, Any] = await getattr(self.s3, operation)(
-                Bucket=bucket, Key=key, **kwargs)
+                Bucket=bucket, Key=key, **kwargs
+            )
         except protocol.s3_errors() as exc:
             raise translate_s3_error(exc, bucket, key, action) from None
         return protocol.accept_answer(operation, response, bucket, key, action, AsyncGuardedBody)
 
 
-async def aprobe_sidecar(s3: Any, bucket: str, key: str,
-                         sse_c: Mapping[str, Any] | None = None,
-                         action: str = "sidecar check") -> sidecars.Kind:
+async def aprobe_sidecar(
+    s3: Any,
+    bucket: str,
+    key: str,
+    sse_c: Mapping[str, Any] | None = None,
+    action: str = "sidecar check",
+) -> sidecars.Kind:
     """What is under the sidecar name ``key`` (``client.probe_sidecar`` for an
     aiobotocore client)."""
     named = sidecars.split_name(key)
     assert named is not None, key
     suffix = named[1]
     try:
-        response = await s3.get_object(Bucket=bucket, Key=key,
-                                       Range=sidecars.probe_range(suffix), **dict(sse_c or {}))
+        response = await s3.get_object(
+            Bucket=bucket, Key=key, Range=sidecars.probe_range(suffix), **dict(sse_c or {})
+        )
         data = await read_all(response)
     except protocol.s3_errors() as exc:
         return protocol.probe_failure(exc, bucket, key, suffix, action)
     return sidecars.kind_of(suffix, response.get("Metadata", {}), data)
 
 
-async def aprobe_sidecars(s3: Any, bucket: str, keys: Iterable[str],
-                          sse_c: Mapping[str, Any] | None = None,
-                          action: str = "sidecar check") -> dict[str, sidecars.Kind]:
+async def aprobe_sidecars(
+    s3: Any,
+    bucket: str,
+    keys: Iterable[str],
+    sse_c: Mapping[str, Any] | None = None,
+    action: str = "sidecar check",
+) -> dict[str, sidecars.Kind]:
     """``aprobe_sidecar`` of each key, a few at a time."""
     keys = list(dict.fromkeys(keys))
     slots = asyncio.Semaphore(PROBES_AT_ONCE)
@@ -667,6 +813,5 @@ async def afetch_content_metadata(
         error = translate_s3_error(exc, bucket, instruction_key, "instruction file read")
         if not isinstance(error, ObjectNotFoundError):
             raise error from None
-        raise protocol.missing_instruction_file(object_md, bucket, key,
-                                                instruction_key) from None
+        raise protocol.missing_instruction_file(object_md, bucket, key, instruction_key) from None
     return protocol.parse_with_instruction_file(object_md, body)

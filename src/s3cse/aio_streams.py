@@ -49,8 +49,9 @@ class AsyncDecryptedBody:
     ``await body.read(n)``, ``async for chunk in body.iter_chunks()``, ``async with body``.
     """
 
-    def __init__(self, source: Any, content_length: int | None, *,
-                 on_close: Callable[[], None] | None = None) -> None:
+    def __init__(
+        self, source: Any, content_length: int | None, *, on_close: Callable[[], None] | None = None
+    ) -> None:
         self._source = source
         self._pending = b""
         self._read = 0
@@ -65,11 +66,19 @@ class AsyncDecryptedBody:
         return cls(_SpoolSource(spool), length, on_close=spool.close)
 
     @classmethod
-    def streaming(cls, ciphertext: Any, decryptor: Decryptor, length: int | None,
-                  location: Location | None = None) -> AsyncDecryptedBody:
+    def streaming(
+        cls,
+        ciphertext: Any,
+        decryptor: Decryptor,
+        length: int | None,
+        location: Location | None = None,
+    ) -> AsyncDecryptedBody:
         pump = DecryptionPump(decryptor, length, location)
-        return cls(_StreamingDecryption(ciphertext, pump), length,
-                   on_close=getattr(ciphertext, "close", None))
+        return cls(
+            _StreamingDecryption(ciphertext, pump),
+            length,
+            on_close=getattr(ciphertext, "close", None),
+        )
 
     @property
     def closed(self) -> bool:
@@ -116,8 +125,9 @@ class AsyncDecryptedBody:
         while chunk := await self.read(chunk_size):
             yield chunk
 
-    async def iter_lines(self, chunk_size: int = CHUNK,
-                         keepends: bool = False) -> AsyncIterator[bytes]:
+    async def iter_lines(
+        self, chunk_size: int = CHUNK, keepends: bool = False
+    ) -> AsyncIterator[bytes]:
         lines = LineSplitter(keepends)
         async for chunk in self.iter_chunks(chunk_size):
             for line in lines.feed(chunk):
@@ -187,9 +197,13 @@ def request_body(stream: Any) -> io.IOBase:
     return stream if isinstance(stream, io.IOBase) else _RawReader(stream)
 
 
-_CHECKSUM_ARGS = {"crc32": "ChecksumCRC32", "crc32c": "ChecksumCRC32C",
-                  "crc64nvme": "ChecksumCRC64NVME", "sha1": "ChecksumSHA1",
-                  "sha256": "ChecksumSHA256"}
+_CHECKSUM_ARGS = {
+    "crc32": "ChecksumCRC32",
+    "crc32c": "ChecksumCRC32C",
+    "crc64nvme": "ChecksumCRC64NVME",
+    "sha1": "ChecksumSHA1",
+    "sha256": "ChecksumSHA256",
+}
 
 
 def checksum_algorithm(s3: Any, args: Mapping[str, Any]) -> str | None:
@@ -246,8 +260,7 @@ async def read_all(response: Mapping[str, Any]) -> bytes:
         stream.close()
 
 
-async def adecrypt_into(source: Any, decryptor: Any,
-                        write: Callable[[bytes], Any]) -> int:
+async def adecrypt_into(source: Any, decryptor: Any, write: Callable[[bytes], Any]) -> int:
     """Decrypt a whole ciphertext stream into ``write``; raises if authentication fails
     (``streams.decrypt_into`` for async readers and writers)."""
     written = 0
@@ -265,7 +278,8 @@ def sink_writer(sink: Any) -> Callable[[bytes], Any]:
     write = getattr(sink, "write", None)
     if write is None:
         raise ConfigurationError(
-            f"Fileobj must be a binary file or an async writer, not {type(sink).__name__}")
+            f"Fileobj must be a binary file or an async writer, not {type(sink).__name__}"
+        )
     return write  # type: ignore[no-any-return]
 
 

@@ -67,25 +67,33 @@ T = TypeVar("T")
 class AsyncTransferManager:
     """Parallel uploads and downloads through an ``AsyncEncryptionClient``."""
 
-    def __init__(self, client: AsyncEncryptionClient,
-                 config: TransferConfig | None = None) -> None:
+    def __init__(self, client: AsyncEncryptionClient, config: TransferConfig | None = None) -> None:
         self.client = client
         self.config = config or TransferConfig()
 
     # ------------------------------------------------------------------ upload
 
     async def upload_file(
-        self, filename: str | os.PathLike[str], bucket: str, key: str,
-        extra_args: Mapping[str, Any] | None = None, callback: Callback | None = None,
+        self,
+        filename: str | os.PathLike[str],
+        bucket: str,
+        key: str,
+        extra_args: Mapping[str, Any] | None = None,
+        callback: Callback | None = None,
         encryption_context: Mapping[str, str] | None = None,
     ) -> dict[str, Any]:
         with open(filename, "rb") as source:
-            return await self.upload_fileobj(source, bucket, key, extra_args, callback,
-                                             encryption_context)
+            return await self.upload_fileobj(
+                source, bucket, key, extra_args, callback, encryption_context
+            )
 
     async def upload_fileobj(
-        self, fileobj: Any, bucket: str, key: str,
-        extra_args: Mapping[str, Any] | None = None, callback: Callback | None = None,
+        self,
+        fileobj: Any,
+        bucket: str,
+        key: str,
+        extra_args: Mapping[str, Any] | None = None,
+        callback: Callback | None = None,
         encryption_context: Mapping[str, str] | None = None,
     ) -> dict[str, Any]:
         extra = dict(extra_args or {})
@@ -93,41 +101,62 @@ class AsyncTransferManager:
         size = None if is_async_reader(fileobj) else remaining_length(fileobj)
         first: bytes | None = None
         if size is None:
-            first = (await aread_full(fileobj, threshold) if is_async_reader(fileobj)
-                     else await asyncio.to_thread(read_full, fileobj, threshold))
+            first = (
+                await aread_full(fileobj, threshold)
+                if is_async_reader(fileobj)
+                else await asyncio.to_thread(read_full, fileobj, threshold)
+            )
         small = len(first) if first is not None else size
         assert small is not None
         if small < threshold:
             response = await self.client.put_object(
-                Bucket=bucket, Key=key, Body=fileobj if first is None else first,
-                EncryptionContext=encryption_context, **extra)
+                Bucket=bucket,
+                Key=key,
+                Body=fileobj if first is None else first,
+                EncryptionContext=encryption_context,
+                **extra,
+            )
             if callback:
                 callback(small)
             return dict(response)
         with located(bucket, key):
-            return await self._multipart(fileobj, size, first, bucket, key, extra, callback,
-                                         encryption_context)
+            return await self._multipart(
+                fileobj, size, first, bucket, key, extra, callback, encryption_context
+            )
 
     async def _multipart(
-        self, fileobj: Any, size: int | None, first: bytes | None, bucket: str, key: str,
-        extra: dict[str, Any], callback: Callback | None,
+        self,
+        fileobj: Any,
+        size: int | None,
+        first: bytes | None,
+        bucket: str,
+        key: str,
+        extra: dict[str, Any],
+        callback: Callback | None,
         encryption_context: Mapping[str, str] | None,
     ) -> dict[str, Any]:
         client = self.client
         protocol.check_plaintext_limit(size, client.config.write_suite)
         instruction_file, integrity_index = pop_put_options(extra)
-        plan = protocol.plan_put(client.config, extra, encryption_context, instruction_file,
-                                 integrity_index)
+        plan = protocol.plan_put(
+            client.config, extra, encryption_context, instruction_file, integrity_index
+        )
         stale = await client.prepare_sidecars(bucket, key, plan)
         materials = await client.materials.aencryption_materials(
-            plan.encryption_request(client.config, size))
+            plan.encryption_request(client.config, size)
+        )
         sealed = protocol.seal_put(plan, materials, client.config)
-        created = await client._s3_call("create_multipart_upload", bucket, key,
-                                        "multipart upload start", **sealed.args)
+        created = await client._s3_call(
+            "create_multipart_upload", bucket, key, "multipart upload start", **sealed.args
+        )
         upload = Upload(
-            layout=GcmLayout(sealed.content_key), index_key=sealed.index_key,
-            callback=_on_loop(callback), bucket=bucket, key=key,
-            upload_id=created["UploadId"], sse_c=protocol.sse_c_args(sealed.args),
+            layout=GcmLayout(sealed.content_key),
+            index_key=sealed.index_key,
+            callback=_on_loop(callback),
+            bucket=bucket,
+            key=key,
+            upload_id=created["UploadId"],
+            sse_c=protocol.sse_c_args(sealed.args),
         )
         try:
             if size is not None:
@@ -135,18 +164,25 @@ class AsyncTransferManager:
             else:
                 assert first is not None
                 bodies = await self._upload_stream(upload, fileobj, first)
-            parts = [{"PartNumber": n, "ETag": body.etag}
-                     for n, body in enumerate(bodies, start=1)]
+            parts = [{"PartNumber": n, "ETag": body.etag} for n, body in enumerate(bodies, start=1)]
             response = await client._s3_call(
-                "complete_multipart_upload", bucket, key, "multipart upload completion",
-                UploadId=upload.upload_id, MultipartUpload={"Parts": parts}, **upload.sse_c)
+                "complete_multipart_upload",
+                bucket,
+                key,
+                "multipart upload completion",
+                UploadId=upload.upload_id,
+                MultipartUpload={"Parts": parts},
+                **upload.sse_c,
+            )
         except BaseException as failure:
             try:
-                await client.s3.abort_multipart_upload(Bucket=bucket, Key=key,
-                                                       UploadId=upload.upload_id)
+                await client.s3.abort_multipart_upload(
+                    Bucket=bucket, Key=key, UploadId=upload.upload_id
+                )
             except Exception as abort_error:
-                protocol.report_unaborted_upload(failure, bucket, key, upload.upload_id,
-                                                 abort_error)
+                protocol.report_unaborted_upload(
+                    failure, bucket, key, upload.upload_id, abort_error
+                )
             raise
         stored = sum(body.length for body in bodies) + sealed.metadata.suite.tag_length
         macs = [mac for body in bodies for mac in body.index_macs]
@@ -156,17 +192,24 @@ class AsyncTransferManager:
     async def _send(self, upload: Upload, number: int, body: PartBody) -> SentPart:
         client = self.client
         checksum = await asyncio.to_thread(
-            body_checksum, body, checksum_algorithm(client.s3, upload.sse_c))
+            body_checksum, body, checksum_algorithm(client.s3, upload.sse_c)
+        )
         response = await client._s3_call(
-            "upload_part", upload.bucket, upload.key, f"upload of part {number}",
-            UploadId=upload.upload_id, PartNumber=number, Body=request_body(body),
-            ContentLength=body.content_length, **checksum, **upload.sse_c)
+            "upload_part",
+            upload.bucket,
+            upload.key,
+            f"upload of part {number}",
+            UploadId=upload.upload_id,
+            PartNumber=number,
+            Body=request_body(body),
+            ContentLength=body.content_length,
+            **checksum,
+            **upload.sse_c,
+        )
         return body.sent(response["ETag"])
 
-    async def _upload_known(self, upload: Upload, fileobj: IO[bytes],
-                            size: int) -> list[SentPart]:
-        plan = plan_parts(size, upload_part_size(size, self.config,
-                                                    upload.index_key is not None))
+    async def _upload_known(self, upload: Upload, fileobj: IO[bytes], size: int) -> list[SentPart]:
+        plan = plan_parts(size, upload_part_size(size, self.config, upload.index_key is not None))
         read_at = PositionalReader(fileobj).read_at
         bodies = [PartBody(upload, read_at, offset, length) for offset, length in plan]
         slots = asyncio.Semaphore(self.config.max_concurrency)
@@ -175,19 +218,16 @@ class AsyncTransferManager:
             async with slots:
                 return await self._send(upload, number, body)
 
-        sent = await gather_or_cancel(
-            send(n, body) for n, body in enumerate(bodies[:-1], start=1))
+        sent = await gather_or_cancel(send(n, body) for n, body in enumerate(bodies[:-1], start=1))
         tail = await asyncio.to_thread(tagged_tail, upload, sent, bodies[-1])
         sent.append(await self._send(upload, len(plan), tail))
         return sent
 
-    async def _upload_stream(self, upload: Upload, fileobj: Any,
-                             first: bytes) -> list[SentPart]:
+    async def _upload_stream(self, upload: Upload, fileobj: Any, first: bytes) -> list[SentPart]:
         """A pipe or an async reader: at most max_concurrency + 1 parts of plaintext are
         held at once, in buffers reused from part to part."""
         part_size = upload_part_size(None, self.config, upload.index_key is not None)
-        cutter = StreamCutter(first, part_size, self.client.config.write_suite.max_plaintext
-                              or 0)
+        cutter = StreamCutter(first, part_size, self.client.config.write_suite.max_plaintext or 0)
         buffers = PartBuffers(part_size)
         slots = asyncio.Semaphore(self.config.max_concurrency + 1)  # parts held
         sending = asyncio.Semaphore(self.config.max_concurrency)  # parts in flight
@@ -224,8 +264,12 @@ class AsyncTransferManager:
     # ------------------------------------------------------------------ download
 
     async def download_file(
-        self, bucket: str, key: str, filename: str | os.PathLike[str],
-        callback: Callback | None = None, encryption_context: Mapping[str, str] | None = None,
+        self,
+        bucket: str,
+        key: str,
+        filename: str | os.PathLike[str],
+        callback: Callback | None = None,
+        encryption_context: Mapping[str, str] | None = None,
         **kwargs: Any,
     ) -> None:
         """Parallel ranged GETs into a file beside ``filename`` that takes its place only
@@ -233,15 +277,24 @@ class AsyncTransferManager:
         config = self.client.config
         with located(bucket, key):
             async with async_destination(
-                    Path(filename), config.spool_threshold, config.spool_dir,
-                    release_early=config.delayed_authentication) as destination:
-                await self._download_into(bucket, key, destination.file, callback,
-                                          encryption_context, **kwargs)
+                Path(filename),
+                config.spool_threshold,
+                config.spool_dir,
+                release_early=config.delayed_authentication,
+            ) as destination:
+                await self._download_into(
+                    bucket, key, destination.file, callback, encryption_context, **kwargs
+                )
                 await asyncio.to_thread(destination.release)
 
     async def download_fileobj(
-        self, bucket: str, key: str, fileobj: Any, callback: Callback | None = None,
-        encryption_context: Mapping[str, str] | None = None, **kwargs: Any,
+        self,
+        bucket: str,
+        key: str,
+        fileobj: Any,
+        callback: Callback | None = None,
+        encryption_context: Mapping[str, str] | None = None,
+        **kwargs: Any,
     ) -> int:
         """Decrypt into ``fileobj`` (a binary file or an async writer) once the whole
         object has verified, so that it gets nothing of an altered one; meanwhile the
@@ -250,13 +303,17 @@ class AsyncTransferManager:
         config = self.client.config
         write = sink_writer(fileobj)
         if config.delayed_authentication:
-            return await self._download_into(bucket, key, fileobj, callback,
-                                             encryption_context, **kwargs)
-        with located(bucket, key), contextlib.closing(
-                Spool(config.spool_threshold, config.spool_dir)) as spool:
+            return await self._download_into(
+                bucket, key, fileobj, callback, encryption_context, **kwargs
+            )
+        with (
+            located(bucket, key),
+            contextlib.closing(Spool(config.spool_threshold, config.spool_dir)) as spool,
+        ):
             with spool.filling():
-                written = await self._download_into(bucket, key, spool.file, callback,
-                                                    encryption_context, **kwargs)
+                written = await self._download_into(
+                    bucket, key, spool.file, callback, encryption_context, **kwargs
+                )
             if is_async_writer(fileobj):
                 for chunk in spool.chunks():
                     await write(chunk)
@@ -265,8 +322,13 @@ class AsyncTransferManager:
         return written
 
     async def _download_into(
-        self, bucket: str, key: str, fileobj: Any, callback: Callback | None,
-        encryption_context: Mapping[str, str] | None, **kwargs: Any,
+        self,
+        bucket: str,
+        key: str,
+        fileobj: Any,
+        callback: Callback | None,
+        encryption_context: Mapping[str, str] | None,
+        **kwargs: Any,
     ) -> int:
         """Decrypt into ``fileobj`` (parallel ranges if it is a seekable file), which
         holds unauthenticated plaintext if this raises: only private files may be
@@ -276,24 +338,46 @@ class AsyncTransferManager:
             head = await client._s3_call("head_object", bucket, key, "head", **kwargs)
             size = int(head["ContentLength"])
             md = await client._content_metadata(
-                bucket, key, head.get("Metadata", {}), kwargs.pop("InstructionFileSuffix", None),
-                kwargs)
+                bucket,
+                key,
+                head.get("Metadata", {}),
+                kwargs.pop("InstructionFileSuffix", None),
+                kwargs,
+            )
             if is_async_writer(fileobj) or not parallel_download_applies(
-                    size, md, self.config, fileobj):
+                size, md, self.config, fileobj
+            ):
                 written = await client.stream_download(
-                    bucket, key, fileobj, EncryptionContext=encryption_context,
-                    IfMatch=head["ETag"], **kwargs)
+                    bucket,
+                    key,
+                    fileobj,
+                    EncryptionContext=encryption_context,
+                    IfMatch=head["ETag"],
+                    **kwargs,
+                )
                 if callback:
                     callback(written)
                 return written
             content_key = await client._unwrap(md, encryption_context)
             return await self.download_verified(
-                bucket, key, fileobj, GcmLayout(content_key), size,
-                {"IfMatch": head["ETag"], **kwargs}, callback)
+                bucket,
+                key,
+                fileobj,
+                GcmLayout(content_key),
+                size,
+                {"IfMatch": head["ETag"], **kwargs},
+                callback,
+            )
 
     async def download_verified(
-        self, bucket: str, key: str, fileobj: IO[bytes], layout: GcmLayout, size: int,
-        get_args: Mapping[str, Any], callback: Callback | None = None,
+        self,
+        bucket: str,
+        key: str,
+        fileobj: IO[bytes],
+        layout: GcmLayout,
+        size: int,
+        get_args: Mapping[str, Any],
+        callback: Callback | None = None,
     ) -> int:
         """Parallel ranged GETs of an AES-GCM object whose key is known, tag verified."""
         plain_size, plan = download_plan(layout, size, self.config)
@@ -302,14 +386,20 @@ class AsyncTransferManager:
 
         async def part(offset: int, length: int) -> PartHash:
             async with slots:
-                return await self._download_range(bucket, key, layout, offset, length, writer,
-                                                  callback, get_args)
+                return await self._download_range(
+                    bucket, key, layout, offset, length, writer, callback, get_args
+                )
 
         async def tag() -> bytes:
             async with slots:
                 response = await self.client._s3_call(
-                    "get_object", bucket, key, "ranged download",
-                    Range=f"bytes={plain_size}-{size - 1}", **get_args)
+                    "get_object",
+                    bucket,
+                    key,
+                    "ranged download",
+                    Range=f"bytes={plain_size}-{size - 1}",
+                    **get_args,
+                )
                 return await read_all(response)
 
         tag_task = asyncio.ensure_future(tag())
@@ -324,15 +414,27 @@ class AsyncTransferManager:
         return plain_size
 
     async def _download_range(
-        self, bucket: str, key: str, layout: GcmLayout, offset: int, length: int,
-        writer: PositionalWriter, callback: Callback | None, get_args: Mapping[str, Any],
+        self,
+        bucket: str,
+        key: str,
+        layout: GcmLayout,
+        offset: int,
+        length: int,
+        writer: PositionalWriter,
+        callback: Callback | None,
+        get_args: Mapping[str, Any],
     ) -> PartHash:
         decryptor = PartDecryptor(layout, offset)
         if length == 0:
             return decryptor.finalize()
         response = await self.client._s3_call(
-            "get_object", bucket, key, "ranged download",
-            Range=f"bytes={offset}-{offset + length - 1}", **get_args)
+            "get_object",
+            bucket,
+            key,
+            "ranged download",
+            Range=f"bytes={offset}-{offset + length - 1}",
+            **get_args,
+        )
         position = offset
         stream = response["Body"]
         try:

@@ -27,11 +27,19 @@ _ENDPOINT_OPTIONS = {
     "kms": "--kms-endpoint-url or AWS_ENDPOINT_URL_KMS",
 }
 # Answers that mean AWS does not accept the credentials themselves (not the permission).
-CREDENTIAL_CODES = frozenset({
-    "InvalidAccessKeyId", "SignatureDoesNotMatch", "ExpiredToken", "ExpiredTokenException",
-    "TokenRefreshRequired", "InvalidToken", "UnrecognizedClientException",
-    "InvalidClientTokenId", "InvalidSignatureException",
-})
+CREDENTIAL_CODES = frozenset(
+    {
+        "InvalidAccessKeyId",
+        "SignatureDoesNotMatch",
+        "ExpiredToken",
+        "ExpiredTokenException",
+        "TokenRefreshRequired",
+        "InvalidToken",
+        "UnrecognizedClientException",
+        "InvalidClientTokenId",
+        "InvalidSignatureException",
+    }
+)
 
 
 def session(profile: str | None = None, region: str | None = None) -> Any:
@@ -46,21 +54,28 @@ def session(profile: str | None = None, region: str | None = None) -> Any:
         raise ConfigurationError(
             f"no AWS profile named {name!r} in the AWS config and credentials files",
             hint="List the profiles with 'aws configure list-profiles', or create one with "
-                 "'aws configure --profile NAME'",
+            "'aws configure --profile NAME'",
         ) from None
 
 
-def client(service: str, *, endpoint_url: str | None = None, profile: str | None = None,
-           region: str | None = None) -> Any:
+def client(
+    service: str,
+    *,
+    endpoint_url: str | None = None,
+    profile: str | None = None,
+    region: str | None = None,
+) -> Any:
     """A boto3 client with s3cse's retry settings; a missing region is said plainly."""
     from botocore.exceptions import NoRegionError
 
     try:
-        return session(profile, region).client(service, endpoint_url=endpoint_url,
-                                               config=botocore_config())
+        return session(profile, region).client(
+            service, endpoint_url=endpoint_url, config=botocore_config()
+        )
     except NoRegionError:
         raise ConfigurationError(
-            f"no AWS region is set, and {service.upper()} needs one", hint=REGION_HINT,
+            f"no AWS region is set, and {service.upper()} needs one",
+            hint=REGION_HINT,
         ) from None
 
 
@@ -69,8 +84,14 @@ class LazyClient:
     then fails that request, inside the call that names the object, instead of the
     command's set-up, which knows no object yet."""
 
-    def __init__(self, service: str, *, endpoint_url: str | None = None,
-                 profile: str | None = None, region: str | None = None) -> None:
+    def __init__(
+        self,
+        service: str,
+        *,
+        endpoint_url: str | None = None,
+        profile: str | None = None,
+        region: str | None = None,
+    ) -> None:
         self._service, self._endpoint_url = service, endpoint_url
         self._profile, self._region = profile, region
         self._client: Any = None
@@ -82,7 +103,8 @@ class LazyClient:
         with self._lock:
             if self._client is None:
                 self._client = session(self._profile, self._region).client(
-                    self._service, endpoint_url=self._endpoint_url, config=botocore_config())
+                    self._service, endpoint_url=self._endpoint_url, config=botocore_config()
+                )
         return getattr(self._client, name)
 
     def __repr__(self) -> str:
@@ -106,7 +128,8 @@ def unreachable(exc: BaseException, service: str) -> tuple[str, str] | None:
     if isinstance(exc, NoRegionError):
         return "no AWS region is set", REGION_HINT
     if isinstance(exc, ConnectionError):
-        return (f"cannot reach {service.upper()}: {exc}",
-                f"Check the {service.upper()} endpoint ({_ENDPOINT_OPTIONS[service]}) and "
-                "the network")
+        return (
+            f"cannot reach {service.upper()}: {exc}",
+            f"Check the {service.upper()} endpoint ({_ENDPOINT_OPTIONS[service]}) and the network",
+        )
     return None

@@ -21,7 +21,9 @@ from .protocol import s3_errors
 
 def broken_read(exc: Exception, bucket: str, key: str, action: str, received: int) -> S3CSEError:
     return S3RequestError(
-        f"{action} failed after {received} bytes of the body: {exc}", bucket=bucket, key=key,
+        f"{action} failed after {received} bytes of the body: {exc}",
+        bucket=bucket,
+        key=key,
         hint="The connection to S3 broke mid-transfer; retry the read",
     )
 

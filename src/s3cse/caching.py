@@ -74,11 +74,13 @@ class CachingMaterialsManager(MaterialsManager):
     ) -> None:
         if max_objects < 1 or max_age <= 0 or decrypt_entries < 0:
             raise ConfigurationError(
-                "max_objects must be >= 1, max_age > 0 and decrypt_entries >= 0")
+                "max_objects must be >= 1, max_age > 0 and decrypt_entries >= 0"
+            )
         if max_bytes is not None and max_bytes < 1:
             raise ConfigurationError("max_bytes must be >= 1")
-        self.inner = inner if isinstance(inner, MaterialsManager) else \
-            DefaultMaterialsManager(inner)
+        self.inner = (
+            inner if isinstance(inner, MaterialsManager) else DefaultMaterialsManager(inner)
+        )
         self.max_objects, self.max_age, self.max_bytes = max_objects, max_age, max_bytes
         self.decrypt_entries = decrypt_entries
         self.allow_non_committing = allow_non_committing
@@ -155,9 +157,14 @@ class CachingMaterialsManager(MaterialsManager):
 
     def _decrypt_lookup(self, request: DecryptionRequest) -> tuple[bytes | None, _Miss[bytes]]:
         md = request.metadata
-        key = (md.wrap_alg, md.encrypted_data_key, md.suite.id,
-               tuple(sorted(md.context.items())),
-               tuple(sorted(request.encryption_context.items())), request.legacy)
+        key = (
+            md.wrap_alg,
+            md.encrypted_data_key,
+            md.suite.id,
+            tuple(sorted(md.context.items())),
+            tuple(sorted(request.encryption_context.items())),
+            request.legacy,
+        )
         now = self._clock()
         with self._lock:
             cached = self._decrypt.get(key)

@@ -47,8 +47,9 @@ def derive_keys(suite: AlgorithmSuite, data_key: bytes, message_id: bytes) -> tu
     """HKDF-SHA512 (salt = message id): the content key and the key commitment."""
 
     def expand(label: bytes, length: int) -> bytes:
-        hkdf = HKDF(algorithm=hashes.SHA512(), length=length, salt=message_id,
-                    info=suite.id_bytes + label)
+        hkdf = HKDF(
+            algorithm=hashes.SHA512(), length=length, salt=message_id, info=suite.id_bytes + label
+        )
         return hkdf.derive(data_key)
 
     return expand(_DERIVE_KEY_LABEL, DATA_KEY_LENGTH), expand(
@@ -79,15 +80,14 @@ class NewContent:
     commitment: bytes | None
 
 
-def new_content_key(
-    suite: AlgorithmSuite, data_key: bytes, rng: Random = os.urandom
-) -> NewContent:
+def new_content_key(suite: AlgorithmSuite, data_key: bytes, rng: Random = os.urandom) -> NewContent:
     """Draw the per-object randomness (IV or message id) and derive the content key."""
     if suite.committing:
         message_id = random_nonzero(suite.message_id_length, rng)
         key, commitment = derive_keys(suite, data_key, message_id)
-        return NewContent(ContentKey(suite, key, COMMIT_IV, suite.id_bytes), None, message_id,
-                          commitment)
+        return NewContent(
+            ContentKey(suite, key, COMMIT_IV, suite.id_bytes), None, message_id, commitment
+        )
     iv = random_nonzero(suite.iv_length, rng)
     return NewContent(ContentKey(suite, data_key, iv), iv, None, None)
 
@@ -111,8 +111,7 @@ def content_key_for_decrypt(
         key, expected = derive_keys(suite, data_key, message_id)
         if not constant_time.bytes_eq(expected, commitment):
             raise CommitmentMismatchError(
-                "key commitment does not match the data key: the object or its metadata "
-                "was altered"
+                "key commitment does not match the data key: the object or its metadata was altered"
             )
         return ContentKey(suite, key, COMMIT_IV, suite.id_bytes)
     if iv is None or len(iv) != suite.iv_length:
@@ -169,8 +168,9 @@ class GcmDecryptor:
         try:
             return self._ctx.finalize_with_tag(self._held)
         except InvalidTag:
-            raise TagMismatchError("authentication tag does not match: the content was altered")\
-                from None
+            raise TagMismatchError(
+                "authentication tag does not match: the content was altered"
+            ) from None
 
 
 class CbcDecryptor:
@@ -191,8 +191,9 @@ class CbcDecryptor:
         try:
             return self._unpadder.update(self._ctx.finalize()) + self._unpadder.finalize()
         except ValueError:
-            raise AuthenticationError("AES-CBC padding is invalid: wrong key or altered content")\
-                from None
+            raise AuthenticationError(
+                "AES-CBC padding is invalid: wrong key or altered content"
+            ) from None
 
 
 ContentDecryptor = GcmDecryptor | CbcDecryptor

@@ -139,8 +139,9 @@ class _Main(click.Group):
             _fail(exc)
         except KeyboardInterrupt as exc:
             signum = getattr(exc, "signum", signal.SIGINT)
-            click.echo(f"s3cse: {'terminated' if signum == signal.SIGTERM else 'interrupted'}",
-                       err=True)
+            click.echo(
+                f"s3cse: {'terminated' if signum == signal.SIGTERM else 'interrupted'}", err=True
+            )
             sys.exit(128 + signum)
         except BrokenPipeError:
             # the reader went away (``s3cse cat ... | head``): stop quietly
@@ -230,12 +231,15 @@ def _add_options(func: F, options: Sequence[Callable[[F], F]]) -> F:
 
 def _aws_option_list() -> list[Callable[[F], F]]:
     return [
-        click.option("--region",
-                     help="AWS region (default: AWS_REGION, AWS_DEFAULT_REGION or the "
-                          "profile's)."),
-        click.option("--profile",
-                     help="AWS profile from the AWS config and credentials files "
-                          "(default: AWS_PROFILE, else the default chain)."),
+        click.option(
+            "--region",
+            help="AWS region (default: AWS_REGION, AWS_DEFAULT_REGION or the profile's).",
+        ),
+        click.option(
+            "--profile",
+            help="AWS profile from the AWS config and credentials files "
+            "(default: AWS_PROFILE, else the default chain).",
+        ),
     ]
 
 
@@ -247,58 +251,99 @@ def aws_options(func: F) -> F:
 def _key_source_options() -> list[Callable[[F], F]]:
     return [
         click.option("--kms-key-id", help="AWS KMS key id, ARN or alias to wrap data keys."),
-        click.option("--aes-key-file", type=click.Path(dir_okay=False),
-                     help="File with a 256-bit AES key (32 raw bytes or base64)."),
-        click.option("--rsa-key-file", type=click.Path(dir_okay=False),
-                     help="PEM RSA key: the private key (a public key suffices to encrypt)."),
-        click.option("--encryption-context", "encryption_context", multiple=True,
-                     metavar="KEY=VALUE", help="KMS encryption context entry (repeatable)."),
+        click.option(
+            "--aes-key-file",
+            type=click.Path(dir_okay=False),
+            help="File with a 256-bit AES key (32 raw bytes or base64).",
+        ),
+        click.option(
+            "--rsa-key-file",
+            type=click.Path(dir_okay=False),
+            help="PEM RSA key: the private key (a public key suffices to encrypt).",
+        ),
+        click.option(
+            "--encryption-context",
+            "encryption_context",
+            multiple=True,
+            metavar="KEY=VALUE",
+            help="KMS encryption context entry (repeatable).",
+        ),
         click.option("--matdesc", help="Material description (JSON) for AES/RSA keys."),
     ]
 
 
 def _write_format_options() -> list[Callable[[F], F]]:
     return [
-        click.option("--format", "fmt", type=click.Choice(["v3", "v2"]), default="v3",
-                     show_default=True, help="Format to write; v3 commits to the key."),
-        click.option("--instruction-file", is_flag=True,
-                     help="Store the wrapped key in KEY.instruction, not in metadata."),
-        click.option("--integrity-index", is_flag=True,
-                     help="Also write KEY.s3cse-index: authenticated ranged reads."),
+        click.option(
+            "--format",
+            "fmt",
+            type=click.Choice(["v3", "v2"]),
+            default="v3",
+            show_default=True,
+            help="Format to write; v3 commits to the key.",
+        ),
+        click.option(
+            "--instruction-file",
+            is_flag=True,
+            help="Store the wrapped key in KEY.instruction, not in metadata.",
+        ),
+        click.option(
+            "--integrity-index",
+            is_flag=True,
+            help="Also write KEY.s3cse-index: authenticated ranged reads.",
+        ),
     ]
 
 
 def _read_policy_options(policy_default: str) -> list[Callable[[F], F]]:
     return [
-        click.option("--legacy", is_flag=True,
-                     help="Allow reading legacy unauthenticated modes (CBC, kms, AESWrap, V1)."),
-        click.option("--commitment-policy",
-                     type=click.Choice([
-                         "FORBID_ENCRYPT_ALLOW_DECRYPT",
-                         "REQUIRE_ENCRYPT_ALLOW_DECRYPT",
-                         "REQUIRE_ENCRYPT_REQUIRE_DECRYPT",
-                     ], case_sensitive=False),
-                     help=f"Key commitment policy (default {policy_default})."),
+        click.option(
+            "--legacy",
+            is_flag=True,
+            help="Allow reading legacy unauthenticated modes (CBC, kms, AESWrap, V1).",
+        ),
+        click.option(
+            "--commitment-policy",
+            type=click.Choice(
+                [
+                    "FORBID_ENCRYPT_ALLOW_DECRYPT",
+                    "REQUIRE_ENCRYPT_ALLOW_DECRYPT",
+                    "REQUIRE_ENCRYPT_REQUIRE_DECRYPT",
+                ],
+                case_sensitive=False,
+            ),
+            help=f"Key commitment policy (default {policy_default}).",
+        ),
         click.option("--endpoint-url", help="S3 endpoint (default: AWS_ENDPOINT_URL_S3 or AWS)."),
-        click.option("--kms-endpoint-url",
-                     help="KMS endpoint (default: AWS_ENDPOINT_URL_KMS or AWS)."),
+        click.option(
+            "--kms-endpoint-url", help="KMS endpoint (default: AWS_ENDPOINT_URL_KMS or AWS)."
+        ),
     ]
 
 
 def key_options(func: F) -> F:
     """The options of a command that encrypts and decrypts (``cp``)."""
-    return _add_options(func, [
-        *_key_source_options(), *_write_format_options(),
-        *_read_policy_options("follows --format"), *_aws_option_list(),
-    ])
+    return _add_options(
+        func,
+        [
+            *_key_source_options(),
+            *_write_format_options(),
+            *_read_policy_options("follows --format"),
+            *_aws_option_list(),
+        ],
+    )
 
 
 def read_key_options(func: F) -> F:
     """The options of a command that only decrypts (``cat``): nothing about writing."""
-    return _add_options(func, [
-        *_key_source_options(), *_read_policy_options("REQUIRE_ENCRYPT_REQUIRE_DECRYPT"),
-        *_aws_option_list(),
-    ])
+    return _add_options(
+        func,
+        [
+            *_key_source_options(),
+            *_read_policy_options("REQUIRE_ENCRYPT_REQUIRE_DECRYPT"),
+            *_aws_option_list(),
+        ],
+    )
 
 
 CLI_KEY_FILES = KeyFileNames("--aes-key-file", "--rsa-key-file")
@@ -331,10 +376,16 @@ class KeyOptions:
         from .lifecycle import KeySpec
 
         matdesc = _parse_matdesc(self.matdesc) or {}
-        return KeySpec(self.kms_key_id, self.aes_key_file, self.rsa_key_file,
-                       tuple(sorted(matdesc.items())), self.kms_endpoint_url,
-                       region=self.region, profile=self.profile,
-                       names=CLI_KEY_FILES).keyrings(private=private)
+        return KeySpec(
+            self.kms_key_id,
+            self.aes_key_file,
+            self.rsa_key_file,
+            tuple(sorted(matdesc.items())),
+            self.kms_endpoint_url,
+            region=self.region,
+            profile=self.profile,
+            names=CLI_KEY_FILES,
+        ).keyrings(private=private)
 
     def client(self, *, writing: bool, cache: bool = False) -> EncryptionClient:
         rings = self.keyrings(private=not writing)
@@ -343,14 +394,14 @@ class KeyOptions:
         keyring = rings[0] if len(rings) == 1 else MultiKeyring(rings)
         config = CryptoConfig(
             format=self.fmt,  # type: ignore[arg-type]
-            commitment_policy=self.commitment_policy.upper() if self.commitment_policy
-            else None,  # type: ignore[arg-type]
+            commitment_policy=self.commitment_policy.upper() if self.commitment_policy else None,  # type: ignore[arg-type]
             legacy=self.legacy,
             instruction_file=self.instruction_file,
             integrity_index=self.integrity_index,
         )
-        s3 = awsenv.client("s3", endpoint_url=self.endpoint_url, profile=self.profile,
-                           region=self.region)
+        s3 = awsenv.client(
+            "s3", endpoint_url=self.endpoint_url, profile=self.profile, region=self.region
+        )
         if cache:
             from .caching import CachingMaterialsManager
 
@@ -359,8 +410,9 @@ class KeyOptions:
                     "--cache-data-keys writes format v3 only: with v2 many objects would "
                     "share one key, random IVs and no key commitment"
                 )
-            return EncryptionClient(materials=CachingMaterialsManager(keyring), s3_client=s3,
-                                    config=config)
+            return EncryptionClient(
+                materials=CachingMaterialsManager(keyring), s3_client=s3, config=config
+            )
         return EncryptionClient(keyring, s3_client=s3, config=config)
 
     @property
@@ -383,19 +435,31 @@ def sse_options(*, writes: bool = False, copies: bool = False) -> Callable[[F], 
     options: list[Callable[[F], F]] = []
     if writes:
         options += [
-            click.option("--sse", type=click.Choice(["AES256", "aws:kms"]),
-                         help="Also encrypt server-side: AES256 (SSE-S3) or aws:kms (SSE-KMS)."),
-            click.option("--sse-kms-key-id",
-                         help="KMS key for --sse aws:kms (default: the AWS managed key)."),
+            click.option(
+                "--sse",
+                type=click.Choice(["AES256", "aws:kms"]),
+                help="Also encrypt server-side: AES256 (SSE-S3) or aws:kms (SSE-KMS).",
+            ),
+            click.option(
+                "--sse-kms-key-id", help="KMS key for --sse aws:kms (default: the AWS managed key)."
+            ),
         ]
-    options.append(click.option(
-        "--sse-c-key-file", type=click.Path(dir_okay=False),
-        help="SSE-C: file with the 256-bit customer key (32 raw bytes or base64), sent "
-             "with every request for the object and its sidecars."))
+    options.append(
+        click.option(
+            "--sse-c-key-file",
+            type=click.Path(dir_okay=False),
+            help="SSE-C: file with the 256-bit customer key (32 raw bytes or base64), sent "
+            "with every request for the object and its sidecars.",
+        )
+    )
     if copies:
-        options.append(click.option(
-            "--sse-c-copy-source-key-file", type=click.Path(dir_okay=False),
-            help="SSE-C key of the source objects of an s3:// to s3:// copy."))
+        options.append(
+            click.option(
+                "--sse-c-copy-source-key-file",
+                type=click.Path(dir_okay=False),
+                help="SSE-C key of the source objects of an s3:// to s3:// copy.",
+            )
+        )
     return lambda func: _add_options(func, options)
 
 
@@ -416,10 +480,14 @@ class Sse:
         if mode and key_file:
             raise ConfigurationError(
                 "--sse and --sse-c-key-file exclude each other: an object has one kind of "
-                "server-side encryption")
-        return cls(mode, kms_key_id,
-                   _load_sse_c_key(key_file) if key_file else None,
-                   _load_sse_c_key(source_file) if source_file else None)
+                "server-side encryption"
+            )
+        return cls(
+            mode,
+            kms_key_id,
+            _load_sse_c_key(key_file) if key_file else None,
+            _load_sse_c_key(source_file) if source_file else None,
+        )
 
     def put_args(self) -> dict[str, Any]:
         """For objects written: PutObject / CreateMultipartUpload arguments."""
@@ -456,7 +524,8 @@ def _load_sse_c_key(path: str) -> bytes:
     if len(key) != 32:
         raise ConfigurationError(
             f"SSE-C key file {path} must hold a 256-bit key: 32 raw bytes or their base64 "
-            "(make one with: s3cse keygen aes FILE)")
+            "(make one with: s3cse keygen aes FILE)"
+        )
     return key
 
 
@@ -486,8 +555,9 @@ def _add_sse_c_hint(exc: S3CSEError, sse: Sse | None) -> None:
 
 
 @click.group(cls=_Main, context_settings={"help_option_names": ["-h", "--help"]})
-@click.option("--debug", is_flag=True,
-              help="Print a traceback with errors (as S3CSE_DEBUG=1 does).")
+@click.option(
+    "--debug", is_flag=True, help="Print a traceback with errors (as S3CSE_DEBUG=1 does)."
+)
 @click.version_option(package_name="s3cse")
 def main(debug: bool) -> None:
     """Amazon S3 client-side encryption, compatible with the AWS S3 Encryption Clients.
@@ -520,20 +590,40 @@ def main(debug: bool) -> None:
 @click.argument("dst")
 @key_options
 @sse_options(writes=True, copies=True)
-@click.option("--recursive", "-r", is_flag=True,
-              help="Copy a directory or everything under an s3:// prefix.")
-@click.option("--cache-data-keys", is_flag=True,
-              help="Reuse data keys across objects (format v3): far fewer KMS calls for "
-                   "many small objects.")
-@click.option("--concurrency", type=click.IntRange(min=1), default=8, show_default=True,
-              help="Objects transferred at once with --recursive.")
+@click.option(
+    "--recursive", "-r", is_flag=True, help="Copy a directory or everything under an s3:// prefix."
+)
+@click.option(
+    "--cache-data-keys",
+    is_flag=True,
+    help="Reuse data keys across objects (format v3): far fewer KMS calls for many small objects.",
+)
+@click.option(
+    "--concurrency",
+    type=click.IntRange(min=1),
+    default=8,
+    show_default=True,
+    help="Objects transferred at once with --recursive.",
+)
 @click.option("--content-type", help="Content-Type to store with an upload.")
-@click.option("--follow-symlinks/--no-follow-symlinks", default=True, show_default=True,
-              help="With --recursive uploads: follow symbolic links to files and "
-                   "directories, or skip them.")
+@click.option(
+    "--follow-symlinks/--no-follow-symlinks",
+    default=True,
+    show_default=True,
+    help="With --recursive uploads: follow symbolic links to files and directories, or skip them.",
+)
 @click.option("--quiet", "-q", is_flag=True, help="Print nothing on success.")
-def cp(src: str, dst: str, recursive: bool, cache_data_keys: bool, concurrency: int,
-       content_type: str | None, follow_symlinks: bool, quiet: bool, **kwargs: Any) -> None:
+def cp(
+    src: str,
+    dst: str,
+    recursive: bool,
+    cache_data_keys: bool,
+    concurrency: int,
+    content_type: str | None,
+    follow_symlinks: bool,
+    quiet: bool,
+    **kwargs: Any,
+) -> None:
     """Copy SRC to DST, encrypting on upload and decrypting on download.
 
     SRC and DST are local paths, - (stdin/stdout), or s3://BUCKET/KEY; an s3:// to
@@ -553,8 +643,17 @@ def cp(src: str, dst: str, recursive: bool, cache_data_keys: bool, concurrency: 
     sse = Sse.from_options(kwargs)
     extra = {"ContentType": content_type} if content_type else {}
     if recursive:
-        _copy_recursive(options, sse, src, dst, extra=extra, cache=cache_data_keys,
-                        concurrency=concurrency, quiet=quiet, follow_symlinks=follow_symlinks)
+        _copy_recursive(
+            options,
+            sse,
+            src,
+            dst,
+            extra=extra,
+            cache=cache_data_keys,
+            concurrency=concurrency,
+            quiet=quiet,
+            follow_symlinks=follow_symlinks,
+        )
         return
     source, target = S3Url.parse(src), S3Url.parse(dst)
     if source is None and target is None:
@@ -564,8 +663,14 @@ def cp(src: str, dst: str, recursive: bool, cache_data_keys: bool, concurrency: 
     with _sse_c_hints(sse):
         if source is None and target is not None:
             target = _s3_target(target, src)
-            done = _upload(options.client(writing=True, cache=cache_data_keys), options, sse,
-                           src, target, extra)
+            done = _upload(
+                options.client(writing=True, cache=cache_data_keys),
+                options,
+                sse,
+                src,
+                target,
+                extra,
+            )
         elif source is not None and target is None:
             reader = options.client(writing=False, cache=cache_data_keys)
             with _prefix_hint(reader.s3, source, "copy"):
@@ -575,8 +680,15 @@ def cp(src: str, dst: str, recursive: bool, cache_data_keys: bool, concurrency: 
             target = _s3_target(target, source.key)
             reader = options.client(writing=False, cache=cache_data_keys)
             with _prefix_hint(reader.s3, source, "copy"):
-                done = _copy(reader, options.client(writing=True, cache=cache_data_keys),
-                             options, sse, source, target, extra)
+                done = _copy(
+                    reader,
+                    options.client(writing=True, cache=cache_data_keys),
+                    options,
+                    sse,
+                    source,
+                    target,
+                    extra,
+                )
     if not quiet and done:
         click.echo(display_key(done), err=dst == "-")
 
@@ -586,20 +698,21 @@ def _refuse_prefix(url: S3Url, verb: str) -> None:
     if not url.key or url.key.endswith("/"):
         raise ConfigurationError(
             f"{url} names a prefix (or a folder marker), not an object: pass --recursive to "
-            f"{verb} everything under it")
+            f"{verb} everything under it"
+        )
 
 
 @contextlib.contextmanager
 def _prefix_hint(s3: Any, url: S3Url, verb: str) -> Iterator[None]:
-    """"No such object" for a key that is a prefix of others: say so, as ``aws s3``
+    """ "No such object" for a key that is a prefix of others: say so, as ``aws s3``
     users expect, and offer ``--recursive``."""
     try:
         yield
     except ObjectNotFoundError:
         if _is_prefix(s3, url):
             raise ConfigurationError(
-                f"{url} is a prefix, not an object: pass --recursive to {verb} everything "
-                "under it") from None
+                f"{url} is a prefix, not an object: pass --recursive to {verb} everything under it"
+            ) from None
         raise
 
 
@@ -619,8 +732,15 @@ def _s3_target(target: S3Url, source_name: str) -> S3Url:
     return target
 
 
-def _upload(client: EncryptionClient, options: KeyOptions, sse: Sse, src: str,
-            target: S3Url, extra: dict[str, Any], callback: Callback | None = None) -> str:
+def _upload(
+    client: EncryptionClient,
+    options: KeyOptions,
+    sse: Sse,
+    src: str,
+    target: S3Url,
+    extra: dict[str, Any],
+    callback: Callback | None = None,
+) -> str:
     stream: IO[bytes]
     if src == "-":
         stream = sys.stdin.buffer
@@ -632,13 +752,13 @@ def _upload(client: EncryptionClient, options: KeyOptions, sse: Sse, src: str,
     args = {"EncryptionContext": options.context, **extra, **sse.put_args()}
     if callback is not None:
         with stream:
-            client.upload_fileobj(stream, target.bucket, target.key, Callback=callback,
-                                  ExtraArgs=args)
+            client.upload_fileobj(
+                stream, target.bucket, target.key, Callback=callback, ExtraArgs=args
+            )
         return f"upload: {src} to {target}"
     size = None if src == "-" else os.path.getsize(src)
     with stream, _progress(f"upload {target}", size, options.quiet) as advance:
-        client.upload_fileobj(stream, target.bucket, target.key, Callback=advance,
-                              ExtraArgs=args)
+        client.upload_fileobj(stream, target.bucket, target.key, Callback=advance, ExtraArgs=args)
     return f"upload: {src} to {target}"
 
 
@@ -655,9 +775,14 @@ def _progress(label: str, total: int | None, quiet: bool) -> Iterator[Any]:
         TransferSpeedColumn,
     )
 
-    with Progress("[progress.description]{task.description}", BarColumn(), DownloadColumn(),
-                  TransferSpeedColumn(), transient=True,
-                  console=_stderr_console()) as progress:
+    with Progress(
+        "[progress.description]{task.description}",
+        BarColumn(),
+        DownloadColumn(),
+        TransferSpeedColumn(),
+        transient=True,
+        console=_stderr_console(),
+    ) as progress:
         task = progress.add_task(_bar_label(label), total=total)
         yield lambda done: progress.advance(task, done)
 
@@ -679,8 +804,9 @@ def _stderr_console() -> Any:
     return Console(stderr=True)
 
 
-def _download(client: EncryptionClient, options: KeyOptions, sse: Sse, source: S3Url,
-              dst: str) -> str:
+def _download(
+    client: EncryptionClient, options: KeyOptions, sse: Sse, source: S3Url, dst: str
+) -> str:
     get_args = sse.get_args()
     if dst == "-":
         _cat_one(client, options, sse, source)
@@ -691,12 +817,20 @@ def _download(client: EncryptionClient, options: KeyOptions, sse: Sse, source: S
             target = target / local_name(source.key)
     into_stdout = _is_stdout(target)
     try:
-        size = client.head_object(Bucket=source.bucket, Key=source.key,
-                                  **get_args)["ContentLength"] \
-            if _shows_progress(options.quiet) else None
+        size = (
+            client.head_object(Bucket=source.bucket, Key=source.key, **get_args)["ContentLength"]
+            if _shows_progress(options.quiet)
+            else None
+        )
         with _progress(f"download {source}", size, options.quiet) as advance:
-            client.download_file(source.bucket, source.key, target, Callback=advance,
-                                 EncryptionContext=options.context, **get_args)
+            client.download_file(
+                source.bucket,
+                source.key,
+                target,
+                Callback=advance,
+                EncryptionContext=options.context,
+                **get_args,
+            )
     except DestinationError:
         raise
     except OSError as exc:
@@ -717,20 +851,28 @@ def _is_stdout(target: Path) -> bool:
         return False
 
 
-def _copy(reader: EncryptionClient, writer: EncryptionClient, options: KeyOptions, sse: Sse,
-          source: S3Url, target: S3Url, extra: dict[str, Any],
-          callback: Callback | None = None) -> str:
+def _copy(
+    reader: EncryptionClient,
+    writer: EncryptionClient,
+    options: KeyOptions,
+    sse: Sse,
+    source: S3Url,
+    target: S3Url,
+    extra: dict[str, Any],
+    callback: Callback | None = None,
+) -> str:
     source_args = sse.source_args()
     response = reader.get_object(
-        Bucket=source.bucket, Key=source.key, EncryptionContext=options.context,
+        Bucket=source.bucket,
+        Key=source.key,
+        EncryptionContext=options.context,
         **source_args,
     )
     args = {"EncryptionContext": options.context, **extra, **sse.put_args()}
     if _has_integrity_index(reader.s3, source, source_args):
         args["IntegrityIndex"] = True  # a re-encrypted copy gets a fresh index too
     with response["Body"] as body:
-        writer.upload_fileobj(body, target.bucket, target.key, ExtraArgs=args,
-                              Callback=callback)
+        writer.upload_fileobj(body, target.bucket, target.key, ExtraArgs=args, Callback=callback)
     return f"copy: {source} to {target}"
 
 
@@ -750,28 +892,41 @@ def _s3_errors() -> tuple[type[Exception], ...]:
     return (ClientError, BotoCoreError)
 
 
-def _listing(s3: Any, bucket: str, prefix: str, *, delimiter: bool = False,
-             sse_c: dict[str, Any] | None = None) -> Iterator[dict[str, Any]]:
+def _listing(
+    s3: Any,
+    bucket: str,
+    prefix: str,
+    *,
+    delimiter: bool = False,
+    sse_c: dict[str, Any] | None = None,
+) -> Iterator[dict[str, Any]]:
     """Objects (``Key``, ``Size``, ``LastModified``) and, with ``delimiter``, common
     prefixes (``Prefix``), in S3's order, without the instruction files and integrity
     indexes of listed objects. A sidecar whose object is absent is listed: it is all
     there is; a user's object only named like a sidecar is listed too (``sidecars``)."""
-    for entry, sidecar in _listing_with_sidecars(s3, bucket, prefix, delimiter=delimiter,
-                                                 sse_c=sse_c):
+    for entry, sidecar in _listing_with_sidecars(
+        s3, bucket, prefix, delimiter=delimiter, sse_c=sse_c
+    ):
         if not sidecar:
             yield entry
 
 
-def _listing_with_sidecars(s3: Any, bucket: str, prefix: str, *, delimiter: bool = False,
-                           sse_c: dict[str, Any] | None = None,
-                           ) -> Iterator[tuple[dict[str, Any], bool]]:
+def _listing_with_sidecars(
+    s3: Any,
+    bucket: str,
+    prefix: str,
+    *,
+    delimiter: bool = False,
+    sse_c: dict[str, Any] | None = None,
+) -> Iterator[tuple[dict[str, Any], bool]]:
     """Every entry under the prefix, with whether it is a sidecar of a listed object."""
     args: dict[str, Any] = {"Bucket": bucket, "Prefix": prefix}
     if delimiter:
         args["Delimiter"] = "/"
     try:
         yield from listing_with_sidecars(
-            s3, bucket, s3.get_paginator("list_objects_v2").paginate(**args), sse_c)
+            s3, bucket, s3.get_paginator("list_objects_v2").paginate(**args), sse_c
+        )
     except _s3_errors() as exc:
         raise translate_s3_error(exc, bucket, prefix, "list") from None
 
@@ -807,8 +962,9 @@ def _head(s3: Any, bucket: str, key: str, sse_c: dict[str, Any]) -> dict[str, An
     return head
 
 
-def _describe_head(s3: Any, bucket: str, key: str, head: dict[str, Any],
-                   sse_c: dict[str, Any]) -> dict[str, Any]:
+def _describe_head(
+    s3: Any, bucket: str, key: str, head: dict[str, Any], sse_c: dict[str, Any]
+) -> dict[str, Any]:
     """``_exact_info`` from a HEAD response already made."""
     from .envelope import plaintext_size
 
@@ -816,11 +972,16 @@ def _describe_head(s3: Any, bucket: str, key: str, head: dict[str, Any],
     try:
         md = fetch_content_metadata(s3, bucket, key, head.get("Metadata", {}), sse_c=sse_c)
     except NotEncryptedError:
-        return {"size": stored, "stored_size": stored, "size_source": "not-encrypted",
-                "format": "plain"}
+        return {
+            "size": stored,
+            "stored_size": stored,
+            "size_source": "not-encrypted",
+            "format": "plain",
+        }
     size = plaintext_size(md, stored)
     info: dict[str, Any] = {
-        "size": stored if size is None else size, "stored_size": stored,
+        "size": stored if size is None else size,
+        "stored_size": stored,
         "size_source": "cbc-upper-bound" if size is None else "exact",
     }
     info.update(describe(md))
@@ -833,8 +994,11 @@ def _wrapping_text(info: dict[str, Any]) -> str:
     wrapping = str(info.get("wrapping", "-"))
     if "encryption_context" in info:
         context: dict[str, str] = info["encryption_context"]
-        names = [f"kms_cmk_id={v}" if k == "kms_cmk_id" else k for k, v in sorted(context.items())
-                 if k != "aws:x-amz-cek-alg"]
+        names = [
+            f"kms_cmk_id={v}" if k == "kms_cmk_id" else k
+            for k, v in sorted(context.items())
+            if k != "aws:x-amz-cek-alg"
+        ]
         return f"{wrapping} context:{','.join(names)}" if names else wrapping
     description = info.get("material_description") or {}
     if description:
@@ -860,17 +1024,31 @@ def _iso(value: Any) -> str:
 @main.command("ls")
 @click.argument("url", required=False, default="s3://")
 @click.option("--recursive", "-r", is_flag=True, help="List every key under the prefix.")
-@click.option("--exact", is_flag=True,
-              help="HEAD each object: exact plaintext size, format and wrapping.")
+@click.option(
+    "--exact", is_flag=True, help="HEAD each object: exact plaintext size, format and wrapping."
+)
 @click.option("--json", "as_json", is_flag=True, help="One JSON object per line.")
-@click.option("--concurrency", type=click.IntRange(min=1), default=8, show_default=True,
-              help="HEAD requests at once with --exact.")
+@click.option(
+    "--concurrency",
+    type=click.IntRange(min=1),
+    default=8,
+    show_default=True,
+    help="HEAD requests at once with --exact.",
+)
 @sse_options()
 @click.option("--endpoint-url", help="S3 endpoint (default: AWS_ENDPOINT_URL_S3 or AWS).")
 @aws_options
-def ls(url: str, recursive: bool, exact: bool, as_json: bool, concurrency: int,
-       endpoint_url: str | None, region: str | None, profile: str | None,
-       **kwargs: Any) -> None:
+def ls(
+    url: str,
+    recursive: bool,
+    exact: bool,
+    as_json: bool,
+    concurrency: int,
+    endpoint_url: str | None,
+    region: str | None,
+    profile: str | None,
+    **kwargs: Any,
+) -> None:
     """List buckets, or objects under s3://BUCKET[/PREFIX], with plaintext sizes.
 
     Columns: date, plaintext size, then with --exact the format and the wrapping
@@ -888,17 +1066,20 @@ def ls(url: str, recursive: bool, exact: bool, as_json: bool, concurrency: int,
     if target is None:
         raise ConfigurationError(f"ls takes s3://BUCKET[/PREFIX], not {url!r}")
     base = "" if recursive else target.key[: target.key.rfind("/") + 1]
-    entries = _listing(s3, target.bucket, target.key, delimiter=not recursive,
-                       sse_c=sse.get_args())
+    entries = _listing(s3, target.bucket, target.key, delimiter=not recursive, sse_c=sse.get_args())
     if not exact:
         for entry in entries:
             if "Prefix" in entry:
                 _echo_prefix(entry["Prefix"], base, as_json)
                 continue
             size, source = _stored_size(int(entry.get("Size") or 0))
-            row = {"key": entry["Key"], "last_modified": entry.get("LastModified"),
-                   "size": size, "stored_size": int(entry.get("Size") or 0),
-                   "size_source": source}
+            row = {
+                "key": entry["Key"],
+                "last_modified": entry.get("LastModified"),
+                "size": size,
+                "stored_size": int(entry.get("Size") or 0),
+                "size_source": source,
+            }
             _echo_row(row, base, as_json, None)
         return
     failures = _ls_exact(s3, target.bucket, entries, base, as_json, sse, concurrency)
@@ -911,26 +1092,29 @@ def _list_buckets(s3: Any, as_json: bool) -> None:
         buckets = s3.list_buckets().get("Buckets", [])
     except _s3_errors() as exc:
         reason = awsenv.unreachable(exc, "s3")
-        raise S3RequestError(f"list of buckets failed: {reason[0] if reason else exc}",
-                             hint=reason[1] if reason else None) from None
+        raise S3RequestError(
+            f"list of buckets failed: {reason[0] if reason else exc}",
+            hint=reason[1] if reason else None,
+        ) from None
     for bucket in buckets:
         if as_json:
-            click.echo(json.dumps({"bucket": bucket["Name"],
-                                   "created": _iso(bucket.get("CreationDate"))}))
+            click.echo(
+                json.dumps({"bucket": bucket["Name"], "created": _iso(bucket.get("CreationDate"))})
+            )
         else:
-            click.echo(f"{_local_time(bucket.get('CreationDate'))} "
-                       f"{display_key(bucket['Name'])}")
+            click.echo(f"{_local_time(bucket.get('CreationDate'))} {display_key(bucket['Name'])}")
 
 
 def _echo_prefix(prefix: str, base: str, as_json: bool) -> None:
     if as_json:
         click.echo(json.dumps({"prefix": prefix}))
     else:
-        click.echo(f"{'PRE':>30} {display_key(prefix[len(base):])}")
+        click.echo(f"{'PRE':>30} {display_key(prefix[len(base) :])}")
 
 
-def _echo_row(row: dict[str, Any], base: str, as_json: bool,
-              widths: tuple[int, int] | None) -> None:
+def _echo_row(
+    row: dict[str, Any], base: str, as_json: bool, widths: tuple[int, int] | None
+) -> None:
     if as_json:
         click.echo(json.dumps({**row, "last_modified": _iso(row["last_modified"])}))
         return
@@ -938,11 +1122,18 @@ def _echo_row(row: dict[str, Any], base: str, as_json: bool,
     line = f"{_local_time(row['last_modified'])} {size:>10}"
     if widths is not None:
         line += f" {_format_text(row):<{widths[0]}} {_wrapping_text(row):<{widths[1]}}"
-    click.echo(display_key(f"{line} {row['key'][len(base):]}"))
+    click.echo(display_key(f"{line} {row['key'][len(base) :]}"))
 
 
-def _ls_exact(s3: Any, bucket: str, entries: Iterable[dict[str, Any]], base: str,
-              as_json: bool, sse: Sse, concurrency: int) -> list[S3CSEError]:
+def _ls_exact(
+    s3: Any,
+    bucket: str,
+    entries: Iterable[dict[str, Any]],
+    base: str,
+    as_json: bool,
+    sse: Sse,
+    concurrency: int,
+) -> list[S3CSEError]:
     listed = list(entries)
     failures: list[S3CSEError] = []
     sse_c = sse.get_args()
@@ -956,16 +1147,25 @@ def _ls_exact(s3: Any, bucket: str, entries: Iterable[dict[str, Any]], base: str
                 row.update(_exact_info(s3, bucket, entry["Key"], sse_c))
         except S3CSEError as exc:
             size, source = _stored_size(int(entry.get("Size") or 0))
-            row.update({"size": size, "stored_size": int(entry.get("Size") or 0),
-                        "size_source": source, "format": "?", "error": str(exc)})
+            row.update(
+                {
+                    "size": size,
+                    "stored_size": int(entry.get("Size") or 0),
+                    "size_source": source,
+                    "format": "?",
+                    "error": str(exc),
+                }
+            )
             failures.append(exc)
         return row
 
     with _pool(concurrency) as pool:
         rows = list(pool.map(resolve, listed))
     objects = [row for row in rows if "key" in row]
-    widths = (max([len(_format_text(r)) for r in objects], default=1),
-              max([len(_wrapping_text(r)) for r in objects], default=1))
+    widths = (
+        max([len(_format_text(r)) for r in objects], default=1),
+        max([len(_wrapping_text(r)) for r in objects], default=1),
+    )
     for row in rows:
         if "Prefix" in row:
             _echo_prefix(row["Prefix"], base, as_json)
@@ -1001,8 +1201,12 @@ def cat(urls: tuple[str, ...], **kwargs: Any) -> None:
 
 def _cat_one(client: EncryptionClient, options: KeyOptions, sse: Sse, source: S3Url) -> None:
     with _sse_c_hints(sse):
-        response = client.get_object(Bucket=source.bucket, Key=source.key,
-                                     EncryptionContext=options.context, **sse.get_args())
+        response = client.get_object(
+            Bucket=source.bucket,
+            Key=source.key,
+            EncryptionContext=options.context,
+            **sse.get_args(),
+        )
     with response["Body"] as body:
         for chunk in body.iter_chunks():
             sys.stdout.buffer.write(chunk)
@@ -1026,13 +1230,24 @@ class _NoKeys(MaterialsManager):
 @click.argument("url")
 @click.option("--recursive", "-r", is_flag=True, help="Delete everything under the prefix.")
 @click.option("--dry-run", is_flag=True, help="Print what would be deleted; delete nothing.")
-@click.option("--force", is_flag=True,
-              help="Delete an instruction file or integrity index that its object needs.")
+@click.option(
+    "--force",
+    is_flag=True,
+    help="Delete an instruction file or integrity index that its object needs.",
+)
 @click.option("--quiet", "-q", is_flag=True, help="Print nothing on success.")
 @click.option("--endpoint-url", help="S3 endpoint (default: AWS_ENDPOINT_URL_S3 or AWS).")
 @aws_options
-def rm(url: str, recursive: bool, dry_run: bool, force: bool, quiet: bool,
-       endpoint_url: str | None, region: str | None, profile: str | None) -> None:
+def rm(
+    url: str,
+    recursive: bool,
+    dry_run: bool,
+    force: bool,
+    quiet: bool,
+    endpoint_url: str | None,
+    region: str | None,
+    profile: str | None,
+) -> None:
     """Delete an object, or everything under a prefix, with their instruction files and
     integrity indexes. Needs no key.
 
@@ -1050,8 +1265,9 @@ def rm(url: str, recursive: bool, dry_run: bool, force: bool, quiet: bool,
         _refuse_prefix(target, "delete")
         with _prefix_hint(s3, target, "delete"):
             if not _object_exists(s3, target):
-                raise ObjectNotFoundError("delete: no such object", bucket=target.bucket,
-                                          key=target.key)
+                raise ObjectNotFoundError(
+                    "delete: no such object", bucket=target.bucket, key=target.key
+                )
         if not force:
             _refuse_live_sidecar(s3, target)
         if not dry_run:
@@ -1060,8 +1276,11 @@ def rm(url: str, recursive: bool, dry_run: bool, force: bool, quiet: bool,
         return
     # Everything under the prefix goes, sidecars with their objects: only the objects
     # are reported (as ``ls`` shows them).
-    listed = [(e["Key"], sidecar) for e, sidecar in
-              _listing_with_sidecars(s3, target.bucket, _dir_prefix(target.key)) if "Key" in e]
+    listed = [
+        (e["Key"], sidecar)
+        for e, sidecar in _listing_with_sidecars(s3, target.bucket, _dir_prefix(target.key))
+        if "Key" in e
+    ]
     shown = {key for key, sidecar in listed if not sidecar}
     keys = [key for key, _ in listed]
     failures: list[S3CSEError] = []
@@ -1072,7 +1291,8 @@ def rm(url: str, recursive: bool, dry_run: bool, force: bool, quiet: bool,
             try:
                 response = s3.delete_objects(
                     Bucket=target.bucket,
-                    Delete={"Objects": [{"Key": k} for k in batch], "Quiet": True})
+                    Delete={"Objects": [{"Key": k} for k in batch], "Quiet": True},
+                )
             except _s3_errors() as exc:
                 raise translate_s3_error(exc, target.bucket, batch[0], "delete") from None
             errors = {e.get("Key", ""): e for e in response.get("Errors", [])}
@@ -1082,7 +1302,9 @@ def rm(url: str, recursive: bool, dry_run: bool, force: bool, quiet: bool,
         for key, error in errors.items():
             failure = S3RequestError(
                 f"delete failed ({error.get('Code', '?')}: {error.get('Message', '')})",
-                bucket=target.bucket, key=key)
+                bucket=target.bucket,
+                key=key,
+            )
             failures.append(failure)
             click.echo(_error_line(failure), err=True)
     if failures:
@@ -1095,14 +1317,18 @@ def _refuse_live_sidecar(s3: Any, url: S3Url) -> None:
     (see ``_sidecar_owner``)."""
     owner = _sidecar_owner(s3, url)
     if owner is not None:
-        suffix = url.key[len(owner):]
+        suffix = url.key[len(owner) :]
         what = sidecars.describe(suffix)
         raise ConfigurationError(
             f"{url} is the {what} of s3://{url.bucket}/{owner}, which "
-            + ("cannot be decrypted without it" if suffix == INSTRUCTION_SUFFIX
-               else "needs it for verified byte ranges"),
+            + (
+                "cannot be decrypted without it"
+                if suffix == INSTRUCTION_SUFFIX
+                else "needs it for verified byte ranges"
+            ),
             hint=f"Delete s3://{url.bucket}/{owner} to remove both, or pass --force to "
-            f"delete the {what} alone")
+            f"delete the {what} alone",
+        )
 
 
 def _sidecar_owner(s3: Any, url: S3Url) -> str | None:
@@ -1137,8 +1363,7 @@ def _index_belongs_to(s3: Any, url: S3Url, owner: str, metadata: dict[str, str])
 
     try:
         md = fetch_content_metadata(s3, url.bucket, owner, metadata)
-        response = s3.get_object(Bucket=url.bucket, Key=url.key,
-                                 Range=f"bytes=0-{HEADER_SIZE - 1}")
+        response = s3.get_object(Bucket=url.bucket, Key=url.key, Range=f"bytes=0-{HEADER_SIZE - 1}")
     except S3CSEError:
         return False  # the owner cannot be read as an encrypted object: nothing to verify
     except _s3_errors():
@@ -1169,9 +1394,18 @@ class _Transfer:
     run: Callable[[Callback | None], None]
 
 
-def _copy_recursive(options: KeyOptions, sse: Sse, src: str, dst: str, *,
-                    extra: dict[str, Any], cache: bool, concurrency: int,
-                    quiet: bool, follow_symlinks: bool = True) -> None:
+def _copy_recursive(
+    options: KeyOptions,
+    sse: Sse,
+    src: str,
+    dst: str,
+    *,
+    extra: dict[str, Any],
+    cache: bool,
+    concurrency: int,
+    quiet: bool,
+    follow_symlinks: bool = True,
+) -> None:
     source, target = S3Url.parse(src), S3Url.parse(dst)
     if "-" in (src, dst):
         raise ConfigurationError("--recursive copies directories and prefixes, not - (stdio)")
@@ -1180,8 +1414,9 @@ def _copy_recursive(options: KeyOptions, sse: Sse, src: str, dst: str, *,
     skipped: list[Skipped] = []
     if source is None:
         assert target is not None
-        transfers, skipped = _plan_upload(options, sse, Path(src), target, extra, cache,
-                                          follow_symlinks)
+        transfers, skipped = _plan_upload(
+            options, sse, Path(src), target, extra, cache, follow_symlinks
+        )
     elif target is None:
         transfers = _plan_download(options, sse, source, Path(dst), cache)
     else:
@@ -1191,8 +1426,7 @@ def _copy_recursive(options: KeyOptions, sse: Sse, src: str, dst: str, *,
         click.echo(f"s3cse: nothing to copy under {src}", err=True)
     failures = _run_transfers(transfers, concurrency, quiet, sse, prime=cache)
     if failures:
-        click.echo(f"s3cse: error: {len(failures)} of {len(transfers)} objects failed",
-                   err=True)
+        click.echo(f"s3cse: error: {len(failures)} of {len(transfers)} objects failed", err=True)
         sys.exit(_bulk_exit_code(failures))
     if any(skip.warning for skip in skipped):
         sys.exit(EXIT_SKIPPED)
@@ -1203,8 +1437,9 @@ def _report_skipped(skipped: Sequence[Skipped], quiet: bool) -> None:
     (what --no-follow-symlinks leaves out) unless quiet."""
     for skip in skipped:
         if skip.warning:
-            click.echo(display_key(f"s3cse: warning: skipping {skip.path}: {skip.reason}"),
-                       err=True)
+            click.echo(
+                display_key(f"s3cse: warning: skipping {skip.path}: {skip.reason}"), err=True
+            )
         elif not quiet:
             click.echo(display_key(f"s3cse: skipping {skip.path}: {skip.reason}"), err=True)
 
@@ -1214,17 +1449,28 @@ def _bulk_exit_code(failures: Sequence[S3CSEError]) -> int:
     return codes.pop() if len(codes) == 1 else EXIT_FAILED
 
 
-def _plan_upload(options: KeyOptions, sse: Sse, root: Path, target: S3Url,
-                 extra: dict[str, Any], cache: bool,
-                 follow_symlinks: bool) -> tuple[list[_Transfer], list[Skipped]]:
+def _plan_upload(
+    options: KeyOptions,
+    sse: Sse,
+    root: Path,
+    target: S3Url,
+    extra: dict[str, Any],
+    cache: bool,
+    follow_symlinks: bool,
+) -> tuple[list[_Transfer], list[Skipped]]:
     """One transfer per regular file under ``root`` (see ``localtree``), and what is
     skipped."""
     if not root.is_dir():
         raise ConfigurationError(f"{root} is not a directory (cp --recursive copies one)")
     client = options.client(writing=True, cache=cache)
-    written = [suffix for suffix, wanted in ((INSTRUCTION_SUFFIX, options.instruction_file),
-                                             (INDEX_SUFFIX, options.integrity_index))
-               if wanted]
+    written = [
+        suffix
+        for suffix, wanted in (
+            (INSTRUCTION_SUFFIX, options.instruction_file),
+            (INDEX_SUFFIX, options.integrity_index),
+        )
+        if wanted
+    ]
     walked = list(walk_tree(root, follow_symlinks))
     uploaded = {found.relative for found in walked if not isinstance(found, Skipped)}
     transfers, skipped = [], []
@@ -1241,13 +1487,13 @@ def _plan_upload(options: KeyOptions, sse: Sse, root: Path, target: S3Url,
         def run(callback: Callback | None, path: Path = found.path, url: S3Url = url) -> None:
             _upload(client, options, sse, str(path), url, extra, callback or _ignore)
 
-        transfers.append(_Transfer(_transfer_line("upload", found.path, url), found.size,
-                                   run))
+        transfers.append(_Transfer(_transfer_line("upload", found.path, url), found.size, run))
     return transfers, skipped
 
 
-def _sidecar_clash(url: S3Url, relative: str, uploaded: set[str],
-                   written: list[str]) -> S3CSEError | None:
+def _sidecar_clash(
+    url: S3Url, relative: str, uploaded: set[str], written: list[str]
+) -> S3CSEError | None:
     """A file whose sidecar would overwrite another file of the upload (``setup`` with
     --instruction-file beside ``setup.instruction``): refused, whichever runs first."""
     for suffix in written:
@@ -1264,8 +1510,9 @@ def _transfer_line(verb: str, source: object, target: object) -> str:
     return display_key(f"{verb}: {source} to {target}")
 
 
-def _plan_download(options: KeyOptions, sse: Sse, source: S3Url, root: Path,
-                   cache: bool) -> list[_Transfer]:
+def _plan_download(
+    options: KeyOptions, sse: Sse, source: S3Url, root: Path, cache: bool
+) -> list[_Transfer]:
     """One transfer per object; one whose key cannot be a file of its own under ``root``
     becomes a transfer that fails, so the others still run."""
     client = options.client(writing=False, cache=cache)
@@ -1281,32 +1528,35 @@ def _plan_download(options: KeyOptions, sse: Sse, source: S3Url, root: Path,
                 if url.key.endswith("/"):
                     _require_directory_marker(client.s3, url, stored, sse)
                     continue
-                relative = claims.claim(url.key[len(prefix):])
+                relative = claims.claim(url.key[len(prefix) :])
         except S3CSEError as exc:
             transfers.append(_refused(url, exc))
             continue
 
-        def run(callback: Callback | None, url: S3Url = url,
-                relative: PurePath = relative) -> None:
+        def run(callback: Callback | None, url: S3Url = url, relative: PurePath = relative) -> None:
             with located(url.bucket, url.key):
                 _download_under(client, root, relative, url, callback, get_args)
 
         size, _ = _stored_size(stored)
-        transfers.append(_Transfer(_transfer_line("download", url, root / relative), size,
-                                   run))
+        transfers.append(_Transfer(_transfer_line("download", url, root / relative), size, run))
     return transfers
 
 
-def _download_under(client: EncryptionClient, root: Path, relative: PurePath, url: S3Url,
-                    callback: Callback | None, get_args: dict[str, Any]) -> None:
+def _download_under(
+    client: EncryptionClient,
+    root: Path,
+    relative: PurePath,
+    url: S3Url,
+    callback: Callback | None,
+    get_args: dict[str, Any],
+) -> None:
     try:
         path = prepare_parent(root, relative)
         client.download_file(url.bucket, url.key, path, Callback=callback, **get_args)
     except DestinationError:
         raise
     except OSError as exc:
-        raise ConfigurationError(
-            f"cannot write {root / relative}: {exc.strerror or exc}") from None
+        raise ConfigurationError(f"cannot write {root / relative}: {exc.strerror or exc}") from None
 
 
 def _refused(url: S3Url, error: S3CSEError) -> _Transfer:
@@ -1333,22 +1583,26 @@ def _require_directory_marker(s3: Any, url: S3Url, stored: int, sse: Sse) -> Non
         return
     raise LocalPathError(
         f"the key ends in '/' but the object is not an empty folder marker "
-        f"({info['size']} bytes): it cannot be written as a local file")
+        f"({info['size']} bytes): it cannot be written as a local file"
+    )
 
 
-def _plan_copy(options: KeyOptions, sse: Sse, source: S3Url, target: S3Url,
-               extra: dict[str, Any], cache: bool) -> list[_Transfer]:
+def _plan_copy(
+    options: KeyOptions, sse: Sse, source: S3Url, target: S3Url, extra: dict[str, Any], cache: bool
+) -> list[_Transfer]:
     reader = options.client(writing=False, cache=cache)
     writer = options.client(writing=True, cache=cache)
     prefix = _dir_prefix(source.key)
     transfers = []
     for entry in _listing(reader.s3, source.bucket, prefix, sse_c=sse.source_args()):
         key = entry["Key"]
-        relative = key[len(prefix):]
+        relative = key[len(prefix) :]
         if not relative or relative.endswith("/"):
             continue
-        from_url, to_url = S3Url(source.bucket, key), S3Url(target.bucket,
-                                                            _join(target.key, relative))
+        from_url, to_url = (
+            S3Url(source.bucket, key),
+            S3Url(target.bucket, _join(target.key, relative)),
+        )
 
         def run(callback: Callback | None, a: S3Url = from_url, b: S3Url = to_url) -> None:
             _copy(reader, writer, options, sse, a, b, dict(extra), callback)
@@ -1358,8 +1612,9 @@ def _plan_copy(options: KeyOptions, sse: Sse, source: S3Url, target: S3Url,
     return transfers
 
 
-def _run_transfers(transfers: Sequence[_Transfer], concurrency: int, quiet: bool,
-                   sse: Sse, *, prime: bool = False) -> list[S3CSEError]:
+def _run_transfers(
+    transfers: Sequence[_Transfer], concurrency: int, quiet: bool, sse: Sse, *, prime: bool = False
+) -> list[S3CSEError]:
     """Run the transfers on a thread pool. ``prime``: the first one runs alone, so that
     the data-key cache holds a key before the others ask for one at the same time.
     Objects in a row failing for one cause no object can change (KMS unreachable, access
@@ -1377,8 +1632,7 @@ def _run_transfers(transfers: Sequence[_Transfer], concurrency: int, quiet: bool
             except S3CSEError as exc:
                 return exc
             except Exception as exc:  # one object's surprise must not stop the others
-                return S3RequestError(f"{transfer.line.split(':')[0]} failed: "
-                                      f"{_unexpected(exc)}")
+                return S3RequestError(f"{transfer.line.split(':')[0]} failed: {_unexpected(exc)}")
             return None
 
         def report(transfer: _Transfer, error: S3CSEError | None) -> None:
@@ -1427,8 +1681,11 @@ class _FailureStreak:
     def record(self, error: S3CSEError | None) -> None:
         if self.given_up:
             return
-        if error is not None and self.cause is not None and \
-                _shared_cause(error) == _shared_cause(self.cause):
+        if (
+            error is not None
+            and self.cause is not None
+            and _shared_cause(error) == _shared_cause(self.cause)
+        ):
             self.count += 1
         elif error is not None and _shared_cause(error) is not None:
             self.cause, self.count = error, 1
@@ -1438,15 +1695,20 @@ class _FailureStreak:
 
     def repeats_given_up(self, error: S3CSEError) -> bool:
         """Whether ``error`` is once more the cause already given up on (said once)."""
-        return self.given_up and self.cause is not None and \
-            _shared_cause(error) == _shared_cause(self.cause)
+        return (
+            self.given_up
+            and self.cause is not None
+            and _shared_cause(error) == _shared_cause(self.cause)
+        )
 
     def giving_up(self, not_attempted: int, total: int) -> str:
         assert self.cause is not None
         hint = f". {self.cause.hint}" if self.cause.hint else ""
-        return (f"gave up after {self.limit} objects in a row failed the same way "
-                f"({self.cause.message}){hint}; {not_attempted} of {total} objects were not "
-                "attempted")
+        return (
+            f"gave up after {self.limit} objects in a row failed the same way "
+            f"({self.cause.message}){hint}; {not_attempted} of {total} objects were not "
+            "attempted"
+        )
 
 
 def _shared_cause(error: S3CSEError) -> str | None:
@@ -1477,17 +1739,27 @@ def _pool(workers: int) -> Iterator[ThreadPoolExecutor]:
 
 
 @contextlib.contextmanager
-def _bulk_progress(label: str, total: int | None, quiet: bool,
-                   ) -> Iterator[tuple[Callback | None, Callable[..., None]]]:
+def _bulk_progress(
+    label: str,
+    total: int | None,
+    quiet: bool,
+) -> Iterator[tuple[Callback | None, Callable[..., None]]]:
     """Bytes progress on a terminal; lines printed meanwhile go above the bar."""
     if not _shows_progress(quiet):
         yield None, click.echo
         return
     from rich.progress import BarColumn, DownloadColumn, Progress, TransferSpeedColumn
 
-    with Progress("[progress.description]{task.description}", BarColumn(), DownloadColumn(),
-                  TransferSpeedColumn(), transient=True, console=_stderr_console(),
-                  redirect_stdout=False, redirect_stderr=False) as progress:
+    with Progress(
+        "[progress.description]{task.description}",
+        BarColumn(),
+        DownloadColumn(),
+        TransferSpeedColumn(),
+        transient=True,
+        console=_stderr_console(),
+        redirect_stdout=False,
+        redirect_stderr=False,
+    ) as progress:
         task = progress.add_task(_bar_label(label), total=total)
         yield (lambda done: progress.advance(task, done)), _live_echo(progress)
 
@@ -1515,14 +1787,29 @@ def _live_echo(progress: Any) -> Callable[..., None]:
 @main.command()
 @click.argument("url")
 @click.option("--endpoint-url", help="S3 endpoint (default: AWS_ENDPOINT_URL_S3 or AWS).")
-@click.option("--show-bytes", default=0, show_default=True,
-              help="Also print the first N stored (ciphertext) bytes, in hex.")
-@click.option("--json", "as_json", is_flag=True,
-              help="JSON output (the default; accepted for symmetry with ls and rotate).")
+@click.option(
+    "--show-bytes",
+    default=0,
+    show_default=True,
+    help="Also print the first N stored (ciphertext) bytes, in hex.",
+)
+@click.option(
+    "--json",
+    "as_json",
+    is_flag=True,
+    help="JSON output (the default; accepted for symmetry with ls and rotate).",
+)
 @sse_options()
 @aws_options
-def inspect(url: str, endpoint_url: str | None, show_bytes: int, as_json: bool,
-            region: str | None, profile: str | None, **kwargs: Any) -> None:
+def inspect(
+    url: str,
+    endpoint_url: str | None,
+    show_bytes: int,
+    as_json: bool,
+    region: str | None,
+    profile: str | None,
+    **kwargs: Any,
+) -> None:
     """Describe how an object is encrypted, as JSON (needs no key; never shows key
     material). An unencrypted object is reported as such ("format": "plain")."""
     sse = Sse.from_options(kwargs)
@@ -1541,21 +1828,22 @@ def inspect(url: str, endpoint_url: str | None, show_bytes: int, as_json: bool,
             info["server_side_encryption"] = head.get("ServerSideEncryption") or "SSE-C"
         if show_bytes > 0:
             try:
-                raw = s3.get_object(Bucket=target.bucket, Key=target.key,
-                                    Range=f"bytes=0-{show_bytes - 1}", **sse_c)["Body"].read()
+                raw = s3.get_object(
+                    Bucket=target.bucket, Key=target.key, Range=f"bytes=0-{show_bytes - 1}", **sse_c
+                )["Body"].read()
             except _s3_errors() as exc:
                 raise translate_s3_error(exc, target.bucket, target.key, "read") from None
             info["stored_bytes_hex"] = raw.hex()
     click.echo(json.dumps(info, indent=2))
 
 
-def _encryption_info(s3: Any, url: S3Url, head: dict[str, Any],
-                     sse_c: dict[str, Any]) -> dict[str, Any]:
+def _encryption_info(
+    s3: Any, url: S3Url, head: dict[str, Any], sse_c: dict[str, Any]
+) -> dict[str, Any]:
     """``describe`` of an encrypted object; an unencrypted one is said to be plain (and a
     folder marker to be one), which is an answer, not an error."""
     try:
-        md = fetch_content_metadata(s3, url.bucket, url.key, head.get("Metadata", {}),
-                                    sse_c=sse_c)
+        md = fetch_content_metadata(s3, url.bucket, url.key, head.get("Metadata", {}), sse_c=sse_c)
     except NotEncryptedError:
         info: dict[str, Any] = {"format": "plain", "encrypted": False}
         if _is_folder_marker(url.key, int(head.get("ContentLength") or 0)):
@@ -1574,49 +1862,101 @@ def _is_folder_marker(key: str, stored_size: int) -> bool:
 
 def lifecycle_options(kind: str) -> Callable[[F], F]:
     now = "the objects are under now"
-    target = ("the new master key" if kind == "rotate"
-              else "the key to write V3 with (default: the current key)")
-    return lambda func: _add_options(func, [
-        click.option("--kms-key-id", help=f"KMS key {now} (id, ARN or alias)."),
-        click.option("--aes-key-file", type=click.Path(dir_okay=False),
-                     help=f"AES key file {now}."),
-        click.option("--rsa-key-file", type=click.Path(dir_okay=False),
-                     help=f"RSA private key (PEM) {now}."),
-        click.option("--matdesc", help="Material description (JSON) of the current AES/RSA key."),
-        click.option("--encryption-context", "encryption_context", multiple=True,
-                     metavar="KEY=VALUE",
-                     help="KMS encryption context the objects carry now (repeatable); a KMS "
-                          "object whose stored context differs is refused."),
-        click.option("--legacy", is_flag=True,
-                     help="Also read legacy unauthenticated modes (CBC, kms, AESWrap, V1): "
-                          "only for objects whose origin you trust."),
-        click.option("--to-encryption-context", "to_encryption_context", multiple=True,
-                     metavar="KEY=VALUE",
-                     help="KMS encryption context to write with (repeatable; default: the "
-                          "current one, carried over)."),
-        click.option("--to-empty-encryption-context", is_flag=True,
-                     help="Write with no encryption context of the caller's."),
-        click.option("--to-kms-key-id", help=f"KMS key: {target}."),
-        click.option("--to-aes-key-file", type=click.Path(dir_okay=False),
-                     help=f"AES key file: {target}."),
-        click.option("--to-rsa-key-file", type=click.Path(dir_okay=False),
-                     help=f"RSA key (PEM): {target}. Give the private key, so that a rerun "
-                          "recognises the objects already done."),
-        click.option("--to-matdesc", help="Material description (JSON) of the --to- AES/RSA key."),
-        click.option("--dry-run", is_flag=True, help="Report what would change; change nothing."),
-        click.option("--json", "as_json", is_flag=True,
-                     help="One JSON object per object on stdout, then a summary line."),
-        click.option("--concurrency", type=click.IntRange(min=1), default=8, show_default=True,
-                     help="Objects processed at once (threads)."),
-        click.option("--dask", "dask_address", metavar="SCHEDULER_ADDRESS",
-                     help="Run on a Dask cluster instead (needs the distributed package; "
-                          "workers need the key files at the same paths)."),
-        click.option("--quiet", "-q", is_flag=True, help="Print only failures."),
-        click.option("--endpoint-url", help="S3 endpoint (default: AWS_ENDPOINT_URL_S3 or AWS)."),
-        click.option("--kms-endpoint-url",
-                     help="KMS endpoint (default: AWS_ENDPOINT_URL_KMS or AWS)."),
-        *_aws_option_list(),
-    ])
+    target = (
+        "the new master key"
+        if kind == "rotate"
+        else "the key to write V3 with (default: the current key)"
+    )
+    return lambda func: _add_options(
+        func,
+        [
+            click.option("--kms-key-id", help=f"KMS key {now} (id, ARN or alias)."),
+            click.option(
+                "--aes-key-file", type=click.Path(dir_okay=False), help=f"AES key file {now}."
+            ),
+            click.option(
+                "--rsa-key-file",
+                type=click.Path(dir_okay=False),
+                help=f"RSA private key (PEM) {now}.",
+            ),
+            click.option(
+                "--matdesc", help="Material description (JSON) of the current AES/RSA key."
+            ),
+            click.option(
+                "--encryption-context",
+                "encryption_context",
+                multiple=True,
+                metavar="KEY=VALUE",
+                help="KMS encryption context the objects carry now (repeatable); a KMS "
+                "object whose stored context differs is refused.",
+            ),
+            click.option(
+                "--legacy",
+                is_flag=True,
+                help="Also read legacy unauthenticated modes (CBC, kms, AESWrap, V1): "
+                "only for objects whose origin you trust.",
+            ),
+            click.option(
+                "--to-encryption-context",
+                "to_encryption_context",
+                multiple=True,
+                metavar="KEY=VALUE",
+                help="KMS encryption context to write with (repeatable; default: the "
+                "current one, carried over).",
+            ),
+            click.option(
+                "--to-empty-encryption-context",
+                is_flag=True,
+                help="Write with no encryption context of the caller's.",
+            ),
+            click.option("--to-kms-key-id", help=f"KMS key: {target}."),
+            click.option(
+                "--to-aes-key-file",
+                type=click.Path(dir_okay=False),
+                help=f"AES key file: {target}.",
+            ),
+            click.option(
+                "--to-rsa-key-file",
+                type=click.Path(dir_okay=False),
+                help=f"RSA key (PEM): {target}. Give the private key, so that a rerun "
+                "recognises the objects already done.",
+            ),
+            click.option(
+                "--to-matdesc", help="Material description (JSON) of the --to- AES/RSA key."
+            ),
+            click.option(
+                "--dry-run", is_flag=True, help="Report what would change; change nothing."
+            ),
+            click.option(
+                "--json",
+                "as_json",
+                is_flag=True,
+                help="One JSON object per object on stdout, then a summary line.",
+            ),
+            click.option(
+                "--concurrency",
+                type=click.IntRange(min=1),
+                default=8,
+                show_default=True,
+                help="Objects processed at once (threads).",
+            ),
+            click.option(
+                "--dask",
+                "dask_address",
+                metavar="SCHEDULER_ADDRESS",
+                help="Run on a Dask cluster instead (needs the distributed package; "
+                "workers need the key files at the same paths).",
+            ),
+            click.option("--quiet", "-q", is_flag=True, help="Print only failures."),
+            click.option(
+                "--endpoint-url", help="S3 endpoint (default: AWS_ENDPOINT_URL_S3 or AWS)."
+            ),
+            click.option(
+                "--kms-endpoint-url", help="KMS endpoint (default: AWS_ENDPOINT_URL_KMS or AWS)."
+            ),
+            *_aws_option_list(),
+        ],
+    )
 
 
 @main.command()
@@ -1668,7 +2008,8 @@ def _key_spec(kw: dict[str, Any], prefix: str, kms_endpoint_url: str | None) -> 
         rsa_key_file=os.path.abspath(rsa_key_file) if rsa_key_file else None,
         matdesc=tuple(sorted((description or {}).items())),
         kms_endpoint_url=kms_endpoint_url,
-        region=kw["region"], profile=kw["profile"],
+        region=kw["region"],
+        profile=kw["profile"],
         names=CLI_TARGET_KEY_FILES if prefix else CLI_KEY_FILES,
     )
 
@@ -1680,26 +2021,34 @@ def _build_job(kind: str, url: str, kw: dict[str, Any]) -> Any:
     if location is None:
         raise ConfigurationError(f"{kind} takes s3://BUCKET[/PREFIX], not {url!r}")
     # Resolved here, not by each worker: a Dask worker elsewhere must use the same ones.
-    endpoint = (kw["endpoint_url"] or os.environ.get("AWS_ENDPOINT_URL_S3")
-                or os.environ.get("AWS_ENDPOINT_URL"))
-    kms_endpoint = (kw["kms_endpoint_url"] or os.environ.get("AWS_ENDPOINT_URL_KMS")
-                    or os.environ.get("AWS_ENDPOINT_URL"))
+    endpoint = (
+        kw["endpoint_url"]
+        or os.environ.get("AWS_ENDPOINT_URL_S3")
+        or os.environ.get("AWS_ENDPOINT_URL")
+    )
+    kms_endpoint = (
+        kw["kms_endpoint_url"]
+        or os.environ.get("AWS_ENDPOINT_URL_KMS")
+        or os.environ.get("AWS_ENDPOINT_URL")
+    )
     if not (kw["kms_key_id"] or kw["aes_key_file"] or kw["rsa_key_file"]):
         raise ConfigurationError(
             f"no key given: pass the key the objects are under now (--kms-key-id, "
-            f"--aes-key-file or --rsa-key-file){'' if kind == 'migrate' else ' and the new one'}")
+            f"--aes-key-file or --rsa-key-file){'' if kind == 'migrate' else ' and the new one'}"
+        )
     current = _key_spec(kw, "", kms_endpoint)
-    chosen = [name for name in ("to_kms_key_id", "to_aes_key_file", "to_rsa_key_file")
-              if kw[name]]
+    chosen = [name for name in ("to_kms_key_id", "to_aes_key_file", "to_rsa_key_file") if kw[name]]
     if len(chosen) > 1:
         raise ConfigurationError(
-            "give one new key: --to-kms-key-id, --to-aes-key-file or --to-rsa-key-file")
+            "give one new key: --to-kms-key-id, --to-aes-key-file or --to-rsa-key-file"
+        )
     if not chosen and kw["to_matdesc"] is not None:
         raise ConfigurationError("--to-matdesc goes with --to-aes-key-file or --to-rsa-key-file")
     if not chosen and kind == "rotate":
         raise ConfigurationError(
             "rotate needs the new master key: --to-kms-key-id, --to-aes-key-file or "
-            "--to-rsa-key-file")
+            "--to-rsa-key-file"
+        )
     target = _key_spec(kw, "to-", kms_endpoint) if chosen else None
     # Load every key now: a missing or bad key file (or no region for KMS) is a usage
     # error, not N failures.
@@ -1708,12 +2057,23 @@ def _build_job(kind: str, url: str, kw: dict[str, Any]) -> Any:
         target.keyring()
     if current.kms_key_id or (target is not None and target.kms_key_id):
         with located(location.bucket, location.key):
-            awsenv.client("kms", endpoint_url=kms_endpoint, profile=kw["profile"],
-                          region=kw["region"])
-    return Job(kind, location.bucket, location.key, current, target,
-               encryption_context=tuple(sorted(_parse_context(kw["encryption_context"]).items())),
-               endpoint_url=endpoint, region=kw["region"], profile=kw["profile"],
-               dry_run=kw["dry_run"], legacy=kw["legacy"], target_context=_target_context(kw))
+            awsenv.client(
+                "kms", endpoint_url=kms_endpoint, profile=kw["profile"], region=kw["region"]
+            )
+    return Job(
+        kind,
+        location.bucket,
+        location.key,
+        current,
+        target,
+        encryption_context=tuple(sorted(_parse_context(kw["encryption_context"]).items())),
+        endpoint_url=endpoint,
+        region=kw["region"],
+        profile=kw["profile"],
+        dry_run=kw["dry_run"],
+        legacy=kw["legacy"],
+        target_context=_target_context(kw),
+    )
 
 
 def _target_context(kw: dict[str, Any]) -> tuple[tuple[str, str], ...] | None:
@@ -1722,7 +2082,8 @@ def _target_context(kw: dict[str, Any]) -> tuple[tuple[str, str], ...] | None:
     if kw["to_empty_encryption_context"]:
         if given:
             raise ConfigurationError(
-                "--to-empty-encryption-context and --to-encryption-context exclude each other")
+                "--to-empty-encryption-context and --to-encryption-context exclude each other"
+            )
         return ()
     return tuple(sorted(_parse_context(given).items())) if given else None
 
@@ -1736,8 +2097,9 @@ def _lifecycle(kind: str, url: str, kw: dict[str, Any]) -> None:
         import importlib.util
 
         if importlib.util.find_spec("distributed") is None:
-            raise ConfigurationError("--dask needs the distributed package "
-                                     "(pip install distributed)")
+            raise ConfigurationError(
+                "--dask needs the distributed package (pip install distributed)"
+            )
         _check_scheduler(dask_address)
     total: int | None = None
     if _shows_progress(quiet):
@@ -1747,8 +2109,11 @@ def _lifecycle(kind: str, url: str, kw: dict[str, Any]) -> None:
 
         def on_result(result: Any) -> None:
             if as_json:
-                echo(json.dumps({"key": result.key, "action": result.action,
-                                 "detail": result.detail}))
+                echo(
+                    json.dumps(
+                        {"key": result.key, "action": result.action, "detail": result.detail}
+                    )
+                )
             url = f"s3://{job.bucket}/{result.key}"
             if result.failed:  # the detail names the object
                 echo(_error_line(result.detail), err=True)
@@ -1759,28 +2124,42 @@ def _lifecycle(kind: str, url: str, kw: dict[str, Any]) -> None:
                 advance()
 
         try:
-            summary = lifecycle.run(job, concurrency=kw["concurrency"],
-                                    dask_address=dask_address, on_result=on_result)
+            summary = lifecycle.run(
+                job, concurrency=kw["concurrency"], dask_address=dask_address, on_result=on_result
+            )
         except _s3_errors() as exc:
             raise translate_s3_error(exc, job.bucket, job.prefix, "list") from None
         except (OSError, TimeoutError) as exc:
             if not dask_address:
                 raise
             raise S3RequestError(
-                f"cannot reach the Dask scheduler at {dask_address}: {exc}") from None
+                f"cannot reach the Dask scheduler at {dask_address}: {exc}"
+            ) from None
     counts = summary.counts()
     failed = len(summary.failed)
     if as_json:
-        click.echo(json.dumps({"summary": counts, "total": len(summary.results),
-                               "failed": failed, "dry_run": job.dry_run}))
+        click.echo(
+            json.dumps(
+                {
+                    "summary": counts,
+                    "total": len(summary.results),
+                    "failed": failed,
+                    "dry_run": job.dry_run,
+                }
+            )
+        )
     if not quiet:
         parts = ", ".join(f"{n} {action}" for action, n in sorted(counts.items())) or "nothing"
         dry = " (dry run)" if job.dry_run else ""
-        click.echo(display_key(f"{kind}{dry}: {parts} ({len(summary.results)} objects "
-                               f"under s3://{job.bucket}/{job.prefix})"), err=True)
+        click.echo(
+            display_key(
+                f"{kind}{dry}: {parts} ({len(summary.results)} objects "
+                f"under s3://{job.bucket}/{job.prefix})"
+            ),
+            err=True,
+        )
     if failed:
-        click.echo(f"s3cse: error: {failed} of {len(summary.results)} objects failed",
-                   err=True)
+        click.echo(f"s3cse: error: {failed} of {len(summary.results)} objects failed", err=True)
         sys.exit(EXIT_FAILED)
 
 
@@ -1814,18 +2193,27 @@ def _lifecycle_keys(job: Any) -> Iterator[str]:
 
 
 @contextlib.contextmanager
-def _count_progress(label: str, total: int | None, quiet: bool,
-                    ) -> Iterator[tuple[Callable[[], None] | None, Callable[..., None]]]:
+def _count_progress(
+    label: str,
+    total: int | None,
+    quiet: bool,
+) -> Iterator[tuple[Callable[[], None] | None, Callable[..., None]]]:
     """A bar counting objects on a terminal (stderr); no bar when piped or quiet."""
     if not _shows_progress(quiet):
         yield None, click.echo
         return
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn
 
-    with Progress("[progress.description]{task.description}", BarColumn(),
-                  MofNCompleteColumn(), TimeElapsedColumn(), transient=True,
-                  console=_stderr_console(), redirect_stdout=False,
-                  redirect_stderr=False) as progress:
+    with Progress(
+        "[progress.description]{task.description}",
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        transient=True,
+        console=_stderr_console(),
+        redirect_stdout=False,
+        redirect_stderr=False,
+    ) as progress:
         task = progress.add_task(_bar_label(label), total=total)
         yield (lambda: progress.advance(task, 1)), _live_echo(progress)
 
@@ -1864,8 +2252,11 @@ def keygen_aes(file: str, force: bool) -> None:
 @keygen.command("rsa")
 @click.argument("file")
 @click.option("--bits", default=3072, show_default=True, help="Key size (2048 or more).")
-@click.option("--public-out", type=click.Path(dir_okay=False),
-              help="Also write the public key (PEM) here, for encrypt-only users.")
+@click.option(
+    "--public-out",
+    type=click.Path(dir_okay=False),
+    help="Also write the public key (PEM) here, for encrypt-only users.",
+)
 @click.option("--force", is_flag=True, help="Overwrite FILE if it exists.")
 def keygen_rsa(file: str, bits: int, public_out: str | None, force: bool) -> None:
     """Write a new RSA private key to FILE (PEM, PKCS#8, mode 0600)."""
@@ -1878,9 +2269,11 @@ def keygen_rsa(file: str, bits: int, public_out: str | None, force: bool) -> Non
     _write_secret(file, pem, force)
     if public_out:
         private = serialization.load_pem_private_key(pem, password=None)
-        Path(public_out).write_bytes(private.public_key().public_bytes(
-            serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
-        ))
+        Path(public_out).write_bytes(
+            private.public_key().public_bytes(
+                serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
+            )
+        )
     click.echo(f"wrote a {bits}-bit RSA private key to {file}")
 
 
@@ -1893,10 +2286,11 @@ def local() -> None:
 
 
 state_dir_option = click.option(
-    "--state-dir", type=click.Path(file_okay=False),
+    "--state-dir",
+    type=click.Path(file_okay=False),
     help=f"Where the stack keeps its data, logs and PIDs. Default: ${local_stack.STATE_DIR_ENV}; "
-         f"else ./{local_stack.LEGACY_STATE_DIR} if a stack started there is running; else "
-         "$XDG_STATE_HOME/s3cse/local (~/.local/state/s3cse/local), from any directory.",
+    f"else ./{local_stack.LEGACY_STATE_DIR} if a stack started there is running; else "
+    "$XDG_STATE_HOME/s3cse/local (~/.local/state/s3cse/local), from any directory.",
 )
 
 
@@ -1907,8 +2301,12 @@ def _print_env(stack: local_stack.LocalStack) -> None:
 
 @local.command("start")
 @state_dir_option
-@click.option("--bucket", "buckets", multiple=True,
-              help="Bucket to create (repeatable; also on a stack already running).")
+@click.option(
+    "--bucket",
+    "buckets",
+    multiple=True,
+    help="Bucket to create (repeatable; also on a stack already running).",
+)
 def local_start(state_dir: str | None, buckets: tuple[str, ...]) -> None:
     """Start the stack (or find it running) and print the environment that points clients
     at it."""
@@ -1916,8 +2314,11 @@ def local_start(state_dir: str | None, buckets: tuple[str, ...]) -> None:
         stack = local_stack.start(state_dir, buckets=buckets)
     except S3CSEError as exc:
         _fail(exc)
-    click.echo(f"# local S3 at {stack.s3_endpoint}, KMS at {stack.kms_endpoint} "
-               f"(state in {stack.state_dir})", err=True)
+    click.echo(
+        f"# local S3 at {stack.s3_endpoint}, KMS at {stack.kms_endpoint} "
+        f"(state in {stack.state_dir})",
+        err=True,
+    )
     _print_env(stack)
 
 
@@ -1925,8 +2326,12 @@ def _running_stack(state_dir: str | None) -> local_stack.LocalStack:
     stack = local_stack.status(state_dir)
     if stack is None:
         where = state_dir or local_stack.default_state_dir()
-        _fail(S3CSEError(f"no local stack is running (state directory {where})",
-                         hint="Start it with: s3cse local start"))
+        _fail(
+            S3CSEError(
+                f"no local stack is running (state directory {where})",
+                hint="Start it with: s3cse local start",
+            )
+        )
     return stack
 
 
@@ -1947,14 +2352,17 @@ def local_stop(state_dir: str | None) -> None:
 
 @local.command("create-kms-key")
 @state_dir_option
-@click.option("--alias", metavar="alias/NAME",
-              help="Also name the key with this alias (e.g. alias/my-key).")
+@click.option(
+    "--alias", metavar="alias/NAME", help="Also name the key with this alias (e.g. alias/my-key)."
+)
 def local_create_kms_key(state_dir: str | None, alias: str | None) -> None:
     """Create a KMS key on the local stack and print its id."""
     key_id = local_stack.create_kms_key(_running_stack(state_dir), alias)
     if alias:
-        click.echo(f"# {alias if alias.startswith('alias/') else 'alias/' + alias} names "
-                   f"{key_id}", err=True)
+        click.echo(
+            f"# {alias if alias.startswith('alias/') else 'alias/' + alias} names {key_id}",
+            err=True,
+        )
     click.echo(key_id)
 
 

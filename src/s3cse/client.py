@@ -70,8 +70,7 @@ class EncryptionClient(protocol.WrapsS3Client):
         config: CryptoConfig | None = None,
         **options: Unpack[CryptoOptions],
     ) -> None:
-        self.materials, self.config = protocol.client_settings(keyring, materials, config,
-                                                               options)
+        self.materials, self.config = protocol.client_settings(keyring, materials, config, options)
         if s3_client is None:
             import boto3
 
@@ -100,21 +99,33 @@ class EncryptionClient(protocol.WrapsS3Client):
         ``IntegrityIndex=True`` also writes ``KEY.s3cse-index`` for authenticated ranges.
         """
         with located(Bucket, Key):
-            plan = protocol.plan_put(self.config, kwargs, EncryptionContext, InstructionFile,
-                                     IntegrityIndex)
+            plan = protocol.plan_put(
+                self.config, kwargs, EncryptionContext, InstructionFile, IntegrityIndex
+            )
             source = protocol.binary_source(Body)
             length = protocol.body_length(source)
             protocol.check_plaintext_limit(length, self.config.write_suite)
             stale = self.prepare_sidecars(Bucket, Key, plan)
             materials = self.materials.encryption_materials(
-                plan.encryption_request(self.config, length))
+                plan.encryption_request(self.config, length)
+            )
             sealed = protocol.seal_put(plan, materials, self.config)
-            body = ciphertext_body(source, sealed.content_key, sealed.index_key,
-                                   self.config.spool_threshold, self.config.spool_dir)
+            body = ciphertext_body(
+                source,
+                sealed.content_key,
+                sealed.index_key,
+                self.config.spool_threshold,
+                self.config.spool_dir,
+            )
             try:
                 response = self._s3_call(
-                    "put_object", Bucket, Key, "upload",
-                    Body=body.stream, ContentLength=body.length, **sealed.args,
+                    "put_object",
+                    Bucket,
+                    Key,
+                    "upload",
+                    Body=body.stream,
+                    ContentLength=body.length,
+                    **sealed.args,
                 )
             finally:
                 body.close()
@@ -128,15 +139,22 @@ class EncryptionClient(protocol.WrapsS3Client):
         existing = self.sidecar_kinds(bucket, key, protocol.sse_c_args(plan.args), "upload")
         return sidecars.stale_after_write(bucket, key, existing, plan.sidecar_suffixes())
 
-    def sidecar_kinds(self, bucket: str, key: str, sse_c: Mapping[str, Any],
-                      action: str = "sidecar check") -> dict[str, sidecars.Kind]:
+    def sidecar_kinds(
+        self, bucket: str, key: str, sse_c: Mapping[str, Any], action: str = "sidecar check"
+    ) -> dict[str, sidecars.Kind]:
         """What is under each of the object's sidecar names (``sidecars.Kind``)."""
-        found = probe_sidecars(self.s3, bucket, [key + s for s in sidecars.SUFFIXES], sse_c,
-                               action)
+        found = probe_sidecars(self.s3, bucket, [key + s for s in sidecars.SUFFIXES], sse_c, action)
         return {suffix: found[key + suffix] for suffix in sidecars.SUFFIXES}
 
-    def finish_sidecars(self, bucket: str, key: str, sealed: protocol.SealedPut,
-                        stored_size: int, macs: list[bytes], stale: list[str]) -> None:
+    def finish_sidecars(
+        self,
+        bucket: str,
+        key: str,
+        sealed: protocol.SealedPut,
+        stored_size: int,
+        macs: list[bytes],
+        stale: list[str],
+    ) -> None:
         """Once the object is stored: its new sidecars, then the stale ones removed.
 
         What a crash between these writes can leave, and how it reads:
@@ -172,16 +190,26 @@ class EncryptionClient(protocol.WrapsS3Client):
         cannot be read, and one without the index it was promised misleads.
         """
         try:
-            self._s3_call("put_object", bucket, key + suffix, f"upload of {key + suffix}",
-                          Body=body, **protocol.sidecar_args(put_args))
+            self._s3_call(
+                "put_object",
+                bucket,
+                key + suffix,
+                f"upload of {key + suffix}",
+                Body=body,
+                **protocol.sidecar_args(put_args),
+            )
         except S3CSEError:
             with contextlib.suppress(*_s3_errors()):
                 self.s3.delete_object(Bucket=bucket, Key=key)
             raise
 
     def upload_file(
-        self, Filename: str | os.PathLike[str], Bucket: str, Key: str,
-        ExtraArgs: Mapping[str, Any] | None = None, Callback: Callback | None = None,
+        self,
+        Filename: str | os.PathLike[str],
+        Bucket: str,
+        Key: str,
+        ExtraArgs: Mapping[str, Any] | None = None,
+        Callback: Callback | None = None,
         Config: TransferConfig | None = None,
     ) -> dict[str, Any]:
         """Upload a file; large ones as a parallel multipart upload (see ``TransferConfig``).
@@ -196,8 +224,12 @@ class EncryptionClient(protocol.WrapsS3Client):
         )
 
     def upload_fileobj(
-        self, Fileobj: IO[bytes] | DecryptedBody, Bucket: str, Key: str,
-        ExtraArgs: Mapping[str, Any] | None = None, Callback: Callback | None = None,
+        self,
+        Fileobj: IO[bytes] | DecryptedBody,
+        Bucket: str,
+        Key: str,
+        ExtraArgs: Mapping[str, Any] | None = None,
+        Callback: Callback | None = None,
         Config: TransferConfig | None = None,
     ) -> dict[str, Any]:
         """Upload from a binary file object (or another object's ``get_object`` Body);
@@ -223,10 +255,17 @@ class EncryptionClient(protocol.WrapsS3Client):
         with located(Bucket, Key):
             protocol.refuse_part_number(kwargs)
             if "Range" in kwargs:
-                return cast("GetObjectResponse", self._get_range(
-                    Bucket, Key, kwargs.pop("Range"), EncryptionContext,
-                    InstructionFileSuffix, kwargs,
-                ))
+                return cast(
+                    "GetObjectResponse",
+                    self._get_range(
+                        Bucket,
+                        Key,
+                        kwargs.pop("Range"),
+                        EncryptionContext,
+                        InstructionFileSuffix,
+                        kwargs,
+                    ),
+                )
             response = self._s3_call("get_object", Bucket, Key, "download", **kwargs)
             stream = response["Body"]
             try:
@@ -249,45 +288,65 @@ class EncryptionClient(protocol.WrapsS3Client):
             return cast("GetObjectResponse", protocol.decrypted_response(response, body, size))
 
     def _get_range(
-        self, bucket: str, key: str, header: str, context: Mapping[str, str] | None,
-        suffix: str | None, kwargs: dict[str, Any],
+        self,
+        bucket: str,
+        key: str,
+        header: str,
+        context: Mapping[str, str] | None,
+        suffix: str | None,
+        kwargs: dict[str, Any],
     ) -> dict[str, Any]:
         """A byte range: through the integrity index whenever the object has one (even
         with ``unauthenticated_ranges``), else fetched from its enclosing cipher blocks and
         decrypted with CTR (GCM) or from the previous block (CBC), unauthenticated: see
         ``ranges``."""
         requested = ranges.ByteRange.parse(header)
-        verified, stale_index = self._get_verified_range(bucket, key, requested, header,
-                                                         context, suffix, kwargs)
+        verified, stale_index = self._get_verified_range(
+            bucket, key, requested, header, context, suffix, kwargs
+        )
         if verified is not None:
             return verified
         response = self._s3_call(
-            "get_object", bucket, key, "ranged download",
-            Range=requested.ciphertext_request(authenticated=False), **kwargs,
+            "get_object",
+            bucket,
+            key,
+            "ranged download",
+            Range=requested.ciphertext_request(authenticated=False),
+            **kwargs,
         )
         stream = response["Body"]
         try:
-            md = self._content_metadata(bucket, key, response.get("Metadata", {}), suffix,
-                                        kwargs)
+            md = self._content_metadata(bucket, key, response.get("Metadata", {}), suffix, kwargs)
             protocol.check_unindexed_range(md, self.config, stale_index)
             content_key = envelope.unwrap_content_key(md, self.materials, self.config, context)
             tail_range = protocol.cbc_tail_range(md, protocol.content_range(response)[2])
-            tail = None if tail_range is None else self._s3_call(
-                "get_object", bucket, key, "ranged download", Range=tail_range,
-                **kwargs)["Body"].read()
-            decryptor, plan = protocol.range_decryptor(requested, header, md, content_key,
-                                                       response, tail)
-            body = DecryptedBody.streaming(stream, decryptor, plan.last - plan.first + 1,
-                                           (bucket, key))
+            tail = (
+                None
+                if tail_range is None
+                else self._s3_call(
+                    "get_object", bucket, key, "ranged download", Range=tail_range, **kwargs
+                )["Body"].read()
+            )
+            decryptor, plan = protocol.range_decryptor(
+                requested, header, md, content_key, response, tail
+            )
+            body = DecryptedBody.streaming(
+                stream, decryptor, plan.last - plan.first + 1, (bucket, key)
+            )
         except BaseException:
             stream.close()
             raise
-        return protocol.ranged_response(response, body, plan.first, plan.last,
-                                        plan.plaintext_size)
+        return protocol.ranged_response(response, body, plan.first, plan.last, plan.plaintext_size)
 
     def _get_verified_range(
-        self, bucket: str, key: str, requested: ranges.ByteRange, header: str,
-        context: Mapping[str, str] | None, suffix: str | None, kwargs: dict[str, Any],
+        self,
+        bucket: str,
+        key: str,
+        requested: ranges.ByteRange,
+        header: str,
+        context: Mapping[str, str] | None,
+        suffix: str | None,
+        kwargs: dict[str, Any],
     ) -> tuple[dict[str, Any] | None, bool]:
         """An authenticated range through the object's integrity index; None if it has
         none, or only one of an earlier version of the object (then True: stale).
@@ -311,33 +370,52 @@ class EncryptionClient(protocol.WrapsS3Client):
         index_key = protocol.open_index(md, content_key, found, stored_size)
         plan = protocol.plan_indexed_range(requested, header, stored_size)
         with ThreadPoolExecutor(2) as pool:
-            entries = pool.submit(self._read_body, bucket, key + integrity.SUFFIX,
-                                  "integrity index read", Range=plan.entries_range,
-                                  IfMatch=found.etag, **sse_c)
-            response = self._s3_call("get_object", bucket, key, "ranged download",
-                                     **{**kwargs, "Range": plan.object_range,
-                                        "IfMatch": head["ETag"]})
+            entries = pool.submit(
+                self._read_body,
+                bucket,
+                key + integrity.SUFFIX,
+                "integrity index read",
+                Range=plan.entries_range,
+                IfMatch=found.etag,
+                **sse_c,
+            )
+            response = self._s3_call(
+                "get_object",
+                bucket,
+                key,
+                "ranged download",
+                **{**kwargs, "Range": plan.object_range, "IfMatch": head["ETag"]},
+            )
             stream = response["Body"]
             try:
-                verifier = protocol.verified_range(plan, index_key, content_key,
-                                                   entries.result(), response)
-                body = DecryptedBody.streaming(stream, verifier, plan.last - plan.first + 1,
-                                               (bucket, key))
+                verifier = protocol.verified_range(
+                    plan, index_key, content_key, entries.result(), response
+                )
+                body = DecryptedBody.streaming(
+                    stream, verifier, plan.last - plan.first + 1, (bucket, key)
+                )
             except BaseException:
                 stream.close()
                 raise
-        return protocol.ranged_response(response, body, plan.first, plan.last,
-                                        plan.plaintext_size), False
+        return protocol.ranged_response(
+            response, body, plan.first, plan.last, plan.plaintext_size
+        ), False
 
-    def _index_header(self, bucket: str, key: str,
-                     sse_c: Mapping[str, Any]) -> integrity.SidecarHeader | None:
+    def _index_header(
+        self, bucket: str, key: str, sse_c: Mapping[str, Any]
+    ) -> integrity.SidecarHeader | None:
         """The header of the object's integrity index, unverified; None if it has none
         (or a user's object has the index's name). Only the header's bytes are read,
         whatever the sidecar's size."""
         try:
-            response = self._s3_call("get_object", bucket, key + integrity.SUFFIX,
-                                     "integrity index read",
-                                     Range=protocol.INDEX_HEADER_RANGE, **sse_c)
+            response = self._s3_call(
+                "get_object",
+                bucket,
+                key + integrity.SUFFIX,
+                "integrity index read",
+                Range=protocol.INDEX_HEADER_RANGE,
+                **sse_c,
+            )
         except S3CSEError as exc:
             protocol.raise_unless_no_index(exc)
             return None
@@ -345,8 +423,9 @@ class EncryptionClient(protocol.WrapsS3Client):
             return protocol.sidecar_header(response, body.read(integrity.HEADER_SIZE))
 
     def _read_body(self, bucket: str, key: str, action: str, **kwargs: Any) -> bytes:
-        with contextlib.closing(self._s3_call("get_object", bucket, key, action,
-                                              **kwargs)["Body"]) as body:
+        with contextlib.closing(
+            self._s3_call("get_object", bucket, key, action, **kwargs)["Body"]
+        ) as body:
             data: bytes = body.read()
         return data
 
@@ -376,14 +455,23 @@ class EncryptionClient(protocol.WrapsS3Client):
         request_args: Mapping[str, Any],
     ) -> ContentMetadata:
         return fetch_content_metadata(
-            self.s3, bucket, key, object_md, suffix or self.config.instruction_suffix,
-            protocol.sse_c_args(request_args)
+            self.s3,
+            bucket,
+            key,
+            object_md,
+            suffix or self.config.instruction_suffix,
+            protocol.sse_c_args(request_args),
         )
 
     def download_file(
-        self, Bucket: str, Key: str, Filename: str | os.PathLike[str],
-        ExtraArgs: Mapping[str, Any] | None = None, Callback: Callback | None = None,
-        Config: TransferConfig | None = None, **kwargs: Any,
+        self,
+        Bucket: str,
+        Key: str,
+        Filename: str | os.PathLike[str],
+        ExtraArgs: Mapping[str, Any] | None = None,
+        Callback: Callback | None = None,
+        Config: TransferConfig | None = None,
+        **kwargs: Any,
     ) -> None:
         """Decrypt into a file beside ``Filename`` that takes its place only once the
         whole object has verified (a device or FIFO is written then, from a private spool).
@@ -399,9 +487,14 @@ class EncryptionClient(protocol.WrapsS3Client):
         )
 
     def download_fileobj(
-        self, Bucket: str, Key: str, Fileobj: IO[bytes],
-        ExtraArgs: Mapping[str, Any] | None = None, Callback: Callback | None = None,
-        Config: TransferConfig | None = None, **kwargs: Any,
+        self,
+        Bucket: str,
+        Key: str,
+        Fileobj: IO[bytes],
+        ExtraArgs: Mapping[str, Any] | None = None,
+        Callback: Callback | None = None,
+        Config: TransferConfig | None = None,
+        **kwargs: Any,
     ) -> int:
         """Decrypt into ``Fileobj`` once the whole object has verified: until then the
         plaintext waits in a private spool (memory up to ``spool_threshold``, then an
@@ -435,9 +528,7 @@ class EncryptionClient(protocol.WrapsS3Client):
         suffix = kwargs.pop("InstructionFileSuffix", None)
         with located(Bucket, Key):
             response = self._s3_call("head_object", Bucket, Key, "head", **kwargs)
-            md = self._content_metadata(
-                Bucket, Key, response.get("Metadata", {}), suffix, kwargs
-            )
+            md = self._content_metadata(Bucket, Key, response.get("Metadata", {}), suffix, kwargs)
             return cast("HeadObjectResponse", protocol.head_response(response, md))
 
     # ------------------------------------------------------------------ listing
@@ -455,8 +546,10 @@ class EncryptionClient(protocol.WrapsS3Client):
         return self._listing(self.s3.list_object_versions(**kwargs))
 
     def _listing(self, response: dict[str, Any]) -> ListObjectsResponse:
-        return cast("ListObjectsResponse", protocol.listing_response(
-            response, protocol.sidecar_suffixes(self.config)))
+        return cast(
+            "ListObjectsResponse",
+            protocol.listing_response(response, protocol.sidecar_suffixes(self.config)),
+        )
 
     def get_paginator(self, operation_name: str) -> Any:
         """S3's paginator; those of the listings page through this client's listings, so
@@ -470,8 +563,7 @@ class EncryptionClient(protocol.WrapsS3Client):
     def get_object_attributes(self, *, Bucket: str, Key: str, **kwargs: Any) -> dict[str, Any]:
         """S3's GetObjectAttributes; ``ObjectSize`` is the plaintext size, exactly as
         ``head_object`` gives it (one more HEAD), ``StoredObjectSize`` the stored one."""
-        response: dict[str, Any] = self.s3.get_object_attributes(Bucket=Bucket, Key=Key,
-                                                                 **kwargs)
+        response: dict[str, Any] = self.s3.get_object_attributes(Bucket=Bucket, Key=Key, **kwargs)
         if "ObjectSize" not in response:
             return response
         head = self.head_object(Bucket=Bucket, Key=Key, **protocol.attributes_head_args(kwargs))
@@ -480,8 +572,12 @@ class EncryptionClient(protocol.WrapsS3Client):
     # ------------------------------------------------------------------ presigning
 
     def generate_presigned_url(
-        self, ClientMethod: str, Params: Mapping[str, Any] | None = None,
-        ExpiresIn: int = 3600, HttpMethod: str | None = None, *,
+        self,
+        ClientMethod: str,
+        Params: Mapping[str, Any] | None = None,
+        ExpiresIn: int = 3600,
+        HttpMethod: str | None = None,
+        *,
         AllowCiphertext: bool = False,
     ) -> str:
         """boto3's ``generate_presigned_url``, refused for the operations that move object
@@ -489,12 +585,14 @@ class EncryptionClient(protocol.WrapsS3Client):
         ciphertext or store plaintext, bypassing the encryption. ``AllowCiphertext=True``
         signs such a URL anyway, knowing it moves the stored bytes as they are."""
         protocol.check_presign(ClientMethod, AllowCiphertext)
-        url: str = self.s3.generate_presigned_url(ClientMethod, Params=Params,
-                                                  ExpiresIn=ExpiresIn, HttpMethod=HttpMethod)
+        url: str = self.s3.generate_presigned_url(
+            ClientMethod, Params=Params, ExpiresIn=ExpiresIn, HttpMethod=HttpMethod
+        )
         return url
 
-    def generate_presigned_post(self, Bucket: str, Key: str, *args: Any,
-                                AllowCiphertext: bool = False, **kwargs: Any) -> Any:
+    def generate_presigned_post(
+        self, Bucket: str, Key: str, *args: Any, AllowCiphertext: bool = False, **kwargs: Any
+    ) -> Any:
         """boto3's ``generate_presigned_post``, refused as a presigned ``put_object``
         is (see ``generate_presigned_url``)."""
         protocol.check_presign("put_object", AllowCiphertext)
@@ -515,18 +613,31 @@ class EncryptionClient(protocol.WrapsS3Client):
         """
         source = protocol.copy_source(CopySource)
         with located(Bucket, Key):
-            copied = sidecars.removable_suffixes(self.sidecar_kinds(
-                source["Bucket"], source["Key"], protocol.copy_source_sse_c(kwargs), "copy"))
+            copied = sidecars.removable_suffixes(
+                self.sidecar_kinds(
+                    source["Bucket"], source["Key"], protocol.copy_source_sse_c(kwargs), "copy"
+                )
+            )
             stale = sidecars.stale_after_write(
-                Bucket, Key,
-                self.sidecar_kinds(Bucket, Key, protocol.sse_c_args(kwargs), "copy"), copied)
+                Bucket,
+                Key,
+                self.sidecar_kinds(Bucket, Key, protocol.sse_c_args(kwargs), "copy"),
+                copied,
+            )
             if kwargs.get("MetadataDirective") == "REPLACE":
-                head = self._s3_call("head_object", source["Bucket"], source["Key"],
-                                     "head of the copy source", **protocol.version_args(source))
-                kwargs["Metadata"] = protocol.replaced_metadata(head.get("Metadata", {}),
-                                                                kwargs.get("Metadata"))
-            response = self._s3_call("copy_object", Bucket, Key, "copy", CopySource=source,
-                                     **kwargs)
+                head = self._s3_call(
+                    "head_object",
+                    source["Bucket"],
+                    source["Key"],
+                    "head of the copy source",
+                    **protocol.version_args(source),
+                )
+                kwargs["Metadata"] = protocol.replaced_metadata(
+                    head.get("Metadata", {}), kwargs.get("Metadata")
+                )
+            response = self._s3_call(
+                "copy_object", Bucket, Key, "copy", CopySource=source, **kwargs
+            )
             for suffix in copied:
                 args = protocol.sidecar_copy_args(source, suffix, Bucket, Key, kwargs)
                 if args is not None:
@@ -544,8 +655,13 @@ class EncryptionClient(protocol.WrapsS3Client):
             if "VersionId" not in kwargs:
                 for suffix, kind in self.sidecar_kinds(Bucket, Key, {}, "delete").items():
                     if sidecars.removable(kind):
-                        self._s3_call("delete_object", Bucket, Key + suffix,
-                                      f"delete of {Key + suffix}", **kwargs)
+                        self._s3_call(
+                            "delete_object",
+                            Bucket,
+                            Key + suffix,
+                            f"delete of {Key + suffix}",
+                            **kwargs,
+                        )
             return response
 
     def delete_objects(self, *, Bucket: str, Delete: Mapping[str, Any], **kwargs: Any) -> Any:
@@ -554,7 +670,8 @@ class EncryptionClient(protocol.WrapsS3Client):
         candidates = protocol.sidecar_candidates(Delete, protocol.sidecar_suffixes(self.config))
         kinds = probe_sidecars(self.s3, Bucket, candidates, action="delete")
         return self.s3.delete_objects(
-            Bucket=Bucket, Delete=protocol.with_sidecars(Delete, kinds), **kwargs)
+            Bucket=Bucket, Delete=protocol.with_sidecars(Delete, kinds), **kwargs
+        )
 
     # ------------------------------------------------------------------ plumbing
 
@@ -562,24 +679,28 @@ class EncryptionClient(protocol.WrapsS3Client):
         self, operation: str, bucket: str, key: str, action: str, **kwargs: Any
     ) -> dict[str, Any]:
         try:
-            response: dict[str, Any] = getattr(self.s3, operation)(
-                Bucket=bucket, Key=key, **kwargs
-            )
+            response: dict[str, Any] = getattr(self.s3, operation)(Bucket=bucket, Key=key, **kwargs)
         except _s3_errors() as exc:
             raise translate_s3_error(exc, bucket, key, action) from None
         return protocol.accept_answer(operation, response, bucket, key, action, GuardedBody)
 
 
-def probe_sidecar(s3: Any, bucket: str, key: str, sse_c: Mapping[str, Any] | None = None,
-                  action: str = "sidecar check") -> sidecars.Kind:
+def probe_sidecar(
+    s3: Any,
+    bucket: str,
+    key: str,
+    sse_c: Mapping[str, Any] | None = None,
+    action: str = "sidecar check",
+) -> sidecars.Kind:
     """What is under the sidecar name ``key``: one small ranged GET (``sidecars``); when S3
     cannot be reached, ``action`` failed."""
     named = sidecars.split_name(key)
     assert named is not None, key
     suffix = named[1]
     try:
-        response = s3.get_object(Bucket=bucket, Key=key, Range=sidecars.probe_range(suffix),
-                                 **dict(sse_c or {}))
+        response = s3.get_object(
+            Bucket=bucket, Key=key, Range=sidecars.probe_range(suffix), **dict(sse_c or {})
+        )
     except _s3_errors() as exc:
         return protocol.probe_failure(exc, bucket, key, suffix, action)
     with contextlib.closing(response["Body"]) as body:
@@ -587,9 +708,13 @@ def probe_sidecar(s3: Any, bucket: str, key: str, sse_c: Mapping[str, Any] | Non
     return sidecars.kind_of(suffix, response.get("Metadata", {}), data)
 
 
-def probe_sidecars(s3: Any, bucket: str, keys: Iterable[str],
-                   sse_c: Mapping[str, Any] | None = None,
-                   action: str = "sidecar check") -> dict[str, sidecars.Kind]:
+def probe_sidecars(
+    s3: Any,
+    bucket: str,
+    keys: Iterable[str],
+    sse_c: Mapping[str, Any] | None = None,
+    action: str = "sidecar check",
+) -> dict[str, sidecars.Kind]:
     """``probe_sidecar`` of each key, a few at a time."""
     keys = list(dict.fromkeys(keys))
 
@@ -603,7 +728,9 @@ def probe_sidecars(s3: Any, bucket: str, keys: Iterable[str],
 
 
 def listing_with_sidecars(
-    s3: Any, bucket: str, pages: Iterable[Mapping[str, Any]],
+    s3: Any,
+    bucket: str,
+    pages: Iterable[Mapping[str, Any]],
     sse_c: Mapping[str, Any] | None = None,
 ) -> Iterator[tuple[dict[str, Any], bool]]:
     """Each entry of ListObjectsV2 ``pages`` (an object, or a common prefix as
@@ -616,7 +743,8 @@ def listing_with_sidecars(
             yield {"Prefix": common["Prefix"]}, False
         items = page.get("Contents", [])
         kinds, undecided = sidecars.listing_kinds(
-            [(item["Key"], int(item.get("Size") or 0)) for item in items], seen)
+            [(item["Key"], int(item.get("Size") or 0)) for item in items], seen
+        )
         kinds.update(probe_sidecars(s3, bucket, undecided, sse_c, "list"))
         hidden = sidecars.hidden_in_listing(kinds)
         for item in items:
@@ -645,6 +773,5 @@ def fetch_content_metadata(
         error = translate_s3_error(exc, bucket, instruction_key, "instruction file read")
         if not isinstance(error, ObjectNotFoundError):
             raise error from None
-        raise protocol.missing_instruction_file(object_md, bucket, key,
-                                                instruction_key) from None
+        raise protocol.missing_instruction_file(object_md, bucket, key, instruction_key) from None
     return protocol.parse_with_instruction_file(object_md, body)

@@ -89,14 +89,14 @@ class CryptoConfig:
             raise ConfigurationError(
                 f"commitment policy {policy.value} requires writing format v3",
                 hint="To write v2, leave the commitment policy to its default or use "
-                     "FORBID_ENCRYPT_ALLOW_DECRYPT (on the command line: --format v2 "
-                     "without --commitment-policy)",
+                "FORBID_ENCRYPT_ALLOW_DECRYPT (on the command line: --format v2 "
+                "without --commitment-policy)",
             )
         if not policy.encrypt_requires_commitment and fmt is FormatVersion.V3:
             raise ConfigurationError(
                 "commitment policy FORBID_ENCRYPT_ALLOW_DECRYPT forbids format v3 (it writes v2)",
-                hint="Write format=\"v2\" (on the command line: --format v2), or choose "
-                     "another policy",
+                hint='Write format="v2" (on the command line: --format v2), or choose '
+                "another policy",
             )
         if self.spool_threshold < 0:
             raise ConfigurationError("spool_threshold must be >= 0")
@@ -124,6 +124,7 @@ class CryptoConfig:
         valid = [f.name for f in fields(self)]
         unknown = sorted(set(changes) - set(valid))
         if unknown:
-            raise TypeError(f"unknown option(s) {', '.join(unknown)}; the options are: "
-                            f"{', '.join(valid)}")
+            raise TypeError(
+                f"unknown option(s) {', '.join(unknown)}; the options are: {', '.join(valid)}"
+            )
         return replace(self, **changes)  # type: ignore[arg-type]

@@ -60,11 +60,13 @@ class Spool:
     """Plaintext held back until its object has verified: in memory, then in an unnamed
     temporary file, so nothing of it outlives the process."""
 
-    def __init__(self, threshold: int = DEFAULT_SPOOL_THRESHOLD,
-                 directory: str | None = None) -> None:
+    def __init__(
+        self, threshold: int = DEFAULT_SPOOL_THRESHOLD, directory: str | None = None
+    ) -> None:
         self.location = directory or tempfile.gettempdir()
         self.file: IO[bytes] = tempfile.SpooledTemporaryFile(  # noqa: SIM115
-            max_size=threshold, dir=directory)
+            max_size=threshold, dir=directory
+        )
 
     def chunks(self) -> Iterator[bytes]:
         self.file.seek(0)
@@ -144,8 +146,10 @@ class _InPlace:
 
 
 def open_destination(
-    target: Path, spool_threshold: int = DEFAULT_SPOOL_THRESHOLD,
-    spool_dir: str | None = None, release_early: bool = False,
+    target: Path,
+    spool_threshold: int = DEFAULT_SPOOL_THRESHOLD,
+    spool_dir: str | None = None,
+    release_early: bool = False,
 ) -> Destination:
     """Where to download to ``target``: write ``.file`` (inside ``.filling()``), then
     call ``.release()`` once the object has verified; ``.close()`` in any case. Nothing
@@ -160,8 +164,10 @@ def open_destination(
 
 @contextlib.contextmanager
 def atomic_destination(
-    target: Path, spool_threshold: int = DEFAULT_SPOOL_THRESHOLD,
-    spool_dir: str | None = None, release_early: bool = False,
+    target: Path,
+    spool_threshold: int = DEFAULT_SPOOL_THRESHOLD,
+    spool_dir: str | None = None,
+    release_early: bool = False,
 ) -> Iterator[Destination]:
     """``open_destination`` for a ``with`` block, which closes it however it ends."""
     destination = open_destination(target, spool_threshold, spool_dir, release_early)
@@ -174,13 +180,16 @@ def atomic_destination(
 
 @contextlib.asynccontextmanager
 async def async_destination(
-    target: Path, spool_threshold: int = DEFAULT_SPOOL_THRESHOLD,
-    spool_dir: str | None = None, release_early: bool = False,
+    target: Path,
+    spool_threshold: int = DEFAULT_SPOOL_THRESHOLD,
+    spool_dir: str | None = None,
+    release_early: bool = False,
 ) -> AsyncIterator[Destination]:
     """``atomic_destination`` for the async client: opened on a worker thread (a FIFO
     blocks until its reader comes), and closed however the block ends."""
-    destination = await asyncio.to_thread(open_destination, target, spool_threshold,
-                                          spool_dir, release_early)
+    destination = await asyncio.to_thread(
+        open_destination, target, spool_threshold, spool_dir, release_early
+    )
     try:
         with destination.filling():
             yield destination
@@ -238,8 +247,7 @@ def _create_beside(target: Path) -> tuple[int, str | None]:
         except OSError as exc:
             if exc.errno not in _NO_UNNAMED_FILES:
                 raise
-    fd, name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=PART_SUFFIX,
-                                dir=directory)
+    fd, name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=PART_SUFFIX, dir=directory)
     return fd, name
 
 

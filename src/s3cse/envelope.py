@@ -110,7 +110,8 @@ def plaintext_size(metadata: ContentMetadata, ciphertext_size: int) -> int | Non
     if claimed is not None and (claimed // BLOCK + 1) * BLOCK != ciphertext_size:
         raise MetadataError(
             f"{UNENCRYPTED_LENGTH} claims {claimed} bytes, but the object holds "
-            f"{ciphertext_size} bytes of AES-CBC ciphertext: the metadata was altered")
+            f"{ciphertext_size} bytes of AES-CBC ciphertext: the metadata was altered"
+        )
     return claimed
 
 
@@ -125,13 +126,13 @@ def unwrap_content_key(
     (The async client does the same with ``decryption_request``, its own await of the
     materials manager, and ``unseal``.)
     """
-    data_key = materials.decrypt_data_key(
-        decryption_request(metadata, config, encryption_context))
+    data_key = materials.decrypt_data_key(decryption_request(metadata, config, encryption_context))
     return unseal(metadata, data_key)
 
 
 def decryption_request(
-    metadata: ContentMetadata, config: CryptoConfig,
+    metadata: ContentMetadata,
+    config: CryptoConfig,
     encryption_context: Mapping[str, str] | None = None,
 ) -> DecryptionRequest:
     """What to ask the keyrings for, once the client's policy allows the object at all."""
@@ -154,9 +155,7 @@ def encrypt_bytes(
     mats = materials.encryption_materials(
         EncryptionRequest(config.write_suite, dict(encryption_context or {}), rng)
     )
-    md, content_key = seal(
-        mats, config.format, instruction_file=config.instruction_file, rng=rng
-    )
+    md, content_key = seal(mats, config.format, instruction_file=config.instruction_file, rng=rng)
     encryptor = GcmEncryptor(content_key)
     ciphertext = encryptor.update(plaintext) + encryptor.finalize()
     object_md, instruction = serialize(md)

@@ -60,13 +60,18 @@ class S3CSEError(Exception):
     def __reduce__(self) -> tuple[object, ...]:
         # Keep errors picklable (worker processes hand them back to the parent), with
         # what S3 answered (``S3ErrorResponse``) and the ``OSError`` fields, if any.
-        state: dict[str, Any] = {name: getattr(self, name)
-                                 for name in ("response", "operation_name")
-                                 if name in vars(self)}
+        state: dict[str, Any] = {
+            name: getattr(self, name)
+            for name in ("response", "operation_name")
+            if name in vars(self)
+        }
         if isinstance(self, OSError):
             state.update(errno=self.errno, strerror=self.strerror, filename=self.filename)
-        return (_rebuild, (_class_spec(type(self)), self.message, self.bucket, self.key,
-                           self.hint), state)
+        return (
+            _rebuild,
+            (_class_spec(type(self)), self.message, self.bucket, self.key, self.hint),
+            state,
+        )
 
 
 @contextlib.contextmanager
@@ -91,6 +96,8 @@ def revealing_values() -> bool:
     """Whether messages may quote the values they leave out by default (encryption
     context values): with ``S3CSE_DEBUG=1``, which the command's ``--debug`` sets."""
     return bool(os.environ.get("S3CSE_DEBUG"))
+
+
 ClassSpec = Any
 """A picklable stand-in for an error class: the class, or (spec, other base) for a class
 made by ``combined_class``."""
@@ -139,9 +146,12 @@ def combined_class(error_class: type[E], other: type[BaseException]) -> type[E]:
             _COMBINED.clear()
         combined = _COMBINED.get((error_class, other))
         if combined is None:
-            namespace = {"__module__": error_class.__module__,
-                         "__qualname__": error_class.__qualname__,
-                         "__doc__": error_class.__doc__, "_combined": (error_class, other)}
+            namespace = {
+                "__module__": error_class.__module__,
+                "__qualname__": error_class.__qualname__,
+                "__doc__": error_class.__doc__,
+                "_combined": (error_class, other),
+            }
             combined = type(error_class.__name__, (error_class, other), namespace)
             _COMBINED[error_class, other] = combined
     return cast("type[E]", combined)
@@ -154,8 +164,9 @@ _COMBINED_LIMIT = 512
 
 def also_as(error: E, other: type[BaseException]) -> E:
     """A copy of ``error`` that is also an ``other`` (see ``combined_class``)."""
-    copy = combined_class(type(error), other)(error.message, bucket=error.bucket,
-                                               key=error.key, hint=error.hint)
+    copy = combined_class(type(error), other)(
+        error.message, bucket=error.bucket, key=error.key, hint=error.hint
+    )
     copy.__dict__.update(vars(error))
     return copy
 
@@ -182,13 +193,19 @@ class S3ErrorResponse(ClientError):  # type: ignore[misc]
         self.operation_name = "GetObject"
 
 
-def from_s3_answer(error_class: type[E], answer: ClientError, message: str, *,
-                   bucket: str | None, key: str | None, hint: str | None = None) -> E:
+def from_s3_answer(
+    error_class: type[E],
+    answer: ClientError,
+    message: str,
+    *,
+    bucket: str | None,
+    key: str | None,
+    hint: str | None = None,
+) -> E:
     """An s3cse error for S3's error answer that is also the very botocore class the
     client raised (its modeled ``NoSuchKey``, say), with the same ``response`` and
     ``operation_name``."""
-    error = combined_class(error_class, type(answer))(message, bucket=bucket, key=key,
-                                                      hint=hint)
+    error = combined_class(error_class, type(answer))(message, bucket=bucket, key=key, hint=hint)
     error.__dict__.update(response=answer.response, operation_name=answer.operation_name)
     return error
 
@@ -283,7 +300,7 @@ class CommitmentPolicyError(PolicyError):
 
     default_hint = (
         "To read objects written without key commitment, allow them: "
-        "commitment_policy=\"REQUIRE_ENCRYPT_ALLOW_DECRYPT\" (on the command line: "
+        'commitment_policy="REQUIRE_ENCRYPT_ALLOW_DECRYPT" (on the command line: '
         "--commitment-policy REQUIRE_ENCRYPT_ALLOW_DECRYPT)"
     )
 

@@ -118,11 +118,13 @@ class S3CSEFileSystem(s3fs.S3FileSystem):  # type: ignore[misc]
             integrity_index=integrity_index,
             unauthenticated_ranges=unauthenticated_ranges,
         )
-        self._key_options = _KeyOptions(kms_key_id, aes_key_file, aes_key, rsa_key_file,
-                                        dict(matdesc or {}))
+        self._key_options = _KeyOptions(
+            kms_key_id, aes_key_file, aes_key, rsa_key_file, dict(matdesc or {})
+        )
         if not (kms_key_id or aes_key_file or aes_key or rsa_key_file):
             raise ConfigurationError(
-                "s3cse:// needs a key: kms_key_id, aes_key_file (or aes_key) or rsa_key_file")
+                "s3cse:// needs a key: kms_key_id, aes_key_file (or aes_key) or rsa_key_file"
+            )
         self.encryption_context = dict(encryption_context or {})
         self.exact_sizes = exact_sizes
         self.reencrypt_on_copy = reencrypt_on_copy
@@ -140,8 +142,9 @@ class S3CSEFileSystem(s3fs.S3FileSystem):  # type: ignore[misc]
 
     @storage_options.setter
     def storage_options(self, options: dict[str, Any]) -> None:
-        self._storage_options = {k: REDACTED if k in KEYS_BY_VALUE and v is not None else v
-                                 for k, v in options.items()}
+        self._storage_options = {
+            k: REDACTED if k in KEYS_BY_VALUE and v is not None else v for k, v in options.items()
+        }
 
     def _refuse_key_by_value(self, what: str) -> None:
         if self._key_options.aes_key is not None:
@@ -149,7 +152,7 @@ class S3CSEFileSystem(s3fs.S3FileSystem):  # type: ignore[misc]
                 f"this s3cse:// filesystem holds an AES key by value (aes_key=), which {what} "
                 "would write out in clear",
                 hint="Pass the key as a file instead (aes_key_file=PATH, made by "
-                     "`s3cse keygen aes`): only its path is serialised",
+                "`s3cse keygen aes`): only its path is serialised",
             )
 
     def to_dict(self, *, include_password: bool = True) -> dict[str, Any]:
@@ -170,22 +173,27 @@ class S3CSEFileSystem(s3fs.S3FileSystem):  # type: ignore[misc]
         with self._client_lock:
             if self._encryption_client is None:
                 self._encryption_client = EncryptionClient(
-                    self._keyring(), s3_client=self._boto3_client("s3"),
-                    config=self.crypto_config)
+                    self._keyring(), s3_client=self._boto3_client("s3"), config=self.crypto_config
+                )
             return self._encryption_client
 
     def _boto3_client(self, service: str) -> Any:
         import boto3
 
-        kwargs = {k: v for k, v in self.client_kwargs.items()
-                  if k in ("region_name", "verify", "endpoint_url")}
+        kwargs = {
+            k: v
+            for k, v in self.client_kwargs.items()
+            if k in ("region_name", "verify", "endpoint_url")
+        }
         if service == "s3" and self.endpoint_url and "endpoint_url" not in kwargs:
             kwargs["endpoint_url"] = self.endpoint_url
         if service != "s3":
             kwargs.pop("endpoint_url", None)
-        session = boto3.session.Session(aws_access_key_id=self.key,
-                                        aws_secret_access_key=self.secret,
-                                        aws_session_token=self.token)
+        session = boto3.session.Session(
+            aws_access_key_id=self.key,
+            aws_secret_access_key=self.secret,
+            aws_session_token=self.token,
+        )
         return session.client(service, config=botocore_config(), **kwargs)
 
     def _keyring(self) -> Keyring:
@@ -204,8 +212,7 @@ class S3CSEFileSystem(s3fs.S3FileSystem):  # type: ignore[misc]
         return rings[0] if len(rings) == 1 else MultiKeyring(rings)
 
     async def _in_thread(self, func: Any, *args: Any, **kwargs: Any) -> Any:
-        return await asyncio.get_running_loop().run_in_executor(
-            None, lambda: func(*args, **kwargs))
+        return await asyncio.get_running_loop().run_in_executor(None, lambda: func(*args, **kwargs))
 
     async def _on_object(self, path: str, func: Any, *args: Any, **kwargs: Any) -> Any:
         """``_in_thread`` for work on the object at ``path``, its S3 errors raised as the
@@ -221,8 +228,9 @@ class S3CSEFileSystem(s3fs.S3FileSystem):  # type: ignore[misc]
     async def _without_sidecars(self, entries: list[dict[str, Any]]) -> list[dict[str, Any]]:
         """The entries without the sidecars of listed objects (``sidecars``): decided by
         name and size, and only for what those leave open by a look at the object."""
-        files = sorted((e["name"], int(e.get("size") or 0)) for e in entries
-                       if e.get("type") == "file")
+        files = sorted(
+            (e["name"], int(e.get("size") or 0)) for e in entries if e.get("type") == "file"
+        )
         kinds, undecided = sidecars.listing_kinds(files)
         kinds.update(await self._probe(undecided, "list"))
         hidden = sidecars.hidden_in_listing(kinds)
@@ -237,8 +245,7 @@ class S3CSEFileSystem(s3fs.S3FileSystem):  # type: ignore[misc]
         kinds: dict[str, sidecars.Kind] = {}
         for bucket, keys in by_bucket.items():
             await self.set_session()
-            found = await aprobe_sidecars(await self.get_s3(bucket), bucket, keys,
-                                          action=action)
+            found = await aprobe_sidecars(await self.get_s3(bucket), bucket, keys, action=action)
             kinds.update({f"{bucket}/{key}": kind for key, kind in found.items()})
         return kinds
 
@@ -261,8 +268,11 @@ class S3CSEFileSystem(s3fs.S3FileSystem):  # type: ignore[misc]
             return {"size": stored, "s3cse_size": "not-encrypted"}
         if head["ContentLength"] is None:  # legacy CBC without a stored length
             return {"size": stored, "s3cse_size": "cbc-upper-bound"}
-        return {"size": head["ContentLength"], "s3cse_size": "exact",
-                "encryption": head["Encryption"]}
+        return {
+            "size": head["ContentLength"],
+            "s3cse_size": "exact",
+            "encryption": head["Encryption"],
+        }
 
     async def _ls(self, path: str, detail: bool = False, *args: Any, **kwargs: Any) -> Any:
         entries = await self._without_sidecars(await super()._ls(path, True, *args, **kwargs))
@@ -272,10 +282,18 @@ class S3CSEFileSystem(s3fs.S3FileSystem):  # type: ignore[misc]
             entries = self._plaintext_entries(entries)
         return entries if detail else [e["name"] for e in entries]
 
-    async def _find(self, path: str, maxdepth: int | None = None, withdirs: bool | None = None,
-                    detail: bool = False, prefix: str = "", **kwargs: Any) -> Any:
-        found = await super()._find(path, maxdepth=maxdepth, withdirs=withdirs, detail=True,
-                                    prefix=prefix, **kwargs)
+    async def _find(
+        self,
+        path: str,
+        maxdepth: int | None = None,
+        withdirs: bool | None = None,
+        detail: bool = False,
+        prefix: str = "",
+        **kwargs: Any,
+    ) -> Any:
+        found = await super()._find(
+            path, maxdepth=maxdepth, withdirs=withdirs, detail=True, prefix=prefix, **kwargs
+        )
         entries = await self._without_sidecars(list(found.values()))
         if self.exact_sizes:
             entries = await self._in_thread(self._plaintext_entries, entries)
@@ -298,21 +316,30 @@ class S3CSEFileSystem(s3fs.S3FileSystem):  # type: ignore[misc]
 
     def _reader(self, path: str) -> ObjectReader:
         bucket, key, _ = self.split_path(path)
-        return ObjectReader(self.encryption_client, bucket, key,
-                            encryption_context=self.encryption_context,
-                            on_fetch=self._count_fetch)
+        return ObjectReader(
+            self.encryption_client,
+            bucket,
+            key,
+            encryption_context=self.encryption_context,
+            on_fetch=self._count_fetch,
+        )
 
     def _count_fetch(self, count: int) -> None:
         with self._client_lock:
             self.bytes_fetched += count
 
-    async def _cat_file(self, path: str, start: int | None = None, end: int | None = None,
-                        **kwargs: Any) -> bytes:
+    async def _cat_file(
+        self, path: str, start: int | None = None, end: int | None = None, **kwargs: Any
+    ) -> bytes:
         bucket, key, _ = self.split_path(path)
         if start is None and end is None:
             response = await self._on_object(
-                path, self.encryption_client.get_object, Bucket=bucket, Key=key,
-                EncryptionContext=self.encryption_context)
+                path,
+                self.encryption_client.get_object,
+                Bucket=bucket,
+                Key=key,
+                EncryptionContext=self.encryption_context,
+            )
             data: bytes = response["Body"].read()
             return data
 
@@ -327,44 +354,68 @@ class S3CSEFileSystem(s3fs.S3FileSystem):  # type: ignore[misc]
 
     async def _pipe_file(self, path: str, data: bytes, **kwargs: Any) -> None:
         bucket, key, _ = self.split_path(path)
-        await self._on_object(path, self.encryption_client.put_object, Bucket=bucket, Key=key,
-                              Body=data, EncryptionContext=self.encryption_context)
+        await self._on_object(
+            path,
+            self.encryption_client.put_object,
+            Bucket=bucket,
+            Key=key,
+            Body=data,
+            EncryptionContext=self.encryption_context,
+        )
         self.invalidate_cache(path)
 
-    async def _put_file(self, lpath: str, rpath: str, callback: Any = None,
-                        **kwargs: Any) -> None:
+    async def _put_file(self, lpath: str, rpath: str, callback: Any = None, **kwargs: Any) -> None:
         if os.path.isdir(lpath):
             return
         bucket, key, _ = self.split_path(rpath)
-        await self._on_object(rpath, self.encryption_client.upload_file, lpath, bucket, key,
-                              ExtraArgs={"EncryptionContext": self.encryption_context})
+        await self._on_object(
+            rpath,
+            self.encryption_client.upload_file,
+            lpath,
+            bucket,
+            key,
+            ExtraArgs={"EncryptionContext": self.encryption_context},
+        )
         self.invalidate_cache(rpath)
 
-    async def _get_file(self, rpath: str, lpath: str, callback: Any = None,
-                        **kwargs: Any) -> None:
+    async def _get_file(self, rpath: str, lpath: str, callback: Any = None, **kwargs: Any) -> None:
         if os.path.isdir(lpath):
             return
         bucket, key, _ = self.split_path(rpath)
         check_copied_tail(key, lpath)
-        await self._on_object(rpath, self.encryption_client.download_file, bucket, key, lpath,
-                              EncryptionContext=self.encryption_context)
+        await self._on_object(
+            rpath,
+            self.encryption_client.download_file,
+            bucket,
+            key,
+            lpath,
+            EncryptionContext=self.encryption_context,
+        )
 
     async def _cp_file(self, path1: str, path2: str, **kwargs: Any) -> None:
         source_bucket, source_key, _ = self.split_path(path1)
         bucket, key, _ = self.split_path(path2)
         client = self.encryption_client
         if self.reencrypt_on_copy:
+
             def reencrypt() -> None:
-                response = client.get_object(Bucket=source_bucket, Key=source_key,
-                                             EncryptionContext=self.encryption_context)
+                response = client.get_object(
+                    Bucket=source_bucket, Key=source_key, EncryptionContext=self.encryption_context
+                )
                 with response["Body"] as body:
-                    client.upload_fileobj(body, bucket, key, ExtraArgs={
-                        "EncryptionContext": self.encryption_context})
+                    client.upload_fileobj(
+                        body, bucket, key, ExtraArgs={"EncryptionContext": self.encryption_context}
+                    )
 
             await self._on_object(path1, reencrypt)
         else:
-            await self._on_object(path1, client.copy_object, Bucket=bucket, Key=key,
-                                  CopySource={"Bucket": source_bucket, "Key": source_key})
+            await self._on_object(
+                path1,
+                client.copy_object,
+                Bucket=bucket,
+                Key=key,
+                CopySource={"Bucket": source_bucket, "Key": source_key},
+            )
         self.invalidate_cache(path2)
 
     async def _rm(self, path: Any, recursive: bool = False, **kwargs: Any) -> Any:
@@ -388,22 +439,39 @@ class S3CSEFileSystem(s3fs.S3FileSystem):  # type: ignore[misc]
         """The sidecars that go with ``files`` when they are deleted: never a user's
         object that is only named like one (unless it is among ``files`` itself)."""
         named = set(files)
-        candidates = [f + suffix for f in files for suffix in sidecars.SUFFIXES
-                      if f + suffix not in named]
+        candidates = [
+            f + suffix for f in files for suffix in sidecars.SUFFIXES if f + suffix not in named
+        ]
         kinds = await self._probe(candidates, "delete")
         return [p for p in candidates if sidecars.removable(kinds[p])]
 
-    def _open(self, path: str, mode: str = "rb", block_size: int | None = None,
-              autocommit: bool = True, cache_options: Any = None, **kwargs: Any) -> Any:
+    def _open(
+        self,
+        path: str,
+        mode: str = "rb",
+        block_size: int | None = None,
+        autocommit: bool = True,
+        cache_options: Any = None,
+        **kwargs: Any,
+    ) -> Any:
         if mode not in ("rb", "wb"):
             raise ConfigurationError(f"s3cse:// opens files as 'rb' or 'wb', not {mode!r}")
-        return S3CSEFile(self, path, mode, block_size=block_size or self.default_block_size,
-                         cache_type=kwargs.get("cache_type", self.default_cache_type),
-                         cache_options=cache_options)
+        return S3CSEFile(
+            self,
+            path,
+            mode,
+            block_size=block_size or self.default_block_size,
+            cache_type=kwargs.get("cache_type", self.default_cache_type),
+            cache_options=cache_options,
+        )
 
 
-_ERRNO = {FileNotFoundError: errno.ENOENT, PermissionError: errno.EACCES,
-          FileExistsError: errno.EEXIST, TimeoutError: errno.ETIMEDOUT}
+_ERRNO = {
+    FileNotFoundError: errno.ENOENT,
+    PermissionError: errno.EACCES,
+    FileExistsError: errno.EEXIST,
+    TimeoutError: errno.ETIMEDOUT,
+}
 
 
 def filesystem_error(error: S3CSEError, path: str) -> S3CSEError:
@@ -499,8 +567,7 @@ class S3CSEFile(AbstractBufferedFile):  # type: ignore[misc]
 
         def run() -> None:
             try:
-                client.upload_fileobj(pipe, bucket, key,
-                                      ExtraArgs={"EncryptionContext": context})
+                client.upload_fileobj(pipe, bucket, key, ExtraArgs={"EncryptionContext": context})
             except BaseException as exc:  # handed to the writer's thread
                 self._upload_error = exc
 

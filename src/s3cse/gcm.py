@@ -140,8 +140,9 @@ class CtrStream:
 
     def __init__(self, layout: GcmLayout, byte_offset: int) -> None:
         block, skip = divmod(byte_offset, BLOCK)
-        cipher = Cipher(algorithms.AES(layout.content_key.key), modes.CTR(
-            layout.counter_block(block)))
+        cipher = Cipher(
+            algorithms.AES(layout.content_key.key), modes.CTR(layout.counter_block(block))
+        )
         self._ctx = cipher.encryptor()
         if skip:
             self._ctx.update(b"\x00" * skip)

@@ -169,12 +169,14 @@ class IndexKey:
             raise IndexMismatchError(
                 f"the object's size ({stored_size} bytes) differs from the size its "
                 f"integrity index vouches for ({vouched} bytes): it was truncated, "
-                "extended or replaced")
+                "extended or replaced"
+            )
         expected = index_length(vouched, tag_length)
         if header.sidecar_size != expected:
             raise IndexMismatchError(
                 f"the integrity index has {header.sidecar_size} bytes, not the {expected} "
-                "its header implies: it was altered")
+                "its header implies: it was altered"
+            )
 
     def check_chunk(self, number: int, chunk: bytes, mac: bytes) -> None:
         if not hmac.compare_digest(self.chunk_mac(number, chunk), mac):
@@ -207,7 +209,8 @@ def split_entries(blob: bytes, first_chunk: int, last_chunk: int) -> list[bytes]
     expected = (last_chunk - first_chunk + 1) * MAC_LENGTH
     if len(blob) != expected:
         raise IndexMismatchError(
-            f"the integrity index returned {len(blob)} bytes of entries, not {expected}")
+            f"the integrity index returned {len(blob)} bytes of entries, not {expected}"
+        )
     return [blob[i : i + MAC_LENGTH] for i in range(0, expected, MAC_LENGTH)]
 
 
@@ -242,8 +245,14 @@ class VerifiedRange:
     """
 
     def __init__(
-        self, key: IndexKey, macs: Sequence[bytes], first_chunk: int, stream: _Keystream,
-        first: int, last: int, plaintext_size: int,
+        self,
+        key: IndexKey,
+        macs: Sequence[bytes],
+        first_chunk: int,
+        stream: _Keystream,
+        first: int,
+        last: int,
+        plaintext_size: int,
     ) -> None:
         self._key, self._macs, self._chunk = key, list(macs), first_chunk
         self._stream = stream

@@ -89,27 +89,29 @@ class _Gate(BaseHTTPRequestHandler):
         state: tuple[str, str] | None = None
         if target in _KEY_OPERATIONS:
             try:
-                key_id = json.loads(body or b"{}").get("KeyId") or json.loads(
-                    body or b"{}"
-                ).get("DestinationKeyId")
+                key_id = json.loads(body or b"{}").get("KeyId") or json.loads(body or b"{}").get(
+                    "DestinationKeyId"
+                )
             except ValueError:
                 key_id = None
             state = self._key_state(key_id, headers) if key_id else None
             if state is not None and state[0] == "Disabled":
                 return self._error("DisabledException", f"{state[1]} is disabled.")
             if state is not None and state[0] == "PendingDeletion":
-                return self._error(
-                    "KMSInvalidStateException", f"{state[1]} is pending deletion."
-                )
+                return self._error("KMSInvalidStateException", f"{state[1]} is pending deletion.")
         status, response_headers, payload = self._upstream(body, headers)
-        if target == "TrentService.Decrypt" and state is not None and \
-                _error_type(payload) == "AccessDeniedException":
+        if (
+            target == "TrentService.Decrypt"
+            and state is not None
+            and _error_type(payload) == "AccessDeniedException"
+        ):
             # moto refuses a ciphertext of another key as if access were denied; AWS
             # answers IncorrectKeyException when the request names a key
             return self._error(
                 "IncorrectKeyException",
                 "The key ID in the request does not identify the KMS key that encrypted "
-                "the ciphertext.")
+                "the ciphertext.",
+            )
         self.send_response(status)
         for name, value in response_headers:
             if name.lower() not in _HOP_HEADERS:

@@ -60,9 +60,12 @@ from .suites import CommitmentPolicy, FormatVersion
 
 TEMP_SUFFIX = ".s3cse-migrating"
 _KEPT_HEADERS = {
-    "ContentType": "ContentType", "ContentEncoding": "ContentEncoding",
-    "ContentDisposition": "ContentDisposition", "ContentLanguage": "ContentLanguage",
-    "CacheControl": "CacheControl", "Expires": "Expires",
+    "ContentType": "ContentType",
+    "ContentEncoding": "ContentEncoding",
+    "ContentDisposition": "ContentDisposition",
+    "ContentLanguage": "ContentLanguage",
+    "CacheControl": "CacheControl",
+    "Expires": "Expires",
     "WebsiteRedirectLocation": "WebsiteRedirectLocation",
 }
 
@@ -95,15 +98,18 @@ class KeySpec:
         rings: list[Keyring] = []
         description = dict(self.matdesc)
         if self.kms_key_id:
-            kms = awsenv.LazyClient("kms", endpoint_url=self.kms_endpoint_url,
-                                    profile=self.profile, region=self.region)
+            kms = awsenv.LazyClient(
+                "kms", endpoint_url=self.kms_endpoint_url, profile=self.profile, region=self.region
+            )
             rings.append(KmsKeyring(self.kms_key_id, kms_client=kms))
         if self.aes_key_file:
-            rings.append(AesKeyring(load_aes_key_file(self.aes_key_file, self.names),
-                                    description))
+            rings.append(AesKeyring(load_aes_key_file(self.aes_key_file, self.names), description))
         if self.rsa_key_file:
-            rings.append(RsaKeyring(load_rsa_key_file(self.rsa_key_file, self.names,
-                                                      private=private), description))
+            rings.append(
+                RsaKeyring(
+                    load_rsa_key_file(self.rsa_key_file, self.names, private=private), description
+                )
+            )
         return rings
 
     def __str__(self) -> str:
@@ -154,12 +160,14 @@ class Job:
         return dict(self.target_context)
 
     def s3(self) -> Any:
-        return awsenv.client("s3", endpoint_url=self.endpoint_url, profile=self.profile,
-                             region=self.region)
+        return awsenv.client(
+            "s3", endpoint_url=self.endpoint_url, profile=self.profile, region=self.region
+        )
 
     def reader_config(self) -> CryptoConfig:
-        return CryptoConfig(legacy=self.legacy,
-                            commitment_policy=CommitmentPolicy.REQUIRE_ENCRYPT_ALLOW_DECRYPT)
+        return CryptoConfig(
+            legacy=self.legacy, commitment_policy=CommitmentPolicy.REQUIRE_ENCRYPT_ALLOW_DECRYPT
+        )
 
 
 @dataclass(frozen=True)
@@ -268,11 +276,11 @@ def _head(s3: Any, bucket: str, key: str) -> dict[str, Any]:
     return response
 
 
-def _opens_with(keyring: Keyring, md: ContentMetadata, context: Mapping[str, str],
-                legacy: bool) -> bool:
+def _opens_with(
+    keyring: Keyring, md: ContentMetadata, context: Mapping[str, str], legacy: bool
+) -> bool:
     try:
-        DefaultMaterialsManager(keyring).decrypt_data_key(
-            DecryptionRequest(md, context, legacy))
+        DefaultMaterialsManager(keyring).decrypt_data_key(DecryptionRequest(md, context, legacy))
     except S3CSEError:
         return False
     return True
@@ -286,8 +294,9 @@ def _authenticate_content(job: Job, s3: Any, key: str, etag: str) -> None:
     to that claim: it must first be shown true, or rotation would vouch for a forgery.
     """
     reader = EncryptionClient(job.keys.keyring(), s3_client=s3, config=job.reader_config())
-    response = reader.get_object(Bucket=job.bucket, Key=key, EncryptionContext=job.context,
-                                 IfMatch=etag)
+    response = reader.get_object(
+        Bucket=job.bucket, Key=key, EncryptionContext=job.context, IfMatch=etag
+    )
     with response["Body"] as body:
         while body.read(1 << 20):
             pass
@@ -303,7 +312,8 @@ def _rotate(job: Job, s3: Any, key: str) -> ObjectResult:
     if md.version is FormatVersion.V1 or md.suite.legacy:
         return ObjectResult(key, "skipped", "legacy object: run migrate to re-encrypt it")
     data_key = DefaultMaterialsManager(job.keys.keyring()).decrypt_data_key(
-        DecryptionRequest(md, job.context, job.legacy))
+        DecryptionRequest(md, job.context, job.legacy)
+    )
     from .envelope import unseal
 
     unseal(md, data_key)  # a V3 data key must match its commitment before it is re-wrapped
@@ -312,22 +322,35 @@ def _rotate(job: Job, s3: Any, key: str) -> ObjectResult:
     if job.dry_run:
         return ObjectResult(key, "would-rotate", f"{md.wrap_alg} -> {job.target}")
     wrapped = target.wrap(EncryptionRequest(md.suite, job.new_context), data_key)
-    rotated = replace(md, wrap_alg=wrapped.wrap_alg,
-                      encrypted_data_key=wrapped.encrypted_data_key,
-                      context=dict(wrapped.context))
+    rotated = replace(
+        md,
+        wrap_alg=wrapped.wrap_alg,
+        encrypted_data_key=wrapped.encrypted_data_key,
+        context=dict(wrapped.context),
+    )
     object_md, instruction = metadata.serialize(rotated)
     client = EncryptionClient(target, s3_client=s3)
     if instruction is not None:
-        s3.put_object(Bucket=job.bucket, Key=key + sidecars.INSTRUCTION_SUFFIX,
-                      Body=metadata.instruction_file_body(instruction),
-                      **_sse_args(head))
+        s3.put_object(
+            Bucket=job.bucket,
+            Key=key + sidecars.INSTRUCTION_SUFFIX,
+            Body=metadata.instruction_file_body(instruction),
+            **_sse_args(head),
+        )
     else:
         user = split_metadata(head.get("Metadata", {}))[0]
         client._s3_call(
-            "copy_object", job.bucket, key, "rotation copy",
-            CopySource={"Bucket": job.bucket, "Key": key}, CopySourceIfMatch=head["ETag"],
-            MetadataDirective="REPLACE", Metadata={**user, **object_md},
-            **_kept_headers(head), **_sse_args(head))
+            "copy_object",
+            job.bucket,
+            key,
+            "rotation copy",
+            CopySource={"Bucket": job.bucket, "Key": key},
+            CopySourceIfMatch=head["ETag"],
+            MetadataDirective="REPLACE",
+            Metadata={**user, **object_md},
+            **_kept_headers(head),
+            **_sse_args(head),
+        )
     return ObjectResult(key, "rotated", f"{md.wrap_alg} -> {wrapped.wrap_alg} ({job.target})")
 
 
@@ -389,42 +412,61 @@ def _migrate(job: Job, s3: Any, key: str) -> ObjectResult:
     head = _head(s3, job.bucket, key)
     md = fetch_content_metadata(s3, job.bucket, key, head.get("Metadata", {}))
     temp = key + TEMP_SUFFIX
-    if md.version is FormatVersion.V3 and _opens_with(target, md, job.new_context,
-                                                      job.legacy):
+    if md.version is FormatVersion.V3 and _opens_with(target, md, job.new_context, job.legacy):
         if _exists(s3, job.bucket, temp):  # an earlier run stopped after the swap
             _finish_swap(s3, job.bucket, key, temp)
             return ObjectResult(key, "migrated", "finished an interrupted migration")
         return ObjectResult(key, "skipped", "already V3")
     if job.dry_run:
-        return ObjectResult(key, "would-migrate",
-                            f"V{int(md.version)} {md.suite.name} {md.wrap_alg} -> V3")
+        return ObjectResult(
+            key, "would-migrate", f"V{int(md.version)} {md.suite.name} {md.wrap_alg} -> V3"
+        )
     _discard(s3, job.bucket, temp)  # a partial upload of an interrupted run
     reader = EncryptionClient(job.keys.keyring(), s3_client=s3, config=job.reader_config())
     writer = EncryptionClient(target, s3_client=s3)
-    has_index = probe_sidecar(s3, job.bucket, key + sidecars.INDEX_SUFFIX) \
-        is sidecars.Kind.SIDECAR
+    has_index = probe_sidecar(s3, job.bucket, key + sidecars.INDEX_SUFFIX) is sidecars.Kind.SIDECAR
     user = split_metadata(head.get("Metadata", {}))[0]
-    response = reader.get_object(Bucket=job.bucket, Key=key, EncryptionContext=job.context,
-                                 IfMatch=head["ETag"])
+    response = reader.get_object(
+        Bucket=job.bucket, Key=key, EncryptionContext=job.context, IfMatch=head["ETag"]
+    )
     with response["Body"] as body:
         source = _Hashing(cast(IO[bytes], body))
-        writer.upload_fileobj(cast(IO[bytes], source), job.bucket, temp, ExtraArgs={
-            "EncryptionContext": job.new_context, "Metadata": user,
-            "IntegrityIndex": has_index,
-            **_kept_headers(head), **_sse_args(head)})
+        writer.upload_fileobj(
+            cast(IO[bytes], source),
+            job.bucket,
+            temp,
+            ExtraArgs={
+                "EncryptionContext": job.new_context,
+                "Metadata": user,
+                "IntegrityIndex": has_index,
+                **_kept_headers(head),
+                **_sse_args(head),
+            },
+        )
     check = _HashSink()
-    writer.download_fileobj(job.bucket, temp, cast(IO[bytes], check),
-                            EncryptionContext=job.new_context)
+    writer.download_fileobj(
+        job.bucket, temp, cast(IO[bytes], check), EncryptionContext=job.new_context
+    )
     if check.sha256.digest() != source.sha256.digest():
         _discard(s3, job.bucket, temp)
-        return _failed(job, key, S3CSEError(
-            "the re-encrypted copy did not read back the same; the object is unchanged"))
-    writer._s3_call("copy_object", job.bucket, key, "migration swap",
-                    CopySource={"Bucket": job.bucket, "Key": temp},
-                    MetadataDirective="COPY", **_sse_args(head))
+        return _failed(
+            job,
+            key,
+            S3CSEError("the re-encrypted copy did not read back the same; the object is unchanged"),
+        )
+    writer._s3_call(
+        "copy_object",
+        job.bucket,
+        key,
+        "migration swap",
+        CopySource={"Bucket": job.bucket, "Key": temp},
+        MetadataDirective="COPY",
+        **_sse_args(head),
+    )
     _finish_swap(s3, job.bucket, key, temp)
-    return ObjectResult(key, "migrated",
-                        f"V{int(md.version)} {md.suite.name} {md.wrap_alg} -> V3 ({target_spec})")
+    return ObjectResult(
+        key, "migrated", f"V{int(md.version)} {md.suite.name} {md.wrap_alg} -> V3 ({target_spec})"
+    )
 
 
 def _finish_swap(s3: Any, bucket: str, key: str, temp: str) -> None:
@@ -435,8 +477,9 @@ def _finish_swap(s3: Any, bucket: str, key: str, temp: str) -> None:
     kinds = probe_sidecars(s3, bucket, [key + s for s in sidecars.SUFFIXES])
     if _exists(s3, bucket, temp + index):
         if kinds[key + index] is not sidecars.Kind.USER_OBJECT:
-            s3.copy_object(Bucket=bucket, Key=key + index,
-                           CopySource={"Bucket": bucket, "Key": temp + index})
+            s3.copy_object(
+                Bucket=bucket, Key=key + index, CopySource={"Bucket": bucket, "Key": temp + index}
+            )
         kinds.pop(key + index)
     for name, kind in kinds.items():
         if sidecars.removable(kind):

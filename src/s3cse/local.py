@@ -131,15 +131,15 @@ def _wait_for_port(port: int, process: subprocess.Popen[bytes], log: Path, timeo
     while time.monotonic() < deadline:
         if process.poll() is not None:
             tail = log.read_text(errors="replace")[-2000:] if log.exists() else ""
-            raise S3CSEError(f"a local server exited at start-up (code {process.returncode}):\n"
-                             f"{tail}")
+            raise S3CSEError(
+                f"a local server exited at start-up (code {process.returncode}):\n{tail}"
+            )
         with socket.socket() as sock:
             sock.settimeout(0.5)
             if sock.connect_ex(("127.0.0.1", port)) == 0:
                 return
         time.sleep(0.2)
-    raise S3CSEError(f"a local server did not open port {port} within {timeout:.0f}s "
-                     f"(see {log})")
+    raise S3CSEError(f"a local server did not open port {port} within {timeout:.0f}s (see {log})")
 
 
 def stack_client(stack: LocalStack, service: str, **config: Any) -> Any:
@@ -149,15 +149,20 @@ def stack_client(stack: LocalStack, service: str, **config: Any) -> Any:
 
     endpoint = stack.s3_endpoint if service == "s3" else stack.kms_endpoint
     return boto3.client(
-        service, endpoint_url=endpoint, aws_access_key_id=ACCESS_KEY,
-        aws_secret_access_key=SECRET_KEY, region_name=REGION, config=Config(**config),
+        service,
+        endpoint_url=endpoint,
+        aws_access_key_id=ACCESS_KEY,
+        aws_secret_access_key=SECRET_KEY,
+        region_name=REGION,
+        config=Config(**config),
     )
 
 
 def _wait_for_s3(stack: LocalStack, timeout: float) -> None:
     """SeaweedFS opens its port before its filer is ready: wait until S3 answers."""
-    client = stack_client(stack, "s3", retries={"max_attempts": 1}, connect_timeout=2,
-                          read_timeout=5)
+    client = stack_client(
+        stack, "s3", retries={"max_attempts": 1}, connect_timeout=2, read_timeout=5
+    )
     deadline = time.monotonic() + timeout
     last: Exception | None = None
     while time.monotonic() < deadline:
@@ -196,14 +201,26 @@ def start(
     stack = LocalStack(str(state), s3, kms, moto_port=moto)
     env = {**os.environ, "AWS_ACCESS_KEY_ID": ACCESS_KEY, "AWS_SECRET_ACCESS_KEY": SECRET_KEY}
     weed_args = [
-        _tool("weed"), "mini", f"-dir={data}", "-ip=127.0.0.1", "-ip.bind=127.0.0.1",
-        "-master.telemetry=false", "-webdav=false", "-admin.ui=false",
-        "-s3.port.iceberg=0", "-s3.port.lance=0",
-        f"-s3.port={s3}", f"-s3.port.grpc={s3 + 10000}",
-        f"-master.port={master}", f"-master.port.grpc={master + 10000}",
-        f"-volume.port={volume}", f"-volume.port.grpc={volume + 10000}",
-        f"-filer.port={filer}", f"-filer.port.grpc={filer + 10000}",
-        f"-admin.port={admin}", f"-admin.port.grpc={admin + 10000}",
+        _tool("weed"),
+        "mini",
+        f"-dir={data}",
+        "-ip=127.0.0.1",
+        "-ip.bind=127.0.0.1",
+        "-master.telemetry=false",
+        "-webdav=false",
+        "-admin.ui=false",
+        "-s3.port.iceberg=0",
+        "-s3.port.lance=0",
+        f"-s3.port={s3}",
+        f"-s3.port.grpc={s3 + 10000}",
+        f"-master.port={master}",
+        f"-master.port.grpc={master + 10000}",
+        f"-volume.port={volume}",
+        f"-volume.port.grpc={volume + 10000}",
+        f"-filer.port={filer}",
+        f"-filer.port.grpc={filer + 10000}",
+        f"-admin.port={admin}",
+        f"-admin.port.grpc={admin + 10000}",
     ]
     if buckets:
         weed_args.append("-bucket=" + ",".join(buckets))
@@ -218,8 +235,12 @@ def start(
         ):
             log = open(state / f"{name}.log", "ab")  # noqa: SIM115
             processes[name] = subprocess.Popen(
-                args, stdout=log, stderr=subprocess.STDOUT, env=proc_env,
-                cwd=state, start_new_session=True,
+                args,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                env=proc_env,
+                cwd=state,
+                start_new_session=True,
                 preexec_fn=_die_with_parent if die_with_parent else None,
             )
             log.close()
@@ -265,8 +286,10 @@ def create_kms_key(stack: LocalStack, alias: str | None = None) -> str:
         name = alias if alias.startswith("alias/") else f"alias/{alias}"
         taken = _alias_target(kms, name)
         if taken is not None:
-            raise ConfigurationError(f"{name} already names KMS key {taken} on the local stack",
-                                     hint="Use that key, or choose another alias")
+            raise ConfigurationError(
+                f"{name} already names KMS key {taken} on the local stack",
+                hint="Use that key, or choose another alias",
+            )
     key_id: str = kms.create_key(Description="s3cse local")["KeyMetadata"]["KeyId"]
     if name is not None:
         try:
@@ -274,10 +297,10 @@ def create_kms_key(stack: LocalStack, alias: str | None = None) -> str:
         except ClientError as exc:
             error = exc.response.get("Error", {})
             raise ConfigurationError(
-                f"cannot create the alias {name} ({error.get('Code')}: "
-                f"{error.get('Message')})",
+                f"cannot create the alias {name} ({error.get('Code')}: {error.get('Message')})",
                 hint="An alias is alias/ then letters, digits, '/', '_' and '-', not "
-                     "beginning with alias/aws/") from None
+                "beginning with alias/aws/",
+            ) from None
     return key_id
 
 

@@ -83,8 +83,7 @@ def _check_windows_segment(segment: str, relative: str) -> None:
     names and trailing dots or spaces a meaning of their own."""
     bad = sorted(set(segment) & _WINDOWS_FORBIDDEN)
     if bad:
-        raise _refusal(relative, f"it holds {''.join(bad)!r}, which Windows file names "
-                                 "cannot hold")
+        raise _refusal(relative, f"it holds {''.join(bad)!r}, which Windows file names cannot hold")
     if segment[-1] in ". ":
         raise _refusal(relative, "a segment ends in a dot or space, which Windows drops")
     if segment.split(".", 1)[0].rstrip(" ").upper() in _WINDOWS_DEVICES:
@@ -118,18 +117,21 @@ def prepare_parent(root: Path, relative: PurePath) -> Path:
     return target
 
 
-def _enter_directory(current: str, segment: str, base: str, root: Path,
-                     relative: PurePath) -> str:
+def _enter_directory(current: str, segment: str, base: str, root: Path, relative: PurePath) -> str:
     step = os.path.join(current, segment)
     with contextlib.suppress(FileExistsError):
         os.mkdir(step)
     real = os.path.realpath(step)
     if not _within(real, base):
-        raise LocalPathError(f"{os.path.relpath(step, base)} leads outside {root} (a "
-                             f"symbolic link): not writing {relative}")
+        raise LocalPathError(
+            f"{os.path.relpath(step, base)} leads outside {root} (a "
+            f"symbolic link): not writing {relative}"
+        )
     if not os.path.isdir(real):
-        raise LocalPathError(f"{os.path.relpath(step, base)} under {root} is not a "
-                             f"directory: cannot write {relative}")
+        raise LocalPathError(
+            f"{os.path.relpath(step, base)} under {root} is not a "
+            f"directory: cannot write {relative}"
+        )
     return real
 
 
@@ -146,8 +148,9 @@ def _refuse_link_to_special(target: Path, relative: PurePath) -> None:
     except OSError:
         return  # a dangling link: the rename replaces it
     if not stat.S_ISREG(mode):
-        raise LocalPathError(f"{relative} is a symbolic link to a directory, device or pipe: "
-                             "not writing through it")
+        raise LocalPathError(
+            f"{relative} is a symbolic link to a directory, device or pipe: not writing through it"
+        )
 
 
 class PathClaims:

@@ -76,8 +76,9 @@ def walk_tree(root: Path, follow_symlinks: bool = True) -> Iterator[LocalFile | 
             except OSError as exc:
                 yield Skipped(path, f"cannot list the directory: {exc.strerror}")
                 continue
-            stack.append(_Directory(entries, relative,
-                                    {**directory.ancestors, _identity(status): path}))
+            stack.append(
+                _Directory(entries, relative, {**directory.ancestors, _identity(status): path})
+            )
 
 
 def _listing(directory: Path) -> Iterator[os.DirEntry[str]]:

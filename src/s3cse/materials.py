@@ -244,10 +244,18 @@ class DefaultMaterialsManager(MaterialsManager):
 # The kind of master key behind each wrap: its name, keyring and command-line option.
 _KEY_KINDS = (
     (KMS_WRAP_ALGS, "a KMS key", "KmsKeyring", "--kms-key-id"),
-    (frozenset({WRAP_AES_GCM, WRAP_AES_KEYWRAP, WRAP_AES_ECB_V1}),
-     "an AES key", "AesKeyring", "--aes-key-file"),
-    (frozenset({WRAP_RSA_OAEP_SHA1, WRAP_RSA_OAEP_SHA256_V2,
-                WRAP_RSA_PKCS1_V1}), "an RSA key", "RsaKeyring", "--rsa-key-file"),
+    (
+        frozenset({WRAP_AES_GCM, WRAP_AES_KEYWRAP, WRAP_AES_ECB_V1}),
+        "an AES key",
+        "AesKeyring",
+        "--aes-key-file",
+    ),
+    (
+        frozenset({WRAP_RSA_OAEP_SHA1, WRAP_RSA_OAEP_SHA256_V2, WRAP_RSA_PKCS1_V1}),
+        "an RSA key",
+        "RsaKeyring",
+        "--rsa-key-file",
+    ),
 )
 
 
@@ -260,6 +268,8 @@ def wrong_kind_of_key(wrap_alg: str) -> KeyUnwrapError:
                 f"the object's data key is wrapped under {kind} ({wrap_alg!r}), and no key "
                 "of that kind was given: the keys given cannot unwrap it",
                 hint=f"Give the key the object was written with: {keyring}, or "
-                     f"{option} on the command line")
-    return KeyUnwrapError(f"the object's data key is wrapped with {wrap_alg!r}, which no "
-                          "keyring given can unwrap")
+                f"{option} on the command line",
+            )
+    return KeyUnwrapError(
+        f"the object's data key is wrapped with {wrap_alg!r}, which no keyring given can unwrap"
+    )

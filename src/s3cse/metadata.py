@@ -162,9 +162,7 @@ def merge_instruction_file(
         )
     clash = sorted(k for k in instruction if k in crypto_in_object)
     if clash:
-        raise InstructionFileError(
-            f"object metadata and instruction file both define {clash}"
-        )
+        raise InstructionFileError(f"object metadata and instruction file both define {clash}")
     merged = {k: v for k, v in object_metadata.items() if k in ALL_KEYS}
     merged.update(instruction)
     return merged

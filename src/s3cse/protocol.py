@@ -74,8 +74,11 @@ _NOT_FOUND = {"NoSuchKey", "404", "NotFound", "NoSuchBucket", "NoSuchVersion"}
 
 # ---------------------------------------------------------------------- settings
 
+
 def client_settings(
-    keyring: Keyring | None, materials: MaterialsManager | None, config: CryptoConfig | None,
+    keyring: Keyring | None,
+    materials: MaterialsManager | None,
+    config: CryptoConfig | None,
     options: Mapping[str, Any],
 ) -> tuple[MaterialsManager, CryptoConfig]:
     """A client's materials manager and configuration, from what its constructor got."""
@@ -108,6 +111,7 @@ class WrapsS3Client:
 
 # ---------------------------------------------------------------------- errors
 
+
 def s3_errors() -> tuple[type[Exception], ...]:
     """What botocore (and aiobotocore, which raises botocore's) fails with."""
     from botocore.exceptions import BotoCoreError, ClientError
@@ -131,16 +135,25 @@ def translate_s3_error(exc: Exception, bucket: str, key: str, action: str) -> S3
     if not code:
         reason = unreachable(exc, "s3")
         if reason is not None:
-            return S3RequestError(f"{action} failed: {reason[0]}", bucket=bucket, key=key,
-                                  hint=reason[1])
-        return S3RequestError(f"{action} failed: {exc}", bucket=bucket, key=key,
-                              hint="Check the S3 endpoint and network")
+            return S3RequestError(
+                f"{action} failed: {reason[0]}", bucket=bucket, key=key, hint=reason[1]
+            )
+        return S3RequestError(
+            f"{action} failed: {exc}",
+            bucket=bucket,
+            key=key,
+            hint="Check the S3 endpoint and network",
+        )
     error_class: type[S3CSEError]
     hint = None
     if code in _NOT_FOUND:
         # HEAD answers a bare 404 for a missing bucket as for a missing key
-        what = {"NoSuchBucket": "bucket", "NoSuchVersion": "version",
-                "404": "object or bucket", "NotFound": "object or bucket"}.get(code, "object")
+        what = {
+            "NoSuchBucket": "bucket",
+            "NoSuchVersion": "version",
+            "404": "object or bucket",
+            "NotFound": "object or bucket",
+        }.get(code, "object")
         error_class, text = ObjectNotFoundError, f"{action}: no such {what}"
     else:
         error_class = InvalidRangeError if code == "InvalidRange" else S3ServiceError
@@ -162,8 +175,14 @@ _REQUIRED_FIELDS = {
 }
 
 
-def accept_answer(operation: str, response: dict[str, Any], bucket: str, key: str,
-                  action: str, guard: Callable[[Any, str, str, str], Any]) -> dict[str, Any]:
+def accept_answer(
+    operation: str,
+    response: dict[str, Any],
+    bucket: str,
+    key: str,
+    action: str,
+    guard: Callable[[Any, str, str, str], Any],
+) -> dict[str, Any]:
     """Refuse an S3 answer that lacks what S3 always sends (it was cut short); wrap its
     body, if any, in ``guard`` (``bodies``) so that a broken read names the object."""
     missing = [f for f in _REQUIRED_FIELDS.get(operation, ()) if response.get(f) is None]
@@ -172,7 +191,8 @@ def accept_answer(operation: str, response: dict[str, Any], bucket: str, key: st
             response["Body"].close()
         raise S3RequestError(
             f"{action}: S3's answer came without {', '.join(missing)} (cut short?)",
-            bucket=bucket, key=key,
+            bucket=bucket,
+            key=key,
             hint="Retry; if it persists, check what sits between s3cse and the S3 endpoint",
         )
     if "Body" in response:
@@ -180,13 +200,16 @@ def accept_answer(operation: str, response: dict[str, Any], bucket: str, key: st
     return response
 
 
-def report_unaborted_upload(failure: BaseException, bucket: str, key: str, upload_id: str,
-                            abort_error: Exception) -> None:
+def report_unaborted_upload(
+    failure: BaseException, bucket: str, key: str, upload_id: str, abort_error: Exception
+) -> None:
     """A failed multipart upload whose abort failed too leaves stored parts behind (never
     a visible object): say so on the error the caller is about to re-raise."""
-    advice = (f"multipart upload {upload_id} could not be aborted ({abort_error}); remove its "
-              f"parts with: aws s3api abort-multipart-upload --bucket {bucket} --key {key} "
-              f"--upload-id {upload_id}, or an AbortIncompleteMultipartUpload lifecycle rule")
+    advice = (
+        f"multipart upload {upload_id} could not be aborted ({abort_error}); remove its "
+        f"parts with: aws s3api abort-multipart-upload --bucket {bucket} --key {key} "
+        f"--upload-id {upload_id}, or an AbortIncompleteMultipartUpload lifecycle rule"
+    )
     if isinstance(failure, S3CSEError):
         failure.hint = f"{failure.hint}. {advice}" if failure.hint else advice
     elif hasattr(failure, "add_note"):  # Python 3.11+
@@ -194,6 +217,7 @@ def report_unaborted_upload(failure: BaseException, bucket: str, key: str, uploa
 
 
 # ---------------------------------------------------------------------- arguments
+
 
 def sse_c_args(args: Mapping[str, Any]) -> dict[str, Any]:
     """The SSE-C arguments of a request: every read of the object or its sidecars needs them."""
@@ -213,15 +237,15 @@ def sidecar_suffixes(config: CryptoConfig) -> tuple[str, ...]:
 def copy_source_sse_c(copy_args: Mapping[str, Any]) -> dict[str, Any]:
     """A copy's ``CopySourceSSECustomer*`` arguments, as a read of the source takes them."""
     prefix = "CopySource"
-    return {a[len(prefix):]: copy_args[a] for a in (prefix + b for b in SSE_C_ARGS)
-            if a in copy_args}
+    return {
+        a[len(prefix) :]: copy_args[a] for a in (prefix + b for b in SSE_C_ARGS) if a in copy_args
+    }
 
 
 def refuse_part_number(args: Mapping[str, Any]) -> None:
     if "PartNumber" in args:
         raise ConfigurationError(
-            "PartNumber reads return ciphertext slices that cannot be decrypted alone; "
-            "use Range"
+            "PartNumber reads return ciphertext slices that cannot be decrypted alone; use Range"
         )
 
 
@@ -283,6 +307,7 @@ def check_presign(operation: str, allow_ciphertext: bool) -> None:
 
 # ---------------------------------------------------------------------- writing
 
+
 @dataclass
 class PutPlan:
     """A write before its data key exists: the S3 arguments checked, the options resolved."""
@@ -294,17 +319,25 @@ class PutPlan:
 
     def sidecar_suffixes(self) -> tuple[str, ...]:
         """The sidecars this write stores beside its object."""
-        return tuple(suffix for suffix, wanted in (
-            (sidecars.INSTRUCTION_SUFFIX, self.instruction_file),
-            (sidecars.INDEX_SUFFIX, self.integrity_index)) if wanted)
+        return tuple(
+            suffix
+            for suffix, wanted in (
+                (sidecars.INSTRUCTION_SUFFIX, self.instruction_file),
+                (sidecars.INDEX_SUFFIX, self.integrity_index),
+            )
+            if wanted
+        )
 
     def encryption_request(self, config: CryptoConfig, length: int | None) -> EncryptionRequest:
         return EncryptionRequest(config.write_suite, dict(self.context), plaintext_length=length)
 
 
 def plan_put(
-    config: CryptoConfig, args: Mapping[str, Any], context: Mapping[str, str] | None,
-    instruction_file: bool | None, integrity_index: bool | None,
+    config: CryptoConfig,
+    args: Mapping[str, Any],
+    context: Mapping[str, str] | None,
+    instruction_file: bool | None,
+    integrity_index: bool | None,
 ) -> PutPlan:
     """Check a write's arguments before anything is asked of KMS or S3."""
     args = dict(args)
@@ -318,9 +351,11 @@ def plan_put(
     return PutPlan(
         args=args,
         context=dict(context or {}),
-        instruction_file=config.instruction_file if instruction_file is None
+        instruction_file=config.instruction_file
+        if instruction_file is None
         else bool(instruction_file),
-        integrity_index=config.integrity_index if integrity_index is None
+        integrity_index=config.integrity_index
+        if integrity_index is None
         else bool(integrity_index),
     )
 
@@ -337,8 +372,9 @@ class SealedPut:
     """The instruction file's body, when the metadata goes there."""
     index_key: integrity.IndexKey | None
 
-    def sidecars(self, config: CryptoConfig, stored_size: int,
-                 macs: list[bytes]) -> list[tuple[str, bytes]]:
+    def sidecars(
+        self, config: CryptoConfig, stored_size: int, macs: list[bytes]
+    ) -> list[tuple[str, bytes]]:
         """(suffix, body) of each sidecar to write once the object is stored."""
         out = []
         if self.instruction is not None:
@@ -349,22 +385,24 @@ class SealedPut:
 
 
 def seal_put(plan: PutPlan, materials: EncryptionMaterials, config: CryptoConfig) -> SealedPut:
-    md, content_key = envelope.seal(materials, config.format,
-                                    instruction_file=plan.instruction_file)
+    md, content_key = envelope.seal(
+        materials, config.format, instruction_file=plan.instruction_file
+    )
     object_md, instruction = metadata.serialize(md)
     args = {**plan.args, "Metadata": {**plan.args["Metadata"], **object_md}}
     return SealedPut(
         metadata=md,
         content_key=content_key,
         args=args,
-        instruction=metadata.instruction_file_body(instruction) if instruction is not None
+        instruction=metadata.instruction_file_body(instruction)
+        if instruction is not None
         else None,
-        index_key=integrity.IndexKey.for_object(content_key, md) if plan.integrity_index
-        else None,
+        index_key=integrity.IndexKey.for_object(content_key, md) if plan.integrity_index else None,
     )
 
 
 # ---------------------------------------------------------------------- metadata
+
 
 def object_metadata(response_metadata: Mapping[str, str]) -> dict[str, str]:
     return {k.lower(): v for k, v in response_metadata.items()}
@@ -400,11 +438,13 @@ def missing_instruction_file(
         return InstructionFileError(
             f"the object's metadata points to instruction file {instruction_key!r}, "
             "which does not exist",
-            bucket=bucket, key=key,
+            bucket=bucket,
+            key=key,
         )
     return NotEncryptedError(
         "the object has no encryption metadata and no instruction file",
-        bucket=bucket, key=key,
+        bucket=bucket,
+        key=key,
     )
 
 
@@ -424,6 +464,7 @@ def describe(md: ContentMetadata) -> dict[str, Any]:
 
 # ---------------------------------------------------------------------- responses
 
+
 def split_metadata(stored: Mapping[str, str]) -> tuple[dict[str, str], dict[str, str]]:
     """An object's S3 metadata as (the user's, the encryption's): the envelope keys are
     s3cse's business, and a user who writes back the ``Metadata`` read must not meet them."""
@@ -435,7 +476,8 @@ def split_metadata(stored: Mapping[str, str]) -> tuple[dict[str, str], dict[str,
 def user_metadata_view(response: dict[str, Any]) -> dict[str, Any]:
     """``Metadata`` reduced to the user's; the envelope keys in ``EncryptionMetadata``."""
     response["Metadata"], response["EncryptionMetadata"] = split_metadata(
-        response.get("Metadata", {}))
+        response.get("Metadata", {})
+    )
     return response
 
 
@@ -447,8 +489,9 @@ def decrypted_response(response: dict[str, Any], body: Any, size: int | None) ->
     return user_metadata_view(response)
 
 
-def ranged_response(response: dict[str, Any], body: Any, first: int, last: int,
-                    size: int) -> dict[str, Any]:
+def ranged_response(
+    response: dict[str, Any], body: Any, first: int, last: int, size: int
+) -> dict[str, Any]:
     response["Body"] = body
     response["ContentLength"] = last - first + 1
     response["ContentRange"] = f"bytes {first}-{last}/{size}"
@@ -531,8 +574,10 @@ def content_range(response: Mapping[str, Any]) -> tuple[int, int, int]:
 
 # ---------------------------------------------------------------------- ranges
 
-def check_unindexed_range(md: ContentMetadata, config: CryptoConfig,
-                          stale_index: bool = False) -> None:
+
+def check_unindexed_range(
+    md: ContentMetadata, config: CryptoConfig, stale_index: bool = False
+) -> None:
     """A plain range of a GCM object cannot be authenticated: refused unless allowed.
     ``stale_index``: the object has an index, but of an earlier version of it."""
     envelope.check_read_policy(md, config)
@@ -541,7 +586,8 @@ def check_unindexed_range(md: ContentMetadata, config: CryptoConfig,
             raise integrity.StaleIndexError(
                 "the integrity index belongs to an earlier version of the object (stale): "
                 "it was not written for this object, and a byte range of an AES-GCM "
-                "object cannot be authenticated without one")
+                "object cannot be authenticated without one"
+            )
         raise ConfigurationError(
             "a byte range of an AES-GCM object cannot be authenticated (the tag "
             "covers the whole object) and this object has no integrity index",
@@ -562,8 +608,12 @@ def cbc_tail_range(md: ContentMetadata, stored_size: int) -> str | None:
 
 
 def range_decryptor(
-    requested: ranges.ByteRange, header: str, md: ContentMetadata, content_key: ContentKey,
-    response: Mapping[str, Any], cbc_tail: bytes | None = None,
+    requested: ranges.ByteRange,
+    header: str,
+    md: ContentMetadata,
+    content_key: ContentKey,
+    response: Mapping[str, Any],
+    cbc_tail: bytes | None = None,
 ) -> tuple[ranges.RangeDecryptor, ranges.RangePlan]:
     """Decrypts the ciphertext S3 returned for ``requested`` (unauthenticated)."""
     first, last, total = content_range(response)
@@ -584,23 +634,26 @@ def raise_unless_no_index(error: S3CSEError) -> None:
     if isinstance(error, ObjectNotFoundError):
         return
     if isinstance(error, InvalidRangeError):
-        raise integrity.IndexMismatchError("the integrity index is empty: it was altered",
-                                           bucket=error.bucket, key=error.key) from None
+        raise integrity.IndexMismatchError(
+            "the integrity index is empty: it was altered", bucket=error.bucket, key=error.key
+        ) from None
     raise error
 
 
-def sidecar_header(response: Mapping[str, Any],
-                   data: bytes) -> integrity.SidecarHeader | None:
+def sidecar_header(response: Mapping[str, Any], data: bytes) -> integrity.SidecarHeader | None:
     """The index header S3 returned for ``INDEX_HEADER_RANGE``, with the sidecar's size;
     None when the object under the index's name is a user's own (``sidecars``)."""
-    if sidecars.kind_of(sidecars.INDEX_SUFFIX, response.get("Metadata", {}),
-                        data) is sidecars.Kind.USER_OBJECT:
+    if (
+        sidecars.kind_of(sidecars.INDEX_SUFFIX, response.get("Metadata", {}), data)
+        is sidecars.Kind.USER_OBJECT
+    ):
         return None
     return integrity.SidecarHeader(data, content_range(response)[2], str(response["ETag"]))
 
 
-def usable_index(found: integrity.SidecarHeader | None,
-                 md: ContentMetadata) -> tuple[integrity.SidecarHeader | None, bool]:
+def usable_index(
+    found: integrity.SidecarHeader | None, md: ContentMetadata
+) -> tuple[integrity.SidecarHeader | None, bool]:
     """The index a ranged read goes through, and whether a stale one was set aside
     (see ``SidecarHeader.is_stale_for``: stale means no index, never a weaker check)."""
     if found is not None and found.is_stale_for(md):
@@ -608,8 +661,9 @@ def usable_index(found: integrity.SidecarHeader | None,
     return found, False
 
 
-def open_index(md: ContentMetadata, content_key: ContentKey, found: integrity.SidecarHeader,
-               stored_size: int) -> integrity.IndexKey:
+def open_index(
+    md: ContentMetadata, content_key: ContentKey, found: integrity.SidecarHeader, stored_size: int
+) -> integrity.IndexKey:
     """The key of an object's index, once its header verifies and the object's and the
     sidecar's sizes agree with it; before that nothing the sidecar says is used."""
     if not md.suite.authenticated:
@@ -644,31 +698,41 @@ class IndexedRange:
         return integrity.entries_range(self.chunk_first, self.chunk_last)
 
 
-def plan_indexed_range(requested: ranges.ByteRange, header: str,
-                       stored_size: int) -> IndexedRange:
+def plan_indexed_range(requested: ranges.ByteRange, header: str, stored_size: int) -> IndexedRange:
     """Plan a range from the stored size an authenticated index header vouched for."""
     plain_size = stored_size - BLOCK  # GCM only
     first, last = ranges.resolve(requested, plain_size, header)
-    return IndexedRange(first, last, plain_size, first // integrity.CHUNK_SIZE,
-                        last // integrity.CHUNK_SIZE)
+    return IndexedRange(
+        first, last, plain_size, first // integrity.CHUNK_SIZE, last // integrity.CHUNK_SIZE
+    )
 
 
 def verified_range(
-    plan: IndexedRange, index_key: integrity.IndexKey, content_key: ContentKey,
-    entries: bytes, response: Mapping[str, Any],
+    plan: IndexedRange,
+    index_key: integrity.IndexKey,
+    content_key: ContentKey,
+    entries: bytes,
+    response: Mapping[str, Any],
 ) -> integrity.VerifiedRange:
     """Checks each fetched chunk against its index entry before releasing its plaintext."""
     if content_range(response)[2] != plan.stored_size:
         raise integrity.IndexMismatchError(
-            "the object's size differs from the size its integrity index vouches for")
+            "the object's size differs from the size its integrity index vouches for"
+        )
     macs = integrity.split_entries(entries, plan.chunk_first, plan.chunk_last)
     return integrity.VerifiedRange(
-        index_key, macs, plan.chunk_first,
+        index_key,
+        macs,
+        plan.chunk_first,
         GcmLayout(content_key).ctr(plan.chunk_first * integrity.CHUNK_SIZE),
-        plan.first, plan.last, plan.plaintext_size)
+        plan.first,
+        plan.last,
+        plan.plaintext_size,
+    )
 
 
 # ---------------------------------------------------------------------- copy, delete
+
 
 def copy_source(source: str | Mapping[str, str]) -> dict[str, str]:
     if isinstance(source, str):
@@ -685,24 +749,32 @@ def version_args(source: Mapping[str, str]) -> dict[str, str]:
     return {"VersionId": source["VersionId"]} if "VersionId" in source else {}
 
 
-def replaced_metadata(source_metadata: Mapping[str, str],
-                      user_metadata: dict[str, str] | None) -> dict[str, str]:
+def replaced_metadata(
+    source_metadata: Mapping[str, str], user_metadata: dict[str, str] | None
+) -> dict[str, str]:
     """``MetadataDirective=REPLACE`` replaces the user metadata, never the encryption's."""
     crypto = {k: v for k, v in source_metadata.items() if k.lower() in metadata.ALL_KEYS}
     return {**envelope.check_user_metadata(user_metadata), **crypto}
 
 
-def sidecar_copy_args(source: Mapping[str, str], suffix: str, bucket: str, key: str,
-                      copy_args: Mapping[str, Any]) -> dict[str, Any] | None:
+def sidecar_copy_args(
+    source: Mapping[str, str], suffix: str, bucket: str, key: str, copy_args: Mapping[str, Any]
+) -> dict[str, Any] | None:
     """The CopyObject arguments of one sidecar; None when a copy onto itself leaves it
     as it is (S3 refuses a copy that changes nothing)."""
     shared = sidecar_args(copy_args)
-    if (source["Bucket"], source["Key"]) == (bucket, key) and "VersionId" not in source \
-            and not shared:
+    if (
+        (source["Bucket"], source["Key"]) == (bucket, key)
+        and "VersionId" not in source
+        and not shared
+    ):
         return None
     sse_c = {"CopySource" + a: v for a, v in copy_source_sse_c(copy_args).items()}
-    return {"CopySource": {"Bucket": source["Bucket"], "Key": source["Key"] + suffix},
-            **shared, **sse_c}
+    return {
+        "CopySource": {"Bucket": source["Bucket"], "Key": source["Key"] + suffix},
+        **shared,
+        **sse_c,
+    }
 
 
 def sidecar_candidates(delete: Mapping[str, Any], suffixes: tuple[str, ...]) -> list[str]:
@@ -710,8 +782,12 @@ def sidecar_candidates(delete: Mapping[str, Any], suffixes: tuple[str, ...]) -> 
     by version, nor those it deletes itself): each is looked at before it goes."""
     objects = list(delete.get("Objects", []))
     named = {o["Key"] for o in objects}
-    return [o["Key"] + suffix for o in objects for suffix in suffixes
-            if "VersionId" not in o and o["Key"] + suffix not in named]
+    return [
+        o["Key"] + suffix
+        for o in objects
+        for suffix in suffixes
+        if "VersionId" not in o and o["Key"] + suffix not in named
+    ]
 
 
 def with_sidecars(delete: Mapping[str, Any], kinds: Mapping[str, sidecars.Kind]) -> dict[str, Any]:
@@ -721,8 +797,9 @@ def with_sidecars(delete: Mapping[str, Any], kinds: Mapping[str, sidecars.Kind])
     return {**delete, "Objects": list(delete.get("Objects", [])) + extra}
 
 
-def probe_failure(exc: Exception, bucket: str, key: str, suffix: str,
-                  action: str = "sidecar check") -> sidecars.Kind:
+def probe_failure(
+    exc: Exception, bucket: str, key: str, suffix: str, action: str = "sidecar check"
+) -> sidecars.Kind:
     """What a failed probe (a GET of ``sidecars.probe_range``) says: no such object, an
     empty one (S3 answers its Range with 416), or one S3 would not let us read (SSE-C
     under another key, no permission). Raises when S3 gave no answer at all, as

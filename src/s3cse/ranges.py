@@ -84,8 +84,13 @@ class RangePlan:
 
 
 def plan(
-    requested: ByteRange, content_key: ContentKey, received_first: int, received_last: int,
-    stored_size: int, header: str, cbc_plaintext_size: int | None = None,
+    requested: ByteRange,
+    content_key: ContentKey,
+    received_first: int,
+    received_last: int,
+    stored_size: int,
+    header: str,
+    cbc_plaintext_size: int | None = None,
 ) -> RangePlan:
     """Map the ciphertext S3 returned onto the plaintext range the caller asked for.
 
@@ -184,7 +189,8 @@ class RangeDecryptor:
                     tail = unpadder.update(tail) + unpadder.finalize()
                 except ValueError:
                     raise AuthenticationError(
-                        "AES-CBC padding is invalid: wrong key or altered content") from None
+                        "AES-CBC padding is invalid: wrong key or altered content"
+                    ) from None
         return self._window(tail)
 
     def _window(self, plain: bytes) -> bytes:
@@ -195,8 +201,9 @@ class RangeDecryptor:
         return plain[lo:hi] if lo < hi else b""
 
 
-def cbc_plaintext_size(content_key: ContentKey, stored_size: int, last_blocks: bytes,
-                       object_iv: bytes) -> int:
+def cbc_plaintext_size(
+    content_key: ContentKey, stored_size: int, last_blocks: bytes, object_iv: bytes
+) -> int:
     """The plaintext size of an AES-CBC object, from its last one or two cipher blocks."""
     if stored_size < BLOCK or stored_size % BLOCK or len(last_blocks) not in (BLOCK, 2 * BLOCK):
         raise AuthenticationError("AES-CBC ciphertext is not a whole number of blocks")
@@ -208,5 +215,6 @@ def cbc_plaintext_size(content_key: ContentKey, stored_size: int, last_blocks: b
         kept = unpadder.update(block) + unpadder.finalize()
     except ValueError:
         raise AuthenticationError(
-            "AES-CBC padding is invalid: wrong key or altered content") from None
+            "AES-CBC padding is invalid: wrong key or altered content"
+        ) from None
     return stored_size - BLOCK + len(kept)

@@ -65,10 +65,12 @@ class ObjectReader:
             self._extra["IfMatch"] = self.etag  # every read sees this very object
             self.stored_size = int(head["ContentLength"])
             self.metadata: ContentMetadata = client._content_metadata(
-                bucket, key, head.get("Metadata", {}), instruction_suffix, self._extra)
+                bucket, key, head.get("Metadata", {}), instruction_suffix, self._extra
+            )
             envelope.check_read_policy(self.metadata, client.config)
             self.content_key = envelope.unwrap_content_key(
-                self.metadata, client.materials, client.config, encryption_context)
+                self.metadata, client.materials, client.config, encryption_context
+            )
             self._index_key = self._open_index() if self.metadata.suite.authenticated else None
             if self._index_key is not None:
                 self.mode = "indexed"
@@ -92,11 +94,11 @@ class ObjectReader:
         are pinned to the sidecar checked here (its ETag)."""
         sse_c = protocol.sse_c_args(self._extra)
         found, self.stale_index = protocol.usable_index(
-            self.client._index_header(self.bucket, self.key, sse_c), self.metadata)
+            self.client._index_header(self.bucket, self.key, sse_c), self.metadata
+        )
         if found is None:
             return None
-        index_key = protocol.open_index(self.metadata, self.content_key, found,
-                                        self.stored_size)
+        index_key = protocol.open_index(self.metadata, self.content_key, found, self.stored_size)
         self._index_args = {**sse_c, "IfMatch": found.etag}
         return index_key
 
@@ -108,8 +110,7 @@ class ObjectReader:
             return self.stored_size - md.suite.tag_length
         # the padding tells the size; the metadata's claim of it is not authenticated
         tail = self._get(f"bytes=-{min(self.stored_size, 2 * BLOCK)}")
-        return ranges.cbc_plaintext_size(self.content_key, self.stored_size, tail,
-                                         md.iv or b"")
+        return ranges.cbc_plaintext_size(self.content_key, self.stored_size, tail, md.iv or b"")
 
     # ------------------------------------------------------------------ reading
 
@@ -139,8 +140,9 @@ class ObjectReader:
         """Object bytes, or with ``sidecar`` integrity index bytes."""
         key = self.key + integrity.SUFFIX if sidecar else self.key
         extra = self._index_args if sidecar else self._extra
-        response = self.client._s3_call("get_object", self.bucket, key,
-                                        "ranged download", Range=header, **extra)
+        response = self.client._s3_call(
+            "get_object", self.bucket, key, "ranged download", Range=header, **extra
+        )
         with contextlib.closing(response["Body"]) as body:
             data: bytes = body.read()
         self._fetched(len(data))
@@ -159,13 +161,15 @@ class ObjectReader:
         start = chunk_first * integrity.CHUNK_SIZE
         end = min((chunk_last + 1) * integrity.CHUNK_SIZE, self.size) - 1
         with ThreadPoolExecutor(2) as pool:
-            entries = pool.submit(self._get, integrity.entries_range(chunk_first, chunk_last),
-                                  sidecar=True)
+            entries = pool.submit(
+                self._get, integrity.entries_range(chunk_first, chunk_last), sidecar=True
+            )
             ciphertext = self._get(f"bytes={start}-{end}")
             blob = entries.result()
         macs = integrity.split_entries(blob, chunk_first, chunk_last)
-        verifier = integrity.VerifiedRange(self._index_key, macs, chunk_first,
-                                           self._layout.ctr(start), first, last, self.size)
+        verifier = integrity.VerifiedRange(
+            self._index_key, macs, chunk_first, self._layout.ctr(start), first, last, self.size
+        )
         return verifier.update(ciphertext) + verifier.finalize()
 
     def _read_ranged(self, first: int, last: int) -> bytes:
@@ -208,10 +212,12 @@ class ObjectReader:
 
             assert self._layout is not None
             spool: IO[bytes] = tempfile.SpooledTemporaryFile(  # noqa: SIM115
-                max_size=self.client.config.spool_threshold, dir=self.client.config.spool_dir)
+                max_size=self.client.config.spool_threshold, dir=self.client.config.spool_dir
+            )
             try:
                 TransferManager(self.client).download_verified(
-                    self.bucket, self.key, spool, self._layout, self.stored_size, self._extra)
+                    self.bucket, self.key, spool, self._layout, self.stored_size, self._extra
+                )
                 self._fetched(self.stored_size)
             except BaseException:
                 spool.close()

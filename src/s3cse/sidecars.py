@@ -115,8 +115,9 @@ def hidden_in_listing(kinds: Mapping[str, Kind]) -> set[str]:
     return {key for key, kind in kinds.items() if kind in (Kind.SIDECAR, Kind.UNREADABLE)}
 
 
-def listing_kinds(entries: Iterable[tuple[str, int]],
-                  listed: dict[str, int] | None = None) -> tuple[dict[str, Kind], list[str]]:
+def listing_kinds(
+    entries: Iterable[tuple[str, int]], listed: dict[str, int] | None = None
+) -> tuple[dict[str, Kind], list[str]]:
     """Kinds of the entries (key, stored size) a listing alone decides, and the keys
     whose content must be looked at. ``listed`` carries the sizes seen so far across
     pages (an object is always listed before its sidecars: its key is their prefix)."""
@@ -146,8 +147,9 @@ def removable_suffixes(kinds: Mapping[str, Kind]) -> list[str]:
     return [suffix for suffix, kind in kinds.items() if removable(kind)]
 
 
-def stale_after_write(bucket: str, key: str, existing: Mapping[str, Kind],
-                      writing: Collection[str]) -> list[str]:
+def stale_after_write(
+    bucket: str, key: str, existing: Mapping[str, Kind], writing: Collection[str]
+) -> list[str]:
     """The suffixes whose sidecars a write of ``key`` leaves stale, to be removed once
     the object is written; refuses, before anything is written, a sidecar that would
     overwrite a user's object."""
@@ -163,7 +165,8 @@ def overwrite_refused(bucket: str, key: str, suffix: str) -> ConfigurationError:
         f"s3://{bucket}/{key + suffix} is an object of its own (not a sidecar of {key!r}); "
         f"writing {key!r} with its {describe(suffix)} would overwrite it. Nothing was "
         "written",
-        bucket=bucket, key=key,
+        bucket=bucket,
+        key=key,
         hint=f"Rename or move {key + suffix!r} first, or write {key!r} without "
         f"{'an instruction file' if suffix == INSTRUCTION_SUFFIX else 'an integrity index'}",
     )
@@ -180,5 +183,4 @@ def needs_instruction_file(owner_metadata: Mapping[str, str]) -> bool:
     """Whether the owner is read through its instruction file: it carries no wrapped
     key in its metadata, or the marker some AWS clients set."""
     lowered = {k.lower(): v for k, v in owner_metadata.items()}
-    return (metadata.needs_instruction_file(lowered)
-            or metadata.INSTRUCTION_MARKER in lowered)
+    return metadata.needs_instruction_file(lowered) or metadata.INSTRUCTION_MARKER in lowered

@@ -50,7 +50,10 @@ class EncryptingReader(io.RawIOBase):
     """Reads ``length`` plaintext bytes from ``source`` and yields ciphertext + tag."""
 
     def __init__(
-        self, source: IO[bytes], content_key: ContentKey, length: int,
+        self,
+        source: IO[bytes],
+        content_key: ContentKey,
+        length: int,
         index_key: IndexKey | None = None,
     ) -> None:
         self._index_key = index_key
@@ -144,7 +147,10 @@ class SpoolEncryptor:
     """
 
     def __init__(
-        self, content_key: ContentKey, spool_threshold: int, spool_dir: str | None,
+        self,
+        content_key: ContentKey,
+        spool_threshold: int,
+        spool_dir: str | None,
         index_key: IndexKey | None = None,
     ) -> None:
         self.spool: IO[bytes] = tempfile.SpooledTemporaryFile(  # noqa: SIM115
@@ -170,7 +176,10 @@ class SpoolEncryptor:
 
 
 def encrypt_to_spool(
-    source: Readable, content_key: ContentKey, spool_threshold: int, spool_dir: str | None,
+    source: Readable,
+    content_key: ContentKey,
+    spool_threshold: int,
+    spool_dir: str | None,
     index_key: IndexKey | None = None,
 ) -> tuple[IO[bytes], list[bytes] | None]:
     """Encrypt a stream of unknown length into a spooled temp file (bounded memory);
@@ -200,16 +209,20 @@ class CiphertextBody:
 
 
 def ciphertext_body(
-    source: IO[bytes], content_key: ContentKey, index_key: IndexKey | None,
-    spool_threshold: int, spool_dir: str | None,
+    source: IO[bytes],
+    content_key: ContentKey,
+    index_key: IndexKey | None,
+    spool_threshold: int,
+    spool_dir: str | None,
 ) -> CiphertextBody:
     """Encrypt as the upload reads when the length is known; otherwise (pipes) through
     a bounded spool first, because S3 needs the length up front."""
     length = remaining_length(source)
     if length is not None:
         reader = EncryptingReader(source, content_key, length, index_key)
-        return CiphertextBody(reader, reader.ciphertext_length, lambda: reader.index_macs,
-                              lambda: None)
+        return CiphertextBody(
+            reader, reader.ciphertext_length, lambda: reader.index_macs, lambda: None
+        )
     spool, macs = encrypt_to_spool(source, content_key, spool_threshold, spool_dir, index_key)
     size = spool.seek(0, os.SEEK_END)
     spool.seek(0)
@@ -248,7 +261,8 @@ class LengthCheck:
         if self.expected is not None and self.released != self.expected:
             raise AuthenticationError(
                 f"the object decrypted to {self.released} bytes, not the {self.expected} "
-                "announced: its metadata or content was altered")
+                "announced: its metadata or content was altered"
+            )
 
 
 Location = tuple[str, str]
@@ -261,8 +275,9 @@ class DecryptionPump:
     and check the length. Errors raised long after ``get_object`` returned still name
     the object."""
 
-    def __init__(self, decryptor: Decryptor, length: int | None,
-                 location: Location | None = None) -> None:
+    def __init__(
+        self, decryptor: Decryptor, length: int | None, location: Location | None = None
+    ) -> None:
         self._decryptor = decryptor
         self._length = LengthCheck(length)
         self._location = location
@@ -341,12 +356,18 @@ class DecryptedBody(io.RawIOBase):
 
     @classmethod
     def streaming(
-        cls, ciphertext: Any, decryptor: Decryptor, length: int | None,
+        cls,
+        ciphertext: Any,
+        decryptor: Decryptor,
+        length: int | None,
         location: Location | None = None,
     ) -> DecryptedBody:
         pump = DecryptionPump(decryptor, length, location)
-        return cls(_StreamingDecryption(ciphertext, pump), length,
-                   on_close=getattr(ciphertext, "close", None))
+        return cls(
+            _StreamingDecryption(ciphertext, pump),
+            length,
+            on_close=getattr(ciphertext, "close", None),
+        )
 
     def readable(self) -> bool:
         return True

@@ -92,16 +92,17 @@ def pop_put_options(extra: dict[str, Any]) -> tuple[bool | None, bool | None]:
     return extra.pop("InstructionFile", None), extra.pop("IntegrityIndex", None)
 
 
-def parallel_download_applies(size: int, md: ContentMetadata, config: TransferConfig,
-                              fileobj: IO[bytes]) -> bool:
+def parallel_download_applies(
+    size: int, md: ContentMetadata, config: TransferConfig, fileobj: IO[bytes]
+) -> bool:
     """Ranged GETs in parallel need a large AES-GCM object and a seekable destination;
     anything else is one streamed GET."""
-    return (size >= config.multipart_threshold and md.suite.authenticated
-            and is_seekable(fileobj))
+    return size >= config.multipart_threshold and md.suite.authenticated and is_seekable(fileobj)
 
 
-def download_plan(layout: GcmLayout, stored_size: int,
-                  config: TransferConfig) -> tuple[int, list[tuple[int, int]]]:
+def download_plan(
+    layout: GcmLayout, stored_size: int, config: TransferConfig
+) -> tuple[int, list[tuple[int, int]]]:
     """The plaintext size of an AES-GCM object and the ranges to fetch it in."""
     tag_length = layout.content_key.suite.tag_length
     if stored_size < tag_length:
@@ -171,7 +172,11 @@ class PartBody:
     """
 
     def __init__(
-        self, upload: Upload, read_at: Callable[[int, int], bytes], offset: int, length: int,
+        self,
+        upload: Upload,
+        read_at: Callable[[int, int], bytes],
+        offset: int,
+        length: int,
         tag: bytes = b"",
     ) -> None:
         self.upload, self.read_at = upload, read_at
@@ -231,14 +236,19 @@ class PartBody:
             raise TransferStopped
         if self._exhausted:
             return b""
-        wanted = (self.content_length - self._position if size is None or size < 0
-                  else min(size, BODY_STEP))  # a short read is a valid read
+        wanted = (
+            self.content_length - self._position
+            if size is None or size < 0
+            else min(size, BODY_STEP)
+        )  # a short read is a valid read
         while len(self._pending) < wanted and not self._finalized:
             step = min(BODY_STEP, self.length - self._done)
             plain = self.read_at(self.offset + self._done, step) if step else b""
             if len(plain) != step:
-                raise S3CSEError("the source changed size during the upload",
-                                 hint="Do not change a file while it is being uploaded")
+                raise S3CSEError(
+                    "the source changed size during the upload",
+                    hint="Do not change a file while it is being uploaded",
+                )
             self._done += step
             ciphertext = self._encryptor.update(plain)
             if self._macer is not None:
@@ -267,8 +277,7 @@ def tagged_tail(upload: Upload, sent: list[SentPart], tail: PartBody) -> PartBod
     end = tail.offset + tail.length
     for offset in range(tail.offset, end, BODY_STEP):
         hasher.update(tail.read_at(offset, min(BODY_STEP, end - offset)))
-    return tail.with_tag(upload.layout.tag([*(part.part_hash for part in sent),
-                                            hasher.finalize()]))
+    return tail.with_tag(upload.layout.tag([*(part.part_hash for part in sent), hasher.finalize()]))
 
 
 def buffer_reader(buffer: bytearray, base: int) -> Callable[[int, int], bytes]:
@@ -350,10 +359,12 @@ class StreamCutter:
         if not last and self.parts + 2 > MAX_PARTS:
             raise ConfigurationError(
                 f"the stream needs more than {MAX_PARTS} parts of {self.part_size} bytes; "
-                "raise multipart_chunksize")
+                "raise multipart_chunksize"
+            )
         if self.offset + length + (0 if last else 1) > self.limit:
             raise ContentTooLargeError(
-                f"the stream passed {self.limit} bytes, AES-GCM's limit for one data key")
+                f"the stream passed {self.limit} bytes, AES-GCM's limit for one data key"
+            )
 
 
 def fill_part(cutter: StreamCutter, fileobj: IO[bytes]) -> None:
@@ -383,17 +394,26 @@ class TransferManager:
     # ------------------------------------------------------------------ upload
 
     def upload_file(
-        self, filename: str | os.PathLike[str], bucket: str, key: str,
-        extra_args: Mapping[str, Any] | None = None, callback: Callback | None = None,
+        self,
+        filename: str | os.PathLike[str],
+        bucket: str,
+        key: str,
+        extra_args: Mapping[str, Any] | None = None,
+        callback: Callback | None = None,
         encryption_context: Mapping[str, str] | None = None,
     ) -> dict[str, Any]:
         with open(filename, "rb") as source:
-            return self.upload_fileobj(source, bucket, key, extra_args, callback,
-                                       encryption_context)
+            return self.upload_fileobj(
+                source, bucket, key, extra_args, callback, encryption_context
+            )
 
     def upload_fileobj(
-        self, fileobj: IO[bytes], bucket: str, key: str,
-        extra_args: Mapping[str, Any] | None = None, callback: Callback | None = None,
+        self,
+        fileobj: IO[bytes],
+        bucket: str,
+        key: str,
+        extra_args: Mapping[str, Any] | None = None,
+        callback: Callback | None = None,
         encryption_context: Mapping[str, str] | None = None,
     ) -> dict[str, Any]:
         extra = dict(extra_args or {})
@@ -405,34 +425,52 @@ class TransferManager:
         assert small is not None
         if small < self.config.multipart_threshold:
             response = self.client.put_object(
-                Bucket=bucket, Key=key, Body=fileobj if first is None else first,
-                EncryptionContext=encryption_context, **extra)
+                Bucket=bucket,
+                Key=key,
+                Body=fileobj if first is None else first,
+                EncryptionContext=encryption_context,
+                **extra,
+            )
             if callback:
                 callback(small)
             return dict(response)
         with located(bucket, key):
-            return self._multipart(fileobj, size, first, bucket, key, extra, callback,
-                                   encryption_context)
+            return self._multipart(
+                fileobj, size, first, bucket, key, extra, callback, encryption_context
+            )
 
     def _multipart(
-        self, fileobj: IO[bytes], size: int | None, first: bytes | None, bucket: str, key: str,
-        extra: dict[str, Any], callback: Callback | None,
+        self,
+        fileobj: IO[bytes],
+        size: int | None,
+        first: bytes | None,
+        bucket: str,
+        key: str,
+        extra: dict[str, Any],
+        callback: Callback | None,
         encryption_context: Mapping[str, str] | None,
     ) -> dict[str, Any]:
         client = self.client
         protocol.check_plaintext_limit(size, client.config.write_suite)
         instruction_file, integrity_index = pop_put_options(extra)
-        plan = protocol.plan_put(client.config, extra, encryption_context, instruction_file,
-                                 integrity_index)
+        plan = protocol.plan_put(
+            client.config, extra, encryption_context, instruction_file, integrity_index
+        )
         stale = client.prepare_sidecars(bucket, key, plan)
         materials = client.materials.encryption_materials(
-            plan.encryption_request(client.config, size))
+            plan.encryption_request(client.config, size)
+        )
         sealed = protocol.seal_put(plan, materials, client.config)
-        created = client._s3_call("create_multipart_upload", bucket, key,
-                                  "multipart upload start", **sealed.args)
+        created = client._s3_call(
+            "create_multipart_upload", bucket, key, "multipart upload start", **sealed.args
+        )
         upload = Upload(
-            layout=GcmLayout(sealed.content_key), index_key=sealed.index_key,
-            callback=callback, bucket=bucket, key=key, upload_id=created["UploadId"],
+            layout=GcmLayout(sealed.content_key),
+            index_key=sealed.index_key,
+            callback=callback,
+            bucket=bucket,
+            key=key,
+            upload_id=created["UploadId"],
             sse_c=protocol.sse_c_args(sealed.args),
         )
         try:
@@ -441,18 +479,23 @@ class TransferManager:
             else:
                 assert first is not None
                 bodies = self._upload_stream(upload, fileobj, first)
-            parts = [{"PartNumber": n, "ETag": body.etag}
-                     for n, body in enumerate(bodies, start=1)]
+            parts = [{"PartNumber": n, "ETag": body.etag} for n, body in enumerate(bodies, start=1)]
             response = client._s3_call(
-                "complete_multipart_upload", bucket, key, "multipart upload completion",
-                UploadId=upload.upload_id, MultipartUpload={"Parts": parts}, **upload.sse_c)
+                "complete_multipart_upload",
+                bucket,
+                key,
+                "multipart upload completion",
+                UploadId=upload.upload_id,
+                MultipartUpload={"Parts": parts},
+                **upload.sse_c,
+            )
         except BaseException as failure:
             try:
-                client.s3.abort_multipart_upload(Bucket=bucket, Key=key,
-                                                 UploadId=upload.upload_id)
+                client.s3.abort_multipart_upload(Bucket=bucket, Key=key, UploadId=upload.upload_id)
             except Exception as abort_error:
-                protocol.report_unaborted_upload(failure, bucket, key, upload.upload_id,
-                                                 abort_error)
+                protocol.report_unaborted_upload(
+                    failure, bucket, key, upload.upload_id, abort_error
+                )
             raise
         stored = sum(body.length for body in bodies) + sealed.metadata.suite.tag_length
         macs = [mac for body in bodies for mac in body.index_macs]
@@ -461,9 +504,16 @@ class TransferManager:
 
     def _send(self, upload: Upload, number: int, body: PartBody) -> SentPart:
         response = self.client._s3_call(
-            "upload_part", upload.bucket, upload.key, f"upload of part {number}",
-            UploadId=upload.upload_id, PartNumber=number, Body=body,
-            ContentLength=body.content_length, **upload.sse_c)
+            "upload_part",
+            upload.bucket,
+            upload.key,
+            f"upload of part {number}",
+            UploadId=upload.upload_id,
+            PartNumber=number,
+            Body=body,
+            ContentLength=body.content_length,
+            **upload.sse_c,
+        )
         return body.sent(response["ETag"])
 
     def _upload_known(self, upload: Upload, fileobj: IO[bytes], size: int) -> list[SentPart]:
@@ -471,20 +521,19 @@ class TransferManager:
         read_at = PositionalReader(fileobj).read_at
         bodies = [PartBody(upload, read_at, offset, length) for offset, length in plan]
         with worker_pool(self.config.max_concurrency, upload.stopping) as (pool, _):
-            futures = [pool.submit(self._send, upload, n, body)
-                       for n, body in enumerate(bodies[:-1], start=1)]
+            futures = [
+                pool.submit(self._send, upload, n, body)
+                for n, body in enumerate(bodies[:-1], start=1)
+            ]
             sent = _gather(futures)
             sent.append(self._send(upload, len(plan), tagged_tail(upload, sent, bodies[-1])))
         return sent
 
-    def _upload_stream(
-        self, upload: Upload, fileobj: IO[bytes], first: bytes
-    ) -> list[SentPart]:
+    def _upload_stream(self, upload: Upload, fileobj: IO[bytes], first: bytes) -> list[SentPart]:
         """A pipe: at most max_concurrency + 1 parts of plaintext are held at once, in
         buffers reused from part to part."""
         part_size = upload_part_size(None, self.config, upload.index_key is not None)
-        cutter = StreamCutter(first, part_size, self.client.config.write_suite.max_plaintext
-                              or 0)
+        cutter = StreamCutter(first, part_size, self.client.config.write_suite.max_plaintext or 0)
         buffers = PartBuffers(part_size)
         slots = threading.BoundedSemaphore(self.config.max_concurrency + 1)
 
@@ -515,42 +564,65 @@ class TransferManager:
     # ------------------------------------------------------------------ download
 
     def download_file(
-        self, bucket: str, key: str, filename: str | os.PathLike[str],
-        callback: Callback | None = None, encryption_context: Mapping[str, str] | None = None,
+        self,
+        bucket: str,
+        key: str,
+        filename: str | os.PathLike[str],
+        callback: Callback | None = None,
+        encryption_context: Mapping[str, str] | None = None,
         **kwargs: Any,
     ) -> None:
         """Parallel ranged GETs into a file beside ``filename`` that takes its place only
         once the whole object has verified (see ``destinations``)."""
         config = self.client.config
-        with located(bucket, key), atomic_destination(
-                Path(filename), config.spool_threshold, config.spool_dir,
-                release_early=config.delayed_authentication) as destination:
-            self._download_into(bucket, key, destination.file, callback, encryption_context,
-                                **kwargs)
+        with (
+            located(bucket, key),
+            atomic_destination(
+                Path(filename),
+                config.spool_threshold,
+                config.spool_dir,
+                release_early=config.delayed_authentication,
+            ) as destination,
+        ):
+            self._download_into(
+                bucket, key, destination.file, callback, encryption_context, **kwargs
+            )
             destination.release()
 
     def download_fileobj(
-        self, bucket: str, key: str, fileobj: IO[bytes], callback: Callback | None = None,
-        encryption_context: Mapping[str, str] | None = None, **kwargs: Any,
+        self,
+        bucket: str,
+        key: str,
+        fileobj: IO[bytes],
+        callback: Callback | None = None,
+        encryption_context: Mapping[str, str] | None = None,
+        **kwargs: Any,
     ) -> int:
         """Decrypt into ``fileobj`` once the whole object has verified, so that it gets
         nothing of an altered one; meanwhile the plaintext waits in a private ``Spool``.
         With ``delayed_authentication`` it is written as it arrives instead."""
         config = self.client.config
         if config.delayed_authentication:
-            return self._download_into(bucket, key, fileobj, callback, encryption_context,
-                                       **kwargs)
-        with located(bucket, key), contextlib.closing(
-                Spool(config.spool_threshold, config.spool_dir)) as spool:
+            return self._download_into(bucket, key, fileobj, callback, encryption_context, **kwargs)
+        with (
+            located(bucket, key),
+            contextlib.closing(Spool(config.spool_threshold, config.spool_dir)) as spool,
+        ):
             with spool.filling():
-                written = self._download_into(bucket, key, spool.file, callback,
-                                              encryption_context, **kwargs)
+                written = self._download_into(
+                    bucket, key, spool.file, callback, encryption_context, **kwargs
+                )
             spool.copy_to(fileobj.write)
         return written
 
     def _download_into(
-        self, bucket: str, key: str, fileobj: IO[bytes], callback: Callback | None,
-        encryption_context: Mapping[str, str] | None, **kwargs: Any,
+        self,
+        bucket: str,
+        key: str,
+        fileobj: IO[bytes],
+        callback: Callback | None,
+        encryption_context: Mapping[str, str] | None,
+        **kwargs: Any,
     ) -> int:
         """Decrypt into ``fileobj`` (parallel ranges if it is seekable), which holds
         unauthenticated plaintext if this raises: only private files may be passed, or a
@@ -559,59 +631,108 @@ class TransferManager:
         with located(bucket, key):
             head = client._s3_call("head_object", bucket, key, "head", **kwargs)
             size = int(head["ContentLength"])
-            md = client._content_metadata(bucket, key, head.get("Metadata", {}),
-                                          kwargs.pop("InstructionFileSuffix", None), kwargs)
+            md = client._content_metadata(
+                bucket,
+                key,
+                head.get("Metadata", {}),
+                kwargs.pop("InstructionFileSuffix", None),
+                kwargs,
+            )
             if not parallel_download_applies(size, md, self.config, fileobj):
                 with running() as stopping:
                     written = client.stream_download(
-                        bucket, key, cast(IO[bytes], StopCheckingSink(fileobj, stopping)),
-                        EncryptionContext=encryption_context, IfMatch=head["ETag"], **kwargs)
+                        bucket,
+                        key,
+                        cast(IO[bytes], StopCheckingSink(fileobj, stopping)),
+                        EncryptionContext=encryption_context,
+                        IfMatch=head["ETag"],
+                        **kwargs,
+                    )
                 if callback:
                     callback(written)
                 return written
-            content_key = envelope.unwrap_content_key(md, client.materials, client.config,
-                                                      encryption_context)
-            return self.download_verified(bucket, key, fileobj, GcmLayout(content_key), size,
-                                          {"IfMatch": head["ETag"], **kwargs}, callback)
+            content_key = envelope.unwrap_content_key(
+                md, client.materials, client.config, encryption_context
+            )
+            return self.download_verified(
+                bucket,
+                key,
+                fileobj,
+                GcmLayout(content_key),
+                size,
+                {"IfMatch": head["ETag"], **kwargs},
+                callback,
+            )
 
     def download_verified(
-        self, bucket: str, key: str, fileobj: IO[bytes], layout: GcmLayout, size: int,
-        get_args: Mapping[str, Any], callback: Callback | None = None,
+        self,
+        bucket: str,
+        key: str,
+        fileobj: IO[bytes],
+        layout: GcmLayout,
+        size: int,
+        get_args: Mapping[str, Any],
+        callback: Callback | None = None,
     ) -> int:
         """Parallel ranged GETs of an AES-GCM object whose key is known, tag verified."""
         plain_size, plan = download_plan(layout, size, self.config)
         writer = PositionalWriter(fileobj)
         with worker_pool(self.config.max_concurrency) as (pool, stopping):
-            futures = [pool.submit(self._download_range, bucket, key, layout, offset,
-                                   length, writer, callback, get_args, stopping)
-                       for offset, length in plan]
-            tag_future = pool.submit(self._read_range, bucket, key, plain_size, size - 1,
-                                     get_args)
+            futures = [
+                pool.submit(
+                    self._download_range,
+                    bucket,
+                    key,
+                    layout,
+                    offset,
+                    length,
+                    writer,
+                    callback,
+                    get_args,
+                    stopping,
+                )
+                for offset, length in plan
+            ]
+            tag_future = pool.submit(self._read_range, bucket, key, plain_size, size - 1, get_args)
             hashes = _gather(futures)
             tag = tag_future.result()
         layout.verify(hashes, tag)
         writer.finish(plain_size)
         return plain_size
 
-    def _read_range(self, bucket: str, key: str, first: int, last: int,
-                    get_args: Mapping[str, Any]) -> bytes:
-        response = self.client._s3_call("get_object", bucket, key, "ranged download",
-                                        Range=f"bytes={first}-{last}", **get_args)
+    def _read_range(
+        self, bucket: str, key: str, first: int, last: int, get_args: Mapping[str, Any]
+    ) -> bytes:
+        response = self.client._s3_call(
+            "get_object", bucket, key, "ranged download", Range=f"bytes={first}-{last}", **get_args
+        )
         with contextlib.closing(response["Body"]) as stream:
             data: bytes = stream.read()
             return data
 
     def _download_range(
-        self, bucket: str, key: str, layout: GcmLayout, offset: int, length: int,
-        writer: PositionalWriter, callback: Callback | None, get_args: Mapping[str, Any],
+        self,
+        bucket: str,
+        key: str,
+        layout: GcmLayout,
+        offset: int,
+        length: int,
+        writer: PositionalWriter,
+        callback: Callback | None,
+        get_args: Mapping[str, Any],
         stopping: threading.Event,
     ) -> PartHash:
         decryptor = PartDecryptor(layout, offset)
         if length == 0:
             return decryptor.finalize()
         response = self.client._s3_call(
-            "get_object", bucket, key, "ranged download",
-            Range=f"bytes={offset}-{offset + length - 1}", **get_args)
+            "get_object",
+            bucket,
+            key,
+            "ranged download",
+            Range=f"bytes={offset}-{offset + length - 1}",
+            **get_args,
+        )
         position = offset
         with contextlib.closing(response["Body"]) as stream:
             for chunk in iter(lambda: stream.read(BODY_STEP), b""):
@@ -717,8 +838,10 @@ def stop_all_transfers() -> None:
 
 
 @contextlib.contextmanager
-def worker_pool(workers: int, stopping: threading.Event | None = None,
-                ) -> Iterator[tuple[ThreadPoolExecutor, threading.Event]]:
+def worker_pool(
+    workers: int,
+    stopping: threading.Event | None = None,
+) -> Iterator[tuple[ThreadPoolExecutor, threading.Event]]:
     """A thread pool and its ``stopping`` flag. When the caller fails or is interrupted
     (Ctrl-C, SIGTERM; ``stop_all_transfers`` from another thread), work not started is
     dropped and running work is asked to stop, so the failure takes effect at once

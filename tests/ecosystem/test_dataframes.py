@@ -20,11 +20,13 @@ pytestmark = pytest.mark.integration
 
 def frame(rows: int = 1000) -> pd.DataFrame:
     rng = np.random.default_rng(7)
-    return pd.DataFrame({
-        "id": np.arange(rows),
-        "city": rng.choice(["Lyon", "Oslo", "Lima"], rows),
-        "amount": rng.normal(100, 15, rows).round(2),
-    })
+    return pd.DataFrame(
+        {
+            "id": np.arange(rows),
+            "city": rng.choice(["Lyon", "Oslo", "Lima"], rows),
+            "amount": rng.normal(100, 15, rows).round(2),
+        }
+    )
 
 
 def assert_encrypted(s3: Any, bucket: str, key: str, plain_marker: bytes) -> None:
@@ -33,8 +35,9 @@ def assert_encrypted(s3: Any, bucket: str, key: str, plain_marker: bytes) -> Non
     assert "x-amz-3" in s3.head_object(Bucket=bucket, Key=key)["Metadata"]
 
 
-def test_pandas_parquet_and_csv(storage_options: dict[str, Any], s3: Any, bucket: str,
-                                key_name: str) -> None:
+def test_pandas_parquet_and_csv(
+    storage_options: dict[str, Any], s3: Any, bucket: str, key_name: str
+) -> None:
     df = frame()
     url = f"s3cse://{bucket}/{key_name}/df.parquet"
     df.to_parquet(url, storage_options=storage_options)
@@ -46,16 +49,17 @@ def test_pandas_parquet_and_csv(storage_options: dict[str, Any], s3: Any, bucket
     assert_encrypted(s3, bucket, f"{key_name}/df.csv", b"Lyon")
 
 
-def test_pyarrow_parquet_and_dataset(storage_options: dict[str, Any], bucket: str,
-                                     key_name: str) -> None:
+def test_pyarrow_parquet_and_dataset(
+    storage_options: dict[str, Any], bucket: str, key_name: str
+) -> None:
     fs = fsspec.filesystem("s3cse", **storage_options)
     table = pa.Table.from_pandas(frame(), preserve_index=False)
     pq.write_table(table, f"{bucket}/{key_name}/t.parquet", filesystem=fs)
     assert pq.read_table(f"{bucket}/{key_name}/t.parquet", filesystem=fs).equals(table)
-    pq.write_to_dataset(table, f"{bucket}/{key_name}/ds", partition_cols=["city"],
-                        filesystem=fs)
-    dataset = ds.dataset(f"{bucket}/{key_name}/ds", filesystem=fs, format="parquet",
-                         partitioning="hive")
+    pq.write_to_dataset(table, f"{bucket}/{key_name}/ds", partition_cols=["city"], filesystem=fs)
+    dataset = ds.dataset(
+        f"{bucket}/{key_name}/ds", filesystem=fs, format="parquet", partitioning="hive"
+    )
     back = dataset.to_table().to_pandas().sort_values("id").reset_index(drop=True)
     expected = frame().sort_values("id").reset_index(drop=True)
     assert back["amount"].tolist() == expected["amount"].tolist()
@@ -64,8 +68,9 @@ def test_pyarrow_parquet_and_dataset(storage_options: dict[str, Any], bucket: st
     assert lima == int((expected["city"] == "Lima").sum())
 
 
-def test_polars_reads_and_writes_parquet(storage_options: dict[str, Any], bucket: str,
-                                         key_name: str) -> None:
+def test_polars_reads_and_writes_parquet(
+    storage_options: dict[str, Any], bucket: str, key_name: str
+) -> None:
     fs = fsspec.filesystem("s3cse", **storage_options)
     df = pl.from_pandas(frame())
     with fs.open(f"{bucket}/{key_name}/p.parquet", "wb") as sink:
@@ -77,17 +82,18 @@ def test_polars_reads_and_writes_parquet(storage_options: dict[str, Any], bucket
     assert total == pytest.approx(frame()["amount"].sum())
 
 
-def test_duckdb_queries_parquet(storage_options: dict[str, Any], bucket: str,
-                                key_name: str) -> None:
+def test_duckdb_queries_parquet(
+    storage_options: dict[str, Any], bucket: str, key_name: str
+) -> None:
     fs = fsspec.filesystem("s3cse", **storage_options)
-    frame().to_parquet(f"s3cse://{bucket}/{key_name}/q.parquet",
-                       storage_options=storage_options)
+    frame().to_parquet(f"s3cse://{bucket}/{key_name}/q.parquet", storage_options=storage_options)
     con = duckdb.connect()
     con.register_filesystem(fs)
     rows = con.sql(
         f"SELECT city, count(*) AS n, round(sum(amount), 2) AS total "
         f"FROM read_parquet('s3cse://{bucket}/{key_name}/q.parquet') "
-        "GROUP BY city ORDER BY city").fetchall()
+        "GROUP BY city ORDER BY city"
+    ).fetchall()
     expected = frame().groupby("city").agg(n=("id", "count"), total=("amount", "sum"))
     assert [(c, n) for c, n, _ in rows] == [(c, int(n)) for c, n in expected["n"].items()]
     for (_, _, total), want in zip(rows, expected["total"], strict=True):

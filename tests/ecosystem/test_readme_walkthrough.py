@@ -24,7 +24,8 @@ from s3cse import local
 pytestmark = pytest.mark.integration
 README = Path(__file__).resolve().parents[2] / "README.md"
 FENCE = re.compile(
-    r"(?:<!-- not run: (?P<why>[^>]*) -->\n)?```(?P<lang>sh|python)\n(?P<body>.*?)```", re.DOTALL)
+    r"(?:<!-- not run: (?P<why>[^>]*) -->\n)?```(?P<lang>sh|python)\n(?P<body>.*?)```", re.DOTALL
+)
 
 
 def script() -> str:
@@ -51,7 +52,7 @@ def script() -> str:
 def _python_step(blocks: list[str]) -> str:
     """``python -c``, not ``python -``: Dask's worker processes start by spawning, which
     re-runs a main module that has a file name, and stdin has one (``<stdin>``)."""
-    return "python -c \"$(cat <<'README_PY'\n" + "\n".join(blocks) + "README_PY\n)\"\n"
+    return "python -c \"$(cat <<'README_PY'\n" + "\n".join(blocks) + 'README_PY\n)"\n'
 
 
 def test_the_walkthrough_has_every_example() -> None:
@@ -76,14 +77,22 @@ def test_readme_runs_as_written(tmp_path: Path) -> None:
     work, state = tmp_path / "work", tmp_path / "state"
     work.mkdir()
     _reader_files(work)
-    env = {k: v for k, v in os.environ.items()
-           if not k.startswith(("AWS_", "S3CSE_"))}
-    env.update(S3CSE_LOCAL_STATE_DIR=str(state), AWS_CONFIG_FILE=os.devnull,
-               AWS_SHARED_CREDENTIALS_FILE=os.devnull,
-               PATH=f"{Path(sys.executable).parent}{os.pathsep}{env.get('PATH', '')}")
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "S3CSE_"))}
+    env.update(
+        S3CSE_LOCAL_STATE_DIR=str(state),
+        AWS_CONFIG_FILE=os.devnull,
+        AWS_SHARED_CREDENTIALS_FILE=os.devnull,
+        PATH=f"{Path(sys.executable).parent}{os.pathsep}{env.get('PATH', '')}",
+    )
     try:
-        result = subprocess.run(["bash", "-euo", "pipefail", "-c", script()], cwd=work,
-                                env=env, capture_output=True, timeout=900, check=False)
+        result = subprocess.run(
+            ["bash", "-euo", "pipefail", "-c", script()],
+            cwd=work,
+            env=env,
+            capture_output=True,
+            timeout=900,
+            check=False,
+        )
     finally:
         local.stop(state)
     out, err = result.stdout.decode(), result.stderr.decode()
@@ -91,6 +100,6 @@ def test_readme_runs_as_written(tmp_path: Path) -> None:
     assert (work / "copy.csv").read_text() == (work / "report.csv").read_text()
     assert (work / "copy.mp4").read_bytes() == (work / "video.mp4").read_bytes()
     assert (work / "restored" / "2026" / "q1.csv").read_text() == "a,b\n1,2\n"
-    assert "('Lyon', 12.5)" in out          # DuckDB's answer
-    assert "22.75" in out                   # Dask's (and Polars') sum
-    assert local.status(state) is None      # the README's last example stopped the stack
+    assert "('Lyon', 12.5)" in out  # DuckDB's answer
+    assert "22.75" in out  # Dask's (and Polars') sum
+    assert local.status(state) is None  # the README's last example stopped the stack

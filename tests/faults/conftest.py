@@ -38,8 +38,14 @@ def retry_settings(attempts: int = ATTEMPTS) -> dict[str, Any]:
 class Faulty:
     """Clients of one kind (sync or async) behind proxies to S3 and KMS."""
 
-    def __init__(self, kind: str, s3_proxy: FaultProxy, kms_proxy: FaultProxy,
-                 runner: LoopThread | None, attempts: int = ATTEMPTS) -> None:
+    def __init__(
+        self,
+        kind: str,
+        s3_proxy: FaultProxy,
+        kms_proxy: FaultProxy,
+        runner: LoopThread | None,
+        attempts: int = ATTEMPTS,
+    ) -> None:
         self.kind = kind
         self.s3_proxy = s3_proxy
         self.kms_proxy = kms_proxy
@@ -48,8 +54,7 @@ class Faulty:
         settings = retry_settings(attempts)
         if kind == "sync":
             self.s3 = boto3.client("s3", endpoint_url=s3_proxy.url, config=Config(**settings))
-            self.kms = boto3.client("kms", endpoint_url=kms_proxy.url,
-                                    config=Config(**settings))
+            self.kms = boto3.client("kms", endpoint_url=kms_proxy.url, config=Config(**settings))
             return
         assert runner is not None
         from aiobotocore.config import AioConfig
@@ -58,10 +63,14 @@ class Faulty:
         async def open_clients() -> tuple[Any, Any]:
             self._exit = contextlib.AsyncExitStack()
             session = get_session()
-            s3 = await self._exit.enter_async_context(session.create_client(
-                "s3", endpoint_url=s3_proxy.url, config=AioConfig(**settings)))
-            kms = await self._exit.enter_async_context(session.create_client(
-                "kms", endpoint_url=kms_proxy.url, config=AioConfig(**settings)))
+            s3 = await self._exit.enter_async_context(
+                session.create_client("s3", endpoint_url=s3_proxy.url, config=AioConfig(**settings))
+            )
+            kms = await self._exit.enter_async_context(
+                session.create_client(
+                    "kms", endpoint_url=kms_proxy.url, config=AioConfig(**settings)
+                )
+            )
             return s3, kms
 
         self.s3, self.kms = runner.run(open_clients())
@@ -76,8 +85,9 @@ class Faulty:
         if self.kind == "sync":
             return EncryptionClient(keyring, s3_client=self.s3, **options)
         assert self._runner is not None
-        return SyncFacade(AsyncEncryptionClient(keyring, s3_client=self.s3, **options),
-                          self._runner)
+        return SyncFacade(
+            AsyncEncryptionClient(keyring, s3_client=self.s3, **options), self._runner
+        )
 
     def close(self) -> None:
         if self._exit is not None and self._runner is not None:
@@ -106,14 +116,19 @@ def kms_proxy(stack: local.LocalStack) -> Iterator[FaultProxy]:
 
 
 @pytest.fixture(params=["sync", "async"])
-def faulty(request: pytest.FixtureRequest, s3_proxy: FaultProxy, kms_proxy: FaultProxy,
-           fault_loop: LoopThread) -> Iterator[Faulty]:
+def faulty(
+    request: pytest.FixtureRequest,
+    s3_proxy: FaultProxy,
+    kms_proxy: FaultProxy,
+    fault_loop: LoopThread,
+) -> Iterator[Faulty]:
     opened = Faulty(request.param, s3_proxy, kms_proxy, fault_loop)
     yield opened
     opened.close()
 
 
 # ---------------------------------------------------------------------- what must hold
+
 
 def assert_absent(s3: Any, bucket: str, key: str) -> None:
     """No object (and no sidecar) at ``key``: a failed write left nothing visible."""

@@ -52,26 +52,40 @@ class Fault:
         return self.times is not None and self.fired >= self.times
 
 
-def http_response(status: int, reason: str, body: bytes,
-                  content_type: str = "application/x-amz-json-1.1") -> bytes:
-    head = (f"HTTP/1.1 {status} {reason}\r\nContent-Type: {content_type}\r\n"
-            f"Content-Length: {len(body)}\r\nConnection: close\r\n\r\n")
+def http_response(
+    status: int, reason: str, body: bytes, content_type: str = "application/x-amz-json-1.1"
+) -> bytes:
+    head = (
+        f"HTTP/1.1 {status} {reason}\r\nContent-Type: {content_type}\r\n"
+        f"Content-Length: {len(body)}\r\nConnection: close\r\n\r\n"
+    )
     return head.encode() + body
 
 
 def kms_throttling(times: int | None = 1) -> Fault:
     """What KMS answers when its request rate is exceeded."""
     body = b'{"__type":"ThrottlingException","message":"Rate exceeded"}'
-    return Fault("respond", direction="request", times=times,
-                 response=http_response(400, "Bad Request", body))
+    return Fault(
+        "respond",
+        direction="request",
+        times=times,
+        response=http_response(400, "Bad Request", body),
+    )
 
 
 def s3_slow_down(times: int | None = 1, when: bytes | None = None) -> Fault:
     """What S3 answers when a prefix is overloaded."""
-    body = (b'<?xml version="1.0" encoding="UTF-8"?><Error><Code>SlowDown</Code>'
-            b"<Message>Please reduce your request rate.</Message></Error>")
-    return Fault("respond", direction="request", times=times, when=when,
-                 response=http_response(503, "Slow Down", body, "application/xml"))
+    body = (
+        b'<?xml version="1.0" encoding="UTF-8"?><Error><Code>SlowDown</Code>'
+        b"<Message>Please reduce your request rate.</Message></Error>"
+    )
+    return Fault(
+        "respond",
+        direction="request",
+        times=times,
+        when=when,
+        response=http_response(503, "Slow Down", body, "application/xml"),
+    )
 
 
 # Armed on a connection whose fault is done with it: nothing more happens there.
@@ -139,7 +153,8 @@ class FaultProxy:
                     if fault.kind != "refuse":
                         continue
                 elif fault.kind == "refuse" or (
-                        fault.when is not None and fault.when not in request_window):
+                    fault.when is not None and fault.when not in request_window
+                ):
                     continue
                 if fault.kind in ("refuse", "respond"):
                     fault.fired += 1
@@ -198,8 +213,7 @@ class FaultProxy:
 class _Link:
     """The state of one proxied connection: the fault armed on it and the byte counts."""
 
-    def __init__(self, proxy: FaultProxy, client: socket.socket,
-                 upstream: socket.socket) -> None:
+    def __init__(self, proxy: FaultProxy, client: socket.socket, upstream: socket.socket) -> None:
         self.proxy = proxy
         self.client = client
         self.upstream = upstream
@@ -218,7 +232,7 @@ class _Link:
     def _arm(self, data: bytes) -> None:
         if self.fault is not None:
             return
-        self.window = (self.window + data)[-CHUNK * 4:]
+        self.window = (self.window + data)[-CHUNK * 4 :]
         fault = self.proxy._take(self.window)
         if fault is None:
             return
@@ -226,7 +240,8 @@ class _Link:
         marker = self.window.rfind(fault.when) if fault.when else -1
         # the trigger point: where the marker sits in the request stream, or here
         self.trigger["request"] = self.sent["request"] + (
-            marker - (len(self.window) - len(data)) if marker >= 0 else 0)
+            marker - (len(self.window) - len(data)) if marker >= 0 else 0
+        )
         self.trigger["response"] = self.sent["response"]
 
     def _budget(self, direction: str) -> int | None:
@@ -267,8 +282,8 @@ class _Link:
             if fault.kind == "slow":
                 for start in range(0, len(data), 4096):
                     time.sleep(fault.seconds)
-                    sink.sendall(data[start:start + 4096])
-                    self._count(direction, len(data[start:start + 4096]))
+                    sink.sendall(data[start : start + 4096])
+                    self._count(direction, len(data[start : start + 4096]))
                 return True
             # a stall that ended: pass everything from now on
             self.fault = _SPENT

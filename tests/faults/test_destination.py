@@ -41,14 +41,16 @@ needs_dev_full = pytest.mark.skipif(not DEV_FULL.exists(), reason="needs /dev/fu
 def stored(s3: Any, bucket: str, key_name: str) -> tuple[str, bytes]:
     data = os.urandom(6 * MiB)
     EncryptionClient(AesKeyring(SECRET), s3_client=s3).put_object(
-        Bucket=bucket, Key=key_name, Body=data)
+        Bucket=bucket, Key=key_name, Body=data
+    )
     return key_name, data
 
 
 @needs_dev_full
 @pytest.mark.parametrize("threshold", [5 * MiB, 64 * MiB], ids=["parallel", "streamed"])
-def test_download_fileobj_to_a_full_disk(make_client: MakeClient, stored: tuple[str, bytes],
-                                         bucket: str, threshold: int) -> None:
+def test_download_fileobj_to_a_full_disk(
+    make_client: MakeClient, stored: tuple[str, bytes], bucket: str, threshold: int
+) -> None:
     key, _ = stored
     client = make_client(AesKeyring(SECRET))
     config = TransferConfig(multipart_threshold=threshold, multipart_chunksize=5 * MiB)
@@ -61,7 +63,8 @@ def test_download_fileobj_to_a_full_disk(make_client: MakeClient, stored: tuple[
 
 @needs_dev_full
 def test_download_file_onto_a_device_writes_in_place(
-        make_client: MakeClient, stored: tuple[str, bytes], bucket: str) -> None:
+    make_client: MakeClient, stored: tuple[str, bytes], bucket: str
+) -> None:
     """A device is written, never replaced by a renamed temp file."""
     key, _ = stored
     client = make_client(AesKeyring(SECRET))
@@ -74,8 +77,9 @@ def test_download_file_onto_a_device_writes_in_place(
 
 
 @needs_dev_full
-def test_cli_download_to_a_full_disk(stored: tuple[str, bytes], bucket: str,
-                                     tmp_path: Path) -> None:
+def test_cli_download_to_a_full_disk(
+    stored: tuple[str, bytes], bucket: str, tmp_path: Path
+) -> None:
     key, _ = stored
     key_file = tmp_path / "aes.key"
     key_file.write_bytes(SECRET)
@@ -107,23 +111,30 @@ def download_in_child(bucket: str, key: str, target: Path, setup: str) -> dict[s
     """)
     import json
 
-    result = subprocess.run([sys.executable, "-c", script], capture_output=True, timeout=120,
-                            check=False)
+    result = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, timeout=120, check=False
+    )
     assert result.returncode == 0, result.stderr.decode()
     outcome: dict[str, Any] = json.loads(result.stdout.decode().strip().splitlines()[-1])
     return outcome
 
 
-def test_download_beyond_the_file_size_limit(stored: tuple[str, bytes], bucket: str,
-                                            tmp_path: Path) -> None:
+def test_download_beyond_the_file_size_limit(
+    stored: tuple[str, bytes], bucket: str, tmp_path: Path
+) -> None:
     """RLIMIT_FSIZE stands in for a disk that fills up halfway through."""
     key, _ = stored
     target = tmp_path / "report.bin"
     target.write_bytes(b"the previous report")
-    outcome = download_in_child(bucket, key, target, textwrap.dedent("""
+    outcome = download_in_child(
+        bucket,
+        key,
+        target,
+        textwrap.dedent("""
         signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
         resource.setrlimit(resource.RLIMIT_FSIZE, (1 << 20, 1 << 20))
-    """).replace("\n", "\n        "))
+    """).replace("\n", "\n        "),
+    )
     assert outcome["type"] == "DestinationError", outcome
     assert outcome["oserror"] and outcome["errno"] == errno.EFBIG
     assert str(target) in outcome["message"]
@@ -131,8 +142,9 @@ def test_download_beyond_the_file_size_limit(stored: tuple[str, bytes], bucket: 
     assert leftovers(tmp_path) == []
 
 
-def test_download_into_a_directory_it_may_not_write(stored: tuple[str, bytes], bucket: str,
-                                                   tmp_path: Path) -> None:
+def test_download_into_a_directory_it_may_not_write(
+    stored: tuple[str, bytes], bucket: str, tmp_path: Path
+) -> None:
     key, _ = stored
     locked = tmp_path / "locked"
     locked.mkdir()
@@ -154,7 +166,8 @@ def test_download_into_a_directory_it_may_not_write(stored: tuple[str, bytes], b
 
 
 def test_destination_error_from_a_file_object_names_it(
-        make_client: MakeClient, stored: tuple[str, bytes], bucket: str) -> None:
+    make_client: MakeClient, stored: tuple[str, bytes], bucket: str
+) -> None:
     class Refusing(io.RawIOBase):
         name = "refusing-sink"
 

@@ -33,8 +33,7 @@ MiB = 1024 * 1024
 BUCKET = "s3cse-restart"
 KEY = AesKeyring(os.urandom(32))
 T = TypeVar("T")
-PARTS = TransferConfig(multipart_threshold=5 * MiB, multipart_chunksize=5 * MiB,
-                       max_concurrency=2)
+PARTS = TransferConfig(multipart_threshold=5 * MiB, multipart_chunksize=5 * MiB, max_concurrency=2)
 
 
 class RestartableS3:
@@ -58,11 +57,17 @@ class RestartableS3:
     def client(self, attempts: int) -> Any:
         env = self.stack.env()
         return boto3.client(
-            "s3", endpoint_url=self.proxy.url, region_name=env["AWS_REGION"],
+            "s3",
+            endpoint_url=self.proxy.url,
+            region_name=env["AWS_REGION"],
             aws_access_key_id=env["AWS_ACCESS_KEY_ID"],
             aws_secret_access_key=env["AWS_SECRET_ACCESS_KEY"],
-            config=Config(retries={"mode": "standard", "max_attempts": attempts},
-                          connect_timeout=2, read_timeout=5))
+            config=Config(
+                retries={"mode": "standard", "max_attempts": attempts},
+                connect_timeout=2,
+                read_timeout=5,
+            ),
+        )
 
     def close(self) -> None:
         self.proxy.close()
@@ -76,8 +81,9 @@ def restartable(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Restartabl
     opened.close()
 
 
-def during_restart(restartable: RestartableS3, sent: int, direction: str,
-                   transfer: Callable[[], T]) -> T:
+def during_restart(
+    restartable: RestartableS3, sent: int, direction: str, transfer: Callable[[], T]
+) -> T:
     """Run ``transfer`` on a worker thread and restart the servers once ``sent`` more
     bytes went ``direction``. The restart happens on this thread: the servers die with the
     thread that started them."""
@@ -98,16 +104,21 @@ def test_multipart_upload_survives_a_restart(restartable: RestartableS3) -> None
     data = os.urandom(16 * MiB)
     restartable.proxy.add(Fault("slow", "request", seconds=0.002, times=None))
     client = EncryptionClient(KEY, s3_client=restartable.client(attempts=12))
-    during_restart(restartable, 6 * MiB, "request", lambda: client.upload_fileobj(
-        io.BytesIO(data), BUCKET, "survivor", Config=PARTS))
+    during_restart(
+        restartable,
+        6 * MiB,
+        "request",
+        lambda: client.upload_fileobj(io.BytesIO(data), BUCKET, "survivor", Config=PARTS),
+    )
     assert restartable.restarts == 1
     direct = EncryptionClient(KEY, s3_client=restartable.client(attempts=3))
     assert direct.get_object(Bucket=BUCKET, Key="survivor")["Body"].read() == data
     assert_no_uploads(direct.s3, BUCKET, "survivor")
 
 
-def test_download_cut_by_a_restart_fails_cleanly(restartable: RestartableS3,
-                                                 tmp_path: Path) -> None:
+def test_download_cut_by_a_restart_fails_cleanly(
+    restartable: RestartableS3, tmp_path: Path
+) -> None:
     data = os.urandom(12 * MiB)
     client = EncryptionClient(KEY, s3_client=restartable.client(attempts=12))
     client.put_object(Bucket=BUCKET, Key="interrupted", Body=data)
@@ -115,8 +126,12 @@ def test_download_cut_by_a_restart_fails_cleanly(restartable: RestartableS3,
     restartable.proxy.add(Fault("slow", "response", seconds=0.002, times=None))
     before = restartable.restarts
     with pytest.raises(S3RequestError, match="failed after"):
-        during_restart(restartable, 3 * MiB, "response", lambda: client.download_file(
-            BUCKET, "interrupted", str(target), Config=PARTS))
+        during_restart(
+            restartable,
+            3 * MiB,
+            "response",
+            lambda: client.download_file(BUCKET, "interrupted", str(target), Config=PARTS),
+        )
     assert restartable.restarts == before + 1
     assert not target.exists() and leftovers(tmp_path) == []
     client.download_file(BUCKET, "interrupted", str(target), Config=PARTS)

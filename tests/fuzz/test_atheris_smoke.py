@@ -18,8 +18,7 @@ RUNS = 3000
 
 
 def test_every_harness_is_collected() -> None:
-    assert {h.stem for h in HARNESSES} >= {"fuzz_metadata", "fuzz_instruction_file",
-                                           "fuzz_decrypt"}
+    assert {h.stem for h in HARNESSES} >= {"fuzz_metadata", "fuzz_instruction_file", "fuzz_decrypt"}
 
 
 @pytest.mark.parametrize("harness", HARNESSES, ids=lambda path: path.stem)
@@ -27,7 +26,13 @@ def test_harness_short_run(harness: Path, tmp_path: Path) -> None:
     env = {**os.environ, "S3CSE_FUZZ_DIR": str(tmp_path)}
     result = subprocess.run(
         [sys.executable, str(harness), f"-runs={RUNS}"],
-        cwd=tmp_path, env=env, capture_output=True, text=True, timeout=600, check=False)
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=False,
+    )
     report = (result.stdout + result.stderr)[-6000:]
     assert result.returncode == 0, report
     assert f"Done {RUNS} runs" in result.stderr, report

@@ -52,36 +52,49 @@ cuts = st.lists(st.integers(0, 200), max_size=8)
 @given(sample=all_samples, changes=edits)
 def test_mutated_metadata(sample: Sample, changes: list[Edit]) -> None:
     md = apply_edits(sample.metadata, changes)
-    check_plaintext(sample, attempt(lambda: sample.decrypt(metadata=md)), content_changed=False,
-                    intact=md == sample.metadata)
+    check_plaintext(
+        sample,
+        attempt(lambda: sample.decrypt(metadata=md)),
+        content_changed=False,
+        intact=md == sample.metadata,
+    )
 
 
 @FUZZ
 @given(sample=all_samples, changes=byte_edits)
 def test_mutated_ciphertext(sample: Sample, changes: list[ByteEdit]) -> None:
     ciphertext = apply_byte_edits(sample.ciphertext, changes)
-    check_plaintext(sample, attempt(lambda: sample.decrypt(ciphertext=ciphertext)),
-                    content_changed=ciphertext != sample.ciphertext,
-                    intact=ciphertext == sample.ciphertext)
+    check_plaintext(
+        sample,
+        attempt(lambda: sample.decrypt(ciphertext=ciphertext)),
+        content_changed=ciphertext != sample.ciphertext,
+        intact=ciphertext == sample.ciphertext,
+    )
 
 
 @FUZZ
 @given(sample=instruction_samples, changes=edits, raw=byte_edits, use_raw=st.booleans())
-def test_mutated_instruction_file(sample: Sample, changes: list[Edit], raw: list[ByteEdit],
-                                  use_raw: bool) -> None:
+def test_mutated_instruction_file(
+    sample: Sample, changes: list[Edit], raw: list[ByteEdit], use_raw: bool
+) -> None:
     assert sample.instruction is not None
     if use_raw:
         body = apply_byte_edits(sample.instruction, raw)
     else:
         body = json.dumps(apply_edits(json.loads(sample.instruction), changes)).encode()
-    check_plaintext(sample, attempt(lambda: sample.decrypt(instruction=body)),
-                    content_changed=False, intact=body == sample.instruction)
+    check_plaintext(
+        sample,
+        attempt(lambda: sample.decrypt(instruction=body)),
+        content_changed=False,
+        intact=body == sample.instruction,
+    )
 
 
 @FUZZ
 @given(sample=all_samples, changes=byte_edits, tamper=st.booleans(), points=cuts)
-def test_chunked_decryption(sample: Sample, changes: list[ByteEdit], tamper: bool,
-                            points: list[int]) -> None:
+def test_chunked_decryption(
+    sample: Sample, changes: list[ByteEdit], tamper: bool, points: list[int]
+) -> None:
     """The incremental decryptors, fed the ciphertext in arbitrary pieces."""
     ciphertext = apply_byte_edits(sample.ciphertext, changes) if tamper else sample.ciphertext
 
@@ -91,8 +104,9 @@ def test_chunked_decryption(sample: Sample, changes: list[ByteEdit], tamper: boo
         if md is None:
             assert sample.instruction is not None
             md = protocol.parse_with_instruction_file(object_md, sample.instruction)
-        key = envelope.unwrap_content_key(md, materials(sample.keyring), sample.reader,
-                                          kms_context(sample))
+        key = envelope.unwrap_content_key(
+            md, materials(sample.keyring), sample.reader, kms_context(sample)
+        )
         decryptor = content_decryptor(key)
         bounds = sorted({0, len(ciphertext), *(p % (len(ciphertext) + 1) for p in points)})
         out = [decryptor.update(ciphertext[a:b]) for a, b in itertools.pairwise(bounds)]
@@ -103,17 +117,27 @@ def test_chunked_decryption(sample: Sample, changes: list[ByteEdit], tamper: boo
 
 
 @FUZZ
-@given(sample=all_samples, how=st.sampled_from(WHOLE_READS), changes=byte_edits,
-       md_changes=edits, tamper=st.sampled_from(["none", "content", "metadata"]))
-def test_whole_reads_through_client(sample: Sample, how: str, changes: list[ByteEdit],
-                                    md_changes: list[Edit], tamper: str) -> None:
-    ciphertext = apply_byte_edits(sample.ciphertext, changes) if tamper == "content" \
-        else sample.ciphertext
+@given(
+    sample=all_samples,
+    how=st.sampled_from(WHOLE_READS),
+    changes=byte_edits,
+    md_changes=edits,
+    tamper=st.sampled_from(["none", "content", "metadata"]),
+)
+def test_whole_reads_through_client(
+    sample: Sample, how: str, changes: list[ByteEdit], md_changes: list[Edit], tamper: str
+) -> None:
+    ciphertext = (
+        apply_byte_edits(sample.ciphertext, changes) if tamper == "content" else sample.ciphertext
+    )
     md = apply_edits(sample.metadata, md_changes) if tamper == "metadata" else sample.metadata
-    outcome = attempt(lambda: read_through_client(sample, ciphertext, md, sample.instruction,
-                                                  how))
-    check_plaintext(sample, outcome, content_changed=ciphertext != sample.ciphertext,
-                    intact=ciphertext == sample.ciphertext and md == sample.metadata)
+    outcome = attempt(lambda: read_through_client(sample, ciphertext, md, sample.instruction, how))
+    check_plaintext(
+        sample,
+        outcome,
+        content_changed=ciphertext != sample.ciphertext,
+        intact=ciphertext == sample.ciphertext and md == sample.metadata,
+    )
 
 
 range_headers = st.one_of(
@@ -125,13 +149,17 @@ range_headers = st.one_of(
 
 @FUZZ
 @given(sample=all_samples, header=range_headers, changes=byte_edits, tamper=st.booleans())
-def test_unauthenticated_ranges(sample: Sample, header: str, changes: list[ByteEdit],
-                                tamper: bool) -> None:
+def test_unauthenticated_ranges(
+    sample: Sample, header: str, changes: list[ByteEdit], tamper: bool
+) -> None:
     """Ranges cannot be checked against the tag (the caller allowed that): they must
     still fail cleanly, and match S3's answer for the plaintext when nothing changed."""
     ciphertext = apply_byte_edits(sample.ciphertext, changes) if tamper else sample.ciphertext
-    outcome = attempt(lambda: read_range_through_client(sample, ciphertext, sample.metadata,
-                                                        sample.instruction, header))
+    outcome = attempt(
+        lambda: read_range_through_client(
+            sample, ciphertext, sample.metadata, sample.instruction, header
+        )
+    )
     if ciphertext == sample.ciphertext:
         want = expected_range(sample.plaintext, header)
         if want is None:
@@ -141,46 +169,75 @@ def test_unauthenticated_ranges(sample: Sample, header: str, changes: list[ByteE
 
 
 @FUZZ
-@given(sample=st.sampled_from([s for s in samples() if s.strict]), first=st.integers(0, 300),
-       length=st.integers(0, 300), changes=byte_edits, tamper_index=st.booleans(),
-       indexed=st.booleans())
-def test_random_access_reads(sample: Sample, first: int, length: int, changes: list[ByteEdit],
-                             tamper_index: bool, indexed: bool) -> None:
+@given(
+    sample=st.sampled_from([s for s in samples() if s.strict]),
+    first=st.integers(0, 300),
+    length=st.integers(0, 300),
+    changes=byte_edits,
+    tamper_index=st.booleans(),
+    indexed=st.booleans(),
+)
+def test_random_access_reads(
+    sample: Sample,
+    first: int,
+    length: int,
+    changes: list[ByteEdit],
+    tamper_index: bool,
+    indexed: bool,
+) -> None:
     """``ObjectReader`` (what s3cse:// files read through) on an authenticated object:
     through its integrity index, or by verifying the whole object. A read returns the
     original bytes or fails, whatever was damaged."""
     bucket = MemoryS3()
     writer = client_for(sample, bucket)
-    writer.put_object(Bucket="fuzz", Key="object", Body=sample.plaintext,
-                      EncryptionContext=kms_context(sample), IntegrityIndex=indexed,
-                      InstructionFile=sample.instruction is not None)
+    writer.put_object(
+        Bucket="fuzz",
+        Key="object",
+        Body=sample.plaintext,
+        EncryptionContext=kms_context(sample),
+        IntegrityIndex=indexed,
+        InstructionFile=sample.instruction is not None,
+    )
     target = "object.s3cse-index" if indexed and tamper_index else "object"
     data, md = bucket.objects[target]
     damaged = apply_byte_edits(data, changes)
     assume(damaged != data)
     bucket.objects[target] = (damaged, md)
-    outcome = attempt(lambda: read_with_object_reader(sample, bucket, first, first + length,
-                                                      unauthenticated=False))
+    outcome = attempt(
+        lambda: read_with_object_reader(
+            sample, bucket, first, first + length, unauthenticated=False
+        )
+    )
     if not isinstance(outcome, S3CSEError):
         data, mode = outcome
         # an index damaged so that it names another version is stale: set aside, and the
         # whole object verified instead
-        allowed = {"indexed", "whole"} if indexed and tamper_index else \
-            {"indexed" if indexed else "whole"}
+        allowed = (
+            {"indexed", "whole"}
+            if indexed and tamper_index
+            else {"indexed" if indexed else "whole"}
+        )
         assert mode in allowed
         assert data == sample.plaintext[first : first + length + 1]
 
 
 @FUZZ
-@given(sample=all_samples, first=st.integers(0, 300), length=st.integers(0, 300),
-       changes=byte_edits, tamper=st.booleans())
-def test_unauthenticated_random_access(sample: Sample, first: int, length: int,
-                                       changes: list[ByteEdit], tamper: bool) -> None:
+@given(
+    sample=all_samples,
+    first=st.integers(0, 300),
+    length=st.integers(0, 300),
+    changes=byte_edits,
+    tamper=st.booleans(),
+)
+def test_unauthenticated_random_access(
+    sample: Sample, first: int, length: int, changes: list[ByteEdit], tamper: bool
+) -> None:
     bucket = MemoryS3()
     ciphertext = apply_byte_edits(sample.ciphertext, changes) if tamper else sample.ciphertext
     store(bucket, "object", ciphertext, sample.metadata, sample.instruction)
-    outcome = attempt(lambda: read_with_object_reader(sample, bucket, first, first + length,
-                                                      unauthenticated=True))
+    outcome = attempt(
+        lambda: read_with_object_reader(sample, bucket, first, first + length, unauthenticated=True)
+    )
     if ciphertext == sample.ciphertext:
         assert not isinstance(outcome, S3CSEError), outcome
         assert outcome[0] == sample.plaintext[first : first + length + 1]
@@ -191,8 +248,12 @@ def test_memory_bucket_reads_back_every_sample() -> None:
     for sample in samples():
         assert sample.decrypt() == sample.plaintext
         for how in WHOLE_READS:
-            assert read_through_client(sample, sample.ciphertext, sample.metadata,
-                                       sample.instruction, how) == sample.plaintext
+            assert (
+                read_through_client(
+                    sample, sample.ciphertext, sample.metadata, sample.instruction, how
+                )
+                == sample.plaintext
+            )
 
 
 @pytest.mark.parametrize("cut", [1, 16, 17, 40])
@@ -212,27 +273,35 @@ def test_random_access_past_a_truncated_end_is_refused(cut: int) -> None:
 
 
 @FUZZ
-@given(sample=st.sampled_from([s for s in samples() if m.UNENCRYPTED_LENGTH in s.metadata]),
-       claimed=st.integers(0, 400), header=range_headers, first=st.integers(0, 300),
-       how=st.sampled_from(["range", "reader", "delayed"]))
-def test_claimed_length_never_shapes_output(sample: Sample, claimed: int, header: str,
-                                            first: int, how: str) -> None:
+@given(
+    sample=st.sampled_from([s for s in samples() if m.UNENCRYPTED_LENGTH in s.metadata]),
+    claimed=st.integers(0, 400),
+    header=range_headers,
+    first=st.integers(0, 300),
+    how=st.sampled_from(["range", "reader", "delayed"]),
+)
+def test_claimed_length_never_shapes_output(
+    sample: Sample, claimed: int, header: str, first: int, how: str
+) -> None:
     """``x-amz-unencrypted-content-length`` is unauthenticated: whatever it claims, a read
     returns the true bytes or fails; it never cuts them short or stretches them."""
     md = {**sample.metadata, m.UNENCRYPTED_LENGTH: str(claimed)}
     if how == "range":
         want = expected_range(sample.plaintext, header)
-        outcome = attempt(lambda: read_range_through_client(sample, sample.ciphertext, md,
-                                                            None, header))
+        outcome = attempt(
+            lambda: read_range_through_client(sample, sample.ciphertext, md, None, header)
+        )
     elif how == "reader":
         bucket = MemoryS3()
         store(bucket, "object", sample.ciphertext, md, None)
         want = sample.plaintext[first:]
-        read = attempt(lambda: read_with_object_reader(sample, bucket, first, 10**6,
-                                                       unauthenticated=True))
+        read = attempt(
+            lambda: read_with_object_reader(sample, bucket, first, 10**6, unauthenticated=True)
+        )
         outcome = read if isinstance(read, S3CSEError) else read[0]
     else:
         want = sample.plaintext
-        outcome = attempt(lambda: read_through_client(sample, sample.ciphertext, md, None,
-                                                      "delayed"))
+        outcome = attempt(
+            lambda: read_through_client(sample, sample.ciphertext, md, None, "delayed")
+        )
     assert isinstance(outcome, S3CSEError) or outcome == want, (claimed, how, header)

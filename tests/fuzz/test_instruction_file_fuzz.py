@@ -35,8 +35,10 @@ def test_random_bytes(body: bytes, object_md: dict[str, str]) -> None:
 
 
 @FUZZ
-@given(text=json_values | st.dictionaries(st.text(max_size=20), json_values).map(json.dumps),
-       sample=instruction_samples)
+@given(
+    text=json_values | st.dictionaries(st.text(max_size=20), json_values).map(json.dumps),
+    sample=instruction_samples,
+)
 def test_random_json(text: str, sample: Sample) -> None:
     check_instruction_file(text.encode("utf-8", "surrogatepass"), dict(sample.metadata))
 
@@ -50,11 +52,22 @@ def test_mutated_valid_file_bytes(sample: Sample, changes: list[ByteEdit]) -> No
 
 
 @FUZZ
-@given(sample=instruction_samples, changes=edits, object_changes=st.lists(
-    st.builds(Edit, st.sampled_from(["set", "drop"]), st.sampled_from(sorted(metadata.ALL_KEYS)),
-              st.just("AAAA")), max_size=2))
-def test_mutated_valid_file_fields(sample: Sample, changes: list[Edit],
-                                   object_changes: list[Edit]) -> None:
+@given(
+    sample=instruction_samples,
+    changes=edits,
+    object_changes=st.lists(
+        st.builds(
+            Edit,
+            st.sampled_from(["set", "drop"]),
+            st.sampled_from(sorted(metadata.ALL_KEYS)),
+            st.just("AAAA"),
+        ),
+        max_size=2,
+    ),
+)
+def test_mutated_valid_file_fields(
+    sample: Sample, changes: list[Edit], object_changes: list[Edit]
+) -> None:
     assert sample.instruction is not None
     fields = apply_edits(json.loads(sample.instruction), changes)
     object_md = apply_edits(sample.metadata, object_changes)

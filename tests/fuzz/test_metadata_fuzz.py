@@ -23,8 +23,9 @@ def test_random_metadata(md: dict[str, str], instruction_file: bool) -> None:
 
 @FUZZ
 @given(md=seed_metadata, changes=edits, instruction_file=st.booleans())
-def test_mutated_valid_metadata(md: dict[str, str], changes: list[Edit],
-                                instruction_file: bool) -> None:
+def test_mutated_valid_metadata(
+    md: dict[str, str], changes: list[Edit], instruction_file: bool
+) -> None:
     check_metadata(apply_edits(md, changes), instruction_file)
 
 

@@ -23,5 +23,6 @@ def key_file(tmp_path: Path) -> str:
 
 @pytest.fixture
 def fs(stack: Any, key_file: str) -> S3CSEFileSystem:
-    return fsspec.filesystem("s3cse", aes_key_file=key_file, skip_instance_cache=True,
-                             endpoint_url=stack.s3_endpoint)
+    return fsspec.filesystem(
+        "s3cse", aes_key_file=key_file, skip_instance_cache=True, endpoint_url=stack.s3_endpoint
+    )

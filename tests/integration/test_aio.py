@@ -33,8 +33,7 @@ from ..keys import aes_keyring
 
 pytestmark = pytest.mark.integration
 MiB = 1024 * 1024
-PARTS = TransferConfig(multipart_threshold=5 * MiB, multipart_chunksize=5 * MiB,
-                       max_concurrency=4)
+PARTS = TransferConfig(multipart_threshold=5 * MiB, multipart_chunksize=5 * MiB, max_concurrency=4)
 T = TypeVar("T")
 
 
@@ -117,8 +116,7 @@ class AsyncSink:
 
 
 def open_uploads(s3: Any, bucket: str, prefix: str) -> list[Any]:
-    uploads: list[Any] = s3.list_multipart_uploads(Bucket=bucket, Prefix=prefix).get(
-        "Uploads", [])
+    uploads: list[Any] = s3.list_multipart_uploads(Bucket=bucket, Prefix=prefix).get("Uploads", [])
     return uploads
 
 
@@ -127,29 +125,36 @@ def test_200_concurrent_puts_and_gets_in_one_loop_in_bounded_memory(
 ) -> None:
     """200 objects of 0 B to 11 MiB, some multipart, some under KMS, written and read back
     at once by one event loop: every byte right, and memory far below the data moved."""
-    sizes = ([0, 1, 15, 16, 17] + [i * 4099 for i in range(1, 116)]  # up to ~460 KiB
-             + [256 * 1024 + i * 29_000 for i in range(60)]           # 256 KiB .. 2 MiB
-             + [3 * MiB + i * 37_000 for i in range(14)]              # single PUTs of 3-4 MiB
-             + [5 * MiB + i * MiB + 7 for i in range(6)])             # multipart, 5-11 MiB
+    sizes = (
+        [0, 1, 15, 16, 17]
+        + [i * 4099 for i in range(1, 116)]  # up to ~460 KiB
+        + [256 * 1024 + i * 29_000 for i in range(60)]  # 256 KiB .. 2 MiB
+        + [3 * MiB + i * 37_000 for i in range(14)]  # single PUTs of 3-4 MiB
+        + [5 * MiB + i * MiB + 7 for i in range(6)]
+    )  # multipart, 5-11 MiB
     assert len(sizes) == 200
     total = sum(sizes)
 
     async def scenario() -> int:
-        async with AsyncEncryptionClient.create(aes_keyring(0), spool_threshold=MiB) as aes, \
-                AsyncEncryptionClient.create(AsyncKmsKeyring(kms_key_id),
-                                             spool_threshold=MiB) as kms:
+        async with (
+            AsyncEncryptionClient.create(aes_keyring(0), spool_threshold=MiB) as aes,
+            AsyncEncryptionClient.create(AsyncKmsKeyring(kms_key_id), spool_threshold=MiB) as kms,
+        ):
 
             async def one(i: int, size: int) -> None:
                 client, context = (kms, {"n": str(i)}) if i % 5 == 0 else (aes, None)
                 key, body = f"{key_name}/{i}", PatternReader(i, size)
                 if size >= PARTS.multipart_threshold:
-                    await client.upload_fileobj(body, bucket, key, Config=PARTS,
-                                                ExtraArgs={"EncryptionContext": context})
+                    await client.upload_fileobj(
+                        body, bucket, key, Config=PARTS, ExtraArgs={"EncryptionContext": context}
+                    )
                 else:
-                    await client.put_object(Bucket=bucket, Key=key, Body=body,
-                                            EncryptionContext=context)
-                response = await client.get_object(Bucket=bucket, Key=key,
-                                                   EncryptionContext=context)
+                    await client.put_object(
+                        Bucket=bucket, Key=key, Body=body, EncryptionContext=context
+                    )
+                response = await client.get_object(
+                    Bucket=bucket, Key=key, EncryptionContext=context
+                )
                 assert response["ContentLength"] == size
                 digest = hashlib.sha256()
                 async with response["Body"] as plaintext:
@@ -200,27 +205,37 @@ def test_body_is_an_async_stream(bucket: str, key_name: str) -> None:
     run(scenario())
 
 
-def test_async_readers_and_writers(
-    s3: Any, kms_key_id: str, bucket: str, key_name: str
-) -> None:
+def test_async_readers_and_writers(s3: Any, kms_key_id: str, bucket: str, key_name: str) -> None:
     """Bodies of unknown length from async readers, small (spooled) and multipart (bounded
     read-ahead); downloads into an async writer."""
     small, large = os.urandom(300_001), os.urandom(12 * MiB + 5)
 
     async def scenario() -> None:
         async with AsyncEncryptionClient.create(AsyncKmsKeyring(kms_key_id)) as client:
-            await client.put_object(Bucket=bucket, Key=key_name + "/s", Body=AsyncPipe(small),
-                                    EncryptionContext={"a": "1"}, IntegrityIndex=True)
-            got = await client.get_object(Bucket=bucket, Key=key_name + "/s",
-                                          EncryptionContext={"a": "1"}, Range="bytes=-10")
+            await client.put_object(
+                Bucket=bucket,
+                Key=key_name + "/s",
+                Body=AsyncPipe(small),
+                EncryptionContext={"a": "1"},
+                IntegrityIndex=True,
+            )
+            got = await client.get_object(
+                Bucket=bucket, Key=key_name + "/s", EncryptionContext={"a": "1"}, Range="bytes=-10"
+            )
             assert await got["Body"].read() == small[-10:]  # authenticated by the index
             seen: list[int] = []
-            await client.upload_fileobj(AsyncPipe(large, 1 << 20), bucket, key_name + "/l",
-                                        Config=PARTS, Callback=seen.append)
+            await client.upload_fileobj(
+                AsyncPipe(large, 1 << 20),
+                bucket,
+                key_name + "/l",
+                Config=PARTS,
+                Callback=seen.append,
+            )
             assert sum(seen) == len(large)
             sink = AsyncSink()
-            assert await client.download_fileobj(bucket, key_name + "/l", sink,
-                                                 Config=PARTS) == len(large)
+            assert await client.download_fileobj(
+                bucket, key_name + "/l", sink, Config=PARTS
+            ) == len(large)
             assert b"".join(sink.parts) == large
 
     run(scenario())
@@ -256,7 +271,8 @@ def test_sync_kms_keyring_runs_off_the_loop(
         async with AsyncEncryptionClient.create(keyring) as client:
             await client.put_object(Bucket=bucket, Key=key_name, Body=b"threaded")
             data: bytes = await (await client.get_object(Bucket=bucket, Key=key_name))[
-                "Body"].read()
+                "Body"
+            ].read()
             return data
 
     assert run(scenario()) == b"threaded"
@@ -271,8 +287,12 @@ def test_caching_materials_manager_serves_async_callers(
     async def scenario() -> None:
         async with AsyncEncryptionClient.create(materials=cache) as client:
             await client.put_object(Bucket=bucket, Key=f"{key_name}/0", Body=b"0")
-            await asyncio.gather(*(client.put_object(Bucket=bucket, Key=f"{key_name}/{i}",
-                                                     Body=b"%d" % i) for i in range(1, 10)))
+            await asyncio.gather(
+                *(
+                    client.put_object(Bucket=bucket, Key=f"{key_name}/{i}", Body=b"%d" % i)
+                    for i in range(1, 10)
+                )
+            )
             for i in range(10):
                 got = await client.get_object(Bucket=bucket, Key=f"{key_name}/{i}")
                 assert await got["Body"].read() == b"%d" % i
@@ -301,8 +321,9 @@ def test_cancelled_multipart_upload_is_aborted(s3: Any, bucket: str, key_name: s
     async def scenario() -> None:
         async with AsyncEncryptionClient.create(aes_keyring(0)) as client:
             source = Endless()
-            task = asyncio.create_task(client.upload_fileobj(source, bucket, key_name,
-                                                             Config=PARTS))
+            task = asyncio.create_task(
+                client.upload_fileobj(source, bucket, key_name, Config=PARTS)
+            )
             await source.stalled.wait()
             for _ in range(100):  # let the first parts go up
                 if open_uploads(s3, bucket, key_name):

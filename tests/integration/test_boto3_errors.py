@@ -32,8 +32,10 @@ def boto3_error(call: Any, **kwargs: Any) -> ClientError:
 
 def same_answer(error: ClientError, expected: ClientError) -> None:
     assert error.response["Error"]["Code"] == expected.response["Error"]["Code"]
-    assert (error.response["ResponseMetadata"]["HTTPStatusCode"]
-            == expected.response["ResponseMetadata"]["HTTPStatusCode"])
+    assert (
+        error.response["ResponseMetadata"]["HTTPStatusCode"]
+        == expected.response["ResponseMetadata"]["HTTPStatusCode"]
+    )
     assert error.operation_name == expected.operation_name
 
 
@@ -42,8 +44,9 @@ def test_client_exposes_the_s3_clients_exceptions(client: Any) -> None:
     assert issubclass(client.exceptions.NoSuchKey, ClientError)
 
 
-def test_missing_key_is_boto3s_no_such_key(client: Any, s3: Any, bucket: str,
-                                           key_name: str) -> None:
+def test_missing_key_is_boto3s_no_such_key(
+    client: Any, s3: Any, bucket: str, key_name: str
+) -> None:
     with pytest.raises(client.exceptions.NoSuchKey) as info:
         client.get_object(Bucket=bucket, Key=key_name)
     error = info.value
@@ -52,8 +55,10 @@ def test_missing_key_is_boto3s_no_such_key(client: Any, s3: Any, bucket: str,
     assert error.response["Error"]["Code"] == "NoSuchKey"
     assert error.response["ResponseMetadata"]["HTTPStatusCode"] == 404
     assert error.operation_name == "GetObject"
-    assert str(error) == f"download: no such object [s3://{bucket}/{key_name}]. " \
-                         "Check the bucket and key"
+    assert (
+        str(error) == f"download: no such object [s3://{bucket}/{key_name}]. "
+        "Check the bucket and key"
+    )
 
 
 def test_missing_bucket_is_boto3s_no_such_bucket(client: Any, s3: Any) -> None:
@@ -64,8 +69,9 @@ def test_missing_bucket_is_boto3s_no_such_bucket(client: Any, s3: Any) -> None:
     same_answer(info.value, boto3_error(s3.get_object, Bucket=MISSING_BUCKET, Key="k"))
 
 
-def test_head_of_missing_key_is_a_bare_404_as_in_boto3(client: Any, s3: Any, bucket: str,
-                                                      key_name: str) -> None:
+def test_head_of_missing_key_is_a_bare_404_as_in_boto3(
+    client: Any, s3: Any, bucket: str, key_name: str
+) -> None:
     with pytest.raises(ClientError) as info:
         client.head_object(Bucket=bucket, Key=key_name)
     error = info.value
@@ -76,20 +82,21 @@ def test_head_of_missing_key_is_a_bare_404_as_in_boto3(client: Any, s3: Any, buc
     assert not isinstance(error, client.exceptions.NoSuchKey)  # boto3's is not either
 
 
-def test_precondition_failed_is_a_client_error(client: Any, s3: Any, bucket: str,
-                                               key_name: str) -> None:
+def test_precondition_failed_is_a_client_error(
+    client: Any, s3: Any, bucket: str, key_name: str
+) -> None:
     client.put_object(Bucket=bucket, Key=key_name, Body=b"data")
     with pytest.raises(ClientError) as info:
         client.get_object(Bucket=bucket, Key=key_name, IfMatch='"0123"')
     error = info.value
     assert isinstance(error, e.S3RequestError)
-    same_answer(error, boto3_error(s3.get_object, Bucket=bucket, Key=key_name,
-                                   IfMatch='"0123"'))
+    same_answer(error, boto3_error(s3.get_object, Bucket=bucket, Key=key_name, IfMatch='"0123"'))
     assert error.response["Error"]["Code"] == "PreconditionFailed"
 
 
-def test_range_past_the_end_is_boto3s_invalid_range(make_client: MakeClient, bucket: str,
-                                                    key_name: str) -> None:
+def test_range_past_the_end_is_boto3s_invalid_range(
+    make_client: MakeClient, bucket: str, key_name: str
+) -> None:
     client = make_client(aes_keyring(0), unauthenticated_ranges=True)
     client.put_object(Bucket=bucket, Key=key_name, Body=b"x" * 100)
     for past_the_end in ("bytes=100-", "bytes=5000-"):  # s3cse's check, then S3's

@@ -18,8 +18,7 @@ def counting_kms_client() -> tuple[Any, Counter[str]]:
     """A KMS client that counts the calls it sends (observation, nothing replaced)."""
     client = boto3.client("kms")
     calls: Counter[str] = Counter()
-    client.meta.events.register("before-call.kms.*",
-                                lambda model, **_: calls.update([model.name]))
+    client.meta.events.register("before-call.kms.*", lambda model, **_: calls.update([model.name]))
     return client, calls
 
 
@@ -30,11 +29,16 @@ def test_caching_cuts_kms_calls_per_object_below_a_hundredth(
     cmm = CachingMaterialsManager(KmsKeyring(kms_key_id, kms_client=kms))
     client = EncryptionClient(materials=cmm, s3_client=s3)
     for i in range(1000):
-        client.put_object(Bucket=bucket, Key=f"{key_name}/{i}", Body=b"%d" % i,
-                          EncryptionContext={"app": "cache-test"})
+        client.put_object(
+            Bucket=bucket,
+            Key=f"{key_name}/{i}",
+            Body=b"%d" % i,
+            EncryptionContext={"app": "cache-test"},
+        )
     for i in range(1000):
-        body = client.get_object(Bucket=bucket, Key=f"{key_name}/{i}",
-                                 EncryptionContext={"app": "cache-test"})["Body"].read()
+        body = client.get_object(
+            Bucket=bucket, Key=f"{key_name}/{i}", EncryptionContext={"app": "cache-test"}
+        )["Body"].read()
         assert body == b"%d" % i
     assert calls["GenerateDataKey"] + calls["Decrypt"] <= 0.01 * 1000 * 2
     assert calls["GenerateDataKey"] == 1 and calls["Decrypt"] == 1

@@ -25,8 +25,14 @@ pytestmark = pytest.mark.integration
 
 TIMEOUT = 60
 V3_CONTENT_KEYS = {"x-amz-c", "x-amz-d", "x-amz-i"}
-V2_KEYS = {"x-amz-key-v2", "x-amz-iv", "x-amz-cek-alg", "x-amz-tag-len", "x-amz-wrap-alg",
-           "x-amz-matdesc"}
+V2_KEYS = {
+    "x-amz-key-v2",
+    "x-amz-iv",
+    "x-amz-cek-alg",
+    "x-amz-tag-len",
+    "x-amz-wrap-alg",
+    "x-amz-matdesc",
+}
 CONTEXT = {"dept": "finance", "team": "ops"}
 MATDESC = {"aes": {"key": "aes-2026"}, "rsa": {"key": "rsa-2026"}}
 V2_WRAP = {"kms": "kms+context", "aes": "AES/GCM", "rsa": "RSA-OAEP-SHA1"}
@@ -38,8 +44,12 @@ def run(*args: Any, stdin: bytes | None = None, cwd: Path | None = None) -> Any:
     env = {k: v for k, v in os.environ.items() if k != "S3CSE_DEBUG"}
     return subprocess.run(
         [sys.executable, "-m", "s3cse.cli", *map(str, args)],
-        input=stdin if stdin is not None else b"", capture_output=True, env=env, cwd=cwd,
-        timeout=TIMEOUT, check=False,
+        input=stdin if stdin is not None else b"",
+        capture_output=True,
+        env=env,
+        cwd=cwd,
+        timeout=TIMEOUT,
+        check=False,
     )
 
 
@@ -182,17 +192,29 @@ def test_keygen_rsa_refuses_small_keys(tmp_path: Path) -> None:
 # Every key option in both formats; the instruction file with both formats and every
 # keyring (the full cross product runs in-process in test_roundtrip.py).
 ROUND_TRIPS = [
-    ("kms", "v3", "metadata"), ("kms", "v2", "instruction"),
-    ("aes", "v3", "instruction"), ("aes", "v2", "metadata"),
-    ("rsa", "v3", "metadata"), ("rsa", "v2", "instruction"),
+    ("kms", "v3", "metadata"),
+    ("kms", "v2", "instruction"),
+    ("aes", "v3", "instruction"),
+    ("aes", "v2", "metadata"),
+    ("rsa", "v3", "metadata"),
+    ("rsa", "v2", "instruction"),
 ]
 
 
-@pytest.mark.parametrize(("kind", "fmt", "placement"), ROUND_TRIPS,
-                         ids=["-".join(case) for case in ROUND_TRIPS])
+@pytest.mark.parametrize(
+    ("kind", "fmt", "placement"), ROUND_TRIPS, ids=["-".join(case) for case in ROUND_TRIPS]
+)
 def test_cp_round_trip(
-    kind: str, fmt: str, placement: str, keys: Keys, kms_key_id: str, s3: Any, bucket: str,
-    key_name: str, plaintext_file: tuple[Path, bytes], tmp_path: Path,
+    kind: str,
+    fmt: str,
+    placement: str,
+    keys: Keys,
+    kms_key_id: str,
+    s3: Any,
+    bucket: str,
+    key_name: str,
+    plaintext_file: tuple[Path, bytes],
+    tmp_path: Path,
 ) -> None:
     src, data = plaintext_file
     args = [*key_args(kind, keys, kms_key_id), "--format", fmt]
@@ -242,8 +264,9 @@ def test_cp_round_trip(
     assert out.read_bytes() == data
     if fmt == "v2":
         read_args = [a for a in args if a not in ("--format", "v2")]
-        streamed = run("cp", url, "-", *read_args,
-                       "--commitment-policy", "REQUIRE_ENCRYPT_ALLOW_DECRYPT")
+        streamed = run(
+            "cp", url, "-", *read_args, "--commitment-policy", "REQUIRE_ENCRYPT_ALLOW_DECRYPT"
+        )
         assert streamed.returncode == 0, err(streamed)
         assert streamed.stdout == data
 
@@ -258,7 +281,11 @@ def test_wrong_aes_key_cannot_read(keys: Keys, shared: Shared, tmp_path: Path) -
 
 
 def test_public_key_encrypts_but_cannot_decrypt(
-    keys: Keys, s3: Any, bucket: str, key_name: str, plaintext_file: tuple[Path, bytes],
+    keys: Keys,
+    s3: Any,
+    bucket: str,
+    key_name: str,
+    plaintext_file: tuple[Path, bytes],
     tmp_path: Path,
 ) -> None:
     src, data = plaintext_file
@@ -281,9 +308,7 @@ def test_public_key_encrypts_but_cannot_decrypt(
 # ---------------------------------------------------------------------------- stdin, stdout, names
 
 
-def test_stdin_to_s3_and_s3_to_stdout(
-    keys: Keys, s3: Any, bucket: str, key_name: str
-) -> None:
+def test_stdin_to_s3_and_s3_to_stdout(keys: Keys, s3: Any, bucket: str, key_name: str) -> None:
     data = os.urandom(123_457)
     url = f"s3://{bucket}/{key_name}"
     up = run("cp", "-", url, "--aes-key-file", keys.aes, stdin=data)
@@ -302,7 +327,11 @@ def test_stdin_needs_a_full_key(keys: Keys, bucket: str) -> None:
 
 
 def test_destination_prefix_and_directory_take_the_source_name(
-    keys: Keys, s3: Any, bucket: str, key_name: str, plaintext_file: tuple[Path, bytes],
+    keys: Keys,
+    s3: Any,
+    bucket: str,
+    key_name: str,
+    plaintext_file: tuple[Path, bytes],
     tmp_path: Path,
 ) -> None:
     src, data = plaintext_file
@@ -358,8 +387,15 @@ def test_s3_to_s3_copy_migrates_v2_to_v3(
     keys: Keys, shared: Shared, s3: Any, bucket: str, key_name: str
 ) -> None:
     old, new, data = shared.v2, f"s3://{bucket}/{key_name}/new", shared.data
-    copied = run("cp", old, new, "--aes-key-file", keys.aes,
-                 "--commitment-policy", "REQUIRE_ENCRYPT_ALLOW_DECRYPT")
+    copied = run(
+        "cp",
+        old,
+        new,
+        "--aes-key-file",
+        keys.aes,
+        "--commitment-policy",
+        "REQUIRE_ENCRYPT_ALLOW_DECRYPT",
+    )
     assert copied.returncode == 0, err(copied)
     new_md = s3.head_object(Bucket=bucket, Key=f"{key_name}/new")["Metadata"]
     assert "x-amz-3" in new_md and "x-amz-key-v2" not in new_md
@@ -372,7 +408,11 @@ def test_s3_to_s3_copy_migrates_v2_to_v3(
 
 
 def test_tampered_object_fails_authentication_and_leaves_nothing(
-    keys: Keys, s3: Any, bucket: str, key_name: str, plaintext_file: tuple[Path, bytes],
+    keys: Keys,
+    s3: Any,
+    bucket: str,
+    key_name: str,
+    plaintext_file: tuple[Path, bytes],
     tmp_path: Path,
 ) -> None:
     src, _ = plaintext_file
@@ -425,14 +465,24 @@ def test_bad_encryption_context_exits_2(
     kms_key_id: str, bucket: str, key_name: str, plaintext_file: tuple[Path, bytes], s3: Any
 ) -> None:
     src, _ = plaintext_file
-    result = run("cp", src, f"s3://{bucket}/{key_name}", "--kms-key-id", kms_key_id,
-                 "--encryption-context", "dept")
+    result = run(
+        "cp",
+        src,
+        f"s3://{bucket}/{key_name}",
+        "--kms-key-id",
+        kms_key_id,
+        "--encryption-context",
+        "dept",
+    )
     assert_clean_error(result, 2, "KEY=VALUE", "'dept'")
     assert s3.list_objects_v2(Bucket=bucket, Prefix=key_name)["KeyCount"] == 0
 
 
 def test_wrong_encryption_context_exits_1(
-    kms_key_id: str, bucket: str, key_name: str, plaintext_file: tuple[Path, bytes],
+    kms_key_id: str,
+    bucket: str,
+    key_name: str,
+    plaintext_file: tuple[Path, bytes],
     tmp_path: Path,
 ) -> None:
     src, data = plaintext_file
@@ -483,8 +533,14 @@ def test_unreadable_source_exits_2(
 
 @pytest.mark.parametrize("kind", ["aes", "rsa", "kms"])
 def test_inspect_describes_without_key_material(
-    kind: str, keys: Keys, kms_key_id: str, shared: Shared, s3: Any, bucket: str,
-    key_name: str, plaintext_file: tuple[Path, bytes],
+    kind: str,
+    keys: Keys,
+    kms_key_id: str,
+    shared: Shared,
+    s3: Any,
+    bucket: str,
+    key_name: str,
+    plaintext_file: tuple[Path, bytes],
 ) -> None:
     if kind == "aes":
         url, data = shared.v3, shared.data

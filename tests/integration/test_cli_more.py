@@ -49,8 +49,15 @@ def keys(tmp_path_factory: pytest.TempPathFactory) -> KeyFiles:
     raw = {name: os.urandom(32) for name in ("old", "new", "stranger", "sse_c")}
     for name, key in raw.items():
         (d / f"{name}.key").write_bytes(key)
-    return KeyFiles(d / "old.key", d / "new.key", d / "stranger.key", d / "sse_c.key",
-                    raw["old"], raw["new"], raw["stranger"])
+    return KeyFiles(
+        d / "old.key",
+        d / "new.key",
+        d / "stranger.key",
+        d / "sse_c.key",
+        raw["old"],
+        raw["new"],
+        raw["stranger"],
+    )
 
 
 def aes_client(s3: Any, key: bytes, **options: Any) -> EncryptionClient:
@@ -83,10 +90,16 @@ def test_rotate_aes_to_aes_then_to_kms(
 ) -> None:
     old = aes_client(s3, keys.old_key)
     data = {"meta": os.urandom(3000), "sub/instr": os.urandom(100)}
-    old.put_object(Bucket=bucket, Key=f"{key_name}/meta", Body=data["meta"],
-                   ContentType="text/x", Metadata={"owner": "ops"})
+    old.put_object(
+        Bucket=bucket,
+        Key=f"{key_name}/meta",
+        Body=data["meta"],
+        ContentType="text/x",
+        Metadata={"owner": "ops"},
+    )
     aes_client(s3, keys.old_key, instruction_file=True).put_object(
-        Bucket=bucket, Key=f"{key_name}/sub/instr", Body=data["sub/instr"])
+        Bucket=bucket, Key=f"{key_name}/sub/instr", Body=data["sub/instr"]
+    )
     url = f"s3://{bucket}/{key_name}"
     rotate_args = ["rotate", url, "--aes-key-file", keys.old, "--to-aes-key-file", keys.new]
     before = s3.head_object(Bucket=bucket, Key=f"{key_name}/meta")["Metadata"]
@@ -95,7 +108,9 @@ def test_rotate_aes_to_aes_then_to_kms(
     assert dry.returncode == 0, err(dry)
     *objects, summary = json_lines(dry)
     assert sorted((o["key"], o["action"]) for o in objects) == [
-        (f"{key_name}/meta", "would-rotate"), (f"{key_name}/sub/instr", "would-rotate")]
+        (f"{key_name}/meta", "would-rotate"),
+        (f"{key_name}/sub/instr", "would-rotate"),
+    ]
     assert summary["summary"] == {"would-rotate": 2} and summary["dry_run"] is True
     assert s3.head_object(Bucket=bucket, Key=f"{key_name}/meta")["Metadata"] == before
     assert read(old, bucket, f"{key_name}/meta") == data["meta"]
@@ -130,15 +145,26 @@ def test_rotate_aes_to_aes_then_to_kms(
     assert sum(line.startswith("skipped: ") for line in lines) == 2, lines
     assert "2 skipped" in lines[-1]
 
-    to_kms = run("rotate", url, "--aes-key-file", keys.new, "--to-kms-key-id", kms_key_id,
-                 *CONTEXT_ARGS, "--json", "--quiet")
+    to_kms = run(
+        "rotate",
+        url,
+        "--aes-key-file",
+        keys.new,
+        "--to-kms-key-id",
+        kms_key_id,
+        *CONTEXT_ARGS,
+        "--json",
+        "--quiet",
+    )
     assert to_kms.returncode == 0, err(to_kms)
     assert err(to_kms) == ""  # --quiet: failures only
     assert json_lines(to_kms)[-1]["summary"] == {"rotated": 2}
     by_kms = EncryptionClient(KmsKeyring(kms_key_id, kms_client=kms), s3_client=s3)
     for name, plaintext in data.items():
-        assert read(by_kms, bucket, f"{key_name}/{name}",
-                    EncryptionContext={"dept": "finance"}) == plaintext
+        assert (
+            read(by_kms, bucket, f"{key_name}/{name}", EncryptionContext={"dept": "finance"})
+            == plaintext
+        )
     with pytest.raises(e.KeyUnwrapError):
         read(new, bucket, f"{key_name}/meta")
     streamed = run("cat", f"{url}/meta", "--kms-key-id", kms_key_id, *CONTEXT_ARGS)
@@ -150,11 +176,9 @@ def test_rotate_reports_failures_and_exits_1(
     keys: KeyFiles, s3: Any, bucket: str, key_name: str
 ) -> None:
     aes_client(s3, keys.old_key).put_object(Bucket=bucket, Key=f"{key_name}/mine", Body=b"m")
-    aes_client(s3, keys.stranger_key).put_object(Bucket=bucket, Key=f"{key_name}/theirs",
-                                                 Body=b"t")
+    aes_client(s3, keys.stranger_key).put_object(Bucket=bucket, Key=f"{key_name}/theirs", Body=b"t")
     url = f"s3://{bucket}/{key_name}"
-    result = run("rotate", url, "--aes-key-file", keys.old, "--to-aes-key-file", keys.new,
-                 "--json")
+    result = run("rotate", url, "--aes-key-file", keys.old, "--to-aes-key-file", keys.new, "--json")
     assert result.returncode == 1, err(result)
     by_key = {o["key"]: o for o in json_lines(result)[:-1]}
     assert by_key[f"{key_name}/mine"]["action"] == "rotated"
@@ -163,33 +187,66 @@ def test_rotate_reports_failures_and_exits_1(
     assert json_lines(result)[-1]["failed"] == 1
     lines = stderr_lines(result)
     assert "Traceback" not in err(result)
-    assert any(line.startswith("s3cse: error: no AES key") and f"[{url}/theirs]" in line
-               for line in lines), lines
+    assert any(
+        line.startswith("s3cse: error: no AES key") and f"[{url}/theirs]" in line for line in lines
+    ), lines
     assert lines[-1] == "s3cse: error: 1 of 2 objects failed"
     assert read(aes_client(s3, keys.stranger_key), bucket, f"{key_name}/theirs") == b"t"
 
 
-@pytest.mark.parametrize(("args", "code", "fragment"), [
-    (["--aes-key-file", "OLD"], 2, "--to-"),
-    (["--to-aes-key-file", "NEW"], 2, "no key given"),
-    (["--aes-key-file", "OLD", "--to-aes-key-file", "NEW", "--to-kms-key-id", "k"], 2,
-     "give one new key"),
-    (["--aes-key-file", "missing.key", "--to-aes-key-file", "NEW"], 2, "missing.key"),
-    (["--aes-key-file", "OLD", "--to-aes-key-file", "NEW", "--to-matdesc", "[1]"], 2,
-     "--to-matdesc"),
-    (["--aes-key-file", "OLD", "--to-aes-key-file", "NEW", "--bucket-is-missing"], 4,
-     "no such bucket"),
-], ids=["no-target", "no-current-key", "two-targets", "missing-key-file", "bad-matdesc",
-        "missing-bucket"])
+@pytest.mark.parametrize(
+    ("args", "code", "fragment"),
+    [
+        (["--aes-key-file", "OLD"], 2, "--to-"),
+        (["--to-aes-key-file", "NEW"], 2, "no key given"),
+        (
+            ["--aes-key-file", "OLD", "--to-aes-key-file", "NEW", "--to-kms-key-id", "k"],
+            2,
+            "give one new key",
+        ),
+        (["--aes-key-file", "missing.key", "--to-aes-key-file", "NEW"], 2, "missing.key"),
+        (
+            ["--aes-key-file", "OLD", "--to-aes-key-file", "NEW", "--to-matdesc", "[1]"],
+            2,
+            "--to-matdesc",
+        ),
+        (
+            ["--aes-key-file", "OLD", "--to-aes-key-file", "NEW", "--bucket-is-missing"],
+            4,
+            "no such bucket",
+        ),
+    ],
+    ids=[
+        "no-target",
+        "no-current-key",
+        "two-targets",
+        "missing-key-file",
+        "bad-matdesc",
+        "missing-bucket",
+    ],
+)
 def test_rotate_usage_errors(
-    args: list[str], code: int, fragment: str, keys: KeyFiles, bucket: str, tmp_path: Path,
+    args: list[str],
+    code: int,
+    fragment: str,
+    keys: KeyFiles,
+    bucket: str,
+    tmp_path: Path,
     stack: Any,
 ) -> None:
     url = f"s3://{bucket}/nothing-here"
     if "--bucket-is-missing" in args:
         args, url = args[:-1], "s3://s3cse-no-such-bucket/p"
-    args = [str(keys.old) if a == "OLD" else str(keys.new) if a == "NEW" else
-            str(tmp_path / a) if a == "missing.key" else a for a in args]
+    args = [
+        str(keys.old)
+        if a == "OLD"
+        else str(keys.new)
+        if a == "NEW"
+        else str(tmp_path / a)
+        if a == "missing.key"
+        else a
+        for a in args
+    ]
     assert_clean_error(run("rotate", url, *args), code, fragment)
 
 
@@ -200,17 +257,25 @@ def legacy_tree(s3: Any, keys: KeyFiles, bucket: str, prefix: str) -> dict[str, 
     """A V1 (AES-CBC, ECB-wrapped key), a V2 GCM and a V3 object."""
     plaintexts = {"v1": os.urandom(5000), "v2": os.urandom(3000), "v3": os.urandom(100)}
     ciphertext, md = legacy.v1_aes_cbc(keys.old_key, plaintexts["v1"])
-    s3.put_object(Bucket=bucket, Key=f"{prefix}/v1", Body=ciphertext, Metadata=md,
-                  ContentType="application/x-legacy")
-    aes_client(s3, keys.old_key, format="v2").put_object(Bucket=bucket, Key=f"{prefix}/v2",
-                                                         Body=plaintexts["v2"])
-    aes_client(s3, keys.old_key).put_object(Bucket=bucket, Key=f"{prefix}/v3",
-                                            Body=plaintexts["v3"])
+    s3.put_object(
+        Bucket=bucket,
+        Key=f"{prefix}/v1",
+        Body=ciphertext,
+        Metadata=md,
+        ContentType="application/x-legacy",
+    )
+    aes_client(s3, keys.old_key, format="v2").put_object(
+        Bucket=bucket, Key=f"{prefix}/v2", Body=plaintexts["v2"]
+    )
+    aes_client(s3, keys.old_key).put_object(
+        Bucket=bucket, Key=f"{prefix}/v3", Body=plaintexts["v3"]
+    )
     return plaintexts
 
 
-def assert_all_v3(s3: Any, key: bytes, bucket: str, prefix: str,
-                  plaintexts: dict[str, bytes]) -> None:
+def assert_all_v3(
+    s3: Any, key: bytes, bucket: str, prefix: str, plaintexts: dict[str, bytes]
+) -> None:
     strict = aes_client(s3, key)  # default policy: V3 (key commitment) only
     for name, plaintext in plaintexts.items():
         assert read(strict, bucket, f"{prefix}/{name}") == plaintext, name
@@ -218,9 +283,7 @@ def assert_all_v3(s3: Any, key: bytes, bucket: str, prefix: str,
     assert sorted(listed(s3, bucket, prefix)) == sorted(f"{prefix}/{n}" for n in plaintexts)
 
 
-def test_migrate_legacy_objects_to_v3(
-    keys: KeyFiles, s3: Any, bucket: str, key_name: str
-) -> None:
+def test_migrate_legacy_objects_to_v3(keys: KeyFiles, s3: Any, bucket: str, key_name: str) -> None:
     plaintexts = legacy_tree(s3, keys, bucket, key_name)
     v1_before = s3.get_object(Bucket=bucket, Key=f"{key_name}/v1")["Body"].read()
     url = f"s3://{bucket}/{key_name}"
@@ -230,16 +293,18 @@ def test_migrate_legacy_objects_to_v3(
     assert s3.get_object(Bucket=bucket, Key=f"{key_name}/v1")["Body"].read() == v1_before
     assert "1 skipped, 2 would-migrate" in stderr_lines(dry)[-1]
 
-    result = run("migrate", url, "--legacy", "--aes-key-file", keys.old, "--json",
-                 "--concurrency", "2")
+    result = run(
+        "migrate", url, "--legacy", "--aes-key-file", keys.old, "--json", "--concurrency", "2"
+    )
     assert result.returncode == 0, err(result)
     *objects, summary = json_lines(result)
     actions = {o["key"].rsplit("/", 1)[1]: o["action"] for o in objects}
     assert actions == {"v1": "migrated", "v2": "migrated", "v3": "skipped"}
     assert summary["summary"] == {"migrated": 2, "skipped": 1}
     assert_all_v3(s3, keys.old_key, bucket, key_name, plaintexts)
-    assert s3.head_object(Bucket=bucket, Key=f"{key_name}/v1")["ContentType"] == \
-        "application/x-legacy"
+    assert (
+        s3.head_object(Bucket=bucket, Key=f"{key_name}/v1")["ContentType"] == "application/x-legacy"
+    )
 
     again = run("migrate", url, "--legacy", "--aes-key-file", keys.old, "--json")
     assert again.returncode == 0, err(again)
@@ -248,8 +313,18 @@ def test_migrate_legacy_objects_to_v3(
 
 def test_migrate_to_a_new_key(keys: KeyFiles, s3: Any, bucket: str, key_name: str) -> None:
     plaintexts = legacy_tree(s3, keys, bucket, key_name)
-    result = run("migrate", f"s3://{bucket}/{key_name}", "--legacy", "--aes-key-file", keys.old,
-                 "--to-aes-key-file", keys.new, "--to-matdesc", '{"key": "2026"}', "-q")
+    result = run(
+        "migrate",
+        f"s3://{bucket}/{key_name}",
+        "--legacy",
+        "--aes-key-file",
+        keys.old,
+        "--to-aes-key-file",
+        keys.new,
+        "--to-matdesc",
+        '{"key": "2026"}',
+        "-q",
+    )
     assert result.returncode == 0, err(result)
     assert err(result) == ""
     strict = EncryptionClient(AesKeyring(keys.new_key, {"key": "2026"}), s3_client=s3)
@@ -268,17 +343,33 @@ def test_migrate_killed_mid_run_finishes_on_rerun(
     url = f"s3://{bucket}/{key_name}"
     env = {k: v for k, v in os.environ.items() if k != "S3CSE_DEBUG"}
     worker = subprocess.Popen(
-        [sys.executable, "-m", "s3cse.cli", "migrate", url, "--legacy",
-         "--aes-key-file", str(keys.old), "--concurrency", "1"],
-        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=env)
+        [
+            sys.executable,
+            "-m",
+            "s3cse.cli",
+            "migrate",
+            url,
+            "--legacy",
+            "--aes-key-file",
+            str(keys.old),
+            "--concurrency",
+            "1",
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        env=env,
+    )
     assert worker.stderr is not None
     first = worker.stderr.readline().decode()
     worker.kill()  # without warning, mid-run
     worker.wait(timeout=10)
     worker.stderr.close()
     assert first.startswith(f"migrated: {url}/obj-"), first
-    still_v1 = [k for k in plaintexts if "x-amz-key" in
-                s3.head_object(Bucket=bucket, Key=f"{key_name}/{k}")["Metadata"]]
+    still_v1 = [
+        k
+        for k in plaintexts
+        if "x-amz-key" in s3.head_object(Bucket=bucket, Key=f"{key_name}/{k}")["Metadata"]
+    ]
     assert still_v1, "the first run was not interrupted"
 
     rerun = run("migrate", url, "--legacy", "--aes-key-file", keys.old, "--json")
@@ -298,9 +389,22 @@ def test_ctrl_c_stops_a_migration_promptly(
         s3.put_object(Bucket=bucket, Key=f"{key_name}/obj-{i:02d}", Body=ciphertext, Metadata=md)
     env = {k: v for k, v in os.environ.items() if k != "S3CSE_DEBUG"}
     worker = subprocess.Popen(
-        [sys.executable, "-m", "s3cse.cli", "migrate", f"s3://{bucket}/{key_name}",
-         "--legacy", "--aes-key-file", str(keys.old), "--concurrency", "1"],
-        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=env)
+        [
+            sys.executable,
+            "-m",
+            "s3cse.cli",
+            "migrate",
+            f"s3://{bucket}/{key_name}",
+            "--legacy",
+            "--aes-key-file",
+            str(keys.old),
+            "--concurrency",
+            "1",
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        env=env,
+    )
     assert worker.stderr is not None
     assert worker.stderr.readline().startswith(b"migrated: ")
     worker.send_signal(signal.SIGINT)
@@ -309,22 +413,32 @@ def test_ctrl_c_stops_a_migration_promptly(
     worker.stderr.close()
     assert rest.strip().splitlines()[-1] == "s3cse: interrupted"
     assert "Traceback" not in rest
-    done = [i for i in range(16) if "x-amz-3" in
-            s3.head_object(Bucket=bucket, Key=f"{key_name}/obj-{i:02d}")["Metadata"]]
+    done = [
+        i
+        for i in range(16)
+        if "x-amz-3" in s3.head_object(Bucket=bucket, Key=f"{key_name}/obj-{i:02d}")["Metadata"]
+    ]
     assert len(done) < 8, "the objects not yet started should have been dropped"
     assert not [k for k in listed(s3, bucket, key_name) if ".s3cse-migrating" in k]
 
 
-def test_migrate_on_a_dask_cluster(
-    keys: KeyFiles, s3: Any, bucket: str, key_name: str
-) -> None:
+def test_migrate_on_a_dask_cluster(keys: KeyFiles, s3: Any, bucket: str, key_name: str) -> None:
     from distributed import LocalCluster
 
     plaintexts = legacy_tree(s3, keys, bucket, key_name)
-    with LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
-                      dashboard_address=None, host="127.0.0.1") as cluster:
-        result = run("migrate", f"s3://{bucket}/{key_name}", "--legacy", "--aes-key-file", keys.old,
-                     "--dask", cluster.scheduler_address, "--json")
+    with LocalCluster(
+        n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None, host="127.0.0.1"
+    ) as cluster:
+        result = run(
+            "migrate",
+            f"s3://{bucket}/{key_name}",
+            "--legacy",
+            "--aes-key-file",
+            keys.old,
+            "--dask",
+            cluster.scheduler_address,
+            "--json",
+        )
     assert result.returncode == 0, err(result)
     assert json_lines(result)[-1]["summary"] == {"migrated": 2, "skipped": 1}
     assert_all_v3(s3, keys.old_key, bucket, key_name, plaintexts)
@@ -336,8 +450,14 @@ def test_dask_scheduler_that_is_not_there(keys: KeyFiles, bucket: str, stack: An
     with socket.socket() as sock:  # a free port nobody listens on
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
-    aes_client_put = run("migrate", f"s3://{bucket}/nothing-{uuid.uuid4().hex}",
-                         "--aes-key-file", keys.old, "--dask", f"tcp://127.0.0.1:{port}")
+    aes_client_put = run(
+        "migrate",
+        f"s3://{bucket}/nothing-{uuid.uuid4().hex}",
+        "--aes-key-file",
+        keys.old,
+        "--dask",
+        f"tcp://127.0.0.1:{port}",
+    )
     assert_clean_error(aes_client_put, 1, "Dask scheduler")
 
 
@@ -353,19 +473,30 @@ class Tree:
 
 
 @pytest.fixture(scope="module")
-def tree(keys: KeyFiles, bucket: str, tmp_path_factory: pytest.TempPathFactory,
-         stack: Any) -> Tree:
+def tree(keys: KeyFiles, bucket: str, tmp_path_factory: pytest.TempPathFactory, stack: Any) -> Tree:
     """A directory uploaded with ``cp --recursive`` (with instruction files and indexes)."""
     root = tmp_path_factory.mktemp("tree") / "data"
-    files = {"a.txt": b"hello\n", "empty.bin": b"", "sub/b.bin": os.urandom(70_001),
-             "sub/deeper/c.csv": b"x,y\n1,2\n"}
+    files = {
+        "a.txt": b"hello\n",
+        "empty.bin": b"",
+        "sub/b.bin": os.urandom(70_001),
+        "sub/deeper/c.csv": b"x,y\n1,2\n",
+    }
     for name, data in files.items():
         (root / name).parent.mkdir(parents=True, exist_ok=True)
         (root / name).write_bytes(data)
     prefix = f"cli-tree-{uuid.uuid4().hex[:8]}"
     url = f"s3://{bucket}/{prefix}"
-    upload = run("cp", "--recursive", root, url, "--aes-key-file", keys.old,
-                 "--instruction-file", "--integrity-index")
+    upload = run(
+        "cp",
+        "--recursive",
+        root,
+        url,
+        "--aes-key-file",
+        keys.old,
+        "--instruction-file",
+        "--integrity-index",
+    )
     return Tree(url, prefix, files, upload)
 
 
@@ -377,12 +508,15 @@ def test_cp_recursive_upload(tree: Tree, s3: Any, bucket: str) -> None:
     assert f" to {tree.url}/sub/deeper/c.csv" in "\n".join(lines)
     expected = set()
     for name in tree.files:
-        expected |= {f"{tree.prefix}/{name}{suffix}"
-                     for suffix in ("", ".instruction", ".s3cse-index")}
+        expected |= {
+            f"{tree.prefix}/{name}{suffix}" for suffix in ("", ".instruction", ".s3cse-index")
+        }
     assert set(listed(s3, bucket, tree.prefix)) == expected
     for name, data in tree.files.items():
-        assert s3.head_object(Bucket=bucket, Key=f"{tree.prefix}/{name}")["ContentLength"] \
+        assert (
+            s3.head_object(Bucket=bucket, Key=f"{tree.prefix}/{name}")["ContentLength"]
             == len(data) + 16
+        )
 
 
 def test_ls_shows_plaintext_sizes_and_hides_sidecars(tree: Tree) -> None:
@@ -427,7 +561,8 @@ def test_ls_exact_shows_kms_context_keys_and_plain_objects(
     s3: Any, kms: Any, kms_key_id: str, bucket: str, key_name: str
 ) -> None:
     EncryptionClient(KmsKeyring(kms_key_id, kms_client=kms), s3_client=s3).put_object(
-        Bucket=bucket, Key=f"{key_name}/k", Body=b"12345", EncryptionContext={"dept": "x"})
+        Bucket=bucket, Key=f"{key_name}/k", Body=b"12345", EncryptionContext={"dept": "x"}
+    )
     s3.put_object(Bucket=bucket, Key=f"{key_name}/plain", Body=b"not encrypted at all")
     s3.put_object(Bucket=bucket, Key=f"{key_name}/orphan.instruction", Body=b"{}")
     result = run("ls", "--exact", f"s3://{bucket}/{key_name}/")
@@ -450,12 +585,16 @@ def test_cp_recursive_download(tree: Tree, keys: KeyFiles, tmp_path: Path) -> No
 def test_cp_recursive_s3_to_s3_reencrypts(
     tree: Tree, keys: KeyFiles, s3: Any, bucket: str, key_name: str
 ) -> None:
-    result = run("cp", "-r", f"{tree.url}/sub", f"s3://{bucket}/{key_name}/copy",
-                 "--aes-key-file", keys.old)
+    result = run(
+        "cp", "-r", f"{tree.url}/sub", f"s3://{bucket}/{key_name}/copy", "--aes-key-file", keys.old
+    )
     assert result.returncode == 0, err(result)
     assert sorted(listed(s3, bucket, key_name)) == [
-        f"{key_name}/copy/b.bin", f"{key_name}/copy/b.bin.s3cse-index",
-        f"{key_name}/copy/deeper/c.csv", f"{key_name}/copy/deeper/c.csv.s3cse-index"]
+        f"{key_name}/copy/b.bin",
+        f"{key_name}/copy/b.bin.s3cse-index",
+        f"{key_name}/copy/deeper/c.csv",
+        f"{key_name}/copy/deeper/c.csv.s3cse-index",
+    ]
     reader = aes_client(s3, keys.old_key)
     for name in ("b.bin", "deeper/c.csv"):
         original = s3.get_object(Bucket=bucket, Key=f"{tree.prefix}/sub/{name}")
@@ -464,8 +603,10 @@ def test_cp_recursive_s3_to_s3_reencrypts(
         assert "x-amz-3" in copy["Metadata"]  # and no instruction file: not asked for
         assert read(reader, bucket, f"{key_name}/copy/{name}") == tree.files[f"sub/{name}"]
     # the copy's integrity index authenticates ranged reads
-    assert read(reader, bucket, f"{key_name}/copy/b.bin", Range="bytes=100-199") == \
-        tree.files["sub/b.bin"][100:200]
+    assert (
+        read(reader, bucket, f"{key_name}/copy/b.bin", Range="bytes=100-199")
+        == tree.files["sub/b.bin"][100:200]
+    )
 
 
 def test_cp_recursive_with_a_tampered_object(
@@ -477,8 +618,9 @@ def test_cp_recursive_with_a_tampered_object(
     obj = s3.get_object(Bucket=bucket, Key=f"{key_name}/bad")
     stored = bytearray(obj["Body"].read())
     stored[10] ^= 1
-    s3.put_object(Bucket=bucket, Key=f"{key_name}/bad", Body=bytes(stored),
-                  Metadata=obj["Metadata"])
+    s3.put_object(
+        Bucket=bucket, Key=f"{key_name}/bad", Body=bytes(stored), Metadata=obj["Metadata"]
+    )
     out = tmp_path / "out"
     result = run("cp", "-r", f"s3://{bucket}/{key_name}", out, "--aes-key-file", keys.old)
     assert result.returncode == 3, err(result)
@@ -491,16 +633,25 @@ def test_cp_recursive_with_a_tampered_object(
 
 def test_cp_recursive_errors(keys: KeyFiles, bucket: str, tmp_path: Path, stack: Any) -> None:
     (tmp_path / "file").write_bytes(b"x")
-    not_a_dir = run("cp", "-r", tmp_path / "file", f"s3://{bucket}/p", "--aes-key-file",
-                    keys.old)
+    not_a_dir = run("cp", "-r", tmp_path / "file", f"s3://{bucket}/p", "--aes-key-file", keys.old)
     assert_clean_error(not_a_dir, 2, "not a directory")
     both_local = run("cp", "-r", tmp_path, tmp_path / "o", "--aes-key-file", keys.old)
     assert_clean_error(both_local, 2, "s3://")
-    cache_v2 = run("cp", "-r", tmp_path, f"s3://{bucket}/p", "--aes-key-file", keys.old,
-                   "--cache-data-keys", "--format", "v2")
+    cache_v2 = run(
+        "cp",
+        "-r",
+        tmp_path,
+        f"s3://{bucket}/p",
+        "--aes-key-file",
+        keys.old,
+        "--cache-data-keys",
+        "--format",
+        "v2",
+    )
     assert_clean_error(cache_v2, 2, "--cache-data-keys")
-    no_bucket = run("cp", "-r", "s3://s3cse-no-such-bucket/p", tmp_path / "o",
-                    "--aes-key-file", keys.old)
+    no_bucket = run(
+        "cp", "-r", "s3://s3cse-no-such-bucket/p", tmp_path / "o", "--aes-key-file", keys.old
+    )
     assert_clean_error(no_bucket, 4, "no such bucket")
 
 
@@ -511,8 +662,17 @@ def test_cp_recursive_caches_data_keys(
     for name, data in files.items():
         (tmp_path / name).write_bytes(data)
     url = f"s3://{bucket}/{key_name}"
-    result = run("cp", "-r", tmp_path, url, "--kms-key-id", kms_key_id, *CONTEXT_ARGS,
-                 "--cache-data-keys", "--quiet")
+    result = run(
+        "cp",
+        "-r",
+        tmp_path,
+        url,
+        "--kms-key-id",
+        kms_key_id,
+        *CONTEXT_ARGS,
+        "--cache-data-keys",
+        "--quiet",
+    )
     assert result.returncode == 0, err(result)
     assert result.stdout == b""
     heads = [s3.head_object(Bucket=bucket, Key=f"{key_name}/{n}")["Metadata"] for n in files]
@@ -520,8 +680,10 @@ def test_cp_recursive_caches_data_keys(
     assert len({h["x-amz-i"] for h in heads}) == len(files)  # each its own content key
     reader = EncryptionClient(KmsKeyring(kms_key_id, kms_client=kms), s3_client=s3)
     for name, data in files.items():
-        assert read(reader, bucket, f"{key_name}/{name}",
-                    EncryptionContext={"dept": "finance"}) == data
+        assert (
+            read(reader, bucket, f"{key_name}/{name}", EncryptionContext={"dept": "finance"})
+            == data
+        )
 
 
 # ---------------------------------------------------------------------------- cat, rm
@@ -542,15 +704,16 @@ def test_cat_decrypts_and_authenticates(
     obj = s3.get_object(Bucket=bucket, Key=f"{key_name}/one")
     stored = bytearray(obj["Body"].read())
     stored[-1] ^= 1
-    s3.put_object(Bucket=bucket, Key=f"{key_name}/one", Body=bytes(stored),
-                  Metadata=obj["Metadata"])
+    s3.put_object(
+        Bucket=bucket, Key=f"{key_name}/one", Body=bytes(stored), Metadata=obj["Metadata"]
+    )
     tampered = run("cat", f"{url}/one", "--aes-key-file", keys.old)
     assert_clean_error(tampered, 3, f"{url}/one")
     assert tampered.stdout == b""  # nothing unauthenticated released
-    assert_clean_error(run("cat", f"{url}/absent", "--aes-key-file", keys.old), 4,
-                       "no such object")
-    assert_clean_error(run("cat", f"s3://{bucket}", "--aes-key-file", keys.old), 2,
-                       "s3://BUCKET/KEY")
+    assert_clean_error(run("cat", f"{url}/absent", "--aes-key-file", keys.old), 4, "no such object")
+    assert_clean_error(
+        run("cat", f"s3://{bucket}", "--aes-key-file", keys.old), 2, "s3://BUCKET/KEY"
+    )
 
 
 def test_rm_deletes_sidecars(keys: KeyFiles, s3: Any, bucket: str, key_name: str) -> None:
@@ -572,7 +735,9 @@ def test_rm_deletes_sidecars(keys: KeyFiles, s3: Any, bucket: str, key_name: str
     dry = run("rm", "-r", "--dry-run", f"{url}/dir")
     assert dry.returncode == 0, err(dry)
     assert sorted(dry.stdout.decode().splitlines()) == [
-        f"(dryrun) delete: {url}/dir/deeper/three", f"(dryrun) delete: {url}/dir/two"]
+        f"(dryrun) delete: {url}/dir/deeper/three",
+        f"(dryrun) delete: {url}/dir/two",
+    ]
     assert len(listed(s3, bucket, f"{key_name}/")) == 6
 
     recursive = run("rm", "--recursive", url)
@@ -590,8 +755,16 @@ def test_sse_s3_on_top_of_cse(
 ) -> None:
     (tmp_path / "f").write_bytes(b"data" * 100)
     url = f"s3://{bucket}/{key_name}/f"
-    up = run("cp", tmp_path / "f", url, "--aes-key-file", keys.old, "--sse", "AES256",
-             "--instruction-file")
+    up = run(
+        "cp",
+        tmp_path / "f",
+        url,
+        "--aes-key-file",
+        keys.old,
+        "--sse",
+        "AES256",
+        "--instruction-file",
+    )
     assert up.returncode == 0, err(up)
     for name in (f"{key_name}/f", f"{key_name}/f.instruction"):
         assert s3.head_object(Bucket=bucket, Key=name)["ServerSideEncryption"] == "AES256"
@@ -599,10 +772,26 @@ def test_sse_s3_on_top_of_cse(
     info = json.loads(run("inspect", url, "--json").stdout)
     assert info["server_side_encryption"] == "AES256" and info["format"] == "V3"
 
-    assert_clean_error(run("cp", tmp_path / "f", url, "--aes-key-file", keys.old,
-                           "--sse-kms-key-id", "k"), 2, "--sse aws:kms")
-    assert_clean_error(run("cp", tmp_path / "f", url, "--aes-key-file", keys.old,
-                           "--sse", "AES256", "--sse-c-key-file", keys.sse_c), 2, "--sse")
+    assert_clean_error(
+        run("cp", tmp_path / "f", url, "--aes-key-file", keys.old, "--sse-kms-key-id", "k"),
+        2,
+        "--sse aws:kms",
+    )
+    assert_clean_error(
+        run(
+            "cp",
+            tmp_path / "f",
+            url,
+            "--aes-key-file",
+            keys.old,
+            "--sse",
+            "AES256",
+            "--sse-c-key-file",
+            keys.sse_c,
+        ),
+        2,
+        "--sse",
+    )
 
 
 def test_sse_c_round_trip(
@@ -612,16 +801,24 @@ def test_sse_c_round_trip(
     (tmp_path / "f").write_bytes(data)
     url = f"s3://{bucket}/{key_name}/f"
     sse_c = ["--sse-c-key-file", keys.sse_c]
-    up = run("cp", tmp_path / "f", url, "--aes-key-file", keys.old, *sse_c,
-             "--instruction-file", "--integrity-index")
+    up = run(
+        "cp",
+        tmp_path / "f",
+        url,
+        "--aes-key-file",
+        keys.old,
+        *sse_c,
+        "--instruction-file",
+        "--integrity-index",
+    )
     assert up.returncode == 0, err(up)
-    customer = {"SSECustomerAlgorithm": "AES256",
-                "SSECustomerKey": keys.sse_c.read_bytes()}
+    customer = {"SSECustomerAlgorithm": "AES256", "SSECustomerKey": keys.sse_c.read_bytes()}
     for name in (f"{key_name}/f", f"{key_name}/f.instruction", f"{key_name}/f.s3cse-index"):
         with pytest.raises(s3.exceptions.ClientError):
             s3.head_object(Bucket=bucket, Key=name)  # S3 wants the customer key
-        assert s3.head_object(Bucket=bucket, Key=name, **customer)["SSECustomerAlgorithm"] \
-            == "AES256"
+        assert (
+            s3.head_object(Bucket=bucket, Key=name, **customer)["SSECustomerAlgorithm"] == "AES256"
+        )
 
     back = run("cat", url, "--aes-key-file", keys.old, *sse_c)
     assert back.returncode == 0, err(back)
@@ -644,15 +841,26 @@ def test_sse_c_round_trip(
     assert listing.stdout.decode().split()[2:4] == ["50000", "V3"]
 
     copy_url = f"s3://{bucket}/{key_name}/copy"
-    copied = run("cp", url, copy_url, "--aes-key-file", keys.old,
-                 "--sse-c-copy-source-key-file", keys.sse_c, "--sse", "AES256")
+    copied = run(
+        "cp",
+        url,
+        copy_url,
+        "--aes-key-file",
+        keys.old,
+        "--sse-c-copy-source-key-file",
+        keys.sse_c,
+        "--sse",
+        "AES256",
+    )
     assert copied.returncode == 0, err(copied)
-    assert s3.head_object(Bucket=bucket, Key=f"{key_name}/copy")["ServerSideEncryption"] \
-        == "AES256"
+    assert s3.head_object(Bucket=bucket, Key=f"{key_name}/copy")["ServerSideEncryption"] == "AES256"
     assert read(aes_client(s3, keys.old_key), bucket, f"{key_name}/copy") == data
 
-    assert_clean_error(run("cat", url, "--aes-key-file", keys.old, "--sse-c-key-file",
-                           tmp_path / "f"), 2, "SSE-C key file")
+    assert_clean_error(
+        run("cat", url, "--aes-key-file", keys.old, "--sse-c-key-file", tmp_path / "f"),
+        2,
+        "SSE-C key file",
+    )
 
 
 def test_sse_kms_arguments() -> None:
@@ -671,8 +879,14 @@ def test_help_documents_exit_codes_and_commands() -> None:
     result = run("--help")
     assert result.returncode == 0
     text = result.stdout.decode()
-    for fragment in ("Exit codes:", "0  success", "2  bad usage", "3  an object failed "
-                     "authentication", "4  no such object or bucket", "--debug"):
+    for fragment in (
+        "Exit codes:",
+        "0  success",
+        "2  bad usage",
+        "3  an object failed authentication",
+        "4  no such object or bucket",
+        "--debug",
+    ):
         assert fragment in text
     for command in ("cat", "cp", "inspect", "ls", "migrate", "rm", "rotate"):
         assert f"  {command} " in text

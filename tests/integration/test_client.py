@@ -55,7 +55,8 @@ def test_legacy_rsa_object(make_client: MakeClient, s3: Any, bucket: str, key_na
     keyring = RsaKeyring(RsaKeyPair(private_key=rsa_private(0)))
     with pytest.raises(e.LegacyModeDisabledError):
         make_client(keyring, commitment_policy="REQUIRE_ENCRYPT_ALLOW_DECRYPT").get_object(
-            Bucket=bucket, Key=key_name)
+            Bucket=bucket, Key=key_name
+        )
     reader = make_client(keyring, **LEGACY_READER)
     assert reader.get_object(Bucket=bucket, Key=key_name)["Body"].read() == plaintext
 
@@ -68,7 +69,8 @@ def test_legacy_kms_object(
     keyring = KmsKeyring(kms_key_id, kms_client=kms)
     with pytest.raises(e.LegacyModeDisabledError, match="'kms'"):
         make_client(keyring, commitment_policy="REQUIRE_ENCRYPT_ALLOW_DECRYPT").get_object(
-            Bucket=bucket, Key=key_name)
+            Bucket=bucket, Key=key_name
+        )
     reader = make_client(keyring, **LEGACY_READER)
     assert reader.get_object(Bucket=bucket, Key=key_name)["Body"].read() == plaintext
 
@@ -89,10 +91,12 @@ def test_rfc2047_encoded_kms_context_is_decoded(
 ) -> None:
     """AWS returns non-ASCII metadata RFC 2047 encoded; KMS needs the exact context back."""
     context = {"city": "Zürich", "aws:x-amz-cek-alg": "115"}
-    generated = kms.generate_data_key(KeyId=kms_key_id, KeySpec="AES_256",
-                                      EncryptionContext=context)
-    materials = EncryptionMaterials(GCM_HKDF_COMMIT, generated["Plaintext"],
-                                    generated["CiphertextBlob"], "kms+context", context)
+    generated = kms.generate_data_key(
+        KeyId=kms_key_id, KeySpec="AES_256", EncryptionContext=context
+    )
+    materials = EncryptionMaterials(
+        GCM_HKDF_COMMIT, generated["Plaintext"], generated["CiphertextBlob"], "kms+context", context
+    )
     md, content_key = seal(materials, FormatVersion.V3, instruction_file=False)
     object_md, _ = serialize(md)
     # S3's "double encoding": UTF-8 bytes taken as Latin-1, then RFC 2047 B-encoded.
@@ -100,11 +104,14 @@ def test_rfc2047_encoded_kms_context_is_decoded(
     mojibake = raw_json.encode("utf-8").decode("latin-1").encode("utf-8")
     object_md["x-amz-t"] = f"=?UTF-8?B?{base64.b64encode(mojibake).decode()}?="
     encryptor = GcmEncryptor(content_key)
-    s3.put_object(Bucket=bucket, Key=key_name, Metadata=object_md,
-                  Body=encryptor.update(b"gr\xc3\xbcezi") + encryptor.finalize())
+    s3.put_object(
+        Bucket=bucket,
+        Key=key_name,
+        Metadata=object_md,
+        Body=encryptor.update(b"gr\xc3\xbcezi") + encryptor.finalize(),
+    )
     client = make_client(KmsKeyring(kms_key_id, kms_client=kms))
-    response = client.get_object(Bucket=bucket, Key=key_name,
-                                 EncryptionContext={"city": "Zürich"})
+    response = client.get_object(Bucket=bucket, Key=key_name, EncryptionContext={"city": "Zürich"})
     assert response["Body"].read() == b"gr\xc3\xbcezi"
 
 
@@ -163,15 +170,19 @@ def test_instruction_file_custom_suffix_and_delete(
 ) -> None:
     client = make_client(aes_keyring(0), instruction_file=True)
     client.put_object(Bucket=bucket, Key=key_name, Body=b"data")
-    s3.copy_object(Bucket=bucket, Key=key_name + ".rotated",
-                   CopySource={"Bucket": bucket, "Key": key_name + ".instruction"})
+    s3.copy_object(
+        Bucket=bucket,
+        Key=key_name + ".rotated",
+        CopySource={"Bucket": bucket, "Key": key_name + ".instruction"},
+    )
     s3.delete_object(Bucket=bucket, Key=key_name + ".instruction")
     response = client.get_object(Bucket=bucket, Key=key_name, InstructionFileSuffix=".rotated")
     assert response["Body"].read() == b"data"
     client.put_object(Bucket=bucket, Key=key_name, Body=b"data")
     client.delete_object(Bucket=bucket, Key=key_name)
-    keys = {o["Key"] for o in s3.list_objects_v2(Bucket=bucket, Prefix=key_name)
-            .get("Contents", [])}
+    keys = {
+        o["Key"] for o in s3.list_objects_v2(Bucket=bucket, Prefix=key_name).get("Contents", [])
+    }
     assert keys == {key_name + ".rotated"}
 
 
@@ -189,8 +200,13 @@ def test_s3_arguments_pass_through(
 ) -> None:
     client = make_client(aes_keyring(0))
     client.put_object(
-        Bucket=bucket, Key=key_name, Body=b"payload", ContentType="text/csv",
-        Metadata={"owner": "finance"}, ServerSideEncryption="AES256", Tagging="team=data",
+        Bucket=bucket,
+        Key=key_name,
+        Body=b"payload",
+        ContentType="text/csv",
+        Metadata={"owner": "finance"},
+        ServerSideEncryption="AES256",
+        Tagging="team=data",
     )
     head = client.head_object(Bucket=bucket, Key=key_name)
     assert head["ContentType"] == "text/csv"
@@ -232,17 +248,27 @@ def test_file_upload_and_download(
 def test_copy_keeps_the_object_readable(
     make_client: MakeClient, placement: str, s3: Any, bucket: str, key_name: str
 ) -> None:
-    client = make_client(aes_keyring(0), instruction_file=placement == "instruction",
-                         integrity_index=True)
-    client.put_object(Bucket=bucket, Key=key_name, Body=b"copy me" * 1000,
-                      Metadata={"owner": "a"})
+    client = make_client(
+        aes_keyring(0), instruction_file=placement == "instruction", integrity_index=True
+    )
+    client.put_object(Bucket=bucket, Key=key_name, Body=b"copy me" * 1000, Metadata={"owner": "a"})
     target = key_name + "-copy"
-    client.copy_object(Bucket=bucket, Key=target, CopySource=f"{bucket}/{key_name}",
-                       MetadataDirective="REPLACE", Metadata={"owner": "b"})
+    client.copy_object(
+        Bucket=bucket,
+        Key=target,
+        CopySource=f"{bucket}/{key_name}",
+        MetadataDirective="REPLACE",
+        Metadata={"owner": "b"},
+    )
     assert client.get_object(Bucket=bucket, Key=target)["Body"].read() == b"copy me" * 1000
     assert s3.head_object(Bucket=bucket, Key=target)["Metadata"]["owner"] == "b"
     ranged = client.get_object(Bucket=bucket, Key=target, Range="bytes=-7")  # via the index
     assert ranged["Body"].read() == b"copy me"
     with pytest.raises(e.ConfigurationError, match="reserved"):
-        client.copy_object(Bucket=bucket, Key=target, CopySource=f"{bucket}/{key_name}",
-                           MetadataDirective="REPLACE", Metadata={"x-amz-iv": "forged"})
+        client.copy_object(
+            Bucket=bucket,
+            Key=target,
+            CopySource=f"{bucket}/{key_name}",
+            MetadataDirective="REPLACE",
+            Metadata={"x-amz-iv": "forged"},
+        )

@@ -103,7 +103,12 @@ def test_wrong_aes_key(
 
 def test_wrong_kind_of_key(
     make_client: MakeClient,
-    aes_client: Any, s3: Any, kms: Any, kms_key_id: str, bucket: str, key_name: str
+    aes_client: Any,
+    s3: Any,
+    kms: Any,
+    kms_key_id: str,
+    bucket: str,
+    key_name: str,
 ) -> None:
     aes_client.put_object(Bucket=bucket, Key=key_name, Body=b"secret")
     kms_client = make_client(KmsKeyring(kms_key_id, kms_client=kms))
@@ -147,9 +152,10 @@ def test_encryption_context_mismatch(
         client.get_object(Bucket=bucket, Key=key_name, EncryptionContext={"a": "2"})
     with pytest.raises(e.EncryptionContextMismatchError):
         client.get_object(Bucket=bucket, Key=key_name)
-    assert client.get_object(
-        Bucket=bucket, Key=key_name, EncryptionContext={"a": "1"}
-    )["Body"].read() == b"x"
+    assert (
+        client.get_object(Bucket=bucket, Key=key_name, EncryptionContext={"a": "1"})["Body"].read()
+        == b"x"
+    )
 
 
 def test_altered_kms_context_is_refused_by_kms(
@@ -171,8 +177,7 @@ def test_v2_object_under_default_policy(
     strict = make_client(aes_keyring(0))
     with pytest.raises(e.CommitmentPolicyError, match="REQUIRE_ENCRYPT_ALLOW_DECRYPT"):
         strict.get_object(Bucket=bucket, Key=key_name)
-    relaxed = make_client(aes_keyring(0), commitment_policy="REQUIRE_ENCRYPT_ALLOW_DECRYPT"
-    )
+    relaxed = make_client(aes_keyring(0), commitment_policy="REQUIRE_ENCRYPT_ALLOW_DECRYPT")
     assert relaxed.get_object(Bucket=bucket, Key=key_name)["Body"].read() == b"v2 data"
 
 
@@ -184,13 +189,15 @@ def test_v3_claiming_v2_is_refused(
     obj = s3.get_object(Bucket=bucket, Key=key_name)
     md = obj["Metadata"]
     v2 = {
-        "x-amz-key-v2": md["x-amz-3"], "x-amz-iv": base64.b64encode(b"\x01" * 12).decode(),
-        "x-amz-cek-alg": "AES/GCM/NoPadding", "x-amz-tag-len": "128",
-        "x-amz-wrap-alg": "AES/GCM", "x-amz-matdesc": "{}",
+        "x-amz-key-v2": md["x-amz-3"],
+        "x-amz-iv": base64.b64encode(b"\x01" * 12).decode(),
+        "x-amz-cek-alg": "AES/GCM/NoPadding",
+        "x-amz-tag-len": "128",
+        "x-amz-wrap-alg": "AES/GCM",
+        "x-amz-matdesc": "{}",
     }
     s3.put_object(Bucket=bucket, Key=key_name, Body=obj["Body"].read(), Metadata=v2)
-    relaxed = make_client(aes_keyring(0), commitment_policy="REQUIRE_ENCRYPT_ALLOW_DECRYPT"
-    )
+    relaxed = make_client(aes_keyring(0), commitment_policy="REQUIRE_ENCRYPT_ALLOW_DECRYPT")
     with pytest.raises(e.KeyUnwrapError):
         relaxed.get_object(Bucket=bucket, Key=key_name)
 
@@ -199,15 +206,14 @@ def test_reserved_user_metadata_is_refused(
     aes_client: Any, s3: Any, bucket: str, key_name: str
 ) -> None:
     with pytest.raises(e.ConfigurationError, match="reserved"):
-        aes_client.put_object(Bucket=bucket, Key=key_name, Body=b"x",
-                              Metadata={"x-amz-key": "forged"})
+        aes_client.put_object(
+            Bucket=bucket, Key=key_name, Body=b"x", Metadata={"x-amz-key": "forged"}
+        )
     with pytest.raises(e.ObjectNotFoundError):
         aes_client.head_object(Bucket=bucket, Key=key_name)
 
 
-def test_plaintext_checksums_are_refused(
-    aes_client: Any, bucket: str, key_name: str
-) -> None:
+def test_plaintext_checksums_are_refused(aes_client: Any, bucket: str, key_name: str) -> None:
     with pytest.raises(e.ConfigurationError, match="ContentMD5"):
         aes_client.put_object(Bucket=bucket, Key=key_name, Body=b"x", ContentMD5="abc")
 
@@ -217,8 +223,9 @@ def test_non_ascii_context_is_refused(
 ) -> None:
     client = make_client(KmsKeyring(kms_key_id, kms_client=kms))
     with pytest.raises(e.ConfigurationError, match="US-ASCII"):
-        client.put_object(Bucket=bucket, Key=key_name, Body=b"x",
-                          EncryptionContext={"city": "Zürich"})
+        client.put_object(
+            Bucket=bucket, Key=key_name, Body=b"x", EncryptionContext={"city": "Zürich"}
+        )
 
 
 def test_missing_instruction_file(
@@ -273,9 +280,7 @@ def test_errors_never_show_key_material(
     assert aes_key(0).hex() not in text and base64.b64encode(aes_key(0)).decode() not in text
 
 
-def test_legacy_switch_and_policies_compose(
-    s3: Any, bucket: str, key_name: str
-) -> None:
+def test_legacy_switch_and_policies_compose(s3: Any, bucket: str, key_name: str) -> None:
     """A config error is raised before any request: v3 with FORBID_ENCRYPT is impossible."""
     with pytest.raises(e.ConfigurationError, match="forbids format v3"):
         CryptoConfig(format="v3", commitment_policy="FORBID_ENCRYPT_ALLOW_DECRYPT")

@@ -74,8 +74,9 @@ def test_writing_into_a_missing_bucket_raises_file_not_found(
     stack: Any, options: dict[str, Any]
 ) -> None:
     # on moto: SeaweedFS makes the bucket a write names
-    fs = fsspec.filesystem("s3cse", skip_instance_cache=True,
-                           **{**options, "endpoint_url": stack.moto_s3_endpoint})
+    fs = fsspec.filesystem(
+        "s3cse", skip_instance_cache=True, **{**options, "endpoint_url": stack.moto_s3_endpoint}
+    )
     path = f"{MISSING_BUCKET}/k"
     with pytest.raises(FileNotFoundError) as info:
         fs.pipe_file(path, b"data")
@@ -86,8 +87,9 @@ def test_wrong_credentials_raise_permission_error(
     options: dict[str, Any], s3: Any, bucket: str, key_name: str
 ) -> None:
     s3.put_object(Bucket=bucket, Key=key_name, Body=b"x" * 100)
-    fs = fsspec.filesystem("s3cse", skip_instance_cache=True, key="AKIDNOTAUSER",
-                           secret="not-the-secret", **options)
+    fs = fsspec.filesystem(
+        "s3cse", skip_instance_cache=True, key="AKIDNOTAUSER", secret="not-the-secret", **options
+    )
     with pytest.raises(PermissionError) as info:
         fs.cat(f"{bucket}/{key_name}")
     assert isinstance(info.value, e.S3RequestError) and info.value.errno == errno.EACCES
@@ -97,7 +99,8 @@ def test_tampered_object_stays_an_authentication_error(
     fs: S3CSEFileSystem, s3: Any, bucket: str, key_name: str
 ) -> None:
     EncryptionClient(aes_keyring(0), s3_client=s3).put_object(
-        Bucket=bucket, Key=key_name, Body=os.urandom(1000))
+        Bucket=bucket, Key=key_name, Body=os.urandom(1000)
+    )
     tamper(s3, bucket, key_name, 10)
     with pytest.raises(e.AuthenticationError) as info:
         fs.cat(f"{bucket}/{key_name}")

@@ -37,8 +37,15 @@ ALLOW = "REQUIRE_ENCRYPT_ALLOW_DECRYPT"
 PLAINTEXT = bytes(range(256)) * 2 + b"tail!"  # 517 bytes: not a whole number of blocks
 
 
-def replant(s3: Any, bucket: str, key: str, *, body: bytes | None = None,
-            drop: tuple[str, ...] = (), **metadata: str) -> None:
+def replant(
+    s3: Any,
+    bucket: str,
+    key: str,
+    *,
+    body: bytes | None = None,
+    drop: tuple[str, ...] = (),
+    **metadata: str,
+) -> None:
     """Rewrite a stored object's body or metadata behind the client's back."""
     obj = s3.get_object(Bucket=bucket, Key=key)
     md = {k: v for k, v in obj["Metadata"].items() if k not in drop}
@@ -75,8 +82,12 @@ def key_file(tmp_path: Path) -> str:
 
 def filesystem(stack: Any, key_file: str, **options: Any) -> S3CSEFileSystem:
     fs: S3CSEFileSystem = fsspec.filesystem(
-        "s3cse", aes_key_file=key_file, skip_instance_cache=True,
-        endpoint_url=stack.s3_endpoint, **options)
+        "s3cse",
+        aes_key_file=key_file,
+        skip_instance_cache=True,
+        endpoint_url=stack.s3_endpoint,
+        **options,
+    )
     return fs
 
 
@@ -96,28 +107,36 @@ HUGE_FIELDS = {
     # format, field, value maker, what it must raise
     "v3-wrapped-key": ("v3", "x-amz-3", _b64_of, e.KeyUnwrapError),
     "v3-commitment": ("v3", "x-amz-d", _b64_of, e.MetadataError),
-    "v3-matdesc-object": ("v3", "x-amz-m",
-                          lambda n: json.dumps({f"k{i}": "v" * 8 for i in range(n // 16)}),
-                          e.KeyUnwrapError),
+    "v3-matdesc-object": (
+        "v3",
+        "x-amz-m",
+        lambda n: json.dumps({f"k{i}": "v" * 8 for i in range(n // 16)}),
+        e.KeyUnwrapError,
+    ),
     "v3-matdesc-nested": ("v3", "x-amz-m", lambda n: "[" * n, e.MetadataError),
     "v2-wrapped-key": ("v2", "x-amz-key-v2", _b64_of, e.KeyUnwrapError),
     "v2-iv": ("v2", "x-amz-iv", _b64_of, e.MetadataError),
-    "v2-matdesc": ("v2", "x-amz-matdesc", lambda n: json.dumps({"k": "v" * n}),
-                   e.KeyUnwrapError),
+    "v2-matdesc": ("v2", "x-amz-matdesc", lambda n: json.dumps({"k": "v" * n}), e.KeyUnwrapError),
     "v2-cek-alg": ("v2", "x-amz-cek-alg", lambda n: "A" * n, e.MetadataError),
-    "v2-length": ("v2", "x-amz-unencrypted-content-length", lambda n: "9" * n,
-                  e.MetadataError),
+    "v2-length": ("v2", "x-amz-unencrypted-content-length", lambda n: "9" * n, e.MetadataError),
 }
 
 
 @pytest.mark.parametrize("size", HUGE_SIZES, ids=lambda n: f"{n // 1024}KiB")
 @pytest.mark.parametrize("case", sorted(HUGE_FIELDS))
-def test_huge_metadata_values_are_refused(make_client: MakeClient, client_kind: str, s3: Any,
-                                          bucket: str, key_name: str, case: str,
-                                          size: int) -> None:
+def test_huge_metadata_values_are_refused(
+    make_client: MakeClient,
+    client_kind: str,
+    s3: Any,
+    bucket: str,
+    key_name: str,
+    case: str,
+    size: int,
+) -> None:
     fmt, field, make, error = HUGE_FIELDS[case]
     make_client(aes_keyring(0, {"purpose": "hostile"}), format=fmt).put_object(
-        Bucket=bucket, Key=key_name, Body=PLAINTEXT)
+        Bucket=bucket, Key=key_name, Body=PLAINTEXT
+    )
     replant(s3, bucket, key_name, **{field: make(size)})
     reader = make_client(aes_keyring(0, {"purpose": "hostile"}), commitment_policy=ALLOW)
     with pytest.raises(e.S3CSEError) as info:
@@ -133,10 +152,12 @@ def test_huge_metadata_values_are_refused(make_client: MakeClient, client_kind: 
             reader.head_object(Bucket=bucket, Key=key_name)
 
 
-def test_huge_metadata_through_the_filesystem(stack: Any, key_file: str, s3: Any, bucket: str,
-                                              key_name: str) -> None:
+def test_huge_metadata_through_the_filesystem(
+    stack: Any, key_file: str, s3: Any, bucket: str, key_name: str
+) -> None:
     EncryptionClient(aes_keyring(0), s3_client=s3).put_object(
-        Bucket=bucket, Key=key_name, Body=PLAINTEXT)
+        Bucket=bucket, Key=key_name, Body=PLAINTEXT
+    )
     replant(s3, bucket, key_name, x_amz_m="{" * (48 * 1024))
     fs = filesystem(stack, key_file)
     with pytest.raises(e.MetadataError):
@@ -159,11 +180,13 @@ def _plant_cbc(s3: Any, bucket: str, key: str, v1: bool) -> None:
 
 @pytest.mark.parametrize("lie", LIES)
 @pytest.mark.parametrize("kind", ["v1-cbc", "v2-cbc", "v2-gcm"])
-def test_lying_plaintext_length(make_client: MakeClient, s3: Any, bucket: str, key_name: str,
-                                kind: str, lie: int) -> None:
+def test_lying_plaintext_length(
+    make_client: MakeClient, s3: Any, bucket: str, key_name: str, kind: str, lie: int
+) -> None:
     if kind == "v2-gcm":
         make_client(aes_keyring(0), format="v2").put_object(
-            Bucket=bucket, Key=key_name, Body=PLAINTEXT)
+            Bucket=bucket, Key=key_name, Body=PLAINTEXT
+        )
     else:
         _plant_cbc(s3, bucket, key_name, v1=kind == "v1-cbc")
     claimed = max(len(PLAINTEXT) + lie, 0)
@@ -177,11 +200,16 @@ def test_lying_plaintext_length(make_client: MakeClient, s3: Any, bucket: str, k
         "delayed": true_or_refused(lambda: read_all(delayed, bucket, key_name), PLAINTEXT),
         "download": true_or_refused(lambda: _download(plain, bucket, key_name), PLAINTEXT),
     }
-    for header, want in (("bytes=0-", PLAINTEXT), ("bytes=500-", PLAINTEXT[500:]),
-                         ("bytes=-20", PLAINTEXT[-20:]), ("bytes=510-600", PLAINTEXT[510:]),
-                         ("bytes=0-511", PLAINTEXT[:512])):
+    for header, want in (
+        ("bytes=0-", PLAINTEXT),
+        ("bytes=500-", PLAINTEXT[500:]),
+        ("bytes=-20", PLAINTEXT[-20:]),
+        ("bytes=510-600", PLAINTEXT[510:]),
+        ("bytes=0-511", PLAINTEXT[:512]),
+    ):
         outcomes[header] = true_or_refused(
-            lambda header=header: read_all(ranged, bucket, key_name, Range=header), want)
+            lambda header=header: read_all(ranged, bucket, key_name, Range=header), want
+        )
     if kind == "v2-gcm":  # the length is not used for GCM at all: everything reads
         assert set(outcomes.values()) == {"ok"}, outcomes
         assert plain.head_object(Bucket=bucket, Key=key_name)["ContentLength"] == len(PLAINTEXT)
@@ -200,14 +228,13 @@ def _download(client: Any, bucket: str, key: str) -> bytes:
 
 
 @pytest.mark.parametrize("lie", [-5, 5, 1000])
-def test_lying_length_with_random_access(stack: Any, key_file: str, s3: Any, bucket: str,
-                                         key_name: str, lie: int) -> None:
+def test_lying_length_with_random_access(
+    stack: Any, key_file: str, s3: Any, bucket: str, key_name: str, lie: int
+) -> None:
     key_name = key_name.translate(str.maketrans("[]", "--"))  # fs.cat would glob them
     _plant_cbc(s3, bucket, key_name, v1=True)
-    replant(s3, bucket, key_name,
-            x_amz_unencrypted_content_length=str(len(PLAINTEXT) + lie))
-    client = EncryptionClient(aes_keyring(0), s3_client=s3, legacy=True,
-                              commitment_policy=ALLOW)
+    replant(s3, bucket, key_name, x_amz_unencrypted_content_length=str(len(PLAINTEXT) + lie))
+    client = EncryptionClient(aes_keyring(0), s3_client=s3, legacy=True, commitment_policy=ALLOW)
     with ObjectReader(client, bucket, key_name) as reader:
         assert reader.size == len(PLAINTEXT)
         assert reader.read(0, 10**9) == PLAINTEXT
@@ -233,18 +260,22 @@ def _with_instruction(make_client: MakeClient, bucket: str, key: str) -> Any:
     return client
 
 
-def test_enormous_instruction_file_is_refused_unread(make_client: MakeClient, s3: Any,
-                                                     bucket: str, key_name: str) -> None:
+def test_enormous_instruction_file_is_refused_unread(
+    make_client: MakeClient, s3: Any, bucket: str, key_name: str
+) -> None:
     client = _with_instruction(make_client, bucket, key_name)
     valid = s3.get_object(Bucket=bucket, Key=key_name + ".instruction")["Body"].read()
     # still a valid instruction file, only padded: size alone decides
-    s3.put_object(Bucket=bucket, Key=key_name + ".instruction",
-                  Body=valid[:-1] + b" " * (50 * MiB) + b"}")
+    s3.put_object(
+        Bucket=bucket, Key=key_name + ".instruction", Body=valid[:-1] + b" " * (50 * MiB) + b"}"
+    )
     tracemalloc.start()
     try:
-        for read in (lambda: read_all(client, bucket, key_name),
-                     lambda: client.head_object(Bucket=bucket, Key=key_name),
-                     lambda: _download(client, bucket, key_name)):
+        for read in (
+            lambda: read_all(client, bucket, key_name),
+            lambda: client.head_object(Bucket=bucket, Key=key_name),
+            lambda: _download(client, bucket, key_name),
+        ):
             with pytest.raises(e.InstructionFileError, match="not read"):
                 read()
         peak = tracemalloc.get_traced_memory()[1]
@@ -253,8 +284,9 @@ def test_enormous_instruction_file_is_refused_unread(make_client: MakeClient, s3
     assert peak < 8 * MiB, f"{peak} bytes held while refusing"
 
 
-def test_instruction_file_at_the_cap_still_reads(make_client: MakeClient, s3: Any, bucket: str,
-                                                  key_name: str) -> None:
+def test_instruction_file_at_the_cap_still_reads(
+    make_client: MakeClient, s3: Any, bucket: str, key_name: str
+) -> None:
     client = _with_instruction(make_client, bucket, key_name)
     valid = s3.get_object(Bucket=bucket, Key=key_name + ".instruction")["Body"].read()
     padded = valid[:-1] + b" " * (MAX_INSTRUCTION_FILE_SIZE - len(valid)) + b"}"
@@ -265,15 +297,36 @@ def test_instruction_file_at_the_cap_still_reads(make_client: MakeClient, s3: An
         read_all(client, bucket, key_name)
 
 
-@pytest.mark.parametrize("body", [
-    b"\xff\xfe not even text", b"not json", b"[1, 2, 3]", b'"a string"', b"null",
-    b'{"x-amz-key-v2": 5, "x-amz-iv": "AAAA"}', b'{"x-amz-key-v2": ["a"]}',
-    b'{"x-amz-key-v2": null}', b'{"x-amz-key-v2": "AAAA", "x-amz-evil": "1"}',
-    b"[" * 100_000,
-], ids=["binary", "text", "array", "string", "null", "number-value", "list-value",
-        "null-value", "unknown-key", "deep-nesting"])
-def test_malformed_instruction_files(make_client: MakeClient, s3: Any, bucket: str,
-                                     key_name: str, body: bytes) -> None:
+@pytest.mark.parametrize(
+    "body",
+    [
+        b"\xff\xfe not even text",
+        b"not json",
+        b"[1, 2, 3]",
+        b'"a string"',
+        b"null",
+        b'{"x-amz-key-v2": 5, "x-amz-iv": "AAAA"}',
+        b'{"x-amz-key-v2": ["a"]}',
+        b'{"x-amz-key-v2": null}',
+        b'{"x-amz-key-v2": "AAAA", "x-amz-evil": "1"}',
+        b"[" * 100_000,
+    ],
+    ids=[
+        "binary",
+        "text",
+        "array",
+        "string",
+        "null",
+        "number-value",
+        "list-value",
+        "null-value",
+        "unknown-key",
+        "deep-nesting",
+    ],
+)
+def test_malformed_instruction_files(
+    make_client: MakeClient, s3: Any, bucket: str, key_name: str, body: bytes
+) -> None:
     client = _with_instruction(make_client, bucket, key_name)
     s3.put_object(Bucket=bucket, Key=key_name + ".instruction", Body=body)
     with pytest.raises(e.InstructionFileError):
@@ -284,7 +337,8 @@ def test_hostile_instruction_file_through_the_filesystem(
     stack: Any, key_file: str, s3: Any, bucket: str, key_name: str
 ) -> None:
     EncryptionClient(aes_keyring(0), s3_client=s3, instruction_file=True).put_object(
-        Bucket=bucket, Key=key_name, Body=PLAINTEXT)
+        Bucket=bucket, Key=key_name, Body=PLAINTEXT
+    )
     s3.put_object(Bucket=bucket, Key=key_name + ".instruction", Body=b" " * (2 * MiB))
     fs = filesystem(stack, key_file)
     with pytest.raises(e.InstructionFileError, match="not read"):
@@ -297,43 +351,56 @@ def test_hostile_instruction_file_through_the_filesystem(
 
 
 @pytest.mark.parametrize("kind", ["gcm", "gcm-indexed", "cbc"])
-def test_ranges_past_the_end(make_client: MakeClient, s3: Any, bucket: str, key_name: str,
-                             kind: str) -> None:
+def test_ranges_past_the_end(
+    make_client: MakeClient, s3: Any, bucket: str, key_name: str, kind: str
+) -> None:
     size = len(PLAINTEXT)
     if kind == "cbc":
         _plant_cbc(s3, bucket, key_name, v1=False)
     else:
-        make_client(aes_keyring(0)).put_object(Bucket=bucket, Key=key_name, Body=PLAINTEXT,
-                                               IntegrityIndex=kind == "gcm-indexed")
-    client = make_client(aes_keyring(0), legacy=True, commitment_policy=ALLOW,
-                         unauthenticated_ranges=kind != "gcm-indexed")
+        make_client(aes_keyring(0)).put_object(
+            Bucket=bucket, Key=key_name, Body=PLAINTEXT, IntegrityIndex=kind == "gcm-indexed"
+        )
+    client = make_client(
+        aes_keyring(0),
+        legacy=True,
+        commitment_policy=ALLOW,
+        unauthenticated_ranges=kind != "gcm-indexed",
+    )
     # an end past the end is clamped, as S3 does
     for first in (0, 5, size - 1):
-        response = client.get_object(Bucket=bucket, Key=key_name,
-                                     Range=f"bytes={first}-{size + 10**6}")
+        response = client.get_object(
+            Bucket=bucket, Key=key_name, Range=f"bytes={first}-{size + 10**6}"
+        )
         assert response["Body"].read() == PLAINTEXT[first:]
         assert response["ContentRange"] == f"bytes {first}-{size - 1}/{size}"
         assert response["ContentLength"] == size - first
     # a start at or past the end is S3's 416, as its own error
     for first in (size, size + 1, size + 15, size + 16, size + 17, 10**9):
         with pytest.raises(e.InvalidRangeError, match="InvalidRange"):
-            client.get_object(Bucket=bucket, Key=key_name,
-                              Range=f"bytes={first}-{first + 10}")["Body"].read()
+            client.get_object(Bucket=bucket, Key=key_name, Range=f"bytes={first}-{first + 10}")[
+                "Body"
+            ].read()
         with pytest.raises(e.InvalidRangeError):
             client.get_object(Bucket=bucket, Key=key_name, Range=f"bytes={first}-")
 
 
 @pytest.mark.parametrize("kind", ["whole", "indexed", "unauthenticated", "cbc"])
-def test_random_access_past_the_end(stack: Any, key_file: str, s3: Any, bucket: str,
-                                    key_name: str, kind: str) -> None:
+def test_random_access_past_the_end(
+    stack: Any, key_file: str, s3: Any, bucket: str, key_name: str, kind: str
+) -> None:
     size = len(PLAINTEXT)
     if kind == "cbc":
         _plant_cbc(s3, bucket, key_name, v1=True)
     else:
         EncryptionClient(aes_keyring(0), s3_client=s3).put_object(
-            Bucket=bucket, Key=key_name, Body=PLAINTEXT, IntegrityIndex=kind == "indexed")
-    options: dict[str, Any] = {"legacy": True, "commitment_policy": ALLOW,
-                               "unauthenticated_ranges": kind in ("unauthenticated", "cbc")}
+            Bucket=bucket, Key=key_name, Body=PLAINTEXT, IntegrityIndex=kind == "indexed"
+        )
+    options: dict[str, Any] = {
+        "legacy": True,
+        "commitment_policy": ALLOW,
+        "unauthenticated_ranges": kind in ("unauthenticated", "cbc"),
+    }
     client = EncryptionClient(aes_keyring(0), s3_client=s3, **options)
     with ObjectReader(client, bucket, key_name) as reader:
         assert reader.mode == ("unauthenticated" if kind == "cbc" else kind)
@@ -361,9 +428,11 @@ def test_truncated_object_is_not_taken_for_a_shorter_one(
     stack: Any, key_file: str, s3: Any, bucket: str, key_name: str
 ) -> None:
     EncryptionClient(aes_keyring(0), s3_client=s3).put_object(
-        Bucket=bucket, Key=key_name, Body=PLAINTEXT)
-    replant(s3, bucket, key_name, body=s3.get_object(
-        Bucket=bucket, Key=key_name)["Body"].read()[:-40])
+        Bucket=bucket, Key=key_name, Body=PLAINTEXT
+    )
+    replant(
+        s3, bucket, key_name, body=s3.get_object(Bucket=bucket, Key=key_name)["Body"].read()[:-40]
+    )
     client = EncryptionClient(aes_keyring(0), s3_client=s3)
     with ObjectReader(client, bucket, key_name) as reader, pytest.raises(e.TagMismatchError):
         reader.read(size := len(PLAINTEXT) - 40, size + 100)

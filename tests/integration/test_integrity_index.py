@@ -25,13 +25,21 @@ def upload(client: EncryptionClient, bucket: str, key: str, data: bytes, how: st
     if how == "put":
         client.put_object(Bucket=bucket, Key=key, Body=data, IntegrityIndex=True)
     else:
-        client.upload_fileobj(io.BytesIO(data), bucket, key, Config=PARTS,
-                              ExtraArgs={"IntegrityIndex": True})
+        client.upload_fileobj(
+            io.BytesIO(data), bucket, key, Config=PARTS, ExtraArgs={"IntegrityIndex": True}
+        )
 
 
-@pytest.mark.parametrize(("how", "size"), [("put", 1), ("put", 17), ("put", CHUNK_SIZE),
-                                           ("put", 3 * CHUNK_SIZE + 5),
-                                           ("multipart", 11 * MiB + 3)])
+@pytest.mark.parametrize(
+    ("how", "size"),
+    [
+        ("put", 1),
+        ("put", 17),
+        ("put", CHUNK_SIZE),
+        ("put", 3 * CHUNK_SIZE + 5),
+        ("multipart", 11 * MiB + 3),
+    ],
+)
 @pytest.mark.parametrize("fmt", ["v3", "v2"])
 def test_verified_ranges_match_plain_s3(
     make_client: MakeClient, fmt: str, how: str, size: int, s3: Any, bucket: str, key_name: str
@@ -41,9 +49,13 @@ def test_verified_ranges_match_plain_s3(
     upload(writer, bucket, key_name, data, how)
     s3.put_object(Bucket=bucket, Key=key_name + "/plain", Body=data)
     reader = make_client(aes_keyring(0), commitment_policy="REQUIRE_ENCRYPT_ALLOW_DECRYPT")
-    headers = ["bytes=0-0", f"bytes=-{min(size, 65536)}", f"bytes={size // 2}-",
-               f"bytes={max(size - 20, 0)}-{size + 100}",
-               f"bytes={CHUNK_SIZE - 3}-{CHUNK_SIZE + 3}"]
+    headers = [
+        "bytes=0-0",
+        f"bytes=-{min(size, 65536)}",
+        f"bytes={size // 2}-",
+        f"bytes={max(size - 20, 0)}-{size + 100}",
+        f"bytes={CHUNK_SIZE - 3}-{CHUNK_SIZE + 3}",
+    ]
     for header in headers:
         try:
             plain = s3.get_object(Bucket=bucket, Key=key_name + "/plain", Range=header)
@@ -70,8 +82,9 @@ def test_tampered_chunk_fails_only_the_ranges_that_touch_it(
     data = os.urandom(4 * CHUNK_SIZE)
     upload(client, bucket, key_name, data, "put")
     tamper(s3, bucket, key_name, 2 * CHUNK_SIZE + 10)
-    touched = client.get_object(Bucket=bucket, Key=key_name,
-                                Range=f"bytes={2 * CHUNK_SIZE}-{2 * CHUNK_SIZE + 99}")
+    touched = client.get_object(
+        Bucket=bucket, Key=key_name, Range=f"bytes={2 * CHUNK_SIZE}-{2 * CHUNK_SIZE + 99}"
+    )
     with pytest.raises(IndexMismatchError, match="chunk 2"):
         touched["Body"].read()
     clean = client.get_object(Bucket=bucket, Key=key_name, Range="bytes=-100")
@@ -117,8 +130,9 @@ def test_truncated_object_is_refused(
     client = make_client(aes_keyring(0))
     upload(client, bucket, key_name, os.urandom(2 * CHUNK_SIZE), "put")
     obj = s3.get_object(Bucket=bucket, Key=key_name)
-    s3.put_object(Bucket=bucket, Key=key_name, Body=obj["Body"].read()[:-CHUNK_SIZE],
-                  Metadata=obj["Metadata"])
+    s3.put_object(
+        Bucket=bucket, Key=key_name, Body=obj["Body"].read()[:-CHUNK_SIZE], Metadata=obj["Metadata"]
+    )
     with pytest.raises(IndexMismatchError, match="size"):
         client.get_object(Bucket=bucket, Key=key_name, Range="bytes=0-9")
 

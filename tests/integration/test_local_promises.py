@@ -31,14 +31,14 @@ def record_stack(stack: local.LocalStack, directory: Path) -> Path:
     return directory
 
 
-def test_env_finds_the_stack_from_any_directory(stack: local.LocalStack,
-                                                tmp_path: Path) -> None:
+def test_env_finds_the_stack_from_any_directory(stack: local.LocalStack, tmp_path: Path) -> None:
     state_home = tmp_path / "state-home"
     record_stack(stack, state_home / "s3cse" / "local")
     elsewhere = tmp_path / "somewhere" / "else"
     elsewhere.mkdir(parents=True)
-    result = run_env(["local", "env"], drop=STATE_VARIABLES, cwd=elsewhere,
-                     XDG_STATE_HOME=str(state_home))
+    result = run_env(
+        ["local", "env"], drop=STATE_VARIABLES, cwd=elsewhere, XDG_STATE_HOME=str(state_home)
+    )
     assert result.returncode == 0, err(result)
     assert f"export AWS_ENDPOINT_URL_S3={stack.s3_endpoint}" in result.stdout.decode()
     home = tmp_path / "home"
@@ -49,39 +49,51 @@ def test_env_finds_the_stack_from_any_directory(stack: local.LocalStack,
 
 
 def test_state_dir_variable_and_an_older_stack_in_the_working_directory(
-    stack: local.LocalStack, tmp_path: Path,
+    stack: local.LocalStack,
+    tmp_path: Path,
 ) -> None:
     chosen = record_stack(stack, tmp_path / "chosen")
-    by_variable = run_env(["local", "env"], drop=STATE_VARIABLES, cwd=tmp_path,
-                          S3CSE_LOCAL_STATE_DIR=str(chosen), XDG_STATE_HOME=str(tmp_path / "x"))
+    by_variable = run_env(
+        ["local", "env"],
+        drop=STATE_VARIABLES,
+        cwd=tmp_path,
+        S3CSE_LOCAL_STATE_DIR=str(chosen),
+        XDG_STATE_HOME=str(tmp_path / "x"),
+    )
     assert by_variable.returncode == 0, err(by_variable)
     assert stack.s3_endpoint in by_variable.stdout.decode()
     older = tmp_path / "project"
     record_stack(stack, older / local.LEGACY_STATE_DIR)
-    by_legacy = run_env(["local", "env"], drop=STATE_VARIABLES, cwd=older,
-                        XDG_STATE_HOME=str(tmp_path / "empty"))
+    by_legacy = run_env(
+        ["local", "env"], drop=STATE_VARIABLES, cwd=older, XDG_STATE_HOME=str(tmp_path / "empty")
+    )
     assert by_legacy.returncode == 0, err(by_legacy)
     assert stack.s3_endpoint in by_legacy.stdout.decode()
-    nothing = run_env(["local", "env"], drop=STATE_VARIABLES, cwd=tmp_path,
-                      XDG_STATE_HOME=str(tmp_path / "empty"))
-    assert_clean_error(nothing, 1, "no local stack is running",
-                       str(tmp_path / "empty" / "s3cse" / "local"))
+    nothing = run_env(
+        ["local", "env"], drop=STATE_VARIABLES, cwd=tmp_path, XDG_STATE_HOME=str(tmp_path / "empty")
+    )
+    assert_clean_error(
+        nothing, 1, "no local stack is running", str(tmp_path / "empty" / "s3cse" / "local")
+    )
 
 
-def test_start_on_a_running_stack_creates_the_bucket(stack: local.LocalStack, s3: Any,
-                                                     tmp_path: Path) -> None:
+def test_start_on_a_running_stack_creates_the_bucket(
+    stack: local.LocalStack, s3: Any, tmp_path: Path
+) -> None:
     state = record_stack(stack, tmp_path / "state")
     name = f"s3cse-new-{uuid.uuid4().hex[:8]}"
-    result = run_env(["local", "start", "--state-dir", state, "--bucket", name,
-                      "--bucket", "s3cse-test"])
+    result = run_env(
+        ["local", "start", "--state-dir", state, "--bucket", name, "--bucket", "s3cse-test"]
+    )
     assert result.returncode == 0, err(result)
     assert f"export AWS_ENDPOINT_URL_S3={stack.s3_endpoint}" in result.stdout.decode()
     s3.head_bucket(Bucket=name)
     assert local.status(stack.state_dir) is not None  # the same stack, still running
 
 
-def test_create_kms_key_with_an_alias(stack: local.LocalStack, s3: Any, kms: Any,
-                                      bucket: str, key_name: str, tmp_path: Path) -> None:
+def test_create_kms_key_with_an_alias(
+    stack: local.LocalStack, s3: Any, kms: Any, bucket: str, key_name: str, tmp_path: Path
+) -> None:
     state = record_stack(stack, tmp_path / "state")
     alias = f"alias/my-key-{uuid.uuid4().hex[:8]}"
     result = run_env(["local", "create-kms-key", "--state-dir", state, "--alias", alias])

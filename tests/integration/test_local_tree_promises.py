@@ -41,9 +41,12 @@ class Upload:
         """What the upload stored under its prefix, decrypted, by relative name."""
         client = EncryptionClient(AesKeyring(SECRET), s3_client=s3)
         listing = s3.list_objects_v2(Bucket=bucket, Prefix=f"{self.prefix}/")
-        return {entry["Key"][len(self.prefix) + 1:]:
-                client.get_object(Bucket=bucket, Key=entry["Key"])["Body"].read()
-                for entry in listing.get("Contents", [])}
+        return {
+            entry["Key"][len(self.prefix) + 1 :]: client.get_object(
+                Bucket=bucket, Key=entry["Key"]
+            )["Body"].read()
+            for entry in listing.get("Contents", [])
+        }
 
     def warnings(self) -> list[str]:
         return [line for line in self.stderr.splitlines() if "warning:" in line]
@@ -68,9 +71,24 @@ def upload_tree(root: Path, bucket: str, key_file: Path, *options: str) -> Uploa
     prefix = f"local-tree-{uuid.uuid4().hex[:8]}"
     env = {k: v for k, v in os.environ.items() if k != "S3CSE_DEBUG"}
     result = subprocess.run(
-        [sys.executable, "-m", "s3cse.cli", "cp", "--recursive", str(root),
-         f"s3://{bucket}/{prefix}/", "--aes-key-file", str(key_file), *options],
-        stdin=subprocess.DEVNULL, capture_output=True, env=env, timeout=TIMEOUT, check=False)
+        [
+            sys.executable,
+            "-m",
+            "s3cse.cli",
+            "cp",
+            "--recursive",
+            str(root),
+            f"s3://{bucket}/{prefix}/",
+            "--aes-key-file",
+            str(key_file),
+            *options,
+        ],
+        stdin=subprocess.DEVNULL,
+        capture_output=True,
+        env=env,
+        timeout=TIMEOUT,
+        check=False,
+    )
     return Upload(result.returncode, result.stdout.decode(), result.stderr.decode(), prefix)
 
 
@@ -82,9 +100,9 @@ def unix_socket(tree: Path) -> Iterator[Path]:
         yield path
 
 
-def test_fifo_and_socket_are_skipped_with_a_warning(tree: Path, unix_socket: Path,
-                                                    s3: Any, bucket: str,
-                                                    key_file: Path) -> None:
+def test_fifo_and_socket_are_skipped_with_a_warning(
+    tree: Path, unix_socket: Path, s3: Any, bucket: str, key_file: Path
+) -> None:
     os.mkfifo(tree / "real" / "queue")
     upload = upload_tree(tree, bucket, key_file)
     assert upload.code == 2, upload.stderr
@@ -97,8 +115,9 @@ def test_fifo_and_socket_are_skipped_with_a_warning(tree: Path, unix_socket: Pat
     assert upload.stored(s3, bucket) == {"a.txt": b"alpha\n", "real/b.txt": b"beta\n"}
 
 
-def test_symbolic_links_are_followed_by_default(tree: Path, s3: Any, bucket: str,
-                                                key_file: Path) -> None:
+def test_symbolic_links_are_followed_by_default(
+    tree: Path, s3: Any, bucket: str, key_file: Path
+) -> None:
     (tree / "linked").symlink_to("real")
     (tree / "a-link.txt").symlink_to("a.txt")
     for options in [(), ("--follow-symlinks",)]:
@@ -106,12 +125,16 @@ def test_symbolic_links_are_followed_by_default(tree: Path, s3: Any, bucket: str
         assert upload.code == 0, upload.stderr
         assert upload.stderr == ""
         assert upload.stored(s3, bucket) == {
-            "a.txt": b"alpha\n", "a-link.txt": b"alpha\n", "linked/b.txt": b"beta\n",
-            "real/b.txt": b"beta\n"}
+            "a.txt": b"alpha\n",
+            "a-link.txt": b"alpha\n",
+            "linked/b.txt": b"beta\n",
+            "real/b.txt": b"beta\n",
+        }
 
 
-def test_no_follow_symlinks_skips_them_and_says_so(tree: Path, s3: Any, bucket: str,
-                                                   key_file: Path) -> None:
+def test_no_follow_symlinks_skips_them_and_says_so(
+    tree: Path, s3: Any, bucket: str, key_file: Path
+) -> None:
     (tree / "linked").symlink_to("real")
     (tree / "a-link.txt").symlink_to("a.txt")
     upload = upload_tree(tree, bucket, key_file, "--no-follow-symlinks")
@@ -125,8 +148,9 @@ def test_no_follow_symlinks_skips_them_and_says_so(tree: Path, s3: Any, bucket: 
     assert (quiet.code, quiet.stdout, quiet.stderr) == (0, "", "")
 
 
-def test_a_symlink_loop_is_skipped_with_a_warning(tree: Path, s3: Any, bucket: str,
-                                                  key_file: Path) -> None:
+def test_a_symlink_loop_is_skipped_with_a_warning(
+    tree: Path, s3: Any, bucket: str, key_file: Path
+) -> None:
     (tree / "real" / "back-to-top").symlink_to("..")
     (tree / "real" / "itself").symlink_to(".")
     upload = upload_tree(tree, bucket, key_file)
@@ -140,12 +164,14 @@ def test_a_symlink_loop_is_skipped_with_a_warning(tree: Path, s3: Any, bucket: s
     assert upload.stored(s3, bucket) == {"a.txt": b"alpha\n", "real/b.txt": b"beta\n"}
 
 
-def test_a_dangling_symlink_is_skipped_with_a_warning(tree: Path, s3: Any, bucket: str,
-                                                      key_file: Path) -> None:
+def test_a_dangling_symlink_is_skipped_with_a_warning(
+    tree: Path, s3: Any, bucket: str, key_file: Path
+) -> None:
     (tree / "gone.txt").symlink_to("nowhere.txt")
     upload = upload_tree(tree, bucket, key_file)
     assert upload.code == 2, upload.stderr
     assert upload.stderr.splitlines() == [
         f"s3cse: warning: skipping {tree / 'gone.txt'}: a dangling symbolic link "
-        "(its target does not exist)"]
+        "(its target does not exist)"
+    ]
     assert upload.stored(s3, bucket) == {"a.txt": b"alpha\n", "real/b.txt": b"beta\n"}

@@ -26,13 +26,17 @@ from ..keys import aes_keyring, rsa_keyring
 
 pytestmark = pytest.mark.integration
 
-CREDENTIAL_VARIABLES = ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN",
-                        "AWS_PROFILE", "AWS_DEFAULT_PROFILE")
+CREDENTIAL_VARIABLES = (
+    "AWS_ACCESS_KEY_ID",
+    "AWS_SECRET_ACCESS_KEY",
+    "AWS_SESSION_TOKEN",
+    "AWS_PROFILE",
+    "AWS_DEFAULT_PROFILE",
+)
 REGION_VARIABLES = ("AWS_REGION", "AWS_DEFAULT_REGION")
 
 
-def forget(monkeypatch: pytest.MonkeyPatch, names: tuple[str, ...],
-           tmp_path: Any) -> None:
+def forget(monkeypatch: pytest.MonkeyPatch, names: tuple[str, ...], tmp_path: Any) -> None:
     """Remove AWS settings from the environment, and every other place botocore looks
     (config files, instance metadata), for clients made from now on."""
     for name in names:
@@ -44,8 +48,11 @@ def forget(monkeypatch: pytest.MonkeyPatch, names: tuple[str, ...],
 
 
 @pytest.fixture
-def kms_from_environment(client_kind: str, s3: Any, request: pytest.FixtureRequest,
-                         ) -> Iterator[Any]:
+def kms_from_environment(
+    client_kind: str,
+    s3: Any,
+    request: pytest.FixtureRequest,
+) -> Iterator[Any]:
     """``reader(key_id)``: a client whose S3 is set up, and whose KMS client is made on
     first use from the environment as it is then (as a keyring without a client does)."""
     opened: list[Any] = []
@@ -92,8 +99,12 @@ class _FreshAsync:
 
 
 def test_no_credentials_says_how_to_provide_them(
-    client_kind: str, make_client: MakeClient, bucket: str, key_name: str,
-    monkeypatch: pytest.MonkeyPatch, tmp_path: Any,
+    client_kind: str,
+    make_client: MakeClient,
+    bucket: str,
+    key_name: str,
+    monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Any,
 ) -> None:
     make_client(aes_keyring(0)).put_object(Bucket=bucket, Key=key_name, Body=b"secret")
     forget(monkeypatch, CREDENTIAL_VARIABLES, tmp_path)
@@ -102,23 +113,40 @@ def test_no_credentials_says_how_to_provide_them(
     text = str(raised.value)
     assert f"s3://{bucket}/{key_name}" in text
     assert "no AWS credentials" in text
-    for way in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_PROFILE", "--profile",
-                "aws configure"):
+    for way in (
+        "AWS_ACCESS_KEY_ID",
+        "AWS_SECRET_ACCESS_KEY",
+        "AWS_PROFILE",
+        "--profile",
+        "aws configure",
+    ):
         assert way in text, text
     assert "endpoint" not in text
 
 
-@pytest.mark.parametrize(("forgotten", "fragments"), [
-    (CREDENTIAL_VARIABLES, ["no AWS credentials", "AWS_ACCESS_KEY_ID", "aws configure"]),
-    (REGION_VARIABLES, ["no AWS region", "--region", "AWS_REGION"]),
-], ids=["credentials", "region"])
+@pytest.mark.parametrize(
+    ("forgotten", "fragments"),
+    [
+        (CREDENTIAL_VARIABLES, ["no AWS credentials", "AWS_ACCESS_KEY_ID", "aws configure"]),
+        (REGION_VARIABLES, ["no AWS region", "--region", "AWS_REGION"]),
+    ],
+    ids=["credentials", "region"],
+)
 def test_kms_without_credentials_or_region_says_how_to_provide_them(
-    kms_from_environment: Any, make_client: MakeClient, kms: Any, kms_key_id: str,
-    bucket: str, key_name: str, monkeypatch: pytest.MonkeyPatch, tmp_path: Any,
-    forgotten: tuple[str, ...], fragments: list[str],
+    kms_from_environment: Any,
+    make_client: MakeClient,
+    kms: Any,
+    kms_key_id: str,
+    bucket: str,
+    key_name: str,
+    monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Any,
+    forgotten: tuple[str, ...],
+    fragments: list[str],
 ) -> None:
     make_client(KmsKeyring(kms_key_id, kms_client=kms)).put_object(
-        Bucket=bucket, Key=key_name, Body=b"secret")
+        Bucket=bucket, Key=key_name, Body=b"secret"
+    )
     forget(monkeypatch, forgotten, tmp_path)
     with pytest.raises(e.KmsError) as raised:
         kms_from_environment(kms_key_id).get_object(Bucket=bucket, Key=key_name)
@@ -133,10 +161,15 @@ def test_kms_without_credentials_or_region_says_how_to_provide_them(
 
 
 def test_another_kms_key_says_so_not_grant(
-    make_client: MakeClient, kms: Any, kms_key_id: str, bucket: str, key_name: str,
+    make_client: MakeClient,
+    kms: Any,
+    kms_key_id: str,
+    bucket: str,
+    key_name: str,
 ) -> None:
     make_client(KmsKeyring(kms_key_id, kms_client=kms)).put_object(
-        Bucket=bucket, Key=key_name, Body=b"secret")
+        Bucket=bucket, Key=key_name, Body=b"secret"
+    )
     other = kms.create_key(Description="another key")["KeyMetadata"]["KeyId"]
     with pytest.raises(e.KeyUnwrapError) as raised:
         make_client(KmsKeyring(other, kms_client=kms)).get_object(Bucket=bucket, Key=key_name)
@@ -147,7 +180,11 @@ def test_another_kms_key_says_so_not_grant(
 
 
 def test_missing_alias_says_it_does_not_exist(
-    make_client: MakeClient, kms: Any, kms_key_id: str, bucket: str, key_name: str,
+    make_client: MakeClient,
+    kms: Any,
+    kms_key_id: str,
+    bucket: str,
+    key_name: str,
 ) -> None:
     alias = f"alias/s3cse-missing-{uuid.uuid4().hex[:8]}"
     client = make_client(KmsKeyring(alias, kms_client=kms))
@@ -160,13 +197,17 @@ def test_missing_alias_says_it_does_not_exist(
 
 
 def test_disabled_key_says_how_to_enable_it(
-    make_client: MakeClient, kms: Any, bucket: str, key_name: str,
+    make_client: MakeClient,
+    kms: Any,
+    bucket: str,
+    key_name: str,
 ) -> None:
     key_id = kms.create_key(Description="to disable")["KeyMetadata"]["KeyId"]
     kms.disable_key(KeyId=key_id)
     with pytest.raises(e.KmsKeyUnavailableError) as raised:
         make_client(KmsKeyring(key_id, kms_client=kms)).put_object(
-            Bucket=bucket, Key=key_name, Body=b"secret")
+            Bucket=bucket, Key=key_name, Body=b"secret"
+        )
     text = str(raised.value)
     assert "DisabledException" in text and "aws kms enable-key" in text
     assert "does not exist" not in text
@@ -176,21 +217,27 @@ def test_disabled_key_says_how_to_enable_it(
 
 
 @pytest.fixture
-def context_object(make_client: MakeClient, kms: Any, kms_key_id: str, bucket: str,
-                   key_name: str) -> Any:
+def context_object(
+    make_client: MakeClient, kms: Any, kms_key_id: str, bucket: str, key_name: str
+) -> Any:
     client = make_client(KmsKeyring(kms_key_id, kms_client=kms))
-    client.put_object(Bucket=bucket, Key=key_name, Body=b"x",
-                      EncryptionContext={"dept": "finance", "team": "ops"})
+    client.put_object(
+        Bucket=bucket, Key=key_name, Body=b"x", EncryptionContext={"dept": "finance", "team": "ops"}
+    )
     return client
 
 
 def test_context_mismatch_names_the_keys_that_differ_without_values(
-    context_object: Any, bucket: str, key_name: str, monkeypatch: pytest.MonkeyPatch,
+    context_object: Any,
+    bucket: str,
+    key_name: str,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     monkeypatch.delenv("S3CSE_DEBUG", raising=False)
     with pytest.raises(e.EncryptionContextMismatchError) as raised:
-        context_object.get_object(Bucket=bucket, Key=key_name,
-                                  EncryptionContext={"dept": "hr", "extra": "yes"})
+        context_object.get_object(
+            Bucket=bucket, Key=key_name, EncryptionContext={"dept": "hr", "extra": "yes"}
+        )
     text = str(raised.value)
     assert "missing (stored with the object, not given): 'team'" in text
     assert "unexpected (given, not stored with the object): 'extra'" in text
@@ -200,12 +247,16 @@ def test_context_mismatch_names_the_keys_that_differ_without_values(
 
 
 def test_context_mismatch_shows_values_when_debugging(
-    context_object: Any, bucket: str, key_name: str, monkeypatch: pytest.MonkeyPatch,
+    context_object: Any,
+    bucket: str,
+    key_name: str,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     monkeypatch.setenv("S3CSE_DEBUG", "1")
     with pytest.raises(e.EncryptionContextMismatchError) as raised:
-        context_object.get_object(Bucket=bucket, Key=key_name,
-                                  EncryptionContext={"dept": "hr", "team": "ops"})
+        context_object.get_object(
+            Bucket=bucket, Key=key_name, EncryptionContext={"dept": "hr", "team": "ops"}
+        )
     text = str(raised.value)
     assert "'dept' (given 'hr', stored 'finance')" in text
     assert "missing" not in text and "unexpected" not in text
@@ -215,19 +266,22 @@ def test_context_mismatch_shows_values_when_debugging(
 
 
 def test_v2_under_default_policy_names_the_option(
-    make_client: MakeClient, bucket: str, key_name: str,
+    make_client: MakeClient,
+    bucket: str,
+    key_name: str,
 ) -> None:
-    make_client(aes_keyring(0), format="v2").put_object(Bucket=bucket, Key=key_name,
-                                                        Body=b"v2")
+    make_client(aes_keyring(0), format="v2").put_object(Bucket=bucket, Key=key_name, Body=b"v2")
     with pytest.raises(e.CommitmentPolicyError) as raised:
         make_client(aes_keyring(0)).get_object(Bucket=bucket, Key=key_name)
     text = str(raised.value)
-    assert "commitment_policy=\"REQUIRE_ENCRYPT_ALLOW_DECRYPT\"" in text
+    assert 'commitment_policy="REQUIRE_ENCRYPT_ALLOW_DECRYPT"' in text
     assert "--commitment-policy REQUIRE_ENCRYPT_ALLOW_DECRYPT" in text
 
 
 def test_wrong_kind_of_key_names_the_kind_needed(
-    make_client: MakeClient, bucket: str, key_name: str,
+    make_client: MakeClient,
+    bucket: str,
+    key_name: str,
 ) -> None:
     make_client(aes_keyring(0)).put_object(Bucket=bucket, Key=key_name, Body=b"aes")
     with pytest.raises(e.KeyUnwrapError) as raised:

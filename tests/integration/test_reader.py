@@ -35,8 +35,9 @@ def test_random_reads_in_each_mode(mode: str, s3: Any, bucket: str, key_name: st
     data = os.urandom(3 * CHUNK_SIZE + 1234)
     writer = EncryptionClient(aes_keyring(0), s3_client=s3, integrity_index=mode == "indexed")
     writer.put_object(Bucket=bucket, Key=key_name, Body=data)
-    client = EncryptionClient(aes_keyring(0), s3_client=s3,
-                              unauthenticated_ranges=mode == "unauthenticated")
+    client = EncryptionClient(
+        aes_keyring(0), s3_client=s3, unauthenticated_ranges=mode == "unauthenticated"
+    )
     with ObjectReader(client, bucket, key_name) as reader:
         assert reader.mode == mode and reader.size == len(data)
         reads(reader, data, 1)
@@ -47,8 +48,9 @@ def test_sequential_unauthenticated_reads_check_the_tag_at_the_end(
     s3: Any, bucket: str, key_name: str
 ) -> None:
     data = os.urandom(1000)
-    EncryptionClient(aes_keyring(0), s3_client=s3).put_object(Bucket=bucket, Key=key_name,
-                                                             Body=data)
+    EncryptionClient(aes_keyring(0), s3_client=s3).put_object(
+        Bucket=bucket, Key=key_name, Body=data
+    )
     client = EncryptionClient(aes_keyring(0), s3_client=s3, unauthenticated_ranges=True)
     reader = ObjectReader(client, bucket, key_name)
     assert reader.read(0, 399) + reader.read(400, 999) == data
@@ -65,7 +67,8 @@ def test_sequential_unauthenticated_reads_check_the_tag_at_the_end(
 
 def test_whole_mode_refuses_a_tampered_object(s3: Any, bucket: str, key_name: str) -> None:
     EncryptionClient(aes_keyring(0), s3_client=s3).put_object(
-        Bucket=bucket, Key=key_name, Body=os.urandom(5000))
+        Bucket=bucket, Key=key_name, Body=os.urandom(5000)
+    )
     obj = s3.get_object(Bucket=bucket, Key=key_name)
     tampered = bytearray(obj["Body"].read())
     tampered[0] ^= 1
@@ -79,8 +82,9 @@ def test_legacy_cbc_random_reads(s3: Any, bucket: str, key_name: str) -> None:
     data = os.urandom(70_001)
     ciphertext, md = legacy.v2_aeswrap_cbc(aes_key(0), data)
     s3.put_object(Bucket=bucket, Key=key_name, Body=ciphertext, Metadata=md)
-    client = EncryptionClient(aes_keyring(0), s3_client=s3, legacy=True,
-                              commitment_policy="REQUIRE_ENCRYPT_ALLOW_DECRYPT")
+    client = EncryptionClient(
+        aes_keyring(0), s3_client=s3, legacy=True, commitment_policy="REQUIRE_ENCRYPT_ALLOW_DECRYPT"
+    )
     reader = ObjectReader(client, bucket, key_name)
     assert reader.mode == "unauthenticated" and reader.size == len(data)
     reads(reader, data, 2)
@@ -114,10 +118,12 @@ def test_one_reader_serves_many_threads(
     to end in pieces, then at random; every byte must be right, and the pieces followed
     one another in every thread, so the tag was checked once, and passed."""
     data = os.urandom(CHUNK_SIZE + 4321)
-    EncryptionClient(aes_keyring(0), s3_client=s3).put_object(Bucket=bucket, Key=key_name,
-                                                             Body=data)
-    client = EncryptionClient(aes_keyring(0), s3_client=s3,
-                              unauthenticated_ranges=mode == "unauthenticated")
+    EncryptionClient(aes_keyring(0), s3_client=s3).put_object(
+        Bucket=bucket, Key=key_name, Body=data
+    )
+    client = EncryptionClient(
+        aes_keyring(0), s3_client=s3, unauthenticated_ranges=mode == "unauthenticated"
+    )
     reader = ObjectReader(client, bucket, key_name)
     assert reader.mode == mode
     wrong: list[tuple[int, int]] = []
@@ -125,10 +131,11 @@ def test_one_reader_serves_many_threads(
 
     def work(seed: int) -> None:
         rng = random.Random(seed)
-        pieces = [(first, min(first + 2999, len(data) - 1))
-                  for first in range(0, len(data), 3000)]
-        pieces += [(first, first + rng.randrange(300))
-                   for first in (rng.randrange(len(data)) for _ in range(200))]
+        pieces = [(first, min(first + 2999, len(data) - 1)) for first in range(0, len(data), 3000)]
+        pieces += [
+            (first, first + rng.randrange(300))
+            for first in (rng.randrange(len(data)) for _ in range(200))
+        ]
         try:
             for first, last in pieces:
                 if reader.read(first, last) != data[first : last + 1]:

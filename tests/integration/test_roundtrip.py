@@ -34,8 +34,15 @@ def make_keyring(kind: str, kms: Any, kms_key_id: str) -> Any:
 @pytest.mark.parametrize("kind", ["kms", "aes", "rsa"])
 def test_round_trip(
     make_client: MakeClient,
-    kind: str, fmt: str, placement: str, size: int, s3: Any, kms: Any, kms_key_id: str,
-    bucket: str, key_name: str,
+    kind: str,
+    fmt: str,
+    placement: str,
+    size: int,
+    s3: Any,
+    kms: Any,
+    kms_key_id: str,
+    bucket: str,
+    key_name: str,
 ) -> None:
     keyring = make_keyring(kind, kms, kms_key_id)
     config = CryptoConfig(format=fmt, instruction_file=placement == "instruction")

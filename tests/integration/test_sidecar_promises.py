@@ -63,8 +63,12 @@ def write(client: Any, bucket: str, key: str, data: bytes, how: str, **options: 
 
 def filesystem(stack: Any, **options: Any) -> S3CSEFileSystem:
     fs: S3CSEFileSystem = fsspec.filesystem(
-        "s3cse", aes_key=aes_key(0), skip_instance_cache=True,
-        endpoint_url=stack.s3_endpoint, **options)
+        "s3cse",
+        aes_key=aes_key(0),
+        skip_instance_cache=True,
+        endpoint_url=stack.s3_endpoint,
+        **options,
+    )
     return fs
 
 
@@ -97,8 +101,9 @@ def test_readme_quick_starts_in_a_row_read_ranges_through_s3cse_urls(
     make_client: MakeClient, stack: Any, bucket: str, key_name: str
 ) -> None:
     """Sync with IntegrityIndex=True, then async (or sync) without, then s3cse://."""
-    make_client(aes_keyring(0)).put_object(Bucket=bucket, Key=key_name, Body=DATA,
-                                           IntegrityIndex=True)
+    make_client(aes_keyring(0)).put_object(
+        Bucket=bucket, Key=key_name, Body=DATA, IntegrityIndex=True
+    )
     make_client(aes_keyring(0)).put_object(Bucket=bucket, Key=key_name, Body=DATA[::-1])
     fs = filesystem(stack)
     assert fs.cat_file(f"{bucket}/{key_name}", 5, 50) == DATA[::-1][5:50]
@@ -147,8 +152,11 @@ def test_copy_without_index_removes_the_targets_old_index(
     client = make_client(aes_keyring(0))
     client.put_object(Bucket=bucket, Key=key_name + "/dst", Body=DATA, IntegrityIndex=True)
     client.put_object(Bucket=bucket, Key=key_name + "/src", Body=b"plain copy")
-    client.copy_object(Bucket=bucket, Key=key_name + "/dst",
-                       CopySource={"Bucket": bucket, "Key": key_name + "/src"})
+    client.copy_object(
+        Bucket=bucket,
+        Key=key_name + "/dst",
+        CopySource={"Bucket": bucket, "Key": key_name + "/src"},
+    )
     assert not exists(s3, bucket, key_name + "/dst" + SUFFIX)
     assert read(client, bucket, key_name + "/dst") == b"plain copy"
 
@@ -158,8 +166,7 @@ def test_copy_without_index_removes_the_targets_old_index(
 
 def leave_stale_index(client: Any, s3: Any, bucket: str, key: str, data: bytes) -> None:
     """The state an interrupted write leaves: the new object, the old object's index."""
-    client.put_object(Bucket=bucket, Key=key, Body=os.urandom(2 * CHUNK_SIZE),
-                      IntegrityIndex=True)
+    client.put_object(Bucket=bucket, Key=key, Body=os.urandom(2 * CHUNK_SIZE), IntegrityIndex=True)
     old_index = stored(s3, bucket, key + SUFFIX)
     client.put_object(Bucket=bucket, Key=key, Body=data)
     s3.put_object(Bucket=bucket, Key=key + SUFFIX, Body=old_index)
@@ -183,8 +190,10 @@ def test_stale_index_falls_back_to_what_the_object_allows(
 ) -> None:
     client = make_client(aes_keyring(0), unauthenticated_ranges=True)
     leave_stale_index(client, s3, bucket, key_name, DATA)
-    assert read(client, bucket, key_name, Range=f"bytes={CHUNK_SIZE}-{CHUNK_SIZE + 9}") \
-        == DATA[CHUNK_SIZE:CHUNK_SIZE + 10]
+    assert (
+        read(client, bucket, key_name, Range=f"bytes={CHUNK_SIZE}-{CHUNK_SIZE + 9}")
+        == DATA[CHUNK_SIZE : CHUNK_SIZE + 10]
+    )
     fs = filesystem(stack)
     with fs.open(f"{bucket}/{key_name}") as f:
         assert f.protection == "whole"  # verified as a whole, as without an index
@@ -264,8 +273,13 @@ def test_delete_still_removes_the_objects_own_sidecars(
 ) -> None:
     client = make_client(aes_keyring(0))
     for name in ("a", "b"):
-        client.put_object(Bucket=bucket, Key=f"{key_name}/{name}", Body=b"x",
-                          InstructionFile=True, IntegrityIndex=True)
+        client.put_object(
+            Bucket=bucket,
+            Key=f"{key_name}/{name}",
+            Body=b"x",
+            InstructionFile=True,
+            IntegrityIndex=True,
+        )
     client.delete_object(Bucket=bucket, Key=f"{key_name}/a")
     client.delete_objects(Bucket=bucket, Delete={"Objects": [{"Key": f"{key_name}/b"}]})
     assert s3.list_objects_v2(Bucket=bucket, Prefix=key_name).get("Contents", []) == []
@@ -284,13 +298,19 @@ def test_fs_lists_and_keeps_user_objects_named_like_sidecars(
     plain.pipe(f"{base}/v.mp4{SUFFIX}", b"more notes")
     fs.pipe(f"{base}/v.mp4", b"video")  # its instruction file is hidden
     plain.pipe(f"{base}/setup", b"setup")
-    assert sorted(fs.ls(base)) == [f"{base}/setup", f"{base}/setup.instruction",
-                                   f"{base}/v.mp4", f"{base}/v.mp4{SUFFIX}"]
+    assert sorted(fs.ls(base)) == [
+        f"{base}/setup",
+        f"{base}/setup.instruction",
+        f"{base}/v.mp4",
+        f"{base}/v.mp4{SUFFIX}",
+    ]
     assert sorted(fs.find(base)) == sorted(fs.ls(base))
     fs.rm(f"{base}/setup")
     fs.rm(f"{base}/v.mp4")
-    assert sorted(fs.ls(base, refresh=True)) == [f"{base}/setup.instruction",
-                                                 f"{base}/v.mp4{SUFFIX}"]
+    assert sorted(fs.ls(base, refresh=True)) == [
+        f"{base}/setup.instruction",
+        f"{base}/v.mp4{SUFFIX}",
+    ]
     assert fs.cat_file(f"{base}/setup.instruction") == b"user notes"
 
 
@@ -303,8 +323,12 @@ def test_lifecycle_lists_user_objects_named_like_sidecars(
     client.put_object(Bucket=bucket, Key=f"{key_name}/setup", Body=b"s")
     client.put_object(Bucket=bucket, Key=f"{key_name}/setup.instruction", Body=b"user")
     job = Job("migrate", bucket, key_name, KeySpec(aes_key_file=str(key_file)))
-    assert sorted(list_keys(job, s3)) == [f"{key_name}/setup", f"{key_name}/setup.instruction",
-                                          f"{key_name}/x", f"{key_name}/x{SUFFIX}"]
+    assert sorted(list_keys(job, s3)) == [
+        f"{key_name}/setup",
+        f"{key_name}/setup.instruction",
+        f"{key_name}/x",
+        f"{key_name}/x{SUFFIX}",
+    ]
 
 
 # ---------------------------------------------------------------- 2. the command line
@@ -329,12 +353,16 @@ def test_cli_ls_and_cp_recursive_keep_files_named_like_sidecars(
     listing = run("ls", f"{url}/")
     assert listing.returncode == 0, err(listing)
     assert sorted(row.split()[-1] for row in listing.stdout.decode().splitlines()) == [
-        "apple.txt", "setup", "setup.instruction"]
+        "apple.txt",
+        "setup",
+        "setup.instruction",
+    ]
     out = tmp_path / "back"
     down = run("cp", "-r", url, out, "--aes-key-file", key_file)
     assert down.returncode == 0, err(down)
     assert {p.name: p.read_bytes() for p in out.iterdir()} == {
-        p.name: p.read_bytes() for p in setup_dir.iterdir()}
+        p.name: p.read_bytes() for p in setup_dir.iterdir()
+    }
 
 
 def test_cli_instruction_file_upload_refuses_to_overwrite_a_file(
@@ -348,8 +376,9 @@ def test_cli_instruction_file_upload_refuses_to_overwrite_a_file(
     back = run("cat", f"{url}/setup.instruction", "--aes-key-file", key_file)
     assert back.returncode == 0, err(back)
     assert back.stdout == b"how to run the installer"
-    single = run("cp", setup_dir / "setup", f"{url}/setup", "--aes-key-file", key_file,
-                 "--instruction-file")
+    single = run(
+        "cp", setup_dir / "setup", f"{url}/setup", "--aes-key-file", key_file, "--instruction-file"
+    )
     assert_clean_error(single, 2, "object of its own")
     assert not exists(s3, bucket, f"{key_name}/setup")
 
@@ -359,10 +388,13 @@ def test_cli_rm_refuses_a_live_sidecar_without_force(
 ) -> None:
     client = EncryptionClient(aes_keyring(0), s3_client=s3)
     apple = f"{key_name}/apple.txt"
-    client.put_object(Bucket=bucket, Key=apple, Body=b"apple", InstructionFile=True,
-                      IntegrityIndex=True)
-    for suffix, needs in ((".instruction", "cannot be decrypted without it"),
-                          (SUFFIX, "verified byte ranges")):
+    client.put_object(
+        Bucket=bucket, Key=apple, Body=b"apple", InstructionFile=True, IntegrityIndex=True
+    )
+    for suffix, needs in (
+        (".instruction", "cannot be decrypted without it"),
+        (SUFFIX, "verified byte ranges"),
+    ):
         refused = run("rm", f"s3://{bucket}/{apple}{suffix}")
         line = assert_clean_error(refused, 2, f"of s3://{bucket}/{apple}", needs)
         assert "--force" in line
@@ -394,8 +426,7 @@ def test_cli_rm_deletes_user_objects_and_stale_sidecars_without_force(
 def test_stale_index_is_ignored_by_whole_reads_and_s3cse_urls(
     key_file: Path, s3: Any, bucket: str, key_name: str, stack: Any
 ) -> None:
-    leave_stale_index(EncryptionClient(aes_keyring(0), s3_client=s3), s3, bucket, key_name,
-                      DATA)
+    leave_stale_index(EncryptionClient(aes_keyring(0), s3_client=s3), s3, bucket, key_name, DATA)
     fs = filesystem(stack)
     assert fs.cat_file(f"{bucket}/{key_name}", 0, 10) == DATA[:10]
     whole = run("cat", f"s3://{bucket}/{key_name}", "--aes-key-file", key_file)

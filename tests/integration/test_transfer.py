@@ -20,8 +20,9 @@ from ..keys import aes_keyring
 
 pytestmark = pytest.mark.integration
 MiB = 1024 * 1024
-SMALL_PARTS = TransferConfig(multipart_threshold=5 * MiB, multipart_chunksize=5 * MiB,
-                             max_concurrency=4)
+SMALL_PARTS = TransferConfig(
+    multipart_threshold=5 * MiB, multipart_chunksize=5 * MiB, max_concurrency=4
+)
 
 
 def no_open_uploads(s3: Any, bucket: str, key: str) -> bool:
@@ -29,16 +30,24 @@ def no_open_uploads(s3: Any, bucket: str, key: str) -> bool:
     return not uploads
 
 
-@pytest.mark.parametrize("size", [5 * MiB, 5 * MiB + 1, 15 * MiB, 17 * MiB + 3],
-                         ids=lambda s: f"{s}B")
+@pytest.mark.parametrize(
+    "size", [5 * MiB, 5 * MiB + 1, 15 * MiB, 17 * MiB + 3], ids=lambda s: f"{s}B"
+)
 @pytest.mark.parametrize("fmt", ["v3", "v2"])
 def test_multipart_round_trip(
     make_client: MakeClient,
-    fmt: str, size: int, s3: Any, bucket: str, key_name: str, tmp_path: Path
+    fmt: str,
+    size: int,
+    s3: Any,
+    bucket: str,
+    key_name: str,
+    tmp_path: Path,
 ) -> None:
-    client = make_client(aes_keyring(0), format=fmt,
-                              commitment_policy=None if fmt == "v3"
-                              else "FORBID_ENCRYPT_ALLOW_DECRYPT")
+    client = make_client(
+        aes_keyring(0),
+        format=fmt,
+        commitment_policy=None if fmt == "v3" else "FORBID_ENCRYPT_ALLOW_DECRYPT",
+    )
     source = tmp_path / "in.bin"
     source.write_bytes(os.urandom(size))
     seen: list[int] = []
@@ -62,17 +71,26 @@ def test_multipart_with_kms_context_and_instruction_file(
 ) -> None:
     client = make_client(KmsKeyring(kms_key_id, kms_client=kms))
     data = os.urandom(11 * MiB)
-    client.upload_fileobj(io.BytesIO(data), bucket, key_name, Config=SMALL_PARTS,
-                          ExtraArgs={"EncryptionContext": {"job": "42"}, "InstructionFile": True,
-                                     "ContentType": "application/x-test",
-                                     "Metadata": {"origin": "test"}})
+    client.upload_fileobj(
+        io.BytesIO(data),
+        bucket,
+        key_name,
+        Config=SMALL_PARTS,
+        ExtraArgs={
+            "EncryptionContext": {"job": "42"},
+            "InstructionFile": True,
+            "ContentType": "application/x-test",
+            "Metadata": {"origin": "test"},
+        },
+    )
     head = s3.head_object(Bucket=bucket, Key=key_name)
     assert head["ContentType"] == "application/x-test"
     assert head["Metadata"]["origin"] == "test" and "x-amz-3" not in head["Metadata"]
     assert s3.head_object(Bucket=bucket, Key=key_name + ".instruction")
     sink = io.BytesIO()
-    client.download_fileobj(bucket, key_name, sink, Config=SMALL_PARTS,
-                            ExtraArgs={"EncryptionContext": {"job": "42"}})
+    client.download_fileobj(
+        bucket, key_name, sink, Config=SMALL_PARTS, ExtraArgs={"EncryptionContext": {"job": "42"}}
+    )
     assert sink.getvalue() == data
 
 
@@ -93,9 +111,10 @@ def test_pipe_upload_streams_with_bounded_read_ahead(
     with os.fdopen(read_end, "rb") as pipe:
         client.upload_fileobj(pipe, bucket, key_name, Config=SMALL_PARTS)
     producer.join()
-    assert hashlib.sha256(
-        client.get_object(Bucket=bucket, Key=key_name)["Body"].read()
-    ).digest() == hashlib.sha256(data).digest()
+    assert (
+        hashlib.sha256(client.get_object(Bucket=bucket, Key=key_name)["Body"].read()).digest()
+        == hashlib.sha256(data).digest()
+    )
 
 
 class FailingSource(io.RawIOBase):
@@ -131,8 +150,9 @@ def test_failed_upload_is_aborted_and_leaves_nothing(
 ) -> None:
     client = make_client(aes_keyring(0))
     with pytest.raises(OSError, match="Input/output"):
-        client.upload_fileobj(FailingSource(20 * MiB, 12 * MiB), bucket, key_name,
-                              Config=SMALL_PARTS)
+        client.upload_fileobj(
+            FailingSource(20 * MiB, 12 * MiB), bucket, key_name, Config=SMALL_PARTS
+        )
     assert no_open_uploads(s3, bucket, key_name)
     with pytest.raises(e.ObjectNotFoundError):
         client.head_object(Bucket=bucket, Key=key_name)
@@ -142,8 +162,7 @@ def test_tampered_large_object_fails_parallel_download_and_leaves_nothing(
     make_client: MakeClient, s3: Any, bucket: str, key_name: str, tmp_path: Path
 ) -> None:
     client = make_client(aes_keyring(0))
-    client.upload_fileobj(io.BytesIO(os.urandom(12 * MiB)), bucket, key_name,
-                          Config=SMALL_PARTS)
+    client.upload_fileobj(io.BytesIO(os.urandom(12 * MiB)), bucket, key_name, Config=SMALL_PARTS)
     obj = s3.get_object(Bucket=bucket, Key=key_name)
     data = bytearray(obj["Body"].read())
     data[7 * MiB] ^= 0x80

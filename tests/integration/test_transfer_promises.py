@@ -65,8 +65,9 @@ def peak_rss_of_upload(command: list[str], size: int) -> int:
     producer = subprocess.Popen(["head", "-c", str(size), "/dev/zero"], stdout=subprocess.PIPE)
     assert producer.stdout is not None
     with open(os.devnull, "wb") as devnull, tempfile.TemporaryFile() as errors:
-        child = subprocess.Popen(command, stdin=producer.stdout, stdout=devnull,
-                                 stderr=errors, env=env)
+        child = subprocess.Popen(
+            command, stdin=producer.stdout, stdout=devnull, stderr=errors, env=env
+        )
         producer.stdout.close()
         peak, deadline = 0, time.monotonic() + 300
         while child.poll() is None and time.monotonic() < deadline:
@@ -98,20 +99,33 @@ def assert_stored(s3: Any, bucket: str, key: str, size: int) -> None:
     assert head["ETag"].endswith(f'-{size // (8 * MiB)}"')  # 8 MiB parts
 
 
-def test_cli_pipe_upload_memory_is_bounded(s3: Any, bucket: str, key_name: str,
-                                           key_file: Path) -> None:
-    peak = peak_rss_of_upload([sys.executable, "-m", "s3cse.cli", "cp", "-",
-                               f"s3://{bucket}/{key_name}", "--aes-key-file", str(key_file)],
-                              PIPED)
+def test_cli_pipe_upload_memory_is_bounded(
+    s3: Any, bucket: str, key_name: str, key_file: Path
+) -> None:
+    peak = peak_rss_of_upload(
+        [
+            sys.executable,
+            "-m",
+            "s3cse.cli",
+            "cp",
+            "-",
+            f"s3://{bucket}/{key_name}",
+            "--aes-key-file",
+            str(key_file),
+        ],
+        PIPED,
+    )
     assert peak < RSS_LIMIT, f"peak RSS {peak / MiB:.0f} MiB"
     assert_stored(s3, bucket, key_name, PIPED)
 
 
 @pytest.mark.parametrize("kind", ["sync", "async"])
-def test_upload_fileobj_from_a_pipe_memory_is_bounded(kind: str, s3: Any, bucket: str,
-                                                      key_name: str) -> None:
-    peak = peak_rss_of_upload([sys.executable, "-c", UPLOAD_FROM_STDIN, kind, SECRET.hex(),
-                               bucket, key_name], PIPED)
+def test_upload_fileobj_from_a_pipe_memory_is_bounded(
+    kind: str, s3: Any, bucket: str, key_name: str
+) -> None:
+    peak = peak_rss_of_upload(
+        [sys.executable, "-c", UPLOAD_FROM_STDIN, kind, SECRET.hex(), bucket, key_name], PIPED
+    )
     assert peak < RSS_LIMIT, f"peak RSS {peak / MiB:.0f} MiB"
     assert_stored(s3, bucket, key_name, PIPED)
 
@@ -132,17 +146,22 @@ class Trickle(io.RawIOBase):
         return count
 
 
-@pytest.mark.parametrize("size", [15 * MiB, 15 * MiB + 1, 12 * MiB - 5],
-                         ids=["whole-parts", "one-byte-over", "under-threshold-parts"])
-def test_pipe_cut_into_parts_round_trips(make_client: MakeClient, size: int, s3: Any,
-                                         bucket: str, key_name: str) -> None:
+@pytest.mark.parametrize(
+    "size",
+    [15 * MiB, 15 * MiB + 1, 12 * MiB - 5],
+    ids=["whole-parts", "one-byte-over", "under-threshold-parts"],
+)
+def test_pipe_cut_into_parts_round_trips(
+    make_client: MakeClient, size: int, s3: Any, bucket: str, key_name: str
+) -> None:
     """Parts cut from a stream: the first read spans several parts (threshold above
     the part size), and a stream that ends exactly on a part boundary still ends with
     the tag in its last part."""
     client = make_client(aes_keyring(0))
     data = os.urandom(size)
-    config = TransferConfig(multipart_threshold=11 * MiB, multipart_chunksize=5 * MiB,
-                            max_concurrency=2)
+    config = TransferConfig(
+        multipart_threshold=11 * MiB, multipart_chunksize=5 * MiB, max_concurrency=2
+    )
     client.upload_fileobj(Trickle(data, 300_001), bucket, key_name, Config=config)
     head = s3.head_object(Bucket=bucket, Key=key_name)
     assert head["ContentLength"] == size + 16

@@ -70,12 +70,8 @@ AIO_V3 = (
     "aioboto3 cannot read V3: it knows only x-amz-key / x-amz-key-v2 and hands a V3 "
     "object back undecrypted"
 )
-AIO_AES_GCM = (
-    "aioboto3's SymmetricCryptoContext unwraps only V1 AES/ECB keys, not AES/GCM wraps"
-)
-AIO_RSA_OAEP = (
-    "aioboto3's AsymmetricCryptoContext unwraps only RSA PKCS#1 v1.5, not RSA-OAEP-SHA1"
-)
+AIO_AES_GCM = "aioboto3's SymmetricCryptoContext unwraps only V1 AES/ECB keys, not AES/GCM wraps"
+AIO_RSA_OAEP = "aioboto3's AsymmetricCryptoContext unwraps only RSA PKCS#1 v1.5, not RSA-OAEP-SHA1"
 OFFICIAL_RAW = "the official client 4.0.0 has a KMS keyring only (no raw AES/RSA keyrings)"
 AIO_NO_MULTIPART = "aioboto3 S3CSE has no multipart upload"
 
@@ -191,8 +187,10 @@ def render(results: Results) -> list[str]:
     """The matrix as Markdown lines (aligned, so it reads as well in a terminal)."""
     notes = Notes()
     lines: list[str] = ["# Cross-client interoperability matrix", ""]
-    lines.append("Rows: writer and mode; columns: reader. Readers are configured as a user "
-                 "would for the mode (legacy modes and V2 allowed where needed).")
+    lines.append(
+        "Rows: writer and mode; columns: reader. Readers are configured as a user "
+        "would for the mode (legacy modes and V2 allowed where needed)."
+    )
     for table, rows in ((SINGLE, single_rows()), (MULTIPART, multipart_rows())):
         title, scope = TABLES[table]
         body = []

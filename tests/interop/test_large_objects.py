@@ -28,9 +28,14 @@ def peer(variable: str) -> str:
 
 
 def run_peer(python: str, driver: str, request: dict[str, Any]) -> dict[str, Any]:
-    done = subprocess.run([python, str(PEERS / driver), json.dumps(request)],
-                          env=dict(os.environ), capture_output=True, text=True, timeout=600,
-                          check=False)
+    done = subprocess.run(
+        [python, str(PEERS / driver), json.dumps(request)],
+        env=dict(os.environ),
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=False,
+    )
     lines = done.stdout.strip().splitlines()
     assert done.returncode == 0 and lines, done.stderr[-3000:]
     verdict: dict[str, Any] = json.loads(lines[-1])
@@ -55,11 +60,19 @@ def big_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return path
 
 
-@pytest.mark.parametrize(("fmt", "reader"), [("v3", "official"), ("v2", "official"),
-                                             ("v2", "aioboto3")])
+@pytest.mark.parametrize(
+    ("fmt", "reader"), [("v3", "official"), ("v2", "official"), ("v2", "aioboto3")]
+)
 def test_peer_decrypts_parallel_multipart_upload(
-    fmt: str, reader: str, big_file: Path, s3: Any, kms: Any, kms_key_id: str, bucket: str,
-    key_name: str, tmp_path: Path,
+    fmt: str,
+    reader: str,
+    big_file: Path,
+    s3: Any,
+    kms: Any,
+    kms_key_id: str,
+    bucket: str,
+    key_name: str,
+    tmp_path: Path,
 ) -> None:
     client = EncryptionClient(KmsKeyring(kms_key_id, kms_client=kms), s3_client=s3, format=fmt)
     client.upload_file(big_file, bucket, key_name)
@@ -67,17 +80,32 @@ def test_peer_decrypts_parallel_multipart_upload(
     assert head["ContentLength"] == SIZE + 16 and "-" in head["ETag"]  # really multipart
     out = tmp_path / "out.bin"
     if reader == "official":
-        verdict = run_peer(peer("S3CSE_OFFICIAL_PYTHON"), "official_driver.py", {
-            "op": "get", "bucket": bucket, "key": key_name, "kms_key_id": kms_key_id,
-            "file": str(out), "format": fmt,
-            **({"policy": "FORBID_ENCRYPT_ALLOW_DECRYPT"} if fmt == "v2" else {}),
-        })
+        verdict = run_peer(
+            peer("S3CSE_OFFICIAL_PYTHON"),
+            "official_driver.py",
+            {
+                "op": "get",
+                "bucket": bucket,
+                "key": key_name,
+                "kms_key_id": kms_key_id,
+                "file": str(out),
+                "format": fmt,
+                **({"policy": "FORBID_ENCRYPT_ALLOW_DECRYPT"} if fmt == "v2" else {}),
+            },
+        )
     else:
-        verdict = run_peer(peer("S3CSE_AIOBOTO3_PYTHON"), "aioboto3_driver.py", {
-            "op": "get", "bucket": bucket, "key": key_name, "context": "kms",
-            "kms_key_id": kms_key_id, "authenticated": True, "file": str(out),
-        })
+        verdict = run_peer(
+            peer("S3CSE_AIOBOTO3_PYTHON"),
+            "aioboto3_driver.py",
+            {
+                "op": "get",
+                "bucket": bucket,
+                "key": key_name,
+                "context": "kms",
+                "kms_key_id": kms_key_id,
+                "authenticated": True,
+                "file": str(out),
+            },
+        )
     assert verdict.get("ok"), verdict
     assert digest(out) == digest(big_file)
-
-

@@ -160,8 +160,16 @@ class Stored:
 class Matrix:
     """Writes each needed object once, reads it per reader (peers in batches), judges."""
 
-    def __init__(self, request: pytest.FixtureRequest, s3: Any, kms: Any, bucket: str,
-                 kms_key_id: str, workdir: Path, async_stack: Any) -> None:
+    def __init__(
+        self,
+        request: pytest.FixtureRequest,
+        s3: Any,
+        kms: Any,
+        bucket: str,
+        kms_key_id: str,
+        workdir: Path,
+        async_stack: Any,
+    ) -> None:
         self.s3, self.kms, self.bucket, self.kms_key_id = s3, kms, bucket, kms_key_id
         self.async_stack = async_stack
         self.workdir = workdir
@@ -172,7 +180,8 @@ class Matrix:
         self.cells = [
             spec.params["cell"]
             for spec in selected
-            if spec is not None and isinstance(spec.params.get("cell"), Cell)
+            if spec is not None
+            and isinstance(spec.params.get("cell"), Cell)
             and self.unavailable(spec.params["cell"].mode.writer, spec.params["cell"].reader)
             is None
         ]
@@ -251,9 +260,7 @@ class Matrix:
             name = f"{mode.ident}-{size_id(size)}"
             plaintext = self.workdir / f"{name}.plaintext"
             plaintext.write_bytes(os.urandom(size))
-            self.objects[mode, size] = Stored(
-                f"{self.prefix}/{name}", plaintext, sha256(plaintext)
-            )
+            self.objects[mode, size] = Stored(f"{self.prefix}/{name}", plaintext, sha256(plaintext))
         return self.objects[mode, size]
 
     def kms_context(self, mode: Mode) -> dict[str, str] | None:
@@ -345,7 +352,9 @@ class Matrix:
         if cell.reader not in self.reads:
             self.read_all(cell.reader)
         return self.reads[cell.reader].get((cell.mode, cell.size)) or {
-            "ok": False, "error": "the batch did not cover this cell", "error_type": "Missing"
+            "ok": False,
+            "error": "the batch did not cover this cell",
+            "error_type": "Missing",
         }
 
     def read_all(self, reader: str) -> None:
@@ -388,9 +397,7 @@ class Matrix:
                 extra = {"EncryptionContext": context} if context else None
                 client.download_file(self.bucket, obj.key, str(self.output(cell)), ExtraArgs=extra)
                 return {"ok": True}
-            response = client.get_object(
-                Bucket=self.bucket, Key=obj.key, EncryptionContext=context
-            )
+            response = client.get_object(Bucket=self.bucket, Key=obj.key, EncryptionContext=context)
             self.output(cell).write_bytes(response["Body"].read())
         except Exception as exc:
             return failure(exc)
@@ -412,21 +419,28 @@ class Matrix:
                 return Outcome(FAILED, f"{cell.reader} failed: {verdict['error']}")
             if out.stat().st_size != cell.size or sha256(out) != obj.digest:
                 return Outcome(
-                    FAILED, f"{cell.reader} returned {out.stat().st_size} bytes that differ "
+                    FAILED,
+                    f"{cell.reader} returned {out.stat().st_size} bytes that differ "
                     f"from the {cell.size} written",
                 )
             return Outcome(OK)
         if verdict["ok"]:
             same = out.exists() and sha256(out) == obj.digest
-            return Outcome(FAILED, (
-                f"expected not supported ({reason}), but {cell.reader} read it"
-                + (" exactly: update matrix.expected" if same else " and returned WRONG bytes")
-            ))
+            return Outcome(
+                FAILED,
+                (
+                    f"expected not supported ({reason}), but {cell.reader} read it"
+                    + (" exactly: update matrix.expected" if same else " and returned WRONG bytes")
+                ),
+            )
         if not any(sig in verdict["error"] for sig in FAILURE_SIGNATURES[reason]):
-            return Outcome(FAILED, (
-                f"not supported ({reason}), but {cell.reader} failed otherwise than expected: "
-                f"{verdict['error']}"
-            ))
+            return Outcome(
+                FAILED,
+                (
+                    f"not supported ({reason}), but {cell.reader} failed otherwise than expected: "
+                    f"{verdict['error']}"
+                ),
+            )
         return Outcome(NOT_SUPPORTED, reason, verdict["error"])
 
     def record(self, table: str, row: str, reader: str, size: str, outcome: Outcome) -> None:
@@ -435,11 +449,17 @@ class Matrix:
 
 @pytest.fixture(scope="session")
 def matrix(
-    request: pytest.FixtureRequest, s3: Any, kms: Any, bucket: str, kms_key_id: str,
-    tmp_path_factory: pytest.TempPathFactory, async_stack: Any,
+    request: pytest.FixtureRequest,
+    s3: Any,
+    kms: Any,
+    bucket: str,
+    kms_key_id: str,
+    tmp_path_factory: pytest.TempPathFactory,
+    async_stack: Any,
 ) -> Matrix:
-    return Matrix(request, s3, kms, bucket, kms_key_id, tmp_path_factory.mktemp("matrix"),
-                  async_stack)
+    return Matrix(
+        request, s3, kms, bucket, kms_key_id, tmp_path_factory.mktemp("matrix"), async_stack
+    )
 
 
 def _short(text: str) -> str:
@@ -470,7 +490,8 @@ def test_matrix_multipart_writer_gap(writer: str, reader: str, matrix: Matrix) -
     if not probe["ok"] or present:
         problem = (
             f"aioboto3 S3CSE now has {present}: add its multipart modes to the matrix"
-            if probe["ok"] else f"aioboto3 probe failed: {probe['error']}"
+            if probe["ok"]
+            else f"aioboto3 probe failed: {probe['error']}"
         )
         matrix.record(*place, Outcome(FAILED, _short(problem)))
         pytest.fail(problem, pytrace=False)

@@ -60,8 +60,7 @@ pytestmark = pytest.mark.integration
 MiB = 1024 * 1024
 THREADS = 8
 TASKS = 8
-PARTS = TransferConfig(multipart_threshold=5 * MiB, multipart_chunksize=5 * MiB,
-                       max_concurrency=3)
+PARTS = TransferConfig(multipart_threshold=5 * MiB, multipart_chunksize=5 * MiB, max_concurrency=3)
 # RSS growth from the end of the warm-up to the end, at rest: measured 5-10 MiB with large
 # blocks mapped one by one (see large_blocks_mapped), up to ~110 MiB without (the heap
 # arenas still growing to their high-water mark). The main phase of a 20 s run makes
@@ -70,8 +69,16 @@ RSS_GROWTH_LIMIT = 64 * MiB
 RSS_GROWTH_LIMIT_ARENAS = 200 * MiB
 SYNC_OPS = ("put", "get", "range", "reader", "upload", "download", "overwrite", "delete")
 ASYNC_OPS = tuple(op for op in SYNC_OPS if op != "reader")  # ObjectReader is sync only
-WEIGHTS = {"put": 16, "get": 18, "range": 18, "reader": 12, "upload": 3, "download": 4,
-           "overwrite": 16, "delete": 8}
+WEIGHTS = {
+    "put": 16,
+    "get": 18,
+    "range": 18,
+    "reader": 12,
+    "upload": 3,
+    "download": 4,
+    "overwrite": 16,
+    "delete": 8,
+}
 SMALL_EDGES = (0, 1, 15, 16, 17, 4095, 4096, 4097, CHUNK_SIZE - 1, CHUNK_SIZE, CHUNK_SIZE + 1)
 
 
@@ -85,15 +92,15 @@ def content(seed: int, key: str, version: str, first: int, last: int) -> bytes:
         return b""
     stream_key = hashlib.sha256(f"{seed}\0{key}\0{version}".encode()).digest()
     block, skip = divmod(first, 16)
-    stream = Cipher(algorithms.AES(stream_key),
-                    modes.CTR(block.to_bytes(16, "big"))).encryptor()
+    stream = Cipher(algorithms.AES(stream_key), modes.CTR(block.to_bytes(16, "big"))).encryptor()
     return stream.update(bytes(skip + last - first + 1))[skip:]
 
 
 def differing(data: Any, expected: bytes) -> int:
     """Bytes that differ, counting a length difference as that many bytes."""
     return sum(1 for x, y in zip(bytes(data), expected, strict=False) if x != y) + abs(
-        len(data) - len(expected))
+        len(data) - len(expected)
+    )
 
 
 @dataclass(frozen=True)
@@ -165,22 +172,33 @@ class Load:
     def __init__(self, seed: int, bucket: str, prefix: str) -> None:
         self.seed, self.bucket, self.prefix = seed, bucket, prefix
         self.lock = threading.Lock()
-        self.shared_kms = [Slot(f"{prefix}/shared/kms-{n}", "kms", shared_size=n)
-                           for n in (1000, 70_001)]
-        self.shared_aes = [Slot(f"{prefix}/shared/aes-{n}", "aes", shared_size=n)
-                           for n in (33_333, 3 * CHUNK_SIZE + 17)]
+        self.shared_kms = [
+            Slot(f"{prefix}/shared/kms-{n}", "kms", shared_size=n) for n in (1000, 70_001)
+        ]
+        self.shared_aes = [
+            Slot(f"{prefix}/shared/aes-{n}", "aes", shared_size=n)
+            for n in (33_333, 3 * CHUNK_SIZE + 17)
+        ]
         # object and index are two writes: concurrent writers can pair one's object with
         # the other's index for a while; reads must then fail, never return their bytes
-        self.shared_index = Slot(f"{prefix}/shared/kms-index", "kms", indexed=True,
-                                 shared_size=2 * CHUNK_SIZE + 100)
-        self.shared_big_kms = Slot(f"{prefix}/shared/kms-big", "kms", big=True,
-                                   shared_size=11 * MiB + 4321)
-        self.shared_big_aes = Slot(f"{prefix}/shared/aes-big", "aes", big=True,
-                                   shared_size=7 * MiB + 5)
+        self.shared_index = Slot(
+            f"{prefix}/shared/kms-index", "kms", indexed=True, shared_size=2 * CHUNK_SIZE + 100
+        )
+        self.shared_big_kms = Slot(
+            f"{prefix}/shared/kms-big", "kms", big=True, shared_size=11 * MiB + 4321
+        )
+        self.shared_big_aes = Slot(
+            f"{prefix}/shared/aes-big", "aes", big=True, shared_size=7 * MiB + 5
+        )
 
     def shared(self) -> list[Slot]:
-        return [*self.shared_kms, self.shared_index, *self.shared_aes, self.shared_big_kms,
-                self.shared_big_aes]
+        return [
+            *self.shared_kms,
+            self.shared_index,
+            *self.shared_aes,
+            self.shared_big_kms,
+            self.shared_big_aes,
+        ]
 
     def register(self, slot: Slot, writer: str, version: Version) -> None:
         with self.lock:
@@ -299,8 +317,7 @@ class Worker:
         if not slot.shared:
             slot.current = version
 
-    def uploaded(self, op: str, slot: Slot, version: Version, data: bytes,
-                 seen: list[int]) -> None:
+    def uploaded(self, op: str, slot: Slot, version: Version, data: bytes, seen: list[int]) -> None:
         """Record a finished upload; its progress callbacks must add up to its size."""
         self.stored(slot, version)
         if sum(seen) != len(data):
@@ -311,8 +328,16 @@ class Worker:
     def fail(self, op: str, slot: Slot, message: str) -> None:
         self.tally.failures.append(f"{self.name} {op} {slot.key}: {message}")
 
-    def verdict(self, op: str, slot: Slot, data: Any, names: set[str],
-                candidates: list[Any], what: str, expected: Any) -> set[str]:
+    def verdict(
+        self,
+        op: str,
+        slot: Slot,
+        data: Any,
+        names: set[str],
+        candidates: list[Any],
+        what: str,
+        expected: Any,
+    ) -> set[str]:
         """Count a read that matched ``names``; otherwise record the failure and how
         many bytes differ from the closest of the versions it could have been."""
         if names:
@@ -324,8 +349,12 @@ class Worker:
             return names
         wrong = min(differing(data, expected(v)) for v in candidates[:4])
         self.tally.corrupted += wrong
-        self.fail(op, slot, f"{what} match no version written ({wrong} differ from the "
-                  f"closest of {len(candidates)})")
+        self.fail(
+            op,
+            slot,
+            f"{what} match no version written ({wrong} differ from the "
+            f"closest of {len(candidates)})",
+        )
         return names
 
     def check_whole(self, op: str, slot: Slot, data: Any) -> set[str]:
@@ -335,8 +364,14 @@ class Worker:
         names = {v.name for v in candidates if v.size == len(data) and v.digest == digest}
         self.tally.bytes += len(data)
         return self.verdict(
-            op, slot, data, names, candidates, f"{len(data)} bytes",
-            lambda v: content(self.load.seed, slot.key, v.name, 0, v.size - 1))
+            op,
+            slot,
+            data,
+            names,
+            candidates,
+            f"{len(data)} bytes",
+            lambda v: content(self.load.seed, slot.key, v.name, 0, v.size - 1),
+        )
 
     def check_range(self, op: str, slot: Slot, first: int, last: int, data: Any) -> set[str]:
         """``data`` must be bytes ``first..last`` of one version; the names of those."""
@@ -353,19 +388,27 @@ class Worker:
             if data == content(seed, key, v.name, first, end):
                 names.add(v.name)
         return self.verdict(
-            op, slot, data, names, candidates, f"bytes {first}-{last} ({len(data)} read)",
-            lambda v: content(seed, key, v.name, first, min(last, v.size - 1)))
+            op,
+            slot,
+            data,
+            names,
+            candidates,
+            f"bytes {first}-{last} ({len(data)} read)",
+            lambda v: content(seed, key, v.name, first, min(last, v.size - 1)),
+        )
 
-    def check_reads(self, op: str, slot: Slot, size: int,
-                    results: list[tuple[int, int, bytes]]) -> None:
+    def check_reads(
+        self, op: str, slot: Slot, size: int, results: list[tuple[int, int, bytes]]
+    ) -> None:
         """The reads of one ObjectReader: each right, and all of one version."""
         common: set[str] | None = None
         for first, last, data in results:
             end = min(last, size - 1)
             if first > end:
                 if data:
-                    self.fail(op, slot, f"read({first}, {last}) past the end gave {len(data)} "
-                              "bytes")
+                    self.fail(
+                        op, slot, f"read({first}, {last}) past the end gave {len(data)} bytes"
+                    )
                     self.tally.corrupted += len(data)
                 continue
             names = self.check_range(op, slot, first, end, data)
@@ -375,20 +418,32 @@ class Worker:
 
     def outcome(self, op: str, slot: Slot, exc: BaseException, reading: bool) -> None:
         """Sort an exception: an expected absence or race, else a failure."""
-        if reading and isinstance(exc, e.ObjectNotFoundError) and (
-                slot.shared or slot.current is None):
+        if (
+            reading
+            and isinstance(exc, e.ObjectNotFoundError)
+            and (slot.shared or slot.current is None)
+        ):
             self.tally.absent[op] += 1
             self.tally.ops[op] += 1
             return
-        if reading and slot.shared and isinstance(exc, e.S3RequestError) and (
-                "PreconditionFailed" in str(exc)):
+        if (
+            reading
+            and slot.shared
+            and isinstance(exc, e.S3RequestError)
+            and ("PreconditionFailed" in str(exc))
+        ):
             self.tally.races["etag"] += 1
             self.tally.ops[op] += 1
             return
-        if reading and slot.shared and slot.indexed and (
+        if (
+            reading
+            and slot.shared
+            and slot.indexed
+            and (
                 isinstance(exc, (IndexMismatchError, StaleIndexError))
-                or (isinstance(exc, e.ConfigurationError)
-                    and "no integrity index" in str(exc))):
+                or (isinstance(exc, e.ConfigurationError) and "no integrity index" in str(exc))
+            )
+        ):
             # the index of another write than the object's (read as stale when its header
             # names another version), or none yet (or any more)
             self.tally.races["index"] += 1
@@ -406,8 +461,11 @@ class SyncWorker(Worker):
         super().__init__(load, f"t{index}", index)
         self.clients = clients
         base = f"{load.prefix}/t{index}"
-        self.small = [Slot(f"{base}/kms-index", "kms", indexed=True),
-                      Slot(f"{base}/kms", "kms"), Slot(f"{base}/aes", "aes")]
+        self.small = [
+            Slot(f"{base}/kms-index", "kms", indexed=True),
+            Slot(f"{base}/kms", "kms"),
+            Slot(f"{base}/aes", "aes"),
+        ]
         keyring = "kms" if index % 2 else "aes"
         self.big = [Slot(f"{base}/{keyring}-big", keyring, big=True)]
         self.shared_small = [*load.shared_kms, load.shared_index, *load.shared_aes]
@@ -427,8 +485,9 @@ class SyncWorker(Worker):
         except BaseException as exc:  # a fault of the test itself: report it, never hang
             self.tally.failures.append(f"{self.name} stopped: {exc!r}")
 
-    def attempt(self, op: str, slot: Slot | None, action: Callable[[Slot], None],
-                reading: bool = True) -> None:
+    def attempt(
+        self, op: str, slot: Slot | None, action: Callable[[Slot], None], reading: bool = True
+    ) -> None:
         if slot is None:
             return
         try:
@@ -444,8 +503,9 @@ class SyncWorker(Worker):
 
     def put(self, slot: Slot) -> None:
         version, data = self.new_version(slot, slot.shared_size or self.small_size())
-        self.client(slot).put_object(Bucket=self.load.bucket, Key=slot.key, Body=data,
-                                     IntegrityIndex=slot.indexed)
+        self.client(slot).put_object(
+            Bucket=self.load.bucket, Key=slot.key, Body=data, IntegrityIndex=slot.indexed
+        )
         self.stored(slot, version)
         self.tally.bytes += len(data)
         self.tally.checked["overwrite" if slot.shared else "put"] += 1
@@ -461,23 +521,34 @@ class SyncWorker(Worker):
             response = self.client(slot).get_object(Bucket=self.load.bucket, Key=slot.key)
             data = response["Body"].read()
             if response["ContentLength"] != len(data):
-                self.fail(op, slot, f"ContentLength {response['ContentLength']} for "
-                          f"{len(data)} bytes")
+                self.fail(
+                    op, slot, f"ContentLength {response['ContentLength']} for {len(data)} bytes"
+                )
             self.check_whole(op, slot, data)
 
-        self.attempt(op, self.pick([*self.small, *self.shared_small, *self.big,
-                                    *self.shared_big], big_share=0.05), get)
+        self.attempt(
+            op,
+            self.pick(
+                [*self.small, *self.shared_small, *self.big, *self.shared_big], big_share=0.05
+            ),
+            get,
+        )
 
     def do_range(self, op: str) -> None:
         def get_range(slot: Slot) -> None:
             size = slot.size()
             header, first, last = self.byte_range(size)
-            response = self.client(slot).get_object(Bucket=self.load.bucket, Key=slot.key,
-                                                    Range=header)
+            response = self.client(slot).get_object(
+                Bucket=self.load.bucket, Key=slot.key, Range=header
+            )
             data = response["Body"].read()
             if response.get("ContentRange") != f"bytes {first}-{last}/{size}":
-                self.fail(op, slot, f"{header}: ContentRange {response.get('ContentRange')}, "
-                          f"expected bytes {first}-{last}/{size}")
+                self.fail(
+                    op,
+                    slot,
+                    f"{header}: ContentRange {response.get('ContentRange')}, "
+                    f"expected bytes {first}-{last}/{size}",
+                )
             self.check_range(op, slot, first, last, data)
 
         choices = [s for s in self.slots() if self.ranged(s) and s.size() > 0]
@@ -487,18 +558,27 @@ class SyncWorker(Worker):
         def read(slot: Slot) -> None:
             client = self.client(slot)
             with ObjectReader(client, self.load.bucket, slot.key) as reader:
-                expected = ("indexed" if slot.indexed else "whole" if slot.keyring == "kms"
-                            else "unauthenticated")
+                expected = (
+                    "indexed"
+                    if slot.indexed
+                    else "whole"
+                    if slot.keyring == "kms"
+                    else "unauthenticated"
+                )
                 # a shared object may lack its index for a moment (see Load.shared_index)
-                if reader.mode != expected and not (slot.shared and slot.indexed
-                                                    and reader.mode == "whole"):
+                if reader.mode != expected and not (
+                    slot.shared and slot.indexed and reader.mode == "whole"
+                ):
                     self.fail(op, slot, f"mode {reader.mode}, expected {expected}")
                 plan, whole = self.reads(reader.size)
                 results = [(first, last, reader.read(first, last)) for first, last in plan]
                 self.check_reads(op, slot, reader.size, results)
                 if whole and reader.size and not reader.verified and reader.mode != "indexed":
-                    self.fail(op, slot, f"a complete sequential read in {reader.mode} mode "
-                              "did not verify the tag")
+                    self.fail(
+                        op,
+                        slot,
+                        f"a complete sequential read in {reader.mode} mode did not verify the tag",
+                    )
 
         self.attempt(op, self.pick(self.slots(), big_share=0.1), read)
 
@@ -506,18 +586,21 @@ class SyncWorker(Worker):
         def upload(slot: Slot) -> None:
             version, data = self.new_version(slot, slot.shared_size or self.big_size())
             seen: list[int] = []
-            self.client(slot).upload_fileobj(io.BytesIO(data), self.load.bucket, slot.key,
-                                             Config=PARTS, Callback=seen.append)
+            self.client(slot).upload_fileobj(
+                io.BytesIO(data), self.load.bucket, slot.key, Config=PARTS, Callback=seen.append
+            )
             self.uploaded(op, slot, version, data, seen)
 
-        self.attempt(op, self.pick([*self.big, *self.shared_big], big_share=1.0), upload,
-                     reading=False)
+        self.attempt(
+            op, self.pick([*self.big, *self.shared_big], big_share=1.0), upload, reading=False
+        )
 
     def do_download(self, op: str) -> None:
         def download(slot: Slot) -> None:
             sink = io.BytesIO()
-            written = self.client(slot).download_fileobj(self.load.bucket, slot.key, sink,
-                                                         Config=PARTS)
+            written = self.client(slot).download_fileobj(
+                self.load.bucket, slot.key, sink, Config=PARTS
+            )
             with sink.getbuffer() as view:
                 if written != len(view):
                     self.fail(op, slot, f"returned {written} for {len(view)} bytes")
@@ -558,8 +641,13 @@ class AsyncWorker(Worker):
         except BaseException as exc:  # a fault of the test itself: report it, never hang
             self.tally.failures.append(f"{self.name} stopped: {exc!r}")
 
-    async def attempt(self, op: str, slot: Slot | None,
-                      action: Callable[[Slot], Awaitable[None]], reading: bool = True) -> None:
+    async def attempt(
+        self,
+        op: str,
+        slot: Slot | None,
+        action: Callable[[Slot], Awaitable[None]],
+        reading: bool = True,
+    ) -> None:
         if slot is None:
             return
         try:
@@ -575,8 +663,9 @@ class AsyncWorker(Worker):
 
     async def put(self, slot: Slot) -> None:
         version, data = self.new_version(slot, slot.shared_size or self.small_size())
-        await self.client.put_object(Bucket=self.load.bucket, Key=slot.key, Body=data,
-                                     IntegrityIndex=slot.indexed)
+        await self.client.put_object(
+            Bucket=self.load.bucket, Key=slot.key, Body=data, IntegrityIndex=slot.indexed
+        )
         self.stored(slot, version)
         self.tally.bytes += len(data)
         self.tally.checked["overwrite" if slot.shared else "put"] += 1
@@ -593,8 +682,9 @@ class AsyncWorker(Worker):
             async with response["Body"] as body:
                 data = await body.read()
             if response["ContentLength"] != len(data):
-                self.fail(op, slot, f"ContentLength {response['ContentLength']} for "
-                          f"{len(data)} bytes")
+                self.fail(
+                    op, slot, f"ContentLength {response['ContentLength']} for {len(data)} bytes"
+                )
             await asyncio.to_thread(self.check_whole, op, slot, data)
 
         await self.attempt(op, self.pick(self.slots(), big_share=0.05), get)
@@ -603,36 +693,46 @@ class AsyncWorker(Worker):
         async def get_range(slot: Slot) -> None:
             size = slot.size()
             header, first, last = self.byte_range(size)
-            response = await self.client.get_object(Bucket=self.load.bucket, Key=slot.key,
-                                                    Range=header)
+            response = await self.client.get_object(
+                Bucket=self.load.bucket, Key=slot.key, Range=header
+            )
             async with response["Body"] as body:
                 data = await body.read()
             if response.get("ContentRange") != f"bytes {first}-{last}/{size}":
-                self.fail(op, slot, f"{header}: ContentRange {response.get('ContentRange')}, "
-                          f"expected bytes {first}-{last}/{size}")
+                self.fail(
+                    op,
+                    slot,
+                    f"{header}: ContentRange {response.get('ContentRange')}, "
+                    f"expected bytes {first}-{last}/{size}",
+                )
             self.check_range(op, slot, first, last, data)
 
         # the async client leaves unauthenticated ranges off: indexed keys only
-        await self.attempt(op, self.pick([s for s in self.slots()
-                                          if s.indexed and s.size() > 0]), get_range)
+        await self.attempt(
+            op, self.pick([s for s in self.slots() if s.indexed and s.size() > 0]), get_range
+        )
 
     async def do_upload(self, op: str) -> None:
         async def upload(slot: Slot) -> None:
             version, data = await asyncio.to_thread(
-                self.new_version, slot, slot.shared_size or self.big_size())
+                self.new_version, slot, slot.shared_size or self.big_size()
+            )
             seen: list[int] = []
-            await self.client.upload_fileobj(io.BytesIO(data), self.load.bucket, slot.key,
-                                             Config=PARTS, Callback=seen.append)
+            await self.client.upload_fileobj(
+                io.BytesIO(data), self.load.bucket, slot.key, Config=PARTS, Callback=seen.append
+            )
             self.uploaded(op, slot, version, data, seen)
 
-        await self.attempt(op, self.pick([*self.big, *self.shared_big], big_share=1.0), upload,
-                           reading=False)
+        await self.attempt(
+            op, self.pick([*self.big, *self.shared_big], big_share=1.0), upload, reading=False
+        )
 
     async def do_download(self, op: str) -> None:
         async def download(slot: Slot) -> None:
             sink = io.BytesIO()
-            written = await self.client.download_fileobj(self.load.bucket, slot.key, sink,
-                                                         Config=PARTS)
+            written = await self.client.download_fileobj(
+                self.load.bucket, slot.key, sink, Config=PARTS
+            )
             with sink.getbuffer() as view:
                 if written != len(view):
                     self.fail(op, slot, f"returned {written} for {len(view)} bytes")
@@ -717,8 +817,13 @@ def handles() -> tuple[int, int | None]:
 # ---------------------------------------------------------------------- the test
 
 
-def run_phase(sync_workers: list[SyncWorker], async_workers: list[AsyncWorker],
-              async_stack: AsyncStack, seconds: float, prepare: bool = False) -> None:
+def run_phase(
+    sync_workers: list[SyncWorker],
+    async_workers: list[AsyncWorker],
+    async_stack: AsyncStack,
+    seconds: float,
+    prepare: bool = False,
+) -> None:
     """Every worker at once until ``seconds`` have passed (operations under way finish)."""
     deadline = time.monotonic() + seconds
 
@@ -735,8 +840,9 @@ def run_phase(sync_workers: list[SyncWorker], async_workers: list[AsyncWorker],
 
         await asyncio.gather(*(task(w) for w in async_workers))
 
-    threads = [threading.Thread(target=thread, args=(w,), name=f"load-{w.name}")
-               for w in sync_workers]
+    threads = [
+        threading.Thread(target=thread, args=(w,), name=f"load-{w.name}") for w in sync_workers
+    ]
     for t in threads:
         t.start()
     try:
@@ -746,8 +852,9 @@ def run_phase(sync_workers: list[SyncWorker], async_workers: list[AsyncWorker],
             t.join()
 
 
-def final_check(load: Load, workers: list[Worker], clients: dict[str, EncryptionClient],
-                tally: Tally) -> None:
+def final_check(
+    load: Load, workers: list[Worker], clients: dict[str, EncryptionClient], tally: Tally
+) -> None:
     """At rest: every private key holds exactly its last write (or nothing once deleted),
     every shared key one whole version written to it (or nothing)."""
     checker = Worker(load, "final", 0)
@@ -756,8 +863,7 @@ def final_check(load: Load, workers: list[Worker], clients: dict[str, Encryption
         if slot.broken:
             continue
         try:
-            data = clients[slot.keyring].get_object(Bucket=load.bucket,
-                                                    Key=slot.key)["Body"].read()
+            data = clients[slot.keyring].get_object(Bucket=load.bucket, Key=slot.key)["Body"].read()
         except e.ObjectNotFoundError:
             if slot.current is not None:
                 checker.fail("final", slot, f"missing; expected version {slot.current.name}")
@@ -767,15 +873,21 @@ def final_check(load: Load, workers: list[Worker], clients: dict[str, Encryption
             continue
         names = checker.check_whole("final", slot, data)
         if not slot.shared and slot.current is not None and names != {slot.current.name}:
-            checker.fail("final", slot, f"holds {names or 'no version'}, expected "
-                         f"{slot.current.name}")
+            checker.fail(
+                "final", slot, f"holds {names or 'no version'}, expected {slot.current.name}"
+            )
     tally.corrupted += checker.tally.corrupted
     tally.failures += checker.tally.failures
 
 
 def test_mixed_load_on_shared_clients(
-    s3: Any, kms: Any, kms_key_id: str, bucket: str, key_name: str,
-    async_stack: AsyncStack, capsys: pytest.CaptureFixture[str],
+    s3: Any,
+    kms: Any,
+    kms_key_id: str,
+    bucket: str,
+    key_name: str,
+    async_stack: AsyncStack,
+    capsys: pytest.CaptureFixture[str],
 ) -> None:
     seconds = float(os.environ.get("S3CSE_LOAD_SECONDS") or 20)
     seed = int(os.environ.get("S3CSE_LOAD_SEED") or random.SystemRandom().randrange(2**32))
@@ -786,9 +898,9 @@ def test_mixed_load_on_shared_clients(
         "aes": EncryptionClient(aes_keyring(0), s3_client=s3, unauthenticated_ranges=True),
     }
     async_client = AsyncEncryptionClient(
-        materials=CachingMaterialsManager(AsyncKmsKeyring(kms_key_id,
-                                                          kms_client=async_stack.kms)),
-        s3_client=async_stack.s3)
+        materials=CachingMaterialsManager(AsyncKmsKeyring(kms_key_id, kms_client=async_stack.kms)),
+        s3_client=async_stack.s3,
+    )
     sync_workers = [SyncWorker(load, i, clients) for i in range(THREADS)]
     async_workers = [AsyncWorker(load, i, async_client) for i in range(TASKS)]
     workers: list[Worker] = [*sync_workers, *async_workers]
@@ -815,22 +927,29 @@ def test_mixed_load_on_shared_clients(
     if rss_warm is not None and rss_end is not None:
         growth = rss_end - rss_warm
         memory = f"RSS {rss_warm / MiB:.0f} -> {rss_end / MiB:.0f} MiB at rest"
-    memory += f", threads {handles_warm[0]} -> {handles_end[0]}, fds {handles_warm[1]} -> " \
+    memory += (
+        f", threads {handles_warm[0]} -> {handles_end[0]}, fds {handles_warm[1]} -> "
         f"{handles_end[1]}"
+    )
     with capsys.disabled():
-        print(f"\nmixed load, seed {seed}: {THREADS} threads + {TASKS} tasks, {elapsed:.0f} s, "
-              f"{ops} ops ({ops / elapsed:.1f} ops/s), {total.bytes / MiB:.0f} MiB checked "
-              f"({total.bytes / MiB / elapsed:.1f} MiB/s), {total.corrupted} corrupted bytes, "
-              f"{len(total.failures)} failures, races {dict(total.races)}, absent "
-              f"{sum(total.absent.values())}, {memory}; "
-              + " ".join(f"{op} {total.ops[op]}" for op in SYNC_OPS))
+        print(
+            f"\nmixed load, seed {seed}: {THREADS} threads + {TASKS} tasks, {elapsed:.0f} s, "
+            f"{ops} ops ({ops / elapsed:.1f} ops/s), {total.bytes / MiB:.0f} MiB checked "
+            f"({total.bytes / MiB / elapsed:.1f} MiB/s), {total.corrupted} corrupted bytes, "
+            f"{len(total.failures)} failures, races {dict(total.races)}, absent "
+            f"{sum(total.absent.values())}, {memory}; "
+            + " ".join(f"{op} {total.ops[op]}" for op in SYNC_OPS)
+        )
 
     context = f"(S3CSE_LOAD_SEED={seed})"
     assert not total.failures, f"{len(total.failures)} failures {context}:\n" + "\n".join(
-        total.failures[:20])
+        total.failures[:20]
+    )
     assert total.corrupted == 0, context
-    for side, tally, names in (("threads", sync_total, SYNC_OPS),
-                               ("tasks", async_total, ASYNC_OPS)):
+    for side, tally, names in (
+        ("threads", sync_total, SYNC_OPS),
+        ("tasks", async_total, ASYNC_OPS),
+    ):
         missing = [op for op in names if not tally.checked[op]]
         assert not missing, f"{side} never completed {missing} {context}"
     for slot in [*load.shared_kms, load.shared_index, *load.shared_aes]:
@@ -843,4 +962,5 @@ def test_mixed_load_on_shared_clients(
         assert handles_end[1] <= handles_warm[1] + 32, f"fds {handles_warm} -> {handles_end}"
     if growth is not None:
         assert growth < limit, (
-            f"RSS grew by {growth / MiB:.0f} MiB between the warm-up and the end {context}")
+            f"RSS grew by {growth / MiB:.0f} MiB between the warm-up and the end {context}"
+        )

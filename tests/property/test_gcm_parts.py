@@ -53,8 +53,9 @@ def content_key(suite: object) -> ContentKey:
 
 
 @settings(max_examples=80, deadline=None)
-@given(suite=SUITES, size=st.integers(0, 300_000), seed=st.integers(0, 2**32),
-       count=st.integers(0, 6))
+@given(
+    suite=SUITES, size=st.integers(0, 300_000), seed=st.integers(0, 2**32), count=st.integers(0, 6)
+)
 def test_parts_equal_one_shot_gcm(suite: object, size: int, seed: int, count: int) -> None:
     key = content_key(suite)
     plaintext = random.Random(seed).randbytes(size)
@@ -65,8 +66,13 @@ def test_parts_equal_one_shot_gcm(suite: object, size: int, seed: int, count: in
 
 
 @settings(max_examples=60, deadline=None)
-@given(suite=SUITES, size=st.integers(1, 100_000), seed=st.integers(0, 2**32),
-       count=st.integers(0, 5), flip=st.integers(0, 2**32))
+@given(
+    suite=SUITES,
+    size=st.integers(1, 100_000),
+    seed=st.integers(0, 2**32),
+    count=st.integers(0, 5),
+    flip=st.integers(0, 2**32),
+)
 def test_parts_decrypt_and_detect_any_flipped_bit(
     suite: object, size: int, seed: int, count: int, flip: int
 ) -> None:
@@ -96,8 +102,9 @@ def test_parts_decrypt_and_detect_any_flipped_bit(
 
 
 @settings(max_examples=40, deadline=None)
-@given(suite=SUITES, size=st.integers(0, 5000), start=st.integers(0, 5000),
-       seed=st.integers(0, 2**32))
+@given(
+    suite=SUITES, size=st.integers(0, 5000), start=st.integers(0, 5000), seed=st.integers(0, 2**32)
+)
 def test_ctr_from_any_offset_matches_gcm_ciphertext(
     suite: object, size: int, start: int, seed: int
 ) -> None:

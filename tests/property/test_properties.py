@@ -70,8 +70,14 @@ split_points = st.lists(st.integers(0, MiB), max_size=12)
     dec_points=split_points,
     small_chunks=st.lists(st.integers(0, 40), max_size=12),
 )
-def test_gcm_any_chunking(size: int, seed: int, committing: bool, enc_points: list[int],
-                          dec_points: list[int], small_chunks: list[int]) -> None:
+def test_gcm_any_chunking(
+    size: int,
+    seed: int,
+    committing: bool,
+    enc_points: list[int],
+    dec_points: list[int],
+    small_chunks: list[int],
+) -> None:
     rng = random.Random(seed ^ 0x5A5A)
     plaintext = make_bytes(size, seed)
     data_key = rng.randbytes(32)
@@ -123,9 +129,11 @@ READ_CONFIGS = {
     # v3 objects: any policy that writes v3 reads them.
     "v3": [CryptoConfig(), CryptoConfig(commitment_policy=ALLOW)],
     # v2 objects: only policies that allow reading without commitment.
-    "v2": [CryptoConfig(format="v2"),  # type: ignore[arg-type]
-           CryptoConfig(commitment_policy=ALLOW),
-           CryptoConfig(format="v2", legacy=True)],  # type: ignore[arg-type]
+    "v2": [
+        CryptoConfig(format="v2"),  # type: ignore[arg-type]
+        CryptoConfig(commitment_policy=ALLOW),
+        CryptoConfig(format="v2", legacy=True),
+    ],  # type: ignore[arg-type]
 }
 
 matdescs = st.dictionaries(
@@ -145,8 +153,15 @@ matdescs = st.dictionaries(
     matdesc=matdescs,
     read_choice=st.integers(0, 2),
 )
-def test_envelope_round_trip(size: int, seed: int, kind: str, fmt: str, instruction_file: bool,
-                             matdesc: dict[str, str], read_choice: int) -> None:
+def test_envelope_round_trip(
+    size: int,
+    seed: int,
+    kind: str,
+    fmt: str,
+    instruction_file: bool,
+    matdesc: dict[str, str],
+    read_choice: int,
+) -> None:
     plaintext = make_bytes(size, seed)
     cmm = DefaultMaterialsManager(keyring_for(kind, matdesc))
     write_config = CryptoConfig(format=fmt, instruction_file=instruction_file)  # type: ignore[arg-type]
@@ -169,8 +184,10 @@ def test_envelope_round_trip(size: int, seed: int, kind: str, fmt: str, instruct
     reader = DefaultMaterialsManager(keyring_for(kind, matdesc))
     # S3 hands back metadata keys in any case; the reader must not care.
     shouted = {k.upper(): v for k, v in obj.items()}
-    assert envelope.decrypt_bytes(ciphertext, shouted, reader, read_config,
-                                  instruction_file=body) == plaintext
+    assert (
+        envelope.decrypt_bytes(ciphertext, shouted, reader, read_config, instruction_file=body)
+        == plaintext
+    )
 
 
 # ---------------------------------------------------------------- (c) tampering
@@ -210,8 +227,9 @@ METADATA_TARGETS = {
     target=st.sampled_from(sorted(TARGETS)),
     bit=st.integers(0, 2**20),
 )
-def test_tampering_is_detected(size: int, seed: int, kind: str, fmt: str,
-                               instruction_file: bool, target: str, bit: int) -> None:
+def test_tampering_is_detected(
+    size: int, seed: int, kind: str, fmt: str, instruction_file: bool, target: str, bit: int
+) -> None:
     assume((fmt, target) in METADATA_TARGETS or target in ("body", "tag"))
     plaintext = make_bytes(size, seed)
     cmm = DefaultMaterialsManager(keyring_for(kind, {"purpose": "tamper"}))
@@ -220,8 +238,10 @@ def test_tampering_is_detected(size: int, seed: int, kind: str, fmt: str,
     ciphertext, obj, instr = envelope.encrypt_bytes(plaintext, cmm, write_config)
     # Untouched, it decrypts.
     body = m.instruction_file_body(instr) if instr is not None else None
-    assert envelope.decrypt_bytes(ciphertext, obj, cmm, read_config,
-                                  instruction_file=body) == plaintext
+    assert (
+        envelope.decrypt_bytes(ciphertext, obj, cmm, read_config, instruction_file=body)
+        == plaintext
+    )
 
     data = bytearray(ciphertext)
     if target == "body":
@@ -239,8 +259,7 @@ def test_tampering_is_detected(size: int, seed: int, kind: str, fmt: str,
 
     result = None
     with pytest.raises(S3CSEError) as info:
-        result = envelope.decrypt_bytes(bytes(data), obj, cmm, read_config,
-                                        instruction_file=body)
+        result = envelope.decrypt_bytes(bytes(data), obj, cmm, read_config, instruction_file=body)
     assert result is None
     assert isinstance(info.value, TARGETS[target]), (target, type(info.value), info.value)
 
@@ -249,10 +268,34 @@ def test_tampering_is_detected(size: int, seed: int, kind: str, fmt: str,
 
 
 KNOWN_VALUES = [
-    "115", "114", "12", "02", "22", "03", "AES/GCM/NoPadding", "AES/CBC/PKCS5Padding", "128",
-    "96", "kms+context", "kms", "AES/GCM", "AESWrap", "AES", "RSA-OAEP-SHA1", "RSA",
-    "RSA/ECB/OAEPWithSHA-256AndMGF1Padding", "{}", "[]", "null", "", " ", "-1", "0", "1e3",
-    "=?UTF-8?B?e30=?=", "=?utf-8?q?=C3?=",
+    "115",
+    "114",
+    "12",
+    "02",
+    "22",
+    "03",
+    "AES/GCM/NoPadding",
+    "AES/CBC/PKCS5Padding",
+    "128",
+    "96",
+    "kms+context",
+    "kms",
+    "AES/GCM",
+    "AESWrap",
+    "AES",
+    "RSA-OAEP-SHA1",
+    "RSA",
+    "RSA/ECB/OAEPWithSHA-256AndMGF1Padding",
+    "{}",
+    "[]",
+    "null",
+    "",
+    " ",
+    "-1",
+    "0",
+    "1e3",
+    "=?UTF-8?B?e30=?=",
+    "=?utf-8?q?=C3?=",
 ]
 
 
@@ -263,8 +306,9 @@ def rfc2047_words() -> st.SearchStrategy[str]:
         st.binary(max_size=30).map(lambda b: base64.b64encode(b).decode()),
         st.text(max_size=20),
     )
-    return st.builds(lambda c, k, p, t: f"=?{c}?{k}?{p}?={t}", charset, kind, payload,
-                     st.text(max_size=5))
+    return st.builds(
+        lambda c, k, p, t: f"=?{c}?{k}?{p}?={t}", charset, kind, payload, st.text(max_size=5)
+    )
 
 
 def json_maps() -> st.SearchStrategy[str]:
@@ -272,8 +316,15 @@ def json_maps() -> st.SearchStrategy[str]:
     return st.dictionaries(st.text(max_size=10), leaf, max_size=4).map(json.dumps)
 
 
-HAZARDS = ["=?bogus?Q?x?=", "=?x?B?e30=?=", "=?UTF-8?B?/w==?=", "=?UTF-8?B?w?=", "[" * 5000,
-           '{"a":' * 3000, "=?UTF-8?B?e30=?= tail é"]
+HAZARDS = [
+    "=?bogus?Q?x?=",
+    "=?x?B?e30=?=",
+    "=?UTF-8?B?/w==?=",
+    "=?UTF-8?B?w?=",
+    "[" * 5000,
+    '{"a":' * 3000,
+    "=?UTF-8?B?e30=?= tail é",
+]
 
 values = st.one_of(
     st.sampled_from(HAZARDS),
@@ -298,12 +349,30 @@ def valid_bases() -> list[dict[str, str]]:
 
     return [
         {"x-amz-key": b(48), "x-amz-iv": b(16), "x-amz-matdesc": "{}"},
-        {"x-amz-key-v2": b(60), "x-amz-iv": b(12), "x-amz-cek-alg": "AES/GCM/NoPadding",
-         "x-amz-tag-len": "128", "x-amz-wrap-alg": "AES/GCM", "x-amz-matdesc": "{}"},
-        {"x-amz-c": "115", "x-amz-3": b(60), "x-amz-w": "12", "x-amz-t": '{"a":"b"}',
-         "x-amz-d": b(28), "x-amz-i": b(28)},
-        {"x-amz-c": "115", "x-amz-3": b(60), "x-amz-w": "02", "x-amz-m": '{"a":"b"}',
-         "x-amz-d": b(28), "x-amz-i": b(28)},
+        {
+            "x-amz-key-v2": b(60),
+            "x-amz-iv": b(12),
+            "x-amz-cek-alg": "AES/GCM/NoPadding",
+            "x-amz-tag-len": "128",
+            "x-amz-wrap-alg": "AES/GCM",
+            "x-amz-matdesc": "{}",
+        },
+        {
+            "x-amz-c": "115",
+            "x-amz-3": b(60),
+            "x-amz-w": "12",
+            "x-amz-t": '{"a":"b"}',
+            "x-amz-d": b(28),
+            "x-amz-i": b(28),
+        },
+        {
+            "x-amz-c": "115",
+            "x-amz-3": b(60),
+            "x-amz-w": "02",
+            "x-amz-m": '{"a":"b"}',
+            "x-amz-d": b(28),
+            "x-amz-i": b(28),
+        },
     ]
 
 
@@ -338,9 +407,13 @@ def test_parse_fuzz_mutated(data: st.DataObject, base: dict[str, str]) -> None:
 instruction_bodies = st.one_of(
     st.binary(max_size=200),
     metadata_dicts.map(lambda d: json.dumps(d).encode()),
-    st.dictionaries(st.sampled_from(sorted(m.ALL_KEYS)), st.one_of(
-        st.text(max_size=10), st.integers(), st.none(), st.lists(st.integers(), max_size=2)),
-        max_size=6).map(lambda d: json.dumps(d).encode()),
+    st.dictionaries(
+        st.sampled_from(sorted(m.ALL_KEYS)),
+        st.one_of(
+            st.text(max_size=10), st.integers(), st.none(), st.lists(st.integers(), max_size=2)
+        ),
+        max_size=6,
+    ).map(lambda d: json.dumps(d).encode()),
     st.integers(0, 5000).map(lambda n: b"[" * n),
     st.text(max_size=100).map(lambda t: t.encode("utf-8")),
 )

@@ -72,14 +72,20 @@ def objects(s3: Any, bucket: str) -> dict[tuple[str, str], Stored]:
             key = f"destinations/{size_name}-{change}"
             client.put_object(Bucket=bucket, Key=key, Body=plaintext)
             stored = s3.get_object(Bucket=bucket, Key=key)
-            s3.put_object(Bucket=bucket, Key=key, Metadata=stored["Metadata"],
-                          Body=alter(stored["Body"].read(), change))
+            s3.put_object(
+                Bucket=bucket,
+                Key=key,
+                Metadata=stored["Metadata"],
+                Body=alter(stored["Body"].read(), change),
+            )
             made[size_name, change] = Stored(key, plaintext, change)
     return made
 
 
-@pytest.fixture(params=[(s, c) for s in SIZES for c in CHANGES],
-                ids=[f"{s}-{c}" for s in SIZES for c in CHANGES])
+@pytest.fixture(
+    params=[(s, c) for s in SIZES for c in CHANGES],
+    ids=[f"{s}-{c}" for s in SIZES for c in CHANGES],
+)
 def stored(request: pytest.FixtureRequest, objects: dict[tuple[str, str], Stored]) -> Stored:
     found: Stored = objects[request.param]
     return found
@@ -170,16 +176,14 @@ class Terminal:
 # ---------------------------------------------------------------------- the command
 
 
-def test_cli_cp_to_a_fifo(stored: Stored, bucket: str, key_file: Path,
-                          fifo: FifoReader) -> None:
+def test_cli_cp_to_a_fifo(stored: Stored, bucket: str, key_file: Path, fifo: FifoReader) -> None:
     result = run("cp", f"s3://{bucket}/{stored.key}", fifo.path, "--aes-key-file", key_file)
     expect_cli(result, stored, bucket, fifo.received())
 
 
 def test_cli_cp_to_dev_stdout(stored: Stored, bucket: str, key_file: Path) -> None:
     """``/dev/stdout`` of a process whose stdout is a pipe its parent reads."""
-    result = run("cp", f"s3://{bucket}/{stored.key}", "/dev/stdout", "--aes-key-file",
-                 key_file)
+    result = run("cp", f"s3://{bucket}/{stored.key}", "/dev/stdout", "--aes-key-file", key_file)
     expect_cli(result, stored, bucket, result.stdout)
 
 
@@ -195,13 +199,13 @@ def test_cli_stdout(command: str, stored: Stored, bucket: str, key_file: Path) -
 def test_cli_cp_to_a_terminal(small: Stored, bucket: str, key_file: Path) -> None:
     """A character device: a pseudo-terminal's slave, read through its master."""
     terminal = Terminal()
-    result = run("cp", f"s3://{bucket}/{small.key}", terminal.path, "--aes-key-file",
-                 key_file)
+    result = run("cp", f"s3://{bucket}/{small.key}", terminal.path, "--aes-key-file", key_file)
     expect_cli(result, small, bucket, terminal.received())
 
 
-def test_cli_cp_to_a_file_behind_dev_stdout(small: Stored, bucket: str, key_file: Path,
-                                             tmp_path: Path) -> None:
+def test_cli_cp_to_a_file_behind_dev_stdout(
+    small: Stored, bucket: str, key_file: Path, tmp_path: Path
+) -> None:
     """A link to ``/proc/self/fd/1`` (what ``/dev/stdout`` is) with stdout redirected to
     a file: the file is filled (after verification), the link is never replaced."""
     link = tmp_path / "stdout"
@@ -209,9 +213,21 @@ def test_cli_cp_to_a_file_behind_dev_stdout(small: Stored, bucket: str, key_file
     captured = tmp_path / "captured"
     with open(captured, "wb") as out:
         result = subprocess.run(
-            [sys.executable, "-m", "s3cse.cli", "cp", f"s3://{bucket}/{small.key}", str(link),
-             "--aes-key-file", str(key_file)],
-            stdout=out, stderr=subprocess.PIPE, timeout=60, check=False)
+            [
+                sys.executable,
+                "-m",
+                "s3cse.cli",
+                "cp",
+                f"s3://{bucket}/{small.key}",
+                str(link),
+                "--aes-key-file",
+                str(key_file),
+            ],
+            stdout=out,
+            stderr=subprocess.PIPE,
+            timeout=60,
+            check=False,
+        )
     assert link.is_symlink() and os.readlink(link) == "/proc/self/fd/1"
     expect_cli(result, small, bucket, captured.read_bytes())
 
@@ -227,11 +243,13 @@ def expect_library(obj: Stored, download: Any) -> None:
         download()
 
 
-def test_download_file_to_a_fifo(make_client: MakeClient, stored: Stored, bucket: str,
-                                 fifo: FifoReader) -> None:
+def test_download_file_to_a_fifo(
+    make_client: MakeClient, stored: Stored, bucket: str, fifo: FifoReader
+) -> None:
     client = make_client(AesKeyring(SECRET))
-    expect_library(stored, lambda: client.download_file(
-        bucket, stored.key, str(fifo.path), Config=PARTS))
+    expect_library(
+        stored, lambda: client.download_file(bucket, stored.key, str(fifo.path), Config=PARTS)
+    )
     received = fifo.received()
     assert received == (b"" if stored.altered else stored.plaintext)
 
@@ -262,21 +280,22 @@ def received_by(writer: Any) -> bytes:
 
 
 @pytest.mark.parametrize("writer_kind", list(WRITERS))
-def test_download_fileobj_into_a_writer(make_client: MakeClient, client_kind: str,
-                                        writer_kind: str, stored: Stored,
-                                        bucket: str) -> None:
+def test_download_fileobj_into_a_writer(
+    make_client: MakeClient, client_kind: str, writer_kind: str, stored: Stored, bucket: str
+) -> None:
     if writer_kind == "async-recorder" and client_kind == "sync":
         pytest.skip("async writers are for the async client")
     client = make_client(AesKeyring(SECRET))
     writer = WRITERS[writer_kind]()
-    expect_library(stored, lambda: client.download_fileobj(
-        bucket, stored.key, writer, Config=PARTS))
+    expect_library(
+        stored, lambda: client.download_fileobj(bucket, stored.key, writer, Config=PARTS)
+    )
     assert received_by(writer) == (b"" if stored.altered else stored.plaintext)
 
 
 def test_delayed_authentication_is_the_one_way_to_early_bytes(
-        make_client: MakeClient, objects: dict[tuple[str, str], Stored],
-        bucket: str) -> None:
+    make_client: MakeClient, objects: dict[tuple[str, str], Stored], bucket: str
+) -> None:
     """The opt-in still streams: the caller chose to see bytes before the tag."""
     flipped = objects["small", "flipped"]
     client = make_client(AesKeyring(SECRET), delayed_authentication=True)
@@ -287,16 +306,20 @@ def test_delayed_authentication_is_the_one_way_to_early_bytes(
 
 
 def test_download_file_without_unnamed_files(
-        make_client: MakeClient, stored: Stored, bucket: str, tmp_path: Path,
-        monkeypatch: pytest.MonkeyPatch) -> None:
+    make_client: MakeClient,
+    stored: Stored,
+    bucket: str,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
     """Where files cannot be created unnamed, a named temporary file stands in: it too
     becomes the destination only once verified, and is removed otherwise."""
     monkeypatch.delattr(os, "O_TMPFILE", raising=False)
     target = tmp_path / "report.bin"
     target.write_bytes(b"the previous report")
     client = make_client(AesKeyring(SECRET))
-    expect_library(stored, lambda: client.download_file(
-        bucket, stored.key, str(target), Config=PARTS))
+    expect_library(
+        stored, lambda: client.download_file(bucket, stored.key, str(target), Config=PARTS)
+    )
     assert [p.name for p in tmp_path.iterdir()] == ["report.bin"]
-    assert target.read_bytes() == (b"the previous report" if stored.altered
-                                   else stored.plaintext)
+    assert target.read_bytes() == (b"the previous report" if stored.altered else stored.plaintext)

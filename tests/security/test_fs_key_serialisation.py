@@ -28,13 +28,13 @@ def _traces(key: bytes) -> list[bytes]:
 
 
 def _filesystem(stack: Any, **options: Any) -> Any:
-    return fsspec.filesystem("s3cse", skip_instance_cache=True,
-                             endpoint_url=stack.s3_endpoint, **options)
+    return fsspec.filesystem(
+        "s3cse", skip_instance_cache=True, endpoint_url=stack.s3_endpoint, **options
+    )
 
 
 @pytest.mark.parametrize("form", ["raw", "base64"])
-def test_key_by_value_is_not_serialised(stack: Any, bucket: str, key_name: str,
-                                        form: str) -> None:
+def test_key_by_value_is_not_serialised(stack: Any, bucket: str, key_name: str, form: str) -> None:
     key = aes_key(0)
     value: bytes | str = key if form == "raw" else base64.b64encode(key).decode()
     fs = _filesystem(stack, aes_key=value)
@@ -53,8 +53,9 @@ def test_key_by_value_is_not_serialised(stack: Any, bucket: str, key_name: str,
         pickle.dumps(fs)
 
 
-def test_key_file_travels_as_its_path(stack: Any, bucket: str, key_name: str,
-                                      tmp_path: Path) -> None:
+def test_key_file_travels_as_its_path(
+    stack: Any, bucket: str, key_name: str, tmp_path: Path
+) -> None:
     key = aes_key(0)
     key_file = tmp_path / "aes.key"
     key_file.write_bytes(key)

@@ -23,7 +23,12 @@ pytestmark = pytest.mark.integration
 
 @pytest.mark.parametrize("planted", ["../../escaped.txt", "sub/./ok.txt", "sub/../sub/ok.txt"])
 def test_recursive_get_writes_no_planted_key(
-    stack: Any, moto_s3: Any, moto_bucket: str, key_name: str, tmp_path: Path, planted: str,
+    stack: Any,
+    moto_s3: Any,
+    moto_bucket: str,
+    key_name: str,
+    tmp_path: Path,
+    planted: str,
 ) -> None:
     """A key that walks out of the folder, or aliases another object's file, is refused;
     the genuine object's file keeps its own content."""
@@ -33,20 +38,27 @@ def test_recursive_get_writes_no_planted_key(
     writer.put_object(Bucket=moto_bucket, Key=f"{prefix}/{planted}", Body=b"planted")
     key_file = tmp_path / "aes.key"
     key_file.write_bytes(aes_key(0))
-    fs = fsspec.filesystem("s3cse", aes_key_file=str(key_file), skip_instance_cache=True,
-                           endpoint_url=stack.moto_s3_endpoint)
+    fs = fsspec.filesystem(
+        "s3cse",
+        aes_key_file=str(key_file),
+        skip_instance_cache=True,
+        endpoint_url=stack.moto_s3_endpoint,
+    )
     target = tmp_path / "out" / "a" / "b"
     target.mkdir(parents=True)
     # fsspec itself refuses destinations outside the folder in recent releases
     with pytest.raises((e.LocalPathError, ValueError), match=r"segment|outside"):
         fs.get(f"{moto_bucket}/{prefix}/", str(target) + "/", recursive=True)
-    planted_files = [p for p in tmp_path.rglob("*")
-                     if p.is_file() and p.read_bytes() == b"planted"]
+    planted_files = [p for p in tmp_path.rglob("*") if p.is_file() and p.read_bytes() == b"planted"]
     assert planted_files == []
 
 
 def test_a_destination_the_caller_names_is_kept(
-    stack: Any, moto_s3: Any, moto_bucket: str, key_name: str, tmp_path: Path,
+    stack: Any,
+    moto_s3: Any,
+    moto_bucket: str,
+    key_name: str,
+    tmp_path: Path,
 ) -> None:
     """Only tails copied from the key are checked: naming the file yourself works."""
     writer = EncryptionClient(aes_keyring(0), s3_client=moto_s3)
@@ -54,7 +66,11 @@ def test_a_destination_the_caller_names_is_kept(
     writer.put_object(Bucket=moto_bucket, Key=odd, Body=b"odd but mine")
     key_file = tmp_path / "aes.key"
     key_file.write_bytes(aes_key(0))
-    fs = fsspec.filesystem("s3cse", aes_key_file=str(key_file), skip_instance_cache=True,
-                           endpoint_url=stack.moto_s3_endpoint)
+    fs = fsspec.filesystem(
+        "s3cse",
+        aes_key_file=str(key_file),
+        skip_instance_cache=True,
+        endpoint_url=stack.moto_s3_endpoint,
+    )
     fs.get_file(f"{moto_bucket}/{odd}", str(tmp_path / "mine.txt"))
     assert (tmp_path / "mine.txt").read_bytes() == b"odd but mine"

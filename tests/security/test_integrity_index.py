@@ -60,8 +60,7 @@ def forged_header(s3: Any, bucket: str, key: str, claimed_size: int) -> bytes:
     metadata = s3.head_object(Bucket=bucket, Key=key)["Metadata"]
     md = protocol.parse_object_metadata(protocol.object_metadata(metadata))
     assert md is not None
-    fields = struct.pack(">8sIIQ32s", MAGIC, CHUNK_SIZE, MAC_LENGTH, claimed_size,
-                         binding(md))
+    fields = struct.pack(">8sIIQ32s", MAGIC, CHUNK_SIZE, MAC_LENGTH, claimed_size, binding(md))
     return fields + os.urandom(MAC_LENGTH)
 
 
@@ -88,8 +87,12 @@ def get_bytes_announced(client: Any) -> Iterator[list[int]]:
 
 def filesystem(stack: Any, **options: Any) -> S3CSEFileSystem:
     fs: S3CSEFileSystem = fsspec.filesystem(
-        "s3cse", aes_key=aes_key(0), skip_instance_cache=True,
-        endpoint_url=stack.s3_endpoint, **options)
+        "s3cse",
+        aes_key=aes_key(0),
+        skip_instance_cache=True,
+        endpoint_url=stack.s3_endpoint,
+        **options,
+    )
     return fs
 
 
@@ -145,10 +148,13 @@ def test_grown_index_is_refused_before_its_entries_are_read(
 ) -> None:
     client = make_client(aes_keyring(0))
     put_indexed(client, bucket, key_name)
-    replace_body(s3, bucket, key_name + SUFFIX,
-                 stored(s3, bucket, key_name + SUFFIX) + bytes(4 * MiB))
-    with get_bytes_announced(client) as lengths, pytest.raises(IndexMismatchError,
-                                                               match="index has"):
+    replace_body(
+        s3, bucket, key_name + SUFFIX, stored(s3, bucket, key_name + SUFFIX) + bytes(4 * MiB)
+    )
+    with (
+        get_bytes_announced(client) as lengths,
+        pytest.raises(IndexMismatchError, match="index has"),
+    ):
         read_range(client, bucket, key_name, "bytes=0-")
     assert sum(lengths) < MiB, lengths
 
@@ -157,8 +163,9 @@ def test_grown_index_is_refused_by_random_access(
     stack: Any, s3: Any, bucket: str, key_name: str
 ) -> None:
     put_indexed(EncryptionClient(aes_keyring(0), s3_client=s3), bucket, key_name)
-    replace_body(s3, bucket, key_name + SUFFIX,
-                 stored(s3, bucket, key_name + SUFFIX) + bytes(MAC_LENGTH))
+    replace_body(
+        s3, bucket, key_name + SUFFIX, stored(s3, bucket, key_name + SUFFIX) + bytes(MAC_LENGTH)
+    )
     with pytest.raises(IndexMismatchError, match="index has"):
         ObjectReader(EncryptionClient(aes_keyring(0), s3_client=s3), bucket, key_name)
     with pytest.raises(IndexMismatchError, match="index has"):
@@ -226,8 +233,9 @@ def test_planted_foreign_index_only_takes_the_index_away(
     client = make_client(aes_keyring(0))
     put_indexed(client, bucket, key_name + "-other")
     put_indexed(client, bucket, key_name)
-    s3.put_object(Bucket=bucket, Key=key_name + SUFFIX,
-                  Body=stored(s3, bucket, key_name + "-other" + SUFFIX))
+    s3.put_object(
+        Bucket=bucket, Key=key_name + SUFFIX, Body=stored(s3, bucket, key_name + "-other" + SUFFIX)
+    )
     body = bytearray(stored(s3, bucket, key_name))
     body[CHUNK_SIZE + 5] ^= 0x01
     replace_body(s3, bucket, key_name, bytes(body))

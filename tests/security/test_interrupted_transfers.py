@@ -60,8 +60,10 @@ def objects(s3: Any, bucket: str) -> dict[str, str]:
 def slow_s3(stack: local.LocalStack) -> Iterator[FaultProxy]:
     """S3 through a proxy that drips object bodies out and part uploads in."""
     proxy = FaultProxy(stack.s3_port)
-    proxy.add(Fault("slow", direction="response", when=b"GET /", seconds=DELAY, times=None),
-              Fault("slow", direction="request", when=b"PUT /", seconds=DELAY, times=None))
+    proxy.add(
+        Fault("slow", direction="response", when=b"GET /", seconds=DELAY, times=None),
+        Fault("slow", direction="request", when=b"PUT /", seconds=DELAY, times=None),
+    )
     yield proxy
     proxy.close()
 
@@ -83,8 +85,9 @@ def out_dir(tmp_path: Path) -> Path:
 def start(args: list[Any], proxy: FaultProxy) -> subprocess.Popen[bytes]:
     env = {k: v for k, v in os.environ.items() if k != "S3CSE_DEBUG"}
     env["AWS_ENDPOINT_URL_S3"] = proxy.url
-    return subprocess.Popen([sys.executable, *map(str, args)], env=env,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    return subprocess.Popen(
+        [sys.executable, *map(str, args)], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE
+    )
 
 
 def start_cli(proxy: FaultProxy, *args: Any) -> subprocess.Popen[bytes]:
@@ -121,8 +124,7 @@ def wait_until(process: subprocess.Popen[bytes], ready: Any, what: str) -> None:
         time.sleep(0.05)
 
 
-def stop(process: subprocess.Popen[bytes], signum: int,
-         within: float = PROMPT) -> tuple[int, str]:
+def stop(process: subprocess.Popen[bytes], signum: int, within: float = PROMPT) -> tuple[int, str]:
     """Send ``signum``; the exit code and stderr, which must come within ``within``."""
     sent = time.monotonic()
     process.send_signal(signum)
@@ -145,16 +147,29 @@ def assert_untouched(directory: Path) -> None:
 @pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT], ids=["TERM", "INT"])
 @pytest.mark.parametrize("size", list(SIZES))
 def test_cli_download_stopped_by_a_signal_cleans_up(
-        signum: int, size: str, objects: dict[str, str], bucket: str, key_file: Path,
-        slow_s3: FaultProxy, out_dir: Path) -> None:
-    cli = start_cli(slow_s3, "cp", f"s3://{bucket}/{objects[size]}", out_dir / "report.bin",
-                    "--aes-key-file", key_file)
+    signum: int,
+    size: str,
+    objects: dict[str, str],
+    bucket: str,
+    key_file: Path,
+    slow_s3: FaultProxy,
+    out_dir: Path,
+) -> None:
+    cli = start_cli(
+        slow_s3,
+        "cp",
+        f"s3://{bucket}/{objects[size]}",
+        out_dir / "report.bin",
+        "--aes-key-file",
+        key_file,
+    )
     wait_until(cli, lambda: writing_into(cli.pid, out_dir), "decrypted bytes were written")
     code, stderr = stop(cli, signum)
     assert code == 128 + signum, stderr
     assert "Traceback" not in stderr
-    assert stderr.strip() == ("s3cse: terminated" if signum == signal.SIGTERM
-                              else "s3cse: interrupted")
+    assert stderr.strip() == (
+        "s3cse: terminated" if signum == signal.SIGTERM else "s3cse: interrupted"
+    )
     assert_untouched(out_dir)
 
 
@@ -168,12 +183,22 @@ WITHOUT_UNNAMED_FILES = textwrap.dedent("""
 
 
 def test_cli_download_terminated_removes_its_named_temp_file(
-        objects: dict[str, str], bucket: str, key_file: Path, slow_s3: FaultProxy,
-        out_dir: Path) -> None:
+    objects: dict[str, str], bucket: str, key_file: Path, slow_s3: FaultProxy, out_dir: Path
+) -> None:
     """The fallback where a file cannot be created unnamed: a named temporary file,
     removed on SIGTERM as on any failure."""
-    cli = start(["-c", WITHOUT_UNNAMED_FILES, "cp", f"s3://{bucket}/{objects['parallel']}",
-                 out_dir / "report.bin", "--aes-key-file", key_file], slow_s3)
+    cli = start(
+        [
+            "-c",
+            WITHOUT_UNNAMED_FILES,
+            "cp",
+            f"s3://{bucket}/{objects['parallel']}",
+            out_dir / "report.bin",
+            "--aes-key-file",
+            key_file,
+        ],
+        slow_s3,
+    )
     wait_until(cli, lambda: writing_into(cli.pid, out_dir), "decrypted bytes were written")
     assert any(name.endswith(".s3cse-part") for name in files_written(cli.pid, out_dir))
     code, stderr = stop(cli, signal.SIGTERM)
@@ -182,11 +207,22 @@ def test_cli_download_terminated_removes_its_named_temp_file(
 
 
 @pytest.mark.parametrize("size", list(SIZES))
-def test_cli_download_killed_leaves_nothing(size: str, objects: dict[str, str], bucket: str,
-                                            key_file: Path, slow_s3: FaultProxy,
-                                            out_dir: Path) -> None:
-    cli = start_cli(slow_s3, "cp", f"s3://{bucket}/{objects[size]}", out_dir / "report.bin",
-                    "--aes-key-file", key_file)
+def test_cli_download_killed_leaves_nothing(
+    size: str,
+    objects: dict[str, str],
+    bucket: str,
+    key_file: Path,
+    slow_s3: FaultProxy,
+    out_dir: Path,
+) -> None:
+    cli = start_cli(
+        slow_s3,
+        "cp",
+        f"s3://{bucket}/{objects[size]}",
+        out_dir / "report.bin",
+        "--aes-key-file",
+        key_file,
+    )
     wait_until(cli, lambda: writing_into(cli.pid, out_dir), "decrypted bytes were written")
     cli.kill()
     cli.communicate(timeout=30)
@@ -215,13 +251,14 @@ DOWNLOAD_FILE = textwrap.dedent("""
 
 @pytest.mark.parametrize("kind", ["sync", "async"])
 @pytest.mark.parametrize("size", list(SIZES))
-def test_download_file_killed_leaves_nothing(kind: str, size: str, objects: dict[str, str],
-                                             bucket: str, slow_s3: FaultProxy,
-                                             out_dir: Path) -> None:
-    child = start(["-c", DOWNLOAD_FILE, kind, SECRET.hex(), bucket, objects[size],
-                   out_dir / "report.bin"], slow_s3)
-    wait_until(child, lambda: writing_into(child.pid, out_dir),
-               "decrypted bytes were written")
+def test_download_file_killed_leaves_nothing(
+    kind: str, size: str, objects: dict[str, str], bucket: str, slow_s3: FaultProxy, out_dir: Path
+) -> None:
+    child = start(
+        ["-c", DOWNLOAD_FILE, kind, SECRET.hex(), bucket, objects[size], out_dir / "report.bin"],
+        slow_s3,
+    )
+    wait_until(child, lambda: writing_into(child.pid, out_dir), "decrypted bytes were written")
     child.kill()
     child.communicate(timeout=30)
     assert_untouched(out_dir)
@@ -234,14 +271,22 @@ def has_open_upload(s3: Any, bucket: str, key: str) -> bool:
 
 @pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT], ids=["TERM", "INT"])
 def test_cli_upload_stopped_by_a_signal_aborts_it(
-        signum: int, s3: Any, bucket: str, key_name: str, key_file: Path,
-        slow_s3: FaultProxy, tmp_path: Path) -> None:
+    signum: int,
+    s3: Any,
+    bucket: str,
+    key_name: str,
+    key_file: Path,
+    slow_s3: FaultProxy,
+    tmp_path: Path,
+) -> None:
     source = tmp_path / "big.bin"
     source.write_bytes(os.urandom(SIZES["parallel"]))
-    cli = start_cli(slow_s3, "cp", source, f"s3://{bucket}/{key_name}", "--aes-key-file",
-                    key_file)
-    wait_until(cli, lambda: has_open_upload(s3, bucket, key_name)
-               and slow_s3.bytes_sent["request"] > MiB, "parts were being sent")
+    cli = start_cli(slow_s3, "cp", source, f"s3://{bucket}/{key_name}", "--aes-key-file", key_file)
+    wait_until(
+        cli,
+        lambda: has_open_upload(s3, bucket, key_name) and slow_s3.bytes_sent["request"] > MiB,
+        "parts were being sent",
+    )
     code, stderr = stop(cli, signum)
     assert code == 128 + signum, stderr
     assert "Traceback" not in stderr
@@ -252,18 +297,28 @@ def test_cli_upload_stopped_by_a_signal_aborts_it(
 
 @pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT], ids=["TERM", "INT"])
 def test_cli_recursive_upload_stopped_by_a_signal_aborts_it_at_once(
-        signum: int, s3: Any, bucket: str, key_name: str, key_file: Path,
-        slow_s3: FaultProxy, tmp_path: Path) -> None:
+    signum: int,
+    s3: Any,
+    bucket: str,
+    key_name: str,
+    key_file: Path,
+    slow_s3: FaultProxy,
+    tmp_path: Path,
+) -> None:
     """The transfers of ``cp --recursive`` run on worker threads, which the signal does
     not reach: they are stopped too, their multipart uploads aborted."""
     tree = tmp_path / "tree"
     tree.mkdir()
     (tree / "big.bin").write_bytes(os.urandom(SIZES["parallel"]))
     target = f"{key_name}/big.bin"
-    cli = start_cli(slow_s3, "cp", "--recursive", tree, f"s3://{bucket}/{key_name}/",
-                    "--aes-key-file", key_file)
-    wait_until(cli, lambda: has_open_upload(s3, bucket, target)
-               and slow_s3.bytes_sent["request"] > MiB, "parts were being sent")
+    cli = start_cli(
+        slow_s3, "cp", "--recursive", tree, f"s3://{bucket}/{key_name}/", "--aes-key-file", key_file
+    )
+    wait_until(
+        cli,
+        lambda: has_open_upload(s3, bucket, target) and slow_s3.bytes_sent["request"] > MiB,
+        "parts were being sent",
+    )
     code, stderr = stop(cli, signum, within=PROMPT_RECURSIVE)
     assert code == 128 + signum, stderr
     assert "Traceback" not in stderr
@@ -275,17 +330,25 @@ def test_cli_recursive_upload_stopped_by_a_signal_aborts_it_at_once(
 def tree_object(s3: Any, bucket: str) -> str:
     """A prefix holding one object large enough for parallel ranged GETs."""
     client = EncryptionClient(AesKeyring(SECRET), s3_client=s3)
-    client.put_object(Bucket=bucket, Key="interrupted-tree/report.bin",
-                      Body=os.urandom(SIZES["parallel"]))
+    client.put_object(
+        Bucket=bucket, Key="interrupted-tree/report.bin", Body=os.urandom(SIZES["parallel"])
+    )
     return "interrupted-tree/"
 
 
 @pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT], ids=["TERM", "INT"])
 def test_cli_recursive_download_stopped_by_a_signal_cleans_up_at_once(
-        signum: int, tree_object: str, bucket: str, key_file: Path, slow_s3: FaultProxy,
-        out_dir: Path) -> None:
-    cli = start_cli(slow_s3, "cp", "--recursive", f"s3://{bucket}/{tree_object}", out_dir,
-                    "--aes-key-file", key_file)
+    signum: int, tree_object: str, bucket: str, key_file: Path, slow_s3: FaultProxy, out_dir: Path
+) -> None:
+    cli = start_cli(
+        slow_s3,
+        "cp",
+        "--recursive",
+        f"s3://{bucket}/{tree_object}",
+        out_dir,
+        "--aes-key-file",
+        key_file,
+    )
     wait_until(cli, lambda: writing_into(cli.pid, out_dir), "decrypted bytes were written")
     code, stderr = stop(cli, signum, within=PROMPT_RECURSIVE)
     assert code == 128 + signum, stderr

@@ -27,59 +27,90 @@ from ..keys import rsa_private
 
 def spellings(secret: bytes) -> list[str]:
     """How a key may show up in text: escaped bytes, hex, base64 (both alphabets)."""
-    return [repr(secret)[2:-1], secret.hex(), secret.hex().upper(),
-            base64.b64encode(secret).decode().rstrip("="),
-            base64.urlsafe_b64encode(secret).decode().rstrip("=")]
+    return [
+        repr(secret)[2:-1],
+        secret.hex(),
+        secret.hex().upper(),
+        base64.b64encode(secret).decode().rstrip("="),
+        base64.urlsafe_b64encode(secret).decode().rstrip("="),
+    ]
 
 
 def rsa_spellings() -> list[str]:
     private = rsa_private(0)
     d = private.private_numbers().d
-    der = private.private_bytes(serialization.Encoding.DER,
-                                serialization.PrivateFormat.PKCS8,
-                                serialization.NoEncryption())
+    der = private.private_bytes(
+        serialization.Encoding.DER, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+    )
     return [str(d), format(d, "x"), format(d, "X"), base64.b64encode(der).decode()[64:128]]
 
 
-def key_holders(wrapping: bytes, sse_c: bytes,
-                sse_c_source: bytes) -> tuple[dict[str, Any], bytes, bytes, bytes]:
+def key_holders(
+    wrapping: bytes, sse_c: bytes, sse_c_source: bytes
+) -> tuple[dict[str, Any], bytes, bytes, bytes]:
     """One of each object that holds a key, built as s3cse builds them; and the data,
     content and index keys they were given."""
     config = CryptoConfig()
     keyring = AesKeyring(wrapping)
     request = EncryptionRequest(config.write_suite)
     materials = keyring.on_encrypt(request)
-    plan = protocol.plan_put(config, {"Bucket": "b", "Key": "k", "SSECustomerAlgorithm":
-                                      "AES256", "SSECustomerKey": sse_c}, None, None, True)
+    plan = protocol.plan_put(
+        config,
+        {"Bucket": "b", "Key": "k", "SSECustomerAlgorithm": "AES256", "SSECustomerKey": sse_c},
+        None,
+        None,
+        True,
+    )
     sealed = protocol.seal_put(plan, materials, config)
     assert sealed.index_key is not None
     caching = CachingMaterialsManager(AesKeyring(wrapping))
     caching.encryption_materials(request)
-    return {
-        "AesKeyring": keyring,
-        "RsaKeyPair": RsaKeyPair(private_key=rsa_private(0)),
-        "RsaKeyring": RsaKeyring(RsaKeyPair(private_key=rsa_private(0))),
-        "EncryptionMaterials": materials,
-        "ContentKey": sealed.content_key,
-        "IndexKey": sealed.index_key,
-        "GcmLayout": GcmLayout(sealed.content_key),
-        "PutPlan": plan,
-        "SealedPut": sealed,
-        "Upload": Upload(GcmLayout(sealed.content_key), sealed.index_key, None, "b", "k",
-                         "upload-id", protocol.sse_c_args(plan.args)),
-        "Sse": Sse("AES256", None, sse_c, sse_c_source),
-        "CachingMaterialsManager": caching,
-        "S3CSEFileSystem": S3CSEFileSystem(aes_key=wrapping, skip_instance_cache=True,
-                                           endpoint_url="http://127.0.0.1:9"),
-    }, materials.data_key, sealed.content_key.key, sealed.index_key.key
+    return (
+        {
+            "AesKeyring": keyring,
+            "RsaKeyPair": RsaKeyPair(private_key=rsa_private(0)),
+            "RsaKeyring": RsaKeyring(RsaKeyPair(private_key=rsa_private(0))),
+            "EncryptionMaterials": materials,
+            "ContentKey": sealed.content_key,
+            "IndexKey": sealed.index_key,
+            "GcmLayout": GcmLayout(sealed.content_key),
+            "PutPlan": plan,
+            "SealedPut": sealed,
+            "Upload": Upload(
+                GcmLayout(sealed.content_key),
+                sealed.index_key,
+                None,
+                "b",
+                "k",
+                "upload-id",
+                protocol.sse_c_args(plan.args),
+            ),
+            "Sse": Sse("AES256", None, sse_c, sse_c_source),
+            "CachingMaterialsManager": caching,
+            "S3CSEFileSystem": S3CSEFileSystem(
+                aes_key=wrapping, skip_instance_cache=True, endpoint_url="http://127.0.0.1:9"
+            ),
+        },
+        materials.data_key,
+        sealed.content_key.key,
+        sealed.index_key.key,
+    )
 
 
 def test_no_key_material_in_any_repr() -> None:
     wrapping, sse_c, sse_c_source = os.urandom(32), os.urandom(32), os.urandom(32)
     holders, data_key, content_key, index_key = key_holders(wrapping, sse_c, sse_c_source)
-    secrets = [text for key in (wrapping, sse_c, sse_c_source, data_key, content_key,
-                                index_key) for text in spellings(key)] + rsa_spellings()
-    leaks = sorted({name for name, holder in holders.items()
-                    for text in (repr(holder), str(holder))
-                    if any(secret in text for secret in secrets)})
+    secrets = [
+        text
+        for key in (wrapping, sse_c, sse_c_source, data_key, content_key, index_key)
+        for text in spellings(key)
+    ] + rsa_spellings()
+    leaks = sorted(
+        {
+            name
+            for name, holder in holders.items()
+            for text in (repr(holder), str(holder))
+            if any(secret in text for secret in secrets)
+        }
+    )
     assert leaks == []

@@ -17,12 +17,45 @@ from hypothesis import strategies as st
 from s3cse.errors import LocalPathError
 from s3cse.localpaths import PathClaims, local_name, local_path
 
-POSIX_REFUSED = ["", "/", "/etc/passwd", "a//b", "a/", "./a", "a/.", "a/./b", "..", "../a",
-                 "a/../../b", "a\0b"]
+POSIX_REFUSED = [
+    "",
+    "/",
+    "/etc/passwd",
+    "a//b",
+    "a/",
+    "./a",
+    "a/.",
+    "a/./b",
+    "..",
+    "../a",
+    "a/../../b",
+    "a\0b",
+]
 WINDOWS_REFUSED = [
-    *POSIX_REFUSED, "a\\b", "..\\x", "\\\\server\\share\\x", "D:\\x", "C:x", "c:",
-    "a:stream", "CON", "con.txt", "x/NUL.tar.gz", "COM1", "lpt9.log", "COM\u00b9", "CONIN$",
-    "trailing.", "trailing ", "a./b", "what?", "a*b", "<x>", 'say"', "p|q", "tab\tname",
+    *POSIX_REFUSED,
+    "a\\b",
+    "..\\x",
+    "\\\\server\\share\\x",
+    "D:\\x",
+    "C:x",
+    "c:",
+    "a:stream",
+    "CON",
+    "con.txt",
+    "x/NUL.tar.gz",
+    "COM1",
+    "lpt9.log",
+    "COM\u00b9",
+    "CONIN$",
+    "trailing.",
+    "trailing ",
+    "a./b",
+    "what?",
+    "a*b",
+    "<x>",
+    'say"',
+    "p|q",
+    "tab\tname",
 ]
 
 
@@ -38,14 +71,38 @@ def test_windows_refuses(key: str) -> None:
         local_path(key, PureWindowsPath)
 
 
-@pytest.mark.parametrize("key", ["a", "a/b/c.csv", "a\\b", "C:x", "CON", "x.", ".hidden",
-                                 "...", "a b", "\u00e9t\u00e9/\u65e5\u672c"])
+@pytest.mark.parametrize(
+    "key",
+    [
+        "a",
+        "a/b/c.csv",
+        "a\\b",
+        "C:x",
+        "CON",
+        "x.",
+        ".hidden",
+        "...",
+        "a b",
+        "\u00e9t\u00e9/\u65e5\u672c",
+    ],
+)
 def test_posix_keeps_ordinary_names(key: str) -> None:
     assert local_path(key, PurePosixPath).parts == tuple(key.split("/"))
 
 
-@pytest.mark.parametrize("key", ["a", "a/b/c.csv", ".hidden", "CONSOLE", "com10", "x.y.z",
-                                 "a b/c", "\u00e9t\u00e9/\u65e5\u672c"])
+@pytest.mark.parametrize(
+    "key",
+    [
+        "a",
+        "a/b/c.csv",
+        ".hidden",
+        "CONSOLE",
+        "com10",
+        "x.y.z",
+        "a b/c",
+        "\u00e9t\u00e9/\u65e5\u672c",
+    ],
+)
 def test_windows_keeps_ordinary_names(key: str) -> None:
     assert local_path(key, PureWindowsPath).parts == tuple(key.split("/"))
 
@@ -68,11 +125,31 @@ def test_windows_claims_refuse_names_differing_only_by_case() -> None:
 
 
 # Keys built from the pieces that matter, and any text at all.
-PIECES = ["a", "B", "/", "//", ".", "..", "\\", ":", "C:", "CON", "nul", " ", "\0", "\u00e9",
-          "?", "*", "\x1b", "~", "$"]
+PIECES = [
+    "a",
+    "B",
+    "/",
+    "//",
+    ".",
+    "..",
+    "\\",
+    ":",
+    "C:",
+    "CON",
+    "nul",
+    " ",
+    "\0",
+    "\u00e9",
+    "?",
+    "*",
+    "\x1b",
+    "~",
+    "$",
+]
 KEYS = st.one_of(st.lists(st.sampled_from(PIECES), max_size=8).map("".join), st.text())
-FLAVOURS = st.sampled_from([(PurePosixPath, posixpath, "/dest"),
-                            (PureWindowsPath, ntpath, "C:\\dest")])
+FLAVOURS = st.sampled_from(
+    [(PurePosixPath, posixpath, "/dest"), (PureWindowsPath, ntpath, "C:\\dest")]
+)
 
 
 @settings(max_examples=400, deadline=None)

@@ -36,16 +36,20 @@ class MotoBucket:
 
     def put(self, key: str, body: bytes) -> None:
         EncryptionClient(AesKeyring(SECRET), s3_client=self.s3).put_object(
-            Bucket=self.bucket, Key=key, Body=body)
+            Bucket=self.bucket, Key=key, Body=body
+        )
 
     def cp(self, *args: Any) -> Any:
-        return run("cp", *args, "--aes-key-file", self.key_file,
-                   "--endpoint-url", self.endpoint)
+        return run("cp", *args, "--aes-key-file", self.key_file, "--endpoint-url", self.endpoint)
 
 
 @pytest.fixture
-def moto(moto_s3: Any, moto_bucket: str, stack: local.LocalStack,
-         tmp_path_factory: pytest.TempPathFactory) -> MotoBucket:
+def moto(
+    moto_s3: Any,
+    moto_bucket: str,
+    stack: local.LocalStack,
+    tmp_path_factory: pytest.TempPathFactory,
+) -> MotoBucket:
     key_file = tmp_path_factory.mktemp("keys") / "aes.key"
     key_file.write_bytes(SECRET)
     return MotoBucket(moto_s3, moto_bucket, stack.moto_s3_endpoint, key_file)
@@ -57,18 +61,21 @@ def prefix() -> str:
 
 
 def files_under(root: Path) -> dict[str, bytes]:
-    return {p.relative_to(root).as_posix(): p.read_bytes()
-            for p in root.rglob("*") if p.is_file() and not p.is_symlink()}
+    return {
+        p.relative_to(root).as_posix(): p.read_bytes()
+        for p in root.rglob("*")
+        if p.is_file() and not p.is_symlink()
+    }
 
 
 # ---------------------------------------------------------------------------- aliasing keys
 
 
 ALIASES = {
-    "a.csv/.": "a.csv",        # a '.' segment: pathlib drops it
-    "x//b.csv": "x/b.csv",     # an empty segment
+    "a.csv/.": "a.csv",  # a '.' segment: pathlib drops it
+    "x//b.csv": "x/b.csv",  # an empty segment
     "y/./c.csv": "y/c.csv",
-    "z/../d.csv": "d.csv",     # a '..' game
+    "z/../d.csv": "d.csv",  # a '..' game
 }
 
 
@@ -87,8 +94,9 @@ def test_keys_aliasing_another_objects_file_are_refused(
     errors = [line for line in err(result).splitlines() if line.startswith("s3cse: error:")]
     for alias in ALIASES:
         assert any(f"s3://{moto.bucket}/{prefix}/{alias}]" in line for line in errors), errors
-    assert errors[-1] == f"s3cse: error: {len(ALIASES)} of {len(real) + len(ALIASES)} " \
-                         "objects failed"
+    assert (
+        errors[-1] == f"s3cse: error: {len(ALIASES)} of {len(real) + len(ALIASES)} objects failed"
+    )
     assert files_under(out) == real  # each file holds its own object, the rest copied
 
 
@@ -98,8 +106,12 @@ def test_a_trailing_slash_object_with_data_is_refused_not_dropped(
     moto.put(f"{prefix}/data/", b"this is no folder marker")
     moto.put(f"{prefix}/encrypted-marker/", b"")  # empty plaintext: a marker
     moto.s3.put_object(Bucket=moto.bucket, Key=f"{prefix}/plain-marker/", Body=b"")
-    moto.s3.put_object(Bucket=moto.bucket, Key=f"{prefix}/typed-marker/", Body=b"x",
-                       ContentType="application/x-directory")
+    moto.s3.put_object(
+        Bucket=moto.bucket,
+        Key=f"{prefix}/typed-marker/",
+        Body=b"x",
+        ContentType="application/x-directory",
+    )
     moto.put(f"{prefix}/kept.txt", b"kept")
     out = tmp_path / "out"
     result = moto.cp("-r", f"s3://{moto.bucket}/{prefix}", out)

@@ -22,10 +22,12 @@ def client(make_client: MakeClient) -> Any:
     return make_client(aes_keyring(0))
 
 
-@pytest.mark.parametrize("method", ["get_object", "put_object", "upload_part",
-                                    "create_multipart_upload"])
-def test_urls_that_move_content_are_refused(client: Any, bucket: str, key_name: str,
-                                            method: str) -> None:
+@pytest.mark.parametrize(
+    "method", ["get_object", "put_object", "upload_part", "create_multipart_upload"]
+)
+def test_urls_that_move_content_are_refused(
+    client: Any, bucket: str, key_name: str, method: str
+) -> None:
     params = {"Bucket": bucket, "Key": key_name}
     if method == "upload_part":
         params.update(UploadId="u", PartNumber=1)
@@ -38,11 +40,13 @@ def test_presigned_post_is_refused(client: Any, bucket: str, key_name: str) -> N
         client.generate_presigned_post(bucket, key_name)
 
 
-def test_opt_in_signs_a_url_that_serves_the_ciphertext(client: Any, s3: Any, bucket: str,
-                                                       key_name: str) -> None:
+def test_opt_in_signs_a_url_that_serves_the_ciphertext(
+    client: Any, s3: Any, bucket: str, key_name: str
+) -> None:
     client.put_object(Bucket=bucket, Key=key_name, Body=b"secret plaintext")
-    url = client.generate_presigned_url("get_object", Params={"Bucket": bucket, "Key": key_name},
-                                        ExpiresIn=60, AllowCiphertext=True)
+    url = client.generate_presigned_url(
+        "get_object", Params={"Bucket": bucket, "Key": key_name}, ExpiresIn=60, AllowCiphertext=True
+    )
     with urllib.request.urlopen(url) as answer:
         served = answer.read()
     assert served == s3.get_object(Bucket=bucket, Key=key_name)["Body"].read()
@@ -50,6 +54,5 @@ def test_opt_in_signs_a_url_that_serves_the_ciphertext(client: Any, s3: Any, buc
 
 
 def test_other_operations_pass_through(client: Any, bucket: str, key_name: str) -> None:
-    url = client.generate_presigned_url("head_object", Params={"Bucket": bucket,
-                                                               "Key": key_name})
+    url = client.generate_presigned_url("head_object", Params={"Bucket": bucket, "Key": key_name})
     assert url.startswith("http") and f"/{bucket}/" in url and "Signature=" in url

@@ -24,8 +24,9 @@ from ..integration.test_cli import run
 
 SECRET = bytes(range(32))
 # What a terminal acts on or hides: C0 but the line break, DEL, C1, bidi controls.
-RAW_CONTROL = re.compile("[\x00-\x09\x0b-\x1f\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e"
-                         "\u2066-\u2069\u2028\u2029]")
+RAW_CONTROL = re.compile(
+    "[\x00-\x09\x0b-\x1f\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069\u2028\u2029]"
+)
 NAMES = {
     "osc\x1b]0;owned\x07.txt": "osc\\x1b]0;owned\\x07.txt",
     "csi\x1b[2J\x1b[1;1H.txt": "csi\\x1b[2J\\x1b[1;1H.txt",
@@ -36,8 +37,12 @@ NAMES = {
 
 
 @pytest.fixture(scope="module")
-def hostile(moto_s3: Any, moto_bucket: str, stack: local.LocalStack,
-            tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
+def hostile(
+    moto_s3: Any,
+    moto_bucket: str,
+    stack: local.LocalStack,
+    tmp_path_factory: pytest.TempPathFactory,
+) -> dict[str, Any]:
     """Objects under one prefix whose keys carry terminal controls, and key files."""
     prefix = f"terminal-{uuid.uuid4().hex[:8]}"
     writer = EncryptionClient(AesKeyring(SECRET), s3_client=moto_s3)
@@ -46,8 +51,13 @@ def hostile(moto_s3: Any, moto_bucket: str, stack: local.LocalStack,
     keys = tmp_path_factory.mktemp("terminal-keys")
     (keys / "aes.key").write_bytes(SECRET)
     (keys / "new.key").write_bytes(bytes(range(1, 33)))
-    return {"url": f"s3://{moto_bucket}/{prefix}", "prefix": prefix, "bucket": moto_bucket,
-            "endpoint": ["--endpoint-url", stack.moto_s3_endpoint], "keys": keys}
+    return {
+        "url": f"s3://{moto_bucket}/{prefix}",
+        "prefix": prefix,
+        "bucket": moto_bucket,
+        "endpoint": ["--endpoint-url", stack.moto_s3_endpoint],
+        "keys": keys,
+    }
 
 
 def shown(result: Any) -> str:
@@ -75,8 +85,15 @@ def test_ls_shows_keys_escaped_and_json_keeps_them_exact(hostile: dict[str, Any]
 
 
 def test_cp_recursive_lines_are_escaped(hostile: dict[str, Any], tmp_path: Path) -> None:
-    result = run("cp", "-r", hostile["url"], tmp_path / "out", "--aes-key-file",
-                 hostile["keys"] / "aes.key", *hostile["endpoint"])
+    result = run(
+        "cp",
+        "-r",
+        hostile["url"],
+        tmp_path / "out",
+        "--aes-key-file",
+        hostile["keys"] / "aes.key",
+        *hostile["endpoint"],
+    )
     assert result.returncode == 0, shown(result)
     assert_escaped(shown(result), list(NAMES))
     assert (tmp_path / "out" / "bidi\u202etxt.exe").read_bytes() == b"data"  # files: exact
@@ -89,20 +106,33 @@ def test_rm_lines_are_escaped(hostile: dict[str, Any]) -> None:
 
 
 def test_rotate_lines_are_escaped(hostile: dict[str, Any]) -> None:
-    result = run("rotate", hostile["url"], "--aes-key-file", hostile["keys"] / "aes.key",
-                 "--to-aes-key-file", hostile["keys"] / "new.key", "--dry-run",
-                 *hostile["endpoint"])
+    result = run(
+        "rotate",
+        hostile["url"],
+        "--aes-key-file",
+        hostile["keys"] / "aes.key",
+        "--to-aes-key-file",
+        hostile["keys"] / "new.key",
+        "--dry-run",
+        *hostile["endpoint"],
+    )
     assert result.returncode == 0, shown(result)
     assert_escaped(shown(result), list(NAMES))
 
 
-def test_error_messages_naming_a_key_are_escaped(hostile: dict[str, Any],
-                                                 tmp_path: Path) -> None:
+def test_error_messages_naming_a_key_are_escaped(hostile: dict[str, Any], tmp_path: Path) -> None:
     missing = run("inspect", f"{hostile['url']}/gone\x1b]0;owned\x07", *hostile["endpoint"])
     assert missing.returncode == 4, shown(missing)
     assert "gone\\x1b]0;owned\\x07" in shown(missing)
-    wrong_key = run("cp", "-r", hostile["url"], tmp_path / "out", "--aes-key-file",
-                    hostile["keys"] / "new.key", *hostile["endpoint"])
+    wrong_key = run(
+        "cp",
+        "-r",
+        hostile["url"],
+        tmp_path / "out",
+        "--aes-key-file",
+        hostile["keys"] / "new.key",
+        *hostile["endpoint"],
+    )
     assert wrong_key.returncode != 0
     assert shown(wrong_key).count("s3cse: error:") == len(NAMES) + 1
     assert_escaped(shown(missing) + shown(wrong_key), list(NAMES))
@@ -112,8 +142,7 @@ def test_a_line_break_in_a_key_cannot_start_a_line_of_its_own(
     moto_bucket: str, stack: local.LocalStack
 ) -> None:
     key = f"forge-{uuid.uuid4().hex[:8]}\ns3cse: all objects verified"
-    result = run("inspect", f"s3://{moto_bucket}/{key}", "--endpoint-url",
-                 stack.moto_s3_endpoint)
+    result = run("inspect", f"s3://{moto_bucket}/{key}", "--endpoint-url", stack.moto_s3_endpoint)
     assert result.returncode == 4
     lines = result.stderr.decode().splitlines()
     assert lines[0].startswith("s3cse: error:")

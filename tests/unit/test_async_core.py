@@ -69,8 +69,7 @@ def test_async_kms_keyring_makes_the_sync_keyrings_calls() -> None:
 
 
 def test_async_kms_keyring_translates_errors_and_refuses_sync_use() -> None:
-    keyring = AsyncKmsKeyring("alias/k", kms_client=AsyncFakeKms(
-        client_error("DisabledException")))
+    keyring = AsyncKmsKeyring("alias/k", kms_client=AsyncFakeKms(client_error("DisabledException")))
     md = kms_md(GCM_HKDF_COMMIT, {"aws:x-amz-cek-alg": "115"})
     with pytest.raises(e.KmsKeyUnavailableError, match="alias/k"):
         run(keyring.aon_decrypt(DecryptionRequest(md)))
@@ -110,8 +109,9 @@ def test_multi_keyring_async_unwrap_matches_sync() -> None:
     with pytest.raises(e.KeyUnwrapError) as async_error:
         run(missing.aon_decrypt(request))
     assert str(async_error.value) == str(sync_error.value)
-    assert run(DefaultMaterialsManager(found).adecrypt_data_key(request)) == \
-        found.on_decrypt(request)
+    assert run(DefaultMaterialsManager(found).adecrypt_data_key(request)) == found.on_decrypt(
+        request
+    )
     with pytest.raises(e.KeyUnwrapError, match="cannot unwrap"):
         run(DefaultMaterialsManager(KmsKeyring("k")).adecrypt_data_key(request))
 
@@ -122,8 +122,7 @@ def test_caching_manager_shares_one_cache_between_sync_and_async_callers() -> No
     first = cache.encryption_materials(request)
 
     async def scenario() -> list[Any]:
-        return list(await asyncio.gather(*(cache.aencryption_materials(request)
-                                           for _ in range(9))))
+        return list(await asyncio.gather(*(cache.aencryption_materials(request) for _ in range(9))))
 
     assert all(m is first for m in run(scenario()))
     assert (cache.stats.encrypt_misses, cache.stats.encrypt_hits) == (1, 9)
@@ -135,8 +134,7 @@ def test_caching_manager_shares_one_cache_between_sync_and_async_callers() -> No
     assert cache.decrypt_data_key(decrypt) == key == first.data_key
     assert (cache.stats.decrypt_misses, cache.stats.decrypt_hits) == (1, 1)
     with pytest.raises(e.ConfigurationError, match="caching data keys"):
-        run(cache.aencryption_materials(EncryptionRequest(
-            CryptoConfig(format="v2").write_suite)))
+        run(cache.aencryption_materials(EncryptionRequest(CryptoConfig(format="v2").write_suite)))
 
 
 # ---------------------------------------------------------------- bodies
@@ -168,8 +166,11 @@ def encrypted(plaintext: bytes) -> tuple[bytes, Any]:
 def test_async_body_reads_like_the_sync_body(step: int) -> None:
     plaintext = b"".join(b"row %d\r\n" % i if i % 3 else b"row %d\n" % i for i in range(3000))
     ciphertext, key = encrypted(plaintext)
-    sync_lines = list(DecryptedBody.streaming(io.BytesIO(ciphertext), content_decryptor(key),
-                                              len(plaintext)).iter_lines(100, keepends=True))
+    sync_lines = list(
+        DecryptedBody.streaming(
+            io.BytesIO(ciphertext), content_decryptor(key), len(plaintext)
+        ).iter_lines(100, keepends=True)
+    )
 
     async def scenario() -> None:
         source = Trickle(ciphertext, step)
@@ -178,8 +179,9 @@ def test_async_body_reads_like_the_sync_body(step: int) -> None:
         assert await body.read(0) == b""
         assert await body.read() == plaintext[3:]
         assert source.closed  # released at the end of the stream
-        lines = AsyncDecryptedBody.streaming(Trickle(ciphertext, step), content_decryptor(key),
-                                             len(plaintext))
+        lines = AsyncDecryptedBody.streaming(
+            Trickle(ciphertext, step), content_decryptor(key), len(plaintext)
+        )
         assert [x async for x in lines.iter_lines(100, keepends=True)] == sync_lines
 
     run(scenario())
@@ -190,8 +192,7 @@ def test_async_body_raises_on_tampering_at_the_end() -> None:
     tampered = ciphertext[:-1] + bytes([ciphertext[-1] ^ 1])
 
     async def scenario() -> None:
-        body = AsyncDecryptedBody.streaming(Trickle(tampered, 1000), content_decryptor(key),
-                                            6000)
+        body = AsyncDecryptedBody.streaming(Trickle(tampered, 1000), content_decryptor(key), 6000)
         with pytest.raises(e.TagMismatchError):
             await body.read()
 
@@ -202,27 +203,31 @@ def test_async_body_raises_on_tampering_at_the_end() -> None:
 
 
 def test_protocol_helpers() -> None:
-    assert protocol.copy_source("/b/k/x?versionId=v1") == {"Bucket": "b", "Key": "k/x",
-                                                           "VersionId": "v1"}
-    delete = {"Objects": [{"Key": "a"}, {"Key": "a.instruction"},
-                          {"Key": "v", "VersionId": "1"}]}
+    assert protocol.copy_source("/b/k/x?versionId=v1") == {
+        "Bucket": "b",
+        "Key": "k/x",
+        "VersionId": "v1",
+    }
+    delete = {"Objects": [{"Key": "a"}, {"Key": "a.instruction"}, {"Key": "v", "VersionId": "1"}]}
     candidates = protocol.sidecar_candidates(delete, (".instruction", ".s3cse-index"))
-    assert candidates == ["a.s3cse-index", "a.instruction.instruction",
-                          "a.instruction.s3cse-index"]
+    assert candidates == ["a.s3cse-index", "a.instruction.instruction", "a.instruction.s3cse-index"]
     kinds = dict(zip(candidates, (Kind.SIDECAR, Kind.ABSENT, Kind.USER_OBJECT), strict=True))
     assert protocol.with_sidecars(delete, kinds)["Objects"] == [
-        {"Key": "a"}, {"Key": "a.instruction"}, {"Key": "v", "VersionId": "1"},
-        {"Key": "a.s3cse-index"}]
+        {"Key": "a"},
+        {"Key": "a.instruction"},
+        {"Key": "v", "VersionId": "1"},
+        {"Key": "a.s3cse-index"},
+    ]
     assert protocol.content_range({"ContentRange": "bytes 5-9/100"}) == (5, 9, 100)
     assert protocol.content_range({"ContentLength": 7}) == (0, 6, 7)
     with pytest.raises(e.ConfigurationError, match="ContentMD5"):
         protocol.plan_put(CryptoConfig(), {"ContentMD5": "x"}, None, None, None)
     with pytest.raises(e.ConfigurationError, match="reserved"):
         protocol.plan_put(CryptoConfig(), {"Metadata": {"x-amz-key": "x"}}, None, None, None)
-    plan = protocol.plan_put(CryptoConfig(integrity_index=True), {"ACL": "private"},
-                             {"a": "b"}, True, None)
-    assert (plan.instruction_file, plan.integrity_index, plan.context) == (True, True,
-                                                                           {"a": "b"})
+    plan = protocol.plan_put(
+        CryptoConfig(integrity_index=True), {"ACL": "private"}, {"a": "b"}, True, None
+    )
+    assert (plan.instruction_file, plan.integrity_index, plan.context) == (True, True, {"a": "b"})
     assert protocol.sidecar_args({"ACL": "private", "ContentType": "x"}) == {"ACL": "private"}
     with pytest.raises(e.ConfigurationError, match="PartNumber"):
         protocol.refuse_part_number({"PartNumber": 1})

@@ -46,8 +46,15 @@ class Clock:
 def manager(**kwargs: Any) -> tuple[CachingMaterialsManager, CountingKeyring, Clock]:
     ring = CountingKeyring(aes_keyring(0))
     clock = Clock()
-    return CachingMaterialsManager(DefaultMaterialsManager(ring), clock=clock,  # type: ignore[arg-type]
-                                   **kwargs), ring, clock
+    return (
+        CachingMaterialsManager(
+            DefaultMaterialsManager(ring),
+            clock=clock,  # type: ignore[arg-type]
+            **kwargs,
+        ),
+        ring,
+        clock,
+    )
 
 
 def test_one_data_key_serves_many_objects_each_with_its_own_content_key() -> None:
@@ -55,9 +62,9 @@ def test_one_data_key_serves_many_objects_each_with_its_own_content_key() -> Non
     config = CryptoConfig()
     sealed = [encrypt_bytes(b"same plaintext", cmm, config) for _ in range(100)]
     assert ring.encrypts == 1
-    assert len({md["x-amz-3"] for _, md, _ in sealed}) == 1   # the same wrapped key
+    assert len({md["x-amz-3"] for _, md, _ in sealed}) == 1  # the same wrapped key
     assert len({md["x-amz-i"] for _, md, _ in sealed}) == 100  # a fresh message id each
-    assert len({ct for ct, _, _ in sealed}) == 100             # so different ciphertexts
+    assert len({ct for ct, _, _ in sealed}) == 100  # so different ciphertexts
     for ciphertext, md, _ in sealed:
         assert decrypt_bytes(ciphertext, md, cmm, config) == b"same plaintext"
     assert ring.decrypts == 1 and cmm.stats.decrypt_hits == 99
@@ -113,8 +120,10 @@ def test_decrypt_cache_keys_on_the_whole_request() -> None:
 
 def test_decrypt_cache_is_bounded_and_clearable() -> None:
     cmm, ring, _ = manager(decrypt_entries=2)
-    sealed = [encrypt_bytes(b"x", DefaultMaterialsManager(aes_keyring(0)), CryptoConfig())
-              for _ in range(3)]
+    sealed = [
+        encrypt_bytes(b"x", DefaultMaterialsManager(aes_keyring(0)), CryptoConfig())
+        for _ in range(3)
+    ]
     for ciphertext, md, _ in sealed + sealed[-1:]:
         decrypt_bytes(ciphertext, md, cmm, CryptoConfig())
     assert ring.decrypts == 3

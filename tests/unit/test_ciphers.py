@@ -142,27 +142,39 @@ def test_content_key_for_decrypt_wrong_commitment() -> None:
     assert new.commitment is not None
     bad = bytes([new.commitment[0] ^ 1]) + new.commitment[1:]
     with pytest.raises(CommitmentMismatchError):
-        content_key_for_decrypt(GCM_HKDF_COMMIT, data_key, message_id=new.message_id,
-                                commitment=bad)
+        content_key_for_decrypt(
+            GCM_HKDF_COMMIT, data_key, message_id=new.message_id, commitment=bad
+        )
     with pytest.raises(CommitmentMismatchError):
-        content_key_for_decrypt(GCM_HKDF_COMMIT, os.urandom(32), message_id=new.message_id,
-                                commitment=new.commitment)
+        content_key_for_decrypt(
+            GCM_HKDF_COMMIT, os.urandom(32), message_id=new.message_id, commitment=new.commitment
+        )
 
 
 @pytest.mark.parametrize(
     ("message_id", "commitment"),
-    [(None, b"c" * 28), (b"m" * 27, b"c" * 28), (b"m" * 28, None), (b"m" * 28, b"c" * 29),
-     (b"m" * 29, b"c" * 28), (b"m" * 28, b"")],
+    [
+        (None, b"c" * 28),
+        (b"m" * 27, b"c" * 28),
+        (b"m" * 28, None),
+        (b"m" * 28, b"c" * 29),
+        (b"m" * 29, b"c" * 28),
+        (b"m" * 28, b""),
+    ],
 )
-def test_content_key_for_decrypt_115_lengths(message_id: bytes | None,
-                                             commitment: bytes | None) -> None:
+def test_content_key_for_decrypt_115_lengths(
+    message_id: bytes | None, commitment: bytes | None
+) -> None:
     with pytest.raises(MetadataError):
-        content_key_for_decrypt(GCM_HKDF_COMMIT, os.urandom(32), message_id=message_id,
-                                commitment=commitment)
+        content_key_for_decrypt(
+            GCM_HKDF_COMMIT, os.urandom(32), message_id=message_id, commitment=commitment
+        )
 
 
-@pytest.mark.parametrize(("suite", "iv"), [(GCM_IV12_TAG16, None), (GCM_IV12_TAG16, b"i" * 16),
-                                           (CBC_IV16, b"i" * 12), (CBC_IV16, None)])
+@pytest.mark.parametrize(
+    ("suite", "iv"),
+    [(GCM_IV12_TAG16, None), (GCM_IV12_TAG16, b"i" * 16), (CBC_IV16, b"i" * 12), (CBC_IV16, None)],
+)
 def test_content_key_for_decrypt_iv_lengths(suite: object, iv: bytes | None) -> None:
     with pytest.raises(MetadataError):
         content_key_for_decrypt(suite, os.urandom(32), iv=iv)  # type: ignore[arg-type]
@@ -302,8 +314,12 @@ def test_cbc_decrypts_cryptography_output(plaintext: bytes, chunk: int) -> None:
 
 @pytest.mark.parametrize(
     "last_block",
-    [b"A" * 15 + b"\x00", b"A" * 15 + b"\x11", b"A" * 14 + b"\x01\x02",
-     b"A" * 13 + b"\x02\x03\x03"],
+    [
+        b"A" * 15 + b"\x00",
+        b"A" * 15 + b"\x11",
+        b"A" * 14 + b"\x01\x02",
+        b"A" * 13 + b"\x02\x03\x03",
+    ],
 )
 def test_cbc_bad_padding(last_block: bytes) -> None:
     key, iv = os.urandom(32), os.urandom(16)

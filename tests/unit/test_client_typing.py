@@ -25,12 +25,16 @@ def test_unknown_option_is_a_type_error_naming_the_valid_ones(client_class: type
 
 
 def test_options_override_the_config() -> None:
-    client = EncryptionClient(AesKeyring(b"k" * 32), s3_client=object(),
-                              config=CryptoConfig(legacy=True), integrity_index=True)
+    client = EncryptionClient(
+        AesKeyring(b"k" * 32),
+        s3_client=object(),
+        config=CryptoConfig(legacy=True),
+        integrity_index=True,
+    )
     assert client.config.legacy and client.config.integrity_index
 
 
-USE = '''
+USE = """
 from s3cse import AesKeyring, EncryptionClient
 from s3cse.aio import AsyncEncryptionClient
 
@@ -50,19 +54,33 @@ async def read(aclient: AsyncEncryptionClient) -> bytes:
     response = await aclient.get_object(Bucket="b", Key="k")
     wrong: int = response["EncryptionMetadata"]  # E6
     return await response["Body"].read()
-'''
+"""
 
 
-def test_type_checkers_see_the_options_and_the_answers(tmp_path: Path,
-                                                       monkeypatch: pytest.MonkeyPatch) -> None:
+def test_type_checkers_see_the_options_and_the_answers(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setenv("MYPYPATH", str(SRC))
     source = tmp_path / "use.py"
     source.write_text(textwrap.dedent(USE))
-    report, _, _ = mypy_api.run([
-        "--strict", "--no-incremental", "--ignore-missing-imports",
-        "--cache-dir", str(tmp_path / "cache"), "--python-version", "3.10", str(source)])
-    flagged = {int(line.split(":")[1]) for line in report.splitlines()
-               if line.startswith(str(source)) and ": error:" in line}
-    expected = {number for number, line in enumerate(source.read_text().splitlines(), 1)
-                if "# E" in line}
+    report, _, _ = mypy_api.run(
+        [
+            "--strict",
+            "--no-incremental",
+            "--ignore-missing-imports",
+            "--cache-dir",
+            str(tmp_path / "cache"),
+            "--python-version",
+            "3.10",
+            str(source),
+        ]
+    )
+    flagged = {
+        int(line.split(":")[1])
+        for line in report.splitlines()
+        if line.startswith(str(source)) and ": error:" in line
+    }
+    expected = {
+        number for number, line in enumerate(source.read_text().splitlines(), 1) if "# E" in line
+    }
     assert flagged == expected, report

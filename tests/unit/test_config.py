@@ -97,8 +97,12 @@ def test_configuration_error_is_value_error() -> None:
     [
         CryptoConfig(),
         CryptoConfig(format="v2", legacy=True, instruction_file=True),  # type: ignore[arg-type]
-        CryptoConfig(commitment_policy=P.REQUIRE_ENCRYPT_ALLOW_DECRYPT, delayed_authentication=True,
-                     spool_threshold=5, spool_dir="/tmp/x"),
+        CryptoConfig(
+            commitment_policy=P.REQUIRE_ENCRYPT_ALLOW_DECRYPT,
+            delayed_authentication=True,
+            spool_threshold=5,
+            spool_dir="/tmp/x",
+        ),
     ],
 )
 def test_picklable(config: CryptoConfig) -> None:

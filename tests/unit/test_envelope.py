@@ -51,8 +51,12 @@ def v1_object(kek: bytes) -> tuple[bytes, dict[str, str]]:
     key_padder = sym_padding.PKCS7(128).padder()
     wrap = Cipher(algorithms.AES(kek), modes.ECB()).encryptor()
     edk = wrap.update(key_padder.update(data_key) + key_padder.finalize()) + wrap.finalize()
-    md = {"x-amz-key": b64(edk), "x-amz-iv": b64(iv), "x-amz-matdesc": "{}",
-          "x-amz-unencrypted-content-length": str(len(PLAINTEXT))}
+    md = {
+        "x-amz-key": b64(edk),
+        "x-amz-iv": b64(iv),
+        "x-amz-matdesc": "{}",
+        "x-amz-unencrypted-content-length": str(len(PLAINTEXT)),
+    }
     return body, md
 
 
@@ -73,8 +77,14 @@ def test_v2_object_made_with_cryptography() -> None:
     kek, data_key, iv, wrap_iv = aes_key(0), os.urandom(32), os.urandom(12), os.urandom(12)
     body = AESGCM(data_key).encrypt(iv, PLAINTEXT, None)
     edk = wrap_iv + AESGCM(kek).encrypt(wrap_iv, data_key, b"AES/GCM/NoPadding")
-    md = {"x-amz-key-v2": b64(edk), "x-amz-iv": b64(iv), "x-amz-cek-alg": "AES/GCM/NoPadding",
-          "x-amz-tag-len": "128", "x-amz-wrap-alg": "AES/GCM", "x-amz-matdesc": "{}"}
+    md = {
+        "x-amz-key-v2": b64(edk),
+        "x-amz-iv": b64(iv),
+        "x-amz-cek-alg": "AES/GCM/NoPadding",
+        "x-amz-tag-len": "128",
+        "x-amz-wrap-alg": "AES/GCM",
+        "x-amz-matdesc": "{}",
+    }
     cmm = DefaultMaterialsManager(AesKeyring(kek))
     with pytest.raises(CommitmentPolicyError):
         envelope.decrypt_bytes(body, md, cmm, CryptoConfig())
@@ -89,10 +99,17 @@ def test_v3_object_made_with_cryptography() -> None:
     key, commitment = derive_keys(GCM_HKDF_COMMIT, data_key, message_id)
     body = AESGCM(key).encrypt(b"\x01" * 12, PLAINTEXT, b"\x00\x73")
     edk = wrap_iv + AESGCM(kek).encrypt(wrap_iv, data_key, b"115")
-    md = {"x-amz-c": "115", "x-amz-3": b64(edk), "x-amz-w": "02", "x-amz-d": b64(commitment),
-          "x-amz-i": b64(message_id)}
-    assert envelope.decrypt_bytes(body, md, DefaultMaterialsManager(AesKeyring(kek)),
-                                  CryptoConfig()) == PLAINTEXT
+    md = {
+        "x-amz-c": "115",
+        "x-amz-3": b64(edk),
+        "x-amz-w": "02",
+        "x-amz-d": b64(commitment),
+        "x-amz-i": b64(message_id),
+    }
+    assert (
+        envelope.decrypt_bytes(body, md, DefaultMaterialsManager(AesKeyring(kek)), CryptoConfig())
+        == PLAINTEXT
+    )
 
 
 def test_encrypt_bytes_v3_metadata() -> None:
@@ -106,8 +123,9 @@ def test_encrypt_bytes_v3_metadata() -> None:
         envelope.decrypt_bytes(ciphertext, obj, aes_cmm(1), CryptoConfig())
     # A keyring of another kind is refused before anything is tried.
     with pytest.raises(KeyUnwrapError, match="AES/GCM"):
-        envelope.decrypt_bytes(ciphertext, obj, DefaultMaterialsManager(rsa_keyring(0)),
-                               CryptoConfig())
+        envelope.decrypt_bytes(
+            ciphertext, obj, DefaultMaterialsManager(rsa_keyring(0)), CryptoConfig()
+        )
 
 
 def test_instruction_file_required_and_checked() -> None:
@@ -120,18 +138,25 @@ def test_instruction_file_required_and_checked() -> None:
         envelope.decrypt_bytes(ciphertext, obj, aes_cmm(), config, instruction_file=b"nope")
     spoofed = dict(instr, **{"x-amz-c": obj["x-amz-c"]})
     with pytest.raises(InstructionFileError):
-        envelope.decrypt_bytes(ciphertext, obj, aes_cmm(), config,
-                               instruction_file=json.dumps(spoofed).encode())
+        envelope.decrypt_bytes(
+            ciphertext, obj, aes_cmm(), config, instruction_file=json.dumps(spoofed).encode()
+        )
     body = json.dumps(instr).encode()
-    assert envelope.decrypt_bytes(ciphertext, obj, aes_cmm(), config,
-                                  instruction_file=body) == PLAINTEXT
+    assert (
+        envelope.decrypt_bytes(ciphertext, obj, aes_cmm(), config, instruction_file=body)
+        == PLAINTEXT
+    )
 
 
 def test_object_metadata_wins_over_instruction_file_lookup() -> None:
     # With the data key in the object metadata, an instruction file is not consulted.
     ciphertext, obj, _ = envelope.encrypt_bytes(PLAINTEXT, aes_cmm(), CryptoConfig())
-    assert envelope.decrypt_bytes(ciphertext, obj, aes_cmm(), CryptoConfig(),
-                                  instruction_file=b"garbage") == PLAINTEXT
+    assert (
+        envelope.decrypt_bytes(
+            ciphertext, obj, aes_cmm(), CryptoConfig(), instruction_file=b"garbage"
+        )
+        == PLAINTEXT
+    )
 
 
 def test_bad_metadata_surfaces_as_metadata_error() -> None:

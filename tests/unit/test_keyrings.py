@@ -66,18 +66,28 @@ def content_md(
     """The metadata a reader would hold for an object of ``suite`` with this wrap."""
     if suite.committing:
         return ContentMetadata(
-            version=FormatVersion.V3, suite=suite, wrap_alg=wrap_alg, encrypted_data_key=edk,
-            context=dict(context or {}), message_id=os.urandom(28), commitment=os.urandom(28),
+            version=FormatVersion.V3,
+            suite=suite,
+            wrap_alg=wrap_alg,
+            encrypted_data_key=edk,
+            context=dict(context or {}),
+            message_id=os.urandom(28),
+            commitment=os.urandom(28),
         )
     version = FormatVersion.V2
     return ContentMetadata(
-        version=version, suite=suite, wrap_alg=wrap_alg, encrypted_data_key=edk,
-        context=dict(context or {}), iv=os.urandom(suite.iv_length),
+        version=version,
+        suite=suite,
+        wrap_alg=wrap_alg,
+        encrypted_data_key=edk,
+        context=dict(context or {}),
+        iv=os.urandom(suite.iv_length),
     )
 
 
-def request_for(mats: EncryptionMaterials, *, suite: AlgorithmSuite | None = None,
-                legacy: bool = False) -> DecryptionRequest:
+def request_for(
+    mats: EncryptionMaterials, *, suite: AlgorithmSuite | None = None, legacy: bool = False
+) -> DecryptionRequest:
     md = content_md(suite or mats.suite, mats.wrap_alg, mats.encrypted_data_key, mats.context)
     return DecryptionRequest(md, legacy=legacy)
 
@@ -115,8 +125,9 @@ def test_aes_data_keys_are_fresh() -> None:
     assert a.encrypted_data_key[:12] != b.encrypted_data_key[:12]
 
 
-@pytest.mark.parametrize(("made_for", "claimed"), [(GCM_IV12_TAG16, GCM_HKDF_COMMIT),
-                                                   (GCM_HKDF_COMMIT, GCM_IV12_TAG16)])
+@pytest.mark.parametrize(
+    ("made_for", "claimed"), [(GCM_IV12_TAG16, GCM_HKDF_COMMIT), (GCM_HKDF_COMMIT, GCM_IV12_TAG16)]
+)
 def test_aes_wrap_bound_to_suite(made_for: AlgorithmSuite, claimed: AlgorithmSuite) -> None:
     keyring = AesKeyring(aes_key(0))
     mats = keyring.on_encrypt(EncryptionRequest(made_for))
@@ -153,8 +164,12 @@ def test_aes_several_keys_by_material_description() -> None:
     old_mats = old.on_encrypt(EncryptionRequest(GCM_HKDF_COMMIT))
     new_mats = rotated.on_encrypt(EncryptionRequest(GCM_HKDF_COMMIT))
     assert new_mats.context == {"version": "2"}
-    assert AESGCM(new_key).decrypt(new_mats.encrypted_data_key[:12],
-                                   new_mats.encrypted_data_key[12:], b"115") == new_mats.data_key
+    assert (
+        AESGCM(new_key).decrypt(
+            new_mats.encrypted_data_key[:12], new_mats.encrypted_data_key[12:], b"115"
+        )
+        == new_mats.data_key
+    )
     assert rotated.on_decrypt(request_for(old_mats)) == old_mats.data_key
     assert rotated.on_decrypt(request_for(new_mats)) == new_mats.data_key
     # An unrelated keyring fails on both.
@@ -167,7 +182,8 @@ def test_aes_several_keys_by_material_description() -> None:
 def test_named_keyring_refuses_an_object_naming_a_key_it_does_not_hold() -> None:
     old_key = aes_key(1)
     mats = AesKeyring(old_key, {"who": "somebody else"}).on_encrypt(
-        EncryptionRequest(GCM_IV12_TAG16))
+        EncryptionRequest(GCM_IV12_TAG16)
+    )
     keyring = AesKeyring(aes_key(0), additional_keys=[({"v": "1"}, old_key)])
     with pytest.raises(KeyUnwrapError, match="somebody else"):
         keyring.on_decrypt(request_for(mats))
@@ -182,7 +198,8 @@ def test_unnamed_object_tries_every_key_of_a_named_keyring() -> None:
 
 def test_unnamed_keyring_reads_objects_whatever_they_name() -> None:
     mats = AesKeyring(aes_key(0), {"who": "the writer"}).on_encrypt(
-        EncryptionRequest(GCM_IV12_TAG16))
+        EncryptionRequest(GCM_IV12_TAG16)
+    )
     assert AesKeyring(aes_key(0)).on_decrypt(request_for(mats)) == mats.data_key
 
 
@@ -194,8 +211,7 @@ def v1_ecb_wrap(kek: bytes, data_key: bytes) -> bytes:
 
 
 def v1_metadata(edk: bytes, matdesc: str = "{}") -> ContentMetadata:
-    return parse({"x-amz-key": b64(edk), "x-amz-iv": b64(os.urandom(16)),
-                  "x-amz-matdesc": matdesc})
+    return parse({"x-amz-key": b64(edk), "x-amz-iv": b64(os.urandom(16)), "x-amz-matdesc": matdesc})
 
 
 def test_aes_legacy_v1_ecb() -> None:
@@ -214,8 +230,9 @@ def test_aes_legacy_v1_ecb() -> None:
 def test_aes_legacy_v1_ecb_key_chosen_by_matdesc() -> None:
     old_key, data_key = aes_key(1), os.urandom(32)
     md = v1_metadata(v1_ecb_wrap(old_key, data_key), '{"version":"1"}')
-    keyring = AesKeyring(aes_key(0), {"version": "2"},
-                         additional_keys=[({"version": "1"}, old_key)])
+    keyring = AesKeyring(
+        aes_key(0), {"version": "2"}, additional_keys=[({"version": "1"}, old_key)]
+    )
     assert keyring.on_decrypt(DecryptionRequest(md, legacy=True)) == data_key
 
 
@@ -266,8 +283,15 @@ def test_load_aes_key_file_raw_and_base64(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize(
     "content",
-    [b"", b"\x00" * 31, b"\x00" * 33, b"hello", b"not base64 at all!!\n",
-     base64.b64encode(os.urandom(10)), base64.b64encode(os.urandom(33)) + b"\n"],
+    [
+        b"",
+        b"\x00" * 31,
+        b"\x00" * 33,
+        b"hello",
+        b"not base64 at all!!\n",
+        base64.b64encode(os.urandom(10)),
+        base64.b64encode(os.urandom(33)) + b"\n",
+    ],
 )
 def test_load_aes_key_file_rejects(tmp_path: Path, content: bytes) -> None:
     path = tmp_path / "bad.key"
@@ -300,8 +324,9 @@ def test_rsa_round_trip_and_pseudo_key(suite: AlgorithmSuite) -> None:
     assert keyring.on_decrypt(request_for(mats)) == mats.data_key
 
 
-@pytest.mark.parametrize(("made_for", "claimed"), [(GCM_IV12_TAG16, GCM_HKDF_COMMIT),
-                                                   (GCM_HKDF_COMMIT, GCM_IV12_TAG16)])
+@pytest.mark.parametrize(
+    ("made_for", "claimed"), [(GCM_IV12_TAG16, GCM_HKDF_COMMIT), (GCM_HKDF_COMMIT, GCM_IV12_TAG16)]
+)
 def test_rsa_wrap_bound_to_suite(made_for: AlgorithmSuite, claimed: AlgorithmSuite) -> None:
     keyring = rsa_keyring(0)
     mats = keyring.on_encrypt(EncryptionRequest(made_for))
@@ -337,14 +362,15 @@ def test_rsa_wrong_key_and_tampering() -> None:
 
 def test_rsa_several_keys_by_material_description() -> None:
     old = rsa_keyring(1, {"version": "1"})
-    rotated = RsaKeyring(RsaKeyPair(private_key=rsa_private(0)), {"version": "2"},
-                         additional_keys=[({"version": "1"},
-                                           RsaKeyPair(private_key=rsa_private(1)))])
+    rotated = RsaKeyring(
+        RsaKeyPair(private_key=rsa_private(0)),
+        {"version": "2"},
+        additional_keys=[({"version": "1"}, RsaKeyPair(private_key=rsa_private(1)))],
+    )
     old_mats = old.on_encrypt(EncryptionRequest(GCM_HKDF_COMMIT))
     new_mats = rotated.on_encrypt(EncryptionRequest(GCM_IV12_TAG16))
     # The current key is the one that wraps.
-    assert rsa_private(0).decrypt(new_mats.encrypted_data_key, OAEP_SHA1)[1:33] == \
-        new_mats.data_key
+    assert rsa_private(0).decrypt(new_mats.encrypted_data_key, OAEP_SHA1)[1:33] == new_mats.data_key
     assert rotated.on_decrypt(request_for(old_mats)) == old_mats.data_key
     assert rotated.on_decrypt(request_for(new_mats)) == new_mats.data_key
     with pytest.raises(KeyUnwrapError):
@@ -396,9 +422,11 @@ def test_rsa_legacy_v1_pkcs1_key_chosen_by_matdesc() -> None:
     # a keyring whose current key is wrong must still find the right one by its name.
     data_key = os.urandom(32)
     md = v1_metadata(wrong_key_pkcs1_ciphertext(data_key), '{"version":"1"}')
-    rotated = RsaKeyring(RsaKeyPair(private_key=rsa_private(1)), {"version": "2"},
-                         additional_keys=[({"version": "1"},
-                                           RsaKeyPair(private_key=rsa_private(0)))])
+    rotated = RsaKeyring(
+        RsaKeyPair(private_key=rsa_private(1)),
+        {"version": "2"},
+        additional_keys=[({"version": "1"}, RsaKeyPair(private_key=rsa_private(0)))],
+    )
     assert rotated.on_decrypt(DecryptionRequest(md, legacy=True)) == data_key
     unnamed = v1_metadata(md.encrypted_data_key, '{"version":"0"}')
     with pytest.raises(KeyUnwrapError):
@@ -408,19 +436,27 @@ def test_rsa_legacy_v1_pkcs1_key_chosen_by_matdesc() -> None:
 def test_rsa_legacy_oaep_sha256() -> None:
     data_key = os.urandom(32)
     edk = rsa_private(0).public_key().encrypt(data_key, OAEP_SHA256_MGF1_SHA1)
-    md = parse({
-        "x-amz-key-v2": b64(edk), "x-amz-iv": b64(os.urandom(16)),
-        "x-amz-cek-alg": "AES/CBC/PKCS5Padding",
-        "x-amz-wrap-alg": "RSA/ECB/OAEPWithSHA-256AndMGF1Padding", "x-amz-matdesc": "{}",
-    })
+    md = parse(
+        {
+            "x-amz-key-v2": b64(edk),
+            "x-amz-iv": b64(os.urandom(16)),
+            "x-amz-cek-alg": "AES/CBC/PKCS5Padding",
+            "x-amz-wrap-alg": "RSA/ECB/OAEPWithSHA-256AndMGF1Padding",
+            "x-amz-matdesc": "{}",
+        }
+    )
     with pytest.raises(LegacyModeDisabledError):
         rsa_keyring(0).on_decrypt(DecryptionRequest(md))
     assert rsa_keyring(0).on_decrypt(DecryptionRequest(md, legacy=True)) == data_key
     # OAEP with SHA-256 for MGF1 too is a different scheme and must not unwrap.
-    full_sha256 = rsa_padding.OAEP(mgf=rsa_padding.MGF1(hashes.SHA256()),
-                                   algorithm=hashes.SHA256(), label=None)
-    other = content_md(GCM_IV12_TAG16, "RSA/ECB/OAEPWithSHA-256AndMGF1Padding",
-                       rsa_private(0).public_key().encrypt(data_key, full_sha256))
+    full_sha256 = rsa_padding.OAEP(
+        mgf=rsa_padding.MGF1(hashes.SHA256()), algorithm=hashes.SHA256(), label=None
+    )
+    other = content_md(
+        GCM_IV12_TAG16,
+        "RSA/ECB/OAEPWithSHA-256AndMGF1Padding",
+        rsa_private(0).public_key().encrypt(data_key, full_sha256),
+    )
     with pytest.raises(KeyUnwrapError):
         rsa_keyring(0).on_decrypt(DecryptionRequest(other, legacy=True))
 
@@ -487,8 +523,11 @@ def test_generate_request_rejects(context: dict[str, Any]) -> None:
         kms_mod.generate_request("k", EncryptionRequest(GCM_HKDF_COMMIT, context))
 
 
-def kms_md(suite: AlgorithmSuite, stored: dict[str, str], wrap: str = "kms+context",
-           ) -> ContentMetadata:
+def kms_md(
+    suite: AlgorithmSuite,
+    stored: dict[str, str],
+    wrap: str = "kms+context",
+) -> ContentMetadata:
     return content_md(suite, wrap, b"wrapped-by-kms", stored)
 
 
@@ -498,18 +537,24 @@ def kms_md(suite: AlgorithmSuite, stored: dict[str, str], wrap: str = "kms+conte
         (GCM_HKDF_COMMIT, {"aws:x-amz-cek-alg": "115", "team": "blue"}, {"team": "blue"}),
         (GCM_HKDF_COMMIT, {"aws:x-amz-cek-alg": "115"}, {}),
         (GCM_IV12_TAG16, {"aws:x-amz-cek-alg": "AES/GCM/NoPadding", "a": "b"}, {"a": "b"}),
-        (GCM_IV12_TAG16,
-         {"aws:x-amz-cek-alg": "AES/GCM/NoPadding", "kms_cmk_id": "arn:x", "a": "b"},
-         {"a": "b"}),
+        (
+            GCM_IV12_TAG16,
+            {"aws:x-amz-cek-alg": "AES/GCM/NoPadding", "kms_cmk_id": "arn:x", "a": "b"},
+            {"a": "b"},
+        ),
         (CBC_IV16, {"aws:x-amz-cek-alg": CBC_IV16.kms_context_value, "a": "b"}, {"a": "b"}),
     ],
 )
-def test_decrypt_request_ok(suite: AlgorithmSuite, stored: dict[str, str],
-                            expected: dict[str, str]) -> None:
+def test_decrypt_request_ok(
+    suite: AlgorithmSuite, stored: dict[str, str], expected: dict[str, str]
+) -> None:
     req = DecryptionRequest(kms_md(suite, stored), expected)
     params = kms_mod.decrypt_request("key-1", req, legacy=False)
-    assert params == {"KeyId": "key-1", "CiphertextBlob": b"wrapped-by-kms",
-                      "EncryptionContext": stored}
+    assert params == {
+        "KeyId": "key-1",
+        "CiphertextBlob": b"wrapped-by-kms",
+        "EncryptionContext": stored,
+    }
 
 
 @pytest.mark.parametrize(
@@ -522,24 +567,28 @@ def test_decrypt_request_ok(suite: AlgorithmSuite, stored: dict[str, str],
         ({"aws:x-amz-cek-alg": "115", "team": "blue"}, {"Team": "blue"}),
     ],
 )
-def test_decrypt_request_context_mismatch(stored: dict[str, str],
-                                          expected: dict[str, str]) -> None:
+def test_decrypt_request_context_mismatch(stored: dict[str, str], expected: dict[str, str]) -> None:
     req = DecryptionRequest(kms_md(GCM_HKDF_COMMIT, stored), expected)
     with pytest.raises(EncryptionContextMismatchError):
         kms_mod.decrypt_request("key-1", req, legacy=False)
 
 
 def test_decrypt_request_reserved_key_in_expected() -> None:
-    req = DecryptionRequest(kms_md(GCM_HKDF_COMMIT, {"aws:x-amz-cek-alg": "115"}),
-                            {"aws:x-amz-cek-alg": "115"})
+    req = DecryptionRequest(
+        kms_md(GCM_HKDF_COMMIT, {"aws:x-amz-cek-alg": "115"}), {"aws:x-amz-cek-alg": "115"}
+    )
     with pytest.raises(ConfigurationError):
         kms_mod.decrypt_request("k", req, legacy=False)
 
 
 @pytest.mark.parametrize(
     ("suite", "bound"),
-    [(GCM_HKDF_COMMIT, "AES/GCM/NoPadding"), (GCM_IV12_TAG16, "115"),
-     (GCM_HKDF_COMMIT, "114"), (CBC_IV16, "AES/GCM/NoPadding")],
+    [
+        (GCM_HKDF_COMMIT, "AES/GCM/NoPadding"),
+        (GCM_IV12_TAG16, "115"),
+        (GCM_HKDF_COMMIT, "114"),
+        (CBC_IV16, "AES/GCM/NoPadding"),
+    ],
 )
 def test_decrypt_request_cek_alg_contradicts_suite(suite: AlgorithmSuite, bound: str) -> None:
     req = DecryptionRequest(kms_md(suite, {"aws:x-amz-cek-alg": bound}), {})
@@ -579,8 +628,7 @@ def test_decrypt_request_kms_compares_context_apart_from_key_id() -> None:
     kms_cmk_id), and naming none does not skip the comparison."""
     stored = {"kms_cmk_id": "alias/old", "dept": "finance"}
     md = kms_md(GCM_IV12_TAG16, stored, wrap="kms")
-    params = kms_mod.decrypt_request("k", DecryptionRequest(md, {"dept": "finance"}),
-                                     legacy=True)
+    params = kms_mod.decrypt_request("k", DecryptionRequest(md, {"dept": "finance"}), legacy=True)
     assert params["EncryptionContext"] == stored
     for expected in ({}, {"dept": "sales"}, {"dept": "finance", "x": "y"}):
         with pytest.raises(EncryptionContextMismatchError):
@@ -629,26 +677,39 @@ def test_kms_keyring_does_not_call_kms_on_context_mismatch() -> None:
     with pytest.raises(EncryptionContextMismatchError):
         keyring.on_decrypt(DecryptionRequest(md, {"team": "red"}))
     with pytest.raises(MetadataError):
-        keyring.on_decrypt(DecryptionRequest(
-            kms_md(GCM_HKDF_COMMIT, {"aws:x-amz-cek-alg": "AES/GCM/NoPadding"})))
+        keyring.on_decrypt(
+            DecryptionRequest(kms_md(GCM_HKDF_COMMIT, {"aws:x-amz-cek-alg": "AES/GCM/NoPadding"}))
+        )
     with pytest.raises(LegacyModeDisabledError):
         keyring.on_decrypt(DecryptionRequest(kms_md(CBC_IV16, {}, wrap="kms")))
     assert fake.calls == []
     assert keyring.on_decrypt(DecryptionRequest(md, {"team": "blue"})) == b"p" * 32
-    assert fake.calls == [("decrypt", {
-        "KeyId": "alias/k", "CiphertextBlob": b"wrapped-by-kms",
-        "EncryptionContext": {"aws:x-amz-cek-alg": "115", "team": "blue"},
-    })]
+    assert fake.calls == [
+        (
+            "decrypt",
+            {
+                "KeyId": "alias/k",
+                "CiphertextBlob": b"wrapped-by-kms",
+                "EncryptionContext": {"aws:x-amz-cek-alg": "115", "team": "blue"},
+            },
+        )
+    ]
 
 
 def test_kms_keyring_on_encrypt() -> None:
     fake = FakeKms()
     keyring = KmsKeyring("alias/k", kms_client=fake)
     mats = keyring.on_encrypt(EncryptionRequest(GCM_HKDF_COMMIT, {"team": "blue"}))
-    assert fake.calls == [("generate_data_key", {
-        "KeyId": "alias/k", "KeySpec": "AES_256",
-        "EncryptionContext": {"team": "blue", "aws:x-amz-cek-alg": "115"},
-    })]
+    assert fake.calls == [
+        (
+            "generate_data_key",
+            {
+                "KeyId": "alias/k",
+                "KeySpec": "AES_256",
+                "EncryptionContext": {"team": "blue", "aws:x-amz-cek-alg": "115"},
+            },
+        )
+    ]
     assert mats.data_key == b"q" * 32
     assert mats.encrypted_data_key == b"blob"
     assert mats.wrap_alg == "kms+context"

@@ -31,7 +31,8 @@ def test_a_tree_deeper_than_the_recursion_limit_is_walked(tmp_path: Path) -> Non
         leaf.write_bytes(b"")
         sys.setrecursionlimit(1000)
         assert list(walk_tree(tmp_path)) == [
-            LocalFile(leaf, leaf.relative_to(tmp_path).as_posix(), 0)]
+            LocalFile(leaf, leaf.relative_to(tmp_path).as_posix(), 0)
+        ]
     finally:
         sys.setrecursionlimit(limit)
         leaf.unlink(missing_ok=True)
@@ -44,5 +45,8 @@ def test_the_same_directory_linked_twice_is_no_loop(tmp_path: Path) -> None:
     (tmp_path / "shared" / "f").write_bytes(b"12")
     (tmp_path / "one").symlink_to("shared")
     (tmp_path / "two").symlink_to("shared")
-    assert [found.relative for found in walk_tree(tmp_path)
-            if isinstance(found, LocalFile)] == ["one/f", "shared/f", "two/f"]
+    assert [found.relative for found in walk_tree(tmp_path) if isinstance(found, LocalFile)] == [
+        "one/f",
+        "shared/f",
+        "two/f",
+    ]

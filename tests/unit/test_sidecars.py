@@ -30,19 +30,28 @@ def test_names() -> None:
 
 def test_listing_decides_by_name_and_size_and_leaves_the_rest_open() -> None:
     owner_size = 1_000_016
-    kinds, undecided = listing_kinds([
-        ("a", owner_size),
-        ("a.s3cse-index", index_length(owner_size, 16)),  # exactly its owner's index
-        ("a.instruction", 300),  # could be either: look
-        ("b.instruction", 300),  # no object b listed: all there is
-        ("a.x.s3cse-index", 120),  # owner a.x not listed
-        ("c", 100), ("c.s3cse-index", 999),  # not the size c needs: look
-        ("d", 10), ("d.instruction", 2 * 1024 * 1024),  # too large for an instruction file
-    ])
-    assert kinds == {"a": Kind.USER_OBJECT, "a.s3cse-index": Kind.SIDECAR,
-                     "b.instruction": Kind.USER_OBJECT, "a.x.s3cse-index": Kind.USER_OBJECT,
-                     "c": Kind.USER_OBJECT, "d": Kind.USER_OBJECT,
-                     "d.instruction": Kind.USER_OBJECT}
+    kinds, undecided = listing_kinds(
+        [
+            ("a", owner_size),
+            ("a.s3cse-index", index_length(owner_size, 16)),  # exactly its owner's index
+            ("a.instruction", 300),  # could be either: look
+            ("b.instruction", 300),  # no object b listed: all there is
+            ("a.x.s3cse-index", 120),  # owner a.x not listed
+            ("c", 100),
+            ("c.s3cse-index", 999),  # not the size c needs: look
+            ("d", 10),
+            ("d.instruction", 2 * 1024 * 1024),  # too large for an instruction file
+        ]
+    )
+    assert kinds == {
+        "a": Kind.USER_OBJECT,
+        "a.s3cse-index": Kind.SIDECAR,
+        "b.instruction": Kind.USER_OBJECT,
+        "a.x.s3cse-index": Kind.USER_OBJECT,
+        "c": Kind.USER_OBJECT,
+        "d": Kind.USER_OBJECT,
+        "d.instruction": Kind.USER_OBJECT,
+    }
     assert undecided == ["a.instruction", "c.s3cse-index"]
 
 
@@ -52,17 +61,20 @@ def test_listing_remembers_owners_across_pages() -> None:
     assert listing_kinds([("a.instruction", 50)], seen) == ({}, ["a.instruction"])
 
 
-@pytest.mark.parametrize(("suffix", "metadata", "data", "kind"), [
-    (INSTRUCTION_SUFFIX, {}, INSTRUCTION, Kind.SIDECAR),
-    (INSTRUCTION_SUFFIX, ENCRYPTED, INSTRUCTION, Kind.USER_OBJECT),  # encrypted itself
-    (INSTRUCTION_SUFFIX, {}, b"how to run the installer", Kind.USER_OBJECT),
-    (INSTRUCTION_SUFFIX, {}, b'{"name": "value"}', Kind.USER_OBJECT),  # not S3EC fields
-    (INSTRUCTION_SUFFIX, {}, b"", Kind.USER_OBJECT),
-    (INDEX_SUFFIX, {}, MAGIC + bytes(64), Kind.SIDECAR),
-    (INDEX_SUFFIX, {}, b"", Kind.SIDECAR),  # an emptied index: damaged, not a user's
-    (INDEX_SUFFIX, {"X-Amz-C": "115", "x-amz-d": "", "x-amz-i": ""}, MAGIC, Kind.USER_OBJECT),
-    (INDEX_SUFFIX, {}, b"my own notes", Kind.USER_OBJECT),
-])
+@pytest.mark.parametrize(
+    ("suffix", "metadata", "data", "kind"),
+    [
+        (INSTRUCTION_SUFFIX, {}, INSTRUCTION, Kind.SIDECAR),
+        (INSTRUCTION_SUFFIX, ENCRYPTED, INSTRUCTION, Kind.USER_OBJECT),  # encrypted itself
+        (INSTRUCTION_SUFFIX, {}, b"how to run the installer", Kind.USER_OBJECT),
+        (INSTRUCTION_SUFFIX, {}, b'{"name": "value"}', Kind.USER_OBJECT),  # not S3EC fields
+        (INSTRUCTION_SUFFIX, {}, b"", Kind.USER_OBJECT),
+        (INDEX_SUFFIX, {}, MAGIC + bytes(64), Kind.SIDECAR),
+        (INDEX_SUFFIX, {}, b"", Kind.SIDECAR),  # an emptied index: damaged, not a user's
+        (INDEX_SUFFIX, {"X-Amz-C": "115", "x-amz-d": "", "x-amz-i": ""}, MAGIC, Kind.USER_OBJECT),
+        (INDEX_SUFFIX, {}, b"my own notes", Kind.USER_OBJECT),
+    ],
+)
 def test_content_decides_what_names_and_sizes_leave_open(
     suffix: str, metadata: dict[str, str], data: bytes, kind: Kind
 ) -> None:

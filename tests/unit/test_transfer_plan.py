@@ -42,8 +42,14 @@ def test_big_inputs_get_bigger_parts() -> None:
 
 
 @pytest.mark.parametrize(
-    "kwargs", [{"multipart_chunksize": 4 * MiB}, {"multipart_chunksize": 5 * MiB + 1},
-               {"max_concurrency": 0}, {"multipart_threshold": -1}])
+    "kwargs",
+    [
+        {"multipart_chunksize": 4 * MiB},
+        {"multipart_chunksize": 5 * MiB + 1},
+        {"max_concurrency": 0},
+        {"multipart_threshold": -1},
+    ],
+)
 def test_bad_transfer_settings_are_refused(kwargs: dict[str, int]) -> None:
     with pytest.raises(e.ConfigurationError):
         TransferConfig(**kwargs)
@@ -55,8 +61,9 @@ def test_multipart_over_the_gcm_limit_is_refused_before_any_request() -> None:
         client.upload_fileobj(HugeFile(GCM_MAX_PLAINTEXT + 1), "b", "k")
 
 
-def cut_stream(data: bytes, first: int, part_size: int,
-               limit: int = 1 << 40) -> list[tuple[int, bytes, bool]]:
+def cut_stream(
+    data: bytes, first: int, part_size: int, limit: int = 1 << 40
+) -> list[tuple[int, bytes, bool]]:
     """(offset, content, last) of each part ``StreamCutter`` cuts from ``data``, of
     which the first ``first`` bytes were read ahead."""
     cutter = StreamCutter(data[:first], part_size, limit)
@@ -71,8 +78,9 @@ def cut_stream(data: bytes, first: int, part_size: int,
     return parts
 
 
-@pytest.mark.parametrize(("size", "first"), [(0, 0), (1, 1), (64, 16), (64, 40), (65, 64),
-                                             (100, 0), (100, 100)])
+@pytest.mark.parametrize(
+    ("size", "first"), [(0, 0), (1, 1), (64, 16), (64, 40), (65, 64), (100, 0), (100, 100)]
+)
 def test_a_stream_is_cut_into_whole_parts_and_one_last(size: int, first: int) -> None:
     data = os.urandom(size)
     parts = cut_stream(data, first, 16)

@@ -132,13 +132,18 @@ def load_aes_key_file(path: str | Path, names: KeyFileNames = DEFAULT_NAMES) -> 
         held = describe_pem(data)
         raise ConfigurationError(
             f"{names.aes} {path} holds {held}, not an AES key",
-            hint=(f"Pass an RSA key with {names.rsa}" if "RSA" in held else
-                  "An AES key file holds 32 raw bytes or their base64 (make one with: "
-                  "s3cse keygen aes FILE)"),
+            hint=(
+                f"Pass an RSA key with {names.rsa}"
+                if "RSA" in held
+                else "An AES key file holds 32 raw bytes or their base64 (make one with: "
+                "s3cse keygen aes FILE)"
+            ),
         )
     try:
         return read_aes_key(data)
     except ConfigurationError:
         raise ConfigurationError(
             f"{names.aes} {path} holds no AES key: it must hold 32 raw bytes or their "
-            "base64 encoding", hint="Make one with: s3cse keygen aes FILE") from None
+            "base64 encoding",
+            hint="Make one with: s3cse keygen aes FILE",
+        ) from None

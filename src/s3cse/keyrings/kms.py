@@ -118,11 +118,13 @@ def _check_expected_context(expected: dict[str, str], visible: dict[str, str]) -
     if visible != expected:
         raise EncryptionContextMismatchError(
             "the encryption context given does not match the one stored with the object: "
-            + context_difference(expected, visible, values=revealing_values()))
+            + context_difference(expected, visible, values=revealing_values())
+        )
 
 
-def context_difference(given: Mapping[str, str], stored: Mapping[str, str], *,
-                       values: bool = False) -> str:
+def context_difference(
+    given: Mapping[str, str], stored: Mapping[str, str], *, values: bool = False
+) -> str:
     """Which keys differ between two encryption contexts: missing, unexpected, or with
     another value. Values are quoted only when asked (``values``): a context is not
     secret to KMS, but it may say more than an error line should carry by default."""
@@ -131,15 +133,24 @@ def context_difference(given: Mapping[str, str], stored: Mapping[str, str], *,
     differing = sorted(k for k in set(given) & set(stored) if given[k] != stored[k])
     parts = []
     if missing:
-        parts.append("missing (stored with the object, not given): "
-                     + _names(missing, lambda k: f"={excerpt(stored[k], 40)}", values))
+        parts.append(
+            "missing (stored with the object, not given): "
+            + _names(missing, lambda k: f"={excerpt(stored[k], 40)}", values)
+        )
     if unexpected:
-        parts.append("unexpected (given, not stored with the object): "
-                     + _names(unexpected, lambda k: f"={excerpt(given[k], 40)}", values))
+        parts.append(
+            "unexpected (given, not stored with the object): "
+            + _names(unexpected, lambda k: f"={excerpt(given[k], 40)}", values)
+        )
     if differing:
-        parts.append("another value given for: " + _names(
-            differing, lambda k: f" (given {excerpt(given[k], 40)}, stored "
-                                 f"{excerpt(stored[k], 40)})", values))
+        parts.append(
+            "another value given for: "
+            + _names(
+                differing,
+                lambda k: f" (given {excerpt(given[k], 40)}, stored {excerpt(stored[k], 40)})",
+                values,
+            )
+        )
     return "; ".join(parts)
 
 
@@ -157,8 +168,11 @@ _UNUSABLE = {"DisabledException", "KMSInvalidStateException", "KeyUnavailableExc
 _THROTTLED = {"ThrottlingException", "Throttling", "RequestLimitExceeded", "LimitExceededException"}
 _DENIED = {"AccessDeniedException", "AccessDenied"}
 # The IAM action behind each call the keyring makes.
-_ACTIONS = {"decrypt": "kms:Decrypt", "generate_data_key": "kms:GenerateDataKey",
-            "encrypt": "kms:Encrypt"}
+_ACTIONS = {
+    "decrypt": "kms:Decrypt",
+    "generate_data_key": "kms:GenerateDataKey",
+    "encrypt": "kms:Encrypt",
+}
 
 
 def translate_kms_error(exc: Exception, key_id: str, operation: str) -> S3CSEError:
@@ -176,22 +190,27 @@ def translate_kms_error(exc: Exception, key_id: str, operation: str) -> S3CSEErr
     if code == "NotFoundException":
         return _not_found(key_id, code, message)
     if code in _UNUSABLE:
-        return KmsKeyUnavailableError(f"KMS key {key_id} cannot be used ({code}: {message})",
-                                      hint=_UNUSABLE_HINTS.get(code))
+        return KmsKeyUnavailableError(
+            f"KMS key {key_id} cannot be used ({code}: {message})", hint=_UNUSABLE_HINTS.get(code)
+        )
     if code in CREDENTIAL_CODES:
         return KmsAccessDeniedError(
             f"KMS does not accept these credentials for {operation} on key {key_id} "
-            f"({code}: {message})", hint=CREDENTIALS_HINT)
+            f"({code}: {message})",
+            hint=CREDENTIALS_HINT,
+        )
     if code in _DENIED:
         action = _ACTIONS.get(operation, f"kms:{operation}")
-        return KmsAccessDeniedError(f"KMS denied {operation} on key {key_id} ({code})",
-                                    hint=f"Grant {action} on the key to these credentials")
+        return KmsAccessDeniedError(
+            f"KMS denied {operation} on key {key_id} ({code})",
+            hint=f"Grant {action} on the key to these credentials",
+        )
     if code == "IncorrectKeyException":
         return KeyUnwrapError(
             f"KMS key {key_id} cannot decrypt this object: its data key was wrapped under "
             "another KMS key",
-            hint="Pass the KMS key the object was written with (--kms-key-id on the "
-                 "command line)")
+            hint="Pass the KMS key the object was written with (--kms-key-id on the command line)",
+        )
     if code == "InvalidCiphertextException":
         return KeyUnwrapError(
             "KMS rejected the wrapped data key: it, or its stored encryption context, was "
@@ -202,22 +221,24 @@ def translate_kms_error(exc: Exception, key_id: str, operation: str) -> S3CSEErr
         return KmsError(
             f"KMS kept throttling {operation} on key {key_id} ({code}: {message})",
             hint="botocore retried with backoff and gave up: lower the request rate, "
-                 "cache data keys (CachingMaterialsManager) or raise the KMS quota",
+            "cache data keys (CachingMaterialsManager) or raise the KMS quota",
         )
     if code:
         return KmsError(f"KMS {operation} failed on key {key_id} ({code}: {message})")
     reason = unreachable(exc, "kms")
     if reason is not None:
         return KmsError(f"KMS {operation} failed on key {key_id}: {reason[0]}", hint=reason[1])
-    return KmsError(f"KMS {operation} failed on key {key_id}: {exc}",
-                    hint="Check the KMS endpoint and network")
+    return KmsError(
+        f"KMS {operation} failed on key {key_id}: {exc}", hint="Check the KMS endpoint and network"
+    )
 
 
 _UNUSABLE_HINTS = {
     "DisabledException": "Enable the key ('aws kms enable-key') or use another one",
     "KMSInvalidStateException": (
         "A key pending deletion can be restored ('aws kms cancel-key-deletion', then "
-        "'aws kms enable-key'); otherwise use another key"),
+        "'aws kms enable-key'); otherwise use another key"
+    ),
     "KeyUnavailableException": "KMS cannot reach the key's key store now: retry later",
 }
 
@@ -228,18 +249,23 @@ def _not_found(key_id: str, code: str, message: str) -> KmsKeyUnavailableError:
         return KmsKeyUnavailableError(
             f"the KMS alias {key_id} does not exist ({code}: {message})",
             hint="Check the alias and the region (--region, AWS_REGION); list the aliases "
-                 "with 'aws kms list-aliases', or create it with 'aws kms create-alias' "
-                 "(locally: s3cse local create-kms-key --alias ALIAS)")
+            "with 'aws kms list-aliases', or create it with 'aws kms create-alias' "
+            "(locally: s3cse local create-kms-key --alias ALIAS)",
+        )
     return KmsKeyUnavailableError(
         f"KMS key {key_id} does not exist ({code}: {message})",
-        hint="Check the key id or ARN, the account and the region (--region, AWS_REGION)")
+        hint="Check the key id or ARN, the account and the region (--region, AWS_REGION)",
+    )
 
 
 def encrypt_request(key_id: str, request: EncryptionRequest, data_key: bytes) -> dict[str, Any]:
     """Encrypt parameters that re-wrap an existing data key, with the same context rules."""
     params = generate_request(key_id, request)
-    return {"KeyId": key_id, "Plaintext": data_key,
-            "EncryptionContext": params["EncryptionContext"]}
+    return {
+        "KeyId": key_id,
+        "Plaintext": data_key,
+        "EncryptionContext": params["EncryptionContext"],
+    }
 
 
 def answer_field(response: Mapping[str, Any], name: str, key_id: str, operation: str) -> bytes:
@@ -256,15 +282,19 @@ def answer_field(response: Mapping[str, Any], name: str, key_id: str, operation:
 
 
 def materials_from(
-    key_id: str, request: EncryptionRequest, params: Mapping[str, Any],
-    response: Mapping[str, Any], data_key: bytes | None = None,
+    key_id: str,
+    request: EncryptionRequest,
+    params: Mapping[str, Any],
+    response: Mapping[str, Any],
+    data_key: bytes | None = None,
 ) -> EncryptionMaterials:
     """Materials from a GenerateDataKey (or, given ``data_key``, an Encrypt) response."""
     operation = "GenerateDataKey" if data_key is None else "Encrypt"
     return EncryptionMaterials(
         suite=request.suite,
         data_key=answer_field(response, "Plaintext", key_id, operation)
-        if data_key is None else data_key,
+        if data_key is None
+        else data_key,
         encrypted_data_key=answer_field(response, "CiphertextBlob", key_id, operation),
         wrap_alg=WRAP_KMS_CONTEXT,
         context=dict(params["EncryptionContext"]),
@@ -301,14 +331,12 @@ class KmsKeyring(Keyring):
 
     def on_encrypt(self, request: EncryptionRequest) -> EncryptionMaterials:
         params = generate_request(self.key_id, request)
-        return materials_from(self.key_id, request, params,
-                              self._call("generate_data_key", params))
+        return materials_from(self.key_id, request, params, self._call("generate_data_key", params))
 
     def wrap(self, request: EncryptionRequest, data_key: bytes) -> EncryptionMaterials:
         """KMS Encrypt of an existing data key under this key, with the same context rules."""
         params = encrypt_request(self.key_id, request, data_key)
-        return materials_from(self.key_id, request, params, self._call("encrypt", params),
-                              data_key)
+        return materials_from(self.key_id, request, params, self._call("encrypt", params), data_key)
 
     def on_decrypt(self, request: DecryptionRequest) -> bytes:
         params = decrypt_request(self.key_id, request, request.legacy)
@@ -316,18 +344,21 @@ class KmsKeyring(Keyring):
 
     async def aon_encrypt(self, request: EncryptionRequest) -> EncryptionMaterials:
         params = generate_request(self.key_id, request)
-        return materials_from(self.key_id, request, params,
-                              await self._acall("generate_data_key", params))
+        return materials_from(
+            self.key_id, request, params, await self._acall("generate_data_key", params)
+        )
 
     async def awrap(self, request: EncryptionRequest, data_key: bytes) -> EncryptionMaterials:
         params = encrypt_request(self.key_id, request, data_key)
-        return materials_from(self.key_id, request, params,
-                              await self._acall("encrypt", params), data_key)
+        return materials_from(
+            self.key_id, request, params, await self._acall("encrypt", params), data_key
+        )
 
     async def aon_decrypt(self, request: DecryptionRequest) -> bytes:
         params = decrypt_request(self.key_id, request, request.legacy)
-        return answer_field(await self._acall("decrypt", params), "Plaintext", self.key_id,
-                            "Decrypt")
+        return answer_field(
+            await self._acall("decrypt", params), "Plaintext", self.key_id, "Decrypt"
+        )
 
     def _call(self, operation: str, params: dict[str, Any]) -> dict[str, Any]:
         from botocore.exceptions import BotoCoreError, ClientError
@@ -392,7 +423,8 @@ class AsyncKmsKeyring(KmsKeyring):
 
                 stack = contextlib.AsyncExitStack()
                 self._client = await stack.enter_async_context(
-                    get_session().create_client("kms", config=aio_botocore_config()))
+                    get_session().create_client("kms", config=aio_botocore_config())
+                )
                 self._exit_stack = stack
         return self._client
 

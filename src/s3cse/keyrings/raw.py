@@ -96,7 +96,7 @@ def describe_pem(data: bytes) -> str:
 
 
 def _algorithm(key: object) -> str:
-    """"an RSA", "an EC", ...: the kind of an asymmetric key, with its article."""
+    """ "an RSA", "an EC", ...: the kind of an asymmetric key, with its article."""
     from cryptography.hazmat.primitives.asymmetric import dsa, ec, ed448, ed25519, rsa
 
     kinds: tuple[tuple[tuple[type, ...], str], ...] = (

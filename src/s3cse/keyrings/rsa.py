@@ -111,9 +111,7 @@ class RsaKeyring(RawKeyring[RsaKeyPair]):
         )
 
 
-def _unwrap(
-    wrap_alg: str, key: rsa.RSAPrivateKey, wrapped: bytes, binding: bytes
-) -> bytes | None:
+def _unwrap(wrap_alg: str, key: rsa.RSAPrivateKey, wrapped: bytes, binding: bytes) -> bytes | None:
     try:
         if wrap_alg == WRAP_RSA_OAEP_SHA1:
             pseudo = key.decrypt(wrapped, _OAEP_SHA1)
@@ -134,8 +132,9 @@ def _unwrap(
         return None
 
 
-def load_rsa_key_file(path: str | Path, names: KeyFileNames = DEFAULT_NAMES, *,
-                      private: bool = False) -> RsaKeyPair:
+def load_rsa_key_file(
+    path: str | Path, names: KeyFileNames = DEFAULT_NAMES, *, private: bool = False
+) -> RsaKeyPair:
     """Load a PEM file holding a private key (or only a public key, enough to encrypt;
     ``private`` when the key must decrypt). A message that refuses it names the file and
     what it holds (``names``: what to call the key files)."""
@@ -155,10 +154,13 @@ def load_rsa_key_file(path: str | Path, names: KeyFileNames = DEFAULT_NAMES, *,
         raise ConfigurationError(f"{names.rsa} {path}: {exc.message}") from None
     if isinstance(key, rsa.RSAPublicKey):
         raise ConfigurationError(
-            f"{names.rsa} {path} holds an RSA public key, but decrypting needs the private "
-            "key", hint="Pass the PEM private key: a public key can only encrypt")
-    raise ConfigurationError(f"{names.rsa} {path} holds {describe_pem(data)}, not an RSA key",
-                             hint="Make one with: s3cse keygen rsa FILE")
+            f"{names.rsa} {path} holds an RSA public key, but decrypting needs the private key",
+            hint="Pass the PEM private key: a public key can only encrypt",
+        )
+    raise ConfigurationError(
+        f"{names.rsa} {path} holds {describe_pem(data)}, not an RSA key",
+        hint="Make one with: s3cse keygen rsa FILE",
+    )
 
 
 def _load_pem_key(data: bytes) -> object:
@@ -174,10 +176,13 @@ def _not_pem(data: bytes, path: str | Path, names: KeyFileNames) -> Configuratio
     try:
         read_aes_key(data)
     except ConfigurationError:
-        return ConfigurationError(f"{names.rsa} {path} is not a PEM file: it must hold an "
-                                  "RSA key in PEM", hint="Make one with: s3cse keygen rsa FILE")
-    return ConfigurationError(f"{names.rsa} {path} holds an AES key, not an RSA key",
-                              hint=f"Pass it with {names.aes}")
+        return ConfigurationError(
+            f"{names.rsa} {path} is not a PEM file: it must hold an RSA key in PEM",
+            hint="Make one with: s3cse keygen rsa FILE",
+        )
+    return ConfigurationError(
+        f"{names.rsa} {path} holds an AES key, not an RSA key", hint=f"Pass it with {names.aes}"
+    )
 
 
 def generate_rsa_pem(bits: int = 3072) -> bytes:

@@ -73,9 +73,7 @@ def crypto_context(request):
     if kind == "asymmetric":
         with open(request["rsa_key_file"], "rb") as source:
             private_key = AsymmetricCryptoContext.from_der_private_key(source.read())
-        return AsymmetricCryptoContext(
-            public_key=private_key.public_key(), private_key=private_key
-        )
+        return AsymmetricCryptoContext(public_key=private_key.public_key(), private_key=private_key)
     raise ValueError(f"unknown crypto context {kind!r}")
 
 
