@@ -498,14 +498,14 @@ def markdown(results: dict[str, Any]) -> str:
             dec_ref = openssl["decrypt"][max(openssl["decrypt"])] / 1e6
         rows = [
             [
-                "s3cse.ciphers GcmEncryptor / GcmDecryptor (one stream, put/get_object)",
+                "s3cse.core.ciphers GcmEncryptor / GcmDecryptor (one stream, put/get_object)",
                 fmt(rates.get("gcm_encrypt")),
                 fmt(rates.get("gcm_decrypt")),
                 times(ratio(rates.get("gcm_encrypt"), enc_ref)),
                 times(ratio(rates.get("gcm_decrypt"), dec_ref)),
             ],
             [
-                "s3cse.gcm PartEncryptor / PartDecryptor (CTR + GHASH per part, transfers)",
+                "s3cse.core.gcm PartEncryptor / PartDecryptor (CTR + GHASH per part, transfers)",
                 fmt(rates.get("part_encrypt")),
                 fmt(rates.get("part_decrypt")),
                 times(ratio(rates.get("part_encrypt"), enc_ref)),

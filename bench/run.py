@@ -44,7 +44,7 @@ from typing import Any
 import report
 from proxy import CountingProxy
 
-from s3cse import local
+from s3cse.local import stack as local
 
 BENCH = Path(__file__).resolve().parent
 ROOT = BENCH.parent
@@ -307,7 +307,7 @@ def snapshot_source(tmp: Path) -> dict[str, Any]:
         [
             sys.executable,
             "-c",
-            "import s3cse.client, s3cse.transfer, s3cse.kms_gate; print(s3cse.__file__)",
+            "import s3cse.client, s3cse.transfer, s3cse.local.kms_gate; print(s3cse.__file__)",
         ],
         capture_output=True,
         text=True,

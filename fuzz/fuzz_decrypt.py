@@ -20,7 +20,7 @@ if __package__ in (None, ""):  # run as a script: this checkout's fuzz and s3cse
 
 with atheris.instrument_imports(include=["s3cse"]):
     import s3cse
-    import s3cse.ranges
+    import s3cse.core.ranges
     import s3cse.reader
     import s3cse.transfer  # noqa: F401
 

@@ -18,7 +18,7 @@ if __package__ in (None, ""):  # run as a script: this checkout's fuzz and s3cse
     sys.path[:0] = [str(ROOT), str(ROOT / "src")]
 
 with atheris.instrument_imports(include=["s3cse"]):
-    import s3cse.metadata
+    import s3cse.core.metadata
     import s3cse.protocol  # noqa: F401
 
 from fuzz import harness

@@ -36,15 +36,16 @@ from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.keywrap import aes_key_wrap
 
-from s3cse import envelope, protocol
-from s3cse import metadata as m
+from s3cse import protocol
 from s3cse.client import EncryptionClient
-from s3cse.config import CryptoConfig
+from s3cse.core import envelope
+from s3cse.core import metadata as m
+from s3cse.core.config import CryptoConfig
+from s3cse.core.materials import DefaultMaterialsManager, Keyring, MaterialsManager
+from s3cse.core.suites import CommitmentPolicy, FormatVersion
 from s3cse.errors import InstructionFileError, S3CSEError
 from s3cse.keyrings import AesKeyring, KmsKeyring, RsaKeyPair, RsaKeyring
-from s3cse.materials import DefaultMaterialsManager, Keyring, MaterialsManager
 from s3cse.reader import ObjectReader
-from s3cse.suites import CommitmentPolicy, FormatVersion
 from s3cse.transfer import TransferConfig
 
 T = TypeVar("T")

@@ -15,8 +15,8 @@ from collections.abc import Coroutine, Iterator
 from typing import Any, TypeVar
 
 from s3cse import KmsKeyring, MultiKeyring
+from s3cse.core.materials import Keyring
 from s3cse.keyrings import AsyncKmsKeyring
-from s3cse.materials import Keyring
 
 T = TypeVar("T")
 

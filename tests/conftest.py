@@ -16,8 +16,9 @@ from typing import Any
 import boto3
 import pytest
 
-from s3cse import EncryptionClient, local
+from s3cse import EncryptionClient
 from s3cse.aio import AsyncEncryptionClient
+from s3cse.local import stack as local
 
 from .aio_facade import LoopThread, SyncFacade, asyncify
 

@@ -4,9 +4,9 @@ Encrypts ``size`` bytes in 1 MiB chunks and decrypts each ciphertext chunk as it
 (lock-step, so memory stays at a few chunks and the final tag check is real), timing
 encryption and decryption separately:
 
-* ``GcmEncryptor`` / ``GcmDecryptor`` (``s3cse.ciphers``): one AES-GCM stream, what
+* ``GcmEncryptor`` / ``GcmDecryptor`` (``s3cse.core.ciphers``): one AES-GCM stream, what
   put_object / get_object use;
-* ``PartEncryptor`` / ``PartDecryptor`` (``s3cse.gcm``): CTR plus GHASH per part, what
+* ``PartEncryptor`` / ``PartDecryptor`` (``s3cse.core.gcm``): CTR plus GHASH per part, what
   parallel multipart uploads and ranged downloads use (tag combined at the end);
 * the same parts on ``threads`` threads at once (aggregate throughput).
 """
@@ -20,9 +20,9 @@ from typing import Any
 
 import _common as c
 
-from s3cse.ciphers import GcmDecryptor, GcmEncryptor, new_content_key
-from s3cse.gcm import GcmLayout, PartDecryptor, PartEncryptor
-from s3cse.suites import FormatVersion, write_suite
+from s3cse.core.ciphers import GcmDecryptor, GcmEncryptor, new_content_key
+from s3cse.core.gcm import GcmLayout, PartDecryptor, PartEncryptor
+from s3cse.core.suites import FormatVersion, write_suite
 
 CHUNK = c.MiB
 

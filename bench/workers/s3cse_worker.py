@@ -22,8 +22,8 @@ import _common as c
 import boto3
 
 from s3cse import EncryptionClient, KmsKeyring
-from s3cse.caching import CachingMaterialsManager
 from s3cse.errors import ObjectNotFoundError
+from s3cse.keyrings import CachingMaterialsManager
 from s3cse.transfer import TransferConfig
 
 

@@ -3,11 +3,11 @@ Clients (formats V1, V2 and V3; KMS, AES and RSA keyrings)."""
 
 from .aio import AsyncEncryptionClient
 from .client import EncryptionClient
-from .config import CryptoConfig
+from .core.config import CryptoConfig
+from .core.materials import DefaultMaterialsManager, Keyring, MaterialsManager, MultiKeyring
+from .core.suites import CommitmentPolicy, FormatVersion
 from .errors import S3CSEError
 from .keyrings import AesKeyring, AsyncKmsKeyring, KmsKeyring, RsaKeyPair, RsaKeyring
-from .materials import DefaultMaterialsManager, Keyring, MaterialsManager, MultiKeyring
-from .suites import CommitmentPolicy, FormatVersion
 
 __version__ = "0.1.0"
 

@@ -28,8 +28,7 @@ import tempfile
 from collections.abc import AsyncIterator, Iterable, Mapping
 from typing import IO, TYPE_CHECKING, Any, cast
 
-from . import envelope, protocol, ranges, sidecars
-from . import index as integrity
+from . import protocol
 from .aio_streams import (
     AsyncDecryptedBody,
     adecrypt_into,
@@ -43,12 +42,14 @@ from .aio_streams import (
 )
 from .aio_transfer import AsyncTransferManager
 from .bodies import AsyncGuardedBody
-from .ciphers import ContentKey, content_decryptor
-from .config import CryptoConfig, CryptoOptions
-from .destinations import writing_to
+from .core import envelope, integrity, ranges, sidecars
+from .core.ciphers import ContentKey, content_decryptor
+from .core.config import CryptoConfig, CryptoOptions
+from .core.materials import Keyring, MaterialsManager
+from .core.metadata import DEFAULT_INSTRUCTION_SUFFIX, ContentMetadata
 from .errors import ConfigurationError, ObjectNotFoundError, S3CSEError, located
-from .materials import Keyring, MaterialsManager
-from .metadata import DEFAULT_INSTRUCTION_SUFFIX, ContentMetadata
+from .io.files import writing_to
+from .io.retries import aio_botocore_config
 from .protocol import translate_s3_error
 from .responses import (
     AsyncGetObjectResponse,
@@ -56,7 +57,6 @@ from .responses import (
     ListObjectsResponse,
     PutObjectResponse,
 )
-from .retries import aio_botocore_config
 from .streams import CHUNK, CiphertextBody, SpoolEncryptor, ciphertext_body
 from .transfer import Callback, TransferConfig
 

@@ -31,9 +31,9 @@ from .aio_streams import (
     request_body,
     sink_writer,
 )
-from .destinations import Spool, async_destination
+from .core.gcm import GcmLayout, PartDecryptor, PartHash
 from .errors import S3CSEError, located
-from .gcm import GcmLayout, PartDecryptor, PartHash
+from .io.files import Spool, async_destination
 from .streams import remaining_length
 from .transfer import (
     BODY_STEP,

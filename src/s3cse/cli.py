@@ -26,8 +26,6 @@ from typing import IO, Any, NoReturn, TypeVar
 
 import click
 
-from . import awsenv, sidecars
-from . import local as local_stack
 from .client import (
     EncryptionClient,
     describe,
@@ -36,7 +34,17 @@ from .client import (
     probe_sidecar,
     translate_s3_error,
 )
-from .config import CryptoConfig
+from .core import sidecars
+from .core.config import CryptoConfig
+from .core.materials import (
+    DecryptionRequest,
+    EncryptionMaterials,
+    EncryptionRequest,
+    Keyring,
+    MaterialsManager,
+    MultiKeyring,
+)
+from .core.sidecars import INDEX_SUFFIX, INSTRUCTION_SUFFIX
 from .display import display_key, display_message
 from .errors import (
     AuthenticationError,
@@ -52,23 +60,16 @@ from .errors import (
     S3RequestError,
     located,
 )
+from .io import awsenv
+from .io.paths import PathClaims, local_name, prepare_parent
+from .io.tree import Skipped, walk_tree
 from .keyrings import (
     read_aes_key,
 )
 from .keyrings.raw import KeyFileNames
 from .keyrings.rsa import generate_rsa_pem
-from .localpaths import PathClaims, local_name, prepare_parent
-from .localtree import Skipped, walk_tree
-from .materials import (
-    DecryptionRequest,
-    EncryptionMaterials,
-    EncryptionRequest,
-    Keyring,
-    MaterialsManager,
-    MultiKeyring,
-)
+from .local import stack as local_stack
 from .protocol import assumed_plaintext_size
-from .sidecars import INDEX_SUFFIX, INSTRUCTION_SUFFIX
 from .transfer import stop_all_transfers
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_AUTH, EXIT_NOT_FOUND = 0, 1, 2, 3, 4
@@ -403,7 +404,7 @@ class KeyOptions:
             "s3", endpoint_url=self.endpoint_url, profile=self.profile, region=self.region
         )
         if cache:
-            from .caching import CachingMaterialsManager
+            from .keyrings.cache import CachingMaterialsManager
 
             if writing and self.fmt != "v3":
                 raise ConfigurationError(
@@ -966,7 +967,7 @@ def _describe_head(
     s3: Any, bucket: str, key: str, head: dict[str, Any], sse_c: dict[str, Any]
 ) -> dict[str, Any]:
     """``_exact_info`` from a HEAD response already made."""
-    from .envelope import plaintext_size
+    from .core.envelope import plaintext_size
 
     stored = int(head.get("ContentLength") or 0)
     try:
@@ -1359,7 +1360,7 @@ def _sidecar_owner(s3: Any, url: S3Url) -> str | None:
 
 def _index_belongs_to(s3: Any, url: S3Url, owner: str, metadata: dict[str, str]) -> bool:
     """Whether the index at ``url`` names its owner's message id or IV (is not stale)."""
-    from .index import HEADER_SIZE, SidecarHeader
+    from .core.integrity import HEADER_SIZE, SidecarHeader
 
     try:
         md = fetch_content_metadata(s3, url.bucket, owner, metadata)

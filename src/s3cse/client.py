@@ -16,18 +16,18 @@ from collections.abc import Iterable, Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from typing import IO, TYPE_CHECKING, Any, cast
 
-from . import envelope, protocol, ranges, sidecars
-from . import index as integrity
+from . import protocol
 from .bodies import GuardedBody
-from .ciphers import content_decryptor
-from .config import CryptoConfig, CryptoOptions
-from .destinations import atomic_destination, writing_to
+from .core import envelope, integrity, ranges, sidecars
+from .core.ciphers import content_decryptor
+from .core.config import CryptoConfig, CryptoOptions
+from .core.materials import Keyring, MaterialsManager
+from .core.metadata import DEFAULT_INSTRUCTION_SUFFIX, ContentMetadata
 from .errors import ObjectNotFoundError, S3CSEError, located
-from .materials import Keyring, MaterialsManager
-from .metadata import DEFAULT_INSTRUCTION_SUFFIX, ContentMetadata
+from .io.files import atomic_destination, writing_to
+from .io.retries import botocore_config
 from .protocol import describe, translate_s3_error
 from .responses import GetObjectResponse, HeadObjectResponse, ListObjectsResponse, PutObjectResponse
-from .retries import botocore_config
 from .streams import DecryptedBody, ciphertext_body, decrypt_into
 from .transfer import Callback, TransferConfig, TransferManager, read_full
 

@@ -51,11 +51,14 @@ from fsspec.asyn import sync_wrapper
 from fsspec.spec import AbstractBufferedFile
 from s3fs.errors import translate_boto_error
 
-from . import sidecars
 from .aio import aprobe_sidecars
 from .client import EncryptionClient
-from .config import CryptoConfig
+from .core import sidecars
+from .core.config import CryptoConfig
+from .core.materials import Keyring, MultiKeyring
 from .errors import ConfigurationError, ObjectNotFoundError, S3CSEError, S3ErrorResponse, also_as
+from .io.paths import check_copied_tail
+from .io.retries import botocore_config
 from .keyrings import (
     AesKeyring,
     KmsKeyring,
@@ -64,11 +67,8 @@ from .keyrings import (
     load_rsa_key_file,
     read_aes_key,
 )
-from .localpaths import check_copied_tail
-from .materials import Keyring, MultiKeyring
 from .protocol import assumed_plaintext_size
 from .reader import ObjectReader
-from .retries import botocore_config
 
 KEYS_BY_VALUE = ("aes_key",)
 """Constructor options that carry key bytes: never stored where fsspec serialises from."""

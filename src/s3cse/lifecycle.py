@@ -34,7 +34,6 @@ from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, field, replace
 from typing import IO, Any, cast
 
-from . import awsenv, metadata, sidecars
 from .client import (
     EncryptionClient,
     fetch_content_metadata,
@@ -42,11 +41,9 @@ from .client import (
     probe_sidecar,
     probe_sidecars,
 )
-from .config import CryptoConfig
-from .errors import ConfigurationError, S3CSEError
-from .keyrings import AesKeyring, KmsKeyring, RsaKeyring, load_aes_key_file, load_rsa_key_file
-from .keyrings.raw import DEFAULT_NAMES, KeyFileNames
-from .materials import (
+from .core import metadata, sidecars
+from .core.config import CryptoConfig
+from .core.materials import (
     LEGACY_WRAP_ALGS,
     DecryptionRequest,
     DefaultMaterialsManager,
@@ -54,9 +51,13 @@ from .materials import (
     Keyring,
     MultiKeyring,
 )
-from .metadata import ContentMetadata
+from .core.metadata import ContentMetadata
+from .core.suites import CommitmentPolicy, FormatVersion
+from .errors import ConfigurationError, S3CSEError
+from .io import awsenv
+from .keyrings import AesKeyring, KmsKeyring, RsaKeyring, load_aes_key_file, load_rsa_key_file
+from .keyrings.raw import DEFAULT_NAMES, KeyFileNames
 from .protocol import split_metadata
-from .suites import CommitmentPolicy, FormatVersion
 
 TEMP_SUFFIX = ".s3cse-migrating"
 _KEPT_HEADERS = {
@@ -314,7 +315,7 @@ def _rotate(job: Job, s3: Any, key: str) -> ObjectResult:
     data_key = DefaultMaterialsManager(job.keys.keyring()).decrypt_data_key(
         DecryptionRequest(md, job.context, job.legacy)
     )
-    from .envelope import unseal
+    from .core.envelope import unseal
 
     unseal(md, data_key)  # a V3 data key must match its commitment before it is re-wrapped
     if md.wrap_alg in LEGACY_WRAP_ALGS:

@@ -15,11 +15,19 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import IO, Any
 
-from . import envelope, metadata, ranges, sidecars
-from . import index as integrity
-from .awsenv import CREDENTIAL_CODES, CREDENTIALS_HINT, unreachable
-from .ciphers import ContentKey
-from .config import CryptoConfig
+from .core import envelope, integrity, metadata, ranges, sidecars
+from .core.ciphers import ContentKey
+from .core.config import CryptoConfig
+from .core.gcm import BLOCK, GcmLayout
+from .core.materials import (
+    DefaultMaterialsManager,
+    EncryptionMaterials,
+    EncryptionRequest,
+    Keyring,
+    MaterialsManager,
+)
+from .core.metadata import ContentMetadata
+from .core.suites import AlgorithmSuite
 from .errors import (
     ConfigurationError,
     ContentTooLargeError,
@@ -32,17 +40,8 @@ from .errors import (
     S3ServiceError,
     from_s3_answer,
 )
-from .gcm import BLOCK, GcmLayout
-from .materials import (
-    DefaultMaterialsManager,
-    EncryptionMaterials,
-    EncryptionRequest,
-    Keyring,
-    MaterialsManager,
-)
-from .metadata import ContentMetadata
+from .io.awsenv import CREDENTIAL_CODES, CREDENTIALS_HINT, unreachable
 from .streams import remaining_length
-from .suites import AlgorithmSuite
 
 # Arguments that describe the plaintext and would be wrong for the ciphertext.
 REFUSED_PUT_ARGS = (

@@ -25,11 +25,11 @@ from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from typing import IO, TYPE_CHECKING, Any
 
-from . import envelope, protocol, ranges
-from . import index as integrity
+from . import protocol
+from .core import envelope, integrity, ranges
+from .core.gcm import BLOCK, GcmLayout
+from .core.metadata import ContentMetadata
 from .errors import ConfigurationError, TagMismatchError, located
-from .gcm import BLOCK, GcmLayout
-from .metadata import ContentMetadata
 
 if TYPE_CHECKING:
     from .client import EncryptionClient

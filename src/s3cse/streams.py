@@ -14,9 +14,9 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import IO, Any, Protocol
 
-from .ciphers import ContentDecryptor, ContentKey, GcmEncryptor
+from .core.ciphers import ContentDecryptor, ContentKey, GcmEncryptor
+from .core.integrity import ChunkMacer, IndexKey
 from .errors import AuthenticationError, S3CSEError, located
-from .index import ChunkMacer, IndexKey
 
 CHUNK = 1024 * 1024
 

@@ -23,8 +23,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any, Protocol, cast
 
-from . import envelope, protocol
-from .destinations import Spool, atomic_destination
+from . import protocol
+from .core import envelope
+from .core.gcm import BLOCK, GcmLayout, PartDecryptor, PartEncryptor, PartHash
+from .core.integrity import CHUNK_SIZE, ChunkMacer, IndexKey
+from .core.metadata import ContentMetadata
 from .errors import (
     ConfigurationError,
     ContentTooLargeError,
@@ -32,9 +35,7 @@ from .errors import (
     TagMismatchError,
     located,
 )
-from .gcm import BLOCK, GcmLayout, PartDecryptor, PartEncryptor, PartHash
-from .index import CHUNK_SIZE, ChunkMacer, IndexKey
-from .metadata import ContentMetadata
+from .io.files import Spool, atomic_destination
 from .streams import remaining_length
 
 if TYPE_CHECKING:

@@ -19,7 +19,7 @@ from pathlib import Path
 
 import pytest
 
-from s3cse import local
+from s3cse.local import stack as local
 
 pytestmark = pytest.mark.integration
 README = Path(__file__).resolve().parents[2] / "README.md"

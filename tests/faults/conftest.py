@@ -17,11 +17,12 @@ import pytest
 from botocore.config import Config
 from botocore.exceptions import ClientError
 
-from s3cse import AsyncEncryptionClient, EncryptionClient, local
-from s3cse import index as integrity
+from s3cse import AsyncEncryptionClient, EncryptionClient
+from s3cse.core import integrity as integrity
+from s3cse.core.materials import Keyring
+from s3cse.core.metadata import DEFAULT_INSTRUCTION_SUFFIX
 from s3cse.keyrings import AsyncKmsKeyring, KmsKeyring
-from s3cse.materials import Keyring
-from s3cse.metadata import DEFAULT_INSTRUCTION_SUFFIX
+from s3cse.local import stack as local
 
 from ..aio_facade import LoopThread, SyncFacade
 from .proxy import FaultProxy

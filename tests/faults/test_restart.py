@@ -20,8 +20,9 @@ import boto3
 import pytest
 from botocore.config import Config
 
-from s3cse import AesKeyring, EncryptionClient, local
+from s3cse import AesKeyring, EncryptionClient
 from s3cse.errors import S3RequestError
+from s3cse.local import stack as local
 from s3cse.transfer import TransferConfig
 
 from .conftest import assert_no_uploads, leftovers

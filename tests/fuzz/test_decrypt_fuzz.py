@@ -36,9 +36,10 @@ from fuzz.samples import (
     samples,
     store,
 )
-from s3cse import envelope, protocol
-from s3cse import metadata as m
-from s3cse.ciphers import content_decryptor
+from s3cse import protocol
+from s3cse.core import envelope
+from s3cse.core import metadata as m
+from s3cse.core.ciphers import content_decryptor
 from s3cse.errors import S3CSEError, TagMismatchError
 
 from .strategies import FUZZ, byte_edits, edits

@@ -20,7 +20,7 @@ from fuzz.samples import (
     check_instruction_file,
     samples,
 )
-from s3cse import metadata
+from s3cse.core import metadata
 
 from .strategies import FUZZ, byte_edits, edits, json_values, random_metadata
 

@@ -10,7 +10,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from fuzz.samples import Edit, apply_edits, check_metadata
-from s3cse import metadata
+from s3cse.core import metadata
 
 from .strategies import FUZZ, edits, random_metadata, seed_metadata
 

@@ -25,8 +25,7 @@ from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
 from s3cse import EncryptionClient, KmsKeyring
 from s3cse import errors as e
 from s3cse.aio import AsyncDecryptedBody, AsyncEncryptionClient
-from s3cse.caching import CachingMaterialsManager
-from s3cse.keyrings import AsyncKmsKeyring
+from s3cse.keyrings import AsyncKmsKeyring, CachingMaterialsManager
 from s3cse.transfer import TransferConfig
 
 from ..keys import aes_keyring

@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from s3cse.metadata import ALL_KEYS
+from s3cse.core.metadata import ALL_KEYS
 
 from ..conftest import MakeClient
 from ..keys import aes_keyring

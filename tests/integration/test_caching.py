@@ -9,7 +9,7 @@ import boto3
 import pytest
 
 from s3cse import EncryptionClient, KmsKeyring
-from s3cse.caching import CachingMaterialsManager
+from s3cse.keyrings import CachingMaterialsManager
 
 pytestmark = pytest.mark.integration
 

@@ -17,7 +17,8 @@ from typing import Any
 
 import pytest
 
-from s3cse import AesKeyring, EncryptionClient, local
+from s3cse import AesKeyring, EncryptionClient
+from s3cse.local import stack as local
 
 from .test_cli import TIMEOUT, assert_clean_error, err, run
 
@@ -155,7 +156,7 @@ def test_profile_gives_credentials_and_region_to_every_command(
     bucket: str,
     key_name: str,
 ) -> None:
-    from s3cse.local import ACCESS_KEY, SECRET_KEY
+    from s3cse.local.stack import ACCESS_KEY, SECRET_KEY
 
     (tmp_path / "config").write_text("[profile s3cse-msg]\nregion = us-east-1\n")
     (tmp_path / "credentials").write_text(

@@ -13,12 +13,12 @@ import pytest
 
 from s3cse import CryptoConfig, KmsKeyring
 from s3cse import errors as e
-from s3cse.ciphers import GcmEncryptor
-from s3cse.envelope import seal
+from s3cse.core.ciphers import GcmEncryptor
+from s3cse.core.envelope import seal
+from s3cse.core.materials import EncryptionMaterials
+from s3cse.core.metadata import serialize
+from s3cse.core.suites import GCM_HKDF_COMMIT, FormatVersion
 from s3cse.keyrings import RsaKeyPair, RsaKeyring
-from s3cse.materials import EncryptionMaterials
-from s3cse.metadata import serialize
-from s3cse.suites import GCM_HKDF_COMMIT, FormatVersion
 
 from .. import legacy
 from ..conftest import MakeClient

@@ -11,7 +11,7 @@ import pytest
 
 from s3cse import CryptoConfig, KmsKeyring
 from s3cse import errors as e
-from s3cse.metadata import COMMITMENT_V3, MESSAGE_ID_V3
+from s3cse.core.metadata import COMMITMENT_V3, MESSAGE_ID_V3
 
 from ..conftest import MakeClient
 from ..keys import aes_keyring

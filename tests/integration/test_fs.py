@@ -14,8 +14,8 @@ import pytest
 
 from s3cse import EncryptionClient
 from s3cse import errors as e
+from s3cse.core.integrity import CHUNK_SIZE
 from s3cse.fs import S3CSEFileSystem
-from s3cse.index import CHUNK_SIZE
 
 from ..keys import aes_key, aes_keyring
 

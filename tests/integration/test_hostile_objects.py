@@ -23,8 +23,8 @@ from botocore.exceptions import ClientError
 
 from s3cse import EncryptionClient
 from s3cse import errors as e
+from s3cse.core.metadata import MAX_INSTRUCTION_FILE_SIZE
 from s3cse.fs import S3CSEFileSystem
-from s3cse.metadata import MAX_INSTRUCTION_FILE_SIZE
 from s3cse.reader import ObjectReader
 
 from .. import legacy

@@ -10,7 +10,7 @@ import pytest
 
 from s3cse import EncryptionClient
 from s3cse import errors as e
-from s3cse.index import CHUNK_SIZE, HEADER_SIZE, SUFFIX, IndexMismatchError
+from s3cse.core.integrity import CHUNK_SIZE, HEADER_SIZE, SUFFIX, IndexMismatchError
 from s3cse.transfer import TransferConfig
 
 from ..conftest import MakeClient

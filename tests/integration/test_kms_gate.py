@@ -9,8 +9,9 @@ from typing import Any
 
 import pytest
 
-from s3cse import EncryptionClient, KmsKeyring, local
-from s3cse.kms_gate import RESET_PATH, STATS_PATH
+from s3cse import EncryptionClient, KmsKeyring
+from s3cse.local import stack as local
+from s3cse.local.kms_gate import RESET_PATH, STATS_PATH
 
 pytestmark = pytest.mark.integration
 

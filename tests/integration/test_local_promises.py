@@ -13,7 +13,8 @@ from typing import Any
 
 import pytest
 
-from s3cse import EncryptionClient, KmsKeyring, local
+from s3cse import EncryptionClient, KmsKeyring
+from s3cse.local import stack as local
 
 from .test_cli import assert_clean_error, err
 from .test_cli_message_promises import run_env

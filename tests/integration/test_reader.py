@@ -13,7 +13,7 @@ import pytest
 
 from s3cse import EncryptionClient
 from s3cse import errors as e
-from s3cse.index import CHUNK_SIZE
+from s3cse.core.integrity import CHUNK_SIZE
 from s3cse.reader import ObjectReader
 
 from .. import legacy

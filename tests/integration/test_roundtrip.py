@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from s3cse import CryptoConfig, KmsKeyring
-from s3cse.metadata import CONTEXT_V3, KEY_V2, KEY_V3, MATDESC_V3
+from s3cse.core.metadata import CONTEXT_V3, KEY_V2, KEY_V3, MATDESC_V3
 
 from ..conftest import MakeClient
 from ..keys import aes_keyring, rsa_keyring

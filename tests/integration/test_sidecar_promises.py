@@ -20,8 +20,8 @@ import pytest
 
 from s3cse import EncryptionClient
 from s3cse import errors as e
+from s3cse.core.integrity import CHUNK_SIZE, SUFFIX
 from s3cse.fs import S3CSEFileSystem
-from s3cse.index import CHUNK_SIZE, SUFFIX
 from s3cse.lifecycle import Job, KeySpec, list_keys
 from s3cse.transfer import TransferConfig
 

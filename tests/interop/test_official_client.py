@@ -37,8 +37,7 @@ from typing import Any
 import pytest
 
 from s3cse import CryptoConfig, FormatVersion, KmsKeyring
-from s3cse.errors import EncryptionContextMismatchError
-from s3cse.metadata import (
+from s3cse.core.metadata import (
     COMMITMENT_V3,
     CONTENT_CIPHER_V3,
     CONTEXT_V3,
@@ -50,6 +49,7 @@ from s3cse.metadata import (
     V3_KEYS,
     WRAP_ALG_V3,
 )
+from s3cse.errors import EncryptionContextMismatchError
 
 from ..conftest import MakeClient
 

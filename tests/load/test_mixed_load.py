@@ -46,9 +46,8 @@ from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
 from s3cse import EncryptionClient, KmsKeyring
 from s3cse import errors as e
 from s3cse.aio import AsyncEncryptionClient
-from s3cse.caching import CachingMaterialsManager
-from s3cse.index import CHUNK_SIZE, IndexMismatchError, StaleIndexError
-from s3cse.keyrings import AsyncKmsKeyring
+from s3cse.core.integrity import CHUNK_SIZE, IndexMismatchError, StaleIndexError
+from s3cse.keyrings import AsyncKmsKeyring, CachingMaterialsManager
 from s3cse.reader import ObjectReader
 from s3cse.transfer import TransferConfig
 

@@ -12,8 +12,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from s3cse import errors as e
-from s3cse.ciphers import ContentKey, new_content_key
-from s3cse.gcm import (
+from s3cse.core.ciphers import ContentKey, new_content_key
+from s3cse.core.gcm import (
     BLOCK,
     GcmLayout,
     PartDecryptor,
@@ -22,7 +22,7 @@ from s3cse.gcm import (
     gf_mult,
     gf_pow,
 )
-from s3cse.suites import GCM_HKDF_COMMIT, GCM_IV12_TAG16
+from s3cse.core.suites import GCM_HKDF_COMMIT, GCM_IV12_TAG16
 
 SUITES = st.sampled_from([GCM_HKDF_COMMIT, GCM_IV12_TAG16])
 

@@ -17,10 +17,13 @@ from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
-from s3cse import envelope
-from s3cse import metadata as m
-from s3cse.ciphers import GcmDecryptor, GcmEncryptor, content_key_for_decrypt, derive_keys
-from s3cse.config import CryptoConfig
+from s3cse.core import envelope
+from s3cse.core import metadata as m
+from s3cse.core.ciphers import GcmDecryptor, GcmEncryptor, content_key_for_decrypt, derive_keys
+from s3cse.core.config import CryptoConfig
+from s3cse.core.materials import DefaultMaterialsManager, Keyring
+from s3cse.core.metadata import ContentMetadata
+from s3cse.core.suites import GCM_HKDF_COMMIT, GCM_IV12_TAG16, CommitmentPolicy
 from s3cse.errors import (
     CommitmentMismatchError,
     KeyUnwrapError,
@@ -28,9 +31,6 @@ from s3cse.errors import (
     TagMismatchError,
 )
 from s3cse.keyrings import AesKeyring, RsaKeyPair, RsaKeyring
-from s3cse.materials import DefaultMaterialsManager, Keyring
-from s3cse.metadata import ContentMetadata
-from s3cse.suites import GCM_HKDF_COMMIT, GCM_IV12_TAG16, CommitmentPolicy
 
 from ..keys import aes_key, rsa_private
 

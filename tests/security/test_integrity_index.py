@@ -19,8 +19,8 @@ import pytest
 
 from s3cse import EncryptionClient, protocol
 from s3cse import errors as e
+from s3cse.core.integrity import CHUNK_SIZE, MAC_LENGTH, MAGIC, SUFFIX, IndexMismatchError, binding
 from s3cse.fs import S3CSEFileSystem
-from s3cse.index import CHUNK_SIZE, MAC_LENGTH, MAGIC, SUFFIX, IndexMismatchError, binding
 from s3cse.reader import ObjectReader
 
 from ..conftest import MakeClient

@@ -25,7 +25,8 @@ from typing import Any
 import pytest
 from botocore.exceptions import ClientError
 
-from s3cse import AesKeyring, EncryptionClient, local
+from s3cse import AesKeyring, EncryptionClient
+from s3cse.local import stack as local
 
 from ..faults.conftest import assert_no_uploads
 from ..faults.proxy import Fault, FaultProxy

@@ -14,12 +14,12 @@ from typing import Any
 from cryptography.hazmat.primitives import serialization
 
 from s3cse import AesKeyring, RsaKeyPair, RsaKeyring, protocol
-from s3cse.caching import CachingMaterialsManager
 from s3cse.cli import Sse
-from s3cse.config import CryptoConfig
+from s3cse.core.config import CryptoConfig
+from s3cse.core.gcm import GcmLayout
+from s3cse.core.materials import EncryptionRequest
 from s3cse.fs import S3CSEFileSystem
-from s3cse.gcm import GcmLayout
-from s3cse.materials import EncryptionRequest
+from s3cse.keyrings import CachingMaterialsManager
 from s3cse.transfer import Upload
 
 from ..keys import rsa_private

@@ -165,8 +165,8 @@ def test_kms_context_without_algorithm_key_is_refused(
     data_key = kms.generate_data_key(
         KeyId=kms_key_id, KeySpec="AES_256", EncryptionContext={"kms_cmk_id": kms_key_id}
     )
-    from s3cse.ciphers import GcmEncryptor
-    from s3cse.suites import GCM_IV12_TAG16
+    from s3cse.core.ciphers import GcmEncryptor
+    from s3cse.core.suites import GCM_IV12_TAG16
 
     iv = os.urandom(12)
     encryptor = GcmEncryptor(_content_key(GCM_IV12_TAG16, data_key["Plaintext"], iv))
@@ -190,7 +190,7 @@ def test_kms_context_without_algorithm_key_is_refused(
 
 
 def _content_key(suite: Any, data_key: bytes, iv: bytes) -> Any:
-    from s3cse.ciphers import ContentKey
+    from s3cse.core.ciphers import ContentKey
 
     return ContentKey(suite=suite, key=data_key, iv=iv)
 

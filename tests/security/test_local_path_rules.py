@@ -15,7 +15,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from s3cse.errors import LocalPathError
-from s3cse.localpaths import PathClaims, local_name, local_path
+from s3cse.io.paths import PathClaims, local_name, local_path
 
 POSIX_REFUSED = [
     "",

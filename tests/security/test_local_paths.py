@@ -19,7 +19,8 @@ from typing import Any
 
 import pytest
 
-from s3cse import AesKeyring, EncryptionClient, local
+from s3cse import AesKeyring, EncryptionClient
+from s3cse.local import stack as local
 
 from ..integration.test_cli import err, run
 

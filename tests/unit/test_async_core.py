@@ -14,16 +14,15 @@ import pytest
 from s3cse import MultiKeyring, protocol
 from s3cse import errors as e
 from s3cse.aio_streams import AsyncDecryptedBody
-from s3cse.caching import CachingMaterialsManager
-from s3cse.ciphers import GcmEncryptor, content_decryptor
-from s3cse.config import CryptoConfig
-from s3cse.envelope import encrypt_bytes, seal
-from s3cse.keyrings import AsyncKmsKeyring, KmsKeyring
-from s3cse.materials import DecryptionRequest, DefaultMaterialsManager, EncryptionRequest
-from s3cse.metadata import parse
-from s3cse.sidecars import Kind
+from s3cse.core.ciphers import GcmEncryptor, content_decryptor
+from s3cse.core.config import CryptoConfig
+from s3cse.core.envelope import encrypt_bytes, seal
+from s3cse.core.materials import DecryptionRequest, DefaultMaterialsManager, EncryptionRequest
+from s3cse.core.metadata import parse
+from s3cse.core.sidecars import Kind
+from s3cse.core.suites import GCM_HKDF_COMMIT, FormatVersion
+from s3cse.keyrings import AsyncKmsKeyring, CachingMaterialsManager, KmsKeyring
 from s3cse.streams import DecryptedBody
-from s3cse.suites import GCM_HKDF_COMMIT, FormatVersion
 
 from ..keys import aes_keyring, rsa_keyring
 from .test_keyrings import FakeKms, client_error, kms_md

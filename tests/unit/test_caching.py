@@ -8,10 +8,10 @@ import pytest
 
 from s3cse import CryptoConfig
 from s3cse import errors as e
-from s3cse.caching import CachingMaterialsManager
-from s3cse.envelope import decrypt_bytes, encrypt_bytes
-from s3cse.materials import DefaultMaterialsManager, EncryptionRequest
-from s3cse.suites import GCM_HKDF_COMMIT, GCM_IV12_TAG16
+from s3cse.core.envelope import decrypt_bytes, encrypt_bytes
+from s3cse.core.materials import DefaultMaterialsManager, EncryptionRequest
+from s3cse.core.suites import GCM_HKDF_COMMIT, GCM_IV12_TAG16
+from s3cse.keyrings import CachingMaterialsManager
 
 from ..keys import aes_keyring
 

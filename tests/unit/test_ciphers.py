@@ -13,8 +13,8 @@ from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
-from s3cse import ciphers
-from s3cse.ciphers import (
+from s3cse.core import ciphers
+from s3cse.core.ciphers import (
     CbcDecryptor,
     ContentKey,
     GcmDecryptor,
@@ -23,6 +23,7 @@ from s3cse.ciphers import (
     derive_keys,
     new_content_key,
 )
+from s3cse.core.suites import CBC_IV16, GCM_HKDF_COMMIT, GCM_IV12_TAG16, GCM_MAX_PLAINTEXT
 from s3cse.errors import (
     AuthenticationError,
     CommitmentMismatchError,
@@ -30,7 +31,6 @@ from s3cse.errors import (
     MetadataError,
     TagMismatchError,
 )
-from s3cse.suites import CBC_IV16, GCM_HKDF_COMMIT, GCM_IV12_TAG16, GCM_MAX_PLAINTEXT
 
 PLAINTEXT = b"The quick brown fox jumps over the lazy dog. " * 37  # not a block multiple
 

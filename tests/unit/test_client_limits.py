@@ -10,7 +10,7 @@ import pytest
 
 from s3cse import EncryptionClient
 from s3cse import errors as e
-from s3cse.suites import GCM_MAX_PLAINTEXT
+from s3cse.core.suites import GCM_MAX_PLAINTEXT
 
 from ..keys import aes_keyring
 

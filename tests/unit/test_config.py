@@ -6,9 +6,9 @@ import pickle
 
 import pytest
 
-from s3cse.config import CryptoConfig
+from s3cse.core.config import CryptoConfig
+from s3cse.core.suites import GCM_HKDF_COMMIT, GCM_IV12_TAG16, CommitmentPolicy, FormatVersion
 from s3cse.errors import ConfigurationError
-from s3cse.suites import GCM_HKDF_COMMIT, GCM_IV12_TAG16, CommitmentPolicy, FormatVersion
 
 P = CommitmentPolicy
 

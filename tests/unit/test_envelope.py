@@ -12,9 +12,12 @@ from cryptography.hazmat.primitives import padding as sym_padding
 from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
-from s3cse import envelope
-from s3cse.ciphers import derive_keys
-from s3cse.config import CryptoConfig
+from s3cse.core import envelope
+from s3cse.core.ciphers import derive_keys
+from s3cse.core.config import CryptoConfig
+from s3cse.core.materials import DefaultMaterialsManager
+from s3cse.core.metadata import parse
+from s3cse.core.suites import GCM_HKDF_COMMIT, CommitmentPolicy
 from s3cse.errors import (
     CommitmentPolicyError,
     ConfigurationError,
@@ -24,9 +27,6 @@ from s3cse.errors import (
     MetadataError,
 )
 from s3cse.keyrings import AesKeyring
-from s3cse.materials import DefaultMaterialsManager
-from s3cse.metadata import parse
-from s3cse.suites import GCM_HKDF_COMMIT, CommitmentPolicy
 
 from ..keys import aes_key, rsa_keyring
 

@@ -17,6 +17,21 @@ from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.keywrap import aes_key_wrap
 
+from s3cse.core.materials import (
+    DecryptionRequest,
+    DefaultMaterialsManager,
+    EncryptionMaterials,
+    EncryptionRequest,
+    MultiKeyring,
+)
+from s3cse.core.metadata import ContentMetadata, parse
+from s3cse.core.suites import (
+    CBC_IV16,
+    GCM_HKDF_COMMIT,
+    GCM_IV12_TAG16,
+    AlgorithmSuite,
+    FormatVersion,
+)
 from s3cse.errors import (
     ConfigurationError,
     EncryptionContextMismatchError,
@@ -31,15 +46,6 @@ from s3cse.errors import (
 from s3cse.keyrings import AesKeyring, KmsKeyring, RsaKeyPair, RsaKeyring, load_aes_key_file
 from s3cse.keyrings import kms as kms_mod
 from s3cse.keyrings.rsa import load_rsa_key_file
-from s3cse.materials import (
-    DecryptionRequest,
-    DefaultMaterialsManager,
-    EncryptionMaterials,
-    EncryptionRequest,
-    MultiKeyring,
-)
-from s3cse.metadata import ContentMetadata, parse
-from s3cse.suites import CBC_IV16, GCM_HKDF_COMMIT, GCM_IV12_TAG16, AlgorithmSuite, FormatVersion
 
 from ..keys import aes_key, rsa_pem, rsa_private
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from s3cse.localtree import LocalFile, Skipped, walk_tree
+from s3cse.io.tree import LocalFile, Skipped, walk_tree
 
 
 def test_a_link_to_a_device_is_skipped(tmp_path: Path) -> None:

@@ -8,10 +8,10 @@ import os
 
 import pytest
 
-from s3cse import metadata as m
+from s3cse.core import metadata as m
+from s3cse.core.metadata import ContentMetadata
+from s3cse.core.suites import CBC_IV16, GCM_HKDF_COMMIT, GCM_IV12_TAG16, FormatVersion
 from s3cse.errors import InstructionFileError, MetadataError
-from s3cse.metadata import ContentMetadata
-from s3cse.suites import CBC_IV16, GCM_HKDF_COMMIT, GCM_IV12_TAG16, FormatVersion
 
 
 def b64(data: bytes) -> str:

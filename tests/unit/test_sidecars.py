@@ -1,12 +1,12 @@
-"""Telling sidecars from user objects named like them, without I/O (``s3cse.sidecars``)."""
+"""Telling sidecars from user objects named like them, without I/O (``s3cse.core.sidecars``)."""
 
 from __future__ import annotations
 
 import pytest
 
 from s3cse import errors as e
-from s3cse.index import MAGIC, index_length
-from s3cse.sidecars import (
+from s3cse.core.integrity import MAGIC, index_length
+from s3cse.core.sidecars import (
     INDEX_SUFFIX,
     INSTRUCTION_SUFFIX,
     Kind,

@@ -9,7 +9,7 @@ import pytest
 
 from s3cse import EncryptionClient, transfer
 from s3cse import errors as e
-from s3cse.suites import GCM_MAX_PLAINTEXT
+from s3cse.core.suites import GCM_MAX_PLAINTEXT
 from s3cse.transfer import (
     MAX_PARTS,
     MIN_PART_SIZE,

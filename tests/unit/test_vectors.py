@@ -31,12 +31,12 @@ import pytest
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
 
-from s3cse import envelope
-from s3cse.config import CryptoConfig
+from s3cse.core import envelope
+from s3cse.core.config import CryptoConfig
+from s3cse.core.materials import DefaultMaterialsManager, Keyring
+from s3cse.core.suites import CommitmentPolicy
 from s3cse.errors import AuthenticationError, LegacyModeDisabledError, TagMismatchError
 from s3cse.keyrings import AesKeyring, KmsKeyring, RsaKeyPair, RsaKeyring
-from s3cse.materials import DefaultMaterialsManager, Keyring
-from s3cse.suites import CommitmentPolicy
 
 VECTOR_DIR = Path(__file__).resolve().parents[1] / "vectors"
 VECTORS: list[dict[str, Any]] = [

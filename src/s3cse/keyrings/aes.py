@@ -13,16 +13,16 @@ from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.keywrap import InvalidUnwrap, aes_key_unwrap
 
-from ..ciphers import random_nonzero
-from ..errors import ConfigurationError, KeyUnwrapError, excerpt
-from ..materials import (
+from ..core.ciphers import random_nonzero
+from ..core.materials import (
     DecryptionRequest,
     EncryptionMaterials,
     EncryptionRequest,
     check_legacy_wrap,
 )
-from ..metadata import WRAP_AES_ECB_V1, WRAP_AES_GCM, WRAP_AES_KEYWRAP
-from ..suites import DATA_KEY_LENGTH
+from ..core.metadata import WRAP_AES_ECB_V1, WRAP_AES_GCM, WRAP_AES_KEYWRAP
+from ..core.suites import DATA_KEY_LENGTH
+from ..errors import ConfigurationError, KeyUnwrapError, excerpt
 from .raw import DEFAULT_NAMES, KeyFileNames, RawKeyring, describe_pem
 
 _IV_LENGTH = 12

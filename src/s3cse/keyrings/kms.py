@@ -11,7 +11,15 @@ import contextlib
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from ..awsenv import CREDENTIAL_CODES, CREDENTIALS_HINT, unreachable
+from ..core.materials import (
+    DecryptionRequest,
+    EncryptionMaterials,
+    EncryptionRequest,
+    Keyring,
+    check_legacy_wrap,
+    require_ascii_map,
+)
+from ..core.metadata import WRAP_KMS_CONTEXT, WRAP_KMS_V1
 from ..errors import (
     ConfigurationError,
     EncryptionContextMismatchError,
@@ -24,16 +32,8 @@ from ..errors import (
     excerpt,
     revealing_values,
 )
-from ..materials import (
-    DecryptionRequest,
-    EncryptionMaterials,
-    EncryptionRequest,
-    Keyring,
-    check_legacy_wrap,
-    require_ascii_map,
-)
-from ..metadata import WRAP_KMS_CONTEXT, WRAP_KMS_V1
-from ..retries import aio_botocore_config, botocore_config
+from ..io.awsenv import CREDENTIAL_CODES, CREDENTIALS_HINT, unreachable
+from ..io.retries import aio_botocore_config, botocore_config
 
 RESERVED_CONTEXT_KEY = "aws:x-amz-cek-alg"
 V1_CONTEXT_KEY = "kms_cmk_id"

@@ -6,8 +6,8 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Generic, TypeVar
 
+from ..core.materials import Keyring, require_ascii_map
 from ..errors import KeyUnwrapError, excerpt
-from ..materials import Keyring, require_ascii_map
 
 K = TypeVar("K")
 

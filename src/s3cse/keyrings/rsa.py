@@ -8,16 +8,16 @@ from pathlib import Path
 from cryptography.hazmat.primitives import constant_time, hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
 
-from ..ciphers import random_nonzero
-from ..errors import ConfigurationError, KeyUnwrapError, excerpt
-from ..materials import (
+from ..core.ciphers import random_nonzero
+from ..core.materials import (
     DecryptionRequest,
     EncryptionMaterials,
     EncryptionRequest,
     check_legacy_wrap,
 )
-from ..metadata import WRAP_RSA_OAEP_SHA1, WRAP_RSA_OAEP_SHA256_V2, WRAP_RSA_PKCS1_V1
-from ..suites import DATA_KEY_LENGTH
+from ..core.metadata import WRAP_RSA_OAEP_SHA1, WRAP_RSA_OAEP_SHA256_V2, WRAP_RSA_PKCS1_V1
+from ..core.suites import DATA_KEY_LENGTH
+from ..errors import ConfigurationError, KeyUnwrapError, excerpt
 from .aes import read_aes_key
 from .raw import DEFAULT_NAMES, KeyFileNames, RawKeyring, describe_pem
 

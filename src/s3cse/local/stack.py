@@ -23,7 +23,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .errors import ConfigurationError, S3CSEError
+from ..errors import ConfigurationError, S3CSEError
 
 ACCESS_KEY = "admin"
 SECRET_KEY = "adminsecret"
@@ -227,7 +227,7 @@ def start(
     moto_env = {**env, "MOTO_CALL_RESET_API": "false"}
     processes: dict[str, subprocess.Popen[bytes]] = {}
     try:
-        gate = [sys.executable, "-m", "s3cse.kms_gate", str(kms), str(moto)]
+        gate = [sys.executable, "-m", "s3cse.local.kms_gate", str(kms), str(moto)]
         for name, args, proc_env in (
             ("seaweedfs", weed_args, env),
             ("moto", [_tool("moto_server"), "-H", "127.0.0.1", "-p", str(moto)], moto_env),

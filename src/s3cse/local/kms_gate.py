@@ -13,7 +13,7 @@ its ``TrentService.`` prefix), so benchmarks and tests can see how often a clien
 KMS: ``GET /_s3cse_gate/stats`` answers ``{"requests": {"Decrypt": 3, ...}, "total": n}``
 and ``POST /_s3cse_gate/reset`` sets the counters back to zero.
 
-Run: ``python -m s3cse.kms_gate LISTEN_PORT UPSTREAM_PORT``
+Run: ``python -m s3cse.local.kms_gate LISTEN_PORT UPSTREAM_PORT``
 """
 
 from __future__ import annotations

@@ -15,7 +15,7 @@ import os
 import stat
 from pathlib import Path, PurePath, PurePosixPath, PureWindowsPath
 
-from .errors import LocalPathError
+from ..errors import LocalPathError
 
 _SPECIAL_SEGMENTS = ("", ".", "..")
 _WINDOWS_FORBIDDEN = frozenset('<>:"|?*\\/') | frozenset(map(chr, range(32)))

@@ -29,9 +29,9 @@ from collections.abc import AsyncIterator, Callable, Iterator
 from pathlib import Path
 from typing import IO, Any, Protocol
 
-from .config import DEFAULT_SPOOL_THRESHOLD
-from .errors import DestinationError, S3CSEError
-from .streams import CHUNK
+from ..core.config import DEFAULT_SPOOL_THRESHOLD
+from ..errors import DestinationError, S3CSEError
+from ..streams import CHUNK
 
 PART_SUFFIX = ".s3cse-part"
 # what open(O_TMPFILE) fails with where the kernel or the filesystem lacks it

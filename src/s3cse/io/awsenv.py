@@ -11,7 +11,7 @@ from __future__ import annotations
 import threading
 from typing import Any
 
-from .errors import ConfigurationError
+from ..errors import ConfigurationError
 from .retries import botocore_config
 
 CREDENTIALS_HINT = (

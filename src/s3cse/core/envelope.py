@@ -10,6 +10,13 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping
 
+from ..errors import (
+    CommitmentPolicyError,
+    ConfigurationError,
+    InstructionFileError,
+    LegacyModeDisabledError,
+    MetadataError,
+)
 from .ciphers import (
     ContentKey,
     GcmEncryptor,
@@ -19,13 +26,6 @@ from .ciphers import (
     new_content_key,
 )
 from .config import CryptoConfig
-from .errors import (
-    CommitmentPolicyError,
-    ConfigurationError,
-    InstructionFileError,
-    LegacyModeDisabledError,
-    MetadataError,
-)
 from .gcm import BLOCK
 from .materials import DecryptionRequest, EncryptionMaterials, EncryptionRequest, MaterialsManager
 from .metadata import (

@@ -16,8 +16,8 @@ from dataclasses import dataclass
 from cryptography.hazmat.primitives import padding
 from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
 
+from ..errors import AuthenticationError, ConfigurationError, InvalidRangeError
 from .ciphers import ContentKey
-from .errors import AuthenticationError, ConfigurationError, InvalidRangeError
 from .gcm import BLOCK, GcmLayout
 
 _RANGE = re.compile(r"^bytes=(\d*)-(\d*)$")

@@ -28,9 +28,8 @@ from __future__ import annotations
 import enum
 from collections.abc import Collection, Iterable, Mapping
 
-from . import index as integrity
-from . import metadata
-from .errors import ConfigurationError, MetadataError
+from ..errors import ConfigurationError, MetadataError
+from . import integrity, metadata
 
 INSTRUCTION_SUFFIX = metadata.DEFAULT_INSTRUCTION_SUFFIX
 INDEX_SUFFIX = integrity.SUFFIX
