@@ -1,14 +1,7 @@
 """The ``s3cse`` command, in the spirit of ``aws s3``: encrypted ``cp`` (single objects
 and ``--recursive``), ``ls``, ``cat``, ``rm``, ``inspect``, bulk key ``rotate`` and
-legacy ``migrate``, key generation, and the local S3 + KMS stack; one module each.
-
-Exit codes (``exits``): 0 success; 1 the operation failed (for commands over many
-objects: at least one object failed); 2 bad usage or configuration, or (as with
-``aws s3``) files skipped with a warning by ``cp --recursive``, the rest copied; 3 the
-object failed authentication (tampered, or a wrong key commitment); 4 no such object or
-bucket; 130 / 143 interrupted by Ctrl-C / SIGTERM (after removing unverified files and
-aborting multipart uploads).
-"""
+legacy ``migrate``, key generation, and the local S3 + KMS stack: a module each. Every
+error ends as one line and an exit code (``exits``)."""
 
 from __future__ import annotations
 

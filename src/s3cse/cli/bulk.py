@@ -18,8 +18,8 @@ from ..errors import (
 )
 from ..transfer import stop_all_transfers
 from .exits import error_line, unexpected
-from .output import Callback, bulk_progress, display_key
-from .sse import Sse, sse_c_hints
+from .options import Sse, sse_c_hints
+from .output import Callback, display_key, live_progress
 
 
 @dataclass(frozen=True)
@@ -50,7 +50,7 @@ def run_transfers(
     sizes = [t.size for t in transfers]
     total = sum(s for s in sizes if s is not None) if None not in sizes else None
     streak = _FailureStreak()
-    with bulk_progress(f"{len(transfers)} objects", total, quiet) as (advance, echo):
+    with live_progress(f"{len(transfers)} objects", total, quiet) as (advance, echo):
 
         def attempt(transfer: Transfer) -> S3CSEError | None:
             try:

@@ -11,8 +11,7 @@ from ..client import EncryptionClient
 from ..errors import ConfigurationError
 from .clients import KeyOptions
 from .objects import S3Url
-from .options import read_key_options, sse_options
-from .sse import Sse, sse_c_hints
+from .options import Sse, read_key_options, sse_c_hints, sse_options
 
 
 @click.command()

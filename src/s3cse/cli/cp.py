@@ -9,12 +9,10 @@ import click
 
 from ..errors import ConfigurationError
 from .clients import KeyOptions
-from .copying import copy_object, download, upload
-from .cp_tree import copy_recursive
 from .objects import S3Url, prefix_hint, refuse_prefix, s3_target
-from .options import concurrency_option, key_options, quiet_option, sse_options
+from .options import Sse, concurrency_option, key_options, quiet_option, sse_c_hints, sse_options
 from .output import display_key
-from .sse import Sse, sse_c_hints
+from .transfers import copy_object, copy_recursive, download, upload
 
 
 @click.command()

@@ -1,11 +1,5 @@
-"""Exit codes, and the one mapping from an error to its ``s3cse: error:`` line and code.
-
-0 success; 1 the operation failed (for commands over many objects: at least one object
-failed); 2 bad usage or configuration, or (as with ``aws s3``) files skipped with a
-warning by ``cp --recursive``, the rest copied; 3 the object failed authentication
-(tampered, or a wrong key commitment); 4 no such object or bucket; 130 / 143
-interrupted by Ctrl-C / SIGTERM.
-"""
+"""Exit codes (``s3cse --help`` lists them) and the one mapping from an error to its
+``s3cse: error:`` line and exit code."""
 
 from __future__ import annotations
 

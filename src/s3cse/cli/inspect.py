@@ -12,8 +12,7 @@ from ..core import listing
 from ..errors import ConfigurationError, NotEncryptedError
 from .clients import s3_client
 from .objects import S3Url, has_integrity_index, head, s3_errors
-from .options import aws_options, endpoint_option, sse_options
-from .sse import Sse, sse_c_hints
+from .options import Sse, aws_options, endpoint_option, sse_c_hints, sse_options
 
 
 @click.command()

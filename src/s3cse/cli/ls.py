@@ -16,10 +16,9 @@ from ..io import awsenv
 from .bulk import worker_pool
 from .clients import s3_client
 from .exits import bulk_exit_code, error_line
-from .objects import S3Url, exact_info, listing_entries, s3_errors
-from .options import aws_options, concurrency_option, endpoint_option, sse_options
+from .objects import S3Url, exact_info, s3_errors, with_sidecars
+from .options import Sse, aws_options, concurrency_option, endpoint_option, sse_c_hints, sse_options
 from .output import echo_bucket, echo_prefix, echo_row, format_text, wrapping_text
-from .sse import Sse, sse_c_hints
 
 
 @click.command("ls")
@@ -61,8 +60,8 @@ def ls(
     if target is None:
         raise ConfigurationError(f"ls takes s3://BUCKET[/PREFIX], not {url!r}")
     base = "" if recursive else target.key[: target.key.rfind("/") + 1]
-    entries = listing_entries(
-        s3, target.bucket, target.key, delimiter=not recursive, sse_c=sse.get_args()
+    entries = listing.visible(
+        with_sidecars(s3, target.bucket, target.key, delimiter=not recursive, sse_c=sse.get_args())
     )
     if not exact:
         for entry in entries:

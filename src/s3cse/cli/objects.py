@@ -16,7 +16,7 @@ from ..client import (
     probe_sidecar,
     translate_s3_error,
 )
-from ..core import listing, sidecars
+from ..core import sidecars
 from ..core.sidecars import INDEX_SUFFIX
 from ..errors import ConfigurationError, NotEncryptedError, ObjectNotFoundError, located
 
@@ -85,21 +85,6 @@ def s3_target(target: S3Url, source_name: str) -> S3Url:
     return target
 
 
-def listing_entries(
-    s3: Any,
-    bucket: str,
-    prefix: str,
-    *,
-    delimiter: bool = False,
-    sse_c: dict[str, Any] | None = None,
-) -> Iterator[dict[str, Any]]:
-    """Objects (``Key``, ``Size``, ``LastModified``) and, with ``delimiter``, common
-    prefixes (``Prefix``), in S3's order, without the instruction files and integrity
-    indexes of listed objects. A sidecar whose object is absent is listed: it is all
-    there is; a user's object only named like a sidecar is listed too (``sidecars``)."""
-    return listing.visible(with_sidecars(s3, bucket, prefix, delimiter=delimiter, sse_c=sse_c))
-
-
 def with_sidecars(
     s3: Any,
     bucket: str,
@@ -108,7 +93,10 @@ def with_sidecars(
     delimiter: bool = False,
     sse_c: dict[str, Any] | None = None,
 ) -> Iterator[tuple[dict[str, Any], bool]]:
-    """Every entry under the prefix, with whether it is a sidecar of a listed object."""
+    """Every entry under the prefix (objects: ``Key``, ``Size``, ``LastModified``; with
+    ``delimiter`` common prefixes: ``Prefix``) in S3's order, with whether it is the
+    instruction file or integrity index of a listed object (``sidecars``: a user's
+    object only named like one is not, nor is a sidecar whose object is absent)."""
     args: dict[str, Any] = {"Bucket": bucket, "Prefix": prefix}
     if delimiter:
         args["Delimiter"] = "/"

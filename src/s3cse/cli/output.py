@@ -76,27 +76,16 @@ def progress(label: str, total: int | None, quiet: bool) -> Iterator[Callback | 
 
 
 @contextlib.contextmanager
-def bulk_progress(
-    label: str, total: int | None, quiet: bool
+def live_progress(
+    label: str, total: int | None, quiet: bool, *, counting: bool = False
 ) -> Iterator[tuple[Callback | None, Callable[..., None]]]:
-    """Bytes progress on a terminal; lines printed meanwhile go above the bar."""
+    """A bar of bytes, or of objects (``counting``), on a terminal (stderr), and an echo
+    that prints above it; no bar when piped or quiet."""
     if not shows_progress(quiet):
         yield None, click.echo
         return
-    with _bar(label, total, counting=False, live=True) as (advance, echo):
+    with _bar(label, total, counting=counting, live=True) as (advance, echo):
         yield advance, echo
-
-
-@contextlib.contextmanager
-def count_progress(
-    label: str, total: int | None, quiet: bool
-) -> Iterator[tuple[Callable[[], None] | None, Callable[..., None]]]:
-    """A bar counting objects on a terminal (stderr); no bar when piped or quiet."""
-    if not shows_progress(quiet):
-        yield None, click.echo
-        return
-    with _bar(label, total, counting=True, live=True) as (advance, echo):
-        yield (lambda: advance(1)), echo
 
 
 @contextlib.contextmanager

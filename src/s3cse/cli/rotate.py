@@ -5,18 +5,21 @@ object and a summary."""
 from __future__ import annotations
 
 import json
+import os
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import click
 
 from .. import lifecycle
 from ..client import translate_s3_error
-from ..errors import ConfigurationError, S3RequestError
+from ..errors import ConfigurationError, S3RequestError, located
+from ..keyrings.specs import KeySpec
+from ..lifecycle import Job, list_keys
+from .clients import CLI_KEY_FILES, CLI_TARGET_KEY_FILES, kms_client
 from .exits import EXIT_FAILED, error_line
-from .jobs import build_job, check_scheduler, lifecycle_keys
-from .objects import s3_errors
+from .objects import S3Url, s3_errors
 from .options import (
     F,
     add_options,
@@ -24,9 +27,11 @@ from .options import (
     concurrency_option,
     endpoint_option,
     kms_endpoint_option,
+    parse_context,
+    parse_matdesc,
     quiet_option,
 )
-from .output import count_progress, display_key, shows_progress
+from .output import display_key, live_progress, shows_progress
 
 
 def lifecycle_options(kind: str) -> Callable[[F], F]:
@@ -154,7 +159,7 @@ def migrate(url: str, **kwargs: Any) -> None:
 
 
 def _lifecycle(kind: str, url: str, kw: dict[str, Any]) -> None:
-    job = build_job(kind, url, kw)
+    job = _build_job(kind, url, kw)
     dask_address, quiet, as_json = kw["dask_address"], kw["quiet"], kw["as_json"]
     if dask_address:
         import importlib.util
@@ -163,12 +168,12 @@ def _lifecycle(kind: str, url: str, kw: dict[str, Any]) -> None:
             raise ConfigurationError(
                 "--dask needs the distributed package (pip install distributed)"
             )
-        check_scheduler(dask_address)
+        _check_scheduler(dask_address)
     total: int | None = None
     if shows_progress(quiet):
-        total = sum(1 for _ in lifecycle_keys(job))
+        total = sum(1 for _ in _lifecycle_keys(job))
     label = f"{kind} s3://{job.bucket}/{job.prefix}"
-    with count_progress(label, total, quiet) as (advance, echo):
+    with live_progress(label, total, quiet, counting=True) as (advance, echo):
 
         def on_result(result: Any) -> None:
             if as_json:
@@ -184,7 +189,7 @@ def _lifecycle(kind: str, url: str, kw: dict[str, Any]) -> None:
                 detail = f" ({result.detail})" if result.detail else ""
                 echo(display_key(f"{result.action}: {url}{detail}"), err=True)
             if advance is not None:
-                advance()
+                advance(1)
 
         try:
             summary = lifecycle.run(
@@ -224,3 +229,120 @@ def _lifecycle(kind: str, url: str, kw: dict[str, Any]) -> None:
     if failed:
         click.echo(f"s3cse: error: {failed} of {len(summary.results)} objects failed", err=True)
         sys.exit(EXIT_FAILED)
+
+
+def _key_spec(kw: dict[str, Any], prefix: str, kms_endpoint_url: str | None) -> KeySpec:
+    """The key named by the ``--`` options (the current key) or the ``--to-`` ones."""
+    name = prefix.replace("-", "_")
+    description = parse_matdesc(kw[f"{name}matdesc"], f"--{prefix}matdesc")
+    aes_key_file, rsa_key_file = kw[f"{name}aes_key_file"], kw[f"{name}rsa_key_file"]
+    return KeySpec(
+        kms_key_id=kw[f"{name}kms_key_id"],
+        # absolute, so worker processes started elsewhere find them
+        aes_key_file=os.path.abspath(aes_key_file) if aes_key_file else None,
+        rsa_key_file=os.path.abspath(rsa_key_file) if rsa_key_file else None,
+        matdesc=tuple(sorted((description or {}).items())),
+        kms_endpoint_url=kms_endpoint_url,
+        region=kw["region"],
+        profile=kw["profile"],
+        names=CLI_TARGET_KEY_FILES if prefix else CLI_KEY_FILES,
+    )
+
+
+def _build_job(kind: str, url: str, kw: dict[str, Any]) -> Job:
+    """The job the options ask for, its keys, endpoints and contexts resolved and checked
+    once, here: a bad key file is one usage error, not a failure per object, and Dask
+    workers elsewhere use the same settings."""
+    location = S3Url.parse(url)
+    if location is None:
+        raise ConfigurationError(f"{kind} takes s3://BUCKET[/PREFIX], not {url!r}")
+    # Resolved here, not by each worker: a Dask worker elsewhere must use the same ones.
+    endpoint = _endpoint(kw["endpoint_url"], "S3")
+    kms_endpoint = _endpoint(kw["kms_endpoint_url"], "KMS")
+    if not (kw["kms_key_id"] or kw["aes_key_file"] or kw["rsa_key_file"]):
+        raise ConfigurationError(
+            f"no key given: pass the key the objects are under now (--kms-key-id, "
+            f"--aes-key-file or --rsa-key-file){'' if kind == 'migrate' else ' and the new one'}"
+        )
+    current = _key_spec(kw, "", kms_endpoint)
+    chosen = [name for name in ("to_kms_key_id", "to_aes_key_file", "to_rsa_key_file") if kw[name]]
+    if len(chosen) > 1:
+        raise ConfigurationError(
+            "give one new key: --to-kms-key-id, --to-aes-key-file or --to-rsa-key-file"
+        )
+    if not chosen and kw["to_matdesc"] is not None:
+        raise ConfigurationError("--to-matdesc goes with --to-aes-key-file or --to-rsa-key-file")
+    if not chosen and kind == "rotate":
+        raise ConfigurationError(
+            "rotate needs the new master key: --to-kms-key-id, --to-aes-key-file or "
+            "--to-rsa-key-file"
+        )
+    target = _key_spec(kw, "to-", kms_endpoint) if chosen else None
+    # Load every key now: a missing or bad key file (or no region for KMS) is a usage
+    # error, not N failures.
+    current.keyring(private=True)
+    if target is not None:
+        target.keyring()
+    if current.kms_key_id or (target is not None and target.kms_key_id):
+        with located(location.bucket, location.key):
+            kms_client(kms_endpoint, kw["profile"], kw["region"])
+    return Job(
+        kind,
+        location.bucket,
+        location.key,
+        current,
+        target,
+        encryption_context=tuple(sorted(parse_context(kw["encryption_context"]).items())),
+        endpoint_url=endpoint,
+        region=kw["region"],
+        profile=kw["profile"],
+        dry_run=kw["dry_run"],
+        legacy=kw["legacy"],
+        target_context=_target_context(kw),
+    )
+
+
+def _endpoint(given: str | None, service: str) -> str | None:
+    """The endpoint option, else the one the AWS environment variables name."""
+    return (
+        given or os.environ.get(f"AWS_ENDPOINT_URL_{service}") or os.environ.get("AWS_ENDPOINT_URL")
+    )
+
+
+def _target_context(kw: dict[str, Any]) -> tuple[tuple[str, str], ...] | None:
+    """None carries the objects' current context over to the rewritten ones."""
+    given = kw["to_encryption_context"]
+    if kw["to_empty_encryption_context"]:
+        if given:
+            raise ConfigurationError(
+                "--to-empty-encryption-context and --to-encryption-context exclude each other"
+            )
+        return ()
+    return tuple(sorted(parse_context(given).items())) if given else None
+
+
+def _check_scheduler(address: str) -> None:
+    """Fail in seconds, not after Dask's 30-second connect timeout, when nothing listens
+    at a tcp:// scheduler address."""
+    import socket
+    from urllib.parse import urlsplit
+
+    if "://" not in address:
+        address = f"tcp://{address}"
+    parts = urlsplit(address)
+    if parts.scheme != "tcp" or not parts.hostname or not parts.port:
+        return
+    try:
+        socket.create_connection((parts.hostname, parts.port), timeout=5).close()
+    except OSError as exc:
+        raise S3RequestError(
+            f"cannot reach the Dask scheduler at {address}: {exc.strerror or exc}",
+            hint="Check --dask: it takes the scheduler's address, e.g. tcp://host:8786",
+        ) from None
+
+
+def _lifecycle_keys(job: Job) -> Iterator[str]:
+    try:
+        yield from list_keys(job)
+    except s3_errors() as exc:
+        raise translate_s3_error(exc, job.bucket, job.prefix, "list") from None

@@ -1,13 +1,15 @@
-"""``cp --recursive``: a transfer per file or object between a directory and a prefix,
-or two prefixes, planned up front (so that what cannot be copied is refused by name
-while the rest runs) and run by ``bulk``."""
+"""Copying for ``cp``: one object (uploaded encrypted; downloaded decrypted and
+authenticated whole before it reaches its destination; copied between buckets
+re-encrypted), or, with ``--recursive``, a transfer per file or object planned up front
+(what cannot be copied is refused by name while the rest runs) and run by ``bulk``."""
 
 from __future__ import annotations
 
+import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path, PurePath
-from typing import Any
+from typing import IO, Any
 
 import click
 
@@ -16,15 +18,117 @@ from ..core import listing, sidecars
 from ..core.listing import assumed_plaintext_size
 from ..core.sidecars import INDEX_SUFFIX, INSTRUCTION_SUFFIX
 from ..errors import ConfigurationError, DestinationError, LocalPathError, S3CSEError, located
-from ..io.paths import PathClaims, prepare_parent
+from ..io.paths import PathClaims, local_name, prepare_parent
 from ..io.tree import Skipped, walk_tree
 from .bulk import Transfer, refused, run_transfers
+from .cat import cat_one
 from .clients import KeyOptions
-from .copying import copy_object, upload
 from .exits import EXIT_SKIPPED, bulk_exit_code
-from .objects import S3Url, describe_head, head, listing_entries
-from .output import Callback, display_key
-from .sse import Sse
+from .objects import S3Url, describe_head, has_integrity_index, head, with_sidecars
+from .options import Sse
+from .output import Callback, display_key, progress, shows_progress
+
+
+def upload(
+    client: EncryptionClient,
+    options: KeyOptions,
+    sse: Sse,
+    src: str,
+    target: S3Url,
+    extra: dict[str, Any],
+    callback: Callback | None = None,
+) -> str:
+    stream: IO[bytes]
+    if src == "-":
+        stream = sys.stdin.buffer
+    else:
+        try:
+            stream = open(src, "rb")  # noqa: SIM115
+        except OSError as exc:
+            raise ConfigurationError(f"cannot read {src}: {exc.strerror}") from None
+    args = {"EncryptionContext": options.context, **extra, **sse.put_args()}
+    if callback is not None:
+        with stream:
+            client.upload_fileobj(
+                stream, target.bucket, target.key, Callback=callback, ExtraArgs=args
+            )
+        return f"upload: {src} to {target}"
+    size = None if src == "-" else os.path.getsize(src)
+    with stream, progress(f"upload {target}", size, options.quiet) as advance:
+        client.upload_fileobj(stream, target.bucket, target.key, Callback=advance, ExtraArgs=args)
+    return f"upload: {src} to {target}"
+
+
+def download(
+    client: EncryptionClient, options: KeyOptions, sse: Sse, source: S3Url, dst: str
+) -> str:
+    get_args = sse.get_args()
+    if dst == "-":
+        cat_one(client, options, sse, source)
+        return ""
+    target = Path(dst)
+    if target.is_dir() or dst.endswith(os.sep):
+        with located(source.bucket, source.key):
+            target = target / local_name(source.key)
+    into_stdout = _is_stdout(target)
+    try:
+        size = (
+            client.head_object(Bucket=source.bucket, Key=source.key, **get_args)["ContentLength"]
+            if shows_progress(options.quiet)
+            else None
+        )
+        with progress(f"download {source}", size, options.quiet) as advance:
+            client.download_file(
+                source.bucket,
+                source.key,
+                target,
+                Callback=advance,
+                EncryptionContext=options.context,
+                **get_args,
+            )
+    except DestinationError:
+        raise
+    except OSError as exc:
+        raise ConfigurationError(f"cannot write {target}: {exc.strerror or exc}") from None
+    done = f"download: {source} to {target}"
+    if into_stdout:  # the report must not land in the data (``cp URL /dev/stdout``)
+        if not options.quiet:
+            click.echo(done, err=True)
+        return ""
+    return done
+
+
+def _is_stdout(target: Path) -> bool:
+    """Whether ``target`` is the file stdout writes to (``/dev/stdout``, say)."""
+    try:
+        return os.path.samestat(target.stat(), os.fstat(sys.stdout.fileno()))
+    except (OSError, ValueError):
+        return False
+
+
+def copy_object(
+    reader: EncryptionClient,
+    writer: EncryptionClient,
+    options: KeyOptions,
+    sse: Sse,
+    source: S3Url,
+    target: S3Url,
+    extra: dict[str, Any],
+    callback: Callback | None = None,
+) -> str:
+    source_args = sse.source_args()
+    response = reader.get_object(
+        Bucket=source.bucket,
+        Key=source.key,
+        EncryptionContext=options.context,
+        **source_args,
+    )
+    args = {"EncryptionContext": options.context, **extra, **sse.put_args()}
+    if has_integrity_index(reader.s3, source, source_args):
+        args["IntegrityIndex"] = True  # a re-encrypted copy gets a fresh index too
+    with response["Body"] as body:
+        writer.upload_fileobj(body, target.bucket, target.key, ExtraArgs=args, Callback=callback)
+    return f"copy: {source} to {target}"
 
 
 def copy_recursive(
@@ -148,7 +252,9 @@ def _plan_download(
     get_args = {"EncryptionContext": options.context, **sse.get_args()}
     claims = PathClaims()
     transfers = []
-    for entry in listing_entries(client.s3, source.bucket, prefix, sse_c=sse.get_args()):
+    for entry in listing.visible(
+        with_sidecars(client.s3, source.bucket, prefix, sse_c=sse.get_args())
+    ):
         url = S3Url(source.bucket, entry["Key"])
         stored = listing.stored_size(entry)
         try:
@@ -213,7 +319,9 @@ def _plan_copy(
     writer = options.client(writing=True, cache=cache)
     prefix = listing.dir_prefix(source.key)
     transfers = []
-    for entry in listing_entries(reader.s3, source.bucket, prefix, sse_c=sse.source_args()):
+    for entry in listing.visible(
+        with_sidecars(reader.s3, source.bucket, prefix, sse_c=sse.source_args())
+    ):
         key = entry["Key"]
         relative = key[len(prefix) :]
         if not relative or relative.endswith("/"):
