@@ -8,7 +8,7 @@
         data = await response["Body"].read()
 
 It is a thin shell: every check, key, metadata map, range plan and cipher comes from the
-same pure core as the sync client's (``protocol``, ``envelope``, ``ranges``, ``index``,
+same pure core as the sync client's (``core.requests``, ``envelope``, ``ranges``, ``index``,
 ``gcm``, ``streams``); only the waiting differs. Key wrapping is awaited through the
 materials manager's async entry points (``aencryption_materials``, ``adecrypt_data_key``),
 so ``AsyncKmsKeyring`` calls KMS with aiobotocore; raw AES/RSA keyrings compute in place.
@@ -28,7 +28,6 @@ import tempfile
 from collections.abc import AsyncIterator, Iterable, Mapping
 from typing import IO, TYPE_CHECKING, Any, cast
 
-from . import protocol
 from .aio_streams import (
     AsyncDecryptedBody,
     adecrypt_into,
@@ -42,15 +41,17 @@ from .aio_streams import (
 )
 from .aio_transfer import AsyncTransferManager
 from .bodies import AsyncGuardedBody
-from .core import envelope, integrity, ranges, sidecars
+from .core import envelope, integrity, ranges, reads, requests, sidecars
 from .core.ciphers import ContentKey, content_decryptor
 from .core.config import CryptoConfig, CryptoOptions
 from .core.materials import Keyring, MaterialsManager
 from .core.metadata import DEFAULT_INSTRUCTION_SUFFIX, ContentMetadata
+from .core.multipart import TransferConfig
 from .errors import ConfigurationError, ObjectNotFoundError, S3CSEError, located
+from .io import botocore
+from .io.botocore import translate_s3_error
 from .io.files import writing_to
 from .io.retries import aio_botocore_config
-from .protocol import translate_s3_error
 from .responses import (
     AsyncGetObjectResponse,
     HeadObjectResponse,
@@ -58,7 +59,7 @@ from .responses import (
     PutObjectResponse,
 )
 from .streams import CHUNK, CiphertextBody, SpoolEncryptor, ciphertext_body
-from .transfer import Callback, TransferConfig
+from .transfer import Callback
 
 if TYPE_CHECKING:
     from typing_extensions import Unpack
@@ -75,7 +76,7 @@ PROBES_AT_ONCE = 8
 # ---------------------------------------------------------------------- the client
 
 
-class AsyncEncryptionClient(protocol.WrapsS3Client):
+class AsyncEncryptionClient(botocore.WrapsS3Client):
     """Client-side encryption around an aiobotocore S3 client.
 
     Give it a keyring (``AsyncKmsKeyring``, ``AesKeyring``, ``RsaKeyring`` or a
@@ -94,7 +95,7 @@ class AsyncEncryptionClient(protocol.WrapsS3Client):
         config: CryptoConfig | None = None,
         **options: Unpack[CryptoOptions],
     ) -> None:
-        self.materials, self.config = protocol.client_settings(keyring, materials, config, options)
+        self.materials, self.config = botocore.client_settings(keyring, materials, config, options)
         if s3_client is None:
             raise ConfigurationError(
                 "AsyncEncryptionClient needs an open aiobotocore S3 client (s3_client=...)",
@@ -158,17 +159,17 @@ class AsyncEncryptionClient(protocol.WrapsS3Client):
         ``IntegrityIndex=True`` also writes ``KEY.s3cse-index`` for authenticated ranges.
         """
         with located(Bucket, Key):
-            plan = protocol.plan_put(
+            plan = requests.plan_put(
                 self.config, kwargs, EncryptionContext, InstructionFile, IntegrityIndex
             )
-            source = Body if is_async_reader(Body) else protocol.binary_source(Body)
-            length = None if is_async_reader(source) else protocol.body_length(source)
-            protocol.check_plaintext_limit(length, self.config.write_suite)
+            source = Body if is_async_reader(Body) else requests.binary_source(Body)
+            length = None if is_async_reader(source) else requests.body_length(source)
+            requests.check_plaintext_limit(length, self.config.write_suite)
             stale = await self.prepare_sidecars(Bucket, Key, plan)
             materials = await self.materials.aencryption_materials(
                 plan.encryption_request(self.config, length)
             )
-            sealed = protocol.seal_put(plan, materials, self.config)
+            sealed = requests.seal_put(plan, materials, self.config)
             body = await self._ciphertext_body(source, sealed)
             try:
                 checksum = await asyncio.to_thread(
@@ -189,10 +190,10 @@ class AsyncEncryptionClient(protocol.WrapsS3Client):
             await self.finish_sidecars(Bucket, Key, sealed, body.length, body.macs(), stale)
             return cast("PutObjectResponse", response)
 
-    async def prepare_sidecars(self, bucket: str, key: str, plan: protocol.PutPlan) -> list[str]:
+    async def prepare_sidecars(self, bucket: str, key: str, plan: requests.PutPlan) -> list[str]:
         """Before a write: refuse one whose sidecar would overwrite a user's object; the
         suffixes of the sidecars it leaves stale (see ``EncryptionClient.prepare_sidecars``)."""
-        existing = await self.sidecar_kinds(bucket, key, protocol.sse_c_args(plan.args), "upload")
+        existing = await self.sidecar_kinds(bucket, key, requests.sse_c_args(plan.args), "upload")
         return sidecars.stale_after_write(bucket, key, existing, plan.sidecar_suffixes())
 
     async def sidecar_kinds(
@@ -208,7 +209,7 @@ class AsyncEncryptionClient(protocol.WrapsS3Client):
         self,
         bucket: str,
         key: str,
-        sealed: protocol.SealedPut,
+        sealed: requests.SealedPut,
         stored_size: int,
         macs: list[bytes],
         stale: list[str],
@@ -221,10 +222,10 @@ class AsyncEncryptionClient(protocol.WrapsS3Client):
 
     async def _remove_stale(self, bucket: str, key: str, stale: Iterable[str]) -> None:
         for suffix in stale:
-            with contextlib.suppress(*protocol.s3_errors()):
+            with contextlib.suppress(*botocore.s3_errors()):
                 await self.s3.delete_object(Bucket=bucket, Key=key + suffix)
 
-    async def _ciphertext_body(self, source: Any, sealed: protocol.SealedPut) -> CiphertextBody:
+    async def _ciphertext_body(self, source: Any, sealed: requests.SealedPut) -> CiphertextBody:
         config = self.config
         if not is_async_reader(source):
             # a pipe is read (and spooled) whole: keep that off the loop
@@ -262,10 +263,10 @@ class AsyncEncryptionClient(protocol.WrapsS3Client):
                 key + suffix,
                 f"upload of {key + suffix}",
                 Body=body,
-                **protocol.sidecar_args(put_args),
+                **requests.sidecar_args(put_args),
             )
         except S3CSEError:
-            with contextlib.suppress(*protocol.s3_errors()):
+            with contextlib.suppress(*botocore.s3_errors()):
                 await self.s3.delete_object(Bucket=bucket, Key=key)
             raise
 
@@ -320,7 +321,7 @@ class AsyncEncryptionClient(protocol.WrapsS3Client):
         """Fetch and decrypt. By default the plaintext is authenticated (spooled) before
         this returns; ``delayed_authentication=True`` streams instead."""
         with located(Bucket, Key):
-            protocol.refuse_part_number(kwargs)
+            requests.refuse_part_number(kwargs)
             if "Range" in kwargs:
                 return cast(
                     "AsyncGetObjectResponse",
@@ -351,7 +352,7 @@ class AsyncEncryptionClient(protocol.WrapsS3Client):
                 raise
             if not self.config.delayed_authentication:
                 stream.close()
-            return cast("AsyncGetObjectResponse", protocol.decrypted_response(response, body, size))
+            return cast("AsyncGetObjectResponse", requests.decrypted_response(response, body, size))
 
     async def _get_range(
         self,
@@ -384,9 +385,9 @@ class AsyncEncryptionClient(protocol.WrapsS3Client):
             md = await self._content_metadata(
                 bucket, key, response.get("Metadata", {}), suffix, kwargs
             )
-            protocol.check_unindexed_range(md, self.config, stale_index)
+            reads.check_unindexed_range(md, self.config, stale_index)
             content_key = await self._unwrap(md, context)
-            tail_range = protocol.cbc_tail_range(md, protocol.content_range(response)[2])
+            tail_range = reads.cbc_tail_range(md, reads.content_range(response)[2])
             tail = None
             if tail_range is not None:
                 tail = await read_all(
@@ -394,7 +395,7 @@ class AsyncEncryptionClient(protocol.WrapsS3Client):
                         "get_object", bucket, key, "ranged download", Range=tail_range, **kwargs
                     )
                 )
-            decryptor, plan = protocol.range_decryptor(
+            decryptor, plan = reads.range_decryptor(
                 requested, header, md, content_key, response, tail
             )
             body = AsyncDecryptedBody.streaming(
@@ -403,7 +404,7 @@ class AsyncEncryptionClient(protocol.WrapsS3Client):
         except BaseException:
             stream.close()
             raise
-        return protocol.ranged_response(response, body, plan.first, plan.last, plan.plaintext_size)
+        return requests.ranged_response(response, body, plan.first, plan.last, plan.plaintext_size)
 
     async def _get_verified_range(
         self,
@@ -419,20 +420,20 @@ class AsyncEncryptionClient(protocol.WrapsS3Client):
         none, or only a stale one (then True). As the sync client's: header and HEAD
         checked first, then the index entries and the object's chunks fetched side by
         side, pinned by ETag."""
-        sse_c = protocol.sse_c_args(kwargs)
+        sse_c = requests.sse_c_args(kwargs)
         found = await self._index_header(bucket, key, sse_c)
         if found is None:
             return None, False
         head = await self._s3_call("head_object", bucket, key, "head", **kwargs)
         md = await self._content_metadata(bucket, key, head.get("Metadata", {}), suffix, kwargs)
-        found, stale = protocol.usable_index(found, md)
+        found, stale = reads.usable_index(found, md)
         if found is None:
             return None, stale
         envelope.check_read_policy(md, self.config)
         content_key = await self._unwrap(md, context)
         stored_size = int(head["ContentLength"])
-        index_key = protocol.open_index(md, content_key, found, stored_size)
-        plan = protocol.plan_indexed_range(requested, header, stored_size)
+        index_key = reads.open_index(md, content_key, found, stored_size)
+        plan = reads.plan_indexed_range(requested, header, stored_size)
         entries, response = await asyncio.gather(
             self._s3_call(
                 "get_object",
@@ -453,7 +454,7 @@ class AsyncEncryptionClient(protocol.WrapsS3Client):
         )
         stream = response["Body"]
         try:
-            verifier = protocol.verified_range(
+            verifier = reads.verified_range(
                 plan, index_key, content_key, await read_all(entries), response
             )
             body = AsyncDecryptedBody.streaming(
@@ -462,7 +463,7 @@ class AsyncEncryptionClient(protocol.WrapsS3Client):
         except BaseException:
             stream.close()
             raise
-        return protocol.ranged_response(
+        return requests.ranged_response(
             response, body, plan.first, plan.last, plan.plaintext_size
         ), False
 
@@ -477,15 +478,15 @@ class AsyncEncryptionClient(protocol.WrapsS3Client):
                 bucket,
                 key + integrity.SUFFIX,
                 "integrity index read",
-                Range=protocol.INDEX_HEADER_RANGE,
+                Range=reads.INDEX_HEADER_RANGE,
                 **sse_c,
             )
         except S3CSEError as exc:
-            protocol.raise_unless_no_index(exc)
+            reads.raise_unless_no_index(exc)
             return None
         body = response["Body"]
         try:
-            return protocol.sidecar_header(response, await body.read(integrity.HEADER_SIZE))
+            return reads.sidecar_header(response, await body.read(integrity.HEADER_SIZE))
         finally:
             body.close()
 
@@ -519,7 +520,7 @@ class AsyncEncryptionClient(protocol.WrapsS3Client):
             key,
             object_md,
             suffix or self.config.instruction_suffix,
-            protocol.sse_c_args(request_args),
+            requests.sse_c_args(request_args),
         )
 
     async def download_file(
@@ -591,7 +592,7 @@ class AsyncEncryptionClient(protocol.WrapsS3Client):
             md = await self._content_metadata(
                 Bucket, Key, response.get("Metadata", {}), suffix, kwargs
             )
-            return cast("HeadObjectResponse", protocol.head_response(response, md))
+            return cast("HeadObjectResponse", requests.head_response(response, md))
 
     # ------------------------------------------------------------------ listing
     # Sizes as the sync client reports them: see ``EncryptionClient.list_objects_v2``.
@@ -608,13 +609,13 @@ class AsyncEncryptionClient(protocol.WrapsS3Client):
     def _listing(self, response: dict[str, Any]) -> ListObjectsResponse:
         return cast(
             "ListObjectsResponse",
-            protocol.listing_response(response, protocol.sidecar_suffixes(self.config)),
+            requests.listing_response(response, requests.sidecar_suffixes(self.config)),
         )
 
     def get_paginator(self, operation_name: str) -> Any:
         """aiobotocore's paginator, the listings' paging through this client's."""
         paginator = self.s3.get_paginator(operation_name)
-        if operation_name in protocol.LISTINGS:
+        if operation_name in requests.LISTINGS:
             paginator._method = getattr(self, operation_name)  # see EncryptionClient's
         return paginator
 
@@ -629,9 +630,9 @@ class AsyncEncryptionClient(protocol.WrapsS3Client):
         if "ObjectSize" not in response:
             return response
         head = await self.head_object(
-            Bucket=Bucket, Key=Key, **protocol.attributes_head_args(kwargs)
+            Bucket=Bucket, Key=Key, **requests.attributes_head_args(kwargs)
         )
-        return protocol.attributes_response(response, head["ContentLength"])
+        return requests.attributes_response(response, head["ContentLength"])
 
     # ------------------------------------------------------------------ presigning
 
@@ -646,7 +647,7 @@ class AsyncEncryptionClient(protocol.WrapsS3Client):
     ) -> str:
         """As ``EncryptionClient.generate_presigned_url``: refused for the operations that
         move object content unless ``AllowCiphertext=True``."""
-        protocol.check_presign(ClientMethod, AllowCiphertext)
+        requests.check_presign(ClientMethod, AllowCiphertext)
         url: str = await self.s3.generate_presigned_url(
             ClientMethod, Params=Params, ExpiresIn=ExpiresIn, HttpMethod=HttpMethod
         )
@@ -656,7 +657,7 @@ class AsyncEncryptionClient(protocol.WrapsS3Client):
         self, Bucket: str, Key: str, *args: Any, AllowCiphertext: bool = False, **kwargs: Any
     ) -> Any:
         """As ``EncryptionClient.generate_presigned_post``."""
-        protocol.check_presign("put_object", AllowCiphertext)
+        requests.check_presign("put_object", AllowCiphertext)
         return await self.s3.generate_presigned_post(Bucket, Key, *args, **kwargs)
 
     # ------------------------------------------------------------------ copying
@@ -671,17 +672,17 @@ class AsyncEncryptionClient(protocol.WrapsS3Client):
 
         ``MetadataDirective="REPLACE"`` replaces the user metadata only.
         """
-        source = protocol.copy_source(CopySource)
+        source = requests.copy_source(CopySource)
         with located(Bucket, Key):
             copied = sidecars.removable_suffixes(
                 await self.sidecar_kinds(
-                    source["Bucket"], source["Key"], protocol.copy_source_sse_c(kwargs), "copy"
+                    source["Bucket"], source["Key"], requests.copy_source_sse_c(kwargs), "copy"
                 )
             )
             stale = sidecars.stale_after_write(
                 Bucket,
                 Key,
-                await self.sidecar_kinds(Bucket, Key, protocol.sse_c_args(kwargs), "copy"),
+                await self.sidecar_kinds(Bucket, Key, requests.sse_c_args(kwargs), "copy"),
                 copied,
             )
             if kwargs.get("MetadataDirective") == "REPLACE":
@@ -690,16 +691,16 @@ class AsyncEncryptionClient(protocol.WrapsS3Client):
                     source["Bucket"],
                     source["Key"],
                     "head of the copy source",
-                    **protocol.version_args(source),
+                    **requests.version_args(source),
                 )
-                kwargs["Metadata"] = protocol.replaced_metadata(
+                kwargs["Metadata"] = requests.replaced_metadata(
                     head.get("Metadata", {}), kwargs.get("Metadata")
                 )
             response = await self._s3_call(
                 "copy_object", Bucket, Key, "copy", CopySource=source, **kwargs
             )
             for suffix in copied:
-                args = protocol.sidecar_copy_args(source, suffix, Bucket, Key, kwargs)
+                args = requests.sidecar_copy_args(source, suffix, Bucket, Key, kwargs)
                 if args is not None:
                     await self._s3_call("copy_object", Bucket, Key + suffix, "sidecar copy", **args)
             await self._remove_stale(Bucket, Key, stale)
@@ -727,10 +728,10 @@ class AsyncEncryptionClient(protocol.WrapsS3Client):
     async def delete_objects(self, *, Bucket: str, Delete: Mapping[str, Any], **kwargs: Any) -> Any:
         """DeleteObjects, each object with its sidecars (unless a version is named); a
         user's object named like a sidecar stays unless it is named itself."""
-        candidates = protocol.sidecar_candidates(Delete, protocol.sidecar_suffixes(self.config))
+        candidates = requests.sidecar_candidates(Delete, requests.sidecar_suffixes(self.config))
         kinds = await aprobe_sidecars(self.s3, Bucket, candidates, action="delete")
         return await self.s3.delete_objects(
-            Bucket=Bucket, Delete=protocol.with_sidecars(Delete, kinds), **kwargs
+            Bucket=Bucket, Delete=requests.with_sidecars(Delete, kinds), **kwargs
         )
 
     # ------------------------------------------------------------------ plumbing
@@ -742,9 +743,9 @@ class AsyncEncryptionClient(protocol.WrapsS3Client):
             response: dict[str, Any] = await getattr(self.s3, operation)(
                 Bucket=bucket, Key=key, **kwargs
             )
-        except protocol.s3_errors() as exc:
+        except botocore.s3_errors() as exc:
             raise translate_s3_error(exc, bucket, key, action) from None
-        return protocol.accept_answer(operation, response, bucket, key, action, AsyncGuardedBody)
+        return botocore.accept_answer(operation, response, bucket, key, action, AsyncGuardedBody)
 
 
 async def aprobe_sidecar(
@@ -764,8 +765,8 @@ async def aprobe_sidecar(
             Bucket=bucket, Key=key, Range=sidecars.probe_range(suffix), **dict(sse_c or {})
         )
         data = await read_all(response)
-    except protocol.s3_errors() as exc:
-        return protocol.probe_failure(exc, bucket, key, suffix, action)
+    except botocore.s3_errors() as exc:
+        return botocore.probe_failure(exc, bucket, key, suffix, action)
     return sidecars.kind_of(suffix, response.get("Metadata", {}), data)
 
 
@@ -797,8 +798,8 @@ async def afetch_content_metadata(
 ) -> ContentMetadata:
     """Parse the object's metadata, fetching its instruction file when it needs one
     (``client.fetch_content_metadata`` for an aiobotocore client)."""
-    object_md = protocol.object_metadata(object_md)
-    md = protocol.parse_object_metadata(object_md)
+    object_md = reads.object_metadata(object_md)
+    md = reads.parse_object_metadata(object_md)
     if md is not None:
         return md
     instruction_key = key + suffix
@@ -806,12 +807,12 @@ async def afetch_content_metadata(
         response = await s3.get_object(Bucket=bucket, Key=instruction_key, **dict(sse_c or {}))
         stream = response["Body"]
         try:
-            body = await aread_full(stream, protocol.instruction_file_read_limit(response))
+            body = await aread_full(stream, reads.instruction_file_read_limit(response))
         finally:
             stream.close()
-    except protocol.s3_errors() as exc:
+    except botocore.s3_errors() as exc:
         error = translate_s3_error(exc, bucket, instruction_key, "instruction file read")
         if not isinstance(error, ObjectNotFoundError):
             raise error from None
-        raise protocol.missing_instruction_file(object_md, bucket, key, instruction_key) from None
-    return protocol.parse_with_instruction_file(object_md, body)
+        raise reads.missing_instruction_file(object_md, bucket, key, instruction_key) from None
+    return reads.parse_with_instruction_file(object_md, body)

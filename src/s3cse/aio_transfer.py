@@ -20,7 +20,6 @@ from collections.abc import Awaitable, Iterable, Mapping
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any, TypeVar
 
-from . import protocol
 from .aio_streams import (
     aread_full,
     body_checksum,
@@ -31,31 +30,35 @@ from .aio_streams import (
     request_body,
     sink_writer,
 )
+from .core import requests
 from .core.gcm import GcmLayout, PartDecryptor, PartHash
-from .errors import S3CSEError, located
-from .io.files import Spool, async_destination
-from .streams import remaining_length
-from .transfer import (
+from .core.multipart import (
     BODY_STEP,
-    Callback,
-    PartBody,
     PartBuffers,
-    PositionalReader,
-    PositionalWriter,
     SentPart,
     StreamCutter,
     TransferConfig,
-    Upload,
     buffer_reader,
     download_plan,
-    fill_part,
-    parallel_download_applies,
     plan_parts,
     pop_put_options,
+    upload_part_size,
+)
+from .core.requests import remaining_length
+from .errors import S3CSEError, located
+from .io import botocore
+from .io.files import Spool, async_destination
+from .transfer import (
+    Callback,
+    PartBody,
+    PositionalReader,
+    PositionalWriter,
+    Upload,
+    fill_part,
+    parallel_download_applies,
     raise_first_failure,
     read_full,
     tagged_tail,
-    upload_part_size,
 )
 
 if TYPE_CHECKING:
@@ -136,16 +139,16 @@ class AsyncTransferManager:
         encryption_context: Mapping[str, str] | None,
     ) -> dict[str, Any]:
         client = self.client
-        protocol.check_plaintext_limit(size, client.config.write_suite)
+        requests.check_plaintext_limit(size, client.config.write_suite)
         instruction_file, integrity_index = pop_put_options(extra)
-        plan = protocol.plan_put(
+        plan = requests.plan_put(
             client.config, extra, encryption_context, instruction_file, integrity_index
         )
         stale = await client.prepare_sidecars(bucket, key, plan)
         materials = await client.materials.aencryption_materials(
             plan.encryption_request(client.config, size)
         )
-        sealed = protocol.seal_put(plan, materials, client.config)
+        sealed = requests.seal_put(plan, materials, client.config)
         created = await client._s3_call(
             "create_multipart_upload", bucket, key, "multipart upload start", **sealed.args
         )
@@ -156,7 +159,7 @@ class AsyncTransferManager:
             bucket=bucket,
             key=key,
             upload_id=created["UploadId"],
-            sse_c=protocol.sse_c_args(sealed.args),
+            sse_c=requests.sse_c_args(sealed.args),
         )
         try:
             if size is not None:
@@ -180,7 +183,7 @@ class AsyncTransferManager:
                     Bucket=bucket, Key=key, UploadId=upload.upload_id
                 )
             except Exception as abort_error:
-                protocol.report_unaborted_upload(
+                botocore.report_unaborted_upload(
                     failure, bucket, key, upload.upload_id, abort_error
                 )
             raise

@@ -16,7 +16,7 @@ from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
 from .errors import S3CSEError, S3RequestError
-from .protocol import s3_errors
+from .io.botocore import s3_errors
 
 
 def broken_read(exc: Exception, bucket: str, key: str, action: str, received: int) -> S3CSEError:

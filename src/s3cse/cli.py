@@ -44,6 +44,7 @@ from .core.materials import (
     MaterialsManager,
     MultiKeyring,
 )
+from .core.requests import assumed_plaintext_size
 from .core.sidecars import INDEX_SUFFIX, INSTRUCTION_SUFFIX
 from .display import display_key, display_message
 from .errors import (
@@ -69,7 +70,6 @@ from .keyrings import (
 from .keyrings.raw import KeyFileNames
 from .keyrings.rsa import generate_rsa_pem
 from .local import stack as local_stack
-from .protocol import assumed_plaintext_size
 from .transfer import stop_all_transfers
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_AUTH, EXIT_NOT_FOUND = 0, 1, 2, 3, 4

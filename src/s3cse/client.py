@@ -4,7 +4,7 @@ the way down.
 It mirrors the boto3 calls users know (``put_object``, ``get_object``, ``head_object``,
 ``delete_object``, ``upload_file``, ``download_file``) and passes any other attribute
 through to the wrapped client. What it asks of S3 and how it reads the answers is in
-``protocol``, shared with the async client (``aio``).
+``core.requests`` and ``core.reads``, shared with the async client (``aio``).
 """
 
 from __future__ import annotations
@@ -16,20 +16,22 @@ from collections.abc import Iterable, Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from typing import IO, TYPE_CHECKING, Any, cast
 
-from . import protocol
 from .bodies import GuardedBody
-from .core import envelope, integrity, ranges, sidecars
+from .core import envelope, integrity, ranges, reads, requests, sidecars
 from .core.ciphers import content_decryptor
 from .core.config import CryptoConfig, CryptoOptions
 from .core.materials import Keyring, MaterialsManager
 from .core.metadata import DEFAULT_INSTRUCTION_SUFFIX, ContentMetadata
+from .core.multipart import TransferConfig
+from .core.requests import describe
 from .errors import ObjectNotFoundError, S3CSEError, located
+from .io import botocore
+from .io.botocore import translate_s3_error
 from .io.files import atomic_destination, writing_to
 from .io.retries import botocore_config
-from .protocol import describe, translate_s3_error
 from .responses import GetObjectResponse, HeadObjectResponse, ListObjectsResponse, PutObjectResponse
 from .streams import DecryptedBody, ciphertext_body, decrypt_into
-from .transfer import Callback, TransferConfig, TransferManager, read_full
+from .transfer import Callback, TransferManager, read_full
 
 if TYPE_CHECKING:
     from typing_extensions import Unpack
@@ -50,10 +52,10 @@ PROBES_AT_ONCE = 8
 
 
 def _s3_errors() -> tuple[type[Exception], ...]:
-    return protocol.s3_errors()
+    return botocore.s3_errors()
 
 
-class EncryptionClient(protocol.WrapsS3Client):
+class EncryptionClient(botocore.WrapsS3Client):
     """Client-side encryption around a boto3 S3 client.
 
     Give it a keyring (``KmsKeyring``, ``AesKeyring``, ``RsaKeyring`` or a
@@ -70,7 +72,7 @@ class EncryptionClient(protocol.WrapsS3Client):
         config: CryptoConfig | None = None,
         **options: Unpack[CryptoOptions],
     ) -> None:
-        self.materials, self.config = protocol.client_settings(keyring, materials, config, options)
+        self.materials, self.config = botocore.client_settings(keyring, materials, config, options)
         if s3_client is None:
             import boto3
 
@@ -99,17 +101,17 @@ class EncryptionClient(protocol.WrapsS3Client):
         ``IntegrityIndex=True`` also writes ``KEY.s3cse-index`` for authenticated ranges.
         """
         with located(Bucket, Key):
-            plan = protocol.plan_put(
+            plan = requests.plan_put(
                 self.config, kwargs, EncryptionContext, InstructionFile, IntegrityIndex
             )
-            source = protocol.binary_source(Body)
-            length = protocol.body_length(source)
-            protocol.check_plaintext_limit(length, self.config.write_suite)
+            source = requests.binary_source(Body)
+            length = requests.body_length(source)
+            requests.check_plaintext_limit(length, self.config.write_suite)
             stale = self.prepare_sidecars(Bucket, Key, plan)
             materials = self.materials.encryption_materials(
                 plan.encryption_request(self.config, length)
             )
-            sealed = protocol.seal_put(plan, materials, self.config)
+            sealed = requests.seal_put(plan, materials, self.config)
             body = ciphertext_body(
                 source,
                 sealed.content_key,
@@ -132,11 +134,11 @@ class EncryptionClient(protocol.WrapsS3Client):
             self.finish_sidecars(Bucket, Key, sealed, body.length, body.macs(), stale)
             return cast("PutObjectResponse", response)
 
-    def prepare_sidecars(self, bucket: str, key: str, plan: protocol.PutPlan) -> list[str]:
+    def prepare_sidecars(self, bucket: str, key: str, plan: requests.PutPlan) -> list[str]:
         """Before a write: what is under the object's sidecar names. Refuses a write whose
         sidecar would overwrite a user's object; returns the suffixes of the sidecars the
         write leaves stale (of the version it replaces), for ``finish_sidecars``."""
-        existing = self.sidecar_kinds(bucket, key, protocol.sse_c_args(plan.args), "upload")
+        existing = self.sidecar_kinds(bucket, key, requests.sse_c_args(plan.args), "upload")
         return sidecars.stale_after_write(bucket, key, existing, plan.sidecar_suffixes())
 
     def sidecar_kinds(
@@ -150,7 +152,7 @@ class EncryptionClient(protocol.WrapsS3Client):
         self,
         bucket: str,
         key: str,
-        sealed: protocol.SealedPut,
+        sealed: requests.SealedPut,
         stored_size: int,
         macs: list[bytes],
         stale: list[str],
@@ -196,7 +198,7 @@ class EncryptionClient(protocol.WrapsS3Client):
                 key + suffix,
                 f"upload of {key + suffix}",
                 Body=body,
-                **protocol.sidecar_args(put_args),
+                **requests.sidecar_args(put_args),
             )
         except S3CSEError:
             with contextlib.suppress(*_s3_errors()):
@@ -253,7 +255,7 @@ class EncryptionClient(protocol.WrapsS3Client):
     ) -> GetObjectResponse:
         """Fetch and decrypt. By default the plaintext is authenticated before returning."""
         with located(Bucket, Key):
-            protocol.refuse_part_number(kwargs)
+            requests.refuse_part_number(kwargs)
             if "Range" in kwargs:
                 return cast(
                     "GetObjectResponse",
@@ -285,7 +287,7 @@ class EncryptionClient(protocol.WrapsS3Client):
                 raise
             if not self.config.delayed_authentication:
                 stream.close()
-            return cast("GetObjectResponse", protocol.decrypted_response(response, body, size))
+            return cast("GetObjectResponse", requests.decrypted_response(response, body, size))
 
     def _get_range(
         self,
@@ -317,9 +319,9 @@ class EncryptionClient(protocol.WrapsS3Client):
         stream = response["Body"]
         try:
             md = self._content_metadata(bucket, key, response.get("Metadata", {}), suffix, kwargs)
-            protocol.check_unindexed_range(md, self.config, stale_index)
+            reads.check_unindexed_range(md, self.config, stale_index)
             content_key = envelope.unwrap_content_key(md, self.materials, self.config, context)
-            tail_range = protocol.cbc_tail_range(md, protocol.content_range(response)[2])
+            tail_range = reads.cbc_tail_range(md, reads.content_range(response)[2])
             tail = (
                 None
                 if tail_range is None
@@ -327,7 +329,7 @@ class EncryptionClient(protocol.WrapsS3Client):
                     "get_object", bucket, key, "ranged download", Range=tail_range, **kwargs
                 )["Body"].read()
             )
-            decryptor, plan = protocol.range_decryptor(
+            decryptor, plan = reads.range_decryptor(
                 requested, header, md, content_key, response, tail
             )
             body = DecryptedBody.streaming(
@@ -336,7 +338,7 @@ class EncryptionClient(protocol.WrapsS3Client):
         except BaseException:
             stream.close()
             raise
-        return protocol.ranged_response(response, body, plan.first, plan.last, plan.plaintext_size)
+        return requests.ranged_response(response, body, plan.first, plan.last, plan.plaintext_size)
 
     def _get_verified_range(
         self,
@@ -355,20 +357,20 @@ class EncryptionClient(protocol.WrapsS3Client):
         before anything the index says is used; then the touched chunks and their index
         entries are fetched side by side, both pinned by ETag to what was checked.
         """
-        sse_c = protocol.sse_c_args(kwargs)
+        sse_c = requests.sse_c_args(kwargs)
         found = self._index_header(bucket, key, sse_c)
         if found is None:
             return None, False
         head = self._s3_call("head_object", bucket, key, "head", **kwargs)
         md = self._content_metadata(bucket, key, head.get("Metadata", {}), suffix, kwargs)
-        found, stale = protocol.usable_index(found, md)
+        found, stale = reads.usable_index(found, md)
         if found is None:
             return None, stale
         envelope.check_read_policy(md, self.config)
         content_key = envelope.unwrap_content_key(md, self.materials, self.config, context)
         stored_size = int(head["ContentLength"])
-        index_key = protocol.open_index(md, content_key, found, stored_size)
-        plan = protocol.plan_indexed_range(requested, header, stored_size)
+        index_key = reads.open_index(md, content_key, found, stored_size)
+        plan = reads.plan_indexed_range(requested, header, stored_size)
         with ThreadPoolExecutor(2) as pool:
             entries = pool.submit(
                 self._read_body,
@@ -388,7 +390,7 @@ class EncryptionClient(protocol.WrapsS3Client):
             )
             stream = response["Body"]
             try:
-                verifier = protocol.verified_range(
+                verifier = reads.verified_range(
                     plan, index_key, content_key, entries.result(), response
                 )
                 body = DecryptedBody.streaming(
@@ -397,7 +399,7 @@ class EncryptionClient(protocol.WrapsS3Client):
             except BaseException:
                 stream.close()
                 raise
-        return protocol.ranged_response(
+        return requests.ranged_response(
             response, body, plan.first, plan.last, plan.plaintext_size
         ), False
 
@@ -413,14 +415,14 @@ class EncryptionClient(protocol.WrapsS3Client):
                 bucket,
                 key + integrity.SUFFIX,
                 "integrity index read",
-                Range=protocol.INDEX_HEADER_RANGE,
+                Range=reads.INDEX_HEADER_RANGE,
                 **sse_c,
             )
         except S3CSEError as exc:
-            protocol.raise_unless_no_index(exc)
+            reads.raise_unless_no_index(exc)
             return None
         with contextlib.closing(response["Body"]) as body:
-            return protocol.sidecar_header(response, body.read(integrity.HEADER_SIZE))
+            return reads.sidecar_header(response, body.read(integrity.HEADER_SIZE))
 
     def _read_body(self, bucket: str, key: str, action: str, **kwargs: Any) -> bytes:
         with contextlib.closing(
@@ -460,7 +462,7 @@ class EncryptionClient(protocol.WrapsS3Client):
             key,
             object_md,
             suffix or self.config.instruction_suffix,
-            protocol.sse_c_args(request_args),
+            requests.sse_c_args(request_args),
         )
 
     def download_file(
@@ -529,13 +531,13 @@ class EncryptionClient(protocol.WrapsS3Client):
         with located(Bucket, Key):
             response = self._s3_call("head_object", Bucket, Key, "head", **kwargs)
             md = self._content_metadata(Bucket, Key, response.get("Metadata", {}), suffix, kwargs)
-            return cast("HeadObjectResponse", protocol.head_response(response, md))
+            return cast("HeadObjectResponse", requests.head_response(response, md))
 
     # ------------------------------------------------------------------ listing
 
     def list_objects_v2(self, **kwargs: Any) -> ListObjectsResponse:
         """S3's ListObjectsV2, each ``Size`` the plaintext size AES-GCM implies (stored
-        less 16; see ``protocol.listing_response``), ``StoredSize`` the stored one.
+        less 16; see ``requests.listing_response``), ``StoredSize`` the stored one.
         ``list_objects`` and ``list_object_versions`` report sizes the same way."""
         return self._listing(self.s3.list_objects_v2(**kwargs))
 
@@ -548,14 +550,14 @@ class EncryptionClient(protocol.WrapsS3Client):
     def _listing(self, response: dict[str, Any]) -> ListObjectsResponse:
         return cast(
             "ListObjectsResponse",
-            protocol.listing_response(response, protocol.sidecar_suffixes(self.config)),
+            requests.listing_response(response, requests.sidecar_suffixes(self.config)),
         )
 
     def get_paginator(self, operation_name: str) -> Any:
         """S3's paginator; those of the listings page through this client's listings, so
         their pages report sizes as ``list_objects_v2`` does."""
         paginator = self.s3.get_paginator(operation_name)
-        if operation_name in protocol.LISTINGS:
+        if operation_name in requests.LISTINGS:
             # botocore builds a fresh paginator per call around the method it pages with
             paginator._method = getattr(self, operation_name)
         return paginator
@@ -566,8 +568,8 @@ class EncryptionClient(protocol.WrapsS3Client):
         response: dict[str, Any] = self.s3.get_object_attributes(Bucket=Bucket, Key=Key, **kwargs)
         if "ObjectSize" not in response:
             return response
-        head = self.head_object(Bucket=Bucket, Key=Key, **protocol.attributes_head_args(kwargs))
-        return protocol.attributes_response(response, head["ContentLength"])
+        head = self.head_object(Bucket=Bucket, Key=Key, **requests.attributes_head_args(kwargs))
+        return requests.attributes_response(response, head["ContentLength"])
 
     # ------------------------------------------------------------------ presigning
 
@@ -584,7 +586,7 @@ class EncryptionClient(protocol.WrapsS3Client):
         content (``get_object``, ``put_object``, ``upload_part``, ...): S3 would serve
         ciphertext or store plaintext, bypassing the encryption. ``AllowCiphertext=True``
         signs such a URL anyway, knowing it moves the stored bytes as they are."""
-        protocol.check_presign(ClientMethod, AllowCiphertext)
+        requests.check_presign(ClientMethod, AllowCiphertext)
         url: str = self.s3.generate_presigned_url(
             ClientMethod, Params=Params, ExpiresIn=ExpiresIn, HttpMethod=HttpMethod
         )
@@ -595,7 +597,7 @@ class EncryptionClient(protocol.WrapsS3Client):
     ) -> Any:
         """boto3's ``generate_presigned_post``, refused as a presigned ``put_object``
         is (see ``generate_presigned_url``)."""
-        protocol.check_presign("put_object", AllowCiphertext)
+        requests.check_presign("put_object", AllowCiphertext)
         return self.s3.generate_presigned_post(Bucket, Key, *args, **kwargs)
 
     # ------------------------------------------------------------------ copying
@@ -611,17 +613,17 @@ class EncryptionClient(protocol.WrapsS3Client):
 
         ``MetadataDirective="REPLACE"`` replaces the user metadata only.
         """
-        source = protocol.copy_source(CopySource)
+        source = requests.copy_source(CopySource)
         with located(Bucket, Key):
             copied = sidecars.removable_suffixes(
                 self.sidecar_kinds(
-                    source["Bucket"], source["Key"], protocol.copy_source_sse_c(kwargs), "copy"
+                    source["Bucket"], source["Key"], requests.copy_source_sse_c(kwargs), "copy"
                 )
             )
             stale = sidecars.stale_after_write(
                 Bucket,
                 Key,
-                self.sidecar_kinds(Bucket, Key, protocol.sse_c_args(kwargs), "copy"),
+                self.sidecar_kinds(Bucket, Key, requests.sse_c_args(kwargs), "copy"),
                 copied,
             )
             if kwargs.get("MetadataDirective") == "REPLACE":
@@ -630,16 +632,16 @@ class EncryptionClient(protocol.WrapsS3Client):
                     source["Bucket"],
                     source["Key"],
                     "head of the copy source",
-                    **protocol.version_args(source),
+                    **requests.version_args(source),
                 )
-                kwargs["Metadata"] = protocol.replaced_metadata(
+                kwargs["Metadata"] = requests.replaced_metadata(
                     head.get("Metadata", {}), kwargs.get("Metadata")
                 )
             response = self._s3_call(
                 "copy_object", Bucket, Key, "copy", CopySource=source, **kwargs
             )
             for suffix in copied:
-                args = protocol.sidecar_copy_args(source, suffix, Bucket, Key, kwargs)
+                args = requests.sidecar_copy_args(source, suffix, Bucket, Key, kwargs)
                 if args is not None:
                     self._s3_call("copy_object", Bucket, Key + suffix, "sidecar copy", **args)
             self._remove_stale(Bucket, Key, stale)
@@ -667,10 +669,10 @@ class EncryptionClient(protocol.WrapsS3Client):
     def delete_objects(self, *, Bucket: str, Delete: Mapping[str, Any], **kwargs: Any) -> Any:
         """DeleteObjects, each object with its sidecars (unless a version is named); a
         user's object named like a sidecar stays unless it is named itself."""
-        candidates = protocol.sidecar_candidates(Delete, protocol.sidecar_suffixes(self.config))
+        candidates = requests.sidecar_candidates(Delete, requests.sidecar_suffixes(self.config))
         kinds = probe_sidecars(self.s3, Bucket, candidates, action="delete")
         return self.s3.delete_objects(
-            Bucket=Bucket, Delete=protocol.with_sidecars(Delete, kinds), **kwargs
+            Bucket=Bucket, Delete=requests.with_sidecars(Delete, kinds), **kwargs
         )
 
     # ------------------------------------------------------------------ plumbing
@@ -682,7 +684,7 @@ class EncryptionClient(protocol.WrapsS3Client):
             response: dict[str, Any] = getattr(self.s3, operation)(Bucket=bucket, Key=key, **kwargs)
         except _s3_errors() as exc:
             raise translate_s3_error(exc, bucket, key, action) from None
-        return protocol.accept_answer(operation, response, bucket, key, action, GuardedBody)
+        return botocore.accept_answer(operation, response, bucket, key, action, GuardedBody)
 
 
 def probe_sidecar(
@@ -702,7 +704,7 @@ def probe_sidecar(
             Bucket=bucket, Key=key, Range=sidecars.probe_range(suffix), **dict(sse_c or {})
         )
     except _s3_errors() as exc:
-        return protocol.probe_failure(exc, bucket, key, suffix, action)
+        return botocore.probe_failure(exc, bucket, key, suffix, action)
     with contextlib.closing(response["Body"]) as body:
         data: bytes = body.read()
     return sidecars.kind_of(suffix, response.get("Metadata", {}), data)
@@ -760,18 +762,18 @@ def fetch_content_metadata(
     sse_c: Mapping[str, Any] | None = None,
 ) -> ContentMetadata:
     """Parse the object's metadata, fetching its instruction file when it needs one."""
-    object_md = protocol.object_metadata(object_md)
-    md = protocol.parse_object_metadata(object_md)
+    object_md = reads.object_metadata(object_md)
+    md = reads.parse_object_metadata(object_md)
     if md is not None:
         return md
     instruction_key = key + suffix
     try:
         response = s3.get_object(Bucket=bucket, Key=instruction_key, **dict(sse_c or {}))
         with contextlib.closing(response["Body"]) as stream:
-            body = read_full(stream, protocol.instruction_file_read_limit(response))
+            body = read_full(stream, reads.instruction_file_read_limit(response))
     except _s3_errors() as exc:
         error = translate_s3_error(exc, bucket, instruction_key, "instruction file read")
         if not isinstance(error, ObjectNotFoundError):
             raise error from None
-        raise protocol.missing_instruction_file(object_md, bucket, key, instruction_key) from None
-    return protocol.parse_with_instruction_file(object_md, body)
+        raise reads.missing_instruction_file(object_md, bucket, key, instruction_key) from None
+    return reads.parse_with_instruction_file(object_md, body)

@@ -56,6 +56,7 @@ from .client import EncryptionClient
 from .core import sidecars
 from .core.config import CryptoConfig
 from .core.materials import Keyring, MultiKeyring
+from .core.requests import assumed_plaintext_size
 from .errors import ConfigurationError, ObjectNotFoundError, S3CSEError, S3ErrorResponse, also_as
 from .io.paths import check_copied_tail
 from .io.retries import botocore_config
@@ -67,7 +68,6 @@ from .keyrings import (
     load_rsa_key_file,
     read_aes_key,
 )
-from .protocol import assumed_plaintext_size
 from .reader import ObjectReader
 
 KEYS_BY_VALUE = ("aes_key",)

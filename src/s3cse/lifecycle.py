@@ -52,12 +52,12 @@ from .core.materials import (
     MultiKeyring,
 )
 from .core.metadata import ContentMetadata
+from .core.requests import split_metadata
 from .core.suites import CommitmentPolicy, FormatVersion
 from .errors import ConfigurationError, S3CSEError
 from .io import awsenv
 from .keyrings import AesKeyring, KmsKeyring, RsaKeyring, load_aes_key_file, load_rsa_key_file
 from .keyrings.raw import DEFAULT_NAMES, KeyFileNames
-from .protocol import split_metadata
 
 TEMP_SUFFIX = ".s3cse-migrating"
 _KEPT_HEADERS = {
@@ -268,7 +268,7 @@ def run(
 
 
 def _head(s3: Any, bucket: str, key: str) -> dict[str, Any]:
-    from .protocol import s3_errors, translate_s3_error
+    from .io.botocore import s3_errors, translate_s3_error
 
     try:
         response: dict[str, Any] = s3.head_object(Bucket=bucket, Key=key)

@@ -25,8 +25,7 @@ from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from typing import IO, TYPE_CHECKING, Any
 
-from . import protocol
-from .core import envelope, integrity, ranges
+from .core import envelope, integrity, ranges, reads, requests
 from .core.gcm import BLOCK, GcmLayout
 from .core.metadata import ContentMetadata
 from .errors import ConfigurationError, TagMismatchError, located
@@ -92,13 +91,13 @@ class ObjectReader:
         sizes agree with it; None without an index, or with one of an earlier version of
         the object (``stale_index``: reads then go as without one). Later entry reads
         are pinned to the sidecar checked here (its ETag)."""
-        sse_c = protocol.sse_c_args(self._extra)
-        found, self.stale_index = protocol.usable_index(
+        sse_c = requests.sse_c_args(self._extra)
+        found, self.stale_index = reads.usable_index(
             self.client._index_header(self.bucket, self.key, sse_c), self.metadata
         )
         if found is None:
             return None
-        index_key = protocol.open_index(self.metadata, self.content_key, found, self.stored_size)
+        index_key = reads.open_index(self.metadata, self.content_key, found, self.stored_size)
         self._index_args = {**sse_c, "IfMatch": found.etag}
         return index_key
 

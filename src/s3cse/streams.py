@@ -16,6 +16,7 @@ from typing import IO, Any, Protocol
 
 from .core.ciphers import ContentDecryptor, ContentKey, GcmEncryptor
 from .core.integrity import ChunkMacer, IndexKey
+from .core.requests import remaining_length
 from .errors import AuthenticationError, S3CSEError, located
 
 CHUNK = 1024 * 1024
@@ -31,19 +32,6 @@ class Decryptor(Protocol):
     def update(self, data: bytes) -> bytes: ...
 
     def finalize(self) -> bytes: ...
-
-
-def remaining_length(source: IO[bytes]) -> int | None:
-    """Bytes left in a seekable file, without moving it; None for pipes and sockets."""
-    try:
-        if not source.seekable():
-            return None
-        here = source.tell()
-        end = source.seek(0, os.SEEK_END)
-        source.seek(here)
-        return end - here
-    except (AttributeError, OSError, ValueError):
-        return None
 
 
 class EncryptingReader(io.RawIOBase):
