@@ -36,6 +36,7 @@ demo: install
 	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" bash scripts/demo.sh
 
 test: install peers
+	$(PY) scripts/unasync.py --check
 	$(PY) -m ruff check $(LINT_PATHS)
 	$(PY) -m ruff format --check $(LINT_PATHS)
 	$(PY) -m mypy
@@ -69,6 +70,7 @@ fuzz: install
 	done
 
 lint: install
+	$(PY) scripts/unasync.py --check
 	$(PY) -m ruff check $(LINT_PATHS)
 	$(PY) -m ruff format --check $(LINT_PATHS)
 	$(PY) -m mypy

@@ -1,10 +1,9 @@
-"""Async bodies and stream adapters for the async client (no network here).
+"""Stream adapters for the async client (no network here).
 
-``AsyncDecryptedBody`` is what ``AsyncEncryptionClient.get_object`` hands back, read like
-aiobotocore's ``StreamingBody``. The rest adapts what asyncio and aiobotocore need: sync
-readers as ``io.RawIOBase`` (aiohttp streams those from worker threads), checksums
-computed off the event loop, async readers and writers beside sync files. The ciphers
-are the core's (``streams``, ``ciphers``, ``ranges``, ``index``); only the pumping is here.
+``AsyncDecryptedBody`` (``_async.streams``) is what the async ``get_object`` hands back.
+The rest adapts what asyncio and aiobotocore need: sync readers as ``io.RawIOBase``
+(aiohttp streams those from worker threads), checksums computed off the event loop,
+async readers and writers beside sync files.
 """
 
 from __future__ import annotations
@@ -12,153 +11,14 @@ from __future__ import annotations
 import inspect
 import io
 import os
-from collections.abc import AsyncIterator, Callable, Mapping
-from typing import IO, Any
+from collections.abc import Callable, Mapping
+from typing import Any
 
+from ._async.streams import AsyncDecryptedBody
+from .core.pumps import CHUNK
 from .errors import ConfigurationError
-from .streams import CHUNK, DecryptionPump, Decryptor, LineSplitter, Location
 
-
-class _SpoolSource:
-    """Authenticated plaintext waiting in a spooled temp file (memory, then disk)."""
-
-    def __init__(self, spool: IO[bytes]) -> None:
-        self.spool = spool
-
-    async def read(self, size: int) -> bytes:
-        return self.spool.read(size)
-
-
-class _StreamingDecryption:
-    """Pulls ciphertext from an aiobotocore body and releases plaintext at once."""
-
-    def __init__(self, source: Any, pump: DecryptionPump) -> None:
-        self._source = source
-        self._pump = pump
-
-    async def read(self, size: int) -> bytes:
-        while not self._pump.done:
-            out = self._pump.feed(await self._source.read(max(size, CHUNK)))
-            if out:
-                return out
-        return b""
-
-
-class AsyncDecryptedBody:
-    """The plaintext of an object, read like aiobotocore's ``StreamingBody``:
-    ``await body.read(n)``, ``async for chunk in body.iter_chunks()``, ``async with body``.
-    """
-
-    def __init__(
-        self, source: Any, content_length: int | None, *, on_close: Callable[[], None] | None = None
-    ) -> None:
-        self._source = source
-        self._pending = b""
-        self._read = 0
-        self._closed = False
-        self._exhausted = False
-        self._on_close = on_close
-        self.content_length = content_length
-
-    @classmethod
-    def authenticated(cls, spool: IO[bytes], length: int) -> AsyncDecryptedBody:
-        spool.seek(0)
-        return cls(_SpoolSource(spool), length, on_close=spool.close)
-
-    @classmethod
-    def streaming(
-        cls,
-        ciphertext: Any,
-        decryptor: Decryptor,
-        length: int | None,
-        location: Location | None = None,
-    ) -> AsyncDecryptedBody:
-        pump = DecryptionPump(decryptor, length, location)
-        return cls(
-            _StreamingDecryption(ciphertext, pump),
-            length,
-            on_close=getattr(ciphertext, "close", None),
-        )
-
-    @property
-    def closed(self) -> bool:
-        return self._closed
-
-    @property
-    def spooled_to_disk(self) -> bool:
-        """Whether the authenticated plaintext outgrew memory (``spool_threshold``)."""
-        spool = getattr(self._source, "spool", None)
-        return bool(getattr(spool, "_rolled", False))
-
-    def tell(self) -> int:
-        return self._read
-
-    async def read(self, amt: int | None = None) -> bytes:
-        if self._closed:
-            raise ValueError("read from a closed body")
-        if amt is None or amt < 0:
-            parts = [self._pending]
-            self._pending = b""
-            while chunk := await self._pull(CHUNK):
-                parts.append(chunk)
-            data = b"".join(parts)
-        else:
-            while len(self._pending) < amt:
-                chunk = await self._pull(max(amt - len(self._pending), 1))
-                if not chunk:
-                    break
-                self._pending += chunk
-            data, self._pending = self._pending[:amt], self._pending[amt:]
-        self._read += len(data)
-        return data
-
-    async def _pull(self, size: int) -> bytes:
-        if self._exhausted:
-            return b""
-        chunk: bytes = await self._source.read(size)
-        if not chunk:
-            self._exhausted = True
-            self._release()  # the spool or the connection, as soon as it is done
-        return chunk
-
-    async def iter_chunks(self, chunk_size: int = CHUNK) -> AsyncIterator[bytes]:
-        while chunk := await self.read(chunk_size):
-            yield chunk
-
-    async def iter_lines(
-        self, chunk_size: int = CHUNK, keepends: bool = False
-    ) -> AsyncIterator[bytes]:
-        lines = LineSplitter(keepends)
-        async for chunk in self.iter_chunks(chunk_size):
-            for line in lines.feed(chunk):
-                yield line
-        for line in lines.end():
-            yield line
-
-    def __aiter__(self) -> AsyncIterator[bytes]:
-        return self.iter_chunks(1024)
-
-    def close(self) -> None:
-        self._closed = True
-        self._release()
-
-    def _release(self) -> None:
-        on_close, self._on_close = getattr(self, "_on_close", None), None
-        if on_close is not None:
-            on_close()
-
-    def __del__(self) -> None:
-        # like io.IOBase: an abandoned body gives back its spool or connection
-        self._release()
-
-    async def aclose(self) -> None:
-        self.close()
-
-    async def __aenter__(self) -> AsyncDecryptedBody:
-        return self
-
-    async def __aexit__(self, *exc: object) -> None:
-        self.close()
+__all__ = ["AsyncDecryptedBody"]
 
 
 class _RawReader(io.RawIOBase):

@@ -7,6 +7,7 @@ both flavours of client use this module unchanged.
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Callable, Mapping
 from typing import Any
 
@@ -32,6 +33,31 @@ def s3_errors() -> tuple[type[Exception], ...]:
     from botocore.exceptions import BotoCoreError, ClientError
 
     return (ClientError, BotoCoreError)
+
+
+def async_body_errors() -> tuple[type[Exception], ...]:
+    """What reading an aiobotocore body fails with: botocore's errors and, for the ones
+    it does not translate, the HTTP library's (aiohttp, or httpx when installed)."""
+    errors: list[type[Exception]] = [*s3_errors()]
+    with contextlib.suppress(ImportError):
+        import aiohttp
+
+        errors.append(aiohttp.ClientError)
+    with contextlib.suppress(ImportError):
+        import httpx
+
+        errors.append(httpx.HTTPError)
+    return tuple(errors)
+
+
+def broken_read(exc: Exception, bucket: str, key: str, action: str, received: int) -> S3CSEError:
+    """A body's read that failed after its request succeeded, named by its object."""
+    return S3RequestError(
+        f"{action} failed after {received} bytes of the body: {exc}",
+        bucket=bucket,
+        key=key,
+        hint="The connection to S3 broke mid-transfer; retry the read",
+    )
 
 
 def translate_s3_error(exc: Exception, bucket: str, key: str, action: str) -> S3CSEError:
