@@ -29,7 +29,7 @@ PHRASES = [
     (r"\bawait ", ""),
 ]
 
-# Then names. ``AsyncFoo`` becomes ``Foo`` unless listed here.
+# Then names. ``AsyncFoo`` becomes ``Foo`` and ``async_foo`` ``foo`` unless listed here.
 NAMES = {
     "__aenter__": "__enter__",
     "__aexit__": "__exit__",
@@ -41,8 +41,11 @@ NAMES = {
     "asynccontextmanager": "contextmanager",
     "async_body_errors": "s3_errors",
     "_async": "_sync",
+    "aencryption_materials": "encryption_materials",
+    "adecrypt_data_key": "decrypt_data_key",
+    "aio_transfer": "transfer",
 }
-ASYNC_PREFIX = re.compile(r"\bAsync(?=[A-Z])")
+ASYNC_PREFIX = re.compile(r"\bAsync(?=[A-Z])|\basync_(?=[a-z])")
 IDENTIFIER = re.compile(r"\b[A-Za-z_][A-Za-z0-9_]*\b")
 
 

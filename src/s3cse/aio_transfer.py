@@ -20,16 +20,8 @@ from collections.abc import Awaitable, Iterable, Mapping
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any, TypeVar
 
-from .aio_streams import (
-    aread_full,
-    body_checksum,
-    checksum_algorithm,
-    is_async_reader,
-    is_async_writer,
-    read_all,
-    request_body,
-    sink_writer,
-)
+from ._async.streams import read_all
+from ._async.streams import read_full as aread_full
 from .core import requests
 from .core.gcm import GcmLayout, PartDecryptor, PartHash
 from .core.multipart import (
@@ -47,6 +39,14 @@ from .core.multipart import (
 from .core.requests import remaining_length
 from .errors import S3CSEError, located
 from .io import botocore
+from .io.aio import (
+    body_checksum,
+    checksum_algorithm,
+    is_async_reader,
+    is_async_writer,
+    request_body,
+    sink_writer,
+)
 from .io.files import Spool, async_destination
 from .transfer import (
     Callback,
@@ -62,7 +62,7 @@ from .transfer import (
 )
 
 if TYPE_CHECKING:
-    from .aio import AsyncEncryptionClient
+    from ._async.client import AsyncEncryptionClient
 
 T = TypeVar("T")
 
@@ -144,12 +144,12 @@ class AsyncTransferManager:
         plan = requests.plan_put(
             client.config, extra, encryption_context, instruction_file, integrity_index
         )
-        stale = await client.prepare_sidecars(bucket, key, plan)
-        materials = await client.materials.aencryption_materials(
+        stale = await client.session.prepare_sidecars(bucket, key, plan)
+        materials = await client.session.encryption_materials(
             plan.encryption_request(client.config, size)
         )
         sealed = requests.seal_put(plan, materials, client.config)
-        created = await client._s3_call(
+        created = await client.session.call(
             "create_multipart_upload", bucket, key, "multipart upload start", **sealed.args
         )
         upload = Upload(
@@ -168,7 +168,7 @@ class AsyncTransferManager:
                 assert first is not None
                 bodies = await self._upload_stream(upload, fileobj, first)
             parts = [{"PartNumber": n, "ETag": body.etag} for n, body in enumerate(bodies, start=1)]
-            response = await client._s3_call(
+            response: dict[str, Any] = await client.session.call(
                 "complete_multipart_upload",
                 bucket,
                 key,
@@ -189,7 +189,7 @@ class AsyncTransferManager:
             raise
         stored = sum(body.length for body in bodies) + sealed.metadata.suite.tag_length
         macs = [mac for body in bodies for mac in body.index_macs]
-        await client.finish_sidecars(bucket, key, sealed, stored, macs, stale)
+        await client.session.finish_sidecars(bucket, key, sealed, stored, macs, stale)
         return response
 
     async def _send(self, upload: Upload, number: int, body: PartBody) -> SentPart:
@@ -197,7 +197,7 @@ class AsyncTransferManager:
         checksum = await asyncio.to_thread(
             body_checksum, body, checksum_algorithm(client.s3, upload.sse_c)
         )
-        response = await client._s3_call(
+        response = await client.session.call(
             "upload_part",
             upload.bucket,
             upload.key,
@@ -338,9 +338,9 @@ class AsyncTransferManager:
         passed, or a caller's under delayed authentication."""
         client = self.client
         with located(bucket, key):
-            head = await client._s3_call("head_object", bucket, key, "head", **kwargs)
+            head = await client.session.call("head_object", bucket, key, "head", **kwargs)
             size = int(head["ContentLength"])
-            md = await client._content_metadata(
+            md = await client.session.content_metadata(
                 bucket,
                 key,
                 head.get("Metadata", {}),
@@ -361,7 +361,7 @@ class AsyncTransferManager:
                 if callback:
                     callback(written)
                 return written
-            content_key = await client._unwrap(md, encryption_context)
+            content_key = await client.session.unwrap(md, encryption_context)
             return await self.download_verified(
                 bucket,
                 key,
@@ -395,7 +395,7 @@ class AsyncTransferManager:
 
         async def tag() -> bytes:
             async with slots:
-                response = await self.client._s3_call(
+                response = await self.client.session.call(
                     "get_object",
                     bucket,
                     key,
@@ -430,7 +430,7 @@ class AsyncTransferManager:
         decryptor = PartDecryptor(layout, offset)
         if length == 0:
             return decryptor.finalize()
-        response = await self.client._s3_call(
+        response = await self.client.session.call(
             "get_object",
             bucket,
             key,

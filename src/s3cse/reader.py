@@ -59,17 +59,15 @@ class ObjectReader:
         """The object has an integrity index, but of an earlier version of it: unused."""
         self._lock = threading.RLock()  # the spool, the running GHASH, bytes_fetched
         with located(bucket, key):
-            head = client._s3_call("head_object", bucket, key, "head", **self._extra)
+            head = client.session.call("head_object", bucket, key, "head", **self._extra)
             self.etag: str = head["ETag"]
             self._extra["IfMatch"] = self.etag  # every read sees this very object
             self.stored_size = int(head["ContentLength"])
-            self.metadata: ContentMetadata = client._content_metadata(
+            self.metadata: ContentMetadata = client.session.content_metadata(
                 bucket, key, head.get("Metadata", {}), instruction_suffix, self._extra
             )
             envelope.check_read_policy(self.metadata, client.config)
-            self.content_key = envelope.unwrap_content_key(
-                self.metadata, client.materials, client.config, encryption_context
-            )
+            self.content_key = client.session.unwrap(self.metadata, encryption_context)
             self._index_key = self._open_index() if self.metadata.suite.authenticated else None
             if self._index_key is not None:
                 self.mode = "indexed"
@@ -93,7 +91,7 @@ class ObjectReader:
         are pinned to the sidecar checked here (its ETag)."""
         sse_c = requests.sse_c_args(self._extra)
         found, self.stale_index = reads.usable_index(
-            self.client._index_header(self.bucket, self.key, sse_c), self.metadata
+            self.client.session.index_header(self.bucket, self.key, sse_c), self.metadata
         )
         if found is None:
             return None
@@ -139,7 +137,7 @@ class ObjectReader:
         """Object bytes, or with ``sidecar`` integrity index bytes."""
         key = self.key + integrity.SUFFIX if sidecar else self.key
         extra = self._index_args if sidecar else self._extra
-        response = self.client._s3_call(
+        response = self.client.session.call(
             "get_object", self.bucket, key, "ranged download", Range=header, **extra
         )
         with contextlib.closing(response["Body"]) as body:

@@ -23,7 +23,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any, Protocol, cast
 
-from .core import envelope, requests
+from ._sync.streams import read_full
+from .core import requests
 from .core.gcm import GcmLayout, PartDecryptor, PartEncryptor, PartHash
 from .core.integrity import CHUNK_SIZE, ChunkMacer, IndexKey
 from .core.metadata import ContentMetadata
@@ -31,6 +32,7 @@ from .core.multipart import (
     BODY_STEP,
     MAX_PARTS,
     MIN_PART_SIZE,
+    Callback,
     MiB,
     PartBuffers,
     SentPart,
@@ -66,10 +68,9 @@ __all__ = [
     "TransferManager",
     "part_size_for",
     "plan_parts",
+    "read_full",
     "stop_all_transfers",
 ]
-
-Callback = Callable[[int], None]
 
 
 def parallel_download_applies(
@@ -320,12 +321,12 @@ class TransferManager:
         plan = requests.plan_put(
             client.config, extra, encryption_context, instruction_file, integrity_index
         )
-        stale = client.prepare_sidecars(bucket, key, plan)
-        materials = client.materials.encryption_materials(
+        stale = client.session.prepare_sidecars(bucket, key, plan)
+        materials = client.session.encryption_materials(
             plan.encryption_request(client.config, size)
         )
         sealed = requests.seal_put(plan, materials, client.config)
-        created = client._s3_call(
+        created = client.session.call(
             "create_multipart_upload", bucket, key, "multipart upload start", **sealed.args
         )
         upload = Upload(
@@ -344,7 +345,7 @@ class TransferManager:
                 assert first is not None
                 bodies = self._upload_stream(upload, fileobj, first)
             parts = [{"PartNumber": n, "ETag": body.etag} for n, body in enumerate(bodies, start=1)]
-            response = client._s3_call(
+            response: dict[str, Any] = client.session.call(
                 "complete_multipart_upload",
                 bucket,
                 key,
@@ -363,11 +364,11 @@ class TransferManager:
             raise
         stored = sum(body.length for body in bodies) + sealed.metadata.suite.tag_length
         macs = [mac for body in bodies for mac in body.index_macs]
-        client.finish_sidecars(bucket, key, sealed, stored, macs, stale)
+        client.session.finish_sidecars(bucket, key, sealed, stored, macs, stale)
         return response
 
     def _send(self, upload: Upload, number: int, body: PartBody) -> SentPart:
-        response = self.client._s3_call(
+        response = self.client.session.call(
             "upload_part",
             upload.bucket,
             upload.key,
@@ -493,9 +494,9 @@ class TransferManager:
         caller's under delayed authentication."""
         client = self.client
         with located(bucket, key):
-            head = client._s3_call("head_object", bucket, key, "head", **kwargs)
+            head = client.session.call("head_object", bucket, key, "head", **kwargs)
             size = int(head["ContentLength"])
-            md = client._content_metadata(
+            md = client.session.content_metadata(
                 bucket,
                 key,
                 head.get("Metadata", {}),
@@ -515,9 +516,7 @@ class TransferManager:
                 if callback:
                     callback(written)
                 return written
-            content_key = envelope.unwrap_content_key(
-                md, client.materials, client.config, encryption_context
-            )
+            content_key = client.session.unwrap(md, encryption_context)
             return self.download_verified(
                 bucket,
                 key,
@@ -567,7 +566,7 @@ class TransferManager:
     def _read_range(
         self, bucket: str, key: str, first: int, last: int, get_args: Mapping[str, Any]
     ) -> bytes:
-        response = self.client._s3_call(
+        response = self.client.session.call(
             "get_object", bucket, key, "ranged download", Range=f"bytes={first}-{last}", **get_args
         )
         with contextlib.closing(response["Body"]) as stream:
@@ -589,7 +588,7 @@ class TransferManager:
         decryptor = PartDecryptor(layout, offset)
         if length == 0:
             return decryptor.finalize()
-        response = self.client._s3_call(
+        response = self.client.session.call(
             "get_object",
             bucket,
             key,
@@ -644,18 +643,6 @@ def is_seekable(fileobj: IO[bytes]) -> bool:
         return bool(fileobj.seekable())
     except (AttributeError, ValueError):
         return False
-
-
-def read_full(fileobj: IO[bytes], size: int) -> bytes:
-    """Read exactly ``size`` bytes unless the stream ends first (pipes return short reads)."""
-    parts, missing = [], size
-    while missing > 0:
-        chunk = fileobj.read(missing)
-        if not chunk:
-            break
-        parts.append(chunk)
-        missing -= len(chunk)
-    return b"".join(parts)
 
 
 class TransferStopped(BaseException):

@@ -8,11 +8,11 @@ the length check are the core's (``core.pumps``); only the pulling is here.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable, Mapping
 from typing import IO, Any
 
 from ..core.pumps import CHUNK, DecryptionPump, Decryptor, LineSplitter, Location
-from ..io.backends import AsyncBody
+from ..io.backends import AsyncBody, async_write_to
 
 
 class _SpoolSource:
@@ -125,3 +125,41 @@ class AsyncDecryptedBody(AsyncBody):
 
     def __aiter__(self) -> AsyncIterator[bytes]:
         return self.iter_chunks(1024)
+
+
+async def decrypt_to(source: Any, decryptor: Decryptor, write: Callable[[bytes], Any]) -> int:
+    """Decrypt a whole ciphertext stream into ``write``; raises if authentication fails.
+
+    What was written is unauthenticated until this returns: callers discard it on any
+    error.
+    """
+    written = 0
+    while chunk := await source.read(CHUNK):
+        out = decryptor.update(chunk)
+        await async_write_to(write, out)
+        written += len(out)
+    out = decryptor.finalize()
+    await async_write_to(write, out)
+    return written + len(out)
+
+
+async def read_full(source: Any, size: int) -> bytes:
+    """Read exactly ``size`` bytes unless the stream ends first (pipes return short reads)."""
+    parts, missing = [], size
+    while missing > 0:
+        chunk = await source.read(missing)
+        if not chunk:
+            break
+        parts.append(chunk)
+        missing -= len(chunk)
+    return b"".join(parts)
+
+
+async def read_all(response: Mapping[str, Any]) -> bytes:
+    """The whole body of an S3 answer, its connection given back."""
+    stream = response["Body"]
+    try:
+        data: bytes = await stream.read()
+        return data
+    finally:
+        stream.close()

@@ -9,11 +9,11 @@ the length check are the core's (``core.pumps``); only the pulling is here.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Mapping
 from typing import IO, Any
 
 from ..core.pumps import CHUNK, DecryptionPump, Decryptor, LineSplitter, Location
-from ..io.backends import Body
+from ..io.backends import Body, write_to
 
 
 class _SpoolSource:
@@ -124,3 +124,41 @@ class DecryptedBody(Body):
 
     def __iter__(self) -> Iterator[bytes]:
         return self.iter_chunks(1024)
+
+
+def decrypt_to(source: Any, decryptor: Decryptor, write: Callable[[bytes], Any]) -> int:
+    """Decrypt a whole ciphertext stream into ``write``; raises if authentication fails.
+
+    What was written is unauthenticated until this returns: callers discard it on any
+    error.
+    """
+    written = 0
+    while chunk := source.read(CHUNK):
+        out = decryptor.update(chunk)
+        write_to(write, out)
+        written += len(out)
+    out = decryptor.finalize()
+    write_to(write, out)
+    return written + len(out)
+
+
+def read_full(source: Any, size: int) -> bytes:
+    """Read exactly ``size`` bytes unless the stream ends first (pipes return short reads)."""
+    parts, missing = [], size
+    while missing > 0:
+        chunk = source.read(missing)
+        if not chunk:
+            break
+        parts.append(chunk)
+        missing -= len(chunk)
+    return b"".join(parts)
+
+
+def read_all(response: Mapping[str, Any]) -> bytes:
+    """The whole body of an S3 answer, its connection given back."""
+    stream = response["Body"]
+    try:
+        data: bytes = stream.read()
+        return data
+    finally:
+        stream.close()

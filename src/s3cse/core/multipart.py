@@ -21,6 +21,8 @@ MIN_PART_SIZE = 5 * MiB
 
 
 MAX_PARTS = 10_000
+Callback = Callable[[int], None]
+"""Called with each count of bytes transferred."""
 
 
 BODY_STEP = 64 * 1024

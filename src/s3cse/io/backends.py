@@ -5,9 +5,30 @@ the generator renames one to the other.
 
 from __future__ import annotations
 
+import asyncio
+import inspect
 import io
-from collections.abc import Callable
-from typing import Any
+from collections.abc import Awaitable, Callable, Iterable, Mapping
+from concurrent.futures import ThreadPoolExecutor
+from typing import IO, Any, TypeVar
+
+from ..core.config import CryptoConfig
+from ..core.pumps import CHUNK
+from ..core.requests import SealedPut, binary_source, body_length
+from ..errors import ConfigurationError
+from .aio import body_checksum, checksum_algorithm, is_async_reader, request_body, sink_writer
+from .encrypting import CiphertextBody, SpoolEncryptor, ciphertext_body
+from .retries import botocore_config
+
+T = TypeVar("T")
+U = TypeVar("U")
+
+AsyncPutBody = Any
+"""What ``put_object`` encrypts: bytes, str, a binary file or an async reader."""
+PutBody = bytes | str | IO[bytes]
+AsyncSink = Any
+"""Where a download goes: a binary file or an async writer."""
+Sink = IO[bytes]
 
 
 class AsyncBody:
@@ -67,3 +88,147 @@ class Body(io.RawIOBase):
         on_close, self._on_close = self._on_close, None
         if on_close is not None:
             on_close()
+
+
+AsyncUploadSource = Any
+UploadSource = IO[bytes] | Body
+"""What ``upload_fileobj`` reads: a binary file, or another object's plaintext body."""
+
+# ---------------------------------------------------------------------- the S3 client
+
+
+def async_default_s3_client() -> Any:
+    """The async client is handed an open aiobotocore client (or opens one in ``create``)."""
+    raise ConfigurationError(
+        "AsyncEncryptionClient needs an open aiobotocore S3 client (s3_client=...)",
+        hint="Or use 'async with AsyncEncryptionClient.create(keyring) as client'",
+    )
+
+
+def default_s3_client() -> Any:
+    """The sync client builds a boto3 client from the environment when it is given none."""
+    import boto3
+
+    return boto3.client("s3", config=botocore_config())
+
+
+# ---------------------------------------------------------------------- waiting
+
+
+async def async_run_blocking(func: Callable[..., T], *args: Any) -> T:
+    """Blocking work (reading a pipe, hashing a body) kept off the event loop."""
+    return await asyncio.to_thread(func, *args)
+
+
+def run_blocking(func: Callable[..., T], *args: Any) -> T:
+    return func(*args)
+
+
+async def async_map_bounded(
+    func: Callable[[T], Awaitable[U]], items: Iterable[T], limit: int
+) -> list[U]:
+    """``func`` of each item, at most ``limit`` at once, results in order."""
+    slots = asyncio.Semaphore(limit)
+
+    async def one(item: T) -> U:
+        async with slots:
+            return await func(item)
+
+    return list(await asyncio.gather(*map(one, items)))
+
+
+def map_bounded(func: Callable[[T], U], items: Iterable[T], limit: int) -> list[U]:
+    items = list(items)
+    if len(items) <= 1:
+        return [func(item) for item in items]
+    with ThreadPoolExecutor(min(len(items), limit)) as pool:
+        return list(pool.map(func, items))
+
+
+async def async_both(
+    first: Callable[[], Awaitable[T]], second: Callable[[], Awaitable[U]]
+) -> tuple[T, U]:
+    """Two requests side by side."""
+    a, b = await asyncio.gather(first(), second())
+    return a, b
+
+
+def both(first: Callable[[], T], second: Callable[[], U]) -> tuple[T, U]:
+    with ThreadPoolExecutor(1) as pool:
+        pending = pool.submit(first)
+        b = second()
+        return pending.result(), b
+
+
+# ---------------------------------------------------------------------- bodies
+
+
+async def async_write_to(write: Callable[[bytes], Any], data: bytes) -> None:
+    """Write to a binary file or to an async writer (aiofiles and the like)."""
+    result = write(data)
+    if inspect.isawaitable(result):
+        await result
+
+
+def write_to(write: Callable[[bytes], Any], data: bytes) -> None:
+    write(data)
+
+
+def async_sink_write(sink: AsyncSink) -> Callable[[bytes], Any]:
+    return sink_writer(sink)
+
+
+def sink_write(sink: Sink) -> Callable[[bytes], Any]:
+    return sink.write
+
+
+def async_put_source(body: AsyncPutBody) -> tuple[Any, int | None]:
+    """A put body as something to encrypt, and its length when known up front."""
+    if is_async_reader(body):
+        return body, None
+    source = binary_source(body)
+    return source, body_length(source)
+
+
+def put_source(body: PutBody) -> tuple[IO[bytes], int | None]:
+    source = binary_source(body)
+    return source, body_length(source)
+
+
+async def async_encrypt_body(
+    source: Any, sealed: SealedPut, config: CryptoConfig
+) -> CiphertextBody:
+    """The ciphertext of a put, with its length: a pipe is spooled (off the loop), an
+    async reader read into the spool as it comes."""
+    if not is_async_reader(source):
+        return await async_run_blocking(encrypt_body, source, sealed, config)
+    spooler = SpoolEncryptor(
+        sealed.content_key, config.spool_threshold, config.spool_dir, sealed.index_key
+    )
+    try:
+        while chunk := await source.read(CHUNK):
+            spooler.write(chunk)
+        spool, macs = spooler.finish()
+    except BaseException:
+        spooler.discard()
+        raise
+    size = spool.seek(0, io.SEEK_END)
+    spool.seek(0)
+    return CiphertextBody(spool, size, lambda: macs, spool.close)
+
+
+def encrypt_body(source: IO[bytes], sealed: SealedPut, config: CryptoConfig) -> CiphertextBody:
+    return ciphertext_body(
+        source, sealed.content_key, sealed.index_key, config.spool_threshold, config.spool_dir
+    )
+
+
+async def async_upload_args(s3: Any, body: Any, args: Mapping[str, Any]) -> dict[str, Any]:
+    """The request body of a put as aiohttp streams it, and the checksum S3 expects,
+    computed off the loop (botocore would read, and so encrypt, the body on it)."""
+    checksum = await async_run_blocking(body_checksum, body.stream, checksum_algorithm(s3, args))
+    return {"Body": request_body(body.stream), **checksum}
+
+
+def upload_args(s3: Any, body: Any, args: Mapping[str, Any]) -> dict[str, Any]:
+    return {"Body": body.stream}
