@@ -43,7 +43,7 @@ NAMES = {
     "_async": "_sync",
     "aencryption_materials": "encryption_materials",
     "adecrypt_data_key": "decrypt_data_key",
-    "aio_transfer": "transfer",
+    "async_destination": "atomic_destination",
 }
 ASYNC_PREFIX = re.compile(r"\bAsync(?=[A-Z])|\basync_(?=[a-z])")
 IDENTIFIER = re.compile(r"\b[A-Za-z_][A-Za-z0-9_]*\b")
@@ -69,7 +69,7 @@ def ruff(args: list[str], text: str, path: Path) -> str:
 def generate(source: Path) -> str:
     target = TARGET / source.name
     text = header(source.name) + unasync(source.read_text())
-    text = ruff(["check", "--fix", "--select", "I,F401", "--exit-zero", "--quiet"], text, target)
+    text = ruff(["check", "--fix", "--exit-zero", "--quiet"], text, target)
     return ruff(["format", "--quiet"], text, target)
 
 

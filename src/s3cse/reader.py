@@ -212,7 +212,7 @@ class ObjectReader:
                 max_size=self.client.config.spool_threshold, dir=self.client.config.spool_dir
             )
             try:
-                TransferManager(self.client).download_verified(
+                TransferManager(self.client.session).download_verified(
                     self.bucket, self.key, spool, self._layout, self.stored_size, self._extra
                 )
                 self._fetched(self.stored_size)

@@ -13,7 +13,6 @@ import os
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, cast
 
-from ..aio_transfer import AsyncTransferManager
 from ..core import requests, sidecars
 from ..core.config import CryptoConfig, CryptoOptions
 from ..core.materials import Keyring, MaterialsManager
@@ -24,9 +23,6 @@ from ..io.backends import (
     AsyncSink,
     AsyncUploadSource,
     async_default_s3_client,
-    async_encrypt_body,
-    async_put_source,
-    async_upload_args,
 )
 from ..io.botocore import WrapsS3Client, client_settings
 from ..io.files import writing_to
@@ -36,8 +32,9 @@ from ..responses import (
     ListObjectsResponse,
     PutObjectResponse,
 )
-from . import reading
+from . import reading, writing
 from .session import AsyncSession, probe_sidecars
+from .transfer import AsyncTransferManager
 
 if TYPE_CHECKING:
     from typing_extensions import Unpack
@@ -100,30 +97,17 @@ class AsyncEncryptionClient(WrapsS3Client):
 
         ``IntegrityIndex=True`` also writes ``KEY.s3cse-index`` for authenticated ranges.
         """
-        session, config = self.session, self.config
         with located(Bucket, Key):
-            plan = requests.plan_put(
-                config, kwargs, EncryptionContext, InstructionFile, IntegrityIndex
+            response = await writing.put_object(
+                self.session,
+                Bucket,
+                Key,
+                Body,
+                EncryptionContext,
+                InstructionFile,
+                IntegrityIndex,
+                kwargs,
             )
-            source, length = async_put_source(Body)
-            requests.check_plaintext_limit(length, config.write_suite)
-            stale = await session.prepare_sidecars(Bucket, Key, plan)
-            materials = await session.encryption_materials(plan.encryption_request(config, length))
-            sealed = requests.seal_put(plan, materials, config)
-            body = await async_encrypt_body(source, sealed, config)
-            try:
-                response = await session.call(
-                    "put_object",
-                    Bucket,
-                    Key,
-                    "upload",
-                    ContentLength=body.length,
-                    **await async_upload_args(self.s3, body, sealed.args),
-                    **sealed.args,
-                )
-            finally:
-                body.close()
-            await session.finish_sidecars(Bucket, Key, sealed, body.length, body.macs(), stale)
             return cast("PutObjectResponse", response)
 
     async def upload_file(
@@ -142,7 +126,7 @@ class AsyncEncryptionClient(WrapsS3Client):
         """
         extra = dict(ExtraArgs or {})
         context = extra.pop("EncryptionContext", None)
-        return await AsyncTransferManager(self, Config).upload_file(
+        return await AsyncTransferManager(self.session, Config).upload_file(
             Filename, Bucket, Key, extra, Callback, context
         )
 
@@ -159,7 +143,7 @@ class AsyncEncryptionClient(WrapsS3Client):
         for the async client an async reader); pipes stream with bounded read-ahead."""
         extra = dict(ExtraArgs or {})
         context = extra.pop("EncryptionContext", None)
-        return await AsyncTransferManager(self, Config).upload_fileobj(
+        return await AsyncTransferManager(self.session, Config).upload_fileobj(
             cast(Any, Fileobj), Bucket, Key, extra, Callback, context
         )
 
@@ -201,7 +185,7 @@ class AsyncEncryptionClient(WrapsS3Client):
         """
         extra = {**dict(ExtraArgs or {}), **kwargs}
         context = extra.pop("EncryptionContext", None)
-        await AsyncTransferManager(self, Config).download_file(
+        await AsyncTransferManager(self.session, Config).download_file(
             Bucket, Key, Filename, Callback, context, **extra
         )
 
@@ -223,7 +207,7 @@ class AsyncEncryptionClient(WrapsS3Client):
         extra = {**dict(ExtraArgs or {}), **kwargs}
         context = extra.pop("EncryptionContext", None)
         with writing_to(Fileobj, Bucket, Key):
-            return await AsyncTransferManager(self, Config).download_fileobj(
+            return await AsyncTransferManager(self.session, Config).download_fileobj(
                 Bucket, Key, Fileobj, Callback, context, **extra
             )
 

@@ -52,6 +52,11 @@ class AsyncSession:
         """The whole body of a GET, its connection given back."""
         return await read_all(await self.call("get_object", bucket, key, action, **kwargs))
 
+    async def abort_multipart_upload(self, bucket: str, key: str, upload_id: str) -> None:
+        """Give up a multipart upload; raises what botocore raised, for the caller to
+        report beside the failure that made it give up."""
+        await self.s3.abort_multipart_upload(Bucket=bucket, Key=key, UploadId=upload_id)
+
     async def delete_quietly(self, bucket: str, key: str) -> None:
         """Best effort: what a failed delete leaves reads as what it is."""
         with contextlib.suppress(*s3_errors()):

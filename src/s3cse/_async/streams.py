@@ -12,7 +12,7 @@ from collections.abc import AsyncIterator, Callable, Mapping
 from typing import IO, Any
 
 from ..core.pumps import CHUNK, DecryptionPump, Decryptor, LineSplitter, Location
-from ..io.backends import AsyncBody, async_write_to
+from ..io.backends import AsyncBody, async_read_some, async_write_to
 
 
 class _SpoolSource:
@@ -144,10 +144,11 @@ async def decrypt_to(source: Any, decryptor: Decryptor, write: Callable[[bytes],
 
 
 async def read_full(source: Any, size: int) -> bytes:
-    """Read exactly ``size`` bytes unless the stream ends first (pipes return short reads)."""
+    """Read exactly ``size`` bytes unless the stream ends first (pipes return short reads):
+    from an async reader, or from a file or pipe, off the loop if there is one."""
     parts, missing = [], size
     while missing > 0:
-        chunk = await source.read(missing)
+        chunk = await async_read_some(source, missing)
         if not chunk:
             break
         parts.append(chunk)

@@ -24,9 +24,6 @@ from ..io.backends import (
     Sink,
     UploadSource,
     default_s3_client,
-    encrypt_body,
-    put_source,
-    upload_args,
 )
 from ..io.botocore import WrapsS3Client, client_settings
 from ..io.files import writing_to
@@ -36,9 +33,9 @@ from ..responses import (
     ListObjectsResponse,
     PutObjectResponse,
 )
-from ..transfer import TransferManager
-from . import reading
+from . import reading, writing
 from .session import Session, probe_sidecars
+from .transfer import TransferManager
 
 if TYPE_CHECKING:
     from typing_extensions import Unpack
@@ -101,30 +98,17 @@ class EncryptionClient(WrapsS3Client):
 
         ``IntegrityIndex=True`` also writes ``KEY.s3cse-index`` for authenticated ranges.
         """
-        session, config = self.session, self.config
         with located(Bucket, Key):
-            plan = requests.plan_put(
-                config, kwargs, EncryptionContext, InstructionFile, IntegrityIndex
+            response = writing.put_object(
+                self.session,
+                Bucket,
+                Key,
+                Body,
+                EncryptionContext,
+                InstructionFile,
+                IntegrityIndex,
+                kwargs,
             )
-            source, length = put_source(Body)
-            requests.check_plaintext_limit(length, config.write_suite)
-            stale = session.prepare_sidecars(Bucket, Key, plan)
-            materials = session.encryption_materials(plan.encryption_request(config, length))
-            sealed = requests.seal_put(plan, materials, config)
-            body = encrypt_body(source, sealed, config)
-            try:
-                response = session.call(
-                    "put_object",
-                    Bucket,
-                    Key,
-                    "upload",
-                    ContentLength=body.length,
-                    **upload_args(self.s3, body, sealed.args),
-                    **sealed.args,
-                )
-            finally:
-                body.close()
-            session.finish_sidecars(Bucket, Key, sealed, body.length, body.macs(), stale)
             return cast("PutObjectResponse", response)
 
     def upload_file(
@@ -143,7 +127,7 @@ class EncryptionClient(WrapsS3Client):
         """
         extra = dict(ExtraArgs or {})
         context = extra.pop("EncryptionContext", None)
-        return TransferManager(self, Config).upload_file(
+        return TransferManager(self.session, Config).upload_file(
             Filename, Bucket, Key, extra, Callback, context
         )
 
@@ -160,7 +144,7 @@ class EncryptionClient(WrapsS3Client):
         for the async client an async reader); pipes stream with bounded read-ahead."""
         extra = dict(ExtraArgs or {})
         context = extra.pop("EncryptionContext", None)
-        return TransferManager(self, Config).upload_fileobj(
+        return TransferManager(self.session, Config).upload_fileobj(
             cast(Any, Fileobj), Bucket, Key, extra, Callback, context
         )
 
@@ -202,7 +186,7 @@ class EncryptionClient(WrapsS3Client):
         """
         extra = {**dict(ExtraArgs or {}), **kwargs}
         context = extra.pop("EncryptionContext", None)
-        TransferManager(self, Config).download_file(
+        TransferManager(self.session, Config).download_file(
             Bucket, Key, Filename, Callback, context, **extra
         )
 
@@ -224,7 +208,7 @@ class EncryptionClient(WrapsS3Client):
         extra = {**dict(ExtraArgs or {}), **kwargs}
         context = extra.pop("EncryptionContext", None)
         with writing_to(Fileobj, Bucket, Key):
-            return TransferManager(self, Config).download_fileobj(
+            return TransferManager(self.session, Config).download_fileobj(
                 Bucket, Key, Fileobj, Callback, context, **extra
             )
 

@@ -13,7 +13,7 @@ from collections.abc import Callable, Iterator, Mapping
 from typing import IO, Any
 
 from ..core.pumps import CHUNK, DecryptionPump, Decryptor, LineSplitter, Location
-from ..io.backends import Body, write_to
+from ..io.backends import Body, read_some, write_to
 
 
 class _SpoolSource:
@@ -143,10 +143,11 @@ def decrypt_to(source: Any, decryptor: Decryptor, write: Callable[[bytes], Any])
 
 
 def read_full(source: Any, size: int) -> bytes:
-    """Read exactly ``size`` bytes unless the stream ends first (pipes return short reads)."""
+    """Read exactly ``size`` bytes unless the stream ends first (pipes return short reads):
+    from an async reader, or from a file or pipe, off the loop if there is one."""
     parts, missing = [], size
     while missing > 0:
-        chunk = source.read(missing)
+        chunk = read_some(source, missing)
         if not chunk:
             break
         parts.append(chunk)
