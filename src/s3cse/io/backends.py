@@ -30,7 +30,7 @@ from .aio import (
 from .encrypting import CiphertextBody, SpoolEncryptor, ciphertext_body
 from .files import Spool
 from .retries import botocore_config
-from .stopping import StopCheckingSink, _gather, cancel_all, raise_first_failure, running
+from .stopping import StopCheckingSink, cancel_all, gather_futures, raise_first_failure, running
 
 T = TypeVar("T")
 U = TypeVar("U")
@@ -322,7 +322,7 @@ class Runner:
         return future
 
     def gather(self, futures: list[Future[T]]) -> list[T]:
-        return _gather(futures)
+        return gather_futures(futures)
 
     def raise_first_failure(self) -> None:
         raise_first_failure(self._futures, self.stopping)

@@ -96,7 +96,7 @@ def raise_first_failure(futures: Iterable[Outcome], stopping: threading.Event) -
             future.result()
 
 
-def _gather(futures: list[Future[Any]]) -> list[Any]:
+def gather_futures(futures: list[Future[Any]]) -> list[Any]:
     """Results in order; on the first failure, cancel what has not started and re-raise."""
     done, _ = wait(futures, return_when=FIRST_EXCEPTION)
     for future in done:
