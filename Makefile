@@ -2,7 +2,7 @@
 PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
-LINT_PATHS := src tests $(wildcard bench) $(wildcard fuzz)
+LINT_PATHS := src tests scripts $(wildcard bench) $(wildcard fuzz)
 PEERS := .venv-peers
 OFFICIAL_PEER := $(PEERS)/official
 AIOBOTO3_PEER := $(PEERS)/aioboto3
