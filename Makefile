@@ -2,7 +2,7 @@
 PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
-LINT_PATHS := src tests $(wildcard bench) $(wildcard fuzz)
+LINT_PATHS := src tests scripts $(wildcard bench) $(wildcard fuzz)
 PEERS := .venv-peers
 OFFICIAL_PEER := $(PEERS)/official
 AIOBOTO3_PEER := $(PEERS)/aioboto3
@@ -36,6 +36,7 @@ demo: install
 	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" bash scripts/demo.sh
 
 test: install peers
+	$(PY) scripts/unasync.py --check
 	$(PY) -m ruff check $(LINT_PATHS)
 	$(PY) -m ruff format --check $(LINT_PATHS)
 	$(PY) -m mypy
@@ -69,6 +70,7 @@ fuzz: install
 	done
 
 lint: install
+	$(PY) scripts/unasync.py --check
 	$(PY) -m ruff check $(LINT_PATHS)
 	$(PY) -m ruff format --check $(LINT_PATHS)
 	$(PY) -m mypy

@@ -1,5 +1,5 @@
 """atheris harness: instruction files (``metadata.parse_instruction_file``,
-``protocol.parse_with_instruction_file``), fed raw bytes, mutated valid files and valid
+``reads.parse_with_instruction_file``), fed raw bytes, mutated valid files and valid
 files with changed fields, then decrypted with them. Only ``S3CSEError`` may escape,
 the parser refuses with ``InstructionFileError``, and a damaged instruction file never
 makes an authenticated object decrypt to anything but its plaintext.
@@ -22,7 +22,7 @@ if __package__ in (None, ""):  # run as a script: this checkout's fuzz and s3cse
 with atheris.instrument_imports(include=["s3cse"]):
     import s3cse
     import s3cse.core.metadata
-    import s3cse.protocol  # noqa: F401
+    import s3cse.core.reads  # noqa: F401
 
 from fuzz import harness
 from fuzz.samples import (

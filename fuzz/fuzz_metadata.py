@@ -1,5 +1,5 @@
 """atheris harness: the encryption-metadata parser (``metadata.parse``,
-``protocol.parse_object_metadata``), fed JSON maps, mutated valid V1/V2/V3 metadata and
+``reads.parse_object_metadata``), fed JSON maps, mutated valid V1/V2/V3 metadata and
 random maps. Only ``S3CSEError`` may escape; what parses serializes back to itself.
 
     python fuzz/fuzz_metadata.py -max_total_time=300
@@ -19,7 +19,7 @@ if __package__ in (None, ""):  # run as a script: this checkout's fuzz and s3cse
 
 with atheris.instrument_imports(include=["s3cse"]):
     import s3cse.core.metadata
-    import s3cse.protocol  # noqa: F401
+    import s3cse.core.reads  # noqa: F401
 
 from fuzz import harness
 from fuzz.samples import NAMES, VALUES, apply_edits, check_metadata, metadata_seeds

@@ -36,9 +36,8 @@ from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.keywrap import aes_key_wrap
 
-from s3cse import protocol
 from s3cse.client import EncryptionClient
-from s3cse.core import envelope
+from s3cse.core import envelope, reads
 from s3cse.core import metadata as m
 from s3cse.core.config import CryptoConfig
 from s3cse.core.materials import DefaultMaterialsManager, Keyring, MaterialsManager
@@ -463,8 +462,8 @@ def check_metadata(md: Mapping[str, str], instruction_file: bool) -> None:
     """Parsing any map ends in ``ContentMetadata`` or an ``S3CSEError``; what parses, in a
     format s3cse writes, serializes back to itself."""
     parsed = attempt(lambda: m.parse(md, instruction_file=instruction_file))
-    object_md = protocol.object_metadata(md)
-    attempt(lambda: protocol.parse_object_metadata(object_md))
+    object_md = reads.object_metadata(md)
+    attempt(lambda: reads.parse_object_metadata(object_md))
     if not isinstance(parsed, m.ContentMetadata):
         return
     if parsed.version is FormatVersion.V1 or parsed.suite.legacy:
@@ -485,7 +484,7 @@ def check_instruction_file(body: bytes, object_md: Mapping[str, str]) -> None:
             raise AssertionError(f"instruction file parsed to {parsed!r}")
     elif not isinstance(parsed, InstructionFileError):
         raise AssertionError(f"instruction file refused with {parsed!r}")
-    attempt(lambda: protocol.parse_with_instruction_file(object_md, body))
+    attempt(lambda: reads.parse_with_instruction_file(object_md, body))
 
 
 # ---------------------------------------------------------------------- a bucket in memory

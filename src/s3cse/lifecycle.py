@@ -51,11 +51,11 @@ from .core.materials import (
     Keyring,
 )
 from .core.metadata import ContentMetadata
+from .core.requests import split_metadata
 from .core.suites import CommitmentPolicy, FormatVersion
 from .errors import ConfigurationError, S3CSEError
 from .io import awsenv
 from .keyrings.specs import KeySpec
-from .protocol import split_metadata
 
 TEMP_SUFFIX = ".s3cse-migrating"
 _KEPT_HEADERS = {
@@ -215,7 +215,7 @@ def run(
 
 
 def _head(s3: Any, bucket: str, key: str) -> dict[str, Any]:
-    from .protocol import s3_errors, translate_s3_error
+    from .io.botocore import s3_errors, translate_s3_error
 
     try:
         response: dict[str, Any] = s3.head_object(Bucket=bucket, Key=key)
@@ -287,7 +287,7 @@ def _rotate(job: Job, s3: Any, key: str) -> ObjectResult:
         )
     else:
         user = split_metadata(head.get("Metadata", {}))[0]
-        client._s3_call(
+        client.session.call(
             "copy_object",
             job.bucket,
             key,
@@ -402,7 +402,7 @@ def _migrate(job: Job, s3: Any, key: str) -> ObjectResult:
             key,
             S3CSEError("the re-encrypted copy did not read back the same; the object is unchanged"),
         )
-    writer._s3_call(
+    writer.session.call(
         "copy_object",
         job.bucket,
         key,

@@ -18,29 +18,35 @@ running GHASH are used under a lock.
 
 from __future__ import annotations
 
-import contextlib
 import tempfile
 import threading
 from collections.abc import Callable, Mapping
-from concurrent.futures import ThreadPoolExecutor
-from typing import IO, TYPE_CHECKING, Any
+from typing import IO, Any, Protocol
 
-from . import protocol
-from .core import envelope, integrity, ranges
+from ._sync.session import Session
+from ._sync.transfer import TransferManager
+from .core import envelope, integrity, ranges, reads, requests
 from .core.gcm import BLOCK, GcmLayout
 from .core.metadata import ContentMetadata
 from .errors import ConfigurationError, TagMismatchError, located
-
-if TYPE_CHECKING:
-    from .client import EncryptionClient
+from .io.backends import both
 
 MODES = ("indexed", "whole", "unauthenticated")
 
 
+class WithSession(Protocol):
+    """What a reader is opened with: an ``EncryptionClient``, or anything with its
+    ``session``."""
+
+    session: Session
+
+
 class ObjectReader:
+    """Positional reads of one object through ``client``'s session."""
+
     def __init__(
         self,
-        client: EncryptionClient,
+        client: WithSession,
         bucket: str,
         key: str,
         *,
@@ -50,6 +56,7 @@ class ObjectReader:
         on_fetch: Callable[[int], None] | None = None,
     ) -> None:
         self.client, self.bucket, self.key = client, bucket, key
+        self.session = session = client.session
         self.bytes_fetched = 0
         """Bytes of object bodies received so far (the ciphertext a read really cost)."""
         self._on_fetch = on_fetch
@@ -60,21 +67,19 @@ class ObjectReader:
         """The object has an integrity index, but of an earlier version of it: unused."""
         self._lock = threading.RLock()  # the spool, the running GHASH, bytes_fetched
         with located(bucket, key):
-            head = client._s3_call("head_object", bucket, key, "head", **self._extra)
+            head = session.call("head_object", bucket, key, "head", **self._extra)
             self.etag: str = head["ETag"]
             self._extra["IfMatch"] = self.etag  # every read sees this very object
             self.stored_size = int(head["ContentLength"])
-            self.metadata: ContentMetadata = client._content_metadata(
+            self.metadata: ContentMetadata = session.content_metadata(
                 bucket, key, head.get("Metadata", {}), instruction_suffix, self._extra
             )
-            envelope.check_read_policy(self.metadata, client.config)
-            self.content_key = envelope.unwrap_content_key(
-                self.metadata, client.materials, client.config, encryption_context
-            )
+            envelope.check_read_policy(self.metadata, session.config)
+            self.content_key = session.unwrap(self.metadata, encryption_context)
             self._index_key = self._open_index() if self.metadata.suite.authenticated else None
             if self._index_key is not None:
                 self.mode = "indexed"
-            elif self.metadata.suite.authenticated and not client.config.unauthenticated_ranges:
+            elif self.metadata.suite.authenticated and not session.config.unauthenticated_ranges:
                 self.mode = "whole"
             else:
                 self.mode = "unauthenticated"
@@ -92,13 +97,13 @@ class ObjectReader:
         sizes agree with it; None without an index, or with one of an earlier version of
         the object (``stale_index``: reads then go as without one). Later entry reads
         are pinned to the sidecar checked here (its ETag)."""
-        sse_c = protocol.sse_c_args(self._extra)
-        found, self.stale_index = protocol.usable_index(
-            self.client._index_header(self.bucket, self.key, sse_c), self.metadata
+        sse_c = requests.sse_c_args(self._extra)
+        found, self.stale_index = reads.usable_index(
+            self.session.index_header(self.bucket, self.key, sse_c), self.metadata
         )
         if found is None:
             return None
-        index_key = protocol.open_index(self.metadata, self.content_key, found, self.stored_size)
+        index_key = reads.open_index(self.metadata, self.content_key, found, self.stored_size)
         self._index_args = {**sse_c, "IfMatch": found.etag}
         return index_key
 
@@ -140,11 +145,7 @@ class ObjectReader:
         """Object bytes, or with ``sidecar`` integrity index bytes."""
         key = self.key + integrity.SUFFIX if sidecar else self.key
         extra = self._index_args if sidecar else self._extra
-        response = self.client._s3_call(
-            "get_object", self.bucket, key, "ranged download", Range=header, **extra
-        )
-        with contextlib.closing(response["Body"]) as body:
-            data: bytes = body.read()
+        data = self.session.read_body(self.bucket, key, "ranged download", Range=header, **extra)
         self._fetched(len(data))
         return data
 
@@ -160,12 +161,10 @@ class ObjectReader:
         chunk_last = last // integrity.CHUNK_SIZE
         start = chunk_first * integrity.CHUNK_SIZE
         end = min((chunk_last + 1) * integrity.CHUNK_SIZE, self.size) - 1
-        with ThreadPoolExecutor(2) as pool:
-            entries = pool.submit(
-                self._get, integrity.entries_range(chunk_first, chunk_last), sidecar=True
-            )
-            ciphertext = self._get(f"bytes={start}-{end}")
-            blob = entries.result()
+        blob, ciphertext = both(
+            lambda: self._get(integrity.entries_range(chunk_first, chunk_last), sidecar=True),
+            lambda: self._get(f"bytes={start}-{end}"),
+        )
         macs = integrity.split_entries(blob, chunk_first, chunk_last)
         verifier = integrity.VerifiedRange(
             self._index_key, macs, chunk_first, self._layout.ctr(start), first, last, self.size
@@ -208,14 +207,12 @@ class ObjectReader:
 
     def _whole(self) -> IO[bytes]:
         if self._spool is None:
-            from .transfer import TransferManager
-
             assert self._layout is not None
             spool: IO[bytes] = tempfile.SpooledTemporaryFile(  # noqa: SIM115
-                max_size=self.client.config.spool_threshold, dir=self.client.config.spool_dir
+                max_size=self.session.config.spool_threshold, dir=self.session.config.spool_dir
             )
             try:
-                TransferManager(self.client).download_verified(
+                TransferManager(self.session).download_verified(
                     self.bucket, self.key, spool, self._layout, self.stored_size, self._extra
                 )
                 self._fetched(self.stored_size)

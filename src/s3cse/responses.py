@@ -74,7 +74,7 @@ class HeadObjectResponse(_ObjectFields, total=False):
     """The stored size."""
     Encryption: dict[str, Any]
     """How the object is encrypted (format, suite, wrapping, context), never key
-    material: see ``s3cse.protocol.describe``."""
+    material: see ``s3cse.core.requests.describe``."""
 
 
 class PutObjectResponse(_StoredFields, total=False):

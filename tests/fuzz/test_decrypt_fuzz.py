@@ -36,8 +36,7 @@ from fuzz.samples import (
     samples,
     store,
 )
-from s3cse import protocol
-from s3cse.core import envelope
+from s3cse.core import envelope, reads
 from s3cse.core import metadata as m
 from s3cse.core.ciphers import content_decryptor
 from s3cse.errors import S3CSEError, TagMismatchError
@@ -100,11 +99,11 @@ def test_chunked_decryption(
     ciphertext = apply_byte_edits(sample.ciphertext, changes) if tamper else sample.ciphertext
 
     def decrypt() -> bytes:
-        object_md = protocol.object_metadata(sample.metadata)
-        md = protocol.parse_object_metadata(object_md)
+        object_md = reads.object_metadata(sample.metadata)
+        md = reads.parse_object_metadata(object_md)
         if md is None:
             assert sample.instruction is not None
-            md = protocol.parse_with_instruction_file(object_md, sample.instruction)
+            md = reads.parse_with_instruction_file(object_md, sample.instruction)
         key = envelope.unwrap_content_key(
             md, materials(sample.keyring), sample.reader, kms_context(sample)
         )

@@ -17,8 +17,9 @@ from typing import Any
 import fsspec
 import pytest
 
-from s3cse import EncryptionClient, protocol
+from s3cse import EncryptionClient
 from s3cse import errors as e
+from s3cse.core import reads
 from s3cse.core.integrity import CHUNK_SIZE, MAC_LENGTH, MAGIC, SUFFIX, IndexMismatchError, binding
 from s3cse.fs import S3CSEFileSystem
 from s3cse.reader import ObjectReader
@@ -58,7 +59,7 @@ def forged_header(s3: Any, bucket: str, key: str, claimed_size: int) -> bytes:
     """An index header as an attacker can write one: the object's real binding (derived
     from its public metadata) and any size, but a MAC made up without the key."""
     metadata = s3.head_object(Bucket=bucket, Key=key)["Metadata"]
-    md = protocol.parse_object_metadata(protocol.object_metadata(metadata))
+    md = reads.parse_object_metadata(reads.object_metadata(metadata))
     assert md is not None
     fields = struct.pack(">8sIIQ32s", MAGIC, CHUNK_SIZE, MAC_LENGTH, claimed_size, binding(md))
     return fields + os.urandom(MAC_LENGTH)

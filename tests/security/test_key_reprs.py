@@ -13,8 +13,9 @@ from typing import Any
 
 from cryptography.hazmat.primitives import serialization
 
-from s3cse import AesKeyring, RsaKeyPair, RsaKeyring, protocol
+from s3cse import AesKeyring, RsaKeyPair, RsaKeyring
 from s3cse.cli.options import Sse
+from s3cse.core import requests
 from s3cse.core.config import CryptoConfig
 from s3cse.core.gcm import GcmLayout
 from s3cse.core.materials import EncryptionRequest
@@ -54,14 +55,14 @@ def key_holders(
     keyring = AesKeyring(wrapping)
     request = EncryptionRequest(config.write_suite)
     materials = keyring.on_encrypt(request)
-    plan = protocol.plan_put(
+    plan = requests.plan_put(
         config,
         {"Bucket": "b", "Key": "k", "SSECustomerAlgorithm": "AES256", "SSECustomerKey": sse_c},
         None,
         None,
         True,
     )
-    sealed = protocol.seal_put(plan, materials, config)
+    sealed = requests.seal_put(plan, materials, config)
     assert sealed.index_key is not None
     caching = CachingMaterialsManager(AesKeyring(wrapping))
     caching.encryption_materials(request)
@@ -83,7 +84,7 @@ def key_holders(
                 "b",
                 "k",
                 "upload-id",
-                protocol.sse_c_args(plan.args),
+                requests.sse_c_args(plan.args),
             ),
             "Sse": Sse("AES256", None, sse_c, sse_c_source),
             "CachingMaterialsManager": caching,

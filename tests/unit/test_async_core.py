@@ -11,9 +11,10 @@ from typing import Any, TypeVar
 
 import pytest
 
-from s3cse import MultiKeyring, protocol
+from s3cse import MultiKeyring
 from s3cse import errors as e
 from s3cse.aio_streams import AsyncDecryptedBody
+from s3cse.core import reads, requests
 from s3cse.core.ciphers import GcmEncryptor, content_decryptor
 from s3cse.core.config import CryptoConfig
 from s3cse.core.envelope import encrypt_bytes, seal
@@ -202,31 +203,31 @@ def test_async_body_raises_on_tampering_at_the_end() -> None:
 
 
 def test_protocol_helpers() -> None:
-    assert protocol.copy_source("/b/k/x?versionId=v1") == {
+    assert requests.copy_source("/b/k/x?versionId=v1") == {
         "Bucket": "b",
         "Key": "k/x",
         "VersionId": "v1",
     }
     delete = {"Objects": [{"Key": "a"}, {"Key": "a.instruction"}, {"Key": "v", "VersionId": "1"}]}
-    candidates = protocol.sidecar_candidates(delete, (".instruction", ".s3cse-index"))
+    candidates = requests.sidecar_candidates(delete, (".instruction", ".s3cse-index"))
     assert candidates == ["a.s3cse-index", "a.instruction.instruction", "a.instruction.s3cse-index"]
     kinds = dict(zip(candidates, (Kind.SIDECAR, Kind.ABSENT, Kind.USER_OBJECT), strict=True))
-    assert protocol.with_sidecars(delete, kinds)["Objects"] == [
+    assert requests.with_sidecars(delete, kinds)["Objects"] == [
         {"Key": "a"},
         {"Key": "a.instruction"},
         {"Key": "v", "VersionId": "1"},
         {"Key": "a.s3cse-index"},
     ]
-    assert protocol.content_range({"ContentRange": "bytes 5-9/100"}) == (5, 9, 100)
-    assert protocol.content_range({"ContentLength": 7}) == (0, 6, 7)
+    assert reads.content_range({"ContentRange": "bytes 5-9/100"}) == (5, 9, 100)
+    assert reads.content_range({"ContentLength": 7}) == (0, 6, 7)
     with pytest.raises(e.ConfigurationError, match="ContentMD5"):
-        protocol.plan_put(CryptoConfig(), {"ContentMD5": "x"}, None, None, None)
+        requests.plan_put(CryptoConfig(), {"ContentMD5": "x"}, None, None, None)
     with pytest.raises(e.ConfigurationError, match="reserved"):
-        protocol.plan_put(CryptoConfig(), {"Metadata": {"x-amz-key": "x"}}, None, None, None)
-    plan = protocol.plan_put(
+        requests.plan_put(CryptoConfig(), {"Metadata": {"x-amz-key": "x"}}, None, None, None)
+    plan = requests.plan_put(
         CryptoConfig(integrity_index=True), {"ACL": "private"}, {"a": "b"}, True, None
     )
     assert (plan.instruction_file, plan.integrity_index, plan.context) == (True, True, {"a": "b"})
-    assert protocol.sidecar_args({"ACL": "private", "ContentType": "x"}) == {"ACL": "private"}
+    assert requests.sidecar_args({"ACL": "private", "ContentType": "x"}) == {"ACL": "private"}
     with pytest.raises(e.ConfigurationError, match="PartNumber"):
-        protocol.refuse_part_number({"PartNumber": 1})
+        requests.refuse_part_number({"PartNumber": 1})

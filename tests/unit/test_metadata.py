@@ -9,6 +9,7 @@ import os
 import pytest
 
 from s3cse.core import metadata as m
+from s3cse.core import reads
 from s3cse.core.metadata import ContentMetadata
 from s3cse.core.suites import CBC_IV16, GCM_HKDF_COMMIT, GCM_IV12_TAG16, FormatVersion
 from s3cse.errors import InstructionFileError, MetadataError
@@ -589,7 +590,6 @@ def test_instruction_file_body_is_compact_sorted_json() -> None:
 
 
 def test_instruction_file_size_is_capped() -> None:
-    from s3cse import protocol
 
     cap = m.MAX_INSTRUCTION_FILE_SIZE
     valid = json.dumps(v2_gcm_md()).encode()
@@ -599,9 +599,9 @@ def test_instruction_file_size_is_capped() -> None:
         m.parse_instruction_file(padded + b" ")
     # The GET's announced length decides before a byte of the body is read.
     with pytest.raises(InstructionFileError, match=str(50 * 2**20)):
-        protocol.instruction_file_read_limit({"ContentLength": 50 * 2**20})
-    assert protocol.instruction_file_read_limit({"ContentLength": 10}) == cap + 1
-    assert protocol.instruction_file_read_limit({}) == cap + 1
+        reads.instruction_file_read_limit({"ContentLength": 50 * 2**20})
+    assert reads.instruction_file_read_limit({"ContentLength": 10}) == cap + 1
+    assert reads.instruction_file_read_limit({}) == cap + 1
 
 
 @pytest.mark.parametrize("value", ["=?utf-8?b?e30=?=", "=?UTF-8?Q?=7B=7D?=", "x =?utf-8?q?y?= z"])

@@ -7,8 +7,9 @@ import os
 
 import pytest
 
-from s3cse import EncryptionClient, transfer
+from s3cse import EncryptionClient
 from s3cse import errors as e
+from s3cse.core import multipart
 from s3cse.core.suites import GCM_MAX_PLAINTEXT
 from s3cse.transfer import (
     MAX_PARTS,
@@ -99,7 +100,7 @@ def test_a_stream_past_the_plaintext_limit_is_refused_before_its_part_goes() -> 
 
 
 def test_a_stream_needing_too_many_parts_is_refused(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(transfer, "MAX_PARTS", 3)
+    monkeypatch.setattr(multipart, "MAX_PARTS", 3)
     assert len(cut_stream(bytes(48), 16, 16)) == 3
     with pytest.raises(e.ConfigurationError, match="more than 3 parts"):
         cut_stream(bytes(49), 16, 16)

@@ -123,8 +123,8 @@ def unwrap_content_key(
 ) -> ContentKey:
     """Policy checks, then the keyring unwraps the data key, then commitment is checked.
 
-    (The async client does the same with ``decryption_request``, its own await of the
-    materials manager, and ``unseal``.)
+    The clients unwrap through their session (``decryption_request``, the materials
+    manager, ``unseal``), awaited or not; this is for ``decrypt_bytes``, in memory.
     """
     data_key = materials.decrypt_data_key(decryption_request(metadata, config, encryption_context))
     return unseal(metadata, data_key)

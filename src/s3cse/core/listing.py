@@ -52,3 +52,28 @@ def join_key(prefix: str, relative: str) -> str:
     if not prefix:
         return relative
     return prefix + relative if prefix.endswith("/") else f"{prefix}/{relative}"
+
+
+LISTINGS = ("list_objects_v2", "list_objects", "list_object_versions")
+"""The listing calls whose sizes the clients report as plaintext sizes."""
+
+
+def listing_response(response: dict[str, Any], suffixes: tuple[str, ...]) -> dict[str, Any]:
+    """A listing with each entry's ``Size`` the plaintext size GCM implies
+    (``assumed_plaintext_size``), the stored one in ``StoredSize`` and how the size was
+    found in ``SizeSource``. A sidecar listed beside its object keeps its stored size."""
+    for field_name in ("Contents", "Versions"):
+        entries = response.get(field_name, [])
+        keys = {entry["Key"] for entry in entries}
+        for entry in entries:
+            stored = int(entry.get("Size") or 0)
+            if is_listed_sidecar(entry["Key"], keys, suffixes):
+                size, source = stored, "not-encrypted"
+            else:
+                size, source = assumed_plaintext_size(stored)
+            entry.update(Size=size, StoredSize=stored, SizeSource=source)
+    return response
+
+
+def is_listed_sidecar(key: str, listed: set[str], suffixes: tuple[str, ...]) -> bool:
+    return any(key.endswith(suffix) and key[: -len(suffix)] in listed for suffix in suffixes)

@@ -30,8 +30,8 @@ from pathlib import Path
 from typing import IO, Any, Protocol
 
 from ..core.config import DEFAULT_SPOOL_THRESHOLD
+from ..core.pumps import CHUNK
 from ..errors import DestinationError, S3CSEError
-from ..streams import CHUNK
 
 PART_SUFFIX = ".s3cse-part"
 # what open(O_TMPFILE) fails with where the kernel or the filesystem lacks it

@@ -1,0 +1,1 @@
+"""The I/O of s3cse, written once, async; ``_sync`` is generated from it."""

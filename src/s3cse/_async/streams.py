@@ -1,0 +1,166 @@
+"""The plaintext body ``get_object`` hands back, read like botocore's ``StreamingBody``:
+``await body.read(n)``, ``async for chunk in body.iter_chunks()``, ``async with body``.
+
+It reads either authenticated plaintext waiting in a spool (memory, then disk), or,
+under delayed authentication, ciphertext it decrypts as it is pulled. The ciphers and
+the length check are the core's (``core.pumps``); only the pulling is here.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Callable, Mapping
+from typing import IO, Any
+
+from ..core.pumps import CHUNK, DecryptionPump, Decryptor, LineSplitter, Location
+from ..io.backends import AsyncBody, async_read_some, async_write_to
+
+
+class _SpoolSource:
+    """Authenticated plaintext waiting in a spooled temp file (memory, then disk)."""
+
+    def __init__(self, spool: IO[bytes]) -> None:
+        self.spool = spool
+
+    async def read(self, size: int) -> bytes:
+        return self.spool.read(size)
+
+
+class _StreamingDecryption:
+    """Pulls ciphertext from a response body and releases plaintext at once."""
+
+    def __init__(self, source: Any, pump: DecryptionPump) -> None:
+        self._source = source
+        self._pump = pump
+
+    async def read(self, size: int) -> bytes:
+        while not self._pump.done:
+            out = self._pump.feed(await self._source.read(max(size, CHUNK)))
+            if out:
+                return out
+        return b""
+
+
+class AsyncDecryptedBody(AsyncBody):
+    """The plaintext of an object, read like a botocore ``StreamingBody``."""
+
+    def __init__(self, source: Any, content_length: int | None, *, on_close: Any = None) -> None:
+        super().__init__()
+        self._source = source
+        self._pending = b""
+        self._read = 0
+        self._exhausted = False
+        self._on_close = on_close
+        self.content_length = content_length
+
+    @classmethod
+    def authenticated(cls, spool: IO[bytes], length: int) -> AsyncDecryptedBody:
+        spool.seek(0)
+        return cls(_SpoolSource(spool), length, on_close=spool.close)
+
+    @classmethod
+    def streaming(
+        cls,
+        ciphertext: Any,
+        decryptor: Decryptor,
+        length: int | None,
+        location: Location | None = None,
+    ) -> AsyncDecryptedBody:
+        pump = DecryptionPump(decryptor, length, location)
+        return cls(
+            _StreamingDecryption(ciphertext, pump),
+            length,
+            on_close=getattr(ciphertext, "close", None),
+        )
+
+    @property
+    def spooled_to_disk(self) -> bool:
+        """Whether the authenticated plaintext outgrew memory (``spool_threshold``)."""
+        spool = getattr(self._source, "spool", None)
+        return bool(getattr(spool, "_rolled", False))
+
+    def tell(self) -> int:
+        return self._read
+
+    async def read(self, amt: int | None = None) -> bytes:
+        if self.closed:
+            raise ValueError("read from a closed body")
+        if amt is None or amt < 0:
+            parts = [self._pending]
+            self._pending = b""
+            while chunk := await self._pull(CHUNK):
+                parts.append(chunk)
+            data = b"".join(parts)
+        else:
+            while len(self._pending) < amt:
+                chunk = await self._pull(max(amt - len(self._pending), 1))
+                if not chunk:
+                    break
+                self._pending += chunk
+            data, self._pending = self._pending[:amt], self._pending[amt:]
+        self._read += len(data)
+        return data
+
+    async def _pull(self, size: int) -> bytes:
+        if self._exhausted:
+            return b""
+        chunk: bytes = await self._source.read(size)
+        if not chunk:
+            self._exhausted = True
+            self._release()  # the spool or the connection, as soon as it is done
+        return chunk
+
+    async def iter_chunks(self, chunk_size: int = CHUNK) -> AsyncIterator[bytes]:
+        while chunk := await self.read(chunk_size):
+            yield chunk
+
+    async def iter_lines(
+        self, chunk_size: int = CHUNK, keepends: bool = False
+    ) -> AsyncIterator[bytes]:
+        lines = LineSplitter(keepends)
+        async for chunk in self.iter_chunks(chunk_size):
+            for line in lines.feed(chunk):
+                yield line
+        for line in lines.end():
+            yield line
+
+    def __aiter__(self) -> AsyncIterator[bytes]:
+        return self.iter_chunks(1024)
+
+
+async def decrypt_to(source: Any, decryptor: Decryptor, write: Callable[[bytes], Any]) -> int:
+    """Decrypt a whole ciphertext stream into ``write``; raises if authentication fails.
+
+    What was written is unauthenticated until this returns: callers discard it on any
+    error.
+    """
+    written = 0
+    while chunk := await source.read(CHUNK):
+        out = decryptor.update(chunk)
+        await async_write_to(write, out)
+        written += len(out)
+    out = decryptor.finalize()
+    await async_write_to(write, out)
+    return written + len(out)
+
+
+async def read_full(source: Any, size: int) -> bytes:
+    """Read exactly ``size`` bytes unless the stream ends first (pipes return short reads):
+    from an async reader, or from a file or pipe, off the loop if there is one."""
+    parts, missing = [], size
+    while missing > 0:
+        chunk = await async_read_some(source, missing)
+        if not chunk:
+            break
+        parts.append(chunk)
+        missing -= len(chunk)
+    return b"".join(parts)
+
+
+async def read_all(response: Mapping[str, Any]) -> bytes:
+    """The whole body of an S3 answer, its connection given back."""
+    stream = response["Body"]
+    try:
+        data: bytes = await stream.read()
+        return data
+    finally:
+        stream.close()

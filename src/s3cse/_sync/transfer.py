@@ -1,0 +1,427 @@
+# Generated from s3cse/_async/transfer.py by scripts/unasync.py: edit that file instead.
+"""Parallel transfers of encrypted objects through a session: multipart uploads and
+ranged downloads.
+
+AES-GCM is one stream, which is why the AWS clients upload the parts of an encrypted
+object one after another. ``gcm`` splits it: every part is encrypted on its own at its
+counter offset and its GHASH contribution is combined at the end, so parts are encrypted
+and uploaded concurrently and the tag goes at the end of the last part. Downloads run
+the same way backwards: ranged GETs decrypted in parallel into a private file, the tag
+checked over the whole object before anything reaches the destination (``destinations``).
+
+Memory stays bounded: file parts are read and encrypted as botocore sends them
+(``io.parts``); only pipes are buffered, in ``max_concurrency + 1`` part buffers reused
+from part to part. Any failure stops the other parts and aborts the multipart upload.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import threading
+from collections.abc import Mapping
+from functools import partial
+from pathlib import Path
+from typing import IO, Any
+
+from ..core import requests
+from ..core.gcm import GcmLayout, PartDecryptor, PartHash
+from ..core.multipart import (
+    BODY_STEP,
+    Callback,
+    PartBuffers,
+    SentPart,
+    StreamCutter,
+    TransferConfig,
+    buffer_reader,
+    download_plan,
+    plan_parts,
+    pop_put_options,
+    upload_part_size,
+)
+from ..errors import S3CSEError, located
+from ..io.aio import is_async_writer
+from ..io.backends import (
+    PlainSource,
+    Runner,
+    Semaphore,
+    Sink,
+    copy_spool,
+    fill_part,
+    known_length,
+    run_blocking,
+    sink_write,
+    stoppable_sink,
+    thread_callback,
+    upload_args,
+)
+from ..io.botocore import report_unaborted_upload
+from ..io.files import Spool, atomic_destination
+from ..io.parts import (
+    PartBody,
+    PositionalReader,
+    PositionalWriter,
+    TransferStopped,
+    Upload,
+    parallel_download_applies,
+    tagged_tail,
+)
+from . import reading, writing
+from .session import Session
+from .streams import read_full
+
+
+class TransferManager:
+    """Parallel uploads and downloads through a session (as s3transfer's through the
+    client it is given)."""
+
+    def __init__(self, session: Session, config: TransferConfig | None = None) -> None:
+        self.session = session
+        self.config = config or TransferConfig()
+
+    # ------------------------------------------------------------------ upload
+
+    def upload_file(
+        self,
+        filename: str | os.PathLike[str],
+        bucket: str,
+        key: str,
+        extra_args: Mapping[str, Any] | None = None,
+        callback: Callback | None = None,
+        encryption_context: Mapping[str, str] | None = None,
+    ) -> dict[str, Any]:
+        with open(filename, "rb") as source:
+            return self.upload_fileobj(
+                source, bucket, key, extra_args, callback, encryption_context
+            )
+
+    def upload_fileobj(
+        self,
+        fileobj: PlainSource,
+        bucket: str,
+        key: str,
+        extra_args: Mapping[str, Any] | None = None,
+        callback: Callback | None = None,
+        encryption_context: Mapping[str, str] | None = None,
+    ) -> dict[str, Any]:
+        extra = dict(extra_args or {})
+        threshold = self.config.multipart_threshold
+        size = known_length(fileobj)
+        first: bytes | None = None
+        if size is None:
+            first = read_full(fileobj, threshold)
+        small = len(first) if first is not None else size
+        assert small is not None
+        if small < threshold:
+            instruction_file, integrity_index = pop_put_options(extra)
+            with located(bucket, key):
+                response = writing.put_object(
+                    self.session,
+                    bucket,
+                    key,
+                    fileobj if first is None else first,
+                    encryption_context,
+                    instruction_file,
+                    integrity_index,
+                    extra,
+                )
+            if callback:
+                callback(small)
+            return dict(response)
+        with located(bucket, key):
+            return self._multipart(
+                fileobj, size, first, bucket, key, extra, callback, encryption_context
+            )
+
+    def _multipart(
+        self,
+        fileobj: PlainSource,
+        size: int | None,
+        first: bytes | None,
+        bucket: str,
+        key: str,
+        extra: dict[str, Any],
+        callback: Callback | None,
+        encryption_context: Mapping[str, str] | None,
+    ) -> dict[str, Any]:
+        session, config = self.session, self.session.config
+        requests.check_plaintext_limit(size, config.write_suite)
+        instruction_file, integrity_index = pop_put_options(extra)
+        plan = requests.plan_put(
+            config, extra, encryption_context, instruction_file, integrity_index
+        )
+        stale = session.prepare_sidecars(bucket, key, plan)
+        materials = session.encryption_materials(plan.encryption_request(config, size))
+        sealed = requests.seal_put(plan, materials, config)
+        created = session.call(
+            "create_multipart_upload", bucket, key, "multipart upload start", **sealed.args
+        )
+        upload = Upload(
+            layout=GcmLayout(sealed.content_key),
+            index_key=sealed.index_key,
+            callback=thread_callback(callback),
+            bucket=bucket,
+            key=key,
+            upload_id=created["UploadId"],
+            sse_c=requests.sse_c_args(sealed.args),
+        )
+        try:
+            if size is not None:
+                bodies = self._upload_known(upload, fileobj, size)
+            else:
+                assert first is not None
+                bodies = self._upload_stream(upload, fileobj, first)
+            parts = [{"PartNumber": n, "ETag": body.etag} for n, body in enumerate(bodies, start=1)]
+            response = session.call(
+                "complete_multipart_upload",
+                bucket,
+                key,
+                "multipart upload completion",
+                UploadId=upload.upload_id,
+                MultipartUpload={"Parts": parts},
+                **upload.sse_c,
+            )
+        except BaseException as failure:
+            try:
+                session.abort_multipart_upload(bucket, key, upload.upload_id)
+            except Exception as abort_error:
+                report_unaborted_upload(failure, bucket, key, upload.upload_id, abort_error)
+            raise
+        stored = sum(body.length for body in bodies) + sealed.metadata.suite.tag_length
+        macs = [mac for body in bodies for mac in body.index_macs]
+        session.finish_sidecars(bucket, key, sealed, stored, macs, stale)
+        return response
+
+    def _send(self, upload: Upload, number: int, body: PartBody) -> SentPart:
+        response = self.session.call(
+            "upload_part",
+            upload.bucket,
+            upload.key,
+            f"upload of part {number}",
+            UploadId=upload.upload_id,
+            PartNumber=number,
+            ContentLength=body.content_length,
+            **upload_args(self.session.s3, body, upload.sse_c),
+            **upload.sse_c,
+        )
+        return body.sent(response["ETag"])
+
+    def _upload_known(self, upload: Upload, fileobj: IO[bytes], size: int) -> list[SentPart]:
+        plan = plan_parts(size, upload_part_size(size, self.config, upload.index_key is not None))
+        read_at = PositionalReader(fileobj).read_at
+        bodies = [PartBody(upload, read_at, offset, length) for offset, length in plan]
+        with Runner(self.config.max_concurrency, upload.stopping) as runner:
+            futures = [
+                runner.submit(self._send, upload, n, body)
+                for n, body in enumerate(bodies[:-1], start=1)
+            ]
+            sent = runner.gather(futures)
+            tail = run_blocking(tagged_tail, upload, sent, bodies[-1])
+            sent.append(self._send(upload, len(plan), tail))
+        return sent
+
+    def _upload_stream(self, upload: Upload, fileobj: PlainSource, first: bytes) -> list[SentPart]:
+        """A pipe (or an async reader): at most max_concurrency + 1 parts of plaintext
+        are held at once, in buffers reused from part to part."""
+        part_size = upload_part_size(None, self.config, upload.index_key is not None)
+        limit = self.session.config.write_suite.max_plaintext or 0
+        cutter = StreamCutter(first, part_size, limit)
+        buffers = PartBuffers(part_size)
+        slots = Semaphore(self.config.max_concurrency + 1)  # parts held
+
+        def send(number: int, body: PartBody, buffer: bytearray) -> SentPart:
+            try:
+                return self._send(upload, number, body)
+            finally:
+                buffers.give(buffer)
+                slots.release()
+
+        with Runner(self.config.max_concurrency, upload.stopping) as runner:
+            futures = []
+            while True:
+                slots.acquire()
+                runner.raise_first_failure()
+                buffer = buffers.take()
+                cutter.begin(buffer)
+                fill_part(cutter, fileobj)
+                offset, length, last = cutter.cut()
+                body = PartBody(upload, buffer_reader(buffer, offset), offset, length)
+                if last:
+                    break
+                futures.append(runner.submit(send, cutter.parts, body, buffer))
+            sent = runner.gather(futures)
+            tail = run_blocking(tagged_tail, upload, sent, body)
+            sent.append(self._send(upload, cutter.parts, tail))
+        return sent
+
+    # ------------------------------------------------------------------ download
+
+    def download_file(
+        self,
+        bucket: str,
+        key: str,
+        filename: str | os.PathLike[str],
+        callback: Callback | None = None,
+        encryption_context: Mapping[str, str] | None = None,
+        **kwargs: Any,
+    ) -> None:
+        """Parallel ranged GETs into a file beside ``filename`` that takes its place only
+        once the whole object has verified (see ``destinations``)."""
+        config = self.session.config
+        with (
+            located(bucket, key),
+            atomic_destination(
+                Path(filename),
+                config.spool_threshold,
+                config.spool_dir,
+                release_early=config.delayed_authentication,
+            ) as destination,
+        ):
+            self._download_into(
+                bucket, key, destination.file, callback, encryption_context, **kwargs
+            )
+            run_blocking(destination.release)
+
+    def download_fileobj(
+        self,
+        bucket: str,
+        key: str,
+        fileobj: Sink,
+        callback: Callback | None = None,
+        encryption_context: Mapping[str, str] | None = None,
+        **kwargs: Any,
+    ) -> int:
+        """Decrypt into ``fileobj`` once the whole object has verified, so that it gets
+        nothing of an altered one; meanwhile the plaintext waits in a private ``Spool``.
+        With ``delayed_authentication`` it is written as it arrives instead."""
+        config = self.session.config
+        sink_write(fileobj)  # a destination that cannot be written is refused first
+        if config.delayed_authentication:
+            return self._download_into(bucket, key, fileobj, callback, encryption_context, **kwargs)
+        with (
+            located(bucket, key),
+            contextlib.closing(Spool(config.spool_threshold, config.spool_dir)) as spool,
+        ):
+            with spool.filling():
+                written = self._download_into(
+                    bucket, key, spool.file, callback, encryption_context, **kwargs
+                )
+            copy_spool(spool, fileobj)
+        return written
+
+    def _download_into(
+        self,
+        bucket: str,
+        key: str,
+        fileobj: Sink,
+        callback: Callback | None,
+        encryption_context: Mapping[str, str] | None,
+        **kwargs: Any,
+    ) -> int:
+        """Decrypt into ``fileobj`` (parallel ranges if it is a seekable file), which
+        holds unauthenticated plaintext if this raises: only private files may be
+        passed, or a caller's under delayed authentication."""
+        session = self.session
+        with located(bucket, key):
+            head = session.call("head_object", bucket, key, "head", **kwargs)
+            size = int(head["ContentLength"])
+            suffix = kwargs.pop("InstructionFileSuffix", None)
+            md = session.content_metadata(bucket, key, head.get("Metadata", {}), suffix, kwargs)
+            if is_async_writer(fileobj) or not parallel_download_applies(
+                size, md, self.config, fileobj
+            ):
+                with stoppable_sink(fileobj) as sink:
+                    args = {"EncryptionContext": encryption_context, "IfMatch": head["ETag"]}
+                    written = reading.stream_download(
+                        session, bucket, key, sink, {**args, **kwargs}
+                    )
+                if callback:
+                    callback(written)
+                return written
+            content_key = session.unwrap(md, encryption_context)
+            return self.download_verified(
+                bucket,
+                key,
+                fileobj,
+                GcmLayout(content_key),
+                size,
+                {"IfMatch": head["ETag"], **kwargs},
+                callback,
+            )
+
+    def download_verified(
+        self,
+        bucket: str,
+        key: str,
+        fileobj: IO[bytes],
+        layout: GcmLayout,
+        size: int,
+        get_args: Mapping[str, Any],
+        callback: Callback | None = None,
+    ) -> int:
+        """Parallel ranged GETs of an AES-GCM object whose key is known, tag verified."""
+        plain_size, plan = download_plan(layout, size, self.config)
+        writer = PositionalWriter(fileobj)
+        with Runner(self.config.max_concurrency) as runner:
+            futures = [
+                runner.submit(
+                    self._download_range,
+                    bucket,
+                    key,
+                    layout,
+                    offset,
+                    length,
+                    writer,
+                    callback,
+                    get_args,
+                    runner.stopping,
+                )
+                for offset, length in plan
+            ]
+            tag_range = f"bytes={plain_size}-{size - 1}"
+            read_tag = partial(self.session.read_body, Range=tag_range, **get_args)
+            tag = runner.submit(read_tag, bucket, key, "ranged download")
+            hashes = runner.gather(futures)
+            stored_tag = (runner.gather([tag]))[0]
+        layout.verify(hashes, stored_tag)
+        writer.finish(plain_size)
+        return plain_size
+
+    def _download_range(
+        self,
+        bucket: str,
+        key: str,
+        layout: GcmLayout,
+        offset: int,
+        length: int,
+        writer: PositionalWriter,
+        callback: Callback | None,
+        get_args: Mapping[str, Any],
+        stopping: threading.Event,
+    ) -> PartHash:
+        decryptor = PartDecryptor(layout, offset)
+        if length == 0:
+            return decryptor.finalize()
+        response = self.session.call(
+            "get_object",
+            bucket,
+            key,
+            "ranged download",
+            Range=f"bytes={offset}-{offset + length - 1}",
+            **get_args,
+        )
+        position = offset
+        stream = response["Body"]
+        try:
+            while chunk := stream.read(BODY_STEP):
+                if stopping.is_set():
+                    raise TransferStopped
+                writer.write_at(position, decryptor.update(chunk))
+                position += len(chunk)
+                if callback:
+                    callback(len(chunk))
+        finally:
+            stream.close()
+        if position != offset + length:
+            raise S3CSEError(f"ranged download returned {position - offset} of {length} bytes")
+        return decryptor.finalize()

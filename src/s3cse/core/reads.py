@@ -1,0 +1,236 @@
+"""How the clients read an encrypted object, without doing any I/O: its encryption
+metadata (in the object's or in its instruction file), and ranged reads, planned and
+checked, with or without an integrity index.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from ..errors import (
+    ConfigurationError,
+    InstructionFileError,
+    InvalidRangeError,
+    NotEncryptedError,
+    ObjectNotFoundError,
+    S3CSEError,
+)
+from . import envelope, integrity, metadata, ranges, sidecars
+from .ciphers import ContentKey
+from .config import CryptoConfig
+from .gcm import BLOCK, GcmLayout
+from .metadata import ContentMetadata
+
+
+def object_metadata(response_metadata: Mapping[str, str]) -> dict[str, str]:
+    return {k.lower(): v for k, v in response_metadata.items()}
+
+
+def parse_object_metadata(object_md: Mapping[str, str]) -> ContentMetadata | None:
+    """The object's encryption metadata; None when it lives in an instruction file."""
+    if metadata.needs_instruction_file(object_md):
+        return None
+    return metadata.parse(object_md)
+
+
+def instruction_file_read_limit(response: Mapping[str, Any]) -> int:
+    """How many bytes of an instruction file's GET to read: refused outright when S3
+    announces more than an instruction file can hold, else one byte over the cap (so a
+    body longer than announced is caught by the parser, not read whole)."""
+    length = response.get("ContentLength")
+    if length is not None and int(length) > metadata.MAX_INSTRUCTION_FILE_SIZE:
+        raise metadata.instruction_file_too_large(int(length))
+    return metadata.MAX_INSTRUCTION_FILE_SIZE + 1
+
+
+def parse_with_instruction_file(object_md: Mapping[str, str], body: bytes) -> ContentMetadata:
+    merged = metadata.merge_instruction_file(object_md, metadata.parse_instruction_file(body))
+    return metadata.parse(merged, instruction_file=True)
+
+
+def missing_instruction_file(
+    object_md: Mapping[str, str], bucket: str, key: str, instruction_key: str
+) -> S3CSEError:
+    """Why an object whose instruction file does not exist cannot be read."""
+    if metadata.is_encrypted(object_md):
+        return InstructionFileError(
+            f"the object's metadata points to instruction file {instruction_key!r}, "
+            "which does not exist",
+            bucket=bucket,
+            key=key,
+        )
+    return NotEncryptedError(
+        "the object has no encryption metadata and no instruction file",
+        bucket=bucket,
+        key=key,
+    )
+
+
+def content_range(response: Mapping[str, Any]) -> tuple[int, int, int]:
+    """First byte, last byte and total size from S3's ``Content-Range`` header."""
+    text = str(response.get("ContentRange", ""))
+    try:
+        span, total = text.split(" ", 1)[1].split("/")
+        first, last = span.split("-")
+        return int(first), int(last), int(total)
+    except (IndexError, ValueError):
+        length = int(response.get("ContentLength") or 0)
+        return 0, length - 1, length
+
+
+def check_unindexed_range(
+    md: ContentMetadata, config: CryptoConfig, stale_index: bool = False
+) -> None:
+    """A plain range of a GCM object cannot be authenticated: refused unless allowed.
+    ``stale_index``: the object has an index, but of an earlier version of it."""
+    envelope.check_read_policy(md, config)
+    if md.suite.authenticated and not config.unauthenticated_ranges:
+        if stale_index:
+            raise integrity.StaleIndexError(
+                "the integrity index belongs to an earlier version of the object (stale): "
+                "it was not written for this object, and a byte range of an AES-GCM "
+                "object cannot be authenticated without one"
+            )
+        raise ConfigurationError(
+            "a byte range of an AES-GCM object cannot be authenticated (the tag "
+            "covers the whole object) and this object has no integrity index",
+            hint="Read the whole object, upload it with IntegrityIndex=True, or set "
+            "unauthenticated_ranges=True if you accept unauthenticated bytes",
+        )
+
+
+def cbc_tail_range(md: ContentMetadata, stored_size: int) -> str | None:
+    """Legacy CBC: the Range of the blocks that tell its size (from their padding).
+
+    ``x-amz-unencrypted-content-length`` is not used for this: it is unauthenticated,
+    and a lying one would cut a range short or stretch it past the real end.
+    """
+    if md.suite.authenticated:
+        return None
+    return f"bytes=-{min(stored_size, 2 * BLOCK)}"
+
+
+def range_decryptor(
+    requested: ranges.ByteRange,
+    header: str,
+    md: ContentMetadata,
+    content_key: ContentKey,
+    response: Mapping[str, Any],
+    cbc_tail: bytes | None = None,
+) -> tuple[ranges.RangeDecryptor, ranges.RangePlan]:
+    """Decrypts the ciphertext S3 returned for ``requested`` (unauthenticated)."""
+    first, last, total = content_range(response)
+    cbc_size = None
+    if cbc_tail is not None:
+        cbc_size = ranges.cbc_plaintext_size(content_key, total, cbc_tail, md.iv or b"")
+    plan = ranges.plan(requested, content_key, first, last, total, header, cbc_size)
+    return ranges.RangeDecryptor(content_key, plan, md.iv or b""), plan
+
+
+INDEX_HEADER_RANGE = f"bytes=0-{integrity.HEADER_SIZE - 1}"
+
+
+def raise_unless_no_index(error: S3CSEError) -> None:
+    """After a failed fetch of an index header: returns when the object has no index,
+    else raises. An empty sidecar answers the header's Range with 416: that is a damaged
+    index, not a bad range."""
+    if isinstance(error, ObjectNotFoundError):
+        return
+    if isinstance(error, InvalidRangeError):
+        raise integrity.IndexMismatchError(
+            "the integrity index is empty: it was altered", bucket=error.bucket, key=error.key
+        ) from None
+    raise error
+
+
+def sidecar_header(response: Mapping[str, Any], data: bytes) -> integrity.SidecarHeader | None:
+    """The index header S3 returned for ``INDEX_HEADER_RANGE``, with the sidecar's size;
+    None when the object under the index's name is a user's own (``sidecars``)."""
+    if (
+        sidecars.kind_of(sidecars.INDEX_SUFFIX, response.get("Metadata", {}), data)
+        is sidecars.Kind.USER_OBJECT
+    ):
+        return None
+    return integrity.SidecarHeader(data, content_range(response)[2], str(response["ETag"]))
+
+
+def usable_index(
+    found: integrity.SidecarHeader | None, md: ContentMetadata
+) -> tuple[integrity.SidecarHeader | None, bool]:
+    """The index a ranged read goes through, and whether a stale one was set aside
+    (see ``SidecarHeader.is_stale_for``: stale means no index, never a weaker check)."""
+    if found is not None and found.is_stale_for(md):
+        return None, True
+    return found, False
+
+
+def open_index(
+    md: ContentMetadata, content_key: ContentKey, found: integrity.SidecarHeader, stored_size: int
+) -> integrity.IndexKey:
+    """The key of an object's index, once its header verifies and the object's and the
+    sidecar's sizes agree with it; before that nothing the sidecar says is used."""
+    if not md.suite.authenticated:
+        raise integrity.IndexMismatchError("an integrity index beside a non-GCM object")
+    index_key = integrity.IndexKey.for_object(content_key, md)
+    index_key.check_sizes(found, stored_size, md.suite.tag_length)
+    return index_key
+
+
+@dataclass(frozen=True)
+class IndexedRange:
+    """A range read through an integrity index: which chunks, entries and bytes to fetch."""
+
+    first: int
+    last: int
+    plaintext_size: int
+    chunk_first: int
+    chunk_last: int
+
+    @property
+    def stored_size(self) -> int:
+        return self.plaintext_size + BLOCK  # GCM only: the tag
+
+    @property
+    def object_range(self) -> str:
+        start = self.chunk_first * integrity.CHUNK_SIZE
+        end = min((self.chunk_last + 1) * integrity.CHUNK_SIZE, self.plaintext_size) - 1
+        return f"bytes={start}-{end}"
+
+    @property
+    def entries_range(self) -> str:
+        return integrity.entries_range(self.chunk_first, self.chunk_last)
+
+
+def plan_indexed_range(requested: ranges.ByteRange, header: str, stored_size: int) -> IndexedRange:
+    """Plan a range from the stored size an authenticated index header vouched for."""
+    plain_size = stored_size - BLOCK  # GCM only
+    first, last = ranges.resolve(requested, plain_size, header)
+    return IndexedRange(
+        first, last, plain_size, first // integrity.CHUNK_SIZE, last // integrity.CHUNK_SIZE
+    )
+
+
+def verified_range(
+    plan: IndexedRange,
+    index_key: integrity.IndexKey,
+    content_key: ContentKey,
+    entries: bytes,
+    response: Mapping[str, Any],
+) -> integrity.VerifiedRange:
+    """Checks each fetched chunk against its index entry before releasing its plaintext."""
+    if content_range(response)[2] != plan.stored_size:
+        raise integrity.IndexMismatchError(
+            "the object's size differs from the size its integrity index vouches for"
+        )
+    macs = integrity.split_entries(entries, plan.chunk_first, plan.chunk_last)
+    return integrity.VerifiedRange(
+        index_key,
+        macs,
+        plan.chunk_first,
+        GcmLayout(content_key).ctr(plan.chunk_first * integrity.CHUNK_SIZE),
+        plan.first,
+        plan.last,
+        plan.plaintext_size,
+    )
