@@ -79,7 +79,8 @@ E = TypeVar("E", bound=S3CSEError)
 
 @contextlib.contextmanager
 def located(bucket: str, key: str) -> Iterator[None]:
-    """Attach bucket and key to any s3cse error raised inside (sync and async shells)."""
+    """Attach bucket and key to any s3cse error raised inside, in the form the user sees
+    (``public``): the boundary of the sync and async shells."""
     try:
         yield
     except S3CSEError as exc:

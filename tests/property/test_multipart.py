@@ -10,7 +10,7 @@ from typing import IO, cast
 from unittest import mock
 
 import pytest
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from s3cse import transfer
@@ -73,6 +73,7 @@ def test_parts_cover_the_object_exactly_within_s3_limits(
 
 
 @given(size=SIZES, config=CONFIGS)
+@example(size=6 * MAX_PARTS * MiB + 1, config=TransferConfig(multipart_chunksize=MIN_PART_SIZE))
 def test_the_part_size_grows_only_as_far_as_the_part_limit_needs(
     size: int, config: TransferConfig
 ) -> None:
@@ -143,7 +144,12 @@ def test_a_stream_is_cut_into_full_parts_and_one_last(
 
 
 @settings(max_examples=200, deadline=None)
-@given(size=st.integers(1, 300), limit=st.integers(0, 300), seed=st.integers(0, 2**32))
+@given(
+    size=st.integers(1, 300),
+    limit=st.integers(0, 300) | st.integers(0, 18).map(lambda parts: parts * 16),
+    seed=st.integers(0, 2**32),
+)
+@example(size=48, limit=32, seed=0)  # a part ending on the limit, with more to come
 def test_a_stream_past_its_limit_is_refused_before_a_part_past_it_goes(
     size: int, limit: int, seed: int
 ) -> None:
