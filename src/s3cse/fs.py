@@ -55,19 +55,12 @@ from .aio import aprobe_sidecars
 from .client import EncryptionClient
 from .core import sidecars
 from .core.config import CryptoConfig
-from .core.materials import Keyring, MultiKeyring
+from .core.listing import assumed_plaintext_size, sidecar_names
+from .core.materials import Keyring
 from .errors import ConfigurationError, ObjectNotFoundError, S3CSEError, S3ErrorResponse, also_as
 from .io.paths import check_copied_tail
 from .io.retries import botocore_config
-from .keyrings import (
-    AesKeyring,
-    KmsKeyring,
-    RsaKeyring,
-    load_aes_key_file,
-    load_rsa_key_file,
-    read_aes_key,
-)
-from .protocol import assumed_plaintext_size
+from .keyrings.specs import build_keyrings, combine
 from .reader import ObjectReader
 
 KEYS_BY_VALUE = ("aes_key",)
@@ -198,18 +191,15 @@ class S3CSEFileSystem(s3fs.S3FileSystem):  # type: ignore[misc]
 
     def _keyring(self) -> Keyring:
         options = self._key_options
-        rings: list[Keyring] = []
-        if options.kms_key_id:
-            rings.append(KmsKeyring(options.kms_key_id, kms_client=self._boto3_client("kms")))
-        if options.aes_key:
-            value = options.aes_key
-            raw = value.encode() if isinstance(value, str) else value
-            rings.append(AesKeyring(read_aes_key(raw), options.matdesc))
-        if options.aes_key_file:
-            rings.append(AesKeyring(load_aes_key_file(options.aes_key_file), options.matdesc))
-        if options.rsa_key_file:
-            rings.append(RsaKeyring(load_rsa_key_file(options.rsa_key_file), options.matdesc))
-        return rings[0] if len(rings) == 1 else MultiKeyring(rings)
+        rings = build_keyrings(
+            kms_key_id=options.kms_key_id,
+            kms_client=lambda: self._boto3_client("kms"),
+            aes_key=options.aes_key,
+            aes_key_file=options.aes_key_file,
+            rsa_key_file=options.rsa_key_file,
+            matdesc=options.matdesc,
+        )
+        return combine(rings)
 
     async def _in_thread(self, func: Any, *args: Any, **kwargs: Any) -> Any:
         return await asyncio.get_running_loop().run_in_executor(None, lambda: func(*args, **kwargs))
@@ -438,10 +428,7 @@ class S3CSEFileSystem(s3fs.S3FileSystem):  # type: ignore[misc]
     async def _sidecars_of(self, files: list[str]) -> list[str]:
         """The sidecars that go with ``files`` when they are deleted: never a user's
         object that is only named like one (unless it is among ``files`` itself)."""
-        named = set(files)
-        candidates = [
-            f + suffix for f in files for suffix in sidecars.SUFFIXES if f + suffix not in named
-        ]
+        candidates = sidecar_names(files, besides=files)
         kinds = await self._probe(candidates, "delete")
         return [p for p in candidates if sidecars.removable(kinds[p])]
 

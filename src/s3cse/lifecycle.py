@@ -41,7 +41,7 @@ from .client import (
     probe_sidecar,
     probe_sidecars,
 )
-from .core import metadata, sidecars
+from .core import listing, metadata, sidecars
 from .core.config import CryptoConfig
 from .core.materials import (
     LEGACY_WRAP_ALGS,
@@ -49,14 +49,12 @@ from .core.materials import (
     DefaultMaterialsManager,
     EncryptionRequest,
     Keyring,
-    MultiKeyring,
 )
 from .core.metadata import ContentMetadata
 from .core.suites import CommitmentPolicy, FormatVersion
 from .errors import ConfigurationError, S3CSEError
 from .io import awsenv
-from .keyrings import AesKeyring, KmsKeyring, RsaKeyring, load_aes_key_file, load_rsa_key_file
-from .keyrings.raw import DEFAULT_NAMES, KeyFileNames
+from .keyrings.specs import KeySpec
 from .protocol import split_metadata
 
 TEMP_SUFFIX = ".s3cse-migrating"
@@ -69,55 +67,6 @@ _KEPT_HEADERS = {
     "Expires": "Expires",
     "WebsiteRedirectLocation": "WebsiteRedirectLocation",
 }
-
-
-@dataclass(frozen=True)
-class KeySpec:
-    """Which master keys to use, as data: ids and file paths, never key bytes."""
-
-    kms_key_id: str | None = None
-    aes_key_file: str | None = None
-    rsa_key_file: str | None = None
-    matdesc: tuple[tuple[str, str], ...] = ()
-    kms_endpoint_url: str | None = None
-    region: str | None = None
-    profile: str | None = None
-    names: KeyFileNames = DEFAULT_NAMES
-    """What messages call the key files (the command line: its flags)."""
-
-    def __post_init__(self) -> None:
-        if not (self.kms_key_id or self.aes_key_file or self.rsa_key_file):
-            raise ConfigurationError("give a key: a KMS key id, an AES key file or an RSA key")
-
-    def keyring(self, *, private: bool = False) -> Keyring:
-        rings = self.keyrings(private=private)
-        return rings[0] if len(rings) == 1 else MultiKeyring(rings)
-
-    def keyrings(self, *, private: bool = False) -> list[Keyring]:
-        """One keyring per key given, in the order KMS, AES, RSA. ``private``: the keys
-        must decrypt, so an RSA public key alone is refused now rather than per object."""
-        rings: list[Keyring] = []
-        description = dict(self.matdesc)
-        if self.kms_key_id:
-            kms = awsenv.LazyClient(
-                "kms", endpoint_url=self.kms_endpoint_url, profile=self.profile, region=self.region
-            )
-            rings.append(KmsKeyring(self.kms_key_id, kms_client=kms))
-        if self.aes_key_file:
-            rings.append(AesKeyring(load_aes_key_file(self.aes_key_file, self.names), description))
-        if self.rsa_key_file:
-            rings.append(
-                RsaKeyring(
-                    load_rsa_key_file(self.rsa_key_file, self.names, private=private), description
-                )
-            )
-        return rings
-
-    def __str__(self) -> str:
-        if self.kms_key_id:
-            return f"KMS key {self.kms_key_id}"
-        kind = "AES" if self.aes_key_file else "RSA"
-        return f"{kind} key {self.aes_key_file or self.rsa_key_file}"
 
 
 @dataclass(frozen=True)
@@ -204,11 +153,9 @@ def list_keys(job: Job, s3: Any | None = None) -> Iterator[str]:
     only named like a sidecar is listed (``sidecars``)."""
     s3 = s3 or job.s3()
     pages = s3.get_paginator("list_objects_v2").paginate(Bucket=job.bucket, Prefix=job.prefix)
-    for item, sidecar in listing_with_sidecars(s3, job.bucket, pages):
+    for item in listing.visible(listing_with_sidecars(s3, job.bucket, pages)):
         key = item["Key"]
-        if sidecar or TEMP_SUFFIX in key:
-            continue
-        if not (key.endswith("/") and int(item.get("Size") or 0) == 0):
+        if TEMP_SUFFIX not in key and not listing.is_folder_marker(key, listing.stored_size(item)):
             yield key
 
 
@@ -475,7 +422,7 @@ def _finish_swap(s3: Any, bucket: str, key: str, temp: str) -> None:
     The new object carries its key in its metadata, so an instruction file no longer
     applies; a user's object named like a sidecar is left alone."""
     index = sidecars.INDEX_SUFFIX
-    kinds = probe_sidecars(s3, bucket, [key + s for s in sidecars.SUFFIXES])
+    kinds = probe_sidecars(s3, bucket, listing.sidecar_names([key]))
     if _exists(s3, bucket, temp + index):
         if kinds[key + index] is not sidecars.Kind.USER_OBJECT:
             s3.copy_object(
@@ -490,6 +437,6 @@ def _finish_swap(s3: Any, bucket: str, key: str, temp: str) -> None:
 
 
 def _discard(s3: Any, bucket: str, temp: str) -> None:
-    for name in (temp, *(temp + suffix for suffix in sidecars.SUFFIXES)):
+    for name in (temp, *listing.sidecar_names([temp])):
         with contextlib.suppress(Exception):
             s3.delete_object(Bucket=bucket, Key=name)

@@ -865,7 +865,7 @@ def test_sse_c_round_trip(
 
 def test_sse_kms_arguments() -> None:
     """The local S3 has no SSE-KMS: check what would be sent."""
-    from s3cse.cli import Sse
+    from s3cse.cli.options import Sse
 
     sse = Sse.from_options({"sse": "aws:kms", "sse_kms_key_id": "alias/s3"})
     assert sse.put_args() == {"ServerSideEncryption": "aws:kms", "SSEKMSKeyId": "alias/s3"}

@@ -14,7 +14,7 @@ from typing import Any
 from cryptography.hazmat.primitives import serialization
 
 from s3cse import AesKeyring, RsaKeyPair, RsaKeyring, protocol
-from s3cse.cli import Sse
+from s3cse.cli.options import Sse
 from s3cse.core.config import CryptoConfig
 from s3cse.core.gcm import GcmLayout
 from s3cse.core.materials import EncryptionRequest

@@ -30,11 +30,12 @@ from collections.abc import Collection, Iterable, Mapping
 
 from . import integrity, metadata
 from .errors import ConfigurationError, MetadataError
+from .suites import GCM_HKDF_COMMIT
 
 INSTRUCTION_SUFFIX = metadata.DEFAULT_INSTRUCTION_SUFFIX
 INDEX_SUFFIX = integrity.SUFFIX
 SUFFIXES = (INSTRUCTION_SUFFIX, INDEX_SUFFIX)
-GCM_TAG = 16
+GCM_TAG = GCM_HKDF_COMMIT.tag_length
 """Every object that can have an index is AES-GCM: its stored size includes the tag."""
 
 

@@ -1,0 +1,138 @@
+"""``s3cse ls``: buckets, or the objects under a prefix with plaintext sizes, their
+sidecars hidden; with ``--exact`` how each one is encrypted."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Iterable
+from typing import Any
+
+import click
+
+from ..core import listing
+from ..core.listing import assumed_plaintext_size
+from ..errors import ConfigurationError, S3CSEError, S3RequestError
+from ..io import awsenv
+from .bulk import worker_pool
+from .clients import s3_client
+from .exits import bulk_exit_code, error_line
+from .objects import S3Url, exact_info, s3_errors, with_sidecars
+from .options import Sse, aws_options, concurrency_option, endpoint_option, sse_c_hints, sse_options
+from .output import echo_bucket, echo_prefix, echo_row, format_text, wrapping_text
+
+
+@click.command("ls")
+@click.argument("url", required=False, default="s3://")
+@click.option("--recursive", "-r", is_flag=True, help="List every key under the prefix.")
+@click.option(
+    "--exact", is_flag=True, help="HEAD each object: exact plaintext size, format and wrapping."
+)
+@click.option("--json", "as_json", is_flag=True, help="One JSON object per line.")
+@concurrency_option("HEAD requests at once with --exact.")
+@sse_options()
+@endpoint_option
+@aws_options
+def ls(
+    url: str,
+    recursive: bool,
+    exact: bool,
+    as_json: bool,
+    concurrency: int,
+    endpoint_url: str | None,
+    region: str | None,
+    profile: str | None,
+    **kwargs: Any,
+) -> None:
+    """List buckets, or objects under s3://BUCKET[/PREFIX], with plaintext sizes.
+
+    Columns: date, plaintext size, then with --exact the format and the wrapping
+    (algorithm and material description, or the KMS encryption context's keys), then the
+    key. Without --exact a size is the stored size minus the 16-byte GCM tag (no extra
+    request); legacy AES-CBC objects and unencrypted ones may differ. Instruction files
+    and integrity indexes are not shown. Needs no key.
+    """
+    sse = Sse.from_options(kwargs)
+    s3 = s3_client(endpoint_url, profile, region)
+    if url in ("s3://", "s3:", ""):
+        _list_buckets(s3, as_json)
+        return
+    target = S3Url.parse(url)
+    if target is None:
+        raise ConfigurationError(f"ls takes s3://BUCKET[/PREFIX], not {url!r}")
+    base = "" if recursive else target.key[: target.key.rfind("/") + 1]
+    entries = listing.visible(
+        with_sidecars(s3, target.bucket, target.key, delimiter=not recursive, sse_c=sse.get_args())
+    )
+    if not exact:
+        for entry in entries:
+            if "Prefix" in entry:
+                echo_prefix(entry["Prefix"], base, as_json)
+                continue
+            row = {"key": entry["Key"], "last_modified": entry.get("LastModified")}
+            echo_row({**row, **_listed_size(entry)}, base, as_json, None)
+        return
+    failures = _ls_exact(s3, target.bucket, entries, base, as_json, sse, concurrency)
+    if failures:
+        sys.exit(bulk_exit_code(failures))
+
+
+def _list_buckets(s3: Any, as_json: bool) -> None:
+    try:
+        buckets = s3.list_buckets().get("Buckets", [])
+    except s3_errors() as exc:
+        reason = awsenv.unreachable(exc, "s3")
+        raise S3RequestError(
+            f"list of buckets failed: {reason[0] if reason else exc}",
+            hint=reason[1] if reason else None,
+        ) from None
+    for bucket in buckets:
+        echo_bucket(bucket, as_json)
+
+
+def _ls_exact(
+    s3: Any,
+    bucket: str,
+    entries: Iterable[dict[str, Any]],
+    base: str,
+    as_json: bool,
+    sse: Sse,
+    concurrency: int,
+) -> list[S3CSEError]:
+    listed = list(entries)
+    failures: list[S3CSEError] = []
+    sse_c = sse.get_args()
+
+    def resolve(entry: dict[str, Any]) -> dict[str, Any]:
+        if "Prefix" in entry:
+            return entry
+        row = {"key": entry["Key"], "last_modified": entry.get("LastModified")}
+        try:
+            with sse_c_hints(sse):
+                row.update(exact_info(s3, bucket, entry["Key"], sse_c))
+        except S3CSEError as exc:
+            row.update({**_listed_size(entry), "format": "?", "error": str(exc)})
+            failures.append(exc)
+        return row
+
+    with worker_pool(concurrency) as pool:
+        rows = list(pool.map(resolve, listed))
+    objects = [row for row in rows if "key" in row]
+    widths = (
+        max([len(format_text(r)) for r in objects], default=1),
+        max([len(wrapping_text(r)) for r in objects], default=1),
+    )
+    for row in rows:
+        if "Prefix" in row:
+            echo_prefix(row["Prefix"], base, as_json)
+        else:
+            echo_row(row, base, as_json, widths)
+    for exc in failures:
+        click.echo(error_line(exc), err=True)
+    return failures
+
+
+def _listed_size(entry: dict[str, Any]) -> dict[str, Any]:
+    """A listed object's size as the listing implies it (``assumed_plaintext_size``)."""
+    stored = listing.stored_size(entry)
+    size, source = assumed_plaintext_size(stored)
+    return {"size": size, "stored_size": stored, "size_source": source}

@@ -1,0 +1,306 @@
+"""The option groups commands share: keys, formats, read policy, AWS account and
+endpoints, server-side encryption (SSE-S3, SSE-KMS, SSE-C). Each command takes them as
+keyword arguments; ``from_options`` (``clients.KeyOptions``, ``Sse``) takes them back."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, TypeVar
+
+import click
+
+from ..errors import ConfigurationError, S3CSEError, S3RequestError
+from ..keyrings import read_aes_key
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def add_options(func: F, options: Sequence[Callable[[F], F]]) -> F:
+    """``options`` applied so that ``--help`` lists them in the order given."""
+    for option in reversed(options):
+        func = option(func)
+    return func
+
+
+endpoint_option = click.option(
+    "--endpoint-url", help="S3 endpoint (default: AWS_ENDPOINT_URL_S3 or AWS)."
+)
+kms_endpoint_option = click.option(
+    "--kms-endpoint-url", help="KMS endpoint (default: AWS_ENDPOINT_URL_KMS or AWS)."
+)
+
+
+def aws_option_list() -> list[Callable[[F], F]]:
+    return [
+        click.option(
+            "--region",
+            help="AWS region (default: AWS_REGION, AWS_DEFAULT_REGION or the profile's).",
+        ),
+        click.option(
+            "--profile",
+            help="AWS profile from the AWS config and credentials files "
+            "(default: AWS_PROFILE, else the default chain).",
+        ),
+    ]
+
+
+def aws_options(func: F) -> F:
+    """Which AWS account and region a command talks to, as ``aws`` takes them."""
+    return add_options(func, aws_option_list())
+
+
+def _key_source_options() -> list[Callable[[F], F]]:
+    return [
+        click.option("--kms-key-id", help="AWS KMS key id, ARN or alias to wrap data keys."),
+        click.option(
+            "--aes-key-file",
+            type=click.Path(dir_okay=False),
+            help="File with a 256-bit AES key (32 raw bytes or base64).",
+        ),
+        click.option(
+            "--rsa-key-file",
+            type=click.Path(dir_okay=False),
+            help="PEM RSA key: the private key (a public key suffices to encrypt).",
+        ),
+        click.option(
+            "--encryption-context",
+            "encryption_context",
+            multiple=True,
+            metavar="KEY=VALUE",
+            help="KMS encryption context entry (repeatable).",
+        ),
+        click.option("--matdesc", help="Material description (JSON) for AES/RSA keys."),
+    ]
+
+
+def _write_format_options() -> list[Callable[[F], F]]:
+    return [
+        click.option(
+            "--format",
+            "fmt",
+            type=click.Choice(["v3", "v2"]),
+            default="v3",
+            show_default=True,
+            help="Format to write; v3 commits to the key.",
+        ),
+        click.option(
+            "--instruction-file",
+            is_flag=True,
+            help="Store the wrapped key in KEY.instruction, not in metadata.",
+        ),
+        click.option(
+            "--integrity-index",
+            is_flag=True,
+            help="Also write KEY.s3cse-index: authenticated ranged reads.",
+        ),
+    ]
+
+
+def _read_policy_options(policy_default: str) -> list[Callable[[F], F]]:
+    return [
+        click.option(
+            "--legacy",
+            is_flag=True,
+            help="Allow reading legacy unauthenticated modes (CBC, kms, AESWrap, V1).",
+        ),
+        click.option(
+            "--commitment-policy",
+            type=click.Choice(
+                [
+                    "FORBID_ENCRYPT_ALLOW_DECRYPT",
+                    "REQUIRE_ENCRYPT_ALLOW_DECRYPT",
+                    "REQUIRE_ENCRYPT_REQUIRE_DECRYPT",
+                ],
+                case_sensitive=False,
+            ),
+            help=f"Key commitment policy (default {policy_default}).",
+        ),
+        endpoint_option,
+        kms_endpoint_option,
+    ]
+
+
+def key_options(func: F) -> F:
+    """The options of a command that encrypts and decrypts (``cp``)."""
+    return add_options(
+        func,
+        [
+            *_key_source_options(),
+            *_write_format_options(),
+            *_read_policy_options("follows --format"),
+            *aws_option_list(),
+        ],
+    )
+
+
+def read_key_options(func: F) -> F:
+    """The options of a command that only decrypts (``cat``): nothing about writing."""
+    return add_options(
+        func,
+        [
+            *_key_source_options(),
+            *_read_policy_options("REQUIRE_ENCRYPT_REQUIRE_DECRYPT"),
+            *aws_option_list(),
+        ],
+    )
+
+
+def sse_options(*, writes: bool = False, copies: bool = False) -> Callable[[F], F]:
+    """Server-side encryption on top of client-side: SSE-S3, SSE-KMS or SSE-C."""
+    options: list[Callable[[F], F]] = []
+    if writes:
+        options += [
+            click.option(
+                "--sse",
+                type=click.Choice(["AES256", "aws:kms"]),
+                help="Also encrypt server-side: AES256 (SSE-S3) or aws:kms (SSE-KMS).",
+            ),
+            click.option(
+                "--sse-kms-key-id", help="KMS key for --sse aws:kms (default: the AWS managed key)."
+            ),
+        ]
+    options.append(
+        click.option(
+            "--sse-c-key-file",
+            type=click.Path(dir_okay=False),
+            help="SSE-C: file with the 256-bit customer key (32 raw bytes or base64), sent "
+            "with every request for the object and its sidecars.",
+        )
+    )
+    if copies:
+        options.append(
+            click.option(
+                "--sse-c-copy-source-key-file",
+                type=click.Path(dir_okay=False),
+                help="SSE-C key of the source objects of an s3:// to s3:// copy.",
+            )
+        )
+    return lambda func: add_options(func, options)
+
+
+def quiet_option(help: str = "Print nothing on success.") -> Callable[[F], F]:
+    return click.option("--quiet", "-q", is_flag=True, help=help)
+
+
+def concurrency_option(help: str) -> Callable[[F], F]:
+    return click.option(
+        "--concurrency", type=click.IntRange(min=1), default=8, show_default=True, help=help
+    )
+
+
+def parse_context(pairs: Sequence[str]) -> dict[str, str]:
+    """``--encryption-context`` entries (``KEY=VALUE``) as a map."""
+    context: dict[str, str] = {}
+    for pair in pairs:
+        name, sep, value = pair.partition("=")
+        if not sep or not name:
+            raise ConfigurationError(f"--encryption-context takes KEY=VALUE, not {pair!r}")
+        context[name] = value
+    return context
+
+
+def parse_matdesc(text: str | None, option: str = "--matdesc") -> dict[str, str] | None:
+    """A ``--matdesc`` (JSON object of strings); None when it was not given."""
+    if text is None:
+        return None
+    try:
+        value = json.loads(text)
+    except ValueError:
+        raise ConfigurationError(f"{option} must be a JSON object, not {text!r}") from None
+    if not isinstance(value, dict) or not all(
+        isinstance(k, str) and isinstance(v, str) for k, v in value.items()
+    ):
+        raise ConfigurationError(f"{option} must be a JSON object of string values")
+    return value
+
+
+@dataclass(frozen=True)
+class Sse:
+    mode: str | None = None
+    kms_key_id: str | None = None
+    customer_key: bytes | None = field(default=None, repr=False)
+    source_customer_key: bytes | None = field(default=None, repr=False)
+
+    @classmethod
+    def from_options(cls, kwargs: dict[str, Any]) -> Sse:
+        mode, kms_key_id = kwargs.pop("sse", None), kwargs.pop("sse_kms_key_id", None)
+        key_file = kwargs.pop("sse_c_key_file", None)
+        source_file = kwargs.pop("sse_c_copy_source_key_file", None)
+        if kms_key_id and mode != "aws:kms":
+            raise ConfigurationError("--sse-kms-key-id goes with --sse aws:kms")
+        if mode and key_file:
+            raise ConfigurationError(
+                "--sse and --sse-c-key-file exclude each other: an object has one kind of "
+                "server-side encryption"
+            )
+        return cls(
+            mode,
+            kms_key_id,
+            _load_sse_c_key(key_file) if key_file else None,
+            _load_sse_c_key(source_file) if source_file else None,
+        )
+
+    def put_args(self) -> dict[str, Any]:
+        """For objects written: PutObject / CreateMultipartUpload arguments."""
+        args: dict[str, Any] = {}
+        if self.mode:
+            args["ServerSideEncryption"] = self.mode
+        if self.kms_key_id:
+            args["SSEKMSKeyId"] = self.kms_key_id
+        return {**args, **_customer_key_args(self.customer_key)}
+
+    def get_args(self) -> dict[str, Any]:
+        """For the objects a command reads (HEAD, GET, instruction files, indexes)."""
+        return _customer_key_args(self.customer_key)
+
+    def source_args(self) -> dict[str, Any]:
+        """For the sources of an s3:// to s3:// copy."""
+        return _customer_key_args(self.source_customer_key)
+
+
+def _customer_key_args(key: bytes | None) -> dict[str, Any]:
+    # botocore adds SSECustomerKeyMD5 and base64-encodes the key itself
+    return {"SSECustomerAlgorithm": "AES256", "SSECustomerKey": key} if key else {}
+
+
+def _load_sse_c_key(path: str) -> bytes:
+    try:
+        data = Path(path).read_bytes()
+    except OSError as exc:
+        raise ConfigurationError(f"cannot read SSE-C key file {path}: {exc.strerror}") from None
+    try:
+        key = read_aes_key(data)
+    except ConfigurationError:
+        key = b""
+    if len(key) != 32:
+        raise ConfigurationError(
+            f"SSE-C key file {path} must hold a 256-bit key: 32 raw bytes or their base64 "
+            "(make one with: s3cse keygen aes FILE)"
+        )
+    return key
+
+
+@contextlib.contextmanager
+def sse_c_hints(sse: Sse | None) -> Iterator[None]:
+    """S3 answers a read of an SSE-C object without (or with the wrong) key with a bare
+    400 or 403: say what to do about it."""
+    try:
+        yield
+    except S3RequestError as exc:
+        _add_sse_c_hint(exc, sse)
+        raise
+
+
+def _add_sse_c_hint(exc: S3CSEError, sse: Sse | None) -> None:
+    if not isinstance(exc, S3RequestError) or exc.hint is not None:
+        return
+    text = exc.message
+    with_key = sse is not None and (sse.customer_key or sse.source_customer_key)
+    if not with_key and any(s in text for s in ("(400", "InvalidArgument", "customer key")):
+        exc.hint = "If the object is stored with SSE-C, pass its key with --sse-c-key-file"
+    elif with_key and any(s in text for s in ("(403", "AccessDenied", "(400")):
+        exc.hint = "Check that the SSE-C key file holds the key the object was stored with"

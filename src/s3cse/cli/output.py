@@ -1,0 +1,204 @@
+"""What the CLI prints: progress bars, listing rows, and strings from S3 made safe to
+print on a terminal.
+
+Keys, bucket names and metadata values are chosen by whoever can write to the bucket.
+Printed raw, an escape sequence in one (``\\x1b]...\\x07``, ``\\x1b[...``) is a command to
+the user's terminal: it can retitle the window, rewrite earlier lines, forge output or
+hide a key; a bidi override (U+202E) makes a key read as another one.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import sys
+import threading
+import unicodedata
+from collections.abc import Callable, Iterator
+from datetime import datetime
+from typing import Any
+
+import click
+
+Callback = Callable[[int], None]
+"""Told the number of bytes done since the last call (boto3's transfer callbacks)."""
+
+# Controls (C0, DEL, C1), invisible format characters (bidi overrides, zero-width
+# characters), line and paragraph separators, and lone surrogates (undecodable bytes
+# of a local file name), which a terminal would act on, hide, or fail to encode.
+_HIDDEN_CATEGORIES = frozenset({"Cc", "Cf", "Zl", "Zp", "Cs"})
+
+
+def display_key(text: str) -> str:
+    """``text`` with every character a terminal would act on or not show written as a
+    visible Python-style escape (``\\x1b``, ``\\u202e``); printable text, including
+    backslashes and non-ASCII letters, is kept as it is so that keys stay readable."""
+    if text.isprintable():
+        return text
+    return "".join(_escape(char) if _hidden(char) else char for char in text)
+
+
+def display_message(text: str) -> str:
+    """An error or status message (which may quote keys) for the terminal: escaped as
+    ``display_key`` does, except that its own line breaks are kept, with the lines after
+    the first indented, so that quoted data can never start a line of its own."""
+    return "\n  ".join(display_key(line) for line in text.split("\n"))
+
+
+def _hidden(char: str) -> bool:
+    return unicodedata.category(char) in _HIDDEN_CATEGORIES
+
+
+def _escape(char: str) -> str:
+    code = ord(char)
+    if code < 0x100:
+        return f"\\x{code:02x}"
+    if code < 0x10000:
+        return f"\\u{code:04x}"
+    return f"\\U{code:08x}"
+
+
+# ---------------------------------------------------------------------------- progress
+
+
+def shows_progress(quiet: bool) -> bool:
+    return not quiet and sys.stderr.isatty()
+
+
+@contextlib.contextmanager
+def progress(label: str, total: int | None, quiet: bool) -> Iterator[Callback | None]:
+    """A bytes bar on a terminal's stderr; silent when piped or asked to be quiet."""
+    if not shows_progress(quiet):
+        yield None
+        return
+    with _bar(label, total, counting=False, live=False) as (advance, _):
+        yield advance
+
+
+@contextlib.contextmanager
+def live_progress(
+    label: str, total: int | None, quiet: bool, *, counting: bool = False
+) -> Iterator[tuple[Callback | None, Callable[..., None]]]:
+    """A bar of bytes, or of objects (``counting``), on a terminal (stderr), and an echo
+    that prints above it; no bar when piped or quiet."""
+    if not shows_progress(quiet):
+        yield None, click.echo
+        return
+    with _bar(label, total, counting=counting, live=True) as (advance, echo):
+        yield advance, echo
+
+
+@contextlib.contextmanager
+def _bar(
+    label: str, total: int | None, *, counting: bool, live: bool
+) -> Iterator[tuple[Callback, Callable[..., None]]]:
+    """A transient rich bar on stderr, in bytes or in objects (``counting``); ``live``:
+    other output goes above it (through the echo it yields), not through rich."""
+    from rich.console import Console
+    from rich.markup import escape
+    from rich.progress import (
+        BarColumn,
+        DownloadColumn,
+        MofNCompleteColumn,
+        Progress,
+        TimeElapsedColumn,
+        TransferSpeedColumn,
+    )
+
+    amount = MofNCompleteColumn() if counting else DownloadColumn()
+    rate = TimeElapsedColumn() if counting else TransferSpeedColumn()
+    with Progress(
+        "[progress.description]{task.description}",
+        BarColumn(),
+        amount,
+        rate,
+        transient=True,
+        console=Console(stderr=True),
+        redirect_stdout=not live,
+        redirect_stderr=not live,
+    ) as bar:
+        # rich reads a label as markup, and it may quote a key
+        task = bar.add_task(escape(display_key(label)), total=total)
+        yield (lambda done: bar.advance(task, done)), _live_echo(bar)
+
+
+def _live_echo(bar: Any) -> Callable[..., None]:
+    """``click.echo`` that prints terminal lines above a live progress bar."""
+    from rich.text import Text
+
+    lock = threading.Lock()
+
+    def echo(line: str, err: bool = False) -> None:
+        stream = sys.stderr if err else sys.stdout
+        with lock:
+            if stream.isatty():
+                bar.console.print(Text(line), highlight=False, soft_wrap=True)
+            else:
+                click.echo(line, err=err)
+
+    return echo
+
+
+# ---------------------------------------------------------------------------- listings
+
+
+def echo_bucket(bucket: dict[str, Any], as_json: bool) -> None:
+    if as_json:
+        click.echo(
+            json.dumps({"bucket": bucket["Name"], "created": _iso(bucket.get("CreationDate"))})
+        )
+    else:
+        click.echo(f"{_local_time(bucket.get('CreationDate'))} {display_key(bucket['Name'])}")
+
+
+def echo_prefix(prefix: str, base: str, as_json: bool) -> None:
+    if as_json:
+        click.echo(json.dumps({"prefix": prefix}))
+    else:
+        click.echo(f"{'PRE':>30} {display_key(prefix[len(base) :])}")
+
+
+def echo_row(row: dict[str, Any], base: str, as_json: bool, widths: tuple[int, int] | None) -> None:
+    """One object of ``ls``; ``widths``: those of the format and wrapping columns
+    (``--exact``), else None."""
+    if as_json:
+        click.echo(json.dumps({**row, "last_modified": _iso(row["last_modified"])}))
+        return
+    size = str(row["size"]) if row["size_source"] != "cbc-upper-bound" else f"~{row['size']}"
+    line = f"{_local_time(row['last_modified'])} {size:>10}"
+    if widths is not None:
+        line += f" {format_text(row):<{widths[0]}} {wrapping_text(row):<{widths[1]}}"
+    click.echo(display_key(f"{line} {row['key'][len(base) :]}"))
+
+
+def wrapping_text(info: dict[str, Any]) -> str:
+    """The wrapping algorithm and what names the key (KMS keys are not in the metadata:
+    the encryption context's keys are shown; raw keys: their material description)."""
+    wrapping = str(info.get("wrapping", "-"))
+    if "encryption_context" in info:
+        context: dict[str, str] = info["encryption_context"]
+        names = [
+            f"kms_cmk_id={v}" if k == "kms_cmk_id" else k
+            for k, v in sorted(context.items())
+            if k != "aws:x-amz-cek-alg"
+        ]
+        return f"{wrapping} context:{','.join(names)}" if names else wrapping
+    description = info.get("material_description") or {}
+    if description:
+        return f"{wrapping} {json.dumps(description, sort_keys=True, separators=(',', ':'))}"
+    return wrapping
+
+
+def format_text(info: dict[str, Any]) -> str:
+    text = str(info.get("format", "?"))
+    return f"{text}-CBC" if "CBC" in str(info.get("suite", "")) else text
+
+
+def _local_time(value: Any) -> str:
+    if isinstance(value, datetime):
+        return value.astimezone().strftime("%Y-%m-%d %H:%M:%S")
+    return str(value)
+
+
+def _iso(value: Any) -> str:
+    return value.isoformat() if isinstance(value, datetime) else str(value)
