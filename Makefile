@@ -40,6 +40,7 @@ test: install peers
 	$(PY) -m ruff check $(LINT_PATHS)
 	$(PY) -m ruff format --check $(LINT_PATHS)
 	$(PY) -m mypy
+	$(VENV)/bin/lint-imports --no-cache --no-logo
 	S3CSE_OFFICIAL_PYTHON="$(CURDIR)/$(OFFICIAL_PEER)/bin/python" \
 		S3CSE_AIOBOTO3_PYTHON="$(CURDIR)/$(AIOBOTO3_PEER)/bin/python" PATH="$(CURDIR)/$(VENV)/bin:$$PATH" \
 		$(PY) -m pytest $(PYTEST_ARGS)
@@ -74,6 +75,7 @@ lint: install
 	$(PY) -m ruff check $(LINT_PATHS)
 	$(PY) -m ruff format --check $(LINT_PATHS)
 	$(PY) -m mypy
+	$(VENV)/bin/lint-imports --no-cache --no-logo
 
 clean:
 	rm -rf $(VENV) $(PEERS) .s3cse-local demo-work build dist src/*.egg-info

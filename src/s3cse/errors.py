@@ -1,13 +1,17 @@
-"""One exception hierarchy for everything s3cse raises on purpose.
+"""One exception hierarchy for everything s3cse raises on purpose: the public import path.
 
-The pure core raises these without knowing which object it works on; the I/O shells
-attach the bucket and key (``locate``) before the error reaches the user, so every
-message says what failed, where, and what to do. Messages never carry key material.
+The errors the pure core raises live in ``core.errors`` and are re-exported here (the
+same classes). This module adds those about S3, KMS and local files, and binds the ones
+that stand for an S3 error answer to botocore's ``ClientError``, as boto3 users expect.
+The I/O shells attach the bucket and key (``located``) before an error reaches the user,
+so every message says what failed, where, and what to do. Messages never carry key
+material.
 """
 
 from __future__ import annotations
 
 import contextlib
+import functools
 import os
 import threading
 from collections.abc import Iterator
@@ -15,120 +19,92 @@ from typing import Any, TypeVar, cast
 
 from botocore.exceptions import ClientError
 
-E = TypeVar("E", bound="S3CSEError")
+from .core.errors import (
+    AuthenticationError,
+    CommitmentMismatchError,
+    CommitmentPolicyError,
+    ConfigurationError,
+    ContentTooLargeError,
+    InstructionFileError,
+    KeyUnwrapError,
+    LegacyModeDisabledError,
+    MetadataError,
+    NotEncryptedError,
+    PickledClass,
+    PolicyError,
+    RangeNotSatisfiableError,
+    S3CSEError,
+    TagMismatchError,
+    class_from_pickle,
+    excerpt,
+    pickled_class,
+)
 
+__all__ = [
+    "AuthenticationError",
+    "CommitmentMismatchError",
+    "CommitmentPolicyError",
+    "ConfigurationError",
+    "ContentTooLargeError",
+    "DestinationError",
+    "EncryptionContextMismatchError",
+    "InstructionFileError",
+    "InvalidRangeError",
+    "KeyUnwrapError",
+    "KmsAccessDeniedError",
+    "KmsError",
+    "KmsKeyUnavailableError",
+    "LegacyModeDisabledError",
+    "LocalPathError",
+    "MetadataError",
+    "NotEncryptedError",
+    "ObjectNotFoundError",
+    "PolicyError",
+    "RangeNotSatisfiableError",
+    "S3CSEError",
+    "S3ErrorResponse",
+    "S3RequestError",
+    "S3ServiceError",
+    "TagMismatchError",
+    "also_as",
+    "combined_class",
+    "excerpt",
+    "from_s3_answer",
+    "located",
+    "public",
+    "revealing_values",
+]
 
-class S3CSEError(Exception):
-    """Base class: catch this to handle any s3cse failure."""
-
-    default_hint: str | None = None
-
-    def __init__(
-        self,
-        message: str,
-        *,
-        bucket: str | None = None,
-        key: str | None = None,
-        hint: str | None = None,
-    ) -> None:
-        super().__init__(message)
-        self.message = message
-        self.bucket = bucket
-        self.key = key
-        self.hint = hint if hint is not None else self.default_hint
-
-    def locate(self, bucket: str | None, key: str | None) -> S3CSEError:
-        """Attach the object this error is about, unless an inner layer already did."""
-        if self.bucket is None and self.key is None:
-            self.bucket, self.key = bucket, key
-        return self
-
-    @property
-    def location(self) -> str | None:
-        if self.bucket is None:
-            return None
-        return f"s3://{self.bucket}/{self.key or ''}"
-
-    def __str__(self) -> str:
-        text = self.message
-        if self.location:
-            text = f"{text} [{self.location}]"
-        if self.hint:
-            text = f"{text}. {self.hint}"
-        return text
-
-    def __reduce__(self) -> tuple[object, ...]:
-        # Keep errors picklable (worker processes hand them back to the parent), with
-        # what S3 answered (``S3ErrorResponse``) and the ``OSError`` fields, if any.
-        state: dict[str, Any] = {
-            name: getattr(self, name)
-            for name in ("response", "operation_name")
-            if name in vars(self)
-        }
-        if isinstance(self, OSError):
-            state.update(errno=self.errno, strerror=self.strerror, filename=self.filename)
-        return (
-            _rebuild,
-            (_class_spec(type(self)), self.message, self.bucket, self.key, self.hint),
-            state,
-        )
+E = TypeVar("E", bound=S3CSEError)
 
 
 @contextlib.contextmanager
 def located(bucket: str, key: str) -> Iterator[None]:
-    """Attach bucket and key to any s3cse error raised inside (sync and async shells)."""
+    """Attach bucket and key to any s3cse error raised inside, in the form the user sees
+    (``public``): the boundary of the sync and async shells."""
     try:
         yield
     except S3CSEError as exc:
-        raise exc.locate(bucket, key) from exc.__cause__
+        error = public(exc).locate(bucket, key)
+        raise error.with_traceback(exc.__traceback__) from exc.__cause__
 
 
-def excerpt(value: object, limit: int = 100) -> str:
-    """``repr(value)``, cut short: what a hostile object's metadata holds can be huge,
-    and an error message should still fit on a screen."""
-    text = repr(value)
-    if len(text) <= limit:
-        return text
-    return f"{text[:limit]}... ({len(text)} characters)"
+def public(error: S3CSEError) -> S3CSEError:
+    """The form a user sees of ``error``: one the pure core raised for what S3 would
+    answer with an error (an unsatisfiable range) becomes that answer's error, also
+    botocore's ``ClientError``; any other is itself."""
+    answer = _ANSWERS.get(type(error))
+    if answer is None:
+        return error
+    copy = answer(error.message, bucket=error.bucket, key=error.key, hint=error.hint)
+    copy.__dict__.update(vars(error))
+    return copy
 
 
 def revealing_values() -> bool:
     """Whether messages may quote the values they leave out by default (encryption
     context values): with ``S3CSE_DEBUG=1``, which the command's ``--debug`` sets."""
     return bool(os.environ.get("S3CSE_DEBUG"))
-
-
-ClassSpec = Any
-"""A picklable stand-in for an error class: the class, or (spec, other base) for a class
-made by ``combined_class``."""
-
-
-def _rebuild(
-    spec: ClassSpec, message: str, bucket: str | None, key: str | None, hint: str | None
-) -> S3CSEError:
-    cls: type[S3CSEError] = _class_from_spec(spec)
-    return cls(message, bucket=bucket, key=key, hint=hint)
-
-
-def _class_spec(cls: type[S3CSEError]) -> ClassSpec:
-    """How to name ``cls`` in a pickle. A class combined with a built-in exception is
-    rebuilt as such; one combined with a botocore class made for one client (its
-    modeled ``NoSuchKey``) cannot exist in another process and becomes its s3cse base."""
-    combined = cls.__dict__.get("_combined")
-    if combined is None:
-        return cls
-    base, other = combined
-    if other.__module__ == "builtins":
-        return (_class_spec(base), other)
-    return _class_spec(base)
-
-
-def _class_from_spec(spec: ClassSpec) -> type[S3CSEError]:
-    if isinstance(spec, tuple):
-        base, other = spec
-        return combined_class(_class_from_spec(base), other)
-    cls: type[S3CSEError] = spec
-    return cls
 
 
 def combined_class(error_class: type[E], other: type[BaseException]) -> type[E]:
@@ -150,7 +126,7 @@ def combined_class(error_class: type[E], other: type[BaseException]) -> type[E]:
                 "__module__": error_class.__module__,
                 "__qualname__": error_class.__qualname__,
                 "__doc__": error_class.__doc__,
-                "_combined": (error_class, other),
+                "_pickled_as": _pickled_combination(error_class, other),
             }
             combined = type(error_class.__name__, (error_class, other), namespace)
             _COMBINED[error_class, other] = combined
@@ -160,6 +136,21 @@ def combined_class(error_class: type[E], other: type[BaseException]) -> type[E]:
 _COMBINED: dict[tuple[type[BaseException], type[BaseException]], type[BaseException]] = {}
 _COMBINED_LOCK = threading.Lock()
 _COMBINED_LIMIT = 512
+
+
+def _pickled_combination(error_class: type[S3CSEError], other: type[BaseException]) -> PickledClass:
+    """How a pickle names ``combined_class(error_class, other)``. A class combined with a
+    built-in exception is made again as such; one combined with a botocore class made
+    for one client (its modeled ``NoSuchKey``) cannot exist in another process and
+    becomes its s3cse base."""
+    base = pickled_class(error_class)
+    if other.__module__ == "builtins":
+        return functools.partial(_combination, base, other)
+    return base
+
+
+def _combination(base: PickledClass, other: type[BaseException]) -> type[S3CSEError]:
+    return combined_class(class_from_pickle(base), other)
 
 
 def also_as(error: E, other: type[BaseException]) -> E:
@@ -210,10 +201,6 @@ def from_s3_answer(
     return error
 
 
-class ConfigurationError(S3CSEError, ValueError):
-    """A bad argument or an impossible combination of options."""
-
-
 class ObjectNotFoundError(S3CSEError, S3ErrorResponse):
     """The object (or its instruction file) does not exist. Also botocore's
     ``ClientError``, and when S3 said so the client's modeled exception too
@@ -257,72 +244,12 @@ class LocalPathError(DestinationError):
     )
 
 
-class InvalidRangeError(S3ServiceError):
-    """The byte range starts at or past the end of the plaintext (S3's 416 InvalidRange)."""
+class InvalidRangeError(S3ServiceError, RangeNotSatisfiableError):
+    """The byte range starts at or past the end of the plaintext (S3's 416 InvalidRange),
+    as S3 answered it or as the core found it (``RangeNotSatisfiableError``)."""
 
     error_code = "InvalidRange"
     http_status = 416
-
-
-class NotEncryptedError(S3CSEError):
-    """The object carries no client-side encryption metadata and has no instruction file."""
-
-    default_hint = (
-        "The object was not written by an S3 encryption client; read it with a plain S3 client"
-    )
-
-
-class MetadataError(S3CSEError):
-    """The encryption metadata is missing a key, malformed, or self-contradictory."""
-
-    default_hint = "The object's metadata or instruction file may have been altered"
-
-
-class InstructionFileError(MetadataError):
-    """The instruction file is missing, not JSON, or holds keys it must not hold."""
-
-
-class PolicyError(S3CSEError):
-    """The object is valid but the client's security settings forbid reading it."""
-
-
-class LegacyModeDisabledError(PolicyError):
-    """A legacy, unauthenticated algorithm is needed but legacy modes are off."""
-
-    default_hint = (
-        "Enable legacy modes (legacy=True, or --legacy on the command line) only if you "
-        "trust where this object came from"
-    )
-
-
-class CommitmentPolicyError(PolicyError):
-    """The commitment policy forbids this object's (non-committing) algorithm suite."""
-
-    default_hint = (
-        "To read objects written without key commitment, allow them: "
-        'commitment_policy="REQUIRE_ENCRYPT_ALLOW_DECRYPT" (on the command line: '
-        "--commitment-policy REQUIRE_ENCRYPT_ALLOW_DECRYPT)"
-    )
-
-
-class AuthenticationError(S3CSEError):
-    """Decryption found the object altered: nothing of its plaintext is released."""
-
-    default_hint = "The object was tampered with or corrupted; do not trust its content"
-
-
-class CommitmentMismatchError(AuthenticationError):
-    """The stored key commitment does not match the data key."""
-
-
-class TagMismatchError(AuthenticationError):
-    """The AES-GCM authentication tag does not verify."""
-
-
-class KeyUnwrapError(S3CSEError):
-    """No configured key could unwrap the object's data key."""
-
-    default_hint = "Use the key the object was encrypted with"
 
 
 class KmsError(S3CSEError):
@@ -351,7 +278,7 @@ class EncryptionContextMismatchError(KmsError):
     )
 
 
-class ContentTooLargeError(S3CSEError):
-    """AES-GCM under one key and IV is limited to 2^36 - 32 bytes of plaintext."""
-
-    default_hint = "Split the data into several objects of at most 64 GiB"
+_ANSWERS: dict[type[S3CSEError], type[S3CSEError]] = {
+    RangeNotSatisfiableError: InvalidRangeError,
+}
+"""The core's errors that stand for an S3 error answer, and the error of that answer."""

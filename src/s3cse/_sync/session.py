@@ -22,7 +22,13 @@ from ..core.materials import EncryptionMaterials, EncryptionRequest, MaterialsMa
 from ..core.metadata import DEFAULT_INSTRUCTION_SUFFIX, ContentMetadata
 from ..errors import ObjectNotFoundError, S3CSEError
 from ..io.backends import map_bounded
-from ..io.botocore import accept_answer, probe_failure, s3_errors, translate_s3_error
+from ..io.botocore import (
+    accept_answer,
+    probe_failure,
+    raise_unless_no_index,
+    s3_errors,
+    translate_s3_error,
+)
 from .bodies import GuardedBody
 from .streams import read_all, read_full
 
@@ -180,7 +186,7 @@ class Session:
                 **sse_c,
             )
         except S3CSEError as exc:
-            reads.raise_unless_no_index(exc)
+            raise_unless_no_index(exc)
             return None
         body = response["Body"]
         try:

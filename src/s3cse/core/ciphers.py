@@ -17,7 +17,7 @@ from cryptography.hazmat.primitives import constant_time, hashes, padding
 from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
-from ..errors import (
+from .errors import (
     AuthenticationError,
     CommitmentMismatchError,
     ContentTooLargeError,

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, fields, replace
 from typing import TypedDict
 
-from ..errors import ConfigurationError
+from .errors import ConfigurationError
 from .metadata import DEFAULT_INSTRUCTION_SUFFIX
 from .suites import AlgorithmSuite, CommitmentPolicy, FormatVersion, write_suite
 

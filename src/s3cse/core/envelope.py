@@ -10,13 +10,6 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping
 
-from ..errors import (
-    CommitmentPolicyError,
-    ConfigurationError,
-    InstructionFileError,
-    LegacyModeDisabledError,
-    MetadataError,
-)
 from .ciphers import (
     ContentKey,
     GcmEncryptor,
@@ -26,6 +19,13 @@ from .ciphers import (
     new_content_key,
 )
 from .config import CryptoConfig
+from .errors import (
+    CommitmentPolicyError,
+    ConfigurationError,
+    InstructionFileError,
+    LegacyModeDisabledError,
+    MetadataError,
+)
 from .gcm import BLOCK
 from .materials import DecryptionRequest, EncryptionMaterials, EncryptionRequest, MaterialsManager
 from .metadata import (

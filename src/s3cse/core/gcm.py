@@ -22,8 +22,8 @@ from dataclasses import dataclass
 from cryptography.hazmat.primitives import constant_time
 from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
 
-from ..errors import ContentTooLargeError, TagMismatchError
 from .ciphers import ContentKey
+from .errors import ContentTooLargeError, TagMismatchError
 from .suites import GCM_MAX_PLAINTEXT
 
 BLOCK = 16

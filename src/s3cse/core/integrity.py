@@ -42,8 +42,8 @@ from typing import Protocol
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
-from ..errors import AuthenticationError, ConfigurationError, MetadataError
 from .ciphers import ContentKey
+from .errors import AuthenticationError, ConfigurationError, MetadataError
 from .metadata import ContentMetadata
 
 SUFFIX = ".s3cse-index"

@@ -13,8 +13,8 @@ import os
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
-from ..errors import ConfigurationError, KeyUnwrapError, LegacyModeDisabledError, S3CSEError
 from .ciphers import Random
+from .errors import ConfigurationError, KeyUnwrapError, LegacyModeDisabledError, S3CSEError
 from .metadata import (
     KMS_WRAP_ALGS,
     WRAP_AES_ECB_V1,

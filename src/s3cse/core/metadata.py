@@ -18,7 +18,7 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
-from ..errors import InstructionFileError, MetadataError, excerpt
+from .errors import InstructionFileError, MetadataError, excerpt
 from .suites import (
     CBC_IV16,
     GCM_HKDF_COMMIT,

@@ -5,12 +5,11 @@ of unknown length. Both flavours of transfer manager plan with these.
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from ..errors import ConfigurationError, ContentTooLargeError, TagMismatchError
+from .errors import ConfigurationError, ContentTooLargeError, TagMismatchError
 from .gcm import BLOCK, GcmLayout, PartHash
 from .integrity import CHUNK_SIZE
 
@@ -112,20 +111,21 @@ class PartBuffers:
     """Memory for the parts of a stream, reused from part to part, so that a stream of
     any length is held in the same few buffers (allocating and freeing a part-sized
     block per part lets the allocator's heap grow with the stream). How many are in use
-    at once is bounded by the caller's semaphore."""
+    at once is bounded by the caller's semaphore. Safe across threads without a lock:
+    ``list.pop`` and ``list.append`` are atomic."""
 
     def __init__(self, size: int) -> None:
         self.size = size
         self._free: list[bytearray] = []
-        self._lock = threading.Lock()
 
     def take(self) -> bytearray:
-        with self._lock:
-            return self._free.pop() if self._free else bytearray(self.size)
+        try:
+            return self._free.pop()
+        except IndexError:
+            return bytearray(self.size)
 
     def give(self, buffer: bytearray) -> None:
-        with self._lock:
-            self._free.append(buffer)
+        self._free.append(buffer)
 
 
 class StreamCutter:

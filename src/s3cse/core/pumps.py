@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Protocol
 
-from ..errors import AuthenticationError, located
+from .errors import AuthenticationError, naming
 
 CHUNK = 1024 * 1024
 
@@ -66,7 +66,7 @@ class DecryptionPump:
     def feed(self, chunk: bytes) -> bytes:
         if self._location is None:
             return self._step(chunk)
-        with located(*self._location):
+        with naming(*self._location):
             return self._step(chunk)
 
     def _step(self, chunk: bytes) -> bytes:

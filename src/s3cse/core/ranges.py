@@ -16,8 +16,8 @@ from dataclasses import dataclass
 from cryptography.hazmat.primitives import padding
 from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
 
-from ..errors import AuthenticationError, ConfigurationError, InvalidRangeError
 from .ciphers import ContentKey
+from .errors import AuthenticationError, ConfigurationError, RangeNotSatisfiableError
 from .gcm import BLOCK, GcmLayout
 
 _RANGE = re.compile(r"^bytes=(\d*)-(\d*)$")
@@ -61,8 +61,8 @@ class ByteRange:
         return f"bytes={start}-{last}"
 
 
-def invalid_range(requested: str, size: int | None) -> InvalidRangeError:
-    return InvalidRangeError(
+def invalid_range(requested: str, size: int | None) -> RangeNotSatisfiableError:
+    return RangeNotSatisfiableError(
         f"InvalidRange: {requested} is not satisfiable for an object of "
         f"{size if size is not None else 'unknown'} plaintext bytes",
     )

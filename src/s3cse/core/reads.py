@@ -9,17 +9,15 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from ..errors import (
-    ConfigurationError,
-    InstructionFileError,
-    InvalidRangeError,
-    NotEncryptedError,
-    ObjectNotFoundError,
-    S3CSEError,
-)
 from . import envelope, integrity, metadata, ranges, sidecars
 from .ciphers import ContentKey
 from .config import CryptoConfig
+from .errors import (
+    ConfigurationError,
+    InstructionFileError,
+    NotEncryptedError,
+    S3CSEError,
+)
 from .gcm import BLOCK, GcmLayout
 from .metadata import ContentMetadata
 
@@ -130,19 +128,6 @@ def range_decryptor(
 
 
 INDEX_HEADER_RANGE = f"bytes=0-{integrity.HEADER_SIZE - 1}"
-
-
-def raise_unless_no_index(error: S3CSEError) -> None:
-    """After a failed fetch of an index header: returns when the object has no index,
-    else raises. An empty sidecar answers the header's Range with 416: that is a damaged
-    index, not a bad range."""
-    if isinstance(error, ObjectNotFoundError):
-        return
-    if isinstance(error, InvalidRangeError):
-        raise integrity.IndexMismatchError(
-            "the integrity index is empty: it was altered", bucket=error.bucket, key=error.key
-        ) from None
-    raise error
 
 
 def sidecar_header(response: Mapping[str, Any], data: bytes) -> integrity.SidecarHeader | None:

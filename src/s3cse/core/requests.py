@@ -16,13 +16,13 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import IO, Any
 
-from ..errors import (
-    ConfigurationError,
-    ContentTooLargeError,
-)
 from . import envelope, integrity, metadata, sidecars
 from .ciphers import ContentKey
 from .config import CryptoConfig
+from .errors import (
+    ConfigurationError,
+    ContentTooLargeError,
+)
 from .materials import EncryptionMaterials, EncryptionRequest
 from .metadata import ContentMetadata
 from .suites import AlgorithmSuite

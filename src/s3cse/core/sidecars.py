@@ -28,8 +28,8 @@ from __future__ import annotations
 import enum
 from collections.abc import Collection, Iterable, Mapping
 
-from ..errors import ConfigurationError, MetadataError
 from . import integrity, metadata
+from .errors import ConfigurationError, MetadataError
 from .suites import GCM_HKDF_COMMIT
 
 INSTRUCTION_SUFFIX = metadata.DEFAULT_INSTRUCTION_SUFFIX

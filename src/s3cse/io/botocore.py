@@ -13,6 +13,7 @@ from typing import Any
 
 from ..core import sidecars
 from ..core.config import CryptoConfig
+from ..core.integrity import IndexMismatchError
 from ..core.materials import DefaultMaterialsManager, Keyring, MaterialsManager
 from ..errors import (
     ConfigurationError,
@@ -204,3 +205,16 @@ class WrapsS3Client:
         """The wrapped S3 client's exceptions (``client.exceptions.NoSuchKey``), as on a
         boto3 client: the errors this client raises for S3's answers are those too."""
         return self.s3.exceptions
+
+
+def raise_unless_no_index(error: S3CSEError) -> None:
+    """After a failed fetch of an index header: returns when the object has no index,
+    else raises. An empty sidecar answers the header's Range with 416: that is a damaged
+    index, not a bad range."""
+    if isinstance(error, ObjectNotFoundError):
+        return
+    if isinstance(error, InvalidRangeError):
+        raise IndexMismatchError(
+            "the integrity index is empty: it was altered", bucket=error.bucket, key=error.key
+        ) from None
+    raise error

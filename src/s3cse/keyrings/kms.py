@@ -9,7 +9,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections.abc import Callable, Mapping
-from typing import Any
+from typing import Any, Literal, Protocol
 
 from ..core.materials import (
     DecryptionRequest,
@@ -301,6 +301,24 @@ def materials_from(
     )
 
 
+KmsOperation = Literal["generate_data_key", "encrypt", "decrypt"]
+
+
+class KmsClient(Protocol):
+    """The calls a KMS keyring makes: a boto3 KMS client has them (``AsyncKmsKeyring``:
+    an aiobotocore one, whose calls are awaited). Typed loosely so that clients typed by
+    stubs fit, while an object lacking one of them is caught by a type checker."""
+
+    @property
+    def generate_data_key(self) -> Callable[..., Any]: ...
+
+    @property
+    def encrypt(self) -> Callable[..., Any]: ...
+
+    @property
+    def decrypt(self) -> Callable[..., Any]: ...
+
+
 class KmsKeyring(Keyring):
     """Writes ``kms+context``; reads it and, with legacy on, V1-era ``kms``.
 
@@ -309,7 +327,7 @@ class KmsKeyring(Keyring):
     response checking. ``AsyncKmsKeyring`` makes the call with an aiobotocore client.
     """
 
-    def __init__(self, key_id: str, *, kms_client: Any = None) -> None:
+    def __init__(self, key_id: str, *, kms_client: KmsClient | None = None) -> None:
         if not key_id:
             raise ConfigurationError("a KMS keyring needs a key id, ARN or alias")
         self.key_id = key_id
@@ -319,7 +337,7 @@ class KmsKeyring(Keyring):
         return f"{type(self).__name__}(key_id={self.key_id!r})"
 
     @property
-    def client(self) -> Any:
+    def client(self) -> KmsClient:
         if self._client is None:
             import boto3
 
@@ -360,7 +378,7 @@ class KmsKeyring(Keyring):
             await self._acall("decrypt", params), "Plaintext", self.key_id, "Decrypt"
         )
 
-    def _call(self, operation: str, params: dict[str, Any]) -> dict[str, Any]:
+    def _call(self, operation: KmsOperation, params: dict[str, Any]) -> dict[str, Any]:
         from botocore.exceptions import BotoCoreError, ClientError
 
         try:
@@ -369,7 +387,7 @@ class KmsKeyring(Keyring):
             raise translate_kms_error(exc, self.key_id, operation) from None
         return response
 
-    async def _acall(self, operation: str, params: dict[str, Any]) -> dict[str, Any]:
+    async def _acall(self, operation: KmsOperation, params: dict[str, Any]) -> dict[str, Any]:
         """A boto3 client blocks: keep it off the event loop."""
         return await asyncio.to_thread(self._call, operation, params)
 
@@ -382,13 +400,13 @@ class AsyncKmsKeyring(KmsKeyring):
     (``AsyncEncryptionClient.create`` does that on exit).
     """
 
-    def __init__(self, key_id: str, *, kms_client: Any = None) -> None:
+    def __init__(self, key_id: str, *, kms_client: KmsClient | None = None) -> None:
         super().__init__(key_id, kms_client=kms_client)
         self._exit_stack: contextlib.AsyncExitStack | None = None
         self._opening: asyncio.Lock | None = None
 
     @property
-    def client(self) -> Any:
+    def client(self) -> KmsClient:
         if self._client is None:
             raise ConfigurationError(
                 "AsyncKmsKeyring works with AsyncEncryptionClient only; the sync client "
@@ -396,13 +414,13 @@ class AsyncKmsKeyring(KmsKeyring):
             )
         return self._client
 
-    def _call(self, operation: str, params: dict[str, Any]) -> dict[str, Any]:
+    def _call(self, operation: KmsOperation, params: dict[str, Any]) -> dict[str, Any]:
         raise ConfigurationError(
             "AsyncKmsKeyring works with AsyncEncryptionClient only; the sync client takes "
             "KmsKeyring"
         )
 
-    async def _acall(self, operation: str, params: dict[str, Any]) -> dict[str, Any]:
+    async def _acall(self, operation: KmsOperation, params: dict[str, Any]) -> dict[str, Any]:
         from botocore.exceptions import BotoCoreError, ClientError
 
         try:  # opening the client fails too when no region is set
@@ -412,7 +430,7 @@ class AsyncKmsKeyring(KmsKeyring):
             raise translate_kms_error(exc, self.key_id, operation) from None
         return response
 
-    async def _aclient(self) -> Any:
+    async def _aclient(self) -> KmsClient:
         if self._client is not None:
             return self._client
         if self._opening is None:
@@ -426,7 +444,7 @@ class AsyncKmsKeyring(KmsKeyring):
                     get_session().create_client("kms", config=aio_botocore_config())
                 )
                 self._exit_stack = stack
-        return self._client
+        return self.client
 
     async def aclose(self) -> None:
         stack, self._exit_stack = self._exit_stack, None
