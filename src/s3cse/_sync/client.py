@@ -18,6 +18,7 @@ from ..core import listing, requests, sidecars
 from ..core.config import CryptoConfig, CryptoOptions
 from ..core.materials import Keyring, MaterialsManager
 from ..core.multipart import Callback, TransferConfig
+from ..core.responses import HeadObjectResponse, ListObjectsResponse, PutObjectResponse
 from ..errors import located
 from ..io.backends import (
     PutBody,
@@ -27,13 +28,8 @@ from ..io.backends import (
 )
 from ..io.botocore import WrapsS3Client, client_settings
 from ..io.files import writing_to
-from ..responses import (
-    GetObjectResponse,
-    HeadObjectResponse,
-    ListObjectsResponse,
-    PutObjectResponse,
-)
 from . import reading, writing
+from .responses import GetObjectResponse
 from .session import Session, probe_sidecars
 from .transfer import TransferManager
 
