@@ -26,6 +26,7 @@ from ..io.backends import (
 )
 from ..io.botocore import WrapsS3Client, client_settings
 from ..io.files import writing_to
+from ..io.s3api import AsyncS3Client
 from ..responses import (
     AsyncGetObjectResponse,
     HeadObjectResponse,
@@ -53,12 +54,12 @@ class AsyncEncryptionClient(WrapsS3Client):
         keyring: Keyring | None = None,
         *,
         materials: MaterialsManager | None = None,
-        s3_client: Any = None,
+        s3_client: AsyncS3Client | None = None,
         config: CryptoConfig | None = None,
         **options: Unpack[CryptoOptions],
     ) -> None:
         self.materials, self.config = client_settings(keyring, materials, config, options)
-        self.s3 = async_default_s3_client() if s3_client is None else s3_client
+        self.s3: AsyncS3Client = async_default_s3_client() if s3_client is None else s3_client
         self.session = AsyncSession(self.s3, self.materials, self.config)
 
     def __getattr__(self, name: str) -> Any:
