@@ -42,16 +42,9 @@ from ..errors import S3CSEError, located
 from ..io.aio import is_async_writer
 from ..io.backends import (
     AsyncPlainSource,
-    AsyncRunner,
-    AsyncSemaphore,
     AsyncSink,
-    async_copy_spool,
-    async_fill_part,
-    async_known_length,
     async_run_blocking,
     async_sink_write,
-    async_stoppable_sink,
-    async_thread_callback,
     async_upload_args,
 )
 from ..io.botocore import report_unaborted_upload
@@ -64,6 +57,15 @@ from ..io.parts import (
     Upload,
     parallel_download_applies,
     tagged_tail,
+)
+from ..io.running import (
+    AsyncRunner,
+    AsyncSemaphore,
+    async_copy_spool,
+    async_fill_part,
+    async_known_length,
+    async_stoppable_sink,
+    async_thread_callback,
 )
 from . import reading, writing
 from .session import AsyncSession

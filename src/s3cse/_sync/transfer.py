@@ -43,16 +43,9 @@ from ..errors import S3CSEError, located
 from ..io.aio import is_async_writer
 from ..io.backends import (
     PlainSource,
-    Runner,
-    Semaphore,
     Sink,
-    copy_spool,
-    fill_part,
-    known_length,
     run_blocking,
     sink_write,
-    stoppable_sink,
-    thread_callback,
     upload_args,
 )
 from ..io.botocore import report_unaborted_upload
@@ -65,6 +58,15 @@ from ..io.parts import (
     Upload,
     parallel_download_applies,
     tagged_tail,
+)
+from ..io.running import (
+    Runner,
+    Semaphore,
+    copy_spool,
+    fill_part,
+    known_length,
+    stoppable_sink,
+    thread_callback,
 )
 from . import reading, writing
 from .session import Session
