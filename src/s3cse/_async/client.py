@@ -113,8 +113,7 @@ class AsyncEncryptionClient(WrapsS3Client):
         ``ExtraArgs`` takes S3's PutObject arguments and ``EncryptionContext`` /
         ``InstructionFile`` / ``IntegrityIndex``.
         """
-        extra = dict(ExtraArgs or {})
-        context = extra.pop("EncryptionContext", None)
+        extra, context = transfer_args(ExtraArgs)
         return await AsyncTransferManager(self.session, Config).upload_file(
             Filename, Bucket, Key, extra, Callback, context
         )
@@ -130,8 +129,7 @@ class AsyncEncryptionClient(WrapsS3Client):
     ) -> dict[str, Any]:
         """Upload from a binary file object (or another object's ``get_object`` Body, or
         for the async client an async reader); pipes stream with bounded read-ahead."""
-        extra = dict(ExtraArgs or {})
-        context = extra.pop("EncryptionContext", None)
+        extra, context = transfer_args(ExtraArgs)
         return await AsyncTransferManager(self.session, Config).upload_fileobj(
             cast(Any, Fileobj), Bucket, Key, extra, Callback, context
         )
@@ -172,8 +170,7 @@ class AsyncEncryptionClient(WrapsS3Client):
         arguments) take GetObject's arguments and ``EncryptionContext`` /
         ``InstructionFileSuffix``.
         """
-        extra = {**dict(ExtraArgs or {}), **kwargs}
-        context = extra.pop("EncryptionContext", None)
+        extra, context = transfer_args(ExtraArgs, kwargs)
         await AsyncTransferManager(self.session, Config).download_file(
             Bucket, Key, Filename, Callback, context, **extra
         )
@@ -193,8 +190,7 @@ class AsyncEncryptionClient(WrapsS3Client):
         waits in a private spool (memory up to ``spool_threshold``, then an unnamed
         temporary file in ``spool_dir``). Under ``delayed_authentication`` it is written
         as it arrives, and holds unauthenticated bytes if this raises."""
-        extra = {**dict(ExtraArgs or {}), **kwargs}
-        context = extra.pop("EncryptionContext", None)
+        extra, context = transfer_args(ExtraArgs, kwargs)
         with writing_to(Fileobj, Bucket, Key):
             return await AsyncTransferManager(self.session, Config).download_fileobj(
                 Bucket, Key, Fileobj, Callback, context, **extra
@@ -365,3 +361,12 @@ class AsyncEncryptionClient(WrapsS3Client):
         return await self.s3.delete_objects(
             Bucket=Bucket, Delete=requests.with_sidecars(Delete, kinds), **kwargs
         )
+
+
+def transfer_args(
+    extra_args: Mapping[str, Any] | None, kwargs: Mapping[str, Any] | None = None
+) -> tuple[dict[str, Any], Mapping[str, str] | None]:
+    """A transfer's ``ExtraArgs`` (and keyword arguments) for S3, and apart from them the
+    encryption context, which s3cse takes and S3 never sees."""
+    extra = {**dict(extra_args or {}), **dict(kwargs or {})}
+    return extra, extra.pop("EncryptionContext", None)
