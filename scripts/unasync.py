@@ -3,8 +3,9 @@
 
 Every file in ``_async`` is rewritten token by token with the table below, then sorted
 and formatted by ruff, and written under the same name in ``_sync``. What truly differs
-between the flavours is written by hand in ``s3cse.io.backends`` as ``AsyncX`` / ``X``
-pairs, which the rename of ``Async``-prefixed names maps one onto the other.
+between the flavours is written by hand in ``s3cse.io.backends`` (and, for a transfer's
+parts, ``s3cse.io.running``) as ``AsyncX`` / ``X`` pairs, which the rename of
+``Async``-prefixed names maps one onto the other.
 
     python scripts/unasync.py            # regenerate _sync/
     python scripts/unasync.py --check    # exit 1 naming each stale file in _sync/

@@ -18,8 +18,8 @@ from .core.multipart import (
     part_size_for,
     plan_parts,
 )
-from .io.backends import fill_part
 from .io.parts import PartBody, TransferStopped, Upload
+from .io.running import fill_part
 from .io.stopping import stop_all_transfers
 
 __all__ = [

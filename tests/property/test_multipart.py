@@ -28,7 +28,7 @@ from s3cse.core.multipart import (
     upload_part_size,
 )
 from s3cse.core.suites import GCM_MAX_PLAINTEXT
-from s3cse.io.backends import fill_part
+from s3cse.io.running import fill_part
 
 MiB = 1024 * 1024
 CHUNKSIZES = st.sampled_from([MIN_PART_SIZE, 8 * MiB]) | st.integers(

@@ -27,6 +27,7 @@ from ..io.backends import (
 )
 from ..io.botocore import WrapsS3Client, client_settings
 from ..io.files import writing_to
+from ..io.s3api import AsyncS3Client
 from . import reading, writing
 from .responses import AsyncGetObjectResponse
 from .session import AsyncSession, probe_sidecars
@@ -49,12 +50,12 @@ class AsyncEncryptionClient(WrapsS3Client):
         keyring: Keyring | None = None,
         *,
         materials: MaterialsManager | None = None,
-        s3_client: Any = None,
+        s3_client: AsyncS3Client | None = None,
         config: CryptoConfig | None = None,
         **options: Unpack[CryptoOptions],
     ) -> None:
         self.materials, self.config = client_settings(keyring, materials, config, options)
-        self.s3 = async_default_s3_client() if s3_client is None else s3_client
+        self.s3: AsyncS3Client = async_default_s3_client() if s3_client is None else s3_client
         self.session = AsyncSession(self.s3, self.materials, self.config)
 
     def __getattr__(self, name: str) -> Any:
@@ -108,8 +109,7 @@ class AsyncEncryptionClient(WrapsS3Client):
         ``ExtraArgs`` takes S3's PutObject arguments and ``EncryptionContext`` /
         ``InstructionFile`` / ``IntegrityIndex``.
         """
-        extra = dict(ExtraArgs or {})
-        context = extra.pop("EncryptionContext", None)
+        extra, context = transfer_args(ExtraArgs)
         return await AsyncTransferManager(self.session, Config).upload_file(
             Filename, Bucket, Key, extra, Callback, context
         )
@@ -125,8 +125,7 @@ class AsyncEncryptionClient(WrapsS3Client):
     ) -> dict[str, Any]:
         """Upload from a binary file object (or another object's ``get_object`` Body, or
         for the async client an async reader); pipes stream with bounded read-ahead."""
-        extra = dict(ExtraArgs or {})
-        context = extra.pop("EncryptionContext", None)
+        extra, context = transfer_args(ExtraArgs)
         return await AsyncTransferManager(self.session, Config).upload_fileobj(
             cast(Any, Fileobj), Bucket, Key, extra, Callback, context
         )
@@ -167,8 +166,7 @@ class AsyncEncryptionClient(WrapsS3Client):
         arguments) take GetObject's arguments and ``EncryptionContext`` /
         ``InstructionFileSuffix``.
         """
-        extra = {**dict(ExtraArgs or {}), **kwargs}
-        context = extra.pop("EncryptionContext", None)
+        extra, context = transfer_args(ExtraArgs, kwargs)
         await AsyncTransferManager(self.session, Config).download_file(
             Bucket, Key, Filename, Callback, context, **extra
         )
@@ -188,8 +186,7 @@ class AsyncEncryptionClient(WrapsS3Client):
         waits in a private spool (memory up to ``spool_threshold``, then an unnamed
         temporary file in ``spool_dir``). Under ``delayed_authentication`` it is written
         as it arrives, and holds unauthenticated bytes if this raises."""
-        extra = {**dict(ExtraArgs or {}), **kwargs}
-        context = extra.pop("EncryptionContext", None)
+        extra, context = transfer_args(ExtraArgs, kwargs)
         with writing_to(Fileobj, Bucket, Key):
             return await AsyncTransferManager(self.session, Config).download_fileobj(
                 Bucket, Key, Fileobj, Callback, context, **extra
@@ -360,3 +357,12 @@ class AsyncEncryptionClient(WrapsS3Client):
         return await self.s3.delete_objects(
             Bucket=Bucket, Delete=requests.with_sidecars(Delete, kinds), **kwargs
         )
+
+
+def transfer_args(
+    extra_args: Mapping[str, Any] | None, kwargs: Mapping[str, Any] | None = None
+) -> tuple[dict[str, Any], Mapping[str, str] | None]:
+    """A transfer's ``ExtraArgs`` (and keyword arguments) for S3, and apart from them the
+    encryption context, which s3cse takes and S3 never sees."""
+    extra = {**dict(extra_args or {}), **dict(kwargs or {})}
+    return extra, extra.pop("EncryptionContext", None)

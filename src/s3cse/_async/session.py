@@ -28,6 +28,7 @@ from ..io.botocore import (
     s3_errors,
     translate_s3_error,
 )
+from ..io.s3api import AsyncS3Client
 from .bodies import AsyncGuardedBody
 from .streams import read_all, read_full
 
@@ -37,7 +38,9 @@ PROBES_AT_ONCE = 8
 class AsyncSession:
     """An S3 client, a materials manager and a configuration, answering in s3cse's terms."""
 
-    def __init__(self, s3: Any, materials: MaterialsManager, config: CryptoConfig) -> None:
+    def __init__(
+        self, s3: AsyncS3Client, materials: MaterialsManager, config: CryptoConfig
+    ) -> None:
         self.s3, self.materials, self.config = s3, materials, config
 
     # ------------------------------------------------------------------ S3
@@ -199,7 +202,7 @@ class AsyncSession:
 
 
 async def probe_sidecar(
-    s3: Any,
+    s3: AsyncS3Client,
     bucket: str,
     key: str,
     sse_c: Mapping[str, Any] | None = None,
@@ -221,7 +224,7 @@ async def probe_sidecar(
 
 
 async def probe_sidecars(
-    s3: Any,
+    s3: AsyncS3Client,
     bucket: str,
     keys: Iterable[str],
     sse_c: Mapping[str, Any] | None = None,
@@ -237,7 +240,7 @@ async def probe_sidecars(
 
 
 async def listing_with_sidecars(
-    s3: Any,
+    s3: AsyncS3Client,
     bucket: str,
     pages: AsyncIterable[Mapping[str, Any]],
     sse_c: Mapping[str, Any] | None = None,
@@ -261,7 +264,7 @@ async def listing_with_sidecars(
 
 
 async def fetch_content_metadata(
-    s3: Any,
+    s3: AsyncS3Client,
     bucket: str,
     key: str,
     object_md: Mapping[str, str],

@@ -28,6 +28,7 @@ from ..io.backends import (
 )
 from ..io.botocore import WrapsS3Client, client_settings
 from ..io.files import writing_to
+from ..io.s3api import S3Client
 from . import reading, writing
 from .responses import GetObjectResponse
 from .session import Session, probe_sidecars
@@ -50,12 +51,12 @@ class EncryptionClient(WrapsS3Client):
         keyring: Keyring | None = None,
         *,
         materials: MaterialsManager | None = None,
-        s3_client: Any = None,
+        s3_client: S3Client | None = None,
         config: CryptoConfig | None = None,
         **options: Unpack[CryptoOptions],
     ) -> None:
         self.materials, self.config = client_settings(keyring, materials, config, options)
-        self.s3 = default_s3_client() if s3_client is None else s3_client
+        self.s3: S3Client = default_s3_client() if s3_client is None else s3_client
         self.session = Session(self.s3, self.materials, self.config)
 
     def __getattr__(self, name: str) -> Any:
@@ -109,8 +110,7 @@ class EncryptionClient(WrapsS3Client):
         ``ExtraArgs`` takes S3's PutObject arguments and ``EncryptionContext`` /
         ``InstructionFile`` / ``IntegrityIndex``.
         """
-        extra = dict(ExtraArgs or {})
-        context = extra.pop("EncryptionContext", None)
+        extra, context = transfer_args(ExtraArgs)
         return TransferManager(self.session, Config).upload_file(
             Filename, Bucket, Key, extra, Callback, context
         )
@@ -126,8 +126,7 @@ class EncryptionClient(WrapsS3Client):
     ) -> dict[str, Any]:
         """Upload from a binary file object (or another object's ``get_object`` Body, or
         for the async client an async reader); pipes stream with bounded read-ahead."""
-        extra = dict(ExtraArgs or {})
-        context = extra.pop("EncryptionContext", None)
+        extra, context = transfer_args(ExtraArgs)
         return TransferManager(self.session, Config).upload_fileobj(
             cast(Any, Fileobj), Bucket, Key, extra, Callback, context
         )
@@ -168,8 +167,7 @@ class EncryptionClient(WrapsS3Client):
         arguments) take GetObject's arguments and ``EncryptionContext`` /
         ``InstructionFileSuffix``.
         """
-        extra = {**dict(ExtraArgs or {}), **kwargs}
-        context = extra.pop("EncryptionContext", None)
+        extra, context = transfer_args(ExtraArgs, kwargs)
         TransferManager(self.session, Config).download_file(
             Bucket, Key, Filename, Callback, context, **extra
         )
@@ -189,8 +187,7 @@ class EncryptionClient(WrapsS3Client):
         waits in a private spool (memory up to ``spool_threshold``, then an unnamed
         temporary file in ``spool_dir``). Under ``delayed_authentication`` it is written
         as it arrives, and holds unauthenticated bytes if this raises."""
-        extra = {**dict(ExtraArgs or {}), **kwargs}
-        context = extra.pop("EncryptionContext", None)
+        extra, context = transfer_args(ExtraArgs, kwargs)
         with writing_to(Fileobj, Bucket, Key):
             return TransferManager(self.session, Config).download_fileobj(
                 Bucket, Key, Fileobj, Callback, context, **extra
@@ -351,3 +348,12 @@ class EncryptionClient(WrapsS3Client):
         return self.s3.delete_objects(
             Bucket=Bucket, Delete=requests.with_sidecars(Delete, kinds), **kwargs
         )
+
+
+def transfer_args(
+    extra_args: Mapping[str, Any] | None, kwargs: Mapping[str, Any] | None = None
+) -> tuple[dict[str, Any], Mapping[str, str] | None]:
+    """A transfer's ``ExtraArgs`` (and keyword arguments) for S3, and apart from them the
+    encryption context, which s3cse takes and S3 never sees."""
+    extra = {**dict(extra_args or {}), **dict(kwargs or {})}
+    return extra, extra.pop("EncryptionContext", None)

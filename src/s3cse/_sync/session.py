@@ -29,6 +29,7 @@ from ..io.botocore import (
     s3_errors,
     translate_s3_error,
 )
+from ..io.s3api import S3Client
 from .bodies import GuardedBody
 from .streams import read_all, read_full
 
@@ -38,7 +39,7 @@ PROBES_AT_ONCE = 8
 class Session:
     """An S3 client, a materials manager and a configuration, answering in s3cse's terms."""
 
-    def __init__(self, s3: Any, materials: MaterialsManager, config: CryptoConfig) -> None:
+    def __init__(self, s3: S3Client, materials: MaterialsManager, config: CryptoConfig) -> None:
         self.s3, self.materials, self.config = s3, materials, config
 
     # ------------------------------------------------------------------ S3
@@ -196,7 +197,7 @@ class Session:
 
 
 def probe_sidecar(
-    s3: Any,
+    s3: S3Client,
     bucket: str,
     key: str,
     sse_c: Mapping[str, Any] | None = None,
@@ -218,7 +219,7 @@ def probe_sidecar(
 
 
 def probe_sidecars(
-    s3: Any,
+    s3: S3Client,
     bucket: str,
     keys: Iterable[str],
     sse_c: Mapping[str, Any] | None = None,
@@ -234,7 +235,7 @@ def probe_sidecars(
 
 
 def listing_with_sidecars(
-    s3: Any,
+    s3: S3Client,
     bucket: str,
     pages: Iterable[Mapping[str, Any]],
     sse_c: Mapping[str, Any] | None = None,
@@ -258,7 +259,7 @@ def listing_with_sidecars(
 
 
 def fetch_content_metadata(
-    s3: Any,
+    s3: S3Client,
     bucket: str,
     key: str,
     object_md: Mapping[str, str],

@@ -6,8 +6,9 @@ AES-GCM is one stream, which is why the AWS clients upload the parts of an encry
 object one after another. ``gcm`` splits it: every part is encrypted on its own at its
 counter offset and its GHASH contribution is combined at the end, so parts are encrypted
 and uploaded concurrently and the tag goes at the end of the last part. Downloads run
-the same way backwards: ranged GETs decrypted in parallel into a private file, the tag
-checked over the whole object before anything reaches the destination (``destinations``).
+the same way backwards (``ranged``): ranged GETs decrypted in parallel into a private
+file, the tag checked over the whole object before anything reaches the destination
+(``destinations``).
 
 Memory stays bounded: file parts are read and encrypted as botocore sends them
 (``io.parts``); only pipes are buffered, in ``max_concurrency + 1`` part buffers reused
@@ -18,41 +19,30 @@ from __future__ import annotations
 
 import contextlib
 import os
-import threading
 from collections.abc import Mapping
-from functools import partial
 from pathlib import Path
 from typing import IO, Any
 
 from ..core import requests
-from ..core.gcm import GcmLayout, PartDecryptor, PartHash
+from ..core.gcm import GcmLayout
 from ..core.multipart import (
-    BODY_STEP,
     Callback,
     PartBuffers,
     SentPart,
     StreamCutter,
     TransferConfig,
     buffer_reader,
-    download_plan,
     plan_parts,
     pop_put_options,
     upload_part_size,
 )
-from ..errors import S3CSEError, located
+from ..errors import located
 from ..io.aio import is_async_writer
 from ..io.backends import (
     PlainSource,
-    Runner,
-    Semaphore,
     Sink,
-    copy_spool,
-    fill_part,
-    known_length,
     run_blocking,
     sink_write,
-    stoppable_sink,
-    thread_callback,
     upload_args,
 )
 from ..io.botocore import report_unaborted_upload
@@ -60,13 +50,20 @@ from ..io.files import Spool, atomic_destination
 from ..io.parts import (
     PartBody,
     PositionalReader,
-    PositionalWriter,
-    TransferStopped,
     Upload,
     parallel_download_applies,
     tagged_tail,
 )
-from . import reading, writing
+from ..io.running import (
+    Runner,
+    Semaphore,
+    copy_spool,
+    fill_part,
+    known_length,
+    stoppable_sink,
+    thread_callback,
+)
+from . import ranged, reading, writing
 from .session import Session
 from .streams import read_full
 
@@ -360,68 +357,6 @@ class TransferManager:
         callback: Callback | None = None,
     ) -> int:
         """Parallel ranged GETs of an AES-GCM object whose key is known, tag verified."""
-        plain_size, plan = download_plan(layout, size, self.config)
-        writer = PositionalWriter(fileobj)
-        with Runner(self.config.max_concurrency) as runner:
-            futures = [
-                runner.submit(
-                    self._download_range,
-                    bucket,
-                    key,
-                    layout,
-                    offset,
-                    length,
-                    writer,
-                    callback,
-                    get_args,
-                    runner.stopping,
-                )
-                for offset, length in plan
-            ]
-            tag_range = f"bytes={plain_size}-{size - 1}"
-            read_tag = partial(self.session.read_body, Range=tag_range, **get_args)
-            tag = runner.submit(read_tag, bucket, key, "ranged download")
-            hashes = runner.gather(futures)
-            stored_tag = (runner.gather([tag]))[0]
-        layout.verify(hashes, stored_tag)
-        writer.finish(plain_size)
-        return plain_size
-
-    def _download_range(
-        self,
-        bucket: str,
-        key: str,
-        layout: GcmLayout,
-        offset: int,
-        length: int,
-        writer: PositionalWriter,
-        callback: Callback | None,
-        get_args: Mapping[str, Any],
-        stopping: threading.Event,
-    ) -> PartHash:
-        decryptor = PartDecryptor(layout, offset)
-        if length == 0:
-            return decryptor.finalize()
-        response = self.session.call(
-            "get_object",
-            bucket,
-            key,
-            "ranged download",
-            Range=f"bytes={offset}-{offset + length - 1}",
-            **get_args,
+        return ranged.download_verified(
+            self.session, self.config, bucket, key, fileobj, layout, size, get_args, callback
         )
-        position = offset
-        stream = response["Body"]
-        try:
-            while chunk := stream.read(BODY_STEP):
-                if stopping.is_set():
-                    raise TransferStopped
-                writer.write_at(position, decryptor.update(chunk))
-                position += len(chunk)
-                if callback:
-                    callback(len(chunk))
-        finally:
-            stream.close()
-        if position != offset + length:
-            raise S3CSEError(f"ranged download returned {position - offset} of {length} bytes")
-        return decryptor.finalize()

@@ -184,13 +184,7 @@ class RangeDecryptor:
             tail = self._ctx.update(bytes(self._buffer))  # type: ignore[attr-defined]
             self._buffer.clear()
             if self._plan.reaches_end:
-                unpadder = padding.PKCS7(128).unpadder()
-                try:
-                    tail = unpadder.update(tail) + unpadder.finalize()
-                except ValueError:
-                    raise AuthenticationError(
-                        "AES-CBC padding is invalid: wrong key or altered content"
-                    ) from None
+                tail = unpad(tail)
         return self._window(tail)
 
     def _window(self, plain: bytes) -> bytes:
@@ -210,11 +204,16 @@ def cbc_plaintext_size(
     iv = object_iv if len(last_blocks) == BLOCK else last_blocks[:BLOCK]
     decryptor = Cipher(algorithms.AES(content_key.key), modes.CBC(iv)).decryptor()
     block = decryptor.update(last_blocks[-BLOCK:]) + decryptor.finalize()
+    return stored_size - BLOCK + len(unpad(block))
+
+
+def unpad(plain: bytes) -> bytes:
+    """The last block(s) of an AES-CBC object without their PKCS#7 padding; a padding
+    that does not check out means a wrong key or altered content."""
     unpadder = padding.PKCS7(128).unpadder()
     try:
-        kept = unpadder.update(block) + unpadder.finalize()
+        return unpadder.update(plain) + unpadder.finalize()
     except ValueError:
         raise AuthenticationError(
             "AES-CBC padding is invalid: wrong key or altered content"
         ) from None
-    return stored_size - BLOCK + len(kept)

@@ -1,36 +1,31 @@
-"""The only hand-written differences between the async flavour of s3cse and the sync one
+"""The hand-written differences between the async flavour of s3cse and the sync one
 generated from it (``scripts/unasync.py``): each ``AsyncX`` here has an ``X`` twin, and
-the generator renames one to the other.
+the generator renames one to the other. Those of running a transfer's parts are in
+``running``.
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import inspect
 import io
-import threading
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Iterator, Mapping
-from concurrent.futures import Future, ThreadPoolExecutor
+from collections.abc import Awaitable, Callable, Iterable, Mapping
+from concurrent.futures import ThreadPoolExecutor
 from typing import IO, Any, TypeVar
 
 from ..core.config import CryptoConfig
-from ..core.multipart import BODY_STEP, Callback, StreamCutter
 from ..core.pumps import CHUNK
-from ..core.requests import SealedPut, binary_source, body_length, remaining_length
+from ..core.requests import SealedPut, binary_source, body_length
 from ..errors import ConfigurationError
 from .aio import (
     body_checksum,
     checksum_algorithm,
     is_async_reader,
-    is_async_writer,
     request_body,
     sink_writer,
 )
 from .encrypting import CiphertextBody, SpoolEncryptor, ciphertext_body
-from .files import Spool
 from .retries import botocore_config
-from .stopping import StopCheckingSink, cancel_all, gather_futures, raise_first_failure, running
 
 T = TypeVar("T")
 U = TypeVar("U")
@@ -249,107 +244,6 @@ def upload_args(s3: Any, stream: Any, args: Mapping[str, Any]) -> dict[str, Any]
     return {"Body": stream}
 
 
-# ---------------------------------------------------------------------- transfers
-
-AsyncSemaphore = asyncio.Semaphore
-Semaphore = threading.BoundedSemaphore
-
-
-class AsyncRunner:
-    """Runs calls as tasks, at most ``limit`` at once. ``gather`` raises the first
-    failure once the other tasks are cancelled; so does leaving the block on an error.
-    ``stopping`` is the flag the parts' bodies check (read on aiohttp's threads)."""
-
-    def __init__(self, limit: int, stopping: threading.Event | None = None) -> None:
-        self.stopping = stopping if stopping is not None else threading.Event()
-        self._slots = asyncio.Semaphore(limit)
-        self._tasks: list[asyncio.Future[Any]] = []
-
-    async def __aenter__(self) -> AsyncRunner:
-        return self
-
-    async def __aexit__(self, kind: object, exc: BaseException | None, tb: object) -> None:
-        if exc is not None:
-            await cancel_all(self._tasks)
-
-    def submit(self, func: Callable[..., Awaitable[T]], *args: Any) -> asyncio.Future[T]:
-        async def bounded() -> T:
-            async with self._slots:
-                return await func(*args)
-
-        task = asyncio.ensure_future(bounded())
-        self._tasks.append(task)
-        return task
-
-    async def gather(self, futures: list[asyncio.Future[T]]) -> list[T]:
-        try:
-            return list(await asyncio.gather(*futures))
-        except BaseException:
-            await cancel_all(self._tasks)
-            raise
-
-    def raise_first_failure(self) -> None:
-        raise_first_failure(self._tasks, self.stopping)
-
-
-class Runner:
-    """Runs calls on a thread pool of ``limit`` threads. When the block fails or is
-    interrupted (Ctrl-C, SIGTERM; ``stop_all_transfers`` from another thread), work not
-    started is dropped and running work is asked to stop (``stopping``), so the
-    failure takes effect at once instead of after every part has been sent."""
-
-    def __init__(self, limit: int, stopping: threading.Event | None = None) -> None:
-        self._pool = ThreadPoolExecutor(limit)
-        self._running = running(stopping)
-        self._futures: list[Future[Any]] = []
-        self.stopping = threading.Event()
-
-    def __enter__(self) -> Runner:
-        self.stopping = self._running.__enter__()
-        return self
-
-    def __exit__(self, kind: Any, exc: BaseException | None, tb: Any) -> None:
-        try:
-            if exc is not None:
-                self.stopping.set()
-            self._pool.shutdown(wait=True, cancel_futures=exc is not None)
-        finally:
-            self._running.__exit__(kind, exc, tb)
-
-    def submit(self, func: Callable[..., T], *args: Any) -> Future[T]:
-        future = self._pool.submit(func, *args)
-        self._futures.append(future)
-        return future
-
-    def gather(self, futures: list[Future[T]]) -> list[T]:
-        return gather_futures(futures)
-
-    def raise_first_failure(self) -> None:
-        raise_first_failure(self._futures, self.stopping)
-
-
-@contextlib.asynccontextmanager
-async def async_stoppable_sink(sink: AsyncSink) -> AsyncIterator[AsyncSink]:
-    """A streamed download's destination (an async one stops when its task is cancelled)."""
-    yield sink
-
-
-@contextlib.contextmanager
-def stoppable_sink(sink: Sink) -> Iterator[Sink]:
-    """A destination that gives up the download writing into it once it is stopped."""
-    with running() as stopping:
-        yield StopCheckingSink(sink, stopping)  # type: ignore[misc]
-
-
-def async_known_length(source: AsyncPlainSource) -> int | None:
-    """The bytes left in an upload's source when it can tell without being read."""
-    return None if is_async_reader(source) else remaining_length(source)
-
-
-def known_length(source: PlainSource) -> int | None:
-    return remaining_length(source)
-
-
 async def async_read_some(source: Any, size: int) -> bytes:
     """One read of an async reader, or of a binary file or pipe on a worker thread."""
     if is_async_reader(source):
@@ -361,67 +255,3 @@ async def async_read_some(source: Any, size: int) -> bytes:
 def read_some(source: Any, size: int) -> bytes:
     data: bytes = source.read(size)
     return data
-
-
-async def async_fill_part(cutter: StreamCutter, source: Any) -> None:
-    """Read the part ``cutter`` has begun from an async reader, or from a binary file or
-    pipe on a worker thread."""
-    if not is_async_reader(source):
-        await async_run_blocking(fill_part, cutter, source)
-        return
-    while (space := cutter.space()) is not None:
-        data = await source.read(min(len(space), BODY_STEP))
-        space[: len(data)] = data
-        cutter.add(len(data))
-
-
-def fill_part(cutter: StreamCutter, fileobj: IO[bytes]) -> None:
-    """Read the part ``cutter`` has begun from a (blocking) binary file or pipe."""
-    while (space := cutter.space()) is not None:
-        cutter.add(read_into(fileobj, space))
-
-
-def read_into(fileobj: IO[bytes], space: memoryview) -> int:
-    """Read at most ``BODY_STEP`` bytes into ``space``, without allocating if the file can."""
-    space = space[:BODY_STEP]
-    readinto = getattr(fileobj, "readinto", None)
-    if readinto is not None:
-        return int(readinto(space) or 0)
-    data = fileobj.read(len(space))
-    space[: len(data)] = data
-    return len(data)
-
-
-def async_thread_callback(callback: Callback | None) -> Callback | None:
-    """Progress callbacks run on the event loop, though parts are read on worker threads."""
-    if callback is None:
-        return None
-    loop = asyncio.get_running_loop()
-    loop_thread = threading.get_ident()
-
-    def call(count: int) -> None:
-        if threading.get_ident() == loop_thread:
-            callback(count)
-        else:
-            loop.call_soon_threadsafe(callback, count)
-
-    return call
-
-
-def thread_callback(callback: Callback | None) -> Callback | None:
-    return callback
-
-
-async def async_copy_spool(spool: Spool, sink: AsyncSink) -> None:
-    """Hand verified plaintext to the caller's destination: an async writer on the
-    loop, a file or pipe (which may block) on a worker thread."""
-    write = sink_writer(sink)
-    if is_async_writer(sink):
-        for chunk in spool.chunks():
-            await write(chunk)
-    else:
-        await async_run_blocking(spool.copy_to, write)
-
-
-def copy_spool(spool: Spool, sink: Sink) -> None:
-    spool.copy_to(sink.write)

@@ -21,7 +21,6 @@ from ..core.materials import (
     check_legacy_wrap,
 )
 from ..core.metadata import WRAP_AES_ECB_V1, WRAP_AES_GCM, WRAP_AES_KEYWRAP
-from ..core.suites import DATA_KEY_LENGTH
 from ..errors import ConfigurationError, KeyUnwrapError, excerpt
 from .raw import DEFAULT_NAMES, KeyFileNames, RawKeyring, describe_pem
 
@@ -49,25 +48,13 @@ class AesKeyring(RawKeyring[bytes]):
             raise ConfigurationError("the current AES wrapping key must be 32 bytes (AES-256)")
         super().__init__(key, material_description, additional)
 
-    def __repr__(self) -> str:
-        return f"AesKeyring(material_description={self.material_description!r})"
-
     def wrap_algorithms(self) -> frozenset[str]:
         return frozenset({WRAP_AES_GCM, WRAP_AES_KEYWRAP, WRAP_AES_ECB_V1})
-
-    def on_encrypt(self, request: EncryptionRequest) -> EncryptionMaterials:
-        return self.wrap(request, random_nonzero(DATA_KEY_LENGTH, request.rng))
 
     def wrap(self, request: EncryptionRequest, data_key: bytes) -> EncryptionMaterials:
         iv = random_nonzero(_IV_LENGTH, request.rng)
         wrapped = iv + AESGCM(self.current_key).encrypt(iv, data_key, request.suite.wrap_binding)
-        return EncryptionMaterials(
-            suite=request.suite,
-            data_key=data_key,
-            encrypted_data_key=wrapped,
-            wrap_alg=WRAP_AES_GCM,
-            context=dict(self.material_description),
-        )
+        return self.wrapped(request, data_key, wrapped, WRAP_AES_GCM)
 
     def on_decrypt(self, request: DecryptionRequest) -> bytes:
         md = request.metadata

@@ -1,7 +1,8 @@
 """AWS KMS keyring: data keys from GenerateDataKey, unwrapped with Decrypt.
 
-Request building and response checking are pure functions; the KMS call itself is one
-method (``_call``, and ``_acall`` for the async client), so both shells reuse the rest.
+Request building (``kms_context``) and response checking are pure functions; the KMS
+call itself is one method (``_call``, and ``_acall`` for the async client), so both
+shells reuse the rest. Its failures become s3cse errors in ``kms_errors``.
 """
 
 from __future__ import annotations
@@ -16,256 +17,24 @@ from ..core.materials import (
     EncryptionMaterials,
     EncryptionRequest,
     Keyring,
-    check_legacy_wrap,
-    require_ascii_map,
 )
 from ..core.metadata import WRAP_KMS_CONTEXT, WRAP_KMS_V1
-from ..errors import (
-    ConfigurationError,
-    EncryptionContextMismatchError,
-    KeyUnwrapError,
-    KmsAccessDeniedError,
-    KmsError,
-    KmsKeyUnavailableError,
-    MetadataError,
-    S3CSEError,
-    excerpt,
-    revealing_values,
-)
-from ..io.awsenv import CREDENTIAL_CODES, CREDENTIALS_HINT, unreachable
+from ..errors import ConfigurationError, KmsError
 from ..io.retries import aio_botocore_config, botocore_config
+from .kms_context import decrypt_request, encrypt_request, generate_request
+from .kms_errors import translate_kms_error
 
-RESERVED_CONTEXT_KEY = "aws:x-amz-cek-alg"
-V1_CONTEXT_KEY = "kms_cmk_id"
-_RESERVED_KEYS = (RESERVED_CONTEXT_KEY, V1_CONTEXT_KEY)
-
-
-def generate_request(key_id: str, request: EncryptionRequest) -> dict[str, Any]:
-    """GenerateDataKey parameters: the caller's context plus the reserved algorithm key."""
-    context = require_ascii_map(request.encryption_context, "encryption context")
-    reserved = [k for k in _RESERVED_KEYS if k in context]
-    if reserved:
-        raise ConfigurationError(
-            f"{', '.join(reserved)} is reserved in the encryption context; remove it"
-        )
-    context[RESERVED_CONTEXT_KEY] = request.suite.kms_context_value
-    return {"KeyId": key_id, "KeySpec": "AES_256", "EncryptionContext": context}
-
-
-def decrypt_request(key_id: str, request: DecryptionRequest, legacy: bool) -> dict[str, Any]:
-    """Decrypt parameters, after checking the stored context against the expected one.
-
-    The checks run before KMS is called. KMS binds a data key to the exact context it was
-    made with, but it answers for whatever context the metadata says, so the metadata
-    alone must not decide which checks apply: a ``kms+context`` key relabelled ``kms``
-    would otherwise skip both the algorithm binding and the caller's context.
-    """
-    md = request.metadata
-    check_legacy_wrap(md.wrap_alg, legacy)
-    stored = dict(md.context)
-    if md.wrap_alg == WRAP_KMS_CONTEXT:
-        _check_algorithm_binding(stored, md.suite.kms_context_value)
-        visible = {k: v for k, v in stored.items() if k not in _RESERVED_KEYS}
-    else:
-        _check_v1_context(stored)
-        visible = {k: v for k, v in stored.items() if k != V1_CONTEXT_KEY}
-    _check_expected_context(dict(request.encryption_context), visible)
-    return {"KeyId": key_id, "CiphertextBlob": md.encrypted_data_key, "EncryptionContext": stored}
-
-
-def _check_algorithm_binding(stored: Mapping[str, str], claimed: str) -> None:
-    """A ``kms+context`` data key is bound to its content algorithm by the reserved key:
-    every writer of that wrap stores it, so its absence is as much a forgery as a
-    different value (KMS would hand out the key for whatever algorithm is claimed)."""
-    bound = stored.get(RESERVED_CONTEXT_KEY)
-    if bound is None:
-        raise MetadataError(
-            f"the object's KMS encryption context lacks {RESERVED_CONTEXT_KEY}, which every "
-            "'kms+context' writer stores: the metadata was altered"
-        )
-    if bound != claimed:
-        raise MetadataError(
-            f"the encryption context binds the key to {excerpt(bound)} but the object claims "
-            f"{claimed!r}: a downgrade attempt or altered metadata"
-        )
-
-
-def _check_v1_context(stored: Mapping[str, str]) -> None:
-    """A genuine V1-era ``kms`` envelope holds the key id under ``kms_cmk_id`` (plus any
-    material description of the writer's) and never the V2 algorithm key: a ``kms`` label
-    on a context carrying it is a ``kms+context`` key relabelled to dodge its binding."""
-    if RESERVED_CONTEXT_KEY in stored:
-        raise MetadataError(
-            f"the object claims the V1-era 'kms' wrap, but its encryption context carries "
-            f"{RESERVED_CONTEXT_KEY}, which only 'kms+context' writers store: the metadata "
-            "was altered to skip the algorithm and context checks"
-        )
-    if V1_CONTEXT_KEY not in stored:
-        raise MetadataError(
-            f"the object claims the V1-era 'kms' wrap without the {V1_CONTEXT_KEY} every "
-            "writer of that wrap stores: the metadata was altered"
-        )
-
-
-def _check_expected_context(expected: dict[str, str], visible: dict[str, str]) -> None:
-    """The caller's context must equal the stored one, always: passing none expects none,
-    so an object bound to a context is never read by a caller who did not name it."""
-    if RESERVED_CONTEXT_KEY in expected or V1_CONTEXT_KEY in expected:
-        raise ConfigurationError(
-            f"{RESERVED_CONTEXT_KEY} and {V1_CONTEXT_KEY} are reserved; do not pass them in "
-            "the encryption context"
-        )
-    if visible != expected:
-        raise EncryptionContextMismatchError(
-            "the encryption context given does not match the one stored with the object: "
-            + context_difference(expected, visible, values=revealing_values())
-        )
-
-
-def context_difference(
-    given: Mapping[str, str], stored: Mapping[str, str], *, values: bool = False
-) -> str:
-    """Which keys differ between two encryption contexts: missing, unexpected, or with
-    another value. Values are quoted only when asked (``values``): a context is not
-    secret to KMS, but it may say more than an error line should carry by default."""
-    missing = sorted(set(stored) - set(given))
-    unexpected = sorted(set(given) - set(stored))
-    differing = sorted(k for k in set(given) & set(stored) if given[k] != stored[k])
-    parts = []
-    if missing:
-        parts.append(
-            "missing (stored with the object, not given): "
-            + _names(missing, lambda k: f"={excerpt(stored[k], 40)}", values)
-        )
-    if unexpected:
-        parts.append(
-            "unexpected (given, not stored with the object): "
-            + _names(unexpected, lambda k: f"={excerpt(given[k], 40)}", values)
-        )
-    if differing:
-        parts.append(
-            "another value given for: "
-            + _names(
-                differing,
-                lambda k: f" (given {excerpt(given[k], 40)}, stored {excerpt(stored[k], 40)})",
-                values,
-            )
-        )
-    return "; ".join(parts)
-
-
-_SHOWN = 10  # keys named at most per kind of difference
-
-
-def _names(keys: list[str], value: Callable[[str], str], values: bool) -> str:
-    """The keys (and, if ``values``, what ``value`` says of each), a few at most."""
-    shown = [excerpt(k, 40) + (value(k) if values else "") for k in keys[:_SHOWN]]
-    more = f" and {len(keys) - _SHOWN} more" if len(keys) > _SHOWN else ""
-    return ", ".join(shown) + more
-
-
-_UNUSABLE = {"DisabledException", "KMSInvalidStateException", "KeyUnavailableException"}
-_THROTTLED = {"ThrottlingException", "Throttling", "RequestLimitExceeded", "LimitExceededException"}
-_DENIED = {"AccessDeniedException", "AccessDenied"}
-# The IAM action behind each call the keyring makes.
-_ACTIONS = {
-    "decrypt": "kms:Decrypt",
-    "generate_data_key": "kms:GenerateDataKey",
-    "encrypt": "kms:Encrypt",
-}
-
-
-def translate_kms_error(exc: Exception, key_id: str, operation: str) -> S3CSEError:
-    """Turn a botocore failure into the s3cse error a user can act on.
-
-    KMS tells apart a key that does not exist (``NotFoundException``), one that exists
-    but cannot be used now (``DisabledException``, ``KMSInvalidStateException``), one
-    these credentials may not use (``AccessDeniedException``) and a data key wrapped
-    under another key (``IncorrectKeyException``): each gets its own remedy.
-    """
-    # botocore's connection errors carry ``response = None``
-    error = (getattr(exc, "response", None) or {}).get("Error", {})
-    code = error.get("Code", "")
-    message = error.get("Message", "") or str(exc)
-    if code == "NotFoundException":
-        return _not_found(key_id, code, message)
-    if code in _UNUSABLE:
-        return KmsKeyUnavailableError(
-            f"KMS key {key_id} cannot be used ({code}: {message})", hint=_UNUSABLE_HINTS.get(code)
-        )
-    if code in CREDENTIAL_CODES:
-        return KmsAccessDeniedError(
-            f"KMS does not accept these credentials for {operation} on key {key_id} "
-            f"({code}: {message})",
-            hint=CREDENTIALS_HINT,
-        )
-    if code in _DENIED:
-        action = _ACTIONS.get(operation, f"kms:{operation}")
-        return KmsAccessDeniedError(
-            f"KMS denied {operation} on key {key_id} ({code})",
-            hint=f"Grant {action} on the key to these credentials",
-        )
-    if code == "IncorrectKeyException":
-        return KeyUnwrapError(
-            f"KMS key {key_id} cannot decrypt this object: its data key was wrapped under "
-            "another KMS key",
-            hint="Pass the KMS key the object was written with (--kms-key-id on the command line)",
-        )
-    if code == "InvalidCiphertextException":
-        return KeyUnwrapError(
-            "KMS rejected the wrapped data key: it, or its stored encryption context, was "
-            "altered, or it belongs to another KMS key",
-            hint="The object's metadata may have been tampered with",
-        )
-    if code in _THROTTLED:
-        return KmsError(
-            f"KMS kept throttling {operation} on key {key_id} ({code}: {message})",
-            hint="botocore retried with backoff and gave up: lower the request rate, "
-            "cache data keys (CachingMaterialsManager) or raise the KMS quota",
-        )
-    if code:
-        return KmsError(f"KMS {operation} failed on key {key_id} ({code}: {message})")
-    reason = unreachable(exc, "kms")
-    if reason is not None:
-        return KmsError(f"KMS {operation} failed on key {key_id}: {reason[0]}", hint=reason[1])
-    return KmsError(
-        f"KMS {operation} failed on key {key_id}: {exc}", hint="Check the KMS endpoint and network"
-    )
-
-
-_UNUSABLE_HINTS = {
-    "DisabledException": "Enable the key ('aws kms enable-key') or use another one",
-    "KMSInvalidStateException": (
-        "A key pending deletion can be restored ('aws kms cancel-key-deletion', then "
-        "'aws kms enable-key'); otherwise use another key"
-    ),
-    "KeyUnavailableException": "KMS cannot reach the key's key store now: retry later",
-}
-
-
-def _not_found(key_id: str, code: str, message: str) -> KmsKeyUnavailableError:
-    """No such key or alias: often the right name in the wrong region or account."""
-    if key_id.startswith("alias/") or ":alias/" in key_id:
-        return KmsKeyUnavailableError(
-            f"the KMS alias {key_id} does not exist ({code}: {message})",
-            hint="Check the alias and the region (--region, AWS_REGION); list the aliases "
-            "with 'aws kms list-aliases', or create it with 'aws kms create-alias' "
-            "(locally: s3cse local create-kms-key --alias ALIAS)",
-        )
-    return KmsKeyUnavailableError(
-        f"KMS key {key_id} does not exist ({code}: {message})",
-        hint="Check the key id or ARN, the account and the region (--region, AWS_REGION)",
-    )
-
-
-def encrypt_request(key_id: str, request: EncryptionRequest, data_key: bytes) -> dict[str, Any]:
-    """Encrypt parameters that re-wrap an existing data key, with the same context rules."""
-    params = generate_request(key_id, request)
-    return {
-        "KeyId": key_id,
-        "Plaintext": data_key,
-        "EncryptionContext": params["EncryptionContext"],
-    }
+__all__ = [
+    "AsyncKmsKeyring",
+    "KmsClient",
+    "KmsKeyring",
+    "answer_field",
+    "decrypt_request",
+    "encrypt_request",
+    "generate_request",
+    "materials_from",
+    "translate_kms_error",
+]
 
 
 def answer_field(response: Mapping[str, Any], name: str, key_id: str, operation: str) -> bytes:

@@ -6,7 +6,9 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Generic, TypeVar
 
-from ..core.materials import Keyring, require_ascii_map
+from ..core.ciphers import random_nonzero
+from ..core.materials import EncryptionMaterials, EncryptionRequest, Keyring, require_ascii_map
+from ..core.suites import DATA_KEY_LENGTH
 from ..errors import KeyUnwrapError, excerpt
 
 K = TypeVar("K")
@@ -33,9 +35,28 @@ class RawKeyring(Keyring, Generic[K]):
         for matdesc, extra in additional_keys:
             self._keys.append((require_ascii_map(matdesc, "material description"), extra))
 
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}(material_description={self.material_description!r})"
+
     @property
     def current_key(self) -> K:
         return self._keys[0][1]
+
+    def on_encrypt(self, request: EncryptionRequest) -> EncryptionMaterials:
+        return self.wrap(request, random_nonzero(DATA_KEY_LENGTH, request.rng))
+
+    def wrapped(
+        self, request: EncryptionRequest, data_key: bytes, wrapped: bytes, wrap_alg: str
+    ) -> EncryptionMaterials:
+        """What ``wrap`` answers: the data key wrapped under the current key, stored with
+        that key's material description so that a reader finds the key again."""
+        return EncryptionMaterials(
+            suite=request.suite,
+            data_key=data_key,
+            encrypted_data_key=wrapped,
+            wrap_alg=wrap_alg,
+            context=dict(self.material_description),
+        )
 
     def candidate_keys(self, stored: Mapping[str, str], *, try_all: bool) -> list[K]:
         """Keys whose description matches the stored one, then (if safe) all others.

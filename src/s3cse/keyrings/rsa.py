@@ -8,7 +8,6 @@ from pathlib import Path
 from cryptography.hazmat.primitives import constant_time, hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
 
-from ..core.ciphers import random_nonzero
 from ..core.materials import (
     DecryptionRequest,
     EncryptionMaterials,
@@ -16,7 +15,6 @@ from ..core.materials import (
     check_legacy_wrap,
 )
 from ..core.metadata import WRAP_RSA_OAEP_SHA1, WRAP_RSA_OAEP_SHA256_V2, WRAP_RSA_PKCS1_V1
-from ..core.suites import DATA_KEY_LENGTH
 from ..errors import ConfigurationError, KeyUnwrapError, excerpt
 from .aes import read_aes_key
 from .raw import DEFAULT_NAMES, KeyFileNames, RawKeyring, describe_pem
@@ -64,26 +62,14 @@ class RsaKeyring(RawKeyring[RsaKeyPair]):
     ) -> None:
         super().__init__(key, material_description, additional_keys)
 
-    def __repr__(self) -> str:
-        return f"RsaKeyring(material_description={self.material_description!r})"
-
     def wrap_algorithms(self) -> frozenset[str]:
         return frozenset({WRAP_RSA_OAEP_SHA1, WRAP_RSA_OAEP_SHA256_V2, WRAP_RSA_PKCS1_V1})
-
-    def on_encrypt(self, request: EncryptionRequest) -> EncryptionMaterials:
-        return self.wrap(request, random_nonzero(DATA_KEY_LENGTH, request.rng))
 
     def wrap(self, request: EncryptionRequest, data_key: bytes) -> EncryptionMaterials:
         # The "pseudo data key" binds the wrap to the content algorithm.
         pseudo = bytes([len(data_key)]) + data_key + request.suite.wrap_binding
         wrapped = self.current_key.public_key.encrypt(pseudo, _OAEP_SHA1)
-        return EncryptionMaterials(
-            suite=request.suite,
-            data_key=data_key,
-            encrypted_data_key=wrapped,
-            wrap_alg=WRAP_RSA_OAEP_SHA1,
-            context=dict(self.material_description),
-        )
+        return self.wrapped(request, data_key, wrapped, WRAP_RSA_OAEP_SHA1)
 
     def on_decrypt(self, request: DecryptionRequest) -> bytes:
         md = request.metadata
