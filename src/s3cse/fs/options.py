@@ -9,7 +9,7 @@ from typing import Any
 
 from ..core.materials import Keyring
 from ..errors import ConfigurationError
-from ..keyrings.kms import AsyncKmsKeyring
+from ..keyrings import AsyncKmsKeyring
 from ..keyrings.specs import build_keyrings, combine
 
 KEYS_BY_VALUE = ("aes_key",)
