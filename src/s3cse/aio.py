@@ -27,6 +27,7 @@ from collections.abc import AsyncIterator, Mapping
 from typing import TYPE_CHECKING, Any
 
 from ._async.client import AsyncEncryptionClient as _AsyncEncryptionClient
+from ._async.reader import AsyncObjectReader
 from ._async.session import fetch_content_metadata, probe_sidecar, probe_sidecars
 from ._async.streams import AsyncDecryptedBody
 from .core.config import CryptoConfig, CryptoOptions
@@ -39,6 +40,7 @@ if TYPE_CHECKING:
 __all__ = [
     "AsyncDecryptedBody",
     "AsyncEncryptionClient",
+    "AsyncObjectReader",
     "afetch_content_metadata",
     "aprobe_sidecar",
     "aprobe_sidecars",

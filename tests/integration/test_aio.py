@@ -24,7 +24,7 @@ from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
 
 from s3cse import EncryptionClient, KmsKeyring
 from s3cse import errors as e
-from s3cse.aio import AsyncDecryptedBody, AsyncEncryptionClient
+from s3cse.aio import AsyncDecryptedBody, AsyncEncryptionClient, AsyncObjectReader
 from s3cse.keyrings import AsyncKmsKeyring, CachingMaterialsManager
 from s3cse.transfer import TransferConfig
 
@@ -200,6 +200,25 @@ def test_body_is_an_async_stream(bucket: str, key_name: str) -> None:
             assert lines == text.splitlines()
             whole = (await client.get_object(Bucket=bucket, Key=key_name))["Body"]
             assert b"".join([chunk async for chunk in whole]) == text
+
+    run(scenario())
+
+
+@pytest.mark.parametrize("index", [True, False])
+def test_object_reader_reads_ranges_on_the_loop(index: bool, bucket: str, key_name: str) -> None:
+    data = os.urandom(3 * MiB + 77)
+
+    async def scenario() -> None:
+        async with AsyncEncryptionClient.create(aes_keyring(0), integrity_index=index) as client:
+            await client.put_object(Bucket=bucket, Key=key_name, Body=data)
+            reader = await AsyncObjectReader.open(client.session, bucket, key_name)
+            async with reader:
+                assert reader.mode == ("indexed" if index else "whole")
+                parts = await asyncio.gather(
+                    *(reader.read(i * MiB, (i + 1) * MiB - 1) for i in range(4))
+                )
+                assert b"".join(parts) == data and reader.bytes_fetched > 0
+                assert await reader.read(len(data), len(data) + 10) == b""
 
     run(scenario())
 

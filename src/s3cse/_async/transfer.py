@@ -339,7 +339,9 @@ class AsyncTransferManager:
                     callback(written)
                 return written
             content_key = await session.unwrap(md, encryption_context)
-            return await self.download_verified(
+            return await ranged.download_verified(
+                session,
+                self.config,
                 bucket,
                 key,
                 fileobj,
@@ -348,18 +350,3 @@ class AsyncTransferManager:
                 {"IfMatch": head["ETag"], **kwargs},
                 callback,
             )
-
-    async def download_verified(
-        self,
-        bucket: str,
-        key: str,
-        fileobj: IO[bytes],
-        layout: GcmLayout,
-        size: int,
-        get_args: Mapping[str, Any],
-        callback: Callback | None = None,
-    ) -> int:
-        """Parallel ranged GETs of an AES-GCM object whose key is known, tag verified."""
-        return await ranged.download_verified(
-            self.session, self.config, bucket, key, fileobj, layout, size, get_args, callback
-        )

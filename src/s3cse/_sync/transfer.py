@@ -336,7 +336,9 @@ class TransferManager:
                     callback(written)
                 return written
             content_key = session.unwrap(md, encryption_context)
-            return self.download_verified(
+            return ranged.download_verified(
+                session,
+                self.config,
                 bucket,
                 key,
                 fileobj,
@@ -345,18 +347,3 @@ class TransferManager:
                 {"IfMatch": head["ETag"], **kwargs},
                 callback,
             )
-
-    def download_verified(
-        self,
-        bucket: str,
-        key: str,
-        fileobj: IO[bytes],
-        layout: GcmLayout,
-        size: int,
-        get_args: Mapping[str, Any],
-        callback: Callback | None = None,
-    ) -> int:
-        """Parallel ranged GETs of an AES-GCM object whose key is known, tag verified."""
-        return ranged.download_verified(
-            self.session, self.config, bucket, key, fileobj, layout, size, get_args, callback
-        )

@@ -1,0 +1,270 @@
+# Generated from s3cse/_async/reader.py by scripts/unasync.py: edit that file instead.
+"""Random access to one encrypted object, for seekable files (fsspec, Parquet footers).
+
+The data key is unwrapped once when the reader opens; each read then fetches only what
+it needs. How a read is protected is decided per object, explicitly:
+
+* ``indexed``: the object has an integrity index: every chunk a read touches is
+  verified before its plaintext is released (two GETs per read, side by side).
+* ``whole``: AES-GCM without an index, and unauthenticated ranges not allowed: the first
+  read downloads and verifies the whole object (in parallel, into a spooled temp file);
+  later reads are served from it.
+* ``unauthenticated``: AES-GCM ranges decrypted with CTR (allowed by the caller), or
+  legacy AES-CBC. A read that continues exactly where the previous one stopped feeds a
+  running GHASH, so a complete sequential read still checks the tag at the end.
+
+Reads are positional, so tasks (or threads, for the sync reader) may share a reader:
+the spool of ``whole`` mode and the running GHASH are used one reader at a time.
+"""
+
+from __future__ import annotations
+
+import tempfile
+import threading
+from collections.abc import Callable, Mapping
+from typing import IO, Any
+
+from ..core import envelope, integrity, ranges, reads, requests
+from ..core.gcm import BLOCK, GcmLayout
+from ..core.metadata import ContentMetadata
+from ..core.multipart import TransferConfig
+from ..errors import ConfigurationError, TagMismatchError, located
+from ..io.backends import both
+from ..io.running import Semaphore
+from . import ranged
+from .session import Session
+
+MODES = ("indexed", "whole", "unauthenticated")
+
+
+class ObjectReader:
+    """Positional reads of one object through ``session``; open one with ``open``."""
+
+    def __init__(
+        self,
+        session: Session,
+        bucket: str,
+        key: str,
+        *,
+        extra_args: Mapping[str, Any] | None = None,
+        on_fetch: Callable[[int], None] | None = None,
+    ) -> None:
+        """A reader not yet opened: ``open`` (or ``_load``) fetches what it reads by."""
+        self.session, self.bucket, self.key = session, bucket, key
+        self.bytes_fetched = 0
+        """Bytes of object bodies received so far (the ciphertext a read really cost)."""
+        self._on_fetch = on_fetch
+        self._extra = dict(extra_args or {})
+        self._spool: IO[bytes] | None = None
+        self._index_args: dict[str, Any] = {}
+        self.stale_index = False
+        """The object has an integrity index, but of an earlier version of it: unused."""
+        self._turn = Semaphore(1)  # the spool and the running GHASH, one at a time
+        self._count_lock = threading.Lock()  # bytes_fetched (sync readers share threads)
+        self._hashed = 0
+        self.verified = False
+        """True once the whole object has been checked against its tag."""
+
+    @classmethod
+    def open(
+        cls,
+        session: Session,
+        bucket: str,
+        key: str,
+        *,
+        encryption_context: Mapping[str, str] | None = None,
+        instruction_suffix: str | None = None,
+        extra_args: Mapping[str, Any] | None = None,
+        on_fetch: Callable[[int], None] | None = None,
+    ) -> ObjectReader:
+        """A reader of ``bucket``/``key``: its HEAD, metadata and data key fetched."""
+        reader = ObjectReader(session, bucket, key, extra_args=extra_args, on_fetch=on_fetch)
+        reader._load(encryption_context, instruction_suffix)
+        return reader
+
+    # ------------------------------------------------------------------ opening
+
+    def _load(
+        self, encryption_context: Mapping[str, str] | None, instruction_suffix: str | None
+    ) -> None:
+        """The object's HEAD, metadata, content key, index and plaintext size."""
+        session, bucket, key = self.session, self.bucket, self.key
+        with located(bucket, key):
+            head = session.call("head_object", bucket, key, "head", **self._extra)
+            self.etag: str = head["ETag"]
+            self._extra["IfMatch"] = self.etag  # every read sees this very object
+            self.stored_size = int(head["ContentLength"])
+            self.metadata: ContentMetadata = session.content_metadata(
+                bucket, key, head.get("Metadata", {}), instruction_suffix, self._extra
+            )
+            envelope.check_read_policy(self.metadata, session.config)
+            self.content_key = session.unwrap(self.metadata, encryption_context)
+            authenticated = self.metadata.suite.authenticated
+            self._index_key = self._open_index() if authenticated else None
+            self.mode = (
+                "indexed"
+                if self._index_key is not None
+                else "whole"
+                if authenticated and not session.config.unauthenticated_ranges
+                else "unauthenticated"
+            )
+            self.size = self._plaintext_size()
+        self._layout = GcmLayout(self.content_key) if authenticated else None
+        self._hasher = self._layout.hasher() if self._layout is not None else None
+
+    def _open_index(self) -> integrity.IndexKey | None:
+        """The index key, once the index header verifies and the object's and sidecar's
+        sizes agree with it; None without an index, or with one of an earlier version of
+        the object (``stale_index``: reads then go as without one). Later entry reads
+        are pinned to the sidecar checked here (its ETag)."""
+        sse_c = requests.sse_c_args(self._extra)
+        found, self.stale_index = reads.usable_index(
+            self.session.index_header(self.bucket, self.key, sse_c), self.metadata
+        )
+        if found is None:
+            return None
+        index_key = reads.open_index(self.metadata, self.content_key, found, self.stored_size)
+        self._index_args = {**sse_c, "IfMatch": found.etag}
+        return index_key
+
+    def _plaintext_size(self) -> int:
+        md = self.metadata
+        if md.suite.authenticated:
+            if self.stored_size < md.suite.tag_length:
+                raise TagMismatchError("ciphertext is shorter than its authentication tag")
+            return self.stored_size - md.suite.tag_length
+        # the padding tells the size; the metadata's claim of it is not authenticated
+        tail = self._get(f"bytes=-{min(self.stored_size, 2 * BLOCK)}")
+        return ranges.cbc_plaintext_size(self.content_key, self.stored_size, tail, md.iv or b"")
+
+    # ------------------------------------------------------------------ reading
+
+    def read(self, first: int, last: int) -> bytes:
+        """Plaintext bytes ``first..last`` (inclusive), clamped to the object: empty at
+        or past its end, as a file read there is."""
+        if first < 0:
+            raise ConfigurationError(f"a read cannot start before byte 0 (asked: {first})")
+        last = min(last, self.size - 1)
+        with located(self.bucket, self.key):
+            if self.mode == "whole":
+                # Without an index the size itself is unauthenticated until the whole
+                # object verifies: even a read past the end must not skip that.
+                with self._turn:  # one position for every reader of the spool
+                    spool = self._whole()
+                    if first > last:
+                        return b""
+                    spool.seek(first)
+                    return spool.read(last - first + 1)
+            if first > last:
+                return b""
+            if self.mode == "indexed":
+                return self._read_indexed(first, last)
+            return self._read_ranged(first, last)
+
+    def _get(self, header: str, sidecar: bool = False) -> bytes:
+        """Object bytes, or with ``sidecar`` integrity index bytes."""
+        key = self.key + integrity.SUFFIX if sidecar else self.key
+        extra = self._index_args if sidecar else self._extra
+        data = self.session.read_body(self.bucket, key, "ranged download", Range=header, **extra)
+        self._fetched(len(data))
+        return data
+
+    def _fetched(self, count: int) -> None:
+        with self._count_lock:
+            self.bytes_fetched += count
+        if self._on_fetch is not None:
+            self._on_fetch(count)
+
+    def _read_indexed(self, first: int, last: int) -> bytes:
+        assert self._index_key is not None and self._layout is not None
+        chunk_first = first // integrity.CHUNK_SIZE
+        chunk_last = last // integrity.CHUNK_SIZE
+        start = chunk_first * integrity.CHUNK_SIZE
+        end = min((chunk_last + 1) * integrity.CHUNK_SIZE, self.size) - 1
+        blob, ciphertext = both(
+            lambda: self._get(integrity.entries_range(chunk_first, chunk_last), sidecar=True),
+            lambda: self._get(f"bytes={start}-{end}"),
+        )
+        macs = integrity.split_entries(blob, chunk_first, chunk_last)
+        verifier = integrity.VerifiedRange(
+            self._index_key, macs, chunk_first, self._layout.ctr(start), first, last, self.size
+        )
+        return verifier.update(ciphertext) + verifier.finalize()
+
+    def _read_ranged(self, first: int, last: int) -> bytes:
+        authenticated = self.metadata.suite.authenticated
+        start = first - first % BLOCK
+        if not authenticated:
+            start = max(start - BLOCK, 0)
+            end = min(last - last % BLOCK + BLOCK - 1, self.stored_size - 1)
+        else:
+            end = last
+        ciphertext = self._get(f"bytes={start}-{end}")
+        plan = ranges.RangePlan(first, last, start, end == self.stored_size - 1, self.size)
+        decryptor = ranges.RangeDecryptor(self.content_key, plan, self.metadata.iv or b"")
+        plain = decryptor.update(ciphertext) + decryptor.finalize()
+        if authenticated:
+            with self._turn:
+                self._follow(start, ciphertext)
+        return plain
+
+    def _follow(self, start: int, ciphertext: bytes) -> None:
+        """Feed the running GHASH when reads continue one another from the start."""
+        if self._hasher is None or start > self._hashed:
+            return
+        skip = self._hashed - start
+        fresh = ciphertext[skip:]
+        if not fresh:
+            return
+        self._hasher.update(fresh)
+        self._hashed += len(fresh)
+        if self._hashed >= self.size:
+            assert self._layout is not None
+            tag = self._get(f"bytes={self.size}-{self.stored_size - 1}")
+            self._layout.verify([self._hasher.finalize()], tag)
+            self._hasher = None
+            self.verified = True
+
+    def _whole(self) -> IO[bytes]:
+        if self._spool is None:
+            assert self._layout is not None
+            config = self.session.config
+            spool: IO[bytes] = tempfile.SpooledTemporaryFile(  # noqa: SIM115
+                max_size=config.spool_threshold, dir=config.spool_dir
+            )
+            try:
+                ranged.download_verified(
+                    self.session,
+                    TransferConfig(),
+                    self.bucket,
+                    self.key,
+                    spool,
+                    self._layout,
+                    self.stored_size,
+                    self._extra,
+                )
+                self._fetched(self.stored_size)
+            except BaseException:
+                spool.close()
+                raise
+            self._spool = spool
+            self.verified = True
+        return self._spool
+
+    def close(self) -> None:
+        """Drop the spool of ``whole`` mode (reads after this download it again)."""
+        spool, self._spool = self._spool, None
+        if spool is not None:
+            spool.close()
+
+    def __enter__(self) -> ObjectReader:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def check_mode(mode: str) -> str:
+    if mode not in MODES:
+        raise ConfigurationError(f"unknown read mode {mode!r}: choose one of {MODES}")
+    return mode
