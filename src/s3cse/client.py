@@ -8,12 +8,14 @@ from ._sync.session import (
     probe_sidecar,
     probe_sidecars,
 )
+from ._sync.streams import DecryptedBody
 from .core.requests import describe
 from .errors import located
 from .io.botocore import translate_s3_error
 from .io.files import atomic_destination
 
 __all__ = [
+    "DecryptedBody",
     "EncryptionClient",
     "atomic_destination",
     "describe",

@@ -13,7 +13,8 @@ import pytest
 
 from s3cse import MultiKeyring
 from s3cse import errors as e
-from s3cse.aio_streams import AsyncDecryptedBody
+from s3cse.aio import AsyncDecryptedBody
+from s3cse.client import DecryptedBody
 from s3cse.core import reads, requests
 from s3cse.core.ciphers import GcmEncryptor, content_decryptor
 from s3cse.core.config import CryptoConfig
@@ -23,7 +24,6 @@ from s3cse.core.metadata import parse
 from s3cse.core.sidecars import Kind
 from s3cse.core.suites import GCM_HKDF_COMMIT, FormatVersion
 from s3cse.keyrings import AsyncKmsKeyring, CachingMaterialsManager, KmsKeyring
-from s3cse.streams import DecryptedBody
 
 from ..keys import aes_keyring, rsa_keyring
 from .test_keyrings import FakeKms, client_error, kms_md

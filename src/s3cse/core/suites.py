@@ -98,13 +98,6 @@ def suite_for_v2_cipher(cek_alg: str) -> AlgorithmSuite | None:
     return None
 
 
-def suite_by_id(suite_id: int) -> AlgorithmSuite:
-    for suite in ALL_SUITES:
-        if suite.id == suite_id:
-            return suite
-    raise KeyError(suite_id)
-
-
 class CommitmentPolicy(str, enum.Enum):
     FORBID_ENCRYPT_ALLOW_DECRYPT = "FORBID_ENCRYPT_ALLOW_DECRYPT"
     REQUIRE_ENCRYPT_ALLOW_DECRYPT = "REQUIRE_ENCRYPT_ALLOW_DECRYPT"

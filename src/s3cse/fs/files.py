@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from typing import TYPE_CHECKING, Any
+from collections.abc import Mapping
+from typing import Any, Protocol
 
 from fsspec.asyn import sync
 from fsspec.spec import AbstractBufferedFile
@@ -19,8 +20,20 @@ from .._async.reader import AsyncObjectReader
 from ..errors import S3CSEError
 from .errors import filesystem_errors
 
-if TYPE_CHECKING:
-    from .filesystem import S3CSEFileSystem
+
+class FileSystem(Protocol):
+    """What a file needs of its filesystem (``S3CSEFileSystem``)."""
+
+    loop: asyncio.AbstractEventLoop
+    encryption_context: Mapping[str, str]
+
+    def split_path(self, path: str) -> tuple[str, str, str | None]: ...
+
+    def invalidate_cache(self, path: str | None = None) -> None: ...
+
+    async def encryption_client(self, bucket: str | None = None) -> AsyncEncryptionClient: ...
+
+    async def open_reader(self, path: str) -> AsyncObjectReader: ...
 
 
 class _Pipe:
@@ -87,11 +100,11 @@ class _Upload:
 class S3CSEFile(AbstractBufferedFile):  # type: ignore[misc]
     """A seekable plaintext view of one encrypted object, or a streaming upload into one."""
 
-    def __init__(self, fs: S3CSEFileSystem, path: str, mode: str = "rb", **kwargs: Any) -> None:
+    def __init__(self, fs: FileSystem, path: str, mode: str = "rb", **kwargs: Any) -> None:
         self._reader: AsyncObjectReader | None = None
         if mode == "rb":
             with filesystem_errors(path):
-                self._reader = sync(fs.loop, fs._reader, path)
+                self._reader = sync(fs.loop, fs.open_reader, path)
             kwargs["size"] = self._reader.size
         super().__init__(fs, path, mode, **kwargs)
         self._upload: _Upload | None = None
@@ -112,7 +125,7 @@ class S3CSEFile(AbstractBufferedFile):  # type: ignore[misc]
 
     async def _start_upload(self) -> _Upload:
         bucket, key, _ = self.fs.split_path(self.path)
-        client = await self.fs._client(bucket)
+        client = await self.fs.encryption_client(bucket)
         return _Upload(client, bucket, key, {"EncryptionContext": self.fs.encryption_context})
 
     def _upload_chunk(self, final: bool = False) -> bool:

@@ -104,7 +104,7 @@ class S3CSEFileSystem(s3fs.S3FileSystem):  # type: ignore[misc]
 
     # ------------------------------------------------------------------ clients
 
-    async def _client(self, bucket: str | None = None) -> AsyncEncryptionClient:
+    async def encryption_client(self, bucket: str | None = None) -> AsyncEncryptionClient:
         """The encryption client around s3fs's S3 client (built again when s3fs opens a
         new one, and so in each process that unpickles this filesystem)."""
         await self.set_session()
@@ -192,7 +192,7 @@ class S3CSEFileSystem(s3fs.S3FileSystem):  # type: ignore[misc]
     async def _exact_size(self, path: str, stored: int) -> dict[str, Any]:
         bucket, key, _ = self.split_path(path)
         try:
-            head = await (await self._client(bucket)).head_object(Bucket=bucket, Key=key)
+            head = await (await self.encryption_client(bucket)).head_object(Bucket=bucket, Key=key)
         except S3CSEError:
             return {"size": stored, "s3cse_size": "not-encrypted"}
         if head["ContentLength"] is None:  # legacy CBC without a stored length
@@ -233,9 +233,9 @@ class S3CSEFileSystem(s3fs.S3FileSystem):  # type: ignore[misc]
 
     # ------------------------------------------------------------------ data
 
-    async def _reader(self, path: str) -> AsyncObjectReader:
+    async def open_reader(self, path: str) -> AsyncObjectReader:
         bucket, key, _ = self.split_path(path)
-        client = await self._client(bucket)
+        client = await self.encryption_client(bucket)
         return await AsyncObjectReader.open(
             client.session,
             bucket,
@@ -253,12 +253,12 @@ class S3CSEFileSystem(s3fs.S3FileSystem):  # type: ignore[misc]
         with filesystem_errors(path):
             if start is None and end is None:
                 bucket, key, _ = self.split_path(path)
-                response = await (await self._client(bucket)).get_object(
+                response = await (await self.encryption_client(bucket)).get_object(
                     Bucket=bucket, Key=key, EncryptionContext=self.encryption_context
                 )
                 data: bytes = await response["Body"].read()
                 return data
-            async with await self._reader(path) as reader:
+            async with await self.open_reader(path) as reader:
                 first = 0 if start is None else (start if start >= 0 else reader.size + start)
                 last = reader.size if end is None else (end if end >= 0 else reader.size + end)
                 return await reader.read(max(first, 0), last - 1)
@@ -266,7 +266,7 @@ class S3CSEFileSystem(s3fs.S3FileSystem):  # type: ignore[misc]
     async def _pipe_file(self, path: str, data: bytes, **kwargs: Any) -> None:
         bucket, key, _ = self.split_path(path)
         with filesystem_errors(path):
-            await (await self._client(bucket)).put_object(
+            await (await self.encryption_client(bucket)).put_object(
                 Bucket=bucket, Key=key, Body=data, EncryptionContext=self.encryption_context
             )
         self.invalidate_cache(path)
@@ -277,7 +277,9 @@ class S3CSEFileSystem(s3fs.S3FileSystem):  # type: ignore[misc]
         bucket, key, _ = self.split_path(rpath)
         extra = {"EncryptionContext": self.encryption_context}
         with filesystem_errors(rpath):
-            await (await self._client(bucket)).upload_file(lpath, bucket, key, ExtraArgs=extra)
+            await (await self.encryption_client(bucket)).upload_file(
+                lpath, bucket, key, ExtraArgs=extra
+            )
         self.invalidate_cache(rpath)
 
     async def _get_file(self, rpath: str, lpath: str, callback: Any = None, **kwargs: Any) -> None:
@@ -286,14 +288,14 @@ class S3CSEFileSystem(s3fs.S3FileSystem):  # type: ignore[misc]
         bucket, key, _ = self.split_path(rpath)
         check_copied_tail(key, lpath)
         with filesystem_errors(rpath):
-            await (await self._client(bucket)).download_file(
+            await (await self.encryption_client(bucket)).download_file(
                 bucket, key, lpath, EncryptionContext=self.encryption_context
             )
 
     async def _cp_file(self, path1: str, path2: str, **kwargs: Any) -> None:
         source_bucket, source_key, _ = self.split_path(path1)
         bucket, key, _ = self.split_path(path2)
-        client = await self._client(bucket)
+        client = await self.encryption_client(bucket)
         context = self.encryption_context
         with filesystem_errors(path1):
             if self.reencrypt_on_copy:

@@ -13,7 +13,6 @@ import os
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from ..core.pumps import CHUNK
 from ..errors import ConfigurationError
 
 
@@ -94,19 +93,6 @@ def is_async_reader(body: Any) -> bool:
     return inspect.iscoroutinefunction(getattr(body, "read", None))
 
 
-async def adecrypt_into(source: Any, decryptor: Any, write: Callable[[bytes], Any]) -> int:
-    """Decrypt a whole ciphertext stream into ``write``; raises if authentication fails
-    (``streams.decrypt_into`` for async readers and writers)."""
-    written = 0
-    while chunk := await source.read(CHUNK):
-        out = decryptor.update(chunk)
-        await _maybe_await(write(out))
-        written += len(out)
-    out = decryptor.finalize()
-    await _maybe_await(write(out))
-    return written + len(out)
-
-
 def sink_writer(sink: Any) -> Callable[[bytes], Any]:
     """The ``write`` of a binary file or of an async writer (aiofiles and the like)."""
     write = getattr(sink, "write", None)
@@ -115,11 +101,6 @@ def sink_writer(sink: Any) -> Callable[[bytes], Any]:
             f"Fileobj must be a binary file or an async writer, not {type(sink).__name__}"
         )
     return write  # type: ignore[no-any-return]
-
-
-async def _maybe_await(value: Any) -> None:
-    if inspect.isawaitable(value):
-        await value
 
 
 def is_async_writer(sink: Any) -> bool:

@@ -14,7 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import IO, Any
 
-from ..core.ciphers import ContentDecryptor, ContentKey, GcmEncryptor
+from ..core.ciphers import ContentKey, GcmEncryptor
 from ..core.integrity import ChunkMacer, IndexKey
 from ..core.pumps import CHUNK, Readable
 from ..core.requests import remaining_length
@@ -202,19 +202,3 @@ def ciphertext_body(
     size = spool.seek(0, os.SEEK_END)
     spool.seek(0)
     return CiphertextBody(spool, size, lambda: macs, spool.close)
-
-
-def decrypt_into(source: Readable, decryptor: ContentDecryptor, sink: IO[bytes]) -> int:
-    """Decrypt a whole ciphertext stream into ``sink``; raises if authentication fails.
-
-    The sink holds unauthenticated plaintext until this returns: callers discard it on
-    any error.
-    """
-    written = 0
-    while chunk := source.read(CHUNK):
-        out = decryptor.update(chunk)
-        sink.write(out)
-        written += len(out)
-    out = decryptor.finalize()
-    sink.write(out)
-    return written + len(out)

@@ -375,10 +375,3 @@ def stop(state_dir: str | os.PathLike[str] | None = None, timeout: float = 15.0)
 def _reap(pid: int) -> None:
     with contextlib.suppress(ChildProcessError, OSError):
         os.waitpid(pid, os.WNOHANG)
-
-
-def reset_data(state_dir: str | os.PathLike[str] | None = None) -> None:
-    """Remove the stored objects of a stopped stack."""
-    if status(state_dir) is not None:
-        raise S3CSEError("stop the local stack before removing its data")
-    shutil.rmtree(_state_path(state_dir) / "seaweedfs", ignore_errors=True)
