@@ -20,8 +20,8 @@ from s3cse.core.config import CryptoConfig
 from s3cse.core.gcm import GcmLayout
 from s3cse.core.materials import EncryptionRequest
 from s3cse.fs import S3CSEFileSystem
+from s3cse.io.parts import Upload
 from s3cse.keyrings import CachingMaterialsManager
-from s3cse.transfer import Upload
 
 from ..keys import rsa_private
 

@@ -43,8 +43,15 @@ from s3cse.errors import (
     MetadataError,
     S3CSEError,
 )
-from s3cse.keyrings import AesKeyring, KmsKeyring, RsaKeyPair, RsaKeyring, load_aes_key_file
-from s3cse.keyrings import kms as kms_mod
+from s3cse.keyrings import (
+    AesKeyring,
+    KmsKeyring,
+    RsaKeyPair,
+    RsaKeyring,
+    kms_context,
+    kms_errors,
+    load_aes_key_file,
+)
 from s3cse.keyrings.rsa import load_rsa_key_file
 
 from ..keys import aes_key, rsa_pem, rsa_private
@@ -511,7 +518,7 @@ def test_multi_keyring_finds_the_right_keyring() -> None:
 def test_generate_request_adds_reserved_key() -> None:
     for suite, value in ((GCM_HKDF_COMMIT, "115"), (GCM_IV12_TAG16, "AES/GCM/NoPadding")):
         caller = {"team": "blue"}
-        params = kms_mod.generate_request("alias/k", EncryptionRequest(suite, caller))
+        params = kms_context.generate_request("alias/k", EncryptionRequest(suite, caller))
         assert params == {
             "KeyId": "alias/k",
             "KeySpec": "AES_256",
@@ -526,7 +533,7 @@ def test_generate_request_adds_reserved_key() -> None:
 )
 def test_generate_request_rejects(context: dict[str, Any]) -> None:
     with pytest.raises(ConfigurationError):
-        kms_mod.generate_request("k", EncryptionRequest(GCM_HKDF_COMMIT, context))
+        kms_context.generate_request("k", EncryptionRequest(GCM_HKDF_COMMIT, context))
 
 
 def kms_md(
@@ -555,7 +562,7 @@ def test_decrypt_request_ok(
     suite: AlgorithmSuite, stored: dict[str, str], expected: dict[str, str]
 ) -> None:
     req = DecryptionRequest(kms_md(suite, stored), expected)
-    params = kms_mod.decrypt_request("key-1", req, legacy=False)
+    params = kms_context.decrypt_request("key-1", req, legacy=False)
     assert params == {
         "KeyId": "key-1",
         "CiphertextBlob": b"wrapped-by-kms",
@@ -576,7 +583,7 @@ def test_decrypt_request_ok(
 def test_decrypt_request_context_mismatch(stored: dict[str, str], expected: dict[str, str]) -> None:
     req = DecryptionRequest(kms_md(GCM_HKDF_COMMIT, stored), expected)
     with pytest.raises(EncryptionContextMismatchError):
-        kms_mod.decrypt_request("key-1", req, legacy=False)
+        kms_context.decrypt_request("key-1", req, legacy=False)
 
 
 def test_decrypt_request_reserved_key_in_expected() -> None:
@@ -584,7 +591,7 @@ def test_decrypt_request_reserved_key_in_expected() -> None:
         kms_md(GCM_HKDF_COMMIT, {"aws:x-amz-cek-alg": "115"}), {"aws:x-amz-cek-alg": "115"}
     )
     with pytest.raises(ConfigurationError):
-        kms_mod.decrypt_request("k", req, legacy=False)
+        kms_context.decrypt_request("k", req, legacy=False)
 
 
 @pytest.mark.parametrize(
@@ -599,7 +606,7 @@ def test_decrypt_request_reserved_key_in_expected() -> None:
 def test_decrypt_request_cek_alg_contradicts_suite(suite: AlgorithmSuite, bound: str) -> None:
     req = DecryptionRequest(kms_md(suite, {"aws:x-amz-cek-alg": bound}), {})
     with pytest.raises(MetadataError):
-        kms_mod.decrypt_request("k", req, legacy=True)
+        kms_context.decrypt_request("k", req, legacy=True)
 
 
 @pytest.mark.parametrize("suite", [GCM_HKDF_COMMIT, GCM_IV12_TAG16, CBC_IV16])
@@ -608,7 +615,7 @@ def test_decrypt_request_kms_context_without_algorithm_key(suite: AlgorithmSuite
     data key to the content algorithm the metadata claims."""
     req = DecryptionRequest(kms_md(suite, {"kms_cmk_id": "arn:x", "a": "b"}), {"a": "b"})
     with pytest.raises(MetadataError, match="lacks aws:x-amz-cek-alg"):
-        kms_mod.decrypt_request("k", req, legacy=True)
+        kms_context.decrypt_request("k", req, legacy=True)
 
 
 @pytest.mark.parametrize("suite", [GCM_IV12_TAG16, CBC_IV16])
@@ -620,13 +627,13 @@ def test_decrypt_request_relabelled_kms_context(suite: AlgorithmSuite, bound: st
     for expected in ({}, {"dept": "finance"}):
         req = DecryptionRequest(kms_md(suite, stored, wrap="kms"), expected)
         with pytest.raises(MetadataError, match="only 'kms\\+context' writers store"):
-            kms_mod.decrypt_request("k", req, legacy=True)
+            kms_context.decrypt_request("k", req, legacy=True)
 
 
 def test_decrypt_request_kms_without_key_id() -> None:
     md = kms_md(CBC_IV16, {"dept": "finance"}, wrap="kms")
     with pytest.raises(MetadataError, match="kms_cmk_id"):
-        kms_mod.decrypt_request("k", DecryptionRequest(md, {"dept": "finance"}), legacy=True)
+        kms_context.decrypt_request("k", DecryptionRequest(md, {"dept": "finance"}), legacy=True)
 
 
 def test_decrypt_request_kms_compares_context_apart_from_key_id() -> None:
@@ -634,26 +641,28 @@ def test_decrypt_request_kms_compares_context_apart_from_key_id() -> None:
     kms_cmk_id), and naming none does not skip the comparison."""
     stored = {"kms_cmk_id": "alias/old", "dept": "finance"}
     md = kms_md(GCM_IV12_TAG16, stored, wrap="kms")
-    params = kms_mod.decrypt_request("k", DecryptionRequest(md, {"dept": "finance"}), legacy=True)
+    params = kms_context.decrypt_request(
+        "k", DecryptionRequest(md, {"dept": "finance"}), legacy=True
+    )
     assert params["EncryptionContext"] == stored
     for expected in ({}, {"dept": "sales"}, {"dept": "finance", "x": "y"}):
         with pytest.raises(EncryptionContextMismatchError):
-            kms_mod.decrypt_request("k", DecryptionRequest(md, expected), legacy=True)
+            kms_context.decrypt_request("k", DecryptionRequest(md, expected), legacy=True)
 
 
 def test_generate_request_refuses_key_id_context_key() -> None:
     with pytest.raises(ConfigurationError, match="kms_cmk_id"):
-        kms_mod.generate_request("k", EncryptionRequest(GCM_HKDF_COMMIT, {"kms_cmk_id": "x"}))
+        kms_context.generate_request("k", EncryptionRequest(GCM_HKDF_COMMIT, {"kms_cmk_id": "x"}))
 
 
 def test_decrypt_request_legacy_kms() -> None:
     md = kms_md(CBC_IV16, {"kms_cmk_id": "alias/old"}, wrap="kms")
     with pytest.raises(LegacyModeDisabledError):
-        kms_mod.decrypt_request("k", DecryptionRequest(md), legacy=False)
-    params = kms_mod.decrypt_request("k", DecryptionRequest(md), legacy=True)
+        kms_context.decrypt_request("k", DecryptionRequest(md), legacy=False)
+    params = kms_context.decrypt_request("k", DecryptionRequest(md), legacy=True)
     assert params["EncryptionContext"] == {"kms_cmk_id": "alias/old"}
     with pytest.raises(EncryptionContextMismatchError):
-        kms_mod.decrypt_request("k", DecryptionRequest(md, {"a": "b"}), legacy=True)
+        kms_context.decrypt_request("k", DecryptionRequest(md, {"a": "b"}), legacy=True)
 
 
 class FakeKms:
@@ -753,7 +762,7 @@ def test_kms_keyring_needs_key_id() -> None:
     ],
 )
 def test_translate_kms_error(code: str, error_class: type[S3CSEError]) -> None:
-    err = kms_mod.translate_kms_error(client_error(code), "key-9", "decrypt")
+    err = kms_errors.translate_kms_error(client_error(code), "key-9", "decrypt")
     assert type(err) is error_class
     assert isinstance(err, S3CSEError)
     if error_class is not KeyUnwrapError:
@@ -762,6 +771,6 @@ def test_translate_kms_error(code: str, error_class: type[S3CSEError]) -> None:
 
 def test_translate_kms_error_network() -> None:
     exc = EndpointConnectionError(endpoint_url="https://kms.example")
-    err = kms_mod.translate_kms_error(exc, "key-9", "decrypt")
+    err = kms_errors.translate_kms_error(exc, "key-9", "decrypt")
     assert type(err) is KmsError
     assert "endpoint" in str(err).lower()

@@ -10,16 +10,16 @@ import pytest
 from s3cse import EncryptionClient
 from s3cse import errors as e
 from s3cse.core import multipart
-from s3cse.core.suites import GCM_MAX_PLAINTEXT
-from s3cse.transfer import (
+from s3cse.core.multipart import (
     MAX_PARTS,
     MIN_PART_SIZE,
     StreamCutter,
     TransferConfig,
-    fill_part,
     part_size_for,
     plan_parts,
 )
+from s3cse.core.suites import GCM_MAX_PLAINTEXT
+from s3cse.io.running import fill_part
 
 from ..keys import aes_keyring
 from .test_client_limits import HugeFile, NoNetwork

@@ -29,11 +29,7 @@ __all__ = [
     "KmsClient",
     "KmsKeyring",
     "answer_field",
-    "decrypt_request",
-    "encrypt_request",
-    "generate_request",
     "materials_from",
-    "translate_kms_error",
 ]
 
 
