@@ -7,7 +7,7 @@ counter offset and its GHASH contribution is combined at the end, so parts are e
 and uploaded concurrently and the tag goes at the end of the last part. Downloads run
 the same way backwards (``ranged``): ranged GETs decrypted in parallel into a private
 file, the tag checked over the whole object before anything reaches the destination
-(``destinations``).
+(``io.files``).
 
 Memory stays bounded: file parts are read and encrypted as botocore sends them
 (``io.parts``); only pipes are buffered, in ``max_concurrency + 1`` part buffers reused
@@ -264,7 +264,7 @@ class AsyncTransferManager:
         **kwargs: Any,
     ) -> None:
         """Parallel ranged GETs into a file beside ``filename`` that takes its place only
-        once the whole object has verified (see ``destinations``)."""
+        once the whole object has verified (see ``io.files``)."""
         config = self.session.config
         with located(bucket, key):
             async with async_destination(

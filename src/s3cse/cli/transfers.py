@@ -190,7 +190,7 @@ def _plan_upload(
     cache: bool,
     follow_symlinks: bool,
 ) -> tuple[list[Transfer], list[Skipped]]:
-    """One transfer per regular file under ``root`` (see ``localtree``), and what is
+    """One transfer per regular file under ``root`` (see ``io.tree``), and what is
     skipped."""
     if not root.is_dir():
         raise ConfigurationError(f"{root} is not a directory (cp --recursive copies one)")

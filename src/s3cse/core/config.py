@@ -57,7 +57,7 @@ class CryptoConfig:
     bytes cannot be checked against the tag, which covers the whole object. Objects with
     an index are always read through it, and verified."""
     integrity_index: bool = False
-    """Also write ``KEY.s3cse-index`` so byte ranges can be authenticated (see ``index``)."""
+    """Also write ``KEY.s3cse-index`` so byte ranges can be authenticated (``integrity``)."""
     instruction_file: bool = False
     """Store the wrapped key in ``KEY.instruction`` instead of the object metadata."""
     spool_threshold: int = DEFAULT_SPOOL_THRESHOLD

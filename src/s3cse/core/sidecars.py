@@ -1,7 +1,7 @@
 """Sidecar objects, and user objects that only look like them.
 
 Beside an object ``KEY`` s3cse may keep ``KEY.instruction`` (the AWS instruction file:
-the wrapped data key as JSON) and ``KEY.s3cse-index`` (the integrity index, ``index``).
+the wrapped data key as JSON) and ``KEY.s3cse-index`` (the integrity index, ``integrity``).
 A bucket may just as well hold a user's own object by one of those names (a file
 ``setup.instruction`` uploaded beside ``setup``); that object must never be hidden,
 skipped, overwritten or deleted because of its name. Everything that tells the two

@@ -124,7 +124,7 @@ def accept_answer(
     guard: Callable[[Any, str, str, str], Any],
 ) -> dict[str, Any]:
     """Refuse an S3 answer that lacks what S3 always sends (it was cut short); wrap its
-    body, if any, in ``guard`` (``bodies``) so that a broken read names the object."""
+    body, if any, in ``guard`` (``_async.bodies``) so that a broken read names the object."""
     missing = [f for f in _REQUIRED_FIELDS.get(operation, ()) if response.get(f) is None]
     if missing:
         if "Body" in response:

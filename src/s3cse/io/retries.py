@@ -8,7 +8,7 @@ boto3 still defaults to the older ``legacy`` mode, so the clients s3cse creates 
 either way. Clients a caller passes in keep their own configuration.
 
 A body that breaks after its response has started is not retried by botocore; s3cse
-then fails with ``S3RequestError`` (see ``bodies``) rather than resume by itself.
+then fails with ``S3RequestError`` (see ``_async.bodies``) rather than resume by itself.
 """
 
 from __future__ import annotations
