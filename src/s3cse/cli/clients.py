@@ -120,6 +120,10 @@ class KeyOptions:
             )
         return EncryptionClient(keyring, s3_client=s3, config=config)
 
+    def copy_writer(self, *, cache: bool = False) -> EncryptionClient:
+        """The client that writes the copies of an s3:// to s3:// transfer."""
+        return self.client(writing=True, cache=cache)
+
     @property
     def context(self) -> dict[str, str]:
         return parse_context(self.encryption_context)

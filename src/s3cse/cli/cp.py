@@ -12,7 +12,8 @@ from .clients import KeyOptions
 from .objects import S3Url, prefix_hint, refuse_prefix, s3_target
 from .options import Sse, concurrency_option, key_options, quiet_option, sse_c_hints, sse_options
 from .output import display_key
-from .transfers import copy_object, copy_recursive, download, upload
+from .transfers import copy_object, download, upload
+from .trees import copy_recursive
 
 
 @click.command()
@@ -106,7 +107,7 @@ def cp(
             with prefix_hint(reader.s3, source, "copy"):
                 done = copy_object(
                     reader,
-                    options.client(writing=True, cache=cache_data_keys),
+                    options.copy_writer(cache=cache_data_keys),
                     options,
                     sse,
                     source,

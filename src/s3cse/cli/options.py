@@ -182,8 +182,41 @@ def sse_options(*, writes: bool = False, copies: bool = False) -> Callable[[F], 
     return lambda func: add_options(func, options)
 
 
-def quiet_option(help: str = "Print nothing on success.") -> Callable[[F], F]:
-    return click.option("--quiet", "-q", is_flag=True, help=help)
+NO_PROGRESS = "s3cse.no_progress"
+"""``click.Context.meta`` entry set by ``--no-progress``; ``output.shows_progress``
+reads it."""
+
+
+def quiet_option(
+    help: str = "Print only errors and warnings: nothing on success.",
+) -> Callable[[F], F]:
+    """``--quiet`` (``-q``, and the AWS CLI's ``--only-show-errors``, which means the same
+    here: s3cse's ``--quiet`` never hides an error), and ``--no-progress``."""
+    return lambda func: add_options(
+        func,
+        [
+            click.option("--quiet", "-q", "--only-show-errors", "quiet", is_flag=True, help=help),
+            click.option(
+                "--no-progress",
+                is_flag=True,
+                expose_value=False,
+                callback=_remember_no_progress,
+                help="Show no progress bar (the lines saying what was done stay).",
+            ),
+        ],
+    )
+
+
+def _remember_no_progress(ctx: click.Context, param: click.Parameter, value: bool) -> None:
+    if value:
+        ctx.meta[NO_PROGRESS] = True
+
+
+def dryrun_option(
+    help: str = "Print what would be done; change nothing.",
+) -> Callable[[F], F]:
+    """``--dryrun``, as the AWS CLI spells it, and ``--dry-run``."""
+    return click.option("--dryrun", "--dry-run", "dry_run", is_flag=True, help=help)
 
 
 def concurrency_option(help: str) -> Callable[[F], F]:

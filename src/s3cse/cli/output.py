@@ -20,6 +20,8 @@ from typing import Any
 
 import click
 
+from .options import NO_PROGRESS
+
 Callback = Callable[[int], None]
 """Told the number of bytes done since the last call (boto3's transfer callbacks)."""
 
@@ -62,6 +64,10 @@ def _escape(char: str) -> str:
 
 
 def shows_progress(quiet: bool) -> bool:
+    """A bar only on a terminal, and unless ``--quiet`` or ``--no-progress``."""
+    ctx = click.get_current_context(silent=True)
+    if ctx is not None and ctx.find_root().meta.get(NO_PROGRESS):
+        return False
     return not quiet and sys.stderr.isatty()
 
 

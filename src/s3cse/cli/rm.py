@@ -16,7 +16,7 @@ from ..errors import ConfigurationError, ObjectNotFoundError, S3CSEError, S3Requ
 from .clients import keyless_client, s3_client
 from .exits import EXIT_FAILED, error_line
 from .objects import S3Url, prefix_hint, refuse_prefix, s3_errors, with_sidecars
-from .options import aws_options, endpoint_option, quiet_option
+from .options import aws_options, dryrun_option, endpoint_option, quiet_option
 from .output import display_key
 
 # S3 deletes at most 1000 keys per request.
@@ -26,7 +26,7 @@ _DELETE_BATCH = 1000
 @click.command()
 @click.argument("url")
 @click.option("--recursive", "-r", is_flag=True, help="Delete everything under the prefix.")
-@click.option("--dry-run", is_flag=True, help="Print what would be deleted; delete nothing.")
+@dryrun_option("Print what would be deleted; delete nothing.")
 @click.option(
     "--force",
     is_flag=True,

@@ -25,6 +25,7 @@ from .options import (
     add_options,
     aws_option_list,
     concurrency_option,
+    dryrun_option,
     endpoint_option,
     kms_endpoint_option,
     parse_context,
@@ -98,9 +99,7 @@ def lifecycle_options(kind: str) -> Callable[[F], F]:
             click.option(
                 "--to-matdesc", help="Material description (JSON) of the --to- AES/RSA key."
             ),
-            click.option(
-                "--dry-run", is_flag=True, help="Report what would change; change nothing."
-            ),
+            dryrun_option("Report what would change; change nothing."),
             click.option(
                 "--json",
                 "as_json",
