@@ -104,6 +104,11 @@ class ConfigurationError(S3CSEError, ValueError):
     """A bad argument or an impossible combination of options."""
 
 
+class TooManyPartsError(ConfigurationError):
+    """A stream of unknown length outgrew the 10,000 parts of a multipart upload (which
+    was aborted): its parts were too small for it."""
+
+
 class RangeNotSatisfiableError(S3CSEError):
     """The byte range starts at or past the end of the plaintext. The shells raise it as
     ``InvalidRangeError``, S3's 416 answer (also botocore's ``ClientError``)."""
@@ -172,6 +177,7 @@ class ContentTooLargeError(S3CSEError):
 for _public in (
     S3CSEError,
     ConfigurationError,
+    TooManyPartsError,
     RangeNotSatisfiableError,
     MetadataError,
     InstructionFileError,

@@ -9,7 +9,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from .errors import ConfigurationError, ContentTooLargeError, TagMismatchError
+from .errors import ConfigurationError, ContentTooLargeError, TagMismatchError, TooManyPartsError
 from .gcm import BLOCK, GcmLayout, PartHash
 from .integrity import CHUNK_SIZE
 
@@ -179,7 +179,7 @@ class StreamCutter:
 
     def _check(self, length: int, last: bool) -> None:
         if not last and self.parts + 2 > MAX_PARTS:
-            raise ConfigurationError(
+            raise TooManyPartsError(
                 f"the stream needs more than {MAX_PARTS} parts of {self.part_size} bytes; "
                 "raise multipart_chunksize"
             )

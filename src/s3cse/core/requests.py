@@ -48,9 +48,17 @@ SIDECAR_SHARED_ARGS = (
     "BucketKeyEnabled",
     "ExpectedBucketOwner",
     "RequestPayer",
-    "StorageClass",
     "ACL",
+    "Tagging",
+    "TaggingDirective",
 )
+"""What a sidecar (instruction file, integrity index) shares with its object: the
+server-side encryption, so that it is as protected; the ACL, so that whoever may read the
+object may read what reading it needs; the tags, so that lifecycle rules and policies by
+tag treat them together (a rule that expires the object expires its sidecars). Not the
+user metadata, ``Content-*``, ``Expires`` or the storage class: they describe the
+object's content, and a sidecar must stay readable at once (no restore from an archive
+class) for the object to be read when it is."""
 
 
 SSE_C_ARGS = ("SSECustomerAlgorithm", "SSECustomerKey", "SSECustomerKeyMD5")

@@ -46,8 +46,14 @@ def opens_with(
     return True
 
 
+def content_headers(head: Mapping[str, Any]) -> dict[str, Any]:
+    """The ``Content-*``, ``Cache-Control``, ``Expires`` and redirect of a HEAD (or GET)
+    answer, as PutObject arguments: what describes the content, whatever key holds it."""
+    return {arg: head[name] for name, arg in KEPT_HEADERS.items() if head.get(name)}
+
+
 def kept_headers(head: Mapping[str, Any]) -> dict[str, Any]:
-    kept = {arg: head[name] for name, arg in KEPT_HEADERS.items() if head.get(name)}
+    kept = content_headers(head)
     if head.get("StorageClass"):
         kept["StorageClass"] = head["StorageClass"]
     return kept
