@@ -20,7 +20,7 @@ from ..errors import ConfigurationError
 from ..io import awsenv
 from ..keyrings.raw import KeyFileNames
 from ..keyrings.specs import KeySpec, combine
-from .options import parse_context, parse_matdesc
+from .options import parse_context, parse_matdesc, parse_target_context, target_key_chosen
 
 CLI_KEY_FILES = KeyFileNames("--aes-key-file", "--rsa-key-file")
 CLI_TARGET_KEY_FILES = KeyFileNames("--to-aes-key-file", "--to-rsa-key-file")
@@ -67,6 +67,12 @@ class KeyOptions:
     fmt: str = "v3"
     instruction_file: bool = False
     integrity_index: bool = False
+    to_kms_key_id: str | None = None
+    to_aes_key_file: str | None = None
+    to_rsa_key_file: str | None = None
+    to_matdesc: str | None = None
+    to_encryption_context: tuple[str, ...] = ()
+    to_empty_encryption_context: bool = False
     quiet: bool = False
 
     @classmethod
@@ -82,23 +88,37 @@ class KeyOptions:
             raise ConfigurationError(
                 "no key given: pass --kms-key-id, --aes-key-file or --rsa-key-file"
             )
-        matdesc = parse_matdesc(self.matdesc) or {}
+        return self._spec(
+            self.kms_key_id, self.aes_key_file, self.rsa_key_file, self.matdesc, "--matdesc"
+        ).keyrings(private=private)
+
+    def _spec(
+        self,
+        kms_key_id: str | None,
+        aes_key_file: str | None,
+        rsa_key_file: str | None,
+        matdesc: str | None,
+        option: str,
+    ) -> KeySpec:
+        target = option.startswith("--to-")
         return KeySpec(
-            self.kms_key_id,
-            self.aes_key_file,
-            self.rsa_key_file,
-            tuple(sorted(matdesc.items())),
+            kms_key_id,
+            aes_key_file,
+            rsa_key_file,
+            tuple(sorted((parse_matdesc(matdesc, option) or {}).items())),
             self.kms_endpoint_url,
             region=self.region,
             profile=self.profile,
-            names=CLI_KEY_FILES,
-        ).keyrings(private=private)
+            names=CLI_TARGET_KEY_FILES if target else CLI_KEY_FILES,
+        )
 
     def client(self, *, writing: bool, cache: bool = False) -> EncryptionClient:
         rings = self.keyrings(private=not writing)
         if writing and len(rings) > 1:
             raise ConfigurationError("to encrypt, give exactly one of the key options")
-        keyring = combine(rings)
+        return self._client(combine(rings), writing=writing, cache=cache)
+
+    def _client(self, keyring: Keyring, *, writing: bool, cache: bool) -> EncryptionClient:
         config = CryptoConfig(
             format=self.fmt,  # type: ignore[arg-type]
             commitment_policy=self.commitment_policy.upper() if self.commitment_policy else None,  # type: ignore[arg-type]
@@ -120,9 +140,36 @@ class KeyOptions:
             )
         return EncryptionClient(keyring, s3_client=s3, config=config)
 
+    @property
+    def retargets(self) -> bool:
+        """Whether a ``--to-`` key was given: copies are written under another key."""
+        return target_key_chosen(
+            self.to_kms_key_id, self.to_aes_key_file, self.to_rsa_key_file, self.to_matdesc
+        ) or bool(self.to_encryption_context or self.to_empty_encryption_context)
+
     def copy_writer(self, *, cache: bool = False) -> EncryptionClient:
-        """The client that writes the copies of an s3:// to s3:// transfer."""
-        return self.client(writing=True, cache=cache)
+        """The client that writes the copies of an s3:// to s3:// transfer: under the
+        ``--to-`` key when one is given (the copy is re-encrypted for other readers),
+        else under the key the source was read with."""
+        if not target_key_chosen(
+            self.to_kms_key_id, self.to_aes_key_file, self.to_rsa_key_file, self.to_matdesc
+        ):
+            return self.client(writing=True, cache=cache)
+        spec = self._spec(
+            self.to_kms_key_id,
+            self.to_aes_key_file,
+            self.to_rsa_key_file,
+            self.to_matdesc,
+            "--to-matdesc",
+        )
+        return self._client(spec.keyring(), writing=True, cache=cache)
+
+    @property
+    def write_context(self) -> dict[str, str]:
+        """The encryption context copies are written with: ``--to-encryption-context``
+        (or none with ``--to-empty-encryption-context``), else the one read with."""
+        target = parse_target_context(self.to_encryption_context, self.to_empty_encryption_context)
+        return self.context if target is None else dict(target)
 
     @property
     def context(self) -> dict[str, str]:

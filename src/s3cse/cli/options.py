@@ -236,6 +236,32 @@ def parse_context(pairs: Sequence[str]) -> dict[str, str]:
     return context
 
 
+def parse_target_context(given: Sequence[str], empty: bool) -> tuple[tuple[str, str], ...] | None:
+    """``--to-encryption-context`` / ``--to-empty-encryption-context``; None carries the
+    current context over to what is written."""
+    if empty:
+        if given:
+            raise ConfigurationError(
+                "--to-empty-encryption-context and --to-encryption-context exclude each other"
+            )
+        return ()
+    return tuple(sorted(parse_context(given).items())) if given else None
+
+
+def target_key_chosen(
+    kms_key_id: str | None, aes_key_file: str | None, rsa_key_file: str | None, matdesc: str | None
+) -> bool:
+    """Whether a ``--to-`` key was given: at most one, and ``--to-matdesc`` only with one."""
+    chosen = [given for given in (kms_key_id, aes_key_file, rsa_key_file) if given]
+    if len(chosen) > 1:
+        raise ConfigurationError(
+            "give one new key: --to-kms-key-id, --to-aes-key-file or --to-rsa-key-file"
+        )
+    if not chosen and matdesc is not None:
+        raise ConfigurationError("--to-matdesc goes with --to-aes-key-file or --to-rsa-key-file")
+    return bool(chosen)
+
+
 def parse_matdesc(text: str | None, option: str = "--matdesc") -> dict[str, str] | None:
     """A ``--matdesc`` (JSON object of strings); None when it was not given."""
     if text is None:
@@ -337,3 +363,137 @@ def _add_sse_c_hint(exc: S3CSEError, sse: Sse | None) -> None:
         exc.hint = "If the object is stored with SSE-C, pass its key with --sse-c-key-file"
     elif with_key and any(s in text for s in ("(403", "AccessDenied", "(400")):
         exc.hint = "Check that the SSE-C key file holds the key the object was stored with"
+
+
+STORAGE_CLASSES = (
+    "STANDARD",
+    "REDUCED_REDUNDANCY",
+    "STANDARD_IA",
+    "ONEZONE_IA",
+    "INTELLIGENT_TIERING",
+    "GLACIER",
+    "DEEP_ARCHIVE",
+    "GLACIER_IR",
+)
+CANNED_ACLS = (
+    "private",
+    "public-read",
+    "public-read-write",
+    "authenticated-read",
+    "aws-exec-read",
+    "bucket-owner-read",
+    "bucket-owner-full-control",
+    "log-delivery-write",
+)
+
+
+def attribute_options(*, copies: bool = False) -> Callable[[F], F]:
+    """The attributes stored with the objects a command writes, as ``aws s3`` spells
+    them (``attributes.Attributes.from_options`` takes them back). ``copies``: the
+    command also copies s3:// to s3://, so ``--metadata-directive`` says whether the
+    source's attributes come along."""
+    options: list[Callable[[F], F]] = [
+        click.option(
+            "--content-type",
+            help="Content-Type to store (default: guessed from the file name on uploads).",
+        ),
+        click.option(
+            "--guess-mime-type/--no-guess-mime-type",
+            default=True,
+            help="Guess an upload's Content-Type from its file name when --content-type "
+            "is not given (stdin is never guessed).",
+        ),
+        click.option("--cache-control", help="Cache-Control to store."),
+        click.option("--content-disposition", help="Content-Disposition to store."),
+        click.option(
+            "--content-encoding",
+            help="Content-Encoding to store (it describes the plaintext: S3 only keeps it).",
+        ),
+        click.option("--content-language", help="Content-Language to store."),
+        click.option(
+            "--expires",
+            metavar="DATE",
+            help="Expires to store: an ISO 8601 date and time (UTC unless it has an "
+            "offset), or seconds since the epoch.",
+        ),
+        click.option(
+            "--metadata",
+            metavar="KEY=VALUE,...|JSON",
+            help="User metadata: KEY=VALUE pairs separated by commas, or a JSON object "
+            '({"KEY": "VALUE"}); names of the encryption metadata are refused.',
+        ),
+        click.option(
+            "--storage-class",
+            type=click.Choice(STORAGE_CLASSES),
+            help="Storage class of the objects (their instruction files and indexes keep the "
+            "bucket's default: readable without a restore).",
+        ),
+        click.option(
+            "--acl",
+            type=click.Choice(CANNED_ACLS),
+            help="Canned ACL of the objects and their instruction files and indexes.",
+        ),
+        click.option(
+            "--tagging",
+            metavar="KEY=VALUE&...",
+            help="Tags, URL-encoded as S3 takes them (a=1&b=x%20y), of the objects and "
+            "their instruction files and indexes.",
+        ),
+    ]
+    if copies:
+        options.append(
+            click.option(
+                "--metadata-directive",
+                type=click.Choice(["COPY", "REPLACE"]),
+                default="COPY",
+                show_default=True,
+                help="s3:// to s3:// copies: COPY keeps the source's Content-*, "
+                "Cache-Control, Expires, user metadata and tags, each flag given replacing "
+                "what it names (--metadata the whole user metadata, --tagging all tags); "
+                "REPLACE stores only the flags given.",
+            )
+        )
+    return lambda func: add_options(func, options)
+
+
+def target_key_option_list(target: str, rsa_note: str = "") -> list[Callable[[F], F]]:
+    """The ``--to-`` key options: the key that what a command writes goes under, when it
+    is not the key it reads with (``target`` says which, for the help)."""
+    return [
+        click.option(
+            "--to-encryption-context",
+            "to_encryption_context",
+            multiple=True,
+            metavar="KEY=VALUE",
+            help="KMS encryption context to write with (repeatable; default: the "
+            "current one, carried over).",
+        ),
+        click.option(
+            "--to-empty-encryption-context",
+            is_flag=True,
+            help="Write with no encryption context of the caller's.",
+        ),
+        click.option("--to-kms-key-id", help=f"KMS key: {target}."),
+        click.option(
+            "--to-aes-key-file",
+            type=click.Path(dir_okay=False),
+            help=f"AES key file: {target}.",
+        ),
+        click.option(
+            "--to-rsa-key-file",
+            type=click.Path(dir_okay=False),
+            help=f"RSA key (PEM): {target}.{rsa_note}",
+        ),
+        click.option("--to-matdesc", help="Material description (JSON) of the --to- AES/RSA key."),
+    ]
+
+
+def target_key_options(func: F) -> F:
+    """``--to-kms-key-id`` and the rest for s3:// to s3:// copies: read with the key
+    options, write the copies under this key (``KeyOptions.copy_writer``)."""
+    return add_options(
+        func,
+        target_key_option_list(
+            "s3:// to s3:// copies are written under it (default: the key read with)"
+        ),
+    )

@@ -30,7 +30,10 @@ from .options import (
     kms_endpoint_option,
     parse_context,
     parse_matdesc,
+    parse_target_context,
     quiet_option,
+    target_key_chosen,
+    target_key_option_list,
 )
 from .output import display_key, live_progress, shows_progress
 
@@ -71,33 +74,9 @@ def lifecycle_options(kind: str) -> Callable[[F], F]:
                 help="Also read legacy unauthenticated modes (CBC, kms, AESWrap, V1): "
                 "only for objects whose origin you trust.",
             ),
-            click.option(
-                "--to-encryption-context",
-                "to_encryption_context",
-                multiple=True,
-                metavar="KEY=VALUE",
-                help="KMS encryption context to write with (repeatable; default: the "
-                "current one, carried over).",
-            ),
-            click.option(
-                "--to-empty-encryption-context",
-                is_flag=True,
-                help="Write with no encryption context of the caller's.",
-            ),
-            click.option("--to-kms-key-id", help=f"KMS key: {target}."),
-            click.option(
-                "--to-aes-key-file",
-                type=click.Path(dir_okay=False),
-                help=f"AES key file: {target}.",
-            ),
-            click.option(
-                "--to-rsa-key-file",
-                type=click.Path(dir_okay=False),
-                help=f"RSA key (PEM): {target}. Give the private key, so that a rerun "
-                "recognises the objects already done.",
-            ),
-            click.option(
-                "--to-matdesc", help="Material description (JSON) of the --to- AES/RSA key."
+            *target_key_option_list(
+                target,
+                " Give the private key, so that a rerun recognises the objects already done.",
             ),
             dryrun_option("Report what would change; change nothing."),
             click.option(
@@ -264,13 +243,9 @@ def _build_job(kind: str, url: str, kw: dict[str, Any]) -> Job:
             f"--aes-key-file or --rsa-key-file){'' if kind == 'migrate' else ' and the new one'}"
         )
     current = _key_spec(kw, "", kms_endpoint)
-    chosen = [name for name in ("to_kms_key_id", "to_aes_key_file", "to_rsa_key_file") if kw[name]]
-    if len(chosen) > 1:
-        raise ConfigurationError(
-            "give one new key: --to-kms-key-id, --to-aes-key-file or --to-rsa-key-file"
-        )
-    if not chosen and kw["to_matdesc"] is not None:
-        raise ConfigurationError("--to-matdesc goes with --to-aes-key-file or --to-rsa-key-file")
+    chosen = target_key_chosen(
+        kw["to_kms_key_id"], kw["to_aes_key_file"], kw["to_rsa_key_file"], kw["to_matdesc"]
+    )
     if not chosen and kind == "rotate":
         raise ConfigurationError(
             "rotate needs the new master key: --to-kms-key-id, --to-aes-key-file or "
@@ -297,7 +272,9 @@ def _build_job(kind: str, url: str, kw: dict[str, Any]) -> Job:
         profile=kw["profile"],
         dry_run=kw["dry_run"],
         legacy=kw["legacy"],
-        target_context=_target_context(kw),
+        target_context=parse_target_context(
+            kw["to_encryption_context"], kw["to_empty_encryption_context"]
+        ),
     )
 
 
@@ -306,18 +283,6 @@ def _endpoint(given: str | None, service: str) -> str | None:
     return (
         given or os.environ.get(f"AWS_ENDPOINT_URL_{service}") or os.environ.get("AWS_ENDPOINT_URL")
     )
-
-
-def _target_context(kw: dict[str, Any]) -> tuple[tuple[str, str], ...] | None:
-    """None carries the objects' current context over to the rewritten ones."""
-    given = kw["to_encryption_context"]
-    if kw["to_empty_encryption_context"]:
-        if given:
-            raise ConfigurationError(
-                "--to-empty-encryption-context and --to-encryption-context exclude each other"
-            )
-        return ()
-    return tuple(sorted(parse_context(given).items())) if given else None
 
 
 def _check_scheduler(address: str) -> None:
