@@ -8,9 +8,19 @@ from typing import Any
 import click
 
 from ..errors import ConfigurationError
+from .attributes import Attributes
 from .clients import KeyOptions
 from .objects import S3Url, prefix_hint, refuse_prefix, s3_target
-from .options import Sse, concurrency_option, key_options, quiet_option, sse_c_hints, sse_options
+from .options import (
+    Sse,
+    attribute_options,
+    concurrency_option,
+    key_options,
+    quiet_option,
+    sse_c_hints,
+    sse_options,
+    target_key_options,
+)
 from .output import display_key
 from .transfers import copy_object, download, upload
 from .trees import copy_recursive
@@ -30,7 +40,15 @@ from .trees import copy_recursive
     help="Reuse data keys across objects (format v3): far fewer KMS calls for many small objects.",
 )
 @concurrency_option("Objects transferred at once with --recursive.")
-@click.option("--content-type", help="Content-Type to store with an upload.")
+@attribute_options(copies=True)
+@target_key_options
+@click.option(
+    "--expected-size",
+    type=click.IntRange(min=0),
+    metavar="BYTES",
+    help="Uploads from stdin (-): about how many bytes will come, so that the parts are "
+    "cut large enough (S3 takes 10,000; the default parts hold 80 GB).",
+)
 @click.option(
     "--follow-symlinks/--no-follow-symlinks",
     default=True,
@@ -44,7 +62,7 @@ def cp(
     recursive: bool,
     cache_data_keys: bool,
     concurrency: int,
-    content_type: str | None,
+    expected_size: int | None,
     follow_symlinks: bool,
     quiet: bool,
     **kwargs: Any,
@@ -62,11 +80,24 @@ def cp(
     An upload follows symbolic links (unless --no-follow-symlinks) and skips, with a
     warning on stderr, FIFOs, sockets, devices, dangling links and links that loop
     back to a directory above them; it then exits with 2 once the rest is copied.
+
+    Objects are written with the attributes given (--content-type, --metadata, --tagging
+    ...; an upload's Content-Type is guessed from the file name unless given). An s3://
+    to s3:// copy keeps the source's (--metadata-directive COPY) and may be written under
+    another key (--to-kms-key-id, --to-aes-key-file, --to-rsa-key-file).
     """
     options = KeyOptions.from_options(kwargs)
     options.quiet = quiet
     sse = Sse.from_options(kwargs)
-    extra = {"ContentType": content_type} if content_type else {}
+    extra = Attributes.from_options(kwargs)
+    source, target = S3Url.parse(src), S3Url.parse(dst)
+    if options.retargets and (source is None or target is None):
+        raise ConfigurationError(
+            "the --to- key options re-encrypt s3:// to s3:// copies: SRC and DST must both "
+            "be s3:// URLs"
+        )
+    if expected_size is not None and src != "-":
+        raise ConfigurationError("--expected-size applies to an upload from stdin (SRC -)")
     if recursive:
         copy_recursive(
             options,
@@ -80,7 +111,6 @@ def cp(
             follow_symlinks=follow_symlinks,
         )
         return
-    source, target = S3Url.parse(src), S3Url.parse(dst)
     if source is None and target is None:
         raise ConfigurationError("one of SRC and DST must be s3://BUCKET/KEY")
     if source is not None:
@@ -95,6 +125,7 @@ def cp(
                 src,
                 target,
                 extra,
+                expected_size=expected_size,
             )
         elif source is not None and target is None:
             reader = options.client(writing=False, cache=cache_data_keys)

@@ -4,16 +4,21 @@ re-encrypted. ``trees`` copies many."""
 
 from __future__ import annotations
 
+import contextlib
 import os
 import sys
+from collections.abc import Iterator
 from pathlib import Path
-from typing import IO, Any
+from typing import IO
 
 import click
 
 from ..client import EncryptionClient
-from ..errors import ConfigurationError, DestinationError, located
+from ..core import multipart
+from ..core.multipart import TransferConfig
+from ..errors import ConfigurationError, DestinationError, TooManyPartsError, located
 from ..io.paths import local_name
+from .attributes import Attributes
 from .cat import cat_one
 from .clients import KeyOptions
 from .objects import S3Url, has_integrity_index
@@ -27,9 +32,12 @@ def upload(
     sse: Sse,
     src: str,
     target: S3Url,
-    extra: dict[str, Any],
+    attributes: Attributes,
     callback: Callback | None = None,
+    expected_size: int | None = None,
 ) -> str:
+    """Encrypt the file (or stdin, ``-``) ``src`` into ``target``, with its attributes.
+    ``expected_size``: how large stdin will be, so that its parts are cut large enough."""
     stream: IO[bytes]
     if src == "-":
         stream = sys.stdin.buffer
@@ -38,17 +46,53 @@ def upload(
             stream = open(src, "rb")  # noqa: SIM115
         except OSError as exc:
             raise ConfigurationError(f"cannot read {src}: {exc.strerror}") from None
-    args = {"EncryptionContext": options.context, **extra, **sse.put_args()}
-    if callback is not None:
-        with stream:
+    args = {"EncryptionContext": options.context, **attributes.for_upload(src), **sse.put_args()}
+    config = stream_config(expected_size)
+    with _parts_outgrown(expected_size, config, options.integrity_index):
+        if callback is not None:
+            with stream:
+                client.upload_fileobj(
+                    stream,
+                    target.bucket,
+                    target.key,
+                    Callback=callback,
+                    ExtraArgs=args,
+                    Config=config,
+                )
+            return f"upload: {src} to {target}"
+        size = None if src == "-" else os.path.getsize(src)
+        with stream, progress(f"upload {target}", size, options.quiet) as advance:
             client.upload_fileobj(
-                stream, target.bucket, target.key, Callback=callback, ExtraArgs=args
+                stream, target.bucket, target.key, Callback=advance, ExtraArgs=args, Config=config
             )
-        return f"upload: {src} to {target}"
-    size = None if src == "-" else os.path.getsize(src)
-    with stream, progress(f"upload {target}", size, options.quiet) as advance:
-        client.upload_fileobj(stream, target.bucket, target.key, Callback=advance, ExtraArgs=args)
     return f"upload: {src} to {target}"
+
+
+def stream_config(expected_size: int | None) -> TransferConfig:
+    """The transfer configuration of an upload: parts large enough for
+    ``expected_size`` bytes to fit S3's 10,000 (the default ones hold 80 GB)."""
+    config = TransferConfig()
+    if expected_size is None:
+        return config
+    return TransferConfig(multipart_chunksize=multipart.part_size_for(expected_size, config))
+
+
+@contextlib.contextmanager
+def _parts_outgrown(
+    expected_size: int | None, config: TransferConfig, indexed: bool
+) -> Iterator[None]:
+    """A stream that outgrew its parts (the upload is aborted by then) says what to pass."""
+    try:
+        yield
+    except TooManyPartsError:
+        part = multipart.upload_part_size(None, config, indexed)
+        room = f"{multipart.MAX_PARTS} parts of {part} bytes ({multipart.MAX_PARTS * part} bytes)"
+        said = "" if expected_size is None else f" (--expected-size said {expected_size})"
+        raise TooManyPartsError(
+            f"the stream is larger than {room}{said}: the upload was aborted, nothing was stored",
+            hint="Pass --expected-size BYTES with at least the stream's size, so that its "
+            "parts are cut large enough",
+        ) from None
 
 
 def download(
@@ -105,9 +149,11 @@ def copy_object(
     sse: Sse,
     source: S3Url,
     target: S3Url,
-    extra: dict[str, Any],
+    attributes: Attributes,
     callback: Callback | None = None,
 ) -> str:
+    """Decrypt ``source`` and re-encrypt it into ``target`` with ``writer`` (under the
+    ``--to-`` key and context when given), keeping or replacing its attributes."""
     source_args = sse.source_args()
     response = reader.get_object(
         Bucket=source.bucket,
@@ -115,9 +161,13 @@ def copy_object(
         EncryptionContext=options.context,
         **source_args,
     )
-    args = {"EncryptionContext": options.context, **extra, **sse.put_args()}
-    if has_integrity_index(reader.s3, source, source_args):
-        args["IntegrityIndex"] = True  # a re-encrypted copy gets a fresh index too
     with response["Body"] as body:
+        args = {
+            "EncryptionContext": options.write_context,
+            **attributes.for_copy(reader.s3, source, response),
+            **sse.put_args(),
+        }
+        if has_integrity_index(reader.s3, source, source_args):
+            args["IntegrityIndex"] = True  # a re-encrypted copy gets a fresh index too
         writer.upload_fileobj(body, target.bucket, target.key, ExtraArgs=args, Callback=callback)
     return f"copy: {source} to {target}"

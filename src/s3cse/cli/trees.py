@@ -17,6 +17,7 @@ from ..core.sidecars import INDEX_SUFFIX, INSTRUCTION_SUFFIX
 from ..errors import ConfigurationError, DestinationError, LocalPathError, S3CSEError, located
 from ..io.paths import PathClaims, prepare_parent
 from ..io.tree import Skipped, walk_tree
+from .attributes import Attributes
 from .bulk import Transfer, refused, run_transfers
 from .clients import KeyOptions
 from .exits import EXIT_SKIPPED, bulk_exit_code
@@ -32,7 +33,7 @@ def copy_recursive(
     src: str,
     dst: str,
     *,
-    extra: dict[str, Any],
+    extra: Attributes,
     cache: bool,
     concurrency: int,
     quiet: bool,
@@ -81,7 +82,7 @@ def _plan_upload(
     sse: Sse,
     root: Path,
     target: S3Url,
-    extra: dict[str, Any],
+    extra: Attributes,
     cache: bool,
     follow_symlinks: bool,
 ) -> tuple[list[Transfer], list[Skipped]]:
@@ -208,7 +209,7 @@ def _require_directory_marker(s3: Any, url: S3Url, stored: int, sse: Sse) -> Non
 
 
 def _plan_copy(
-    options: KeyOptions, sse: Sse, source: S3Url, target: S3Url, extra: dict[str, Any], cache: bool
+    options: KeyOptions, sse: Sse, source: S3Url, target: S3Url, extra: Attributes, cache: bool
 ) -> list[Transfer]:
     reader = options.client(writing=False, cache=cache)
     writer = options.copy_writer(cache=cache)
@@ -227,7 +228,7 @@ def _plan_copy(
         )
 
         def run(callback: Callback | None, a: S3Url = from_url, b: S3Url = to_url) -> None:
-            copy_object(reader, writer, options, sse, a, b, dict(extra), callback)
+            copy_object(reader, writer, options, sse, a, b, extra, callback)
 
         size, _ = assumed_plaintext_size(listing.stored_size(entry))
         transfers.append(Transfer(_transfer_line("copy", from_url, to_url), size, run))
