@@ -10,7 +10,7 @@ import os
 import subprocess
 import sys
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
@@ -70,25 +70,38 @@ def keys(tmp_path_factory: pytest.TempPathFactory) -> Keys:
     return Keys(d / "a.key", d / "b.key", a, b)
 
 
+@dataclass
+class Target:
+    """A bucket of an S3 server: ``cp`` run against it, under a prefix of the test's own."""
+
+    endpoint: str
+    bucket: str
+    s3: Any
+    keeps_acl: bool
+    prefix: str = field(default_factory=lambda: f"attrs-{uuid.uuid4().hex[:8]}")
+
+    def url(self, name: str) -> str:
+        return f"s3://{self.bucket}/{self.prefix}/{name}"
+
+    def key(self, name: str) -> str:
+        return f"{self.prefix}/{name}"
+
+    def cp(self, *args: Any, stdin: bytes | None = None) -> Any:
+        return run("cp", *args, "--endpoint-url", self.endpoint, stdin=stdin)
+
+
 @pytest.fixture
-def moto(stack: Any, moto_bucket: str) -> Any:
-    """``run`` against moto's S3, and a prefix of the moto bucket of the test's own."""
+def moto(stack: Any, moto_bucket: str, moto_s3: Any) -> Target:
+    return Target(stack.moto_s3_endpoint, moto_bucket, moto_s3, keeps_acl=True)
 
-    class Moto:
-        bucket = moto_bucket
-        prefix = f"attrs-{uuid.uuid4().hex[:8]}"
-        endpoint = stack.moto_s3_endpoint
 
-        def url(self, name: str) -> str:
-            return f"s3://{self.bucket}/{self.prefix}/{name}"
-
-        def key(self, name: str) -> str:
-            return f"{self.prefix}/{name}"
-
-        def cp(self, *args: Any, stdin: bytes | None = None) -> Any:
-            return run("cp", *args, "--endpoint-url", self.endpoint, stdin=stdin)
-
-    return Moto()
+@pytest.fixture(params=["seaweedfs", "moto"])
+def anywhere(request: pytest.FixtureRequest, stack: Any, bucket: str, s3: Any) -> Target:
+    """Both servers: SeaweedFS keeps every attribute but the ACL."""
+    if request.param == "moto":
+        moto: Target = request.getfixturevalue("moto")
+        return moto
+    return Target(stack.s3_endpoint, bucket, s3, keeps_acl=False)
 
 
 def tags_of(s3: Any, bucket: str, key: str) -> dict[str, str]:
@@ -111,8 +124,8 @@ def plaintext(s3: Any, bucket: str, key: str, raw: bytes) -> bytes:
     return body
 
 
-def assert_attributes(s3: Any, bucket: str, key: str) -> None:
-    head = s3.head_object(Bucket=bucket, Key=key)
+def assert_attributes(target: Target, key: str) -> None:
+    head = target.s3.head_object(Bucket=target.bucket, Key=key)
     assert head["ContentType"] == "application/x-report"
     assert head["CacheControl"] == "max-age=60"
     assert head["ContentDisposition"] == 'attachment; filename="r.bin"'
@@ -121,20 +134,21 @@ def assert_attributes(s3: Any, bucket: str, key: str) -> None:
     assert head["Expires"] == EXPIRES
     assert user_metadata(head) == {"owner": "alice", "dept": "ops"}
     assert head["StorageClass"] == "STANDARD_IA"
-    assert tags_of(s3, bucket, key) == TAGS
-    assert public_read(s3, bucket, key)
+    assert tags_of(target.s3, target.bucket, key) == TAGS
+    assert public_read(target.s3, target.bucket, key) or not target.keeps_acl
 
 
 @pytest.mark.parametrize("size", [1000, 9 * MiB + 5], ids=["single-put", "multipart"])
 def test_every_attribute_lands_on_the_object_and_acl_and_tags_on_its_sidecars(
-    moto: Any, moto_s3: Any, keys: Keys, tmp_path: Path, size: int
+    anywhere: Target, keys: Keys, tmp_path: Path, size: int
 ) -> None:
+    target, s3 = anywhere, anywhere.s3
     src = tmp_path / "report.bin"
     data = os.urandom(size)
     src.write_bytes(data)
-    result = moto.cp(
+    result = target.cp(
         src,
-        moto.url("r.bin"),
+        target.url("r.bin"),
         "--aes-key-file",
         keys.a,
         "--instruction-file",
@@ -142,21 +156,21 @@ def test_every_attribute_lands_on_the_object_and_acl_and_tags_on_its_sidecars(
         *ATTRIBUTE_ARGS,
     )
     assert result.returncode == 0, err(result)
-    key = moto.key("r.bin")
-    assert_attributes(moto_s3, moto.bucket, key)
+    key = target.key("r.bin")
+    assert_attributes(target, key)
     for suffix in SIDECARS:
-        sidecar = moto_s3.head_object(Bucket=moto.bucket, Key=key + suffix)
-        assert tags_of(moto_s3, moto.bucket, key + suffix) == TAGS
-        assert public_read(moto_s3, moto.bucket, key + suffix)
+        sidecar = s3.head_object(Bucket=target.bucket, Key=key + suffix)
+        assert tags_of(s3, target.bucket, key + suffix) == TAGS
+        assert public_read(s3, target.bucket, key + suffix) or not target.keeps_acl
         assert sidecar.get("StorageClass", "STANDARD") == "STANDARD"
         assert user_metadata(sidecar) == {}
         assert sidecar.get("ContentType") != "application/x-report"
         assert "CacheControl" not in sidecar and "Expires" not in sidecar
-    assert plaintext(moto_s3, moto.bucket, key, keys.a_raw) == data
+    assert plaintext(s3, target.bucket, key, keys.a_raw) == data
 
 
 def test_metadata_takes_json_and_the_content_type_is_guessed_from_the_file_name(
-    moto: Any, moto_s3: Any, keys: Keys, tmp_path: Path
+    moto: Target, moto_s3: Any, keys: Keys, tmp_path: Path
 ) -> None:
     page = tmp_path / "index.html"
     page.write_bytes(b"<p>hello</p>")
@@ -188,7 +202,7 @@ def test_metadata_takes_json_and_the_content_type_is_guessed_from_the_file_name(
     ],
 )
 def test_an_encryption_metadata_name_in_metadata_is_refused_before_anything_is_written(
-    moto: Any, moto_s3: Any, keys: Keys, tmp_path: Path, metadata: str
+    moto: Target, moto_s3: Any, keys: Keys, tmp_path: Path, metadata: str
 ) -> None:
     src = tmp_path / "f.txt"
     src.write_bytes(b"data")
@@ -208,7 +222,7 @@ def test_an_encryption_metadata_name_in_metadata_is_refused_before_anything_is_w
 
 @pytest.fixture
 def source(
-    moto: Any, moto_s3: Any, keys: Keys, tmp_path: Path
+    moto: Target, moto_s3: Any, keys: Keys, tmp_path: Path
 ) -> tuple[str, bytes, dict[str, Any]]:
     """An object uploaded with every attribute, under key A; its name, data and head."""
     src = tmp_path / "src.bin"
@@ -219,7 +233,7 @@ def source(
     return "src.bin", data, moto_s3.head_object(Bucket=moto.bucket, Key=moto.key("src.bin"))
 
 
-def copied(moto: Any, s3: Any, keys: Keys, src: str, dst: str, *flags: Any) -> tuple[str, Any]:
+def copied(moto: Target, s3: Any, keys: Keys, src: str, dst: str, *flags: Any) -> tuple[str, Any]:
     """``cp`` of the object ``src`` to ``dst`` (read and written with key A): the
     copy's key and head."""
     result = moto.cp(moto.url(src), moto.url(dst), "--aes-key-file", keys.a, *flags)
@@ -229,7 +243,7 @@ def copied(moto: Any, s3: Any, keys: Keys, src: str, dst: str, *flags: Any) -> t
 
 
 def test_an_s3_copy_keeps_the_source_attributes_and_tags_with_flags_overriding_them(
-    moto: Any, moto_s3: Any, keys: Keys, source: tuple[str, bytes, dict[str, Any]]
+    moto: Target, moto_s3: Any, keys: Keys, source: tuple[str, bytes, dict[str, Any]]
 ) -> None:
     name, data, src_head = source
     key, head = copied(moto, moto_s3, keys, name, "copy.bin")
@@ -267,7 +281,7 @@ def test_an_s3_copy_keeps_the_source_attributes_and_tags_with_flags_overriding_t
 
 
 def test_an_s3_copy_with_replace_stores_only_the_flags_given(
-    moto: Any, moto_s3: Any, keys: Keys, source: tuple[str, bytes, dict[str, Any]]
+    moto: Target, moto_s3: Any, keys: Keys, source: tuple[str, bytes, dict[str, Any]]
 ) -> None:
     name, data, _ = source
     flags = ("--metadata-directive", "REPLACE", "--cache-control", "no-store")
@@ -282,7 +296,7 @@ def test_an_s3_copy_with_replace_stores_only_the_flags_given(
 
 
 def test_an_s3_copy_under_a_to_aes_key_reads_only_with_the_new_key(
-    moto: Any, moto_s3: Any, keys: Keys, source: tuple[str, bytes, dict[str, Any]]
+    moto: Target, moto_s3: Any, keys: Keys, source: tuple[str, bytes, dict[str, Any]]
 ) -> None:
     name, data, src_head = source
     key, _ = copied(moto, moto_s3, keys, name, "rekeyed.bin", "--to-aes-key-file", keys.b)
@@ -297,7 +311,7 @@ def test_an_s3_copy_under_a_to_aes_key_reads_only_with_the_new_key(
 
 
 def test_an_s3_copy_under_a_to_kms_key_carries_the_given_context(
-    moto: Any,
+    moto: Target,
     moto_s3: Any,
     kms: Any,
     kms_key_id: str,
@@ -318,7 +332,7 @@ def test_an_s3_copy_under_a_to_kms_key_carries_the_given_context(
 
 @pytest.mark.parametrize("local_side", ["src", "dst"])
 def test_to_key_options_are_refused_when_either_side_is_local(
-    moto: Any, moto_s3: Any, keys: Keys, tmp_path: Path, local_side: str
+    moto: Target, moto_s3: Any, keys: Keys, tmp_path: Path, local_side: str
 ) -> None:
     local = tmp_path / "local.bin"
     local.write_bytes(b"data")
@@ -351,7 +365,7 @@ def run_with_parts(most: int, *args: Any, stdin: bytes) -> Any:
 
 
 def test_expected_size_cuts_stdin_into_parts_that_hold_it(
-    moto: Any, moto_s3: Any, keys: Keys
+    moto: Target, moto_s3: Any, keys: Keys
 ) -> None:
     data = os.urandom(17 * MiB + 3)  # more than 2 default (8 MiB) parts hold
     args = ["cp", "-", moto.url("stream.bin"), "--aes-key-file", keys.a]
@@ -376,7 +390,9 @@ def test_expected_size_cuts_stdin_into_parts_that_hold_it(
     assert parts == 2
 
 
-def test_expected_size_is_refused_for_a_file_upload(moto: Any, keys: Keys, tmp_path: Path) -> None:
+def test_expected_size_is_refused_for_a_file_upload(
+    moto: Target, keys: Keys, tmp_path: Path
+) -> None:
     src = tmp_path / "f.bin"
     src.write_bytes(b"x")
     result = moto.cp(src, moto.url("f.bin"), "--aes-key-file", keys.a, "--expected-size", 10)
@@ -384,7 +400,7 @@ def test_expected_size_is_refused_for_a_file_upload(moto: Any, keys: Keys, tmp_p
 
 
 def test_recursive_copies_guess_types_tag_every_object_and_rekey_s3_copies(
-    moto: Any, moto_s3: Any, keys: Keys, tmp_path: Path
+    moto: Target, moto_s3: Any, keys: Keys, tmp_path: Path
 ) -> None:
     tree = tmp_path / "tree"
     (tree / "sub").mkdir(parents=True)

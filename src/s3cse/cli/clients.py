@@ -142,17 +142,20 @@ class KeyOptions:
 
     @property
     def retargets(self) -> bool:
-        """Whether a ``--to-`` key was given: copies are written under another key."""
-        return target_key_chosen(
+        """Whether a ``--to-`` option was given (copies are written under another key or
+        context); refuses the ones that conflict."""
+        chosen = target_key_chosen(
             self.to_kms_key_id, self.to_aes_key_file, self.to_rsa_key_file, self.to_matdesc
-        ) or bool(self.to_encryption_context or self.to_empty_encryption_context)
+        )
+        context = parse_target_context(self.to_encryption_context, self.to_empty_encryption_context)
+        return chosen or context is not None
 
     def copy_writer(self, *, cache: bool = False) -> EncryptionClient:
         """The client that writes the copies of an s3:// to s3:// transfer: under the
         ``--to-`` key when one is given (the copy is re-encrypted for other readers),
         else under the key the source was read with."""
-        if not target_key_chosen(
-            self.to_kms_key_id, self.to_aes_key_file, self.to_rsa_key_file, self.to_matdesc
+        if not self.retargets or not (
+            self.to_kms_key_id or self.to_aes_key_file or self.to_rsa_key_file
         ):
             return self.client(writing=True, cache=cache)
         spec = self._spec(
