@@ -1,5 +1,32 @@
 """Exit codes (``s3cse --help`` lists them) and the one mapping from an error to its
-``s3cse: error:`` line and exit code."""
+``s3cse: error:`` line and exit code.
+
+s3cse's codes say what went wrong; ``aws s3`` (1.x, measured) mostly answers 1, or 255
+when an error ends the command before any transfer:
+
+=============================================  =====  ======
+situation                                      s3cse  aws s3
+=============================================  =====  ======
+success                                        0      0
+missing object: cp, rm                         4      1, 0
+missing object: ls of a prefix with nothing    0      1
+missing bucket: cp, rm, rb                     4      1
+missing bucket: ls                             4      255
+unknown option, unreadable local source        2      255
+cp -r skipped special files, rest copied       2      2
+one of many transfers failed                   1 [*]  1
+authentication failed (tampered object)        3      -
+access denied (wrong credentials)              1      1 (ls: 255)
+mb of an existing bucket                       1      1
+mb of an invalid name (checked before S3)      2      1
+rb of a non-empty bucket, without --force      2      1
+Ctrl-C, SIGTERM                                130,   1
+                                               143
+=============================================  =====  ======
+
+[*] or the failures' own code when they all agree (``bulk_exit_code``): 2 when every
+failure is a local destination that cannot be written, 3 when every one is tampered.
+"""
 
 from __future__ import annotations
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Iterable
+from dataclasses import dataclass
 from typing import Any
 
 import click
@@ -18,7 +19,14 @@ from .clients import s3_client
 from .exits import bulk_exit_code, error_line
 from .objects import S3Url, exact_info, s3_errors, with_sidecars
 from .options import Sse, aws_options, concurrency_option, endpoint_option, sse_c_hints, sse_options
-from .output import echo_bucket, echo_prefix, echo_row, format_text, wrapping_text
+from .output import (
+    echo_bucket,
+    echo_prefix,
+    echo_row,
+    echo_summary,
+    format_text,
+    wrapping_text,
+)
 
 
 @click.command("ls")
@@ -28,6 +36,12 @@ from .output import echo_bucket, echo_prefix, echo_row, format_text, wrapping_te
     "--exact", is_flag=True, help="HEAD each object: exact plaintext size, format and wrapping."
 )
 @click.option("--json", "as_json", is_flag=True, help="One JSON object per line.")
+@click.option(
+    "--human-readable", "human", is_flag=True, help="Sizes in Bytes, KiB, MiB, GiB... (base 1024)."
+)
+@click.option(
+    "--summarize", is_flag=True, help="End with the number of objects and their total size."
+)
 @concurrency_option("HEAD requests at once with --exact.")
 @sse_options()
 @endpoint_option
@@ -37,6 +51,8 @@ def ls(
     recursive: bool,
     exact: bool,
     as_json: bool,
+    human: bool,
+    summarize: bool,
     concurrency: int,
     endpoint_url: str | None,
     region: str | None,
@@ -50,6 +66,9 @@ def ls(
     key. Without --exact a size is the stored size minus the 16-byte GCM tag (no extra
     request); legacy AES-CBC objects and unencrypted ones may differ. Instruction files
     and integrity indexes are not shown. Needs no key.
+
+    --summarize ends with the number of objects listed and their total plaintext size
+    (with --json one line: total_objects, total_size, total_size_upper_bound).
     """
     sse = Sse.from_options(kwargs)
     s3 = s3_client(endpoint_url, profile, region)
@@ -63,15 +82,24 @@ def ls(
     entries = listing.visible(
         with_sidecars(s3, target.bucket, target.key, delimiter=not recursive, sse_c=sse.get_args())
     )
+    totals = _Totals()
+    failures: list[S3CSEError] = []
     if not exact:
         for entry in entries:
             if "Prefix" in entry:
                 echo_prefix(entry["Prefix"], base, as_json)
                 continue
             row = {"key": entry["Key"], "last_modified": entry.get("LastModified")}
-            echo_row({**row, **_listed_size(entry)}, base, as_json, None)
-        return
-    failures = _ls_exact(s3, target.bucket, entries, base, as_json, sse, concurrency)
+            row.update(_listed_size(entry))
+            totals.add(row)
+            echo_row(row, base, as_json, None, human=human)
+    else:
+        rows, failures = _ls_exact(s3, target.bucket, entries, sse, concurrency)
+        _echo_exact(rows, base, as_json, human, totals)
+        for exc in failures:
+            click.echo(error_line(exc), err=True)
+    if summarize:
+        echo_summary(totals.objects, totals.size, totals.upper_bound, human=human, as_json=as_json)
     if failures:
         sys.exit(bulk_exit_code(failures))
 
@@ -89,15 +117,28 @@ def _list_buckets(s3: Any, as_json: bool) -> None:
         echo_bucket(bucket, as_json)
 
 
+@dataclass
+class _Totals:
+    """What ``--summarize`` prints: objects listed, and their plaintext sizes summed."""
+
+    objects: int = 0
+    size: int = 0
+    upper_bound: bool = False
+
+    def add(self, row: dict[str, Any]) -> None:
+        self.objects += 1
+        self.size += row["size"]
+        self.upper_bound = self.upper_bound or row["size_source"] == "cbc-upper-bound"
+
+
 def _ls_exact(
     s3: Any,
     bucket: str,
     entries: Iterable[dict[str, Any]],
-    base: str,
-    as_json: bool,
     sse: Sse,
     concurrency: int,
-) -> list[S3CSEError]:
+) -> tuple[list[dict[str, Any]], list[S3CSEError]]:
+    """The listed entries with each object's HEAD (``exact_info``), and what failed."""
     listed = list(entries)
     failures: list[S3CSEError] = []
     sse_c = sse.get_args()
@@ -116,6 +157,12 @@ def _ls_exact(
 
     with worker_pool(concurrency) as pool:
         rows = list(pool.map(resolve, listed))
+    return rows, failures
+
+
+def _echo_exact(
+    rows: list[dict[str, Any]], base: str, as_json: bool, human: bool, totals: _Totals
+) -> None:
     objects = [row for row in rows if "key" in row]
     widths = (
         max([len(format_text(r)) for r in objects], default=1),
@@ -125,10 +172,8 @@ def _ls_exact(
         if "Prefix" in row:
             echo_prefix(row["Prefix"], base, as_json)
         else:
-            echo_row(row, base, as_json, widths)
-    for exc in failures:
-        click.echo(error_line(exc), err=True)
-    return failures
+            totals.add(row)
+            echo_row(row, base, as_json, widths, human=human)
 
 
 def _listed_size(entry: dict[str, Any]) -> dict[str, Any]:

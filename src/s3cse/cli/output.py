@@ -164,17 +164,64 @@ def echo_prefix(prefix: str, base: str, as_json: bool) -> None:
         click.echo(f"{'PRE':>30} {display_key(prefix[len(base) :])}")
 
 
-def echo_row(row: dict[str, Any], base: str, as_json: bool, widths: tuple[int, int] | None) -> None:
+def echo_row(
+    row: dict[str, Any],
+    base: str,
+    as_json: bool,
+    widths: tuple[int, int] | None,
+    *,
+    human: bool = False,
+) -> None:
     """One object of ``ls``; ``widths``: those of the format and wrapping columns
-    (``--exact``), else None."""
+    (``--exact``), else None; ``human``: sizes in KiB, MiB... (text only)."""
     if as_json:
         click.echo(json.dumps({**row, "last_modified": _iso(row["last_modified"])}))
         return
-    size = str(row["size"]) if row["size_source"] != "cbc-upper-bound" else f"~{row['size']}"
+    size = size_text(row["size"], row["size_source"] == "cbc-upper-bound", human)
     line = f"{_local_time(row['last_modified'])} {size:>10}"
     if widths is not None:
         line += f" {format_text(row):<{widths[0]}} {wrapping_text(row):<{widths[1]}}"
     click.echo(display_key(f"{line} {row['key'][len(base) :]}"))
+
+
+def size_text(size: int, upper_bound: bool, human: bool) -> str:
+    """A plaintext size as ``ls`` prints it: ``~`` before an upper bound (legacy CBC)."""
+    text = human_size(size) if human else str(size)
+    return f"~{text}" if upper_bound else text
+
+
+_BINARY_UNITS = ("KiB", "MiB", "GiB", "TiB", "PiB", "EiB")
+
+
+def human_size(size: int) -> str:
+    """A size as ``aws s3 ls --human-readable`` prints it: bytes below 1 KiB, else one
+    decimal in the smallest binary unit that keeps the number (rounded) below 1024."""
+    if size == 1:
+        return "1 Byte"
+    if size < 1024:
+        return f"{size} Bytes"
+    scaled, unit = size / 1024, 0
+    while round(scaled) >= 1024 and unit < len(_BINARY_UNITS) - 1:
+        scaled, unit = scaled / 1024, unit + 1
+    return f"{scaled:.1f} {_BINARY_UNITS[unit]}"
+
+
+def echo_summary(objects: int, size: int, upper_bound: bool, *, human: bool, as_json: bool) -> None:
+    """``ls --summarize``: the number of objects listed and their total plaintext size
+    (an upper bound when one of them is legacy CBC); in JSON one line of its own."""
+    if as_json:
+        click.echo(
+            json.dumps(
+                {
+                    "total_objects": objects,
+                    "total_size": size,
+                    "total_size_upper_bound": upper_bound,
+                }
+            )
+        )
+        return
+    click.echo(f"\nTotal Objects: {objects}")
+    click.echo(f"   Total Size: {size_text(size, upper_bound, human)}")
 
 
 def wrapping_text(info: dict[str, Any]) -> str:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import contextlib
 import sys
+from collections.abc import Callable
 from typing import Any
 
 import click
@@ -71,15 +72,24 @@ def rm(
             client.delete_object(Bucket=target.bucket, Key=target.key)
         say(display_key(f"{prefix}delete: {target}"))
         return
-    # Everything under the prefix goes, sidecars with their objects: only the objects
-    # are reported (as ``ls`` shows them).
-    listed = [
-        (e["Key"], sidecar)
-        for e, sidecar in with_sidecars(s3, target.bucket, listing.dir_prefix(target.key))
-        if "Key" in e
-    ]
+    failures = delete_recursive(
+        s3, target.bucket, listing.dir_prefix(target.key), dry_run=dry_run, say=say
+    )
+    if failures:
+        click.echo(f"s3cse: error: {len(failures)} deletions failed", err=True)
+        sys.exit(EXIT_FAILED)
+
+
+def delete_recursive(
+    s3: Any, bucket: str, prefix: str, *, dry_run: bool, say: Callable[[str], None]
+) -> list[S3CSEError]:
+    """Delete everything under ``prefix`` (the whole bucket for ""), sidecars with their
+    objects; each object deleted is told to ``say`` (sidecars are not, as ``ls`` does not
+    show them), each failure printed. Returns the failures."""
+    listed = [(e["Key"], sidecar) for e, sidecar in with_sidecars(s3, bucket, prefix) if "Key" in e]
     shown = {key for key, sidecar in listed if not sidecar}
     keys = [key for key, _ in listed]
+    done = "(dryrun) delete" if dry_run else "delete"
     failures: list[S3CSEError] = []
     for start in range(0, len(keys), _DELETE_BATCH):
         batch = keys[start : start + _DELETE_BATCH]
@@ -87,26 +97,24 @@ def rm(
         if not dry_run:
             try:
                 response = s3.delete_objects(
-                    Bucket=target.bucket,
+                    Bucket=bucket,
                     Delete={"Objects": [{"Key": k} for k in batch], "Quiet": True},
                 )
             except s3_errors() as exc:
-                raise translate_s3_error(exc, target.bucket, batch[0], "delete") from None
+                raise translate_s3_error(exc, bucket, batch[0], "delete") from None
             errors = {e.get("Key", ""): e for e in response.get("Errors", [])}
         for key in batch:
             if key not in errors and key in shown:
-                say(display_key(f"{prefix}delete: s3://{target.bucket}/{key}"))
+                say(display_key(f"{done}: s3://{bucket}/{key}"))
         for key, error in errors.items():
             failure = S3RequestError(
                 f"delete failed ({error.get('Code', '?')}: {error.get('Message', '')})",
-                bucket=target.bucket,
+                bucket=bucket,
                 key=key,
             )
             failures.append(failure)
             click.echo(error_line(failure), err=True)
-    if failures:
-        click.echo(f"s3cse: error: {len(failures)} deletions failed", err=True)
-        sys.exit(EXIT_FAILED)
+    return failures
 
 
 def _refuse_live_sidecar(s3: Any, url: S3Url) -> None:
