@@ -1,7 +1,7 @@
 """The ``s3cse`` command, in the spirit of ``aws s3``: encrypted ``cp`` (single objects
-and ``--recursive``), ``ls``, ``cat``, ``rm``, ``inspect``, bulk key ``rotate`` and
-legacy ``migrate``, key generation, and the local S3 + KMS stack: a module each. Every
-error ends as one line and an exit code (``exits``)."""
+and ``--recursive``), ``sync``, ``mv``, ``ls``, ``cat``, ``rm``, ``inspect``, bulk key
+``rotate`` and legacy ``migrate``, key generation, and the local S3 + KMS stack: a
+module each. Every error ends as one line and an exit code (``exits``)."""
 
 from __future__ import annotations
 
@@ -35,8 +35,10 @@ from .inspect import inspect
 from .keygen import keygen
 from .local import local
 from .ls import ls
+from .mv import mv
 from .rm import rm
 from .rotate import migrate, rotate
+from .sync import sync
 
 __all__ = [
     "EXIT_AUTH",
@@ -130,5 +132,5 @@ def main(debug: bool) -> None:
         os.environ[DEBUG_ENV] = "1"
 
 
-for _command in (cat, cp, inspect, keygen, local, ls, migrate, rm, rotate):
+for _command in (cat, cp, inspect, keygen, local, ls, migrate, mv, rm, rotate, sync):
     main.add_command(_command)

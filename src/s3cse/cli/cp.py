@@ -9,14 +9,23 @@ import click
 
 from ..errors import ConfigurationError
 from .clients import KeyOptions
+from .filters import FilteredCommand, filter_options
 from .objects import S3Url, prefix_hint, refuse_prefix, s3_target
-from .options import Sse, concurrency_option, key_options, quiet_option, sse_c_hints, sse_options
+from .options import (
+    Sse,
+    concurrency_option,
+    dryrun_option,
+    key_options,
+    quiet_option,
+    sse_c_hints,
+    sse_options,
+)
 from .output import display_key
-from .transfers import copy_object, download, upload
+from .transfers import copy_object, download, local_target, upload
 from .trees import copy_recursive
 
 
-@click.command()
+@click.command(cls=FilteredCommand)
 @click.argument("src")
 @click.argument("dst")
 @key_options
@@ -37,6 +46,8 @@ from .trees import copy_recursive
     show_default=True,
     help="With --recursive uploads: follow symbolic links to files and directories, or skip them.",
 )
+@filter_options
+@dryrun_option("Print what would be copied; copy nothing (needs no key).")
 @quiet_option()
 def cp(
     src: str,
@@ -46,6 +57,7 @@ def cp(
     concurrency: int,
     content_type: str | None,
     follow_symlinks: bool,
+    dry_run: bool,
     quiet: bool,
     **kwargs: Any,
 ) -> None:
@@ -78,6 +90,7 @@ def cp(
             concurrency=concurrency,
             quiet=quiet,
             follow_symlinks=follow_symlinks,
+            dry_run=dry_run,
         )
         return
     source, target = S3Url.parse(src), S3Url.parse(dst)
@@ -85,6 +98,10 @@ def cp(
         raise ConfigurationError("one of SRC and DST must be s3://BUCKET/KEY")
     if source is not None:
         refuse_prefix(source, "copy")
+    if dry_run:
+        if not quiet:
+            click.echo(display_key(dry_run_line(source, target, src, dst)))
+        return
     with sse_c_hints(sse):
         if source is None and target is not None:
             target = s3_target(target, src)
@@ -116,3 +133,16 @@ def cp(
                 )
     if not quiet and done:
         click.echo(display_key(done), err=dst == "-")
+
+
+def dry_run_line(
+    source: S3Url | None, target: S3Url | None, src: str, dst: str, verb: str = ""
+) -> str:
+    """What ``cp --dryrun`` of one object prints (``mv``'s, with ``verb`` move): the
+    copy it would make."""
+    if source is None:
+        assert target is not None
+        return f"(dryrun) {verb or 'upload'}: {src} to {s3_target(target, src)}"
+    if target is None:
+        return f"(dryrun) {verb or 'download'}: {source} to {local_target(source, dst)}"
+    return f"(dryrun) {verb or 'copy'}: {source} to {s3_target(target, source.key)}"

@@ -337,3 +337,20 @@ def _add_sse_c_hint(exc: S3CSEError, sse: Sse | None) -> None:
         exc.hint = "If the object is stored with SSE-C, pass its key with --sse-c-key-file"
     elif with_key and any(s in text for s in ("(403", "AccessDenied", "(400")):
         exc.hint = "Check that the SSE-C key file holds the key the object was stored with"
+
+
+def cache_data_keys_option(func: F) -> F:
+    """``--cache-data-keys``, for the commands that encrypt many objects."""
+    return click.option(
+        "--cache-data-keys",
+        is_flag=True,
+        help="Reuse data keys across objects (format v3): far fewer KMS calls for many "
+        "small objects.",
+    )(func)
+
+
+def follow_symlinks_option(help: str) -> Callable[[F], F]:
+    """``--follow-symlinks/--no-follow-symlinks`` (followed by default, as ``aws s3``)."""
+    return click.option(
+        "--follow-symlinks/--no-follow-symlinks", default=True, show_default=True, help=help
+    )

@@ -15,6 +15,7 @@ from ..core.sidecars import INSTRUCTION_SUFFIX
 from ..errors import ConfigurationError, ObjectNotFoundError, S3CSEError, S3RequestError
 from .clients import keyless_client, s3_client
 from .exits import EXIT_FAILED, error_line
+from .filters import FilteredCommand, PathFilter, filter_options
 from .objects import S3Url, prefix_hint, refuse_prefix, s3_errors, with_sidecars
 from .options import aws_options, dryrun_option, endpoint_option, quiet_option
 from .output import display_key
@@ -23,9 +24,10 @@ from .output import display_key
 _DELETE_BATCH = 1000
 
 
-@click.command()
+@click.command(cls=FilteredCommand)
 @click.argument("url")
 @click.option("--recursive", "-r", is_flag=True, help="Delete everything under the prefix.")
+@filter_options
 @dryrun_option("Print what would be deleted; delete nothing.")
 @click.option(
     "--force",
@@ -71,13 +73,18 @@ def rm(
             client.delete_object(Bucket=target.bucket, Key=target.key)
         say(display_key(f"{prefix}delete: {target}"))
         return
-    # Everything under the prefix goes, sidecars with their objects: only the objects
-    # are reported (as ``ls`` shows them).
-    listed = [
-        (e["Key"], sidecar)
-        for e, sidecar in with_sidecars(s3, target.bucket, listing.dir_prefix(target.key))
-        if "Key" in e
-    ]
+    # Everything under the prefix goes (that the filters keep), sidecars with their
+    # objects: only the objects are reported (as ``ls`` shows them).
+    under = listing.dir_prefix(target.key)
+    listed = _kept(
+        [
+            (e["Key"], sidecar)
+            for e, sidecar in with_sidecars(s3, target.bucket, under)
+            if "Key" in e
+        ],
+        under,
+        PathFilter.from_context(),
+    )
     shown = {key for key, sidecar in listed if not sidecar}
     keys = [key for key, _ in listed]
     failures: list[S3CSEError] = []
@@ -107,6 +114,24 @@ def rm(
     if failures:
         click.echo(f"s3cse: error: {len(failures)} deletions failed", err=True)
         sys.exit(EXIT_FAILED)
+
+
+def _kept(listed: list[tuple[str, bool]], prefix: str, keep: PathFilter) -> list[tuple[str, bool]]:
+    """The listed keys whose objects the filters keep (matched on the key below the
+    prefix): a sidecar goes with its object, never on its own."""
+    if not keep:
+        return listed
+    kept = {key for key, sidecar in listed if not sidecar and keep.includes(key[len(prefix) :])}
+    return [
+        (key, sidecar)
+        for key, sidecar in listed
+        if key in kept or (sidecar and _owner(key) in kept)
+    ]
+
+
+def _owner(sidecar_key: str) -> str | None:
+    named = sidecars.split_name(sidecar_key)
+    return named[0] if named else None
 
 
 def _refuse_live_sidecar(s3: Any, url: S3Url) -> None:
