@@ -287,7 +287,10 @@ def test_filters_keep_command_line_order_on_every_tree_command(place: Place) -> 
     txt = [("upload", "a.txt"), ("upload", "c.txt")]
     assert verbs(ok(s3cse(place, "cp", "-r", root, place.url + "cp/", *ONLY_TXT))) == txt
     assert verbs(ok(s3cse(place, "sync", root, place.url + "sync/", *ONLY_TXT))) == txt
+    dry = ok(run("cp", "-r", root, place.url + "dry/", "--dryrun", *ONLY_TXT))
+    assert verbs(dry) == [("(dryrun) upload", "a.txt"), ("(dryrun) upload", "c.txt")]
     assert set(place.objects(place.prefix + "sync/")) == {"sync/a.txt", "sync/sub/c.txt"}
+    assert place.objects(place.prefix + "dry/") == {}
     # the other order: the later --exclude wins
     later = ok(
         s3cse(place, "cp", "-r", root, place.url + "rev/", "--include", "*.txt", "--exclude", "*")
@@ -324,6 +327,19 @@ def test_mv_one_object_each_way(place: Place) -> None:
     assert ok(s3cse(place, "mv", other, into)) == [f"move: {other} to {into}"]
     assert into.read_bytes() == b"moving\n"
     assert place.objects() == {}
+
+
+def test_mv_of_a_tampered_object_keeps_it_and_writes_nothing(place: Place) -> None:
+    src = place.tmp / "one.txt"
+    src.write_bytes(b"genuine\n")
+    url = place.url + "one.txt"
+    ok(s3cse(place, "cp", src, url))
+    tamper(place, place.prefix + "one.txt")
+    into = place.tmp / "out" / "one.txt"
+    result = s3cse(place, "mv", url, into)
+    assert result.returncode == 3, err(result)
+    assert not into.exists()
+    assert set(place.objects()) == {"one.txt"}
 
 
 def test_mv_onto_itself_is_refused(place: Place) -> None:

@@ -109,6 +109,8 @@ class TreeJob:
         self.dry_run, self.move = dry_run, move
         self.s3 = s3_client(options.endpoint_url, options.profile, options.region)
         self._clients: dict[str, EncryptionClient] = {}
+        if move:  # made here: the transfers' threads must not race to make it
+            self.client("deleter")
 
     def client(self, role: str) -> EncryptionClient:
         """``reader``, ``writer`` (of uploads), ``copier`` (of s3:// copies) or
@@ -208,8 +210,6 @@ class TreeJob:
                 if self.move:
                     self.client("deleter").delete_object(Bucket=url.bucket, Key=url.key)
 
-        if self.move:
-            self.client("deleter")
         return self._transfer("download", url, root / relative, entry.size, run)
 
     def downloads(self, source: S3Url, entries: Sequence[Entry], root: Path) -> list[Transfer]:
@@ -230,8 +230,6 @@ class TreeJob:
             if self.move:
                 self.client("deleter").delete_object(Bucket=from_url.bucket, Key=from_url.key)
 
-        if self.move:
-            self.client("deleter")
         return self._transfer("copy", from_url, to_url, entry.size, run)
 
     def copies(self, source: S3Url, entries: Sequence[Entry], target: S3Url) -> list[Transfer]:
