@@ -14,7 +14,7 @@ import click
 from ..core import listing
 from ..errors import ConfigurationError, S3CSEError
 from ..io.tree import Skipped
-from .bulk import Transfer
+from .bulk import Transfer, worker_pool
 from .clients import KeyOptions
 from .filters import FilteredCommand, PathFilter, filter_options
 from .objects import S3Url, exact_info
@@ -88,7 +88,7 @@ def sync(
     source, target = tree_ends(src, dst, "sync takes")
     keep = PathFilter.from_context()
     job = TreeJob(options, sse, extra={}, cache=cache_data_keys, dry_run=dry_run)
-    compare = _Comparison(job, size_only=size_only, exact_timestamps=exact_timestamps)
+    compare = _Comparison(job, size_only, exact_timestamps, concurrency)
     skipped: list[Skipped] = []
     if source is None:
         assert target is not None
@@ -130,6 +130,10 @@ def _missing(destination: Sequence[Entry], source: Sequence[Entry]) -> list[Entr
     return [entry for entry in destination if entry.relative not in present]
 
 
+def _side(entry: Entry | None, bucket: str | None = None, sse_c: Any = None) -> _Side | None:
+    return None if entry is None else _Side(entry, bucket, sse_c or {})
+
+
 @dataclass(frozen=True)
 class _Side:
     """A path's entry on one side: a local file, or an object (``bucket`` set) whose
@@ -147,27 +151,31 @@ class _Side:
 @dataclass
 class _Comparison:
     """The transfers ``sync`` makes: one for each source entry that ``decide`` says to
-    copy, an object's listed size looked up first where ``decide`` needs it."""
+    copy; objects whose listed sizes are not enough are looked up first, on a pool."""
 
     job: TreeJob
     size_only: bool
     exact_timestamps: bool
+    concurrency: int
 
     def uploads(
         self, root: Path, files: Sequence[Entry], target: S3Url, objects: Sequence[Entry]
     ) -> list[Transfer]:
         at_target = {entry.relative: entry for entry in objects}
-        uploaded = {entry.relative for entry in files}
         sse_c = self.job.sse.get_args()
+        chosen = self._chosen(
+            Direction.UPLOAD,
+            [
+                (_Side(file), _side(at_target.get(file.relative), target.bucket, sse_c))
+                for file in files
+            ],
+        )
+        uploaded = {entry.relative for entry in files}
         transfers = []
-        for file in files:
+        for file in (files[i] for i in chosen):
             url = S3Url(target.bucket, listing.join_key(target.key, file.relative))
-            existing = at_target.get(file.relative)
-            if existing is None or self._differ(
-                Direction.UPLOAD, _Side(file), _Side(existing, target.bucket, sse_c)
-            ):
-                clash = self.job.sidecar_clash(url, file.relative, uploaded)
-                transfers.append(self.job.upload(file, url, clash))
+            clash = self.job.sidecar_clash(url, file.relative, uploaded)
+            transfers.append(self.job.upload(file, url, clash))
         return transfers
 
     def downloads(
@@ -176,12 +184,15 @@ class _Comparison:
         at_root = {entry.relative: entry for entry in files}
         claimed, transfers = self.job.claim_paths(source.bucket, objects)
         sse_c = self.job.sse.get_args()
-        for entry, relative in claimed:
-            existing = at_root.get(relative.as_posix())
-            if existing is None or self._differ(
-                Direction.DOWNLOAD, _Side(entry, source.bucket, sse_c), _Side(existing)
-            ):
-                transfers.append(self.job.download(source.bucket, entry, root, relative))
+        chosen = self._chosen(
+            Direction.DOWNLOAD,
+            [
+                (_Side(entry, source.bucket, sse_c), _side(at_root.get(relative.as_posix())))
+                for entry, relative in claimed
+            ],
+        )
+        for entry, relative in (claimed[i] for i in chosen):
+            transfers.append(self.job.download(source.bucket, entry, root, relative))
         return transfers
 
     def copies(
@@ -189,26 +200,51 @@ class _Comparison:
     ) -> list[Transfer]:
         at_target = {entry.relative: entry for entry in existing}
         sse = self.job.sse
-        transfers = []
-        for entry in objects:
-            url = S3Url(target.bucket, listing.join_key(target.key, entry.relative))
-            there = at_target.get(entry.relative)
-            if there is None or self._differ(
-                Direction.COPY,
-                _Side(entry, source.bucket, sse.source_args()),
-                _Side(there, target.bucket, sse.get_args()),
-            ):
-                transfers.append(self.job.copy(source.bucket, entry, url))
-        return transfers
+        chosen = self._chosen(
+            Direction.COPY,
+            [
+                (
+                    _Side(entry, source.bucket, sse.source_args()),
+                    _side(at_target.get(entry.relative), target.bucket, sse.get_args()),
+                )
+                for entry in objects
+            ],
+        )
+        return [
+            self.job.copy(
+                source.bucket,
+                objects[i],
+                S3Url(target.bucket, listing.join_key(target.key, objects[i].relative)),
+            )
+            for i in chosen
+        ]
 
-    def _differ(self, direction: Direction, source: _Side, destination: _Side) -> bool:
-        decision = self._decide(direction, source.version, destination.version)
-        if decision is Decision.LOOK:
+    def _chosen(
+        self, direction: Direction, pairs: Sequence[tuple[_Side, _Side | None]]
+    ) -> list[int]:
+        """The indexes (in order) of the pairs (source, destination if it has the path)
+        to copy."""
+        decisions = [
+            Decision.COPY
+            if destination is None
+            else self._decide(direction, source.version, destination.version)
+            for source, destination in pairs
+        ]
+        looks = [i for i, decision in enumerate(decisions) if decision is Decision.LOOK]
+
+        def look(i: int) -> Decision:
+            source, destination = pairs[i]
+            assert destination is not None
             exact_source, exact_destination = self._exact(source), self._exact(destination)
             if exact_source is None or exact_destination is None:
-                return True  # cannot tell: the copy says what is wrong, or puts it right
-            decision = self._decide(direction, exact_source, exact_destination)
-        return decision is Decision.COPY
+                return Decision.COPY  # cannot tell: the copy says what is wrong, or puts it right
+            return self._decide(direction, exact_source, exact_destination)
+
+        if looks:
+            with worker_pool(self.concurrency) as pool:
+                for i, decision in zip(looks, pool.map(look, looks), strict=True):
+                    decisions[i] = decision
+        return [i for i, decision in enumerate(decisions) if decision is Decision.COPY]
 
     def _decide(self, direction: Direction, source: Version, destination: Version) -> Decision:
         return decide(
