@@ -123,7 +123,7 @@ def main(debug: bool) -> None:
       0  success
       1  the operation failed (over many objects: at least one object failed)
       2  bad usage or configuration (options, key files, local paths), or
-         cp --recursive skipped files with a warning (the rest was copied)
+         cp or mv --recursive or sync skipped files with a warning (the rest was copied)
       3  an object failed authentication (tampered, or a wrong key commitment)
       4  no such object or bucket
       130, 143  interrupted by Ctrl-C, SIGTERM (unverified files removed first)

@@ -57,7 +57,7 @@ def mv(
     quiet: bool,
     **kwargs: Any,
 ) -> None:
-    """Move SRC to DST: copy it as ``cp`` does (encrypting, decrypting, or re-encrypting),
+    """Move SRC to DST: copy it as cp does (encrypting, decrypting, or re-encrypting),
     then delete the source, an object with its instruction file and integrity index.
 
     Each source is deleted only after its own copy succeeded; a download only once the

@@ -72,7 +72,7 @@ def sync(
     quiet: bool,
     **kwargs: Any,
 ) -> None:
-    """Copy to DST what SRC has that DST lacks or holds differently, as ``aws s3 sync``.
+    """Copy to DST what SRC has that DST lacks or holds differently, as aws s3 sync does.
 
     SRC and DST are a directory and an s3://BUCKET/PREFIX (either way), or two prefixes
     (a copy decrypts and re-encrypts). A path is copied when DST lacks it, when the
@@ -92,7 +92,7 @@ def sync(
     skipped: list[Skipped] = []
     if source is None:
         assert target is not None
-        root = local_root(src)
+        root = local_root(src, "sync copies")
         job.ready("writer")
         sources, skipped = local_entries(root, follow_symlinks, keep)
         objects = _files_of(object_entries(job.s3, target, sse.get_args(), keep))

@@ -332,10 +332,10 @@ def tree_ends(src: str, dst: str, what: str) -> tuple[S3Url | None, S3Url | None
     return source, target
 
 
-def local_root(src: str) -> Path:
+def local_root(src: str, command: str = "--recursive copies") -> Path:
     root = Path(src)
     if not root.is_dir():
-        raise ConfigurationError(f"{root} is not a directory (--recursive copies one)")
+        raise ConfigurationError(f"{root} is not a directory ({command} one)")
     return root
 
 
