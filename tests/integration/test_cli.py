@@ -351,12 +351,20 @@ def test_destination_prefix_and_directory_take_the_source_name(
         assert (directory / "report.bin").read_bytes() == data
 
 
-def test_download_into_missing_directory_is_a_clean_error(
+def test_download_creates_missing_directories_as_aws_s3_cp_does(
     keys: Keys, shared: Shared, tmp_path: Path
 ) -> None:
-    result = run("cp", shared.v3, tmp_path / "missing" / "out.bin", "--aes-key-file", keys.aes)
+    target = tmp_path / "missing" / "dir" / "out.bin"
+    result = run("cp", shared.v3, target, "--aes-key-file", keys.aes)
+    assert result.returncode == 0, err(result)
+    assert target.read_bytes() == shared.data
+
+
+def test_download_under_a_file_is_a_clean_error(keys: Keys, shared: Shared, tmp_path: Path) -> None:
+    (tmp_path / "file").write_bytes(b"x")
+    result = run("cp", shared.v3, tmp_path / "file" / "out.bin", "--aes-key-file", keys.aes)
     assert_clean_error(result, 2, "cannot write")
-    assert not (tmp_path / "missing").exists()
+    assert (tmp_path / "file").read_bytes() == b"x"
 
 
 # ---------------------------------------------------------------------------- s3 -> s3

@@ -1,7 +1,7 @@
 """The ``s3cse`` command, in the spirit of ``aws s3``: encrypted ``cp`` (single objects
-and ``--recursive``), ``ls``, ``cat``, ``rm``, ``mb``/``rb``, ``presign`` (refused
-unless asked for ciphertext), ``inspect``, bulk key ``rotate`` and legacy ``migrate``,
-key generation, and the local S3 + KMS stack: a module each. Every
+and ``--recursive``), ``sync``, ``mv``, ``ls``, ``cat``, ``rm``, ``mb``/``rb``,
+``presign`` (refused unless asked for ciphertext), ``inspect``, bulk key ``rotate`` and
+legacy ``migrate``, key generation, and the local S3 + KMS stack: a module each. Every
 error ends as one line and an exit code (``exits``)."""
 
 from __future__ import annotations
@@ -37,9 +37,11 @@ from .inspect import inspect
 from .keygen import keygen
 from .local import local
 from .ls import ls
+from .mv import mv
 from .presign import presign
 from .rm import rm
 from .rotate import migrate, rotate
+from .sync import sync
 
 __all__ = [
     "EXIT_AUTH",
@@ -125,8 +127,8 @@ def main(debug: bool) -> None:
       1  the operation failed (over many objects: at least one object failed)
       2  bad usage or configuration (options, key files, local paths), a
          refusal that a flag overrides (rm of a needed sidecar, rb of a
-         non-empty bucket, presign), or cp --recursive skipped files with a
-         warning (the rest was copied)
+         non-empty bucket, presign), or cp/mv --recursive or sync skipped
+         files with a warning (the rest was copied)
       3  an object failed authentication (tampered, or a wrong key commitment)
       4  no such object or bucket
       130, 143  interrupted by Ctrl-C, SIGTERM (unverified files removed first)
@@ -135,5 +137,20 @@ def main(debug: bool) -> None:
         os.environ[DEBUG_ENV] = "1"
 
 
-for _command in (cat, cp, inspect, keygen, local, ls, mb, migrate, presign, rb, rm, rotate):
+for _command in (
+    cat,
+    cp,
+    inspect,
+    keygen,
+    local,
+    ls,
+    mb,
+    migrate,
+    mv,
+    presign,
+    rb,
+    rm,
+    rotate,
+    sync,
+):
     main.add_command(_command)

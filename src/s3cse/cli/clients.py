@@ -150,6 +150,15 @@ class KeyOptions:
         context = parse_target_context(self.to_encryption_context, self.to_empty_encryption_context)
         return chosen or context is not None
 
+    def refuse_retarget_with_local(self, *ends: object) -> None:
+        """The --to- options re-encrypt s3:// to s3:// copies: refused when SRC or DST
+        (``ends``: their parsed URLs, None for a local path) is local."""
+        if self.retargets and None in ends:
+            raise ConfigurationError(
+                "the --to- key options re-encrypt s3:// to s3:// copies: SRC and DST must "
+                "both be s3:// URLs"
+            )
+
     def copy_writer(self, *, cache: bool = False) -> EncryptionClient:
         """The client that writes the copies of an s3:// to s3:// transfer: under the
         ``--to-`` key when one is given (the copy is re-encrypted for other readers),

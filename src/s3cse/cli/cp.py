@@ -10,11 +10,15 @@ import click
 from ..errors import ConfigurationError
 from .attributes import Attributes
 from .clients import KeyOptions
+from .filters import FilteredCommand, filter_options
 from .objects import S3Url, prefix_hint, refuse_prefix, s3_target
 from .options import (
     Sse,
     attribute_options,
+    cache_data_keys_option,
     concurrency_option,
+    dryrun_option,
+    follow_symlinks_option,
     key_options,
     quiet_option,
     sse_c_hints,
@@ -22,11 +26,11 @@ from .options import (
     target_key_options,
 )
 from .output import display_key
-from .transfers import copy_object, download, upload
+from .transfers import copy_object, download, local_target, upload
 from .trees import copy_recursive
 
 
-@click.command()
+@click.command(cls=FilteredCommand)
 @click.argument("src")
 @click.argument("dst")
 @key_options
@@ -34,11 +38,7 @@ from .trees import copy_recursive
 @click.option(
     "--recursive", "-r", is_flag=True, help="Copy a directory or everything under an s3:// prefix."
 )
-@click.option(
-    "--cache-data-keys",
-    is_flag=True,
-    help="Reuse data keys across objects (format v3): far fewer KMS calls for many small objects.",
-)
+@cache_data_keys_option
 @concurrency_option("Objects transferred at once with --recursive.")
 @attribute_options(copies=True)
 @target_key_options
@@ -49,12 +49,11 @@ from .trees import copy_recursive
     help="Uploads from stdin (-): about how many bytes will come, so that the parts are "
     "cut large enough (S3 takes 10,000; the default parts hold 80 GB).",
 )
-@click.option(
-    "--follow-symlinks/--no-follow-symlinks",
-    default=True,
-    show_default=True,
-    help="With --recursive uploads: follow symbolic links to files and directories, or skip them.",
+@follow_symlinks_option(
+    "With --recursive uploads: follow symbolic links to files and directories, or skip them."
 )
+@filter_options
+@dryrun_option("Print what would be copied; copy nothing (needs no key).")
 @quiet_option()
 def cp(
     src: str,
@@ -64,6 +63,7 @@ def cp(
     concurrency: int,
     expected_size: int | None,
     follow_symlinks: bool,
+    dry_run: bool,
     quiet: bool,
     **kwargs: Any,
 ) -> None:
@@ -91,11 +91,7 @@ def cp(
     sse = Sse.from_options(kwargs)
     extra = Attributes.from_options(kwargs)
     source, target = S3Url.parse(src), S3Url.parse(dst)
-    if options.retargets and (source is None or target is None):
-        raise ConfigurationError(
-            "the --to- key options re-encrypt s3:// to s3:// copies: SRC and DST must both "
-            "be s3:// URLs"
-        )
+    options.refuse_retarget_with_local(source, target)
     if expected_size is not None and src != "-":
         raise ConfigurationError("--expected-size applies to an upload from stdin (SRC -)")
     if recursive:
@@ -109,12 +105,17 @@ def cp(
             concurrency=concurrency,
             quiet=quiet,
             follow_symlinks=follow_symlinks,
+            dry_run=dry_run,
         )
         return
     if source is None and target is None:
         raise ConfigurationError("one of SRC and DST must be s3://BUCKET/KEY")
     if source is not None:
         refuse_prefix(source, "copy")
+    if dry_run:
+        if not quiet:
+            click.echo(display_key(dry_run_line(source, target, src, dst)))
+        return
     with sse_c_hints(sse):
         if source is None and target is not None:
             target = s3_target(target, src)
@@ -147,3 +148,16 @@ def cp(
                 )
     if not quiet and done:
         click.echo(display_key(done), err=dst == "-")
+
+
+def dry_run_line(
+    source: S3Url | None, target: S3Url | None, src: str, dst: str, verb: str = ""
+) -> str:
+    """What ``cp --dryrun`` of one object prints (``mv``'s, with ``verb`` move): the
+    copy it would make."""
+    if source is None:
+        assert target is not None
+        return f"(dryrun) {verb or 'upload'}: {src} to {s3_target(target, src)}"
+    if target is None:
+        return f"(dryrun) {verb or 'download'}: {source} to {local_target(source, dst)}"
+    return f"(dryrun) {verb or 'copy'}: {source} to {s3_target(target, source.key)}"

@@ -497,3 +497,20 @@ def target_key_options(func: F) -> F:
             "s3:// to s3:// copies are written under it (default: the key read with)"
         ),
     )
+
+
+def cache_data_keys_option(func: F) -> F:
+    """``--cache-data-keys``, for the commands that encrypt many objects."""
+    return click.option(
+        "--cache-data-keys",
+        is_flag=True,
+        help="Reuse data keys across objects (format v3): far fewer KMS calls for many "
+        "small objects.",
+    )(func)
+
+
+def follow_symlinks_option(help: str) -> Callable[[F], F]:
+    """``--follow-symlinks/--no-follow-symlinks`` (followed by default, as ``aws s3``)."""
+    return click.option(
+        "--follow-symlinks/--no-follow-symlinks", default=True, show_default=True, help=help
+    )

@@ -16,6 +16,7 @@ from ..core.sidecars import INSTRUCTION_SUFFIX
 from ..errors import ConfigurationError, ObjectNotFoundError, S3CSEError, S3RequestError
 from .clients import keyless_client, s3_client
 from .exits import EXIT_FAILED, error_line
+from .filters import FilteredCommand, PathFilter, filter_options
 from .objects import S3Url, prefix_hint, refuse_prefix, s3_errors, with_sidecars
 from .options import aws_options, dryrun_option, endpoint_option, quiet_option
 from .output import display_key
@@ -24,9 +25,10 @@ from .output import display_key
 _DELETE_BATCH = 1000
 
 
-@click.command()
+@click.command(cls=FilteredCommand)
 @click.argument("url")
 @click.option("--recursive", "-r", is_flag=True, help="Delete everything under the prefix.")
+@filter_options
 @dryrun_option("Print what would be deleted; delete nothing.")
 @click.option(
     "--force",
@@ -73,7 +75,12 @@ def rm(
         say(display_key(f"{prefix}delete: {target}"))
         return
     failures = delete_recursive(
-        s3, target.bucket, listing.dir_prefix(target.key), dry_run=dry_run, say=say
+        s3,
+        target.bucket,
+        listing.dir_prefix(target.key),
+        dry_run=dry_run,
+        say=say,
+        keep=PathFilter.from_context(),
     )
     if failures:
         click.echo(f"s3cse: error: {len(failures)} deletions failed", err=True)
@@ -81,12 +88,23 @@ def rm(
 
 
 def delete_recursive(
-    s3: Any, bucket: str, prefix: str, *, dry_run: bool, say: Callable[[str], None]
+    s3: Any,
+    bucket: str,
+    prefix: str,
+    *,
+    dry_run: bool,
+    say: Callable[[str], None],
+    keep: PathFilter | None = None,
 ) -> list[S3CSEError]:
-    """Delete everything under ``prefix`` (the whole bucket for ""), sidecars with their
-    objects; each object deleted is told to ``say`` (sidecars are not, as ``ls`` does not
-    show them), each failure printed. Returns the failures."""
-    listed = [(e["Key"], sidecar) for e, sidecar in with_sidecars(s3, bucket, prefix) if "Key" in e]
+    """Delete everything under ``prefix`` (the whole bucket for "") that the filters
+    ``keep``, sidecars with their objects; each object deleted is told to ``say``
+    (sidecars are not, as ``ls`` does not show them), each failure printed. Returns the
+    failures."""
+    listed = _kept(
+        [(e["Key"], sidecar) for e, sidecar in with_sidecars(s3, bucket, prefix) if "Key" in e],
+        prefix,
+        keep or PathFilter(),
+    )
     shown = {key for key, sidecar in listed if not sidecar}
     keys = [key for key, _ in listed]
     done = "(dryrun) delete" if dry_run else "delete"
@@ -115,6 +133,24 @@ def delete_recursive(
             failures.append(failure)
             click.echo(error_line(failure), err=True)
     return failures
+
+
+def _kept(listed: list[tuple[str, bool]], prefix: str, keep: PathFilter) -> list[tuple[str, bool]]:
+    """The listed keys whose objects the filters keep (matched on the key below the
+    prefix): a sidecar goes with its object, never on its own."""
+    if not keep:
+        return listed
+    kept = {key for key, sidecar in listed if not sidecar and keep.includes(key[len(prefix) :])}
+    return [
+        (key, sidecar)
+        for key, sidecar in listed
+        if key in kept or (sidecar and _owner(key) in kept)
+    ]
+
+
+def _owner(sidecar_key: str) -> str | None:
+    named = sidecars.split_name(sidecar_key)
+    return named[0] if named else None
 
 
 def _refuse_live_sidecar(s3: Any, url: S3Url) -> None:

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import stat
 import sys
 from collections.abc import Iterator
 from pathlib import Path
@@ -96,23 +97,25 @@ def _parts_outgrown(
 
 
 def download(
-    client: EncryptionClient, options: KeyOptions, sse: Sse, source: S3Url, dst: str
+    client: EncryptionClient,
+    options: KeyOptions,
+    sse: Sse,
+    source: S3Url,
+    dst: str,
 ) -> str:
+    """Decrypt one object into ``dst`` (a file, a directory to put it in, a device, or
+    - for stdout), creating missing parent directories, as ``aws s3 cp`` does. A file
+    takes the object's LastModified as its modification time (for ``sync``)."""
     get_args = sse.get_args()
     if dst == "-":
         cat_one(client, options, sse, source)
         return ""
-    target = Path(dst)
-    if target.is_dir() or dst.endswith(os.sep):
-        with located(source.bucket, source.key):
-            target = target / local_name(source.key)
+    target = local_target(source, dst)
     into_stdout = _is_stdout(target)
     try:
-        size = (
-            client.head_object(Bucket=source.bucket, Key=source.key, **get_args)["ContentLength"]
-            if shows_progress(options.quiet)
-            else None
-        )
+        response = client.head_object(Bucket=source.bucket, Key=source.key, **get_args)
+        size = response["ContentLength"] if shows_progress(options.quiet) else None
+        target.parent.mkdir(parents=True, exist_ok=True)
         with progress(f"download {source}", size, options.quiet) as advance:
             client.download_file(
                 source.bucket,
@@ -122,6 +125,8 @@ def download(
                 EncryptionContext=options.context,
                 **get_args,
             )
+        modified = response.get("LastModified")
+        stamp_mtime(target, modified.timestamp() if modified else None)
     except DestinationError:
         raise
     except OSError as exc:
@@ -132,6 +137,24 @@ def download(
             click.echo(done, err=True)
         return ""
     return done
+
+
+def local_target(source: S3Url, dst: str) -> Path:
+    """The file a download of ``source`` writes: ``dst``, or in it if it is a directory."""
+    target = Path(dst)
+    if target.is_dir() or dst.endswith(os.sep):
+        with located(source.bucket, source.key):
+            target = target / local_name(source.key)
+    return target
+
+
+def stamp_mtime(path: Path, seconds: float | None) -> None:
+    """Give a downloaded regular file the object's LastModified as its access and
+    modification times, as ``aws s3`` does, so that ``sync`` finds it up to date; a
+    device, FIFO or stdout is left alone."""
+    if seconds is None or not stat.S_ISREG(os.stat(path).st_mode):
+        return
+    os.utime(path, (seconds, seconds))
 
 
 def _is_stdout(target: Path) -> bool:
