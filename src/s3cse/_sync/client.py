@@ -140,13 +140,28 @@ class EncryptionClient(WrapsS3Client):
         Key: str,
         EncryptionContext: Mapping[str, str] | None = None,
         InstructionFileSuffix: str | None = None,
+        IndexedStreaming: bool | None = None,
         **kwargs: Any,
     ) -> GetObjectResponse:
         """Fetch and decrypt. By default the plaintext is authenticated (spooled) before
-        this returns; ``delayed_authentication=True`` streams instead."""
+        this returns; ``delayed_authentication=True`` streams instead, unauthenticated.
+
+        ``IndexedStreaming=True`` (default: the ``indexed_streaming`` setting) streams an
+        object that has an integrity index, releasing each chunk once its index entry
+        verifies (``Body.read1`` hands each out as it does); an object without a usable
+        index is authenticated whole first, as by default.
+        """
+        if IndexedStreaming is None:
+            IndexedStreaming = self.config.indexed_streaming
         with located(Bucket, Key):
             response = reading.get_object(
-                self.session, Bucket, Key, EncryptionContext, InstructionFileSuffix, kwargs
+                self.session,
+                Bucket,
+                Key,
+                EncryptionContext,
+                InstructionFileSuffix,
+                kwargs,
+                IndexedStreaming,
             )
             return cast("GetObjectResponse", response)
 

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from . import envelope, integrity, metadata, ranges, sidecars
-from .ciphers import ContentKey
+from .ciphers import ContentKey, GcmDecryptor
 from .config import CryptoConfig
 from .errors import (
     ConfigurationError,
@@ -19,6 +19,7 @@ from .errors import (
     S3CSEError,
 )
 from .gcm import BLOCK, GcmLayout
+from .indexed import IndexedStream
 from .metadata import ContentMetadata
 
 
@@ -161,6 +162,28 @@ def open_index(
     index_key = integrity.IndexKey.for_object(content_key, md)
     index_key.check_sizes(found, stored_size, md.suite.tag_length)
     return index_key
+
+
+def indexed_stream(
+    found: integrity.SidecarHeader | None,
+    md: ContentMetadata,
+    content_key: ContentKey,
+    stored_size: int,
+) -> IndexedStream | None:
+    """A whole object's plaintext released chunk by chunk through its index; None when
+    it has no index that can vouch for this very object: none, a user's object under the
+    index's name, one of an earlier version (stale), or one whose header or sizes do not
+    verify. The whole object is then authenticated before any of it is released, as
+    without an index: nothing the index says is used unless its header verified, and a
+    bad index costs its owner the early bytes, never a check."""
+    found, _ = usable_index(found, md)
+    if found is None or not md.suite.authenticated:
+        return None
+    try:
+        index_key = open_index(md, content_key, found, stored_size)
+    except integrity.IndexMismatchError:
+        return None
+    return IndexedStream(index_key, GcmDecryptor(content_key), stored_size, md.suite.tag_length)
 
 
 @dataclass(frozen=True)
