@@ -14,6 +14,8 @@ from s3cse.core.indexed import IndexedStream
 from s3cse.core.integrity import (
     CHUNK_SIZE,
     HEADER_SIZE,
+    MAC_LENGTH,
+    TRAILER_SIZE,
     ChunkMacer,
     IndexKey,
     IndexMismatchError,
@@ -125,3 +127,19 @@ def test_entries_of_the_wrong_length_are_refused() -> None:
     assert wanted is not None
     with pytest.raises(IndexMismatchError, match="entries"):
         stream.add_entries(stored.entries(wanted)[:-1])
+
+
+@pytest.mark.parametrize("given", [0, 5 * MAC_LENGTH, 10 * MAC_LENGTH + TRAILER_SIZE])
+def test_entries_fetched_with_the_header_are_used_first(given: int, small_windows: None) -> None:
+    """What followed the header in its response (up to the rest of the index, trailer
+    and all) serves the first chunks; only the entries after it are fetched."""
+    stored = Stored(os.urandom(10 * CHUNK_SIZE))
+    start = stored.stream()
+    start.start_with(stored.index[HEADER_SIZE : HEADER_SIZE + given])
+    stored.stream = lambda: start  # type: ignore[method-assign]
+    out = bytearray()
+    out += feed(stored, stored.ciphertext, CHUNK_SIZE, out).finalize()
+    assert bytes(out) == stored.plaintext
+    held = HEADER_SIZE + min(given, 10 * MAC_LENGTH)
+    assert all(int(h[6:].split("-")[0]) >= held for h in stored.fetched), stored.fetched
+    assert bool(stored.fetched) == (given < 10 * MAC_LENGTH)

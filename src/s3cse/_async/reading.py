@@ -46,11 +46,14 @@ async def get_object(
 async def streaming_index(
     session: AsyncSession, bucket: str, key: str, kwargs: Mapping[str, Any]
 ) -> integrity.SidecarHeader | None:
-    """The index header a whole read may stream through, unverified; None when there is
-    none or it cannot be read (emptied, refused): such a read then authenticates the
-    whole object first, as any read without an index does."""
+    """The index header a whole read may stream through, unverified, with the first
+    window of entries after it (one request, their use waits for the header to verify);
+    None when there is none or it cannot be read (emptied, refused): such a read then
+    authenticates the whole object first, as any read without an index does."""
     try:
-        return await session.index_header(bucket, key, requests.sse_c_args(kwargs))
+        return await session.index_header(
+            bucket, key, requests.sse_c_args(kwargs), reads.STREAM_HEADER_SPAN
+        )
     except S3CSEError:
         return None
 

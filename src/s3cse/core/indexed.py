@@ -19,6 +19,7 @@ from .ciphers import GcmDecryptor
 from .errors import S3CSEError
 from .integrity import (
     CHUNK_SIZE,
+    MAC_LENGTH,
     IndexKey,
     IndexMismatchError,
     entries_range,
@@ -56,6 +57,12 @@ class IndexedStream:
         self._entries_from = 0  # the chunk number of _entries[0]
         self._pending = bytearray()
         self._failure: S3CSEError | None = None
+
+    def start_with(self, entries: bytes) -> None:
+        """The entries fetched with the header (what followed it), used only once the
+        header verified; a sidecar shorter than its header implies fails before this."""
+        count = min(len(entries) // MAC_LENGTH, self._chunks)
+        self._entries = split_entries(entries[: count * MAC_LENGTH], 0, count - 1)
 
     def entries_wanted(self) -> str | None:
         """The Range of the next window of index entries, once the stream nears the end

@@ -19,7 +19,7 @@ from .errors import (
     S3CSEError,
 )
 from .gcm import BLOCK, GcmLayout
-from .indexed import IndexedStream
+from .indexed import ENTRY_WINDOW, IndexedStream
 from .metadata import ContentMetadata
 
 
@@ -128,12 +128,14 @@ def range_decryptor(
     return ranges.RangeDecryptor(content_key, plan, md.iv or b""), plan
 
 
-INDEX_HEADER_RANGE = f"bytes=0-{integrity.HEADER_SIZE - 1}"
+STREAM_HEADER_SPAN = integrity.HEADER_SIZE + ENTRY_WINDOW * integrity.MAC_LENGTH
+"""What a streamed whole read fetches of an index at first: the header and a window."""
 
 
 def sidecar_header(response: Mapping[str, Any], data: bytes) -> integrity.SidecarHeader | None:
-    """The index header S3 returned for ``INDEX_HEADER_RANGE``, with the sidecar's size;
-    None when the object under the index's name is a user's own (``sidecars``)."""
+    """The start of an index as S3 returned it (its header, maybe entries after it),
+    with the sidecar's size; None when the object under the index's name is a user's
+    own (``sidecars``)."""
     if (
         sidecars.kind_of(sidecars.INDEX_SUFFIX, response.get("Metadata", {}), data)
         is sidecars.Kind.USER_OBJECT
@@ -183,7 +185,9 @@ def indexed_stream(
         index_key = open_index(md, content_key, found, stored_size)
     except integrity.IndexMismatchError:
         return None
-    return IndexedStream(index_key, GcmDecryptor(content_key), stored_size, md.suite.tag_length)
+    stream = IndexedStream(index_key, GcmDecryptor(content_key), stored_size, md.suite.tag_length)
+    stream.start_with(found.data[integrity.HEADER_SIZE :])
+    return stream
 
 
 @dataclass(frozen=True)
