@@ -37,13 +37,18 @@ class LoopThread:
 
 
 class SyncBody:
-    """An async response body read synchronously (``read``, ``iter_chunks``, ``close``)."""
+    """An async response body read synchronously (``read``, ``read1``, ``iter_chunks``,
+    ``close``)."""
 
     def __init__(self, body: Any, runner: LoopThread) -> None:
         self._body, self._runner = body, runner
 
     def read(self, amt: int | None = None) -> bytes:
         data: bytes = self._runner.run(self._body.read(amt))
+        return data
+
+    def read1(self, amt: int = 1024 * 1024) -> bytes:
+        data: bytes = self._runner.run(self._body.read1(amt))
         return data
 
     def iter_chunks(self, chunk_size: int = 1024 * 1024) -> Iterator[bytes]:

@@ -139,13 +139,28 @@ class AsyncEncryptionClient(WrapsS3Client):
         Key: str,
         EncryptionContext: Mapping[str, str] | None = None,
         InstructionFileSuffix: str | None = None,
+        IndexedStreaming: bool | None = None,
         **kwargs: Any,
     ) -> AsyncGetObjectResponse:
         """Fetch and decrypt. By default the plaintext is authenticated (spooled) before
-        this returns; ``delayed_authentication=True`` streams instead."""
+        this returns; ``delayed_authentication=True`` streams instead, unauthenticated.
+
+        ``IndexedStreaming=True`` (default: the ``indexed_streaming`` setting) streams an
+        object that has an integrity index, releasing each chunk once its index entry
+        verifies (``Body.read1`` hands each out as it does); an object without a usable
+        index is authenticated whole first, as by default.
+        """
+        if IndexedStreaming is None:
+            IndexedStreaming = self.config.indexed_streaming
         with located(Bucket, Key):
             response = await reading.get_object(
-                self.session, Bucket, Key, EncryptionContext, InstructionFileSuffix, kwargs
+                self.session,
+                Bucket,
+                Key,
+                EncryptionContext,
+                InstructionFileSuffix,
+                kwargs,
+                IndexedStreaming,
             )
             return cast("AsyncGetObjectResponse", response)
 
@@ -160,7 +175,8 @@ class AsyncEncryptionClient(WrapsS3Client):
         **kwargs: Any,
     ) -> None:
         """Decrypt into a file beside ``Filename`` that takes its place only once the
-        whole object has verified (a device or FIFO is written then, from a private spool).
+        whole object has verified (a device or FIFO is written then, from a private spool;
+        or, for an object with an integrity index, chunk by chunk as each verifies).
 
         Large objects are fetched as parallel ranged GETs. ``ExtraArgs`` (or keyword
         arguments) take GetObject's arguments and ``EncryptionContext`` /
@@ -184,7 +200,9 @@ class AsyncEncryptionClient(WrapsS3Client):
         """Decrypt into ``Fileobj`` (a binary file, or for the async client anything with
         an async ``write``) once the whole object has verified: until then the plaintext
         waits in a private spool (memory up to ``spool_threshold``, then an unnamed
-        temporary file in ``spool_dir``). Under ``delayed_authentication`` it is written
+        temporary file in ``spool_dir``). An object with an integrity index is written
+        chunk by chunk instead, each chunk once it verifies (if this raises, ``Fileobj``
+        holds exactly the chunks that did). Under ``delayed_authentication`` it is written
         as it arrives, and holds unauthenticated bytes if this raises."""
         extra, context = transfer_args(ExtraArgs, kwargs)
         with writing_to(Fileobj, Bucket, Key):

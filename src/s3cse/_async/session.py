@@ -177,18 +177,22 @@ class AsyncSession:
             raise
 
     async def index_header(
-        self, bucket: str, key: str, sse_c: Mapping[str, Any]
+        self,
+        bucket: str,
+        key: str,
+        sse_c: Mapping[str, Any],
+        span: int = integrity.HEADER_SIZE,
     ) -> integrity.SidecarHeader | None:
         """The header of the object's integrity index, unverified; None if it has none
-        (or a user's object has the index's name). Only the header's bytes are read,
-        whatever the sidecar's size."""
+        (or a user's object has the index's name). Only the first ``span`` bytes are
+        read (the header, or with it the first entries), whatever the sidecar's size."""
         try:
             response = await self.call(
                 "get_object",
                 bucket,
                 key + integrity.SUFFIX,
                 "integrity index read",
-                Range=reads.INDEX_HEADER_RANGE,
+                Range=f"bytes=0-{span - 1}",
                 **sse_c,
             )
         except S3CSEError as exc:
@@ -196,7 +200,7 @@ class AsyncSession:
             return None
         body = response["Body"]
         try:
-            return reads.sidecar_header(response, await body.read(integrity.HEADER_SIZE))
+            return reads.sidecar_header(response, await body.read(span))
         finally:
             body.close()
 

@@ -1,8 +1,10 @@
 """The plaintext body ``get_object`` hands back, read like botocore's ``StreamingBody``:
 ``await body.read(n)``, ``async for chunk in body.iter_chunks()``, ``async with body``.
 
-It reads either authenticated plaintext waiting in a spool (memory, then disk), or,
-under delayed authentication, ciphertext it decrypts as it is pulled. The ciphers and
+It reads either authenticated plaintext waiting in a spool (memory, then disk); or the
+ciphertext of an object with an integrity index, each chunk released once its MAC
+verifies (``core.indexed``); or, under delayed authentication, ciphertext it decrypts as
+it is pulled. The ciphers and
 the length check are the core's (``core.pumps``); only the pulling is here.
 """
 
@@ -11,6 +13,9 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Callable, Mapping
 from typing import IO, Any
 
+from ..core.errors import naming
+from ..core.indexed import IndexedStream
+from ..core.integrity import CHUNK_SIZE
 from ..core.pumps import CHUNK, DecryptionPump, Decryptor, LineSplitter, Location
 from ..io.backends import AsyncBody, async_read_some, async_write_to
 
@@ -35,6 +40,38 @@ class _StreamingDecryption:
     async def read(self, size: int) -> bytes:
         while not self._pump.done:
             out = self._pump.feed(await self._source.read(max(size, CHUNK)))
+            if out:
+                return out
+        return b""
+
+
+class _IndexedDecryption(_StreamingDecryption):
+    """Pulls about a chunk of ciphertext at a time and releases each chunk once its MAC
+    verifies, fetching the index entries (``fetch_entries(range)``) as the stream nears
+    them."""
+
+    def __init__(
+        self,
+        source: Any,
+        pump: DecryptionPump,
+        stream: IndexedStream,
+        fetch_entries: Callable[[str], Any],
+        location: Location,
+    ) -> None:
+        super().__init__(source, pump)
+        self._stream = stream
+        self._fetch_entries = fetch_entries
+        self._location = location
+
+    async def read(self, size: int) -> bytes:
+        while not self._pump.done:
+            wanted = self._stream.entries_wanted()
+            if wanted is not None:
+                blob = await self._fetch_entries(wanted)
+                with naming(*self._location):
+                    self._stream.add_entries(blob)
+                continue
+            out = self._pump.feed(await self._source.read(CHUNK_SIZE))
             if out:
                 return out
         return b""
@@ -72,6 +109,23 @@ class AsyncDecryptedBody(AsyncBody):
             on_close=getattr(ciphertext, "close", None),
         )
 
+    @classmethod
+    def indexed(
+        cls,
+        ciphertext: Any,
+        stream: IndexedStream,
+        fetch_entries: Callable[[str], Any],
+        location: Location,
+    ) -> AsyncDecryptedBody:
+        """The plaintext of a whole object released chunk by chunk, each chunk once its
+        integrity index entry verifies (``fetch_entries(range)`` reads the index)."""
+        pump = DecryptionPump(stream, stream.plaintext_size, location)
+        return cls(
+            _IndexedDecryption(ciphertext, pump, stream, fetch_entries, location),
+            stream.plaintext_size,
+            on_close=getattr(ciphertext, "close", None),
+        )
+
     @property
     def spooled_to_disk(self) -> bool:
         """Whether the authenticated plaintext outgrew memory (``spool_threshold``)."""
@@ -97,6 +151,18 @@ class AsyncDecryptedBody(AsyncBody):
                     break
                 self._pending += chunk
             data, self._pending = self._pending[:amt], self._pending[amt:]
+        self._read += len(data)
+        return data
+
+    async def read1(self, amt: int = CHUNK) -> bytes:
+        """Up to ``amt`` bytes as soon as any are ready, without waiting for ``amt``
+        (empty at the end). From an indexed object that is each chunk as it verifies, so
+        a failure further on costs nothing of what verified before it."""
+        if self.closed:
+            raise ValueError("read from a closed body")
+        if not self._pending:
+            self._pending = await self._pull(amt)
+        data, self._pending = self._pending[:amt], self._pending[amt:]
         self._read += len(data)
         return data
 

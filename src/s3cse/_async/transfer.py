@@ -24,6 +24,7 @@ from typing import IO, Any
 
 from ..core import requests
 from ..core.gcm import GcmLayout
+from ..core.integrity import SidecarHeader
 from ..core.multipart import (
     Callback,
     PartBuffers,
@@ -43,9 +44,10 @@ from ..io.backends import (
     async_run_blocking,
     async_sink_write,
     async_upload_args,
+    async_write_to,
 )
 from ..io.botocore import report_unaborted_upload
-from ..io.files import Spool, async_destination
+from ..io.files import Spool, async_destination, writes_in_place
 from ..io.parts import (
     PartBody,
     PositionalReader,
@@ -264,18 +266,29 @@ class AsyncTransferManager:
         **kwargs: Any,
     ) -> None:
         """Parallel ranged GETs into a file beside ``filename`` that takes its place only
-        once the whole object has verified (see ``io.files``)."""
+        once the whole object has verified (see ``io.files``). A FIFO, a device or a
+        descriptor name gets an object with an integrity index chunk by chunk, each chunk
+        once it verifies."""
         config = self.session.config
+        target = Path(filename)
         with located(bucket, key):
+            found = None
+            if not config.delayed_authentication and writes_in_place(target):
+                found = await reading.streaming_index(self.session, bucket, key, kwargs)
             async with async_destination(
-                Path(filename),
+                target,
                 config.spool_threshold,
                 config.spool_dir,
-                release_early=config.delayed_authentication,
+                release_early=config.delayed_authentication or found is not None,
             ) as destination:
-                await self._download_into(
-                    bucket, key, destination.file, callback, encryption_context, **kwargs
-                )
+                if found is not None:
+                    await self._stream_indexed(
+                        found, bucket, key, destination.file, callback, encryption_context, kwargs
+                    )
+                else:
+                    await self._download_into(
+                        bucket, key, destination.file, callback, encryption_context, **kwargs
+                    )
                 await async_run_blocking(destination.release)
 
     async def download_fileobj(
@@ -289,13 +302,20 @@ class AsyncTransferManager:
     ) -> int:
         """Decrypt into ``fileobj`` once the whole object has verified, so that it gets
         nothing of an altered one; meanwhile the plaintext waits in a private ``Spool``.
-        With ``delayed_authentication`` it is written as it arrives instead."""
+        An object with an integrity index is written chunk by chunk instead, each chunk
+        once it verifies. With ``delayed_authentication`` it is written as it arrives."""
         config = self.session.config
         async_sink_write(fileobj)  # a destination that cannot be written is refused first
         if config.delayed_authentication:
             return await self._download_into(
                 bucket, key, fileobj, callback, encryption_context, **kwargs
             )
+        with located(bucket, key):
+            found = await reading.streaming_index(self.session, bucket, key, kwargs)
+            if found is not None:
+                return await self._stream_indexed(
+                    found, bucket, key, fileobj, callback, encryption_context, kwargs
+                )
         with (
             located(bucket, key),
             contextlib.closing(Spool(config.spool_threshold, config.spool_dir)) as spool,
@@ -305,6 +325,37 @@ class AsyncTransferManager:
                     bucket, key, spool.file, callback, encryption_context, **kwargs
                 )
             await async_copy_spool(spool, fileobj)
+        return written
+
+    async def _stream_indexed(
+        self,
+        found: SidecarHeader,
+        bucket: str,
+        key: str,
+        fileobj: AsyncSink,
+        callback: Callback | None,
+        encryption_context: Mapping[str, str] | None,
+        kwargs: dict[str, Any],
+    ) -> int:
+        """One GET, written into ``fileobj`` chunk by chunk as each chunk verifies against
+        the index ``found``; if that index does not vouch for the object, the whole
+        object is authenticated first (``reading.decrypted_get``). If this raises,
+        ``fileobj`` holds exactly the chunks that verified before the failure."""
+        session = self.session
+        args = dict(kwargs)
+        suffix = args.pop("InstructionFileSuffix", None)
+        response = await session.call("get_object", bucket, key, "download", **args)
+        answer = await reading.decrypted_get(
+            session, bucket, key, encryption_context, suffix, args, response, found
+        )
+        write = async_sink_write(fileobj)
+        written = 0
+        async with answer["Body"] as body:
+            while piece := await body.read1():
+                await async_write_to(write, piece)
+                written += len(piece)
+                if callback:
+                    callback(len(piece))
         return written
 
     async def _download_into(

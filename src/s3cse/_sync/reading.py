@@ -7,11 +7,13 @@ integrity index whenever the object has one), or streamed into a file.
 from __future__ import annotations
 
 import tempfile
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import IO, Any
 
 from ..core import envelope, integrity, ranges, reads, requests
+from ..core.ciphers import content_decryptor
 from ..core.pumps import Decryptor
+from ..errors import S3CSEError
 from ..io.backends import Sink, both, sink_write
 from .session import Session
 from .streams import DecryptedBody, decrypt_to
@@ -24,29 +26,96 @@ def get_object(
     context: Mapping[str, str] | None,
     suffix: str | None,
     kwargs: dict[str, Any],
+    indexed_streaming: bool = False,
 ) -> dict[str, Any]:
-    """GetObject, the plaintext in ``Body``; by default authenticated before returning."""
+    """GetObject, the plaintext in ``Body``; by default authenticated before returning.
+    ``indexed_streaming``: an object with an integrity index streams instead, each chunk
+    released once it verifies (its index header is fetched beside the object)."""
     requests.refuse_part_number(kwargs)
     if "Range" in kwargs:
         return get_range(session, bucket, key, kwargs.pop("Range"), context, suffix, kwargs)
+    if not indexed_streaming:
+        response = session.call("get_object", bucket, key, "download", **kwargs)
+        return decrypted_get(session, bucket, key, context, suffix, kwargs, response)
+    found, response = both(
+        lambda: streaming_index(session, bucket, key, kwargs),
+        lambda: session.call("get_object", bucket, key, "download", **kwargs),
+    )
+    return decrypted_get(session, bucket, key, context, suffix, kwargs, response, found)
+
+
+def streaming_index(
+    session: Session, bucket: str, key: str, kwargs: Mapping[str, Any]
+) -> integrity.SidecarHeader | None:
+    """The index header a whole read may stream through, unverified, with the first
+    window of entries after it (one request, their use waits for the header to verify);
+    None when there is none or it cannot be read (emptied, refused): such a read then
+    authenticates the whole object first, as any read without an index does."""
+    try:
+        return session.index_header(
+            bucket, key, requests.sse_c_args(kwargs), reads.STREAM_HEADER_SPAN
+        )
+    except S3CSEError:
+        return None
+
+
+def decrypted_get(
+    session: Session,
+    bucket: str,
+    key: str,
+    context: Mapping[str, str] | None,
+    suffix: str | None,
+    kwargs: Mapping[str, Any],
+    response: dict[str, Any],
+    found: integrity.SidecarHeader | None = None,
+) -> dict[str, Any]:
+    """A whole object's GetObject answer with the plaintext in ``Body``: released chunk
+    by chunk through the index ``found`` when it vouches for this object (see
+    ``reads.indexed_stream``), else authenticated whole before this returns, or streamed
+    unauthenticated under delayed authentication."""
     config = session.config
-    response = session.call("get_object", bucket, key, "download", **kwargs)
     stream = response["Body"]
     try:
         md = session.content_metadata(bucket, key, response.get("Metadata", {}), suffix, kwargs)
-        decryptor = session.decryptor(md, context)
-        if config.delayed_authentication:
-            size = envelope.plaintext_size(md, int(response.get("ContentLength") or 0))
-            body = DecryptedBody.streaming(stream, decryptor, size, (bucket, key))
+        content_key = session.unwrap(md, context)
+        stored_size = int(response.get("ContentLength") or 0)
+        indexed = reads.indexed_stream(found, md, content_key, stored_size)
+        streams = indexed is not None or config.delayed_authentication
+        body: DecryptedBody
+        if indexed is not None:
+            assert found is not None
+            fetch = entries_reader(session, bucket, key, found.etag, kwargs)
+            body = DecryptedBody.indexed(stream, indexed, fetch, (bucket, key))
+            size: int | None = indexed.plaintext_size
+        elif config.delayed_authentication:
+            size = envelope.plaintext_size(md, stored_size)
+            body = DecryptedBody.streaming(
+                stream, content_decryptor(content_key), size, (bucket, key)
+            )
         else:
-            body = authenticated_body(session, stream, decryptor)
+            body = authenticated_body(session, stream, content_decryptor(content_key))
             size = body.content_length
     except BaseException:
         stream.close()
         raise
-    if not config.delayed_authentication:
+    if not streams:
         stream.close()
     return requests.decrypted_response(response, body, size)
+
+
+def entries_reader(
+    session: Session, bucket: str, key: str, etag: str, kwargs: Mapping[str, Any]
+) -> Callable[[str], Any]:
+    """Reads a Range of the index entries, pinned by ETag to the sidecar whose header
+    verified."""
+    args = {**requests.sse_c_args(kwargs), "IfMatch": etag}
+
+    def read(header: str) -> bytes:
+        return session.read_body(
+            bucket, key + integrity.SUFFIX, "integrity index read", Range=header, **args
+        )
+
+    return read
 
 
 def authenticated_body(session: Session, stream: Any, decryptor: Decryptor) -> DecryptedBody:

@@ -25,6 +25,7 @@ from typing import IO, Any
 
 from ..core import requests
 from ..core.gcm import GcmLayout
+from ..core.integrity import SidecarHeader
 from ..core.multipart import (
     Callback,
     PartBuffers,
@@ -44,9 +45,10 @@ from ..io.backends import (
     run_blocking,
     sink_write,
     upload_args,
+    write_to,
 )
 from ..io.botocore import report_unaborted_upload
-from ..io.files import Spool, atomic_destination
+from ..io.files import Spool, atomic_destination, writes_in_place
 from ..io.parts import (
     PartBody,
     PositionalReader,
@@ -263,21 +265,30 @@ class TransferManager:
         **kwargs: Any,
     ) -> None:
         """Parallel ranged GETs into a file beside ``filename`` that takes its place only
-        once the whole object has verified (see ``io.files``)."""
+        once the whole object has verified (see ``io.files``). A FIFO, a device or a
+        descriptor name gets an object with an integrity index chunk by chunk, each chunk
+        once it verifies."""
         config = self.session.config
-        with (
-            located(bucket, key),
-            atomic_destination(
-                Path(filename),
+        target = Path(filename)
+        with located(bucket, key):
+            found = None
+            if not config.delayed_authentication and writes_in_place(target):
+                found = reading.streaming_index(self.session, bucket, key, kwargs)
+            with atomic_destination(
+                target,
                 config.spool_threshold,
                 config.spool_dir,
-                release_early=config.delayed_authentication,
-            ) as destination,
-        ):
-            self._download_into(
-                bucket, key, destination.file, callback, encryption_context, **kwargs
-            )
-            run_blocking(destination.release)
+                release_early=config.delayed_authentication or found is not None,
+            ) as destination:
+                if found is not None:
+                    self._stream_indexed(
+                        found, bucket, key, destination.file, callback, encryption_context, kwargs
+                    )
+                else:
+                    self._download_into(
+                        bucket, key, destination.file, callback, encryption_context, **kwargs
+                    )
+                run_blocking(destination.release)
 
     def download_fileobj(
         self,
@@ -290,11 +301,18 @@ class TransferManager:
     ) -> int:
         """Decrypt into ``fileobj`` once the whole object has verified, so that it gets
         nothing of an altered one; meanwhile the plaintext waits in a private ``Spool``.
-        With ``delayed_authentication`` it is written as it arrives instead."""
+        An object with an integrity index is written chunk by chunk instead, each chunk
+        once it verifies. With ``delayed_authentication`` it is written as it arrives."""
         config = self.session.config
         sink_write(fileobj)  # a destination that cannot be written is refused first
         if config.delayed_authentication:
             return self._download_into(bucket, key, fileobj, callback, encryption_context, **kwargs)
+        with located(bucket, key):
+            found = reading.streaming_index(self.session, bucket, key, kwargs)
+            if found is not None:
+                return self._stream_indexed(
+                    found, bucket, key, fileobj, callback, encryption_context, kwargs
+                )
         with (
             located(bucket, key),
             contextlib.closing(Spool(config.spool_threshold, config.spool_dir)) as spool,
@@ -304,6 +322,37 @@ class TransferManager:
                     bucket, key, spool.file, callback, encryption_context, **kwargs
                 )
             copy_spool(spool, fileobj)
+        return written
+
+    def _stream_indexed(
+        self,
+        found: SidecarHeader,
+        bucket: str,
+        key: str,
+        fileobj: Sink,
+        callback: Callback | None,
+        encryption_context: Mapping[str, str] | None,
+        kwargs: dict[str, Any],
+    ) -> int:
+        """One GET, written into ``fileobj`` chunk by chunk as each chunk verifies against
+        the index ``found``; if that index does not vouch for the object, the whole
+        object is authenticated first (``reading.decrypted_get``). If this raises,
+        ``fileobj`` holds exactly the chunks that verified before the failure."""
+        session = self.session
+        args = dict(kwargs)
+        suffix = args.pop("InstructionFileSuffix", None)
+        response = session.call("get_object", bucket, key, "download", **args)
+        answer = reading.decrypted_get(
+            session, bucket, key, encryption_context, suffix, args, response, found
+        )
+        write = sink_write(fileobj)
+        written = 0
+        with answer["Body"] as body:
+            while piece := body.read1():
+                write_to(write, piece)
+                written += len(piece)
+                if callback:
+                    callback(len(piece))
         return written
 
     def _download_into(

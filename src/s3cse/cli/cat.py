@@ -19,7 +19,8 @@ from .options import Sse, read_key_options, sse_c_hints, sse_options
 @read_key_options
 @sse_options()
 def cat(urls: tuple[str, ...], **kwargs: Any) -> None:
-    """Decrypt objects to stdout. Each object is authenticated whole before any of its
+    """Decrypt objects to stdout. An object with an integrity index streams, each 256 KiB
+    chunk written once it verifies; any other is authenticated whole before any of its
     bytes are written (large ones are spooled to a temporary file first)."""
     options = KeyOptions.from_options(kwargs)
     sse = Sse.from_options(kwargs)
@@ -40,9 +41,13 @@ def cat_one(client: EncryptionClient, options: KeyOptions, sse: Sse, source: S3U
             Bucket=source.bucket,
             Key=source.key,
             EncryptionContext=options.context,
+            IndexedStreaming=True,
             **sse.get_args(),
         )
-    with response["Body"] as body:
-        for chunk in body.iter_chunks():
-            sys.stdout.buffer.write(chunk)
-    sys.stdout.buffer.flush()
+    out = sys.stdout.buffer
+    try:
+        with response["Body"] as body:
+            while piece := body.read1():
+                out.write(piece)
+    finally:  # what verified reaches stdout, even if a later chunk fails
+        out.flush()

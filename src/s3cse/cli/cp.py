@@ -73,7 +73,9 @@ def cp(
     s3:// copy decrypts and re-encrypts (with a fresh data key, under the given key). A
     download reaches DST only after the whole object has been authenticated: a file is
     written beside DST and renamed over it, a device, FIFO or stdout gets it from a
-    private temporary spool; on any failure or interrupt nothing reaches DST.
+    private temporary spool; on any failure or interrupt nothing reaches DST. An object
+    with an integrity index streams to a device, FIFO or stdout instead, each 256 KiB
+    chunk once it verifies: a failure leaves there exactly the chunks that verified.
 
     With --recursive, SRC and DST are a directory and an s3://BUCKET/PREFIX (either way),
     or two prefixes; instruction files and integrity indexes travel with their objects.

@@ -1,6 +1,7 @@
 """Copying one object for ``cp``: uploaded encrypted; downloaded decrypted and
-authenticated whole before it reaches its destination; copied between buckets
-re-encrypted. ``trees`` copies many."""
+authenticated (whole before it reaches its destination, or for a stream destination and
+an object with an integrity index, chunk by chunk); copied between buckets re-encrypted.
+``trees`` copies many."""
 
 from __future__ import annotations
 

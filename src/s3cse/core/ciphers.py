@@ -162,11 +162,20 @@ class GcmDecryptor:
         self._held = data[cut:]
         return self._ctx.update(data[:cut])
 
+    def decrypt(self, data: bytes) -> bytes:
+        """Decrypt ciphertext known to hold none of the tag (its caller knows where the
+        tag starts), holding nothing back; unauthenticated until ``verify``."""
+        return self._ctx.update(data)
+
     def finalize(self) -> bytes:
         if len(self._held) != self._tag_length:
             raise TagMismatchError("ciphertext is shorter than its authentication tag")
+        return self.verify(self._held)
+
+    def verify(self, tag: bytes) -> bytes:
+        """Check the tag over everything decrypted."""
         try:
-            return self._ctx.finalize_with_tag(self._held)
+            return self._ctx.finalize_with_tag(tag)
         except InvalidTag:
             raise TagMismatchError(
                 "authentication tag does not match: the content was altered"

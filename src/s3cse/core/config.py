@@ -30,6 +30,9 @@ class CryptoOptions(TypedDict, total=False):
     """Allow byte ranges of AES-GCM objects that have no integrity index, unverified."""
     integrity_index: bool
     """Also write ``KEY.s3cse-index`` so byte ranges can be authenticated."""
+    indexed_streaming: bool
+    """``get_object`` streams objects that have an integrity index, each chunk released
+    once it verifies (one more request per GET, for the index header)."""
     instruction_file: bool
     """Store the wrapped key in ``KEY.instruction`` instead of the object metadata."""
     spool_threshold: int
@@ -58,6 +61,12 @@ class CryptoConfig:
     an index are always read through it, and verified."""
     integrity_index: bool = False
     """Also write ``KEY.s3cse-index`` so byte ranges can be authenticated (``integrity``)."""
+    indexed_streaming: bool = False
+    """``get_object`` of an object with an integrity index hands back a body that streams,
+    releasing each 256 KiB chunk once its index entry verifies (``core.indexed``), instead
+    of authenticating the whole object first. Off by default: it costs every GET one
+    more request, for the index header. Downloads to a FIFO, a device or a file object
+    always stream this way when the object has an index."""
     instruction_file: bool = False
     """Store the wrapped key in ``KEY.instruction`` instead of the object metadata."""
     spool_threshold: int = DEFAULT_SPOOL_THRESHOLD

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from . import envelope, integrity, metadata, ranges, sidecars
-from .ciphers import ContentKey
+from .ciphers import ContentKey, GcmDecryptor
 from .config import CryptoConfig
 from .errors import (
     ConfigurationError,
@@ -19,6 +19,7 @@ from .errors import (
     S3CSEError,
 )
 from .gcm import BLOCK, GcmLayout
+from .indexed import ENTRY_WINDOW, IndexedStream
 from .metadata import ContentMetadata
 
 
@@ -127,12 +128,14 @@ def range_decryptor(
     return ranges.RangeDecryptor(content_key, plan, md.iv or b""), plan
 
 
-INDEX_HEADER_RANGE = f"bytes=0-{integrity.HEADER_SIZE - 1}"
+STREAM_HEADER_SPAN = integrity.HEADER_SIZE + ENTRY_WINDOW * integrity.MAC_LENGTH
+"""What a streamed whole read fetches of an index at first: the header and a window."""
 
 
 def sidecar_header(response: Mapping[str, Any], data: bytes) -> integrity.SidecarHeader | None:
-    """The index header S3 returned for ``INDEX_HEADER_RANGE``, with the sidecar's size;
-    None when the object under the index's name is a user's own (``sidecars``)."""
+    """The start of an index as S3 returned it (its header, maybe entries after it),
+    with the sidecar's size; None when the object under the index's name is a user's
+    own (``sidecars``)."""
     if (
         sidecars.kind_of(sidecars.INDEX_SUFFIX, response.get("Metadata", {}), data)
         is sidecars.Kind.USER_OBJECT
@@ -161,6 +164,30 @@ def open_index(
     index_key = integrity.IndexKey.for_object(content_key, md)
     index_key.check_sizes(found, stored_size, md.suite.tag_length)
     return index_key
+
+
+def indexed_stream(
+    found: integrity.SidecarHeader | None,
+    md: ContentMetadata,
+    content_key: ContentKey,
+    stored_size: int,
+) -> IndexedStream | None:
+    """A whole object's plaintext released chunk by chunk through its index; None when
+    it has no index that can vouch for this very object: none, a user's object under the
+    index's name, one of an earlier version (stale), or one whose header or sizes do not
+    verify. The whole object is then authenticated before any of it is released, as
+    without an index: nothing the index says is used unless its header verified, and a
+    bad index costs its owner the early bytes, never a check."""
+    found, _ = usable_index(found, md)
+    if found is None or not md.suite.authenticated:
+        return None
+    try:
+        index_key = open_index(md, content_key, found, stored_size)
+    except integrity.IndexMismatchError:
+        return None
+    stream = IndexedStream(index_key, GcmDecryptor(content_key), stored_size, md.suite.tag_length)
+    stream.start_with(found.data[integrity.HEADER_SIZE :])
+    return stream
 
 
 @dataclass(frozen=True)

@@ -11,8 +11,9 @@ A destination that a rename would destroy rather than fill (a device, a FIFO, a
 terminal, ``/dev/stdout`` and the other names of open descriptors) and a caller's file
 object get the plaintext only once it has verified: until then it waits in a private
 ``Spool`` (memory up to ``spool_threshold``, then an unnamed temporary file in
-``spool_dir``). ``delayed_authentication=True`` is the one way to have such a
-destination written as the object arrives.
+``spool_dir``). It is written as the object arrives (``release_early``) only chunk by
+chunk through the object's integrity index, each chunk once it verifies, or, with no
+authentication before the end, under ``delayed_authentication=True``.
 """
 
 from __future__ import annotations
