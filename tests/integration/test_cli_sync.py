@@ -407,3 +407,38 @@ def tamper(place: Place, key: str) -> None:
     body = bytearray(got["Body"].read())
     body[len(body) // 2] ^= 1
     place.s3.put_object(Bucket=place.bucket, Key=key, Body=bytes(body), Metadata=got["Metadata"])
+
+
+# ---------------------------------------------------------------------------- attributes, keys
+
+
+def test_sync_and_mv_write_the_attributes_given(place: Place) -> None:
+    root = make_tree(place.tmp / "src", {"a.txt": b"alpha\n"})
+    ok(s3cse(place, "sync", root, place.url, "--metadata", "origin=erp", "--tagging", "t=1"))
+    head = place.s3.head_object(Bucket=place.bucket, Key=place.prefix + "a.txt")
+    assert head["Metadata"].get("origin") == "erp"
+    assert head["ContentType"].startswith("text/plain")  # guessed, as aws s3 sync does
+    tags = place.s3.get_object_tagging(Bucket=place.bucket, Key=place.prefix + "a.txt")
+    assert tags["TagSet"] == [{"Key": "t", "Value": "1"}]
+    src = place.tmp / "one.bin"
+    src.write_bytes(b"moving\n")
+    ok(s3cse(place, "mv", src, place.url + "one.bin", "--cache-control", "no-cache"))
+    head = place.s3.head_object(Bucket=place.bucket, Key=place.prefix + "one.bin")
+    assert head["CacheControl"] == "no-cache" and not src.exists()
+
+
+def test_sync_and_mv_between_prefixes_write_under_the_to_key(place: Place) -> None:
+    root = make_tree(place.tmp / "src", {"a.txt": b"alpha\n", "sub/b.txt": b"bravo\n"})
+    new_key = place.tmp / "new.key"
+    new_key.write_bytes(os.urandom(32))
+    source, target = place.url + "from/", place.url + "to/"
+    ok(s3cse(place, "sync", root, source))
+    ok(s3cse(place, "sync", source, target, "--to-aes-key-file", new_key))
+    moved = place.url + "moved/a.txt"
+    ok(s3cse(place, "mv", source + "a.txt", moved, "--to-aes-key-file", new_key))
+    for url in (target + "a.txt", target + "sub/b.txt", moved):
+        assert run("cat", url, "--aes-key-file", new_key).returncode == 0
+        under_old = s3cse(place, "cat", url)
+        assert under_old.returncode != 0 and under_old.stdout == b""
+    local = s3cse(place, "sync", root, target, "--to-aes-key-file", new_key)
+    assert local.returncode == 2 and "s3:// to s3://" in err(local)

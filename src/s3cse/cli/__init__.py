@@ -124,7 +124,8 @@ def main(debug: bool) -> None:
     \b
     Exit codes:
       0  success
-      1  the operation failed (over many objects: at least one object failed)
+      1  the operation failed (over many objects: objects failed for different
+         reasons; when all failed alike, the code they share)
       2  bad usage or configuration (options, key files, local paths), a
          refusal that a flag overrides (rm of a needed sidecar, rb of a
          non-empty bucket, presign), or cp/mv --recursive or sync skipped
