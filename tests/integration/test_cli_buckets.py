@@ -89,6 +89,18 @@ def test_mb_then_rb_round_trip(s3: Any) -> None:
     assert name not in bucket_names(s3)
 
 
+def test_mb_dryrun_and_quiet_rb(s3: Any) -> None:
+    name = fresh_bucket()
+    dry = run("mb", f"s3://{name}", "--dryrun")
+    assert dry.returncode == 0 and out(dry) == [f"(dryrun) make_bucket: {name}"]
+    assert name not in bucket_names(s3)
+    made = run("mb", f"s3://{name}", "--quiet")
+    assert made.returncode == 0 and out(made) == [] and name in bucket_names(s3)
+    removed = run("rb", f"s3://{name}", "-q")
+    assert removed.returncode == 0 and out(removed) == [] and err(removed) == ""
+    assert name not in bucket_names(s3)
+
+
 @pytest.mark.parametrize(
     ("name", "rule"),
     [

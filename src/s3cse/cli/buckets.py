@@ -15,7 +15,7 @@ from ..errors import ConfigurationError, S3CSEError, S3RequestError
 from .clients import s3_client
 from .exits import EXIT_FAILED
 from .objects import S3Url, s3_errors
-from .options import aws_options, dryrun_option, endpoint_option
+from .options import aws_options, dryrun_option, endpoint_option, quiet_option
 from .output import display_key
 from .rm import delete_recursive
 
@@ -57,12 +57,25 @@ def _bucket_url(url: str, command: str) -> str:
 
 @click.command()
 @click.argument("url", metavar="s3://BUCKET")
+@dryrun_option("Check the name and print the bucket that would be made; make nothing.")
+@quiet_option()
 @endpoint_option
 @aws_options
-def mb(url: str, endpoint_url: str | None, region: str | None, profile: str | None) -> None:
+def mb(
+    url: str,
+    dry_run: bool,
+    quiet: bool,
+    endpoint_url: str | None,
+    region: str | None,
+    profile: str | None,
+) -> None:
     """Make a bucket, in --region (or the configured region). Needs no key."""
     bucket = _bucket_url(url, "mb")
     check_bucket_name(bucket)
+    if dry_run:
+        if not quiet:
+            click.echo(display_key(f"(dryrun) make_bucket: {bucket}"))
+        return
     s3 = s3_client(endpoint_url, profile, region)
     args: dict[str, Any] = {"Bucket": bucket}
     # us-east-1 is the default location; S3 refuses it named as a LocationConstraint
@@ -73,7 +86,8 @@ def mb(url: str, endpoint_url: str | None, region: str | None, profile: str | No
         s3.create_bucket(**args)
     except s3_errors() as exc:
         raise _make_bucket_error(exc, bucket) from None
-    click.echo(display_key(f"make_bucket: {bucket}"))
+    if not quiet:
+        click.echo(display_key(f"make_bucket: {bucket}"))
 
 
 def _code(exc: Exception) -> str:
@@ -101,12 +115,14 @@ def _make_bucket_error(exc: Exception, bucket: str) -> S3CSEError:
     help="First delete every object in the bucket, with its instruction file and integrity index.",
 )
 @dryrun_option("Print what would be deleted; delete nothing.")
+@quiet_option()
 @endpoint_option
 @aws_options
 def rb(
     url: str,
     force: bool,
     dry_run: bool,
+    quiet: bool,
     endpoint_url: str | None,
     region: str | None,
     profile: str | None,
@@ -127,7 +143,8 @@ def rb(
                 hint="Pass --force to delete every object in it (with their instruction "
                 "files and integrity indexes), then the bucket",
             )
-        failures = delete_recursive(s3, bucket, "", dry_run=dry_run, say=click.echo)
+        say = _silent if quiet else click.echo
+        failures = delete_recursive(s3, bucket, "", dry_run=dry_run, say=say)
         if failures:
             click.echo(
                 f"s3cse: error: {len(failures)} deletions failed: the bucket {bucket} is kept",
@@ -139,7 +156,12 @@ def rb(
             s3.delete_bucket(Bucket=bucket)
         except s3_errors() as exc:
             raise translate_s3_error(exc, bucket, "", "remove_bucket") from None
-    click.echo(display_key(f"{'(dryrun) ' if dry_run else ''}remove_bucket: {bucket}"))
+    if not quiet:
+        click.echo(display_key(f"{'(dryrun) ' if dry_run else ''}remove_bucket: {bucket}"))
+
+
+def _silent(line: str) -> None:
+    pass
 
 
 def _holds_objects(s3: Any, bucket: str) -> bool:
