@@ -286,6 +286,18 @@ def test_ls_human_readable_and_summarize(bucket: str, sized_objects: Any) -> Non
     assert {line[31:]: int(line[20:30]) for line in out(plain)[:4]} == sizes
 
 
+def test_ls_of_a_prefix_with_nothing_under_it_fails_silently_as_aws_s3_ls(
+    bucket: str, sized_objects: Any
+) -> None:
+    prefix, _ = sized_objects
+    there = run("ls", f"s3://{bucket}/{prefix}/one")
+    assert there.returncode == 0 and len(out(there)) == 1
+    for url in (f"s3://{bucket}/{prefix}/absent", f"s3://{bucket}/{prefix}-absent/"):
+        for extra in ((), ("--exact",), ("--recursive", "--json")):
+            missing = run("ls", url, *extra)
+            assert (missing.returncode, out(missing), err(missing)) == (1, [], "")
+
+
 def test_ls_summarize_json_is_one_summary_line(bucket: str, sized_objects: Any) -> None:
     prefix, sizes = sized_objects
     result = run("ls", f"s3://{bucket}/{prefix}/", "--summarize", "--json", "--human-readable")

@@ -16,7 +16,7 @@ from ..errors import ConfigurationError, S3CSEError, S3RequestError
 from ..io import awsenv
 from .bulk import worker_pool
 from .clients import s3_client
-from .exits import bulk_exit_code, error_line
+from .exits import EXIT_FAILED, bulk_exit_code, error_line
 from .objects import S3Url, exact_info, s3_errors, with_sidecars
 from .options import Sse, aws_options, concurrency_option, endpoint_option, sse_c_hints, sse_options
 from .output import (
@@ -84,8 +84,10 @@ def ls(
     )
     totals = _Totals()
     failures: list[S3CSEError] = []
+    shown = 0
     if not exact:
         for entry in entries:
+            shown += 1
             if "Prefix" in entry:
                 echo_prefix(entry["Prefix"], base, as_json)
                 continue
@@ -95,6 +97,7 @@ def ls(
             echo_row(row, base, as_json, None, human=human)
     else:
         rows, failures = _ls_exact(s3, target.bucket, entries, sse, concurrency)
+        shown = len(rows)
         _echo_exact(rows, base, as_json, human, totals)
         for exc in failures:
             click.echo(error_line(exc), err=True)
@@ -102,6 +105,10 @@ def ls(
         echo_summary(totals.objects, totals.size, totals.upper_bound, human=human, as_json=as_json)
     if failures:
         sys.exit(bulk_exit_code(failures))
+    if target.key and not shown:
+        # as ``aws s3 ls``: nothing under a prefix given is a failure, silently, so that
+        # ``if s3cse ls s3://B/KEY`` tests whether KEY is there
+        sys.exit(EXIT_FAILED)
 
 
 def _list_buckets(s3: Any, as_json: bool) -> None:
