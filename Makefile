@@ -48,9 +48,11 @@ test: install peers
 test-fast: install
 	$(PY) -m pytest tests/unit tests/property $(PYTEST_ARGS)
 
-# Benchmarks (never part of `make test`): s3cse against plain boto3 and the peer clients.
-# BENCH_ARGS="--size-mib 64 --small-objects 100 --rounds 1" for a quick run,
-# BENCH_ARGS="--workloads load --load-seconds 30 --rounds 1" for the mixed load alone.
+# Benchmarks (never part of `make test`): s3cse against plain boto3 and the peer clients,
+# the size sweep (64 MiB-8 GiB, files and pipes) and the data stack (bench/datastack.py).
+# BENCH_ARGS="--size-mib 64 --small-objects 100 --rounds 1 --sweep-sizes 64 --sweep-rounds 1"
+# for a quick run, BENCH_ARGS="--workloads load --load-seconds 30 --rounds 1" for the
+# mixed load alone, BENCH_ARGS="--workloads sweep --sweep-sizes 1024,8192" for the sweep.
 bench: install peers $(VENV)/.bench-installed
 	$(PY) bench/run.py $(BENCH_ARGS)
 

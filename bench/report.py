@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shlex
 import statistics
 from pathlib import Path
 from typing import Any
@@ -9,10 +10,25 @@ from typing import Any
 MiB = 1024 * 1024
 KiB = 1024
 RSS_TARGET_MIB = 256
-THROUGHPUT_TARGET = 0.9
-LATENCY_TARGET = 2.0
+UPLOAD_TARGET = 1.0
+DOWNLOAD_TARGET = 1.0
+UPLOAD_CPU_TARGET = 1.2
+LATENCY_TARGET = 1.5
+ONE_TRIP_TARGET = 1.3
+SMALL_CACHED_TARGET = 0.9
+DATASTACK_TARGET = 0.9
 BYTES_TARGET = MiB
-CLIENT_ORDER = ["boto3", "official", "aioboto3", "s3cse", "s3cse-index", "s3cse-cache"]
+CLIENT_ORDER = [
+    "boto3",
+    "official",
+    "aioboto3",
+    "s3cse",
+    "s3cse-index",
+    "s3cse-cache",
+    "s3cse-aio",
+    "s3cse-aio-cache",
+]
+SWEEP_MODES = ("file", "pipe")
 
 
 # ---------------------------------------------------------------------- aggregation
@@ -91,6 +107,15 @@ def tail_bytes(results: dict[str, Any], row: str) -> tuple[float, float] | None:
     return runs[-1]["bytes_in_per_read"], runs[-1]["bytes_out_per_read"]
 
 
+def requests_text(results: dict[str, Any], row: str) -> str:
+    """The HTTP requests per read the counting proxy saw, e.g. "1 GET" or "2 GET, 1 HEAD"."""
+    runs = ok_runs(results["runs"].get("range_bytes", {}).get(row, []))
+    counts = runs[-1].get("requests_per_read") if runs else None
+    if not counts:
+        return "-"
+    return ", ".join(f"{n:.3g} {method}" for method, n in sorted(counts.items()))
+
+
 def kms_latency(results: dict[str, Any]) -> str:
     """The median bare KMS call, as a sentence for the notes."""
     runs = results["runs"].get("kms", {}).get("boto3", [])
@@ -151,6 +176,11 @@ def size_text(n: float) -> str:
     return f"{n:,.0f} B"
 
 
+def size_name(mib: int) -> str:
+    """An object size given in MiB, as people say it: 64 MiB, 1 GiB, 8 GiB."""
+    return f"{mib / 1024:g} GiB" if mib >= 1024 and mib % 1024 == 0 else f"{mib:,} MiB"
+
+
 def per_object(value: float) -> str:
     return f"{value:.3f}" if 0 < value < 0.1 else f"{value:.2f}"
 
@@ -172,13 +202,15 @@ def label(results: dict[str, Any], row: str) -> str:
         **results["client_labels"],
         "s3cse-index": "s3cse, IntegrityIndex=True",
         "s3cse-cache": "s3cse, caching materials manager",
+        "s3cse-aio": "s3cse async client",
+        "s3cse-aio-cache": "s3cse async, caching materials manager",
     }
-    return labels.get(row, row)
+    return str(labels.get(row, row))
 
 
 def output_options_removed(argv: str) -> str:
     """The command line without the options that only say where results go."""
-    words, kept = argv.split(), []
+    words, kept = shlex.split(argv), []
     skip = False
     for word in words:
         if skip:
@@ -187,7 +219,7 @@ def output_options_removed(argv: str) -> str:
             skip = True
         elif not word.startswith(("--json=", "--out=", "--from-json=")):
             kept.append(word)
-    return " ".join(kept)
+    return shlex.join(kept)
 
 
 def header_lines(results: dict[str, Any]) -> list[str]:
@@ -250,60 +282,82 @@ def header_lines(results: dict[str, Any]) -> list[str]:
     ]
 
 
+def verdict(met: bool | None, miss: str = "") -> str:
+    """A target's verdict cell: met, missed (by how much), or not measured."""
+    if met is None:
+        return "not measured"
+    return "met" if met else "**missed**" + (f" {miss}" if miss else "")
+
+
+def per_round_text(values: list[float]) -> str:
+    return f" (per round: {', '.join(f'{x:.2f}' for x in values)})" if len(values) > 1 else ""
+
+
+def cpu_ratio(results: dict[str, Any], workload: str, row: str) -> float | None:
+    """This row's client CPU seconds over plain boto3's, medians of the rounds."""
+    runs = results["runs"].get(workload, {})
+    mine = median_of(runs.get(row, []), "cpu_seconds")
+    base = median_of(runs.get("boto3", []), "cpu_seconds")
+    return mine / base if mine and base else None
+
+
+def small_kms_share(results: dict[str, Any], row: str) -> float | None:
+    """The share of the small-object time spent waiting for KMS (median of the rounds)."""
+    shares = [
+        r["kms_seconds"] / r["seconds"]
+        for r in ok_runs(results["runs"].get("small", {}).get(row, []))
+        if r.get("kms_seconds") is not None and r.get("seconds")
+    ]
+    return statistics.median(shares) if shares else None
+
+
 def targets(results: dict[str, Any]) -> list[list[str]]:
+    """One row per target of the performance work, each with its measured value."""
+    rows = large_targets(results) + range_targets(results) + small_targets(results)
+    return datastack_targets(results) + rows + memory_targets(results)
+
+
+def large_targets(results: dict[str, Any]) -> list[list[str]]:
     size_mib = results["settings"]["size_mib"]
-    at = "" if size_mib == 1024 else f" (measured at {size_mib} MiB)"
     rows: list[list[str]] = []
+    for workload, goal in (("upload", UPLOAD_TARGET), ("download", DOWNLOAD_TARGET)):
+        for row in ("s3cse", "s3cse-aio"):
+            r = ratio(throughput(results, workload, row), throughput(results, workload, "boto3"))
+            if r is None and row != "s3cse":
+                continue
+            rows.append(
+                [
+                    f"{label(results, row)} {workload} of {size_mib} MiB >= {goal:.1f}x plain "
+                    f"boto3 {workload}_file (same concurrency)",
+                    times(r) + per_round_text(round_ratios(results, workload, row)),
+                    verdict(
+                        None if r is None else r >= goal, f"by {(goal - (r or 0)) * 100:.0f} points"
+                    ),
+                ]
+            )
+    cpu = cpu_ratio(results, "upload", "s3cse")
+    rows.append(
+        [
+            f"s3cse upload client CPU <= {UPLOAD_CPU_TARGET}x plain boto3's",
+            times(cpu),
+            verdict(None if cpu is None else cpu <= UPLOAD_CPU_TARGET),
+        ]
+    )
+    return rows
 
-    def verdict(met: bool | None, miss: str) -> str:
-        if met is None:
-            return "not measured"
-        return "met" if met else f"**missed** {miss}"
 
-    for workload in ("upload", "download"):
-        r = ratio(throughput(results, workload, "s3cse"), throughput(results, workload, "boto3"))
-        per_round = round_ratios(results, workload, "s3cse")
-        measured = times(r) + (
-            f" (per round: {', '.join(f'{x:.2f}' for x in per_round)})"
-            if len(per_round) > 1
-            else ""
-        )
-        rows.append(
-            [
-                f"s3cse {workload} >= {THROUGHPUT_TARGET}x plain boto3 (both 10 threads, "
-                "8 MiB parts)",
-                measured,
-                verdict(
-                    None if r is None else r >= THROUGHPUT_TARGET,
-                    f"by {(THROUGHPUT_TARGET - (r or 0)) * 100:.0f} points "
-                    f"({(1 - (r or 0) / THROUGHPUT_TARGET) * 100:.0f}% short)",
-                ),
-            ]
-        )
-    for workload in ("upload", "download"):
-        p = peak(results["runs"].get(workload, {}).get("s3cse", []))
-        rows.append(
-            [
-                f"s3cse peak RSS, {workload} of 1 GiB, default settings < {RSS_TARGET_MIB} MiB{at}",
-                fmt(p, 0, " MiB"),
-                verdict(
-                    None if p is None else p < RSS_TARGET_MIB,
-                    f"by {(p or 0) - RSS_TARGET_MIB:.0f} MiB",
-                ),
-            ]
-        )
+def range_targets(results: dict[str, Any]) -> list[list[str]]:
+    rows: list[list[str]] = []
     base = latency(results, "boto3")
     for row, name in (("s3cse-unauth", "unauthenticated"), ("s3cse-auth", "authenticated")):
-        r = ratio(latency(results, row), base)
         mine = latency(results, row)
+        r = ratio(mine, base)
         rows.append(
             [
-                f"last 64 KiB, {name}: latency <= {LATENCY_TARGET:.0f}x plain ranged GET",
+                f"last 64 KiB of the object, {name}: latency <= {LATENCY_TARGET}x plain "
+                "ranged GET (warm key cache)",
                 "-" if mine is None else f"{mine * 1000:.1f} ms = {times(r)}",
-                verdict(
-                    None if r is None else r <= LATENCY_TARGET,
-                    f"by {((r or 0) / LATENCY_TARGET - 1) * 100:.0f}%",
-                ),
+                verdict(None if r is None else r <= LATENCY_TARGET),
             ]
         )
         moved = tail_bytes(results, row)
@@ -318,6 +372,56 @@ def targets(results: dict[str, Any]) -> list[list[str]]:
                 ),
             ]
         )
+    trip = ratio(latency(results, "s3cse-auth"), latency(results, "s3cse-unauth"))
+    rows.append(
+        [
+            "authenticated range in one round trip (indicator: its latency <= "
+            f"{ONE_TRIP_TARGET}x the unauthenticated one's; the order of requests is "
+            "proven by tests)",
+            times(trip),
+            verdict(None if trip is None else trip <= ONE_TRIP_TARGET),
+        ]
+    )
+    for row in ("s3cse-unauth", "s3cse-auth"):
+        runs = ok_runs(results["runs"].get("range", {}).get(row, []))
+        calls = [r["kms_calls"] for r in runs if "kms_calls" in r]
+        if not calls:
+            continue
+        worst, reads = max(calls), runs[-1].get("reads", 0)
+        rows.append(
+            [
+                f"decrypt-side key cache: {reads} ranged reads of one object ({row}) make "
+                "at most 1 KMS Decrypt",
+                f"{worst} Decrypt(s)",
+                verdict(worst <= 1, f"({worst - 1} repeated)"),
+            ]
+        )
+    return rows
+
+
+def small_targets(results: dict[str, Any]) -> list[list[str]]:
+    rows: list[list[str]] = []
+    base = small_ops(results, "boto3")
+    for row in ("s3cse-cache", "s3cse-aio-cache"):
+        r = ratio(small_ops(results, row), base)
+        if r is None and row != "s3cse-cache":
+            continue
+        rows.append(
+            [
+                f"small objects, {label(results, row)}: put + get ops/s >= "
+                f"{SMALL_CACHED_TARGET}x plain boto3",
+                times(r),
+                verdict(None if r is None else r >= SMALL_CACHED_TARGET),
+            ]
+        )
+    share = small_kms_share(results, "s3cse")
+    rows.append(
+        [
+            "small objects without the caching materials manager: KMS share of the time (reported)",
+            "-" if share is None else f"{share * 100:.0f}%",
+            "reported" if share is not None else "not measured",
+        ]
+    )
     cached = results["runs"].get("small", {}).get("s3cse-cache")
     if cached and ok_runs(cached):
         count = results["settings"]["small_objects"]
@@ -330,6 +434,221 @@ def targets(results: dict[str, Any]) -> list[list[str]]:
             ]
         )
     return rows
+
+
+def memory_targets(results: dict[str, Any]) -> list[list[str]]:
+    """Peak RSS < 256 MiB at 1 GiB and 8 GiB, uploads and downloads, files and pipes."""
+    rows: list[list[str]] = []
+    skipped = results.get("notes", {}).get("sweep", {})
+    for size_mib in (1024, 8192):
+        for client in ("s3cse", "s3cse-aio"):
+            peaks = {
+                f"{direction} {mode}": sweep_peak(results, size_mib, client, direction, mode)
+                for direction in ("upload", "download")
+                for mode in SWEEP_MODES
+            }
+            known = {k: v for k, v in peaks.items() if v is not None}
+            if not known and client != "s3cse":
+                continue
+            worst = max(known.values()) if known else None
+            over = [k for k, v in known.items() if v >= RSS_TARGET_MIB]
+            measured = "-" if worst is None else f"max {worst:.0f} MiB"
+            if str(size_mib) in skipped and not known:
+                measured = skipped[str(size_mib)]
+            rows.append(
+                [
+                    f"{label(results, client)} peak RSS < {RSS_TARGET_MIB} MiB, "
+                    f"{size_name(size_mib)}: uploads and downloads, files and pipes",
+                    measured,
+                    verdict(None if worst is None else not over, "(" + ", ".join(over) + ")"),
+                ]
+            )
+    return rows
+
+
+# ---------------------------------------------------------------------- size sweep
+
+
+def sweep_runs(
+    results: dict[str, Any], size_mib: int, client: str, direction: str, mode: str
+) -> list[dict[str, Any]]:
+    runs: list[dict[str, Any]] = (
+        results["runs"].get("sweep", {}).get(f"{size_mib}/{client}/{direction}/{mode}", [])
+    )
+    return runs
+
+
+def sweep_peak(
+    results: dict[str, Any], size_mib: int, client: str, direction: str, mode: str
+) -> float | None:
+    return peak(ok_runs(sweep_runs(results, size_mib, client, direction, mode)))
+
+
+def sweep_rate(
+    results: dict[str, Any], size_mib: int, client: str, direction: str, mode: str
+) -> float | None:
+    """MB/s of plaintext, median of the rounds."""
+    seconds = median_of(sweep_runs(results, size_mib, client, direction, mode), "seconds")
+    return size_mib * MiB / seconds / 1e6 if seconds else None
+
+
+def sweep_table(results: dict[str, Any]) -> tuple[list[str], list[list[str]]]:
+    """Header and rows of the size sweep: one row per size and client, MB/s (and the ratio
+    to plain boto3 at the same size and mode) per direction and mode, and the peak RSS."""
+    keys = results["runs"].get("sweep", {})
+    sizes = sorted({int(k.split("/")[0]) for k in keys})
+    clients = [c for c in CLIENT_ORDER if any(k.split("/")[1] == c for k in keys)]
+    columns = [(d, m) for d in ("upload", "download") for m in SWEEP_MODES]
+    header = ["size", "client"]
+    header += [f"{d} {m} MB/s (x boto3)" for d, m in columns] + ["peak RSS MiB", "bytes correct"]
+    rows: list[list[str]] = []
+    for size_mib in sizes:
+        for client in clients:
+            cells = [size_name(size_mib), label(results, client)]
+            peaks, checks = [], []
+            for direction, mode in columns:
+                these = sweep_runs(results, size_mib, client, direction, mode)
+                rate = sweep_rate(results, size_mib, client, direction, mode)
+                base = sweep_rate(results, size_mib, "boto3", direction, mode)
+                if these and rate is None:
+                    cells.append(f"failed: {(failure(these) or '?')[:60]}")
+                    continue
+                r = "" if client == "boto3" or rate is None else f" ({times(ratio(rate, base))})"
+                cells.append(fmt(rate, 0) + r)
+                peaks.append(peak(ok_runs(these)))
+                checks.append(correct(these))
+            worst = max((p for p in peaks if p is not None), default=None)
+            checked = [c for c in checks if c is not None]
+            cells += [
+                fmt(worst, 0),
+                "-" if not checked else "yes" if all(checked) else "**no: wrong bytes**",
+            ]
+            rows.append(cells)
+    return header, rows
+
+
+def sweep_section(results: dict[str, Any]) -> list[str]:
+    settings = results["settings"]
+    header, rows = sweep_table(results)
+    out = ["## Size sweep: upload and download from and to files and pipes", ""]
+    out += table(header, rows) if rows else ["Nothing measured."]
+    skipped = results.get("notes", {}).get("sweep", {})
+    out += [f"- {size_name(int(size))}: {note}" for size, note in skipped.items()]
+    out += [
+        "",
+        f"{settings.get('sweep_rounds', 1)} round(s), client order rotated each round; MB/s "
+        "are medians, peak RSS the largest VmHWM over the four transfers. file: "
+        "upload_file / download_file; pipe: upload_fileobj from / download_fileobj to a "
+        "FIFO this benchmark feeds from the source file or drains into a SHA-256 (the "
+        "client can neither seek nor size it). Each object is deleted after its download.",
+        "",
+    ]
+    return out
+
+
+# ---------------------------------------------------------------------- data stack
+
+
+def datastack_rows(document: dict[str, Any]) -> list[dict[str, Any]]:
+    """bench/datastack.py's ``--json`` output, one dict per workload with the speed ratio
+    (s3fs seconds over s3cse:// seconds: >= 1 is as fast) and the requests per object.
+
+    Expected: ``{"workloads": [{"name", "objects", "s3fs": {"seconds", "GET", "HEAD",
+    "KMS"}, "s3cse": {...}}]}``, counts per run of the workload; missing fields are None.
+    """
+    found = []
+    for entry in document.get("workloads", []):
+        plain, mine = entry.get("s3fs") or {}, entry.get("s3cse") or {}
+        objects = entry.get("objects") or 1
+        r = entry.get("ratio")
+        if r is None and plain.get("seconds") and mine.get("seconds"):
+            r = plain["seconds"] / mine["seconds"]
+        row: dict[str, Any] = {"name": entry.get("name", "?"), "objects": objects, "ratio": r}
+        for side, counts in (("s3fs", plain), ("s3cse", mine)):
+            row[f"{side}_seconds"] = counts.get("seconds")
+            for kind in ("GET", "HEAD", "KMS"):
+                value = counts.get(kind)
+                row[f"{side}_{kind}"] = None if value is None else value / objects
+        found.append(row)
+    return found
+
+
+def datastack_targets(results: dict[str, Any]) -> list[list[str]]:
+    stack = results.get("datastack") or {}
+    rows = datastack_rows(stack.get("json") or {})
+    if not rows:
+        why = stack.get("skipped") or stack.get("error") or "not run"
+        return [[f"data stack: s3cse:// >= {DATASTACK_TARGET}x plain s3fs", why, "not measured"]]
+    found: list[list[str]] = []
+    for row in rows:
+        r = row["ratio"]
+        found.append(
+            [
+                f"data stack, {row['name']}: s3cse:// >= {DATASTACK_TARGET}x plain s3fs",
+                times(r),
+                verdict(None if r is None else r >= DATASTACK_TARGET),
+            ]
+        )
+        heads, kms = row["s3cse_HEAD"], row["s3cse_KMS"]
+        known = heads is not None and kms is not None
+        found.append(
+            [
+                f"data stack, {row['name']}: <= 1 HEAD and <= 1 KMS call per object",
+                f"{fmt(heads, 2)} HEAD, {fmt(kms, 2)} KMS per object",
+                verdict(known and heads <= 1 and kms <= 1 if known else None),
+            ]
+        )
+        mine, plain = row["s3cse_GET"], row["s3fs_GET"]
+        found.append(
+            [
+                f"data stack, {row['name']}: GETs about as many as s3fs (<= s3fs's + 1 per object)",
+                f"{fmt(mine, 2)} against {fmt(plain, 2)} per object",
+                verdict(None if mine is None or plain is None else mine <= plain + 1),
+            ]
+        )
+    return found
+
+
+def datastack_section(results: dict[str, Any]) -> list[str]:
+    stack = results.get("datastack") or {}
+    if not stack:
+        return []
+    out = ["## Data stack: Parquet through plain s3fs (s3://) and s3cse://", ""]
+    if stack.get("skipped"):
+        return [*out, f"Not measured: {stack['skipped']}.", ""]
+    if stack.get("command"):
+        out += [f"Run by `{stack['command']}` in a process of its own.", ""]
+    if stack.get("error"):
+        out += [f"It failed: `{stack['error']}`", ""]
+    rows = datastack_rows(stack.get("json") or {})
+    if rows:
+        out += table(
+            [
+                "workload",
+                "s3fs s",
+                "s3cse:// s",
+                "x s3fs",
+                "GET per object (s3fs / s3cse)",
+                "HEAD per object (s3fs / s3cse)",
+                "KMS per object",
+            ],
+            [
+                [
+                    row["name"],
+                    fmt(row["s3fs_seconds"], 3),
+                    fmt(row["s3cse_seconds"], 3),
+                    times(row["ratio"]),
+                    f"{fmt(row['s3fs_GET'], 1)} / {fmt(row['s3cse_GET'], 1)}",
+                    f"{fmt(row['s3fs_HEAD'], 1)} / {fmt(row['s3cse_HEAD'], 1)}",
+                    fmt(row["s3cse_KMS"], 2),
+                ]
+                for row in rows
+            ],
+        )
+        out += [""]
+    elif stack.get("text"):
+        out += ["Its report, as printed:", "", "```", stack["text"], "```", ""]
+    return out
 
 
 def large_cells(results: dict[str, Any], workload: str, row: str) -> list[str]:
@@ -356,7 +675,8 @@ def markdown(results: dict[str, Any]) -> str:
     runs = results["runs"]
     out = ["# s3cse benchmarks", "", *header_lines(results), ""]
 
-    out += ["## Targets", ""]
+    commit = (results["facts"].get("source") or {}).get("commit") or "?"
+    out += ["## Targets", "", f"Measured at commit {commit} (details above).", ""]
     out += [*table(["target", "measured", "verdict"], targets(results)), ""]
 
     if "upload" in runs or "download" in runs:
@@ -399,13 +719,14 @@ def markdown(results: dict[str, Any]) -> str:
                 continue
             bad = failure(these)
             if bad and not ok_runs(these):
-                rows.append([label(results, row), f"failed: {bad[:80]}", "-", "-", "-", "-"])
+                rows.append([label(results, row), f"failed: {bad[:80]}", *["-"] * 5])
                 continue
             put = median_of(these, "put_seconds")
             get = median_of(these, "get_seconds")
             kms = ok_runs(these)[-1].get("kms", {})
             calls = sum(kms.values()) / count
             detail = ", ".join(f"{name} {per_object(n / count)}" for name, n in sorted(kms.items()))
+            share = small_kms_share(results, row)
             rows.append(
                 [
                     label(results, row),
@@ -414,6 +735,7 @@ def markdown(results: dict[str, Any]) -> str:
                     fmt(put and put / count * 1000, 2),
                     fmt(get and get / count * 1000, 2),
                     per_object(calls) + (f" ({detail})" if detail else ""),
+                    fmt(share and share * 100, 0, "%"),
                 ]
             )
         out += table(
@@ -424,13 +746,17 @@ def markdown(results: dict[str, Any]) -> str:
                 "ms per put",
                 "ms per get",
                 "KMS calls per object",
+                "time in KMS calls",
             ],
             rows,
         )
         out += [
             "",
             "KMS calls are counted at the local stack's KMS gate "
-            "(`GET /_s3cse_gate/stats`), reset before each client. " + kms_latency(results),
+            "(`GET /_s3cse_gate/stats`), reset before each client; the time in them is "
+            "measured around each call inside the s3cse workers (botocore's before-call and "
+            "after-call events of the keyring's KMS client), as a share of the put + get "
+            "time. " + kms_latency(results),
             "",
         ]
 
@@ -449,8 +775,11 @@ def markdown(results: dict[str, Any]) -> str:
             ok = correct(these)
             ok_text = "-" if ok is None else ("yes" if ok else "**no: wrong bytes**")
             value = latency(results, row)
+            asked = requests_text(results, row)
             if bad and value is None:
-                rows.append([text, f"failed: {bad[:80]}", "-", moved_text, ok_text])
+                rows.append(
+                    [text, f"failed: {bad[:80]}", "-", "-", "-", moved_text, asked, ok_text]
+                )
                 continue
             if row == "official":
                 shown = f"full download: {fmt(value, 2)} s"
@@ -458,14 +787,28 @@ def markdown(results: dict[str, Any]) -> str:
                 shown = fmt(value and value * 1000, 1)
             kms = median_of(these, "kms_median_seconds")
             kms_text = fmt(kms * 1000, 1) if kms else "-"
-            rows.append([text, shown, times(ratio(value, base)), kms_text, moved_text, ok_text])
+            calls = max((r["kms_calls"] for r in ok_runs(these) if "kms_calls" in r), default=None)
+            rows.append(
+                [
+                    text,
+                    shown,
+                    times(ratio(value, base)),
+                    kms_text,
+                    "-" if calls is None else str(calls),
+                    moved_text,
+                    asked,
+                    ok_text,
+                ]
+            )
         out += table(
             [
                 "client: how",
                 "median latency ms",
                 "x boto3",
                 "of which KMS Decrypt ms",
+                "KMS calls, all reads",
                 "S3 bytes per read",
+                "S3 requests per read",
                 "bytes correct",
             ],
             rows,
@@ -473,10 +816,11 @@ def markdown(results: dict[str, Any]) -> str:
         out += [
             "",
             f"Latency: median of {settings['reads']} reads after one warm-up read, "
-            "straight to S3, median of the rounds; for s3cse it includes the KMS Decrypt "
-            "of the data key, which every read repeats (these rows use the default "
-            "materials manager: no data-key cache). Bytes: a "
-            "byte-counting TCP proxy (bench/proxy.py, loopback) in front of S3 for a "
+            "straight to S3, median of the rounds; for s3cse it includes any KMS Decrypt "
+            "of the data key (default materials manager; the KMS calls column counts them "
+            "over the warm-up and timed reads of one round: 1 means the data key was "
+            "unwrapped once and reused). Bytes and requests: a "
+            "counting TCP proxy (bench/proxy.py, loopback) in front of S3 for a "
             "separate pass, HTTP headers included, both directions per read; it works the "
             "same for every client library (KMS traffic is not included). The official "
             "client refuses `Range`, so its row is one whole-object `get_object` through "
@@ -486,6 +830,11 @@ def markdown(results: dict[str, Any]) -> str:
 
     if "load" in runs:
         out += load_section(results)
+
+    if "sweep" in runs or results.get("notes", {}).get("sweep"):
+        out += sweep_section(results)
+
+    out += datastack_section(results)
 
     if "crypto" in runs:
         rates = crypto_rates(results)
@@ -676,7 +1025,7 @@ def chart(results: dict[str, Any], path: Path) -> Path | None:
 
     runs = results["runs"]
     settings = results["settings"]
-    fig, axes = plt.subplots(2, 2, figsize=(13, 9))
+    fig, axes = plt.subplots(4, 2, figsize=(13, 18))
     large = [
         r for r in CLIENT_ORDER if r in runs.get("upload", {}) or r in runs.get("download", {})
     ]
@@ -698,11 +1047,11 @@ def chart(results: dict[str, Any], path: Path) -> Path | None:
     )
     base = throughput(results, "upload", "boto3")
     if base:
-        axes[0][0].axhline(THROUGHPUT_TARGET * base, color="grey", ls="--", lw=1)
+        axes[0][0].axhline(UPLOAD_TARGET * base, color="grey", ls="--", lw=1)
         axes[0][0].text(
             len(large) - 0.55,
-            THROUGHPUT_TARGET * base,
-            f"{THROUGHPUT_TARGET}x boto3 upload",
+            UPLOAD_TARGET * base,
+            f"{UPLOAD_TARGET}x boto3 upload",
             fontsize=7,
             ha="right",
             va="bottom",
@@ -751,15 +1100,80 @@ def chart(results: dict[str, Any], path: Path) -> Path | None:
         log=True,
     )
 
+    sweep_charts(results, axes[2][0], axes[2][1])
+    datastack_charts(results, axes[3][0], axes[3][1])
+
     fig.suptitle(
         f"s3cse benchmarks, {results['facts']['date']}: {results['facts']['nproc']} "
         "CPUs, local SeaweedFS + moto on 127.0.0.1",
         fontsize=11,
     )
-    fig.tight_layout()
+    fig.tight_layout(rect=(0, 0, 1, 0.985))
     fig.savefig(path, dpi=110)
     plt.close(fig)
     return path
+
+
+def sweep_charts(results: dict[str, Any], speed: Any, memory: Any) -> None:
+    """s3cse's throughput against plain boto3's, and its peak RSS, at each sweep size."""
+    keys = results["runs"].get("sweep", {})
+    sizes = sorted({int(k.split("/")[0]) for k in keys})
+    names = [size_name(s) for s in sizes]
+    columns = [(d, m) for d in ("upload", "download") for m in SWEEP_MODES]
+    grouped(
+        speed,
+        names,
+        [
+            (
+                f"{d} {m}",
+                [
+                    ratio(
+                        sweep_rate(results, s, "s3cse", d, m), sweep_rate(results, s, "boto3", d, m)
+                    )
+                    or 0
+                    for s in sizes
+                ],
+            )
+            for d, m in columns
+        ],
+        "size sweep: s3cse MB/s x plain boto3",
+    )
+    grouped(
+        memory,
+        names,
+        [
+            (f"{d} {m}", [sweep_peak(results, s, "s3cse", d, m) or 0 for s in sizes])
+            for d, m in columns
+        ],
+        "size sweep: s3cse peak RSS (MiB)",
+    )
+    if sizes:
+        memory.axhline(RSS_TARGET_MIB, color="grey", ls="--", lw=1)
+
+
+def datastack_charts(results: dict[str, Any], speed: Any, requests: Any) -> None:
+    """The data-stack workloads: s3cse:// against s3fs, speed and requests per object."""
+    rows = datastack_rows((results.get("datastack") or {}).get("json") or {})
+    names = [str(r["name"]).replace(", ", "\n") for r in rows]
+    grouped(
+        speed,
+        names,
+        [("s3cse:// x s3fs", [r["ratio"] or 0 for r in rows])],
+        "data stack: s3cse:// speed x plain s3fs",
+    )
+    if rows:
+        speed.axhline(DATASTACK_TARGET, color="grey", ls="--", lw=1)
+    grouped(
+        requests,
+        names,
+        [
+            ("s3fs GET", [r["s3fs_GET"] or 0 for r in rows]),
+            ("s3cse GET", [r["s3cse_GET"] or 0 for r in rows]),
+            ("s3cse HEAD", [r["s3cse_HEAD"] or 0 for r in rows]),
+            ("s3cse KMS", [r["s3cse_KMS"] or 0 for r in rows]),
+        ],
+        "data stack: requests per object",
+    )
 
 
 def grouped(
@@ -778,7 +1192,10 @@ def grouped(
         drawn = ax.bar(shifted, values, width, label=name)
         ax.bar_label(
             drawn,
-            labels=[f"{v:,.0f}" if v >= 10 else f"{v:,.1f}" if v else "" for v in values],
+            labels=[
+                f"{v:,.0f}" if v >= 10 else f"{v:.1f}" if v >= 2 else f"{v:.2f}" if v else ""
+                for v in values
+            ],
             fontsize=7,
         )
     ax.set_xticks(list(range(len(names))), names, fontsize=8)

@@ -8,16 +8,23 @@ Ctrl-C. Every (client, workload) runs in its own subprocess, with that client's 
 environment, so the peak RSS (the worker's VmHWM) is that client's.
 
 Workloads: (a) upload and (b) download of one large object (default 1 GiB), (c) many
-small objects put then get, with KMS calls counted at the KMS gate, (d) the last 64 KiB
-of the large object (latency directly; bytes through a counting TCP proxy), (e) the pure
-crypto pipeline against ``openssl speed``, (f) a mixed load for a fixed time: threads
-sharing one client, small puts, whole and ranged gets, multipart transfers, overwrites
-and deletes (s3cse and plain boto3 only). Rounds rotate the order of the clients; the
-median of the rounds is reported, and the largest peak RSS.
+small objects put then get, with KMS calls counted at the KMS gate and the share of the
+time s3cse spends in KMS calls, (d) the last 64 KiB of the large object (latency
+directly; bytes and requests through a counting TCP proxy), (e) the pure crypto pipeline
+against ``openssl speed``, (f) a mixed load for a fixed time: threads sharing one client,
+small puts, whole and ranged gets, multipart transfers, overwrites and deletes (s3cse
+and plain boto3 only), (g) a size sweep: upload and download of 64 MiB to 8 GiB objects
+from and to files and pipes (a size the free disk cannot hold is skipped, with a note),
+(h) the data stack: bench/datastack.py (plain s3fs against s3cse:// on Parquet files, run
+in a process of its own; a note if the script is absent). s3cse's async client
+(s3cse-aio) runs beside the sync one in (a), (b), (c) and (g). Rounds rotate the order of
+the clients; the median of the rounds is reported, and the largest peak RSS.
 
     .venv/bin/python bench/run.py                      # the full run (1 GiB)
-    .venv/bin/python bench/run.py --size-mib 64 --small-objects 100 --rounds 1
+    .venv/bin/python bench/run.py --size-mib 64 --small-objects 100 --rounds 1 \
+        --sweep-sizes 64 --sweep-rounds 1
     .venv/bin/python bench/run.py --workloads load --load-seconds 30 --rounds 1
+    .venv/bin/python bench/run.py --workloads sweep --sweep-sizes 1024,8192
 """
 
 from __future__ import annotations
@@ -29,6 +36,7 @@ import hashlib
 import json
 import os
 import platform
+import shlex
 import shutil
 import signal
 import subprocess
@@ -41,6 +49,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import fifos
 import report
 from proxy import CountingProxy
 
@@ -91,6 +100,9 @@ class Bench:
     stored: dict[str, str] = field(default_factory=dict)
     """The key of each large-object row's latest upload (one new key per round: overwrites
     would leave garbage that SeaweedFS compacts in the background, during the next run)."""
+    notes: dict[str, Any] = field(default_factory=dict)
+    """What was left out and why (sizes of the sweep the disk cannot hold...)."""
+    datastack: dict[str, Any] = field(default_factory=dict)
 
     def record(self, workload: str, row: str, result: dict[str, Any]) -> None:
         self.runs.setdefault(workload, {}).setdefault(row, []).append(result)
@@ -134,13 +146,37 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     )
     parser.add_argument(
         "--clients",
-        default="boto3,official,aioboto3,s3cse",
-        help="comma-separated subset of boto3,official,aioboto3,s3cse",
+        default="boto3,official,aioboto3,s3cse,s3cse-aio",
+        help="comma-separated subset of boto3,official,aioboto3,s3cse,s3cse-aio "
+        "(s3cse-aio: s3cse's async client)",
     )
     parser.add_argument(
         "--workloads",
-        default="upload,download,small,range,crypto,load",
-        help="comma-separated subset of upload,download,small,range,crypto,load",
+        default="upload,download,small,range,crypto,load,sweep,datastack",
+        help="comma-separated subset of upload,download,small,range,crypto,load,sweep,datastack",
+    )
+    parser.add_argument(
+        "--sweep-sizes",
+        default="64,256,1024,8192",
+        help="object sizes of the size sweep, in MiB (default 64,256,1024,8192); a size "
+        "the free disk cannot hold is skipped, with a note in the results",
+    )
+    parser.add_argument(
+        "--sweep-clients",
+        default="boto3,s3cse,s3cse-aio",
+        help="clients of the size sweep (default boto3,s3cse,s3cse-aio)",
+    )
+    parser.add_argument(
+        "--sweep-rounds",
+        type=int,
+        default=2,
+        help="rounds of the size sweep, client order rotated (default 2)",
+    )
+    parser.add_argument(
+        "--datastack-args",
+        default="",
+        help="options passed on to bench/datastack.py (the data-stack workloads: s3fs "
+        "against s3cse://), e.g. '--rounds 3'",
     )
     parser.add_argument(
         "--load-seconds",
@@ -195,6 +231,9 @@ def known_clients() -> dict[str, Client]:
         "official": Client("official", "official S3EC Python v4", official, "official_worker.py"),
         "aioboto3": Client("aioboto3", "aioboto3 S3CSE", aioboto3, "aioboto3_worker.py"),
         "s3cse": Client("s3cse", "s3cse", sys.executable, "s3cse_worker.py"),
+        "s3cse-aio": Client(
+            "s3cse-aio", "s3cse async client", sys.executable, "s3cse_aio_worker.py"
+        ),
     }
     for name, client in list(clients.items()):
         if client.python and not Path(client.python).exists():
@@ -257,6 +296,7 @@ def machine_facts(clients: dict[str, Client]) -> dict[str, Any]:
     packages = {
         "boto3": ["boto3", "botocore", "s3transfer", "cryptography", "moto"],
         "s3cse": ["s3cse"],
+        "s3cse-aio": ["s3cse", "aiobotocore"],
         "official": ["amazon-s3-encryption-client-python", "boto3", "botocore", "cryptography"],
         "aioboto3": ["aioboto3", "aiobotocore", "botocore", "cryptography"],
     }
@@ -281,7 +321,8 @@ def memory_gib() -> float | None:
         import psutil
     except ImportError:
         return None
-    return round(psutil.virtual_memory().total / 2**30, 1)
+    total: float = psutil.virtual_memory().total
+    return round(total / 2**30, 1)
 
 
 def physical_cores() -> int | None:
@@ -425,9 +466,10 @@ def make_source(path: Path, size: int, tail: int) -> tuple[str, str]:
 
 
 def check_disk(parent: Path, size: int, rounds: int, written: int = 0) -> None:
-    # the source, one download at a time, and up to five large objects per round stored
-    # by SeaweedFS until it compacts its volumes (plus ``written`` bytes of other objects)
-    needed = size * (2 + 5 * rounds) + written + 2 * 1024 * MiB
+    # the source, one download at a time, and every large object of every round, stored
+    # by SeaweedFS until it compacts its volumes (plus ``written`` bytes of other objects);
+    # the size sweep checks its own sizes as it comes to them
+    needed = size * (2 + len(LARGE_UPLOADS) * rounds) + written + 2 * 1024 * MiB
     free = shutil.disk_usage(parent).free
     if free < needed:
         raise SystemExit(
@@ -469,6 +511,7 @@ LARGE_UPLOADS = [
     Row("aioboto3", "aioboto3", "aioboto3", "large/aioboto3"),
     Row("s3cse", "s3cse", "s3cse", "large/s3cse"),
     Row("s3cse-index", "s3cse", "s3cse, IntegrityIndex=True", "large/s3cse-index", "index"),
+    Row("s3cse-aio", "s3cse-aio", "s3cse async client", "large/s3cse-aio"),
 ]
 RANGES = [
     Row("boto3", "boto3", "plain boto3: ranged GET", reads="boto3"),
@@ -583,8 +626,13 @@ def file_sha256(path: Path) -> str | None:
 def workload_small(bench: Bench, round_: int) -> None:
     if round_ >= bench.args.small_rounds:
         return
-    rows = [Row(name, name, name) for name in ("boto3", "official", "aioboto3", "s3cse")]
+    rows = [
+        Row(name, name, name) for name in ("boto3", "official", "aioboto3", "s3cse", "s3cse-aio")
+    ]
     rows.append(Row("s3cse-cache", "s3cse", "s3cse, caching materials manager", variant="cache"))
+    rows.append(
+        Row("s3cse-aio-cache", "s3cse-aio", "s3cse async, caching materials manager", "", "cache")
+    )
     for row in rotated(selected(bench, rows), round_):
         gate(bench.stack, "POST", "/_s3cse_gate/reset")
         job = {
@@ -704,6 +752,7 @@ def range_bytes(bench: Bench) -> None:
                 bytes_in_per_read=counts.from_upstream / reads,
                 bytes_out_per_read=counts.to_upstream / reads,
                 connections=counts.connections,
+                requests_per_read={m: n / reads for m, n in counts.methods.items()},
             )
             bench.record("range_bytes", row.id, result)
             if row.client == "official":
@@ -714,6 +763,137 @@ def range_bytes(bench: Bench) -> None:
             )
     finally:
         proxy.stop()
+
+
+SWEEP_MODES = ("file", "pipe")
+
+
+def sweep_disk_needed(size: int, clients: int, rounds: int) -> int:
+    """Free disk a sweep size needs: the source, one download (or the spool of a pipe
+    download), and every object the clients store, in case SeaweedFS reclaims none of
+    the deleted ones during the run; plus 2 GiB to spare."""
+    return size * (2 + len(SWEEP_MODES) * clients * rounds) + 2048 * MiB
+
+
+def workload_sweep(bench: Bench) -> None:
+    """Upload and download throughput and peak RSS at each size of ``--sweep-sizes``, from
+    and to files and pipes, the clients side by side, order rotated each round."""
+    wanted = bench.args.sweep_clients.split(",")
+    clients = [bench.clients[name] for name in wanted if name in bench.clients]
+    rows = [Row(c.name, c.name, c.label) for c in clients if c.python]
+    for size_mib in (int(v) for v in bench.args.sweep_sizes.split(",") if v):
+        size = size_mib * MiB
+        free = shutil.disk_usage(bench.tmp).free
+        needed = sweep_disk_needed(size, len(rows), bench.args.sweep_rounds)
+        if free < needed:
+            note = (
+                f"skipped: {free / 2**30:.1f} GiB free under {bench.tmp.parent}, "
+                f"{needed / 2**30:.1f} GiB needed (use --tmp-dir on a larger disk)"
+            )
+            bench.notes.setdefault("sweep", {})[str(size_mib)] = note
+            say(f"sweep {size_mib} MiB {note}")
+            continue
+        say(f"sweep {size_mib} MiB: writing the source")
+        source = bench.tmp / f"sweep-{size_mib}.bin"
+        digest, _ = make_source(source, size, 0)
+        for round_ in range(bench.args.sweep_rounds):
+            for row in rotated(rows, round_):
+                for mode in SWEEP_MODES:
+                    key = f"sweep/{size_mib}/{row.id}/{mode}/round-{round_ + 1}"
+                    sweep_transfer(bench, row, size_mib, mode, key, source, digest)
+                    delete_object(bench, key)
+        source.unlink()
+
+
+def sweep_transfer(
+    bench: Bench, row: Row, size_mib: int, mode: str, key: str, source: Path, digest: str
+) -> None:
+    """One client's upload of ``source`` to ``key`` and download of it back, from and to a
+    file or a pipe; both recorded under the ``sweep`` workload."""
+    client = bench.clients[row.client]
+    pipe = mode == "pipe"
+    for direction in ("upload", "download"):
+        target = bench.tmp / f"sweep-{direction}-{mode}"
+        job = {"workload": direction, "key": key, "pipe": pipe, "file": str(target)}
+        settle(bench)
+        if direction == "upload" and not pipe:
+            job["file"] = str(source)
+            result = run_worker(bench, client, job)
+        elif pipe:
+            with fifos.fifo(target, direction == "upload", source) as outcome:
+                result = run_worker(bench, client, job)
+            if outcome.get("error") and "error" not in result:
+                result["error"] = outcome["error"]
+            if direction == "download" and "error" not in result:
+                result["correct"] = outcome.get("sha256") == digest
+        else:
+            result = run_worker(bench, client, job)
+            if "error" not in result:
+                result["correct"] = file_sha256(target) == digest
+            target.unlink(missing_ok=True)
+        result["size_mib"] = size_mib
+        bench.record("sweep", f"{size_mib}/{row.id}/{direction}/{mode}", result)
+        say(f"  sweep {size_mib:>5} MiB {direction:<8} {mode:<4} {row.id:<10} {describe(result)}")
+        if direction == "upload" and "error" in result:
+            return
+
+
+def delete_object(bench: Bench, key: str) -> None:
+    """Delete what a sweep stored (SeaweedFS may reclaim the space during the run)."""
+    import boto3
+
+    env = bench.env
+    s3 = boto3.client(
+        "s3",
+        endpoint_url=env["AWS_ENDPOINT_URL_S3"],
+        region_name=env["AWS_REGION"],
+        aws_access_key_id=env["AWS_ACCESS_KEY_ID"],
+        aws_secret_access_key=env["AWS_SECRET_ACCESS_KEY"],
+    )
+    with contextlib.suppress(Exception):
+        s3.delete_object(Bucket=BUCKET, Key=key)
+
+
+def workload_datastack(bench: Bench) -> dict[str, Any]:
+    """bench/datastack.py's data-stack workloads (plain s3fs against s3cse://, with
+    request and KMS counts), in a process of its own with its own local stack.
+
+    It is asked for ``--json FILE`` (what report.datastack_section reads); a script that
+    does not take it is run again without, and its printed report kept as it is. A
+    missing script is a note, not a failure."""
+    script = BENCH / "datastack.py"
+    if not script.exists():
+        say("data stack: bench/datastack.py is not there, skipped")
+        return {"skipped": "bench/datastack.py is not there: no data-stack figures"}
+    out = bench.tmp / "datastack.json"
+    extra = shlex.split(bench.args.datastack_args)
+    command = [sys.executable, str(script), *extra, "--json", str(out)]
+    say(f"data stack: {' '.join(command[1:])}")
+    code, stdout, stderr = run_script(command, bench.tmp)
+    if code == 2 and "--json" in stderr:
+        command = command[:-2]
+        code, stdout, stderr = run_script(command, bench.tmp)
+    found: dict[str, Any] = {"command": shlex.join(["bench/datastack.py", *extra])}
+    if code:
+        found["error"] = (stderr.strip().splitlines() or [f"exit code {code}"])[-1][-300:]
+    if out.exists():
+        with contextlib.suppress(ValueError):
+            found["json"] = json.loads(out.read_text())
+    if "json" not in found:
+        found["text"] = stdout.strip()
+    return found
+
+
+def run_script(command: list[str], cwd: Path) -> tuple[int, str, str]:
+    """Run a benchmark script to its end (killed with the run on Ctrl-C)."""
+    global _current
+    with tempfile.TemporaryFile(dir=cwd) as out, tempfile.TemporaryFile(dir=cwd) as err:
+        _current = subprocess.Popen(command, stdout=out, stderr=err, cwd=cwd)
+        code = _current.wait()
+        _current = None
+        out.seek(0)
+        err.seek(0)
+        return code, out.read().decode(errors="replace"), err.read().decode(errors="replace")
 
 
 def workload_crypto(bench: Bench, round_: int) -> None:
@@ -852,6 +1032,10 @@ def main(argv: list[str] | None = None) -> int:
             if "range" in workloads:
                 say("tail read through the byte-counting proxy")
                 range_bytes(bench)
+            if "sweep" in workloads:
+                workload_sweep(bench)
+            if "datastack" in workloads:
+                bench.datastack = workload_datastack(bench)
             openssl = openssl_speed(args.openssl_seconds) if "crypto" in workloads else {}
             facts["loadavg_end"] = os.getloadavg()
         except KeyboardInterrupt:
@@ -869,12 +1053,14 @@ def main(argv: list[str] | None = None) -> int:
         **vars(args),
         "out": str(args.out),
         "json": str(args.json),
-        "argv": " ".join(sys.argv[1:] if argv is None else argv),
+        "argv": shlex.join(sys.argv[1:] if argv is None else argv),
     }
     results = {
         "facts": facts,
         "settings": settings,
         "runs": bench.runs,
+        "notes": bench.notes,
+        "datastack": bench.datastack,
         "openssl": openssl,
         "labels": {row.id: row.label for row in LARGE_UPLOADS},
         "range_labels": {row.id: row.label for row in RANGES},

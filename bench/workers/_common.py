@@ -24,7 +24,7 @@ from collections import Counter
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, BinaryIO, cast
 
 MiB = 1024 * 1024
 READ_CHUNK = MiB
@@ -87,6 +87,26 @@ class Clock:
 
     def median(self) -> float:
         return statistics.median(self.samples)
+
+
+def timed_transfer(
+    job: dict[str, Any],
+    by_name: Callable[[str], object],
+    by_stream: Callable[[BinaryIO], object],
+) -> dict[str, Any]:
+    """Upload from or download to ``job["file"]``: by name, or (``job["pipe"]``) through a
+    file object opened on it, which is then a FIFO the benchmark feeds or drains, so the
+    client sees a pipe it cannot seek or size. Opening the FIFO (waiting for the other
+    end) is not timed."""
+    clock = Clock()
+    if job.get("pipe"):
+        mode = "rb" if job["workload"] == "upload" else "wb"
+        with open(job["file"], mode) as stream, clock.timed():
+            by_stream(cast(BinaryIO, stream))
+    else:
+        with clock.timed():
+            by_name(job["file"])
+    return {**clock.totals(), "pipe": bool(job.get("pipe"))}
 
 
 def sha256_file(path: str) -> str:

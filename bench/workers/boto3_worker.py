@@ -1,7 +1,8 @@
 """Plain boto3 / s3transfer, no encryption: the ceiling every other client is compared to.
 
 upload/download: ``upload_file`` / ``download_file`` with s3transfer's default
-TransferConfig (8 MiB threshold and parts, 10 threads). small: put_object/get_object.
+TransferConfig (8 MiB threshold and parts, 10 threads); from or to a pipe (job "pipe"):
+``upload_fileobj`` / ``download_fileobj``. small: put_object/get_object.
 range: one ranged GET per read. kms: the latency of bare KMS GenerateDataKey and Decrypt
 calls (what every encrypted put and get adds), to tell KMS time from S3 time. load: the
 mixed workload of ``_common.mixed_load``, every thread on this one client.
@@ -68,16 +69,25 @@ def main() -> None:
     s3 = boto3.client("s3", config=c.botocore_config(job))
     s3.list_buckets()  # open a connection outside the timed sections
     result: dict[str, Any] = {"rss_after_setup_mib": c.vm_rss_mib()}
-    clock = c.Clock()
     workload = job["workload"]
     if workload == "upload":
-        with clock.timed():
-            s3.upload_file(job["file"], bucket, key)
-        result.update(**clock.totals(), api="upload_file (s3transfer defaults)")
+        result.update(
+            c.timed_transfer(
+                job,
+                lambda name: s3.upload_file(name, bucket, key),
+                lambda stream: s3.upload_fileobj(stream, bucket, key),
+            ),
+            api="upload_file / upload_fileobj from a pipe (s3transfer defaults)",
+        )
     elif workload == "download":
-        with clock.timed():
-            s3.download_file(bucket, key, job["file"])
-        result.update(**clock.totals(), api="download_file (s3transfer defaults)")
+        result.update(
+            c.timed_transfer(
+                job,
+                lambda name: s3.download_file(bucket, key, name),
+                lambda stream: s3.download_fileobj(bucket, key, stream),
+            ),
+            api="download_file / download_fileobj to a pipe (s3transfer defaults)",
+        )
     elif workload == "small":
         result.update(
             c.small_objects(

@@ -1,7 +1,9 @@
 """s3cse with a KMS keyring and default settings (format V3, default TransferConfig).
 
 upload: ``upload_file`` (variant "index": ExtraArgs IntegrityIndex=True); download:
-``download_file``; small: put_object/get_object (one GenerateDataKey / Decrypt each);
+``download_file``; from or to a pipe: ``upload_fileobj`` / ``download_fileobj``. small:
+put_object/get_object (one GenerateDataKey / Decrypt each), with the seconds spent in
+KMS calls (timed through botocore's events) to tell KMS's share of the latency;
 range: get_object(Range=...) of the last bytes, variant "unauthenticated" (CTR range,
 ``unauthenticated_ranges=True``, object without index) or "authenticated" (through the
 integrity index of an object uploaded with IntegrityIndex=True). load: the mixed workload
@@ -74,7 +76,7 @@ def main() -> None:
     s3 = boto3.client("s3", config=c.botocore_config(job))
     s3.list_buckets()  # open a connection outside the timed sections
     ranges = job.get("variant") == "unauthenticated" or job["workload"] == "load"
-    options = {"unauthenticated_ranges": True} if ranges else {}
+    options: dict[str, Any] = {"unauthenticated_ranges": True} if ranges else {}
     kms = boto3.client("kms", config=c.botocore_config(job))
     timer = KmsTimer(kms)
     keyring = KmsKeyring(job["kms_key_id"], kms_client=kms)
@@ -85,18 +87,27 @@ def main() -> None:
     else:
         client = EncryptionClient(keyring, s3_client=s3, **options)
     result: dict[str, Any] = {"rss_after_setup_mib": c.vm_rss_mib()}
-    clock = c.Clock()
     workload = job["workload"]
     if workload == "upload":
         extra = {"IntegrityIndex": True} if job.get("variant") == "index" else None
-        with clock.timed():
-            client.upload_file(job["file"], bucket, key, ExtraArgs=extra)
-        how = "upload_file (default TransferConfig)" + (", IntegrityIndex=True" if extra else "")
-        result.update(**clock.totals(), api=how)
+        result.update(
+            c.timed_transfer(
+                job,
+                lambda name: client.upload_file(name, bucket, key, ExtraArgs=extra),
+                lambda stream: client.upload_fileobj(stream, bucket, key, ExtraArgs=extra),
+            )
+        )
+        how = "upload_file / upload_fileobj from a pipe (default TransferConfig)"
+        result["api"] = how + (", IntegrityIndex=True" if extra else "")
     elif workload == "download":
-        with clock.timed():
-            client.download_file(bucket, key, job["file"])
-        result.update(**clock.totals(), api="download_file (default TransferConfig)")
+        result.update(
+            c.timed_transfer(
+                job,
+                lambda name: client.download_file(bucket, key, name),
+                lambda stream: client.download_fileobj(bucket, key, stream),
+            ),
+            api="download_file / download_fileobj to a pipe (default TransferConfig)",
+        )
     elif workload == "small":
         result.update(
             c.small_objects(
@@ -105,7 +116,11 @@ def main() -> None:
                 job,
             )
         )
-        result["api"] = "put_object / get_object"
+        result.update(
+            api="put_object / get_object",
+            kms_seconds=sum(timer.samples),
+            kms_timed_calls=len(timer.samples),
+        )
     elif workload == "range":
         _, _, header = c.last_range(job["size"], job["range_length"])
         result.update(
@@ -117,6 +132,7 @@ def main() -> None:
             api="get_object(Range=...)",
             kms_median_seconds=statistics.median(timer.samples[1:] or [0.0]),
             kms_calls_per_read=len(timer.samples) / result["reads"],
+            kms_calls=len(timer.samples),
         )
     elif workload == "load":
         result.update(c.mixed_load(load_calls(client, bucket, job), job))
