@@ -768,11 +768,12 @@ def range_bytes(bench: Bench) -> None:
 SWEEP_MODES = ("file", "pipe")
 
 
-def sweep_disk_needed(size: int, clients: int, rounds: int) -> int:
-    """Free disk a sweep size needs: the source, one download (or the spool of a pipe
-    download), and every object the clients store, in case SeaweedFS reclaims none of
-    the deleted ones during the run; plus 2 GiB to spare."""
-    return size * (2 + len(SWEEP_MODES) * clients * rounds) + 2048 * MiB
+def sweep_disk_needed(size: int) -> int:
+    """Free disk a sweep size needs: the source, the object stored, one download (or the
+    spool of a pipe download), and one more object in case SeaweedFS has not reclaimed
+    the previous one yet (each is deleted and its volume vacuumed after its download);
+    plus 2 GiB to spare."""
+    return size * 4 + 2048 * MiB
 
 
 def workload_sweep(bench: Bench) -> None:
@@ -784,7 +785,7 @@ def workload_sweep(bench: Bench) -> None:
     for size_mib in (int(v) for v in bench.args.sweep_sizes.split(",") if v):
         size = size_mib * MiB
         free = shutil.disk_usage(bench.tmp).free
-        needed = sweep_disk_needed(size, len(rows), bench.args.sweep_rounds)
+        needed = sweep_disk_needed(size)
         if free < needed:
             note = (
                 f"skipped: {free / 2**30:.1f} GiB free under {bench.tmp.parent}, "
@@ -793,7 +794,7 @@ def workload_sweep(bench: Bench) -> None:
             bench.notes.setdefault("sweep", {})[str(size_mib)] = note
             say(f"sweep {size_mib} MiB {note}")
             continue
-        say(f"sweep {size_mib} MiB: writing the source")
+        say(f"sweep {size_mib} MiB: writing the source ({free / 2**30:.1f} GiB free)")
         source = bench.tmp / f"sweep-{size_mib}.bin"
         digest, _ = make_source(source, size, 0)
         for round_ in range(bench.args.sweep_rounds):
@@ -802,6 +803,7 @@ def workload_sweep(bench: Bench) -> None:
                     key = f"sweep/{size_mib}/{row.id}/{mode}/round-{round_ + 1}"
                     sweep_transfer(bench, row, size_mib, mode, key, source, digest)
                     delete_object(bench, key)
+                    vacuum(bench.stack)
         source.unlink()
 
 
@@ -852,6 +854,19 @@ def delete_object(bench: Bench, key: str) -> None:
     )
     with contextlib.suppress(Exception):
         s3.delete_object(Bucket=BUCKET, Key=key)
+
+
+def vacuum(stack: local.LocalStack) -> None:
+    """Ask SeaweedFS's master to compact its volumes now, so that deleted objects give
+    their disk back during the run (by default it waits for 30% garbage and 15 minutes).
+    Best effort: its port is read from the process's command line."""
+    pid = stack.pids.get("seaweedfs")
+    with contextlib.suppress(OSError, ValueError, StopIteration):
+        argv = Path(f"/proc/{pid}/cmdline").read_bytes().decode().split("\0")
+        port = next(int(a.split("=", 1)[1]) for a in argv if a.startswith("-master.port="))
+        url = f"http://127.0.0.1:{port}/vol/vacuum?garbageThreshold=0.0001"
+        with urllib.request.urlopen(url, timeout=300):
+            pass
 
 
 def workload_datastack(bench: Bench) -> dict[str, Any]:
