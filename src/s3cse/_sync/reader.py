@@ -79,6 +79,8 @@ class ObjectReader:
         self._on_fetch = on_fetch
         self._extra = dict(extra_args or {})
         self._spool: IO[bytes] | None = None
+        self.head: Mapping[str, Any] = {}
+        """The HEAD answer the reader opened with (empty for a reused one)."""
         self._index_args: dict[str, Any] = {}
         self._sidecar: integrity.SidecarHeader | None = None
         self._entries = b""
@@ -172,6 +174,7 @@ class ObjectReader:
         with located(bucket, key):
             # the index's header (and entries) is fetched beside the HEAD: one round trip
             head, sidecar = both(lambda: self._head(known_head), self._index_header)
+            self.head = head
             self.etag = head["ETag"]
             self._extra["IfMatch"] = self.etag  # every read sees this very object
             self.stored_size = int(head["ContentLength"])

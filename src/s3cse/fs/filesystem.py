@@ -47,6 +47,20 @@ remembered materials are still the object's, and serves the footer read that fol
 T = TypeVar("T")
 
 
+def head_entry(name: str, head: Mapping[str, Any]) -> dict[str, Any]:
+    """The ``info`` of a file from its HEAD answer, with s3fs's fields."""
+    return {
+        "ETag": head.get("ETag", ""),
+        "LastModified": head.get("LastModified", ""),
+        "size": head["ContentLength"],
+        "name": name,
+        "type": "file",
+        "StorageClass": head.get("StorageClass", "STANDARD"),
+        "VersionId": head.get("VersionId"),
+        "ContentType": head.get("ContentType"),
+    }
+
+
 class S3CSEFileSystem(s3fs.S3FileSystem):  # type: ignore[misc]
     protocol = ("s3cse",)
     default_block_size = 2 * 1024 * 1024
@@ -242,6 +256,10 @@ class S3CSEFileSystem(s3fs.S3FileSystem):  # type: ignore[misc]
     find = sync_wrapper(_find)  # s3fs binds its own _find here: bind ours
 
     async def _info(self, path: str, *args: Any, **kwargs: Any) -> dict[str, Any]:
+        bucket, key, version = self.split_path(path)
+        head = self._materials.head(bucket, key)
+        if head is not None and not (args or version or kwargs.get("refresh")):
+            return await self._plaintext_entry(head_entry(f"{bucket}/{key}", head))
         return await self._plaintext_entry(await super()._info(path, *args, **kwargs))
 
     # ------------------------------------------------------------------ data
@@ -272,7 +290,7 @@ class S3CSEFileSystem(s3fs.S3FileSystem):  # type: ignore[misc]
         bucket, key, _ = self.split_path(path)
         session = (await self.encryption_client(bucket)).session
         context = self.encryption_context
-        head = self._materials.take_head(bucket, key)
+        head = None if fresh else self._materials.head(bucket, key)
         etag = head["ETag"] if head is not None else self._listed_etag(path)
         known = None if fresh else self._materials.get(bucket, key, context, etag)
         if known is not None and etag is None and (known.mode == "whole" or not known.size):
@@ -285,6 +303,7 @@ class S3CSEFileSystem(s3fs.S3FileSystem):  # type: ignore[misc]
             session, bucket, key, encryption_context=context, on_fetch=self._count_fetch, head=head
         )
         self._materials.put(bucket, key, context, reader.materials)
+        self._materials.remember_head(bucket, key, reader.head)
         return reader
 
     async def _reading(

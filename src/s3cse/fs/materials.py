@@ -7,8 +7,10 @@ version opened, under its ETag, at most ``MAX_OBJECTS`` of them (least recently 
 dropped first). They hold content keys, in memory only, for as long as the filesystem
 lives. A version is never trusted for another: every read names the ETag (``IfMatch``),
 a listing or HEAD that shows another ETag drops the entry, and so does a write through
-the filesystem. HEAD answers seen by ``info`` are kept briefly too, so that the open
-that usually follows it does not ask again.
+the filesystem. The HEAD answers of those objects (by ``info`` or by an open) are kept
+as s3fs keeps listings, so that neither ``info`` nor an open asks again (data tools
+call ``info`` before each open); like s3fs's listings they are dropped by
+``invalidate_cache``, and by a read that finds the object changed.
 """
 
 from __future__ import annotations
@@ -78,6 +80,6 @@ class MaterialsCache:
         while len(self._heads) > MAX_HEADS:
             self._heads.popitem(last=False)
 
-    def take_head(self, bucket: str, key: str) -> Mapping[str, Any] | None:
-        """The HEAD answer ``info`` last saw for the object, once."""
-        return self._heads.pop((bucket, key), None)
+    def head(self, bucket: str, key: str) -> Mapping[str, Any] | None:
+        """The HEAD answer last seen for the object."""
+        return self._heads.get((bucket, key))

@@ -27,6 +27,8 @@ class RequestCounter:
         self.requests: list[tuple[str, str]] = []
         """Every request seen so far: (method, path with query)."""
         self._lock = threading.Lock()
+        self._links: set[asyncio.Task[None]] = set()
+        self._writers: set[asyncio.StreamWriter] = set()
         self._loop = asyncio.new_event_loop()
         self._thread = threading.Thread(target=self._loop.run_forever, daemon=True)
         self._thread.start()
@@ -51,7 +53,9 @@ class RequestCounter:
     def close(self) -> None:
         async def stop() -> None:
             self._server.close()
-            await self._server.wait_closed()
+            for writer in self._writers:
+                writer.transport.abort()  # the links' reads end, and so do they
+            await asyncio.gather(*self._links, return_exceptions=True)
 
         with contextlib.suppress(Exception):
             asyncio.run_coroutine_threadsafe(stop(), self._loop).result(10)
@@ -65,11 +69,16 @@ class RequestCounter:
         self.close()
 
     async def _handle(self, client: asyncio.StreamReader, back: asyncio.StreamWriter) -> None:
+        task = asyncio.current_task()
+        assert task is not None
+        self._links.add(task)
+        task.add_done_callback(self._links.discard)
         try:
             up_reader, up_writer = await asyncio.open_connection("127.0.0.1", self.upstream_port)
         except OSError:
             back.close()
             return
+        self._writers.update((back, up_writer))
         await asyncio.gather(
             self._pipe(client, up_writer, True), self._pipe(up_reader, back, False)
         )
@@ -88,5 +97,6 @@ class RequestCounter:
         except (ConnectionError, OSError):
             pass
         finally:
+            self._writers.discard(sink)
             with contextlib.suppress(Exception):
                 sink.close()
