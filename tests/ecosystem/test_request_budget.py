@@ -147,3 +147,18 @@ def test_a_tampered_chunk_still_fails_after_its_materials_were_remembered(
     s3.put_object(Bucket=bucket, Key=key, Body=bytes(body), Metadata=stored["Metadata"])
     with pytest.raises(IndexMismatchError, match="chunk 2"), fs.open(f"{bucket}/{key}") as f:
         f.read()
+
+
+def test_ranges_read_side_by_side_open_their_object_once(
+    stack: Any, counter: RequestCounter, kms_key_id: str, bucket: str, key_name: str
+) -> None:
+    path = f"{bucket}/{key_name}/r.bin"
+    data = bytes(range(256)) * 4096  # 1 MiB: 4 chunks
+    filesystem("s3cse", counter, stack, kms_key_id=kms_key_id).pipe(path, data)
+    fs = filesystem("s3cse", counter, stack, kms_key_id=kms_key_id)
+    kms_decrypts(stack, reset=True)
+    counter.reset()
+    starts = [0, 300_000, 600_000, 1_000_000]
+    got = fs.cat_ranges([path] * 4, starts, [s + 1000 for s in starts])
+    assert got == [data[s : s + 1000] for s in starts]
+    assert counter.counts()["HEAD"] == 1 and kms_decrypts(stack) == 1

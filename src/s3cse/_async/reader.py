@@ -80,6 +80,8 @@ class AsyncObjectReader:
         self._spool: IO[bytes] | None = None
         self.head: Mapping[str, Any] = {}
         """The HEAD answer the reader opened with (empty for a reused one)."""
+        self.tail: tuple[int, bytes] | None = None
+        """Where the plaintext read as the reader opened starts, and that plaintext."""
         self._index_args: dict[str, Any] = {}
         self._sidecar: integrity.SidecarHeader | None = None
         self._entries = b""
@@ -103,12 +105,15 @@ class AsyncObjectReader:
         extra_args: Mapping[str, Any] | None = None,
         on_fetch: Callable[[int], None] | None = None,
         head: Mapping[str, Any] | None = None,
+        tail_size: int = 0,
     ) -> AsyncObjectReader:
         """A reader of ``bucket``/``key``: its HEAD, metadata and data key fetched.
         ``head``: the object's HEAD answer when the caller already has it (a listing's
-        info), so it is not asked again; a stale one fails the first read (``IfMatch``)."""
+        info), so it is not asked again; a stale one fails the first read (``IfMatch``).
+        ``tail_size``: the last bytes to read as it opens (``tail``: a Parquet footer),
+        fetched beside the key unwrap."""
         reader = AsyncObjectReader(session, bucket, key, extra_args=extra_args, on_fetch=on_fetch)
-        await reader._load(encryption_context, instruction_suffix, head)
+        await reader._load(encryption_context, instruction_suffix, head, tail_size)
         return reader
 
     @classmethod
@@ -167,8 +172,10 @@ class AsyncObjectReader:
         encryption_context: Mapping[str, str] | None,
         instruction_suffix: str | None,
         known_head: Mapping[str, Any] | None = None,
+        tail_size: int = 0,
     ) -> None:
-        """The object's HEAD, metadata, content key, index and plaintext size."""
+        """The object's HEAD, metadata, content key, index and plaintext size; with
+        ``tail_size``, its last bytes too (``tail``)."""
         session, bucket, key = self.session, self.bucket, self.key
         with located(bucket, key):
             # the index's header (and entries) is fetched beside the HEAD: one round trip
@@ -181,7 +188,10 @@ class AsyncObjectReader:
                 bucket, key, head.get("Metadata", {}), instruction_suffix, self._extra
             )
             envelope.check_read_policy(self.metadata, session.config)
-            self.content_key = await session.unwrap(self.metadata, encryption_context)
+            self.content_key, tail = await async_both(
+                lambda: session.unwrap(self.metadata, encryption_context),
+                lambda: self._tail_ciphertext(tail_size),
+            )
             authenticated = self.metadata.suite.authenticated
             if authenticated and isinstance(sidecar, BaseException):
                 raise sidecar
@@ -197,6 +207,27 @@ class AsyncObjectReader:
             self.size = await self._plaintext_size()
         self._layout = GcmLayout(self.content_key) if authenticated else None
         self._hasher = self._layout.hasher() if self._layout is not None else None
+        if tail is not None and self.mode == "indexed":
+            start, ciphertext = tail
+            with located(bucket, key):
+                self.tail = start, await self._read_chunks(start, self.size - 1, ciphertext)
+
+    def _tail_start(self, tail_size: int) -> int:
+        """Where a tail of at least ``tail_size`` bytes starts, at a chunk boundary."""
+        return (
+            max(self.stored_size - BLOCK - tail_size, 0)
+            // integrity.CHUNK_SIZE
+            * (integrity.CHUNK_SIZE)
+        )
+
+    async def _tail_ciphertext(self, tail_size: int) -> tuple[int, bytes] | None:
+        """The ciphertext of the chunks holding the last ``tail_size`` bytes of an
+        AES-GCM object, fetched while its key is unwrapped (checked once it is)."""
+        plain_size = self.stored_size - BLOCK
+        if not tail_size or not self.metadata.suite.authenticated or plain_size <= 0:
+            return None
+        start = self._tail_start(tail_size)
+        return start, await self._get(f"bytes={start}-{plain_size - 1}")
 
     async def _head(self, known: Mapping[str, Any] | None) -> Mapping[str, Any]:
         if known is not None:
@@ -298,18 +329,24 @@ class AsyncObjectReader:
             return None
         return self._entries[chunk_first * integrity.MAC_LENGTH : end]
 
-    async def _read_chunks(self, first: int, last: int) -> bytes:
+    async def _read_chunks(self, first: int, last: int, fetched: bytes | None = None) -> bytes:
+        """Plaintext ``first..last`` of whole verified chunks; ``fetched``: those chunks'
+        ciphertext when already fetched."""
         assert self._index_key is not None and self._layout is not None
         chunk_first = first // integrity.CHUNK_SIZE
         chunk_last = last // integrity.CHUNK_SIZE
         start = chunk_first * integrity.CHUNK_SIZE
         end = min((chunk_last + 1) * integrity.CHUNK_SIZE, self.size) - 1
         known = self._entries_of(chunk_first, chunk_last)
-        if known is not None:
+        entries = integrity.entries_range(chunk_first, chunk_last)
+        if fetched is not None:
+            ciphertext = fetched
+            blob = known if known is not None else await self._get(entries, sidecar=True)
+        elif known is not None:
             blob, ciphertext = known, await self._get(f"bytes={start}-{end}")
         else:
             blob, ciphertext = await async_both(
-                lambda: self._get(integrity.entries_range(chunk_first, chunk_last), sidecar=True),
+                lambda: self._get(entries, sidecar=True),
                 lambda: self._get(f"bytes={start}-{end}"),
             )
         macs = integrity.split_entries(blob, chunk_first, chunk_last)

@@ -8,6 +8,7 @@ with the filesystem's credentials.
 
 from __future__ import annotations
 
+import asyncio
 import os
 import weakref
 from collections.abc import Awaitable, Callable, Mapping
@@ -87,6 +88,9 @@ class S3CSEFileSystem(s3fs.S3FileSystem):  # type: ignore[misc]
         **kwargs: Any,
     ) -> None:
         self._materials = MaterialsCache()
+        self._opening: weakref.WeakValueDictionary[tuple[str, str], asyncio.Lock] = (
+            weakref.WeakValueDictionary()
+        )
         config = {"http_session_cls": LongHeaderSession, **(kwargs.get("config_kwargs") or {})}
         kwargs.setdefault("default_cache_type", ReadAhead.name)
         super().__init__(*args, **{**kwargs, "config_kwargs": config})
@@ -286,8 +290,17 @@ class S3CSEFileSystem(s3fs.S3FileSystem):  # type: ignore[misc]
     async def open_reader(self, path: str, fresh: bool = False) -> AsyncObjectReader:
         """A reader of the object, from its remembered materials (``materials``) unless
         ``fresh``: opened with no request when a read is to check them (its ``IfMatch``),
-        else after a HEAD that shows the same ETag. Otherwise opened, and remembered."""
+        else after a HEAD that shows the same ETag. Otherwise opened, and remembered.
+        Opens of one object wait for one another, so that ranges read side by side
+        (``cat_ranges``) open it once."""
         bucket, key, _ = self.split_path(path)
+        lock = self._opening.setdefault((bucket, key), asyncio.Lock())
+        async with lock:
+            return await self._open_reader(bucket, key, path, fresh)
+
+    async def _open_reader(
+        self, bucket: str, key: str, path: str, fresh: bool
+    ) -> AsyncObjectReader:
         session = (await self.encryption_client(bucket)).session
         context = self.encryption_context
         head = None if fresh else self._materials.head(bucket, key)
@@ -300,7 +313,13 @@ class S3CSEFileSystem(s3fs.S3FileSystem):  # type: ignore[misc]
         if known is not None:
             return AsyncObjectReader.reuse(session, bucket, key, known, on_fetch=self._count_fetch)
         reader = await AsyncObjectReader.open(
-            session, bucket, key, encryption_context=context, on_fetch=self._count_fetch, head=head
+            session,
+            bucket,
+            key,
+            encryption_context=context,
+            on_fetch=self._count_fetch,
+            head=head,
+            tail_size=TAIL,
         )
         self._materials.put(bucket, key, context, reader.materials)
         self._materials.remember_head(bucket, key, reader.head)
@@ -329,6 +348,8 @@ class S3CSEFileSystem(s3fs.S3FileSystem):  # type: ignore[misc]
 
     @staticmethod
     async def _tail(reader: AsyncObjectReader) -> tuple[int, bytes]:
+        if reader.tail is not None:  # read as it opened
+            return reader.tail
         if reader.mode == "whole" or not reader.size:  # read late: whole, or nothing
             return reader.size, b""
         start = max(reader.size - TAIL, 0) // CHUNK_SIZE * CHUNK_SIZE  # whole chunks
