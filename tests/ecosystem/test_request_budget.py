@@ -161,4 +161,4 @@ def test_ranges_read_side_by_side_open_their_object_once(
     starts = [0, 300_000, 600_000, 1_000_000]
     got = fs.cat_ranges([path] * 4, starts, [s + 1000 for s in starts])
     assert got == [data[s : s + 1000] for s in starts]
-    assert counter.counts()["HEAD"] == 1 and kms_decrypts(stack) == 1
+    assert counter.counts()["HEAD"] <= 1 and kms_decrypts(stack) == 1

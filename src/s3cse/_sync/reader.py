@@ -19,6 +19,10 @@ it needs. How a read is protected is decided per object, explicitly:
 Reads are positional, so tasks (or threads, for the sync reader) may share a reader:
 the spool of ``whole`` mode and the running GHASH are used one reader at a time.
 
+Opened with a ``tail_size``, a reader also reads the object's last bytes (a Parquet
+footer) as it opens: by a GET that stands for the HEAD, or beside the key unwrap when
+the HEAD is known (``tail``).
+
 What opening established (``ObjectMaterials``: the ETag, metadata, content key, index
 key and entries) can open another reader of the same object version (``reuse``) with no
 HEAD and no key unwrap; every GET of a reader names its ETag (``IfMatch``), so materials
@@ -28,6 +32,7 @@ used on other bytes.
 
 from __future__ import annotations
 
+import contextlib
 import tempfile
 import threading
 from collections.abc import Callable, Mapping
@@ -39,7 +44,13 @@ from ..core.gcm import BLOCK, GcmLayout
 from ..core.metadata import ContentMetadata
 from ..core.multipart import TransferConfig
 from ..core.reads import ObjectMaterials
-from ..errors import ConfigurationError, S3CSEError, TagMismatchError, located
+from ..errors import (
+    ConfigurationError,
+    InvalidRangeError,
+    S3CSEError,
+    TagMismatchError,
+    located,
+)
 from ..io.backends import both, map_bounded
 from ..io.running import Semaphore
 from . import ranged
@@ -85,6 +96,7 @@ class ObjectReader:
         """Where the plaintext read as the reader opened starts, and that plaintext."""
         self._index_args: dict[str, Any] = {}
         self._sidecar: integrity.SidecarHeader | None = None
+        self._suffix: tuple[int, bytes] | None = None
         self._entries = b""
         self.stale_index = False
         """The object has an integrity index, but of an earlier version of it: unused."""
@@ -180,7 +192,7 @@ class ObjectReader:
         session, bucket, key = self.session, self.bucket, self.key
         with located(bucket, key):
             # the index's header (and entries) is fetched beside the HEAD: one round trip
-            head, sidecar = both(lambda: self._head(known_head), self._index_header)
+            head, sidecar = both(lambda: self._head(known_head, tail_size), self._index_header)
             self.head = head
             self.etag = head["ETag"]
             self._extra["IfMatch"] = self.etag  # every read sees this very object
@@ -228,15 +240,41 @@ class ObjectReader:
         if not tail_size or not self.metadata.suite.authenticated or plain_size <= 0:
             return None
         start = self._tail_start(tail_size)
+        if self._suffix is not None and self._suffix[0] <= start:
+            first, data = self._suffix
+            return start, data[start - first : plain_size - first]
         return start, self._get(f"bytes={start}-{plain_size - 1}")
 
-    def _head(self, known: Mapping[str, Any] | None) -> Mapping[str, Any]:
+    def _head(self, known: Mapping[str, Any] | None, tail_size: int) -> Mapping[str, Any]:
+        """The object's HEAD answer: ``known``, or when a tail is to be read the answer
+        of the GET of that tail (``_head_by_tail``), else a HEAD's."""
         if known is not None:
             return known
+        if tail_size:
+            with contextlib.suppress(InvalidRangeError):  # an empty object has no tail
+                return self._head_by_tail(tail_size)
         head: Mapping[str, Any] = self.session.call(
             "head_object", self.bucket, self.key, "head", **self._extra
         )
         return head
+
+    def _head_by_tail(self, tail_size: int) -> Mapping[str, Any]:
+        """A GET of the object's last bytes, enough for a tail of ``tail_size`` at a
+        chunk boundary (kept in ``_suffix``), answering what a HEAD would: its headers
+        hold the metadata and ETag, its Content-Range the size. One request fewer."""
+        span = tail_size + integrity.CHUNK_SIZE + BLOCK
+        response = self.session.call(
+            "get_object", self.bucket, self.key, "head", Range=f"bytes=-{span}", **self._extra
+        )
+        body = response["Body"]
+        try:
+            data = body.read()
+        finally:
+            body.close()
+        self._fetched(len(data))
+        first, _, total = reads.content_range(response)
+        self._suffix = first, data
+        return {**{k: v for k, v in response.items() if k != "Body"}, "ContentLength": total}
 
     def _index_header(self) -> integrity.SidecarHeader | S3CSEError | None:
         """The index's header and first entries; what went wrong is returned, to be
