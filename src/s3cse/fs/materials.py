@@ -15,6 +15,7 @@ call ``info`` before each open); like s3fs's listings they are dropped by
 
 from __future__ import annotations
 
+import threading
 from collections import OrderedDict
 from collections.abc import Mapping
 from typing import Any
@@ -32,6 +33,7 @@ class MaterialsCache:
         self._limit = limit
         self._known: OrderedDict[Entry, ObjectMaterials] = OrderedDict()
         self._heads: OrderedDict[tuple[str, str], Mapping[str, Any]] = OrderedDict()
+        self._lock = threading.Lock()  # the loop opens, callers' threads invalidate
 
     @staticmethod
     def _entry(bucket: str, key: str, context: Mapping[str, str]) -> Entry:
@@ -42,44 +44,53 @@ class MaterialsCache:
     ) -> ObjectMaterials | None:
         """The materials of the object, if known and (when ``etag`` is given) of that
         version; those of another version are dropped."""
-        entry = self._entry(bucket, key, context)
-        found = self._known.get(entry)
-        if found is None:
-            return None
-        if etag is not None and etag != found.etag:
-            del self._known[entry]
-            return None
-        self._known.move_to_end(entry)
-        return found
+        with self._lock:
+            entry = self._entry(bucket, key, context)
+            found = self._known.get(entry)
+            if found is None:
+                return None
+            if etag is not None and etag != found.etag:
+                self._known.pop(entry, None)
+                return None
+            self._known.move_to_end(entry)
+            return found
 
     def put(
         self, bucket: str, key: str, context: Mapping[str, str], materials: ObjectMaterials
     ) -> None:
-        entry = self._entry(bucket, key, context)
-        self._known[entry] = materials
-        self._known.move_to_end(entry)
-        while len(self._known) > self._limit:
-            self._known.popitem(last=False)
+        with self._lock:
+            entry = self._entry(bucket, key, context)
+            self._known[entry] = materials
+            self._known.move_to_end(entry)
+            while len(self._known) > self._limit:
+                self._known.popitem(last=False)
 
     def forget(self, bucket: str | None = None, key: str | None = None) -> None:
         """Drop what is known of an object (of everything under a bucket or prefix, or of
         everything when no bucket is named)."""
-        prefix = key or ""
-        for entry in [
-            e for e in self._known if bucket is None or (e[0] == bucket and e[1].startswith(prefix))
-        ]:
-            del self._known[entry]
-        for head in [
-            h for h in self._heads if bucket is None or (h[0] == bucket and h[1].startswith(prefix))
-        ]:
-            del self._heads[head]
+        with self._lock:
+            prefix = key or ""
+            for entry in [
+                e
+                for e in self._known
+                if bucket is None or (e[0] == bucket and e[1].startswith(prefix))
+            ]:
+                self._known.pop(entry, None)
+            for head in [
+                h
+                for h in self._heads
+                if bucket is None or (h[0] == bucket and h[1].startswith(prefix))
+            ]:
+                self._heads.pop(head, None)
 
     def remember_head(self, bucket: str, key: str, head: Mapping[str, Any]) -> None:
-        self._heads[(bucket, key)] = head
-        self._heads.move_to_end((bucket, key))
-        while len(self._heads) > MAX_HEADS:
-            self._heads.popitem(last=False)
+        with self._lock:
+            self._heads[(bucket, key)] = head
+            self._heads.move_to_end((bucket, key))
+            while len(self._heads) > MAX_HEADS:
+                self._heads.popitem(last=False)
 
     def head(self, bucket: str, key: str) -> Mapping[str, Any] | None:
         """The HEAD answer last seen for the object."""
-        return self._heads.get((bucket, key))
+        with self._lock:
+            return self._heads.get((bucket, key))
