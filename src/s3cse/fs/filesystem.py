@@ -9,11 +9,13 @@ with the filesystem's credentials.
 from __future__ import annotations
 
 import asyncio
+import functools
 import os
 import weakref
 from collections.abc import Awaitable, Callable, Mapping
 from typing import Any, TypeVar
 
+import botocore.loaders
 import s3fs
 from fsspec.asyn import sync_wrapper
 
@@ -46,6 +48,13 @@ TAIL = 64 * 1024
 remembered materials are still the object's, and serves the footer read that follows."""
 
 T = TypeVar("T")
+
+
+@functools.cache
+def _service_models() -> Any:
+    """botocore's reader of service models, shared by the clients every filesystem
+    opens: each new filesystem would otherwise parse the KMS model again (~0.1 s)."""
+    return botocore.loaders.create_loader()
 
 
 def head_entry(name: str, head: Mapping[str, Any]) -> dict[str, Any]:
@@ -168,6 +177,7 @@ class S3CSEFileSystem(s3fs.S3FileSystem):  # type: ignore[misc]
             kwargs["endpoint_url"] = self.endpoint_url
         if service != "s3":
             kwargs.pop("endpoint_url", None)
+        self.session.register_component("data_loader", _service_models())
         creator = self.session.create_client(
             service,
             aws_access_key_id=self.key,
