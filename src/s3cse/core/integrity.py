@@ -133,9 +133,10 @@ class IndexKey:
         bound = binding(metadata)
         return cls(mac_key(content_key, bound), bound)
 
-    def chunk_mac(self, number: int, chunk: bytes) -> bytes:
-        message = self.binding + number.to_bytes(8, "big") + chunk
-        return hmac.new(self.key, message, hashlib.sha256).digest()[:MAC_LENGTH]
+    def chunk_mac(self, number: int, chunk: bytes | memoryview) -> bytes:
+        mac = hmac.new(self.key, self.binding + number.to_bytes(8, "big"), hashlib.sha256)
+        mac.update(chunk)  # not concatenated: a chunk is 256 KiB
+        return mac.digest()[:MAC_LENGTH]
 
     def header(self, stored_size: int) -> bytes:
         fields = _FIELDS.pack(MAGIC, CHUNK_SIZE, MAC_LENGTH, stored_size, self.binding)
@@ -178,7 +179,7 @@ class IndexKey:
                 "its header implies: it was altered"
             )
 
-    def check_chunk(self, number: int, chunk: bytes, mac: bytes) -> None:
+    def check_chunk(self, number: int, chunk: bytes | memoryview, mac: bytes) -> None:
         if not hmac.compare_digest(self.chunk_mac(number, chunk), mac):
             raise IndexMismatchError(
                 f"chunk {number} of the object does not match its integrity index: the "
@@ -261,14 +262,16 @@ class VerifiedRange:
         self._released = 0
 
     def update(self, ciphertext: bytes) -> bytes:
-        self._pending += ciphertext
-        out = []
-        while self._pending:
+        # whole chunks are checked in place (views), only a partial one is kept
+        data = memoryview(bytes(self._pending + ciphertext) if self._pending else ciphertext)
+        out, at = [], 0
+        while at < len(data):
             length = min(CHUNK_SIZE, self._size - self._chunk * CHUNK_SIZE)
-            if length <= 0 or len(self._pending) < length:
+            if length <= 0 or len(data) - at < length:
                 break
-            out.append(self._release(bytes(self._pending[:length])))
-            del self._pending[:length]
+            out.append(self._release(data[at : at + length]))
+            at += length
+        self._pending = bytearray(data[at:])
         return b"".join(out)
 
     def finalize(self) -> bytes:
@@ -276,14 +279,14 @@ class VerifiedRange:
             raise IndexMismatchError("the object returned fewer bytes than its index covers")
         return b""
 
-    def _release(self, chunk: bytes) -> bytes:
+    def _release(self, chunk: memoryview) -> bytes:
         if self._released >= len(self._macs):
             raise IndexMismatchError("the object returned more bytes than its index covers")
         self._key.check_chunk(self._chunk, chunk, self._macs[self._released])
         self._released += 1
         start = self._chunk * CHUNK_SIZE
         self._chunk += 1
-        plain = self._stream.update(chunk)
+        plain = self._stream.update(bytes(chunk))
         lo = max(self._first - start, 0)
         hi = max(min(self._last + 1 - start, len(plain)), 0)
         return plain[lo:hi] if lo < hi else b""

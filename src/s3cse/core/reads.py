@@ -6,7 +6,7 @@ checked, with or without an integrity index.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from . import envelope, integrity, metadata, ranges, sidecars
@@ -246,3 +246,23 @@ def verified_range(
         plan.last,
         plan.plaintext_size,
     )
+
+
+@dataclass(frozen=True)
+class ObjectMaterials:
+    """What opening one version (``etag``) of an object established, to open it again
+    without a HEAD or a key unwrap. Holds the content key: keep it no longer than the
+    filesystem or client it serves."""
+
+    etag: str
+    stored_size: int
+    size: int
+    mode: str
+    metadata: ContentMetadata
+    content_key: ContentKey = field(repr=False)
+    index_key: integrity.IndexKey | None = field(repr=False)
+    index_args: Mapping[str, Any]
+    entries: bytes
+    """Index entries from chunk 0 as fetched with the header (verified chunk by chunk
+    when used, like entries fetched later)."""
+    stale_index: bool

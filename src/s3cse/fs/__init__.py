@@ -15,6 +15,17 @@ changes is what a data tool needs to see plaintext:
   verified chunk by chunk; other GCM objects are downloaded and verified whole on first
   read unless ``unauthenticated_ranges=True``. Objects this filesystem writes carry an
   index by default (``integrity_index=True``).
+* Opening costs at most one HEAD and one key unwrap per object per filesystem, however
+  often the object is opened (Parquet readers open a file for its footer, then for its
+  columns): what an open established is remembered under the object's ETag, bounded
+  (``materials``), and every read names that ETag, so an overwritten object is opened
+  again, never read with the materials of another version; a file open while its
+  object is overwritten fails its next read rather than mix versions. ``info`` is
+  answered from the remembered HEAD, as s3fs answers it from a cached listing
+  (``invalidate_cache`` forgets both). Opening reads the object's tail (a Parquet
+  footer), whose answer stands for the HEAD when none was made; reads then read ahead
+  as far as they run forward, up to 32 MiB (``readahead``), and large ones are fetched
+  as parallel parts.
 * ``open(path, "wb")`` streams into the parallel multipart uploader; an exception inside
   the ``with`` block aborts the upload, leaving no object.
 

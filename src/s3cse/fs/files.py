@@ -18,7 +18,9 @@ from fsspec.spec import AbstractBufferedFile
 from .._async.client import AsyncEncryptionClient
 from .._async.reader import AsyncObjectReader
 from ..errors import S3CSEError
+from ..io.botocore import object_changed
 from .errors import filesystem_errors
+from .readahead import ReadAhead
 
 
 class FileSystem(Protocol):
@@ -33,7 +35,7 @@ class FileSystem(Protocol):
 
     async def encryption_client(self, bucket: str | None = None) -> AsyncEncryptionClient: ...
 
-    async def open_reader(self, path: str) -> AsyncObjectReader: ...
+    async def open_file_reader(self, path: str) -> tuple[AsyncObjectReader, int, bytes]: ...
 
 
 class _Pipe:
@@ -102,11 +104,14 @@ class S3CSEFile(AbstractBufferedFile):  # type: ignore[misc]
 
     def __init__(self, fs: FileSystem, path: str, mode: str = "rb", **kwargs: Any) -> None:
         self._reader: AsyncObjectReader | None = None
+        tail_start, tail = 0, b""
         if mode == "rb":
             with filesystem_errors(path):
-                self._reader = sync(fs.loop, fs.open_reader, path)
+                self._reader, tail_start, tail = sync(fs.loop, fs.open_file_reader, path)
             kwargs["size"] = self._reader.size
         super().__init__(fs, path, mode, **kwargs)
+        if tail and isinstance(self.cache, ReadAhead):
+            self.cache.seed_tail(tail_start, tail)
         self._upload: _Upload | None = None
 
     @property
@@ -117,7 +122,12 @@ class S3CSEFile(AbstractBufferedFile):  # type: ignore[misc]
     def _fetch_range(self, start: int, end: int) -> bytes:
         assert self._reader is not None
         with filesystem_errors(self.path):
-            data: bytes = sync(self.fs.loop, self._reader.read, start, end - 1)
+            try:
+                data: bytes = sync(self.fs.loop, self._reader.read, start, end - 1)
+            except S3CSEError as exc:
+                if object_changed(exc):  # overwritten while open: never mixed versions
+                    self.fs.invalidate_cache(self.path)
+                raise
             return data
 
     def _initiate_upload(self) -> None:

@@ -8,11 +8,14 @@ with the filesystem's credentials.
 
 from __future__ import annotations
 
+import asyncio
+import functools
 import os
 import weakref
-from collections.abc import Mapping
-from typing import Any
+from collections.abc import Awaitable, Callable, Mapping
+from typing import Any, TypeVar
 
+import botocore.loaders
 import s3fs
 from fsspec.asyn import sync_wrapper
 
@@ -21,26 +24,58 @@ from .._async.reader import AsyncObjectReader
 from .._async.session import probe_sidecars
 from ..core import sidecars
 from ..core.config import CryptoConfig
+from ..core.integrity import CHUNK_SIZE
 from ..core.listing import assumed_plaintext_size, sidecar_names
 from ..core.materials import Keyring
 from ..errors import ConfigurationError, S3CSEError
 from ..io.backends import async_map_bounded
+from ..io.botocore import object_changed
 from ..io.paths import check_copied_tail
 from ..io.retries import aio_botocore_config
 from .errors import filesystem_errors
 from .files import S3CSEFile
 from .http import LongHeaderSession
+from .materials import MaterialsCache
 from .options import KeyOptions, redacted
+from .readahead import ReadAhead
 
 HEADS_AT_ONCE = 8
 """Exact sizes: HEADs in flight at once for one listing."""
+READ_BLOCK_SIZE = 32 * 1024 * 1024
+"""How far a file opened for reading reads ahead at most (``readahead``)."""
+TAIL = 64 * 1024
+"""Opening a file reads its tail (a Parquet footer), at least this much: it checks that
+remembered materials are still the object's, and serves the footer read that follows."""
+
+T = TypeVar("T")
+
+
+@functools.cache
+def _service_models() -> Any:
+    """botocore's reader of service models, shared by the clients every filesystem
+    opens: each new filesystem would otherwise parse the KMS model again (~0.1 s)."""
+    return botocore.loaders.create_loader()
+
+
+def head_entry(name: str, head: Mapping[str, Any]) -> dict[str, Any]:
+    """The ``info`` of a file from its HEAD answer, with s3fs's fields."""
+    return {
+        "ETag": head.get("ETag", ""),
+        "LastModified": head.get("LastModified", ""),
+        "size": head["ContentLength"],
+        "name": name,
+        "type": "file",
+        "StorageClass": head.get("StorageClass", "STANDARD"),
+        "VersionId": head.get("VersionId"),
+        "ContentType": head.get("ContentType"),
+    }
 
 
 class S3CSEFileSystem(s3fs.S3FileSystem):  # type: ignore[misc]
     protocol = ("s3cse",)
     default_block_size = 2 * 1024 * 1024
-    """Smaller than s3fs's 50 MiB: columnar readers jump around, and each block read is
-    fetched (and, with an index, verified) as a whole."""
+    """What a file opened for writing buffers before handing it to the upload. Files
+    opened for reading read ahead up to ``READ_BLOCK_SIZE`` (see ``readahead``)."""
 
     def __init__(
         self,
@@ -61,7 +96,12 @@ class S3CSEFileSystem(s3fs.S3FileSystem):  # type: ignore[misc]
         reencrypt_on_copy: bool = False,
         **kwargs: Any,
     ) -> None:
+        self._materials = MaterialsCache()
+        self._opening: weakref.WeakValueDictionary[tuple[str, str], asyncio.Lock] = (
+            weakref.WeakValueDictionary()
+        )
         config = {"http_session_cls": LongHeaderSession, **(kwargs.get("config_kwargs") or {})}
+        kwargs.setdefault("default_cache_type", ReadAhead.name)
         super().__init__(*args, **{**kwargs, "config_kwargs": config})
         self.crypto_config = CryptoConfig(
             format=format,  # type: ignore[arg-type]
@@ -137,6 +177,7 @@ class S3CSEFileSystem(s3fs.S3FileSystem):  # type: ignore[misc]
             kwargs["endpoint_url"] = self.endpoint_url
         if service != "s3":
             kwargs.pop("endpoint_url", None)
+        self.session.register_component("data_loader", _service_models())
         creator = self.session.create_client(
             service,
             aws_access_key_id=self.key,
@@ -229,20 +270,100 @@ class S3CSEFileSystem(s3fs.S3FileSystem):  # type: ignore[misc]
     find = sync_wrapper(_find)  # s3fs binds its own _find here: bind ours
 
     async def _info(self, path: str, *args: Any, **kwargs: Any) -> dict[str, Any]:
+        bucket, key, version = self.split_path(path)
+        head = self._materials.head(bucket, key)
+        if head is not None and not (args or version or kwargs.get("refresh")):
+            return await self._plaintext_entry(head_entry(f"{bucket}/{key}", head))
         return await self._plaintext_entry(await super()._info(path, *args, **kwargs))
 
     # ------------------------------------------------------------------ data
 
-    async def open_reader(self, path: str) -> AsyncObjectReader:
+    async def _call_s3(self, method: str, *args: Any, **kwargs: Any) -> Any:
+        answer = await super()._call_s3(method, *args, **kwargs)
+        if method == "head_object" and "VersionId" not in kwargs:  # info(): for open
+            self._materials.remember_head(kwargs["Bucket"], kwargs["Key"], answer)
+        return answer
+
+    def invalidate_cache(self, path: str | None = None) -> None:
+        super().invalidate_cache(path)
+        if path is None:
+            self._materials.forget()
+        else:
+            bucket, key, _ = self.split_path(path)
+            self._materials.forget(bucket, key)
+
+    def _listed_etag(self, path: str) -> str | None:
+        name = self._strip_protocol(path)
+        listed = self._ls_from_cache(name) or []
+        return next((e.get("ETag") for e in listed if e.get("name") == name), None)
+
+    async def open_reader(self, path: str, fresh: bool = False) -> AsyncObjectReader:
+        """A reader of the object, from its remembered materials (``materials``) unless
+        ``fresh``: opened with no request when a read is to check them (its ``IfMatch``),
+        else after a HEAD that shows the same ETag. Otherwise opened, and remembered.
+        Opens of one object wait for one another, so that ranges read side by side
+        (``cat_ranges``) open it once."""
         bucket, key, _ = self.split_path(path)
-        client = await self.encryption_client(bucket)
-        return await AsyncObjectReader.open(
-            client.session,
+        lock = self._opening.setdefault((bucket, key), asyncio.Lock())
+        async with lock:
+            return await self._open_reader(bucket, key, path, fresh)
+
+    async def _open_reader(
+        self, bucket: str, key: str, path: str, fresh: bool
+    ) -> AsyncObjectReader:
+        session = (await self.encryption_client(bucket)).session
+        context = self.encryption_context
+        head = None if fresh else self._materials.head(bucket, key)
+        etag = head["ETag"] if head is not None else self._listed_etag(path)
+        known = None if fresh else self._materials.get(bucket, key, context, etag)
+        if known is not None and etag is None and (known.mode == "whole" or not known.size):
+            # no read of these checks them (whole mode reads late; empty never reads)
+            head = await session.call("head_object", bucket, key, "head")
+            known = known if head["ETag"] == known.etag else None
+        if known is not None:
+            return AsyncObjectReader.reuse(session, bucket, key, known, on_fetch=self._count_fetch)
+        reader = await AsyncObjectReader.open(
+            session,
             bucket,
             key,
-            encryption_context=self.encryption_context,
+            encryption_context=context,
             on_fetch=self._count_fetch,
+            head=head,
+            tail_size=TAIL,
         )
+        self._materials.put(bucket, key, context, reader.materials)
+        self._materials.remember_head(bucket, key, reader.head)
+        return reader
+
+    async def _reading(
+        self, path: str, read: Callable[[AsyncObjectReader], Awaitable[T]]
+    ) -> tuple[AsyncObjectReader, T]:
+        """A reader of the object and its first ``read``; when that finds the object
+        changed since its materials were remembered, both again from a fresh open."""
+        reader = await self.open_reader(path)
+        try:
+            return reader, await read(reader)
+        except S3CSEError as exc:
+            reader.close()
+            if not object_changed(exc):
+                raise
+        self.invalidate_cache(path)
+        reader = await self.open_reader(path, fresh=True)
+        return reader, await read(reader)
+
+    async def open_file_reader(self, path: str) -> tuple[AsyncObjectReader, int, bytes]:
+        """A file's reader and its tail, from where it starts (``TAIL``)."""
+        reader, (start, tail) = await self._reading(path, self._tail)
+        return reader, start, tail
+
+    @staticmethod
+    async def _tail(reader: AsyncObjectReader) -> tuple[int, bytes]:
+        if reader.tail is not None:  # read as it opened
+            return reader.tail
+        if reader.mode == "whole" or not reader.size:  # read late: whole, or nothing
+            return reader.size, b""
+        start = max(reader.size - TAIL, 0) // CHUNK_SIZE * CHUNK_SIZE  # whole chunks
+        return start, await reader.read(start, reader.size - 1)
 
     def _count_fetch(self, count: int) -> None:
         self.bytes_fetched += count  # on the filesystem's loop only
@@ -250,18 +371,24 @@ class S3CSEFileSystem(s3fs.S3FileSystem):  # type: ignore[misc]
     async def _cat_file(
         self, path: str, start: int | None = None, end: int | None = None, **kwargs: Any
     ) -> bytes:
+        bucket, key, _ = self.split_path(path)
         with filesystem_errors(path):
-            if start is None and end is None:
-                bucket, key, _ = self.split_path(path)
+            known = self._materials.get(bucket, key, self.encryption_context, None)
+            if start is None and end is None and known is None:
                 response = await (await self.encryption_client(bucket)).get_object(
                     Bucket=bucket, Key=key, EncryptionContext=self.encryption_context
                 )
                 data: bytes = await response["Body"].read()
                 return data
-            async with await self.open_reader(path) as reader:
+
+            async def read(reader: AsyncObjectReader) -> bytes:
                 first = 0 if start is None else (start if start >= 0 else reader.size + start)
                 last = reader.size if end is None else (end if end >= 0 else reader.size + end)
                 return await reader.read(max(first, 0), last - 1)
+
+            reader, data = await self._reading(path, read)
+            reader.close()
+            return data
 
     async def _pipe_file(self, path: str, data: bytes, **kwargs: Any) -> None:
         bucket, key, _ = self.split_path(path)
@@ -349,11 +476,12 @@ class S3CSEFileSystem(s3fs.S3FileSystem):  # type: ignore[misc]
     ) -> Any:
         if mode not in ("rb", "wb"):
             raise ConfigurationError(f"s3cse:// opens files as 'rb' or 'wb', not {mode!r}")
+        default = READ_BLOCK_SIZE if mode == "rb" else self.default_block_size
         return S3CSEFile(
             self,
             path,
             mode,
-            block_size=block_size or self.default_block_size,
+            block_size=block_size or default,
             cache_type=kwargs.get("cache_type", self.default_cache_type),
             cache_options=cache_options,
         )

@@ -20,6 +20,7 @@ from ..errors import (
     InvalidRangeError,
     ObjectNotFoundError,
     S3CSEError,
+    S3ErrorResponse,
     S3RequestError,
     S3ServiceError,
     from_s3_answer,
@@ -218,3 +219,15 @@ def raise_unless_no_index(error: S3CSEError) -> None:
             "the integrity index is empty: it was altered", bucket=error.bucket, key=error.key
         ) from None
     raise error
+
+
+def object_changed(error: BaseException) -> bool:
+    """Whether S3 refused a read because the object is no longer the version it names
+    (``IfMatch``: overwritten, or its index rewritten, since the reader opened)."""
+    if not isinstance(error, S3ErrorResponse):
+        return False
+    answer = error.response
+    return bool(
+        answer.get("Error", {}).get("Code") == "PreconditionFailed"
+        or answer.get("ResponseMetadata", {}).get("HTTPStatusCode") == 412
+    )
