@@ -11,6 +11,8 @@ from typing import Any
 
 import pytest
 
+from s3cse.local.counting import RequestHeads
+
 BENCH = Path(__file__).resolve().parents[2] / "bench"
 
 
@@ -20,7 +22,6 @@ def bench_module(name: str) -> ModuleType:
     return importlib.import_module(name)
 
 
-proxy = bench_module("proxy")
 report = bench_module("report")
 
 
@@ -44,8 +45,8 @@ def test_request_counter_skips_bodies_that_look_like_requests() -> None:
         + request("POST", "/b/k?uploads", trap, chunked=True)
         + request("GET", "/b/k?partNumber=1")
     )
-    counter = proxy.RequestCounter()
-    assert counter.feed(stream) == ["HEAD", "PUT", "POST", "GET"]
+    counter = RequestHeads()
+    assert [m for m, _ in counter.feed(stream)] == ["HEAD", "PUT", "POST", "GET"]
 
 
 @pytest.mark.parametrize("piece", [1, 7, 64])
@@ -55,16 +56,17 @@ def test_request_counter_follows_a_stream_cut_anywhere(piece: int) -> None:
         + request("PUT", "/b/k2", b"GET / HTTP/1.1\r\n\r\n" * 20, chunked=True)
         + request("GET", "/b/k")
     )
-    counter = proxy.RequestCounter()
-    seen: list[str] = []
+    counter = RequestHeads()
+    seen: list[tuple[str, str]] = []
     for start in range(0, len(stream), piece):
         seen += counter.feed(stream[start : start + piece])
-    assert seen == ["PUT", "PUT", "GET"]
+    assert seen == [("PUT", "/b/k"), ("PUT", "/b/k2"), ("GET", "/b/k")]
 
 
 def test_request_counter_leaves_out_list_buckets() -> None:
-    counter = proxy.RequestCounter()
-    assert counter.feed(request("GET", "/") + request("GET", "/b/k")) == ["GET"]
+    both = request("GET", "/") + request("GET", "/b/k")
+    assert RequestHeads(skip_root=True).feed(both) == [("GET", "/b/k")]
+    assert len(RequestHeads().feed(both)) == 2
 
 
 def test_datastack_rows_read_ratios_and_counts_per_object() -> None:

@@ -2,21 +2,18 @@
 HEADs, PUTs... a client really sends, whatever the library (s3fs, boto3, DuckDB through
 fsspec), to prove request budgets in tests and benchmarks.
 
-It forwards each connection's bytes unchanged and reads the request lines out of the
-client's stream. It runs an asyncio loop in a daemon thread of the calling process;
-``close`` stops it. Request bodies are not parsed, so count reads, not uploads: a body
-that happens to hold a request line would be counted.
+It forwards each connection's bytes unchanged and follows the client's request stream
+(``RequestHeads``: bodies are skipped by their length, so a body holding a request line
+is not counted). It runs an asyncio loop in a daemon thread of the calling process;
+``close`` stops it.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-import re
 import threading
 from collections import Counter
-
-REQUEST_LINE = re.compile(rb"(?:^|\r\n)(GET|HEAD|PUT|POST|DELETE) (\S+) HTTP/1\.[01]\r\n")
 
 
 class RequestCounter:
@@ -86,10 +83,11 @@ class RequestCounter:
     async def _pipe(
         self, source: asyncio.StreamReader, sink: asyncio.StreamWriter, requests: bool
     ) -> None:
+        heads = RequestHeads() if requests else None
         try:
             while data := await source.read(256 * 1024):
-                if requests:
-                    seen = [(m.decode(), p.decode()) for m, p in REQUEST_LINE.findall(data)]
+                if heads is not None:
+                    seen = heads.feed(data)
                     with self._lock:
                         self.requests.extend(seen)
                 sink.write(data)
@@ -100,3 +98,77 @@ class RequestCounter:
             self._writers.discard(sink)
             with contextlib.suppress(Exception):
                 sink.close()
+
+
+class RequestHeads:
+    """Follows one connection's HTTP/1.1 request stream and names the method of each
+    request it completes the head of. Bodies are skipped by ``Content-Length`` or by
+    chunked transfer coding, so a body that happens to contain ``GET /`` is not a request.
+    ``skip_root``: requests for ``/`` itself (ListBuckets, which benchmark workers send to
+    open a connection before timing) are not named.
+    """
+
+    def __init__(self, *, skip_root: bool = False) -> None:
+        self._skip_root = skip_root
+        self._buffer = b""
+        self._body_left = 0
+        self._chunked = False
+
+    def feed(self, data: bytes) -> list[tuple[str, str]]:
+        """(method, target) of each request whose head ``data`` completes, in order."""
+        self._buffer += data
+        methods: list[tuple[str, str]] = []
+        while True:
+            if self._body_left:
+                skipped = min(self._body_left, len(self._buffer))
+                self._buffer = self._buffer[skipped:]
+                self._body_left -= skipped
+                if self._body_left:
+                    return methods
+            if self._chunked:
+                if not self._skip_chunk():
+                    return methods
+                continue
+            end = self._buffer.find(b"\r\n\r\n")
+            if end < 0:
+                return methods
+            head, self._buffer = self._buffer[:end], self._buffer[end + 4 :]
+            lines = head.split(b"\r\n")
+            method, _, rest = lines[0].partition(b" ")
+            target = rest.split(b" ", 1)[0]
+            if not (self._skip_root and target == b"/"):
+                methods.append((method.decode("latin-1"), target.decode("latin-1")))
+            headers = {
+                name.strip().lower(): value.strip()
+                for name, _, value in (line.partition(b":") for line in lines[1:])
+            }
+            self._chunked = b"chunked" in headers.get(b"transfer-encoding", b"").lower()
+            if not self._chunked:
+                self._body_left = int(headers.get(b"content-length", b"0") or 0)
+
+    def _skip_chunk(self) -> bool:
+        """Skip one chunk of a chunked body (the last one with its trailers); False if the
+        buffer does not hold enough to know where it ends."""
+        line_end = self._buffer.find(b"\r\n")
+        if line_end < 0:
+            return False
+        size = int(self._buffer[:line_end].split(b";", 1)[0] or b"0", 16)
+        if size:
+            if len(self._buffer) < line_end + 2 + size + 2:
+                return self._skip_partial(line_end, size)
+            self._buffer = self._buffer[line_end + 2 + size + 2 :]
+            return True
+        trailers_end = self._buffer.find(b"\r\n\r\n", line_end)
+        if trailers_end < 0:
+            return False
+        self._buffer = self._buffer[trailers_end + 4 :]
+        self._chunked = False
+        return True
+
+    def _skip_partial(self, line_end: int, size: int) -> bool:
+        """A chunk larger than the buffer: drop what is there, and count the rest (and its
+        CRLF) as body left to skip, keeping the chunked state for the chunks after it."""
+        have = len(self._buffer) - (line_end + 2)
+        self._body_left = size + 2 - have
+        self._buffer = b""
+        return True
