@@ -22,6 +22,7 @@ import pytest
 from s3cse import EncryptionClient, KmsKeyring
 from s3cse import errors as e
 from s3cse.aio import AsyncEncryptionClient
+from s3cse.core import prefetch
 from s3cse.core.integrity import SUFFIX
 from s3cse.keyrings import AsyncKmsKeyring
 from s3cse.local import stack as local
@@ -161,3 +162,32 @@ def test_a_tampered_chunk_still_fails_with_a_warm_key(
         client.get_object(Bucket=bucket, Key=key_name, Range="bytes=0-9")["Body"].read()
         == (BODY[:10])
     )
+
+
+def test_a_range_without_an_index_uses_the_prefetched_chunks(
+    counted_s3: Any, bucket: str, kms_key_id: str, key_name: str
+) -> None:
+    client = EncryptionClient(
+        KmsKeyring(kms_key_id), s3_client=counted_s3, unauthenticated_ranges=True
+    )
+    client.put_object(Bucket=bucket, Key=key_name, Body=BODY)
+    counts, seen = sent(counted_s3.meta.events)
+    for header, expected in RANGES.items():
+        counts.clear()
+        with held_until_all_sent(counted_s3.meta.events, 3):
+            data = client.get_object(Bucket=bucket, Key=key_name, Range=header)["Body"].read()
+        assert data == expected, header
+        assert counts == {"GET": 3}, (header, seen)  # two find no index, one is used
+
+
+def test_entries_a_prefetch_did_not_hold_are_fetched_pinned_to_the_index(
+    monkeypatch: pytest.MonkeyPatch, counted_s3: Any, bucket: str, kms_key_id: str, key_name: str
+) -> None:
+    monkeypatch.setattr(prefetch, "ENTRY_WINDOW", 1)  # a read to the end asks for one entry
+    client = EncryptionClient(KmsKeyring(kms_key_id), s3_client=counted_s3)
+    put(client, bucket, key_name)
+    counts, seen = sent(counted_s3.meta.events)
+    data = client.get_object(Bucket=bucket, Key=key_name, Range="bytes=1-")["Body"].read()
+    assert data == BODY[1:]
+    assert counts == {"GET": 4}, seen  # the fourth: all five entries, with IfMatch
+    assert any("s3cse-index b'bytes=72-151'" in request for request in seen), seen

@@ -151,23 +151,21 @@ async def get_range(
     ``ranges``."""
     requested = ranges.ByteRange.parse(header)
     read = RangeRead(bucket, key, requested, header, context, suffix, kwargs)
-    verified, stale_index = await get_verified_range(session, read)
+    verified, stale_index, prefetched = await get_verified_range(session, read)
     if verified is not None:
         return verified
-    response = await session.call(
-        "get_object",
-        bucket,
-        key,
-        "ranged download",
-        Range=requested.ciphertext_request(authenticated=False),
-        **kwargs,
-    )
+    response = prefetched or await unindexed_get(session, read)
     stream = response["Body"]
     try:
         md = await session.content_metadata(
             bucket, key, response.get("Metadata", {}), suffix, kwargs
         )
         reads.check_unindexed_range(md, session.config, stale_index)
+        if prefetched is not None and not md.suite.authenticated:
+            # fetched for an index, by chunks: CBC needs the block before the range
+            stream.close()
+            response = await unindexed_get(session, read)
+            stream = response["Body"]
         content_key = await session.unwrap(md, context)
         tail_range = reads.cbc_tail_range(md, reads.content_range(response)[2])
         tail = None
@@ -183,6 +181,18 @@ async def get_range(
         stream.close()
         raise
     return requests.ranged_response(response, body, plan.first, plan.last, plan.plaintext_size)
+
+
+async def unindexed_get(session: AsyncSession, read: RangeRead) -> dict[str, Any]:
+    """The ciphertext of a range read without an index: its enclosing cipher blocks."""
+    return await session.call(
+        "get_object",
+        read.bucket,
+        read.key,
+        "ranged download",
+        Range=read.requested.ciphertext_request(authenticated=False),
+        **read.kwargs,
+    )
 
 
 @dataclass(frozen=True)
@@ -202,9 +212,11 @@ class RangeRead:
 
 async def get_verified_range(
     session: AsyncSession, read: RangeRead
-) -> tuple[dict[str, Any] | None, bool]:
+) -> tuple[dict[str, Any] | None, bool, dict[str, Any] | None]:
     """An authenticated range through the object's integrity index; None if it has
-    none, or only one of an earlier version of the object (then True: stale).
+    none, or only one of an earlier version of the object (then True: stale), with
+    the object's answer to the prefetch if it came (it holds the range: an unindexed
+    read may use it).
 
     One round trip (``core.prefetch``): the index header, the index entries and the
     object's chunks are requested at once. The header is checked against the object's
@@ -216,7 +228,7 @@ async def get_verified_range(
     bucket, key, kwargs = read.bucket, read.key, read.kwargs
     ahead = prefetch.prefetch(read.requested)
     if ahead is None:
-        return await sequential_verified_range(session, read)
+        return (*await sequential_verified_range(session, read), None)
     sse_c = requests.sse_c_args(kwargs)
     found, (entries, response) = await async_both(
         lambda: attempt(lambda: session.index_header(bucket, key, sse_c)),
@@ -247,15 +259,15 @@ async def get_verified_range(
         if isinstance(found, S3CSEError):
             raise found
         if found is None:
-            return None, False
+            return None, False, handed(response, opened)
         if isinstance(response, S3CSEError):  # its own errors, in their own order
-            return await sequential_verified_range(session, read)
+            return (*await sequential_verified_range(session, read), None)
         md = await session.content_metadata(
             bucket, key, response.get("Metadata", {}), read.suffix, kwargs
         )
         found, stale = reads.usable_index(found, md)
         if found is None:
-            return None, stale
+            return None, stale, handed(response, opened)
         envelope.check_read_policy(md, session.config)
         content_key = await session.unwrap(md, read.context)
         stored_size = reads.content_range(response)[2]
@@ -284,9 +296,16 @@ async def get_verified_range(
     finally:
         for stream in opened:
             stream.close()
-    return requests.ranged_response(
-        response, body, plan.first, plan.last, plan.plaintext_size
-    ), False
+    verified = requests.ranged_response(response, body, plan.first, plan.last, plan.plaintext_size)
+    return verified, False, None
+
+
+def handed(response: Any, opened: list[Any]) -> dict[str, Any] | None:
+    """``response`` taken out of the streams to close, when it is an answer."""
+    if not isinstance(response, dict):
+        return None
+    opened.remove(response["Body"])
+    return response
 
 
 async def attempt(fetch: Callable[[], Any]) -> Any:

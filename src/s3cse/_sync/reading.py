@@ -148,21 +148,19 @@ def get_range(
     ``ranges``."""
     requested = ranges.ByteRange.parse(header)
     read = RangeRead(bucket, key, requested, header, context, suffix, kwargs)
-    verified, stale_index = get_verified_range(session, read)
+    verified, stale_index, prefetched = get_verified_range(session, read)
     if verified is not None:
         return verified
-    response = session.call(
-        "get_object",
-        bucket,
-        key,
-        "ranged download",
-        Range=requested.ciphertext_request(authenticated=False),
-        **kwargs,
-    )
+    response = prefetched or unindexed_get(session, read)
     stream = response["Body"]
     try:
         md = session.content_metadata(bucket, key, response.get("Metadata", {}), suffix, kwargs)
         reads.check_unindexed_range(md, session.config, stale_index)
+        if prefetched is not None and not md.suite.authenticated:
+            # fetched for an index, by chunks: CBC needs the block before the range
+            stream.close()
+            response = unindexed_get(session, read)
+            stream = response["Body"]
         content_key = session.unwrap(md, context)
         tail_range = reads.cbc_tail_range(md, reads.content_range(response)[2])
         tail = None
@@ -174,6 +172,18 @@ def get_range(
         stream.close()
         raise
     return requests.ranged_response(response, body, plan.first, plan.last, plan.plaintext_size)
+
+
+def unindexed_get(session: Session, read: RangeRead) -> dict[str, Any]:
+    """The ciphertext of a range read without an index: its enclosing cipher blocks."""
+    return session.call(
+        "get_object",
+        read.bucket,
+        read.key,
+        "ranged download",
+        Range=read.requested.ciphertext_request(authenticated=False),
+        **read.kwargs,
+    )
 
 
 @dataclass(frozen=True)
@@ -191,9 +201,13 @@ class RangeRead:
     kwargs: dict[str, Any]
 
 
-def get_verified_range(session: Session, read: RangeRead) -> tuple[dict[str, Any] | None, bool]:
+def get_verified_range(
+    session: Session, read: RangeRead
+) -> tuple[dict[str, Any] | None, bool, dict[str, Any] | None]:
     """An authenticated range through the object's integrity index; None if it has
-    none, or only one of an earlier version of the object (then True: stale).
+    none, or only one of an earlier version of the object (then True: stale), with
+    the object's answer to the prefetch if it came (it holds the range: an unindexed
+    read may use it).
 
     One round trip (``core.prefetch``): the index header, the index entries and the
     object's chunks are requested at once. The header is checked against the object's
@@ -205,7 +219,7 @@ def get_verified_range(session: Session, read: RangeRead) -> tuple[dict[str, Any
     bucket, key, kwargs = read.bucket, read.key, read.kwargs
     ahead = prefetch.prefetch(read.requested)
     if ahead is None:
-        return sequential_verified_range(session, read)
+        return (*sequential_verified_range(session, read), None)
     sse_c = requests.sse_c_args(kwargs)
     found, (entries, response) = both(
         lambda: attempt(lambda: session.index_header(bucket, key, sse_c)),
@@ -236,15 +250,15 @@ def get_verified_range(session: Session, read: RangeRead) -> tuple[dict[str, Any
         if isinstance(found, S3CSEError):
             raise found
         if found is None:
-            return None, False
+            return None, False, handed(response, opened)
         if isinstance(response, S3CSEError):  # its own errors, in their own order
-            return sequential_verified_range(session, read)
+            return (*sequential_verified_range(session, read), None)
         md = session.content_metadata(
             bucket, key, response.get("Metadata", {}), read.suffix, kwargs
         )
         found, stale = reads.usable_index(found, md)
         if found is None:
-            return None, stale
+            return None, stale, handed(response, opened)
         envelope.check_read_policy(md, session.config)
         content_key = session.unwrap(md, read.context)
         stored_size = reads.content_range(response)[2]
@@ -273,9 +287,16 @@ def get_verified_range(session: Session, read: RangeRead) -> tuple[dict[str, Any
     finally:
         for stream in opened:
             stream.close()
-    return requests.ranged_response(
-        response, body, plan.first, plan.last, plan.plaintext_size
-    ), False
+    verified = requests.ranged_response(response, body, plan.first, plan.last, plan.plaintext_size)
+    return verified, False, None
+
+
+def handed(response: Any, opened: list[Any]) -> dict[str, Any] | None:
+    """``response`` taken out of the streams to close, when it is an answer."""
+    if not isinstance(response, dict):
+        return None
+    opened.remove(response["Body"])
+    return response
 
 
 def attempt(fetch: Callable[[], Any]) -> Any:
