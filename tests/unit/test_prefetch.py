@@ -58,7 +58,7 @@ def test_a_prefetch_holds_what_the_verified_plan_needs(plaintext_size: int, head
     assert chunks is not None
     assert prefetch.holds(chunks, prefetch.object_span(plan), stored)
     index_size = integrity.index_length(stored, 16)
-    entries = s3_answer(ahead.entries_range, index_size)
+    entries = s3_answer(ahead.entries_range or f"bytes=0-{ahead.header_span - 1}", index_size)
     assert entries is not None
     assert prefetch.holds(entries, prefetch.entries_span(plan), index_size)
     # never more than the range needs, and a chunk and a block
@@ -67,9 +67,31 @@ def test_a_prefetch_holds_what_the_verified_plan_needs(plaintext_size: int, head
 
 
 def test_a_read_to_the_end_asks_for_a_window_of_entries_only() -> None:
+    window = prefetch.ENTRY_WINDOW
     ahead = prefetch.prefetch(ByteRange.parse("bytes=0-"))
+    assert ahead == prefetch.Prefetch("bytes=0-", integrity.HEADER_SIZE + window * 16)
+    ahead = prefetch.prefetch(ByteRange.parse(f"bytes={window * C}-"))
     assert ahead is not None
-    assert ahead.entries_range == integrity.entries_range(0, prefetch.ENTRY_WINDOW - 1)
+    assert ahead.entries_range == integrity.entries_range(window, 2 * window - 1)
+    assert ahead.header_span == integrity.HEADER_SIZE
+
+
+@pytest.mark.parametrize(
+    ("header", "span"),
+    [
+        ("bytes=0-9", 72 + 16),
+        (f"bytes={C}-{3 * C}", 72 + 4 * 16),
+        ("bytes=1-", 72 + 4096 * 16),
+        (f"bytes={3 * C}-", 72 + 4096 * 16),
+    ],
+)
+def test_entries_in_the_first_window_come_with_the_header(header: str, span: int) -> None:
+    ahead = prefetch.prefetch(ByteRange.parse(header))
+    assert ahead is not None and ahead.entries_range is None and ahead.header_span == span
+    far = prefetch.prefetch(ByteRange.parse(f"bytes={4096 * C}-{4096 * C}"))
+    assert far is not None and far.entries_range == integrity.entries_range(4096, 4096)
+    across = prefetch.prefetch(ByteRange.parse(f"bytes={4095 * C}-{5000 * C}"))
+    assert across is not None and across.entries_range == integrity.entries_range(4095, 5000)
 
 
 def test_an_empty_suffix_is_left_to_the_sequential_read() -> None:

@@ -231,18 +231,9 @@ async def get_verified_range(
         return (*await sequential_verified_range(session, read), None)
     sse_c = requests.sse_c_args(kwargs)
     found, (entries, response) = await async_both(
-        lambda: attempt(lambda: session.index_header(bucket, key, sse_c)),
+        lambda: attempt(lambda: session.index_header(bucket, key, sse_c, ahead.header_span)),
         lambda: async_both(
-            lambda: attempt(
-                lambda: session.call(
-                    "get_object",
-                    bucket,
-                    key + integrity.SUFFIX,
-                    "integrity index read",
-                    Range=ahead.entries_range,
-                    **sse_c,
-                )
-            ),
+            lambda: prefetch_entries(session, read, ahead),
             lambda: attempt(
                 lambda: session.call(
                     "get_object",
@@ -317,19 +308,41 @@ async def attempt(fetch: Callable[[], Any]) -> Any:
         return exc
 
 
+async def prefetch_entries(
+    session: AsyncSession, read: RangeRead, ahead: prefetch.Prefetch
+) -> dict[str, Any] | S3CSEError | None:
+    """The index's answer for the entries a prefetch asks for on their own, if any."""
+    if ahead.entries_range is None:
+        return None
+    entries_range = ahead.entries_range
+    answer: dict[str, Any] | S3CSEError = await attempt(
+        lambda: session.call(
+            "get_object",
+            read.bucket,
+            read.key + integrity.SUFFIX,
+            "integrity index read",
+            Range=entries_range,
+            **requests.sse_c_args(read.kwargs),
+        )
+    )
+    return answer
+
+
 async def entries_of(
     session: AsyncSession,
     bucket: str,
     key: str,
     plan: reads.IndexedRange,
     found: integrity.SidecarHeader,
-    prefetched: dict[str, Any] | S3CSEError,
+    prefetched: dict[str, Any] | S3CSEError | None,
     sse_c: Mapping[str, Any],
 ) -> bytes:
-    """The index entries of a verified plan: from the prefetched answer when it is of
-    the sidecar whose header verified and holds them (read no further than they end),
-    else fetched pinned to that sidecar."""
+    """The index entries of a verified plan: read with its header, or from the
+    prefetched answer when it is of the sidecar whose header verified and holds them
+    (read no further than they end), else fetched pinned to that sidecar."""
     span = prefetch.entries_span(plan)
+    if len(found.data) > span[1]:
+        return found.data[span[0] : span[1] + 1]
     if (
         isinstance(prefetched, dict)
         and prefetched.get("ETag") == found.etag

@@ -2,7 +2,9 @@
 
 The index header, the index entries and the object's chunks are requested at once, from
 the Range alone: before the header verifies nothing tells the object's size, so each
-request asks for what covers the range whatever that size (``Prefetch``). Once the
+request asks for what covers the range whatever that size (``Prefetch``). Entries in the
+index's first window (those of the object's first GiB) are read with the header, in one
+request: a range there costs two GETs, any other three. Once the
 header MAC verifies against the object's metadata (which the object's own GET carries)
 and the sizes agree, the exact plan is made (``reads.plan_indexed_range``) and taken out
 of what arrived (``Window``, ``entries_window``); what arrived is checked to hold it,
@@ -30,12 +32,16 @@ CHUNK, MAC = integrity.CHUNK_SIZE, integrity.MAC_LENGTH
 
 @dataclass(frozen=True)
 class Prefetch:
-    """The Range headers sent at once for a range through an index."""
+    """The requests sent at once for a range through an index."""
 
-    entries_range: str
-    """Index entries: a span that holds those of every chunk the range can touch."""
     object_range: str
     """Object ciphertext: a span that holds every chunk the range can touch."""
+    header_span: int = integrity.HEADER_SIZE
+    """Bytes read from the start of the index: the header, and when the range's entries
+    lie in the first window after it, those too (then no request of their own)."""
+    entries_range: str | None = None
+    """Index entries, when not read with the header: a span that holds those of every
+    chunk the range can touch."""
 
 
 def prefetch(requested: ByteRange) -> Prefetch | None:
@@ -48,8 +54,8 @@ def prefetch(requested: ByteRange) -> Prefetch | None:
         # the last n plaintext bytes and the tag, from the chunk boundary before them
         chunks = (n - 1) // CHUNK + 2
         return Prefetch(
-            f"bytes=-{integrity.TRAILER_SIZE + chunks * MAC}",
             f"bytes=-{n + BLOCK + CHUNK - 1}",
+            entries_range=f"bytes=-{integrity.TRAILER_SIZE + chunks * MAC}",
         )
     assert requested.first is not None
     first_chunk = requested.first // CHUNK
@@ -57,12 +63,16 @@ def prefetch(requested: ByteRange) -> Prefetch | None:
     if requested.last is None:
         # to the end: a window of entries, never as many as a forged sidecar may claim
         last_chunk = first_chunk + ENTRY_WINDOW - 1
-        return Prefetch(integrity.entries_range(first_chunk, last_chunk), f"bytes={object_start}-")
-    last_chunk = requested.last // CHUNK
-    return Prefetch(
-        integrity.entries_range(first_chunk, last_chunk),
-        f"bytes={object_start}-{(last_chunk + 1) * CHUNK - 1}",
-    )
+        object_range = f"bytes={object_start}-"
+    else:
+        last_chunk = requested.last // CHUNK
+        object_range = f"bytes={object_start}-{(last_chunk + 1) * CHUNK - 1}"
+    # entries in the first window (1 GiB of object) come with the header; a read to the
+    # end from there gets the rest of that window, and the others only if it needs them
+    if last_chunk < ENTRY_WINDOW or (requested.last is None and first_chunk < ENTRY_WINDOW):
+        window_end = min(last_chunk, ENTRY_WINDOW - 1)
+        return Prefetch(object_range, integrity.HEADER_SIZE + (window_end + 1) * MAC)
+    return Prefetch(object_range, entries_range=integrity.entries_range(first_chunk, last_chunk))
 
 
 def object_span(plan: IndexedRange) -> tuple[int, int]:
