@@ -1,6 +1,6 @@
 """Ranged reads through an integrity index in one round trip: the index header, its
 entries and the object's chunks are all sent before any answer is read (two GETs when
-the entries lie in the index's first window, read with its header; three for a suffix),
+the entries lie in the index's first window, read with its header),
 no HEAD, and with the data key cached no KMS call; what arrives is still verified before
 release.
 
@@ -32,6 +32,8 @@ from s3cse.local import stack as local
 from .test_decrypt_cache import decrypts, reset
 
 pytestmark = pytest.mark.integration
+GETS = 2
+"""The GETs of one ranged read of an object under 1 GiB: its index, its chunks."""
 CHUNK = 256 * 1024
 BODY = bytes(range(251)) * (4 * CHUNK // 251 + 1)  # a little over four chunks
 RANGES = {
@@ -39,6 +41,7 @@ RANGES = {
     "bytes=300000-300099": BODY[300000:300100],
     f"bytes={3 * CHUNK - 10}-{3 * CHUNK + 9}": BODY[3 * CHUNK - 10 : 3 * CHUNK + 10],
     "bytes=700000-": BODY[700000:],
+    "bytes=1-": BODY[1:],
     "bytes=0-0": BODY[:1],
     f"bytes=-{len(BODY) + 5}": BODY,
 }
@@ -62,16 +65,11 @@ def counted_s3(stack: local.LocalStack) -> Any:
     return local.stack_client(stack, "s3")
 
 
-def gets(header: str) -> int:
-    """The GETs of one ranged read: a suffix's entries have a request of their own."""
-    return 3 if header.startswith("bytes=-") else 2
-
-
 def put(client: Any, bucket: str, key: str) -> None:
     client.put_object(Bucket=bucket, Key=key, Body=BODY, IntegrityIndex=True)
 
 
-def test_a_range_is_two_or_three_gets_no_head_and_no_kms_call_with_a_warm_key(
+def test_a_range_is_two_gets_no_head_and_no_kms_call_with_a_warm_key(
     stack: local.LocalStack, counted_s3: Any, bucket: str, kms_key_id: str, key_name: str
 ) -> None:
     client = EncryptionClient(KmsKeyring(kms_key_id), s3_client=counted_s3)
@@ -83,7 +81,7 @@ def test_a_range_is_two_or_three_gets_no_head_and_no_kms_call_with_a_warm_key(
         counts.clear()
         response = client.get_object(Bucket=bucket, Key=key_name, Range=header)
         assert response["Body"].read() == expected, header
-        assert counts == {"GET": gets(header)}, (header, seen)
+        assert counts == {"GET": GETS}, (header, seen)
         assert response["ContentLength"] == len(expected)
     assert decrypts(stack) == 0
 
@@ -110,9 +108,9 @@ def test_the_index_and_the_chunks_are_requested_before_any_answer_is_read(
 ) -> None:
     client = EncryptionClient(KmsKeyring(kms_key_id), s3_client=counted_s3)
     put(client, bucket, key_name)
-    with held_until_all_sent(counted_s3.meta.events, gets(header)) as passed:
+    with held_until_all_sent(counted_s3.meta.events, GETS) as passed:
         data = client.get_object(Bucket=bucket, Key=key_name, Range=header)["Body"].read()
-    assert data == RANGES[header] and passed == [gets(header)]
+    assert data == RANGES[header] and passed == [GETS]
 
 
 def test_the_async_client_requests_them_together_too(
@@ -127,7 +125,7 @@ def test_the_async_client_requests_them_together_too(
             await (await client.get_object(Bucket=bucket, Key=key_name, Range="bytes=0-0"))[
                 "Body"
             ].read()
-            barrier = asyncio.Barrier(3)
+            barrier = asyncio.Barrier(2)
             counts: Counter[str] = Counter()
 
             async def hold(**_: Any) -> None:
@@ -146,7 +144,7 @@ def test_the_async_client_requests_them_together_too(
 
     reset(stack)
     data, counts = asyncio.run(main())
-    assert data == BODY[-65536:] and counts == {"GetObject": 3}
+    assert data == BODY[-65536:] and counts == {"GetObject": 2}
     assert decrypts(stack) == 1  # the first read's
 
 
@@ -181,20 +179,29 @@ def test_a_range_without_an_index_uses_the_prefetched_chunks(
     counts, seen = sent(counted_s3.meta.events)
     for header, expected in RANGES.items():
         counts.clear()
-        with held_until_all_sent(counted_s3.meta.events, gets(header)):
+        with held_until_all_sent(counted_s3.meta.events, GETS):
             data = client.get_object(Bucket=bucket, Key=key_name, Range=header)["Body"].read()
         assert data == expected, header
-        assert counts == {"GET": gets(header)}, (header, seen)  # only the object's is used
+        assert counts == {"GET": GETS}, (header, seen)  # only the object's is used
 
 
+@pytest.mark.parametrize(("header", "window"), [("bytes=1-", 1), ("bytes=-65536", 2)])
 def test_entries_a_prefetch_did_not_hold_are_fetched_pinned_to_the_index(
-    monkeypatch: pytest.MonkeyPatch, counted_s3: Any, bucket: str, kms_key_id: str, key_name: str
+    monkeypatch: pytest.MonkeyPatch,
+    counted_s3: Any,
+    bucket: str,
+    kms_key_id: str,
+    key_name: str,
+    header: str,
+    window: int,
 ) -> None:
-    monkeypatch.setattr(prefetch, "ENTRY_WINDOW", 1)  # a read to the end: one entry
+    # as for an object of more than 1 GiB: the entries read with the header fall short
+    monkeypatch.setattr(prefetch, "ENTRY_WINDOW", window)
     client = EncryptionClient(KmsKeyring(kms_key_id), s3_client=counted_s3)
     put(client, bucket, key_name)
     counts, seen = sent(counted_s3.meta.events)
-    data = client.get_object(Bucket=bucket, Key=key_name, Range="bytes=1-")["Body"].read()
-    assert data == BODY[1:]
-    assert counts == {"GET": 3}, seen  # the third: all five entries, with IfMatch
-    assert any("s3cse-index b'bytes=72-151'" in request for request in seen), seen
+    data = client.get_object(Bucket=bucket, Key=key_name, Range=header)["Body"].read()
+    assert data == RANGES[header]
+    assert counts == {"GET": 3}, seen  # the third: the entries needed, with IfMatch
+    needed = "bytes=72-151" if header == "bytes=1-" else "bytes=120-151"  # chunks 0-4, 3-4
+    assert any(f"s3cse-index b'{needed}'" in request for request in seen), seen

@@ -4,7 +4,9 @@ The index header, the index entries and the object's chunks are requested at onc
 the Range alone: before the header verifies nothing tells the object's size, so each
 request asks for what covers the range whatever that size (``Prefetch``). Entries in the
 index's first window (those of the object's first GiB) are read with the header, in one
-request: a range there costs two GETs, any other three. Once the
+request, and so is a suffix's when the whole index is that small: such a range costs two
+GETs, any other three, or, for a suffix of an object over 1 GiB, a second round trip
+for its entries. Once the
 header MAC verifies against the object's metadata (which the object's own GET carries)
 and the sizes agree, the exact plan is made (``reads.plan_indexed_range``) and taken out
 of what arrived (``Window``, ``entries_window``); what arrived is checked to hold it,
@@ -51,12 +53,10 @@ def prefetch(requested: ByteRange) -> Prefetch | None:
         n = requested.suffix
         if n <= 0:
             return None
-        # the last n plaintext bytes and the tag, from the chunk boundary before them
-        chunks = (n - 1) // CHUNK + 2
-        return Prefetch(
-            f"bytes=-{n + BLOCK + CHUNK - 1}",
-            entries_range=f"bytes=-{integrity.TRAILER_SIZE + chunks * MAC}",
-        )
+        # the last n plaintext bytes and the tag, from the chunk boundary before them;
+        # the whole index of an object of up to 1 GiB (more: its last entries on their own)
+        whole_index = integrity.HEADER_SIZE + ENTRY_WINDOW * MAC + integrity.TRAILER_SIZE
+        return Prefetch(f"bytes=-{n + BLOCK + CHUNK - 1}", whole_index)
     assert requested.first is not None
     first_chunk = requested.first // CHUNK
     object_start = first_chunk * CHUNK
