@@ -230,21 +230,7 @@ async def get_verified_range(
     if ahead is None:
         return (*await sequential_verified_range(session, read), None)
     sse_c = requests.sse_c_args(kwargs)
-    found, (entries, response) = await async_both(
-        lambda: attempt(lambda: session.index_header(bucket, key, sse_c, ahead.header_span)),
-        lambda: async_both(
-            lambda: prefetch_entries(session, read, ahead),
-            lambda: attempt(
-                lambda: session.call(
-                    "get_object",
-                    bucket,
-                    key,
-                    "ranged download",
-                    **{**kwargs, "Range": ahead.object_range},
-                )
-            ),
-        ),
-    )
+    found, entries, response = await prefetch_all(session, read, ahead)
     opened = [a["Body"] for a in (entries, response) if isinstance(a, dict)]
     try:
         if isinstance(found, S3CSEError):
@@ -308,24 +294,47 @@ async def attempt(fetch: Callable[[], Any]) -> Any:
         return exc
 
 
-async def prefetch_entries(
+async def prefetch_all(
     session: AsyncSession, read: RangeRead, ahead: prefetch.Prefetch
-) -> dict[str, Any] | S3CSEError | None:
-    """The index's answer for the entries a prefetch asks for on their own, if any."""
-    if ahead.entries_range is None:
-        return None
-    entries_range = ahead.entries_range
-    answer: dict[str, Any] | S3CSEError = await attempt(
-        lambda: session.call(
-            "get_object",
-            read.bucket,
-            read.key + integrity.SUFFIX,
-            "integrity index read",
-            Range=entries_range,
-            **requests.sse_c_args(read.kwargs),
+) -> tuple[Any, Any, Any]:
+    """The prefetch's requests, all sent before any answer is read: the start of the
+    index, its entries when they need a request of their own (else None), the object's
+    chunks. Each is its answer or the ``S3CSEError`` it met."""
+    sse_c = requests.sse_c_args(read.kwargs)
+
+    async def index_start() -> Any:
+        return await attempt(
+            lambda: session.index_header(read.bucket, read.key, sse_c, ahead.header_span)
         )
-    )
-    return answer
+
+    async def chunks() -> Any:
+        return await attempt(
+            lambda: session.call(
+                "get_object",
+                read.bucket,
+                read.key,
+                "ranged download",
+                **{**read.kwargs, "Range": ahead.object_range},
+            )
+        )
+
+    async def entries() -> Any:
+        return await attempt(
+            lambda: session.call(
+                "get_object",
+                read.bucket,
+                read.key + integrity.SUFFIX,
+                "integrity index read",
+                Range=ahead.entries_range,
+                **sse_c,
+            )
+        )
+
+    if ahead.entries_range is None:
+        found, response = await async_both(index_start, chunks)
+        return found, None, response
+    found, (listed, response) = await async_both(index_start, lambda: async_both(entries, chunks))
+    return found, listed, response
 
 
 async def entries_of(

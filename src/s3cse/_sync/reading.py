@@ -221,21 +221,7 @@ def get_verified_range(
     if ahead is None:
         return (*sequential_verified_range(session, read), None)
     sse_c = requests.sse_c_args(kwargs)
-    found, (entries, response) = both(
-        lambda: attempt(lambda: session.index_header(bucket, key, sse_c, ahead.header_span)),
-        lambda: both(
-            lambda: prefetch_entries(session, read, ahead),
-            lambda: attempt(
-                lambda: session.call(
-                    "get_object",
-                    bucket,
-                    key,
-                    "ranged download",
-                    **{**kwargs, "Range": ahead.object_range},
-                )
-            ),
-        ),
-    )
+    found, entries, response = prefetch_all(session, read, ahead)
     opened = [a["Body"] for a in (entries, response) if isinstance(a, dict)]
     try:
         if isinstance(found, S3CSEError):
@@ -299,24 +285,47 @@ def attempt(fetch: Callable[[], Any]) -> Any:
         return exc
 
 
-def prefetch_entries(
+def prefetch_all(
     session: Session, read: RangeRead, ahead: prefetch.Prefetch
-) -> dict[str, Any] | S3CSEError | None:
-    """The index's answer for the entries a prefetch asks for on their own, if any."""
-    if ahead.entries_range is None:
-        return None
-    entries_range = ahead.entries_range
-    answer: dict[str, Any] | S3CSEError = attempt(
-        lambda: session.call(
-            "get_object",
-            read.bucket,
-            read.key + integrity.SUFFIX,
-            "integrity index read",
-            Range=entries_range,
-            **requests.sse_c_args(read.kwargs),
+) -> tuple[Any, Any, Any]:
+    """The prefetch's requests, all sent before any answer is read: the start of the
+    index, its entries when they need a request of their own (else None), the object's
+    chunks. Each is its answer or the ``S3CSEError`` it met."""
+    sse_c = requests.sse_c_args(read.kwargs)
+
+    def index_start() -> Any:
+        return attempt(
+            lambda: session.index_header(read.bucket, read.key, sse_c, ahead.header_span)
         )
-    )
-    return answer
+
+    def chunks() -> Any:
+        return attempt(
+            lambda: session.call(
+                "get_object",
+                read.bucket,
+                read.key,
+                "ranged download",
+                **{**read.kwargs, "Range": ahead.object_range},
+            )
+        )
+
+    def entries() -> Any:
+        return attempt(
+            lambda: session.call(
+                "get_object",
+                read.bucket,
+                read.key + integrity.SUFFIX,
+                "integrity index read",
+                Range=ahead.entries_range,
+                **sse_c,
+            )
+        )
+
+    if ahead.entries_range is None:
+        found, response = both(index_start, chunks)
+        return found, None, response
+    found, (listed, response) = both(index_start, lambda: both(entries, chunks))
+    return found, listed, response
 
 
 def entries_of(
