@@ -2,8 +2,9 @@
 
 One process, one local stack, the readers side by side in rotating order each round;
 latency is the median of each round's reads, then the median of the rounds, and each
-reader's ratio to plain boto3. S3 requests are counted as each client sends them; KMS
-calls at the KMS gate. Readers:
+reader's ratio to plain boto3; client CPU is this process's (the servers run in their
+own). S3 requests are counted as each client sends them; KMS calls at the KMS gate.
+Readers:
 
 - ``plain``: boto3 ``get_object(Range=...)`` of an unencrypted copy;
 - ``s3cse-unauthenticated``: an object without an integrity index, read with
@@ -122,17 +123,20 @@ def run(stack: local.LocalStack, tmp: Path, args: argparse.Namespace, header: st
     names = list(readers)
     medians: dict[str, list[float]] = {n: [] for n in names}
     kms: Counter[str] = Counter()
+    cpu: Counter[str] = Counter()
     for r in range(args.rounds):
         order = names[r % len(names) :] + names[: r % len(names)]
         for name in order:
             read, _ = readers[name]
             gate(stack, RESET_PATH, "POST")
             times = []
+            cpu_start = time.process_time()
             for _ in range(args.reads):
                 start = time.perf_counter()
                 data = read()
                 times.append(time.perf_counter() - start)
                 assert data == tail
+            cpu[name] += time.process_time() - cpu_start
             medians[name].append(statistics.median(times))
             kms[name] += gate(stack, STATS_PATH)["total"]
     total_reads = args.rounds * args.reads
@@ -142,14 +146,18 @@ def run(stack: local.LocalStack, tmp: Path, args: argparse.Namespace, header: st
         f"x {args.reads} reads; s3cse from {EncryptionClient.__module__.split('.')[0]} at "
         f"{sys.modules['s3cse'].__file__}"
     )
-    print("| reader | median ms | x plain | S3 requests per read | KMS calls per read |")
-    print("|---|---|---|---|---|")
+    print(
+        "| reader | median ms | x plain | client CPU ms per read | S3 requests per read "
+        "| KMS calls per read |"
+    )
+    print("|---|---|---|---|---|---|")
     for name in names:
         latency = statistics.median(medians[name])
         counts = readers[name][1]
         per_read = ", ".join(f"{m} {c / total_reads:g}" for m, c in sorted(counts.items()))
         print(
-            f"| {name} | {latency * 1000:.2f} | {latency / base:.2f}x | {per_read} | "
+            f"| {name} | {latency * 1000:.2f} | {latency / base:.2f}x | "
+            f"{cpu[name] * 1000 / total_reads:.2f} | {per_read} | "
             f"{kms[name] / total_reads:g} |"
         )
     return 0
