@@ -303,7 +303,8 @@ def test_caching_materials_manager_serves_async_callers(
     cache = CachingMaterialsManager(keyring, max_objects=100)
 
     async def scenario() -> None:
-        async with AsyncEncryptionClient.create(materials=cache) as client:
+        # the client's own data-key cache off, so that every read reaches the manager
+        async with AsyncEncryptionClient.create(materials=cache, decrypt_cache_seconds=0) as client:
             await client.put_object(Bucket=bucket, Key=f"{key_name}/0", Body=b"0")
             await asyncio.gather(
                 *(

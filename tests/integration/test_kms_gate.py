@@ -27,7 +27,8 @@ def gate(stack: local.LocalStack, method: str, path: str) -> dict[str, Any]:
 def test_counts_kms_calls_of_a_put_and_get_and_resets(
     stack: local.LocalStack, s3: Any, bucket: str, kms_key_id: str, key_name: str
 ) -> None:
-    client = EncryptionClient(KmsKeyring(kms_key_id), s3_client=s3)
+    # without the client's data-key cache, so that each read is a Decrypt to count
+    client = EncryptionClient(KmsKeyring(kms_key_id), s3_client=s3, decrypt_cache_seconds=0)
     assert gate(stack, "POST", RESET_PATH) == {"requests": {}, "total": 0}
 
     client.put_object(Bucket=bucket, Key=key_name, Body=b"counted")

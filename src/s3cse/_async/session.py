@@ -29,6 +29,7 @@ from ..io.botocore import (
     translate_s3_error,
 )
 from ..io.s3api import AsyncS3Client
+from ..keyrings.key_cache import AsyncKeyCache
 from .bodies import AsyncGuardedBody
 from .streams import read_all, read_full
 
@@ -42,6 +43,8 @@ class AsyncSession:
         self, s3: AsyncS3Client, materials: MaterialsManager, config: CryptoConfig
     ) -> None:
         self.s3, self.materials, self.config = s3, materials, config
+        self.keys = AsyncKeyCache(config.decrypt_cache_seconds, config.decrypt_cache_entries)
+        """Data keys unwrapped lately (``keyrings.key_cache``): this client's alone."""
 
     # ------------------------------------------------------------------ S3
 
@@ -77,9 +80,11 @@ class AsyncSession:
         return await self.materials.aencryption_materials(request)
 
     async def unwrap(self, md: ContentMetadata, context: Mapping[str, str] | None) -> ContentKey:
-        """Policy checks, data key unwrap, commitment check: the object's content key."""
+        """Policy checks, data key unwrap (or the key unwrapped lately for the same
+        request), commitment check: the object's content key."""
         request = envelope.decryption_request(md, self.config, context)
-        return envelope.unseal(md, await self.materials.adecrypt_data_key(request))
+        data_key = await self.keys.fetch(request, lambda: self.materials.adecrypt_data_key(request))
+        return envelope.unseal(md, data_key)
 
     async def decryptor(
         self, md: ContentMetadata, context: Mapping[str, str] | None

@@ -8,15 +8,16 @@ from __future__ import annotations
 
 import tempfile
 from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from typing import IO, Any
 
-from ..core import envelope, integrity, ranges, reads, requests
+from ..core import envelope, integrity, prefetch, ranges, reads, requests
 from ..core.ciphers import content_decryptor
 from ..core.pumps import Decryptor
 from ..errors import S3CSEError
 from ..io.backends import Sink, both, sink_write
 from .session import Session
-from .streams import DecryptedBody, decrypt_to
+from .streams import DecryptedBody, decrypt_to, read_full
 
 
 def get_object(
@@ -146,23 +147,20 @@ def get_range(
     decrypted with CTR (GCM) or from the previous block (CBC), unauthenticated: see
     ``ranges``."""
     requested = ranges.ByteRange.parse(header)
-    verified, stale_index = get_verified_range(
-        session, bucket, key, requested, header, context, suffix, kwargs
-    )
+    read = RangeRead(bucket, key, requested, header, context, suffix, kwargs)
+    verified, stale_index, prefetched = get_verified_range(session, read)
     if verified is not None:
         return verified
-    response = session.call(
-        "get_object",
-        bucket,
-        key,
-        "ranged download",
-        Range=requested.ciphertext_request(authenticated=False),
-        **kwargs,
-    )
+    response = prefetched or unindexed_get(session, read)
     stream = response["Body"]
     try:
         md = session.content_metadata(bucket, key, response.get("Metadata", {}), suffix, kwargs)
         reads.check_unindexed_range(md, session.config, stale_index)
+        if prefetched is not None and not md.suite.authenticated:
+            # fetched for an index, by chunks: CBC needs the block before the range
+            stream.close()
+            response = unindexed_get(session, read)
+            stream = response["Body"]
         content_key = session.unwrap(md, context)
         tail_range = reads.cbc_tail_range(md, reads.content_range(response)[2])
         tail = None
@@ -176,37 +174,215 @@ def get_range(
     return requests.ranged_response(response, body, plan.first, plan.last, plan.plaintext_size)
 
 
+def unindexed_get(session: Session, read: RangeRead) -> dict[str, Any]:
+    """The ciphertext of a range read without an index: its enclosing cipher blocks."""
+    return session.call(
+        "get_object",
+        read.bucket,
+        read.key,
+        "ranged download",
+        Range=read.requested.ciphertext_request(authenticated=False),
+        **read.kwargs,
+    )
+
+
+@dataclass(frozen=True)
+class RangeRead:
+    """What a ranged get_object asked for."""
+
+    bucket: str
+    key: str
+    requested: ranges.ByteRange
+    header: str
+    """The Range as given (messages quote it)."""
+    context: Mapping[str, str] | None
+    suffix: str | None
+    """The instruction file's suffix."""
+    kwargs: dict[str, Any]
+
+
 def get_verified_range(
+    session: Session, read: RangeRead
+) -> tuple[dict[str, Any] | None, bool, dict[str, Any] | None]:
+    """An authenticated range through the object's integrity index; None if it has
+    none, or only one of an earlier version of the object (then True: stale), with
+    the object's answer to the prefetch if it came (it holds the range: an unindexed
+    read may use it).
+
+    One round trip (``core.prefetch``): the index header, the index entries and the
+    object's chunks are requested at once. The header is checked against the object's
+    metadata and size, which come with its chunks, before anything the index says is
+    used; then the entries and chunks the verified plan needs are taken from what
+    arrived (or, if it does not hold them, fetched pinned by ETag), and each chunk is
+    released only once its entry verifies.
+    """
+    bucket, key, kwargs = read.bucket, read.key, read.kwargs
+    ahead = prefetch.prefetch(read.requested)
+    if ahead is None:
+        return (*sequential_verified_range(session, read), None)
+    sse_c = requests.sse_c_args(kwargs)
+    found, entries, response = prefetch_all(session, read, ahead)
+    opened = [a["Body"] for a in (entries, response) if isinstance(a, dict)]
+    try:
+        if isinstance(found, S3CSEError):
+            raise found
+        if found is None:
+            return None, False, handed(response, opened)
+        if isinstance(response, S3CSEError):  # its own errors, in their own order
+            return (*sequential_verified_range(session, read), None)
+        md = session.content_metadata(
+            bucket, key, response.get("Metadata", {}), read.suffix, kwargs
+        )
+        found, stale = reads.usable_index(found, md)
+        if found is None:
+            return None, stale, handed(response, opened)
+        envelope.check_read_policy(md, session.config)
+        content_key = session.unwrap(md, read.context)
+        stored_size = reads.content_range(response)[2]
+        index_key = reads.open_index(md, content_key, found, stored_size)
+        plan = reads.plan_indexed_range(read.requested, read.header, stored_size)
+        macs = entries_of(session, bucket, key, plan, found, entries, sse_c)
+        span = prefetch.object_span(plan)
+        if not prefetch.holds(reads.content_range(response), span, stored_size):
+            response = session.call(
+                "get_object",
+                bucket,
+                key,
+                "ranged download",
+                **{**kwargs, "Range": plan.object_range, "IfMatch": response["ETag"]},
+            )
+            opened.append(response["Body"])
+        verifier = prefetch.Window(
+            reads.verified_range(plan, index_key, content_key, macs, response),
+            reads.content_range(response)[0],
+            span,
+        )
+        body = DecryptedBody.streaming(
+            response["Body"], verifier, plan.last - plan.first + 1, (bucket, key)
+        )
+        opened.remove(response["Body"])
+    finally:
+        for stream in opened:
+            stream.close()
+    verified = requests.ranged_response(response, body, plan.first, plan.last, plan.plaintext_size)
+    return verified, False, None
+
+
+def handed(response: Any, opened: list[Any]) -> dict[str, Any] | None:
+    """``response`` taken out of the streams to close, when it is an answer."""
+    if not isinstance(response, dict):
+        return None
+    opened.remove(response["Body"])
+    return response
+
+
+def attempt(fetch: Callable[[], Any]) -> Any:
+    """``fetch()``'s answer, or the ``S3CSEError`` it raised: requests sent together
+    are all awaited, so that none is left unclosed when another fails."""
+    try:
+        return fetch()
+    except S3CSEError as exc:
+        return exc
+
+
+def prefetch_all(
+    session: Session, read: RangeRead, ahead: prefetch.Prefetch
+) -> tuple[Any, Any, Any]:
+    """The prefetch's requests, all sent before any answer is read: the start of the
+    index, its entries when they need a request of their own (else None), the object's
+    chunks. Each is its answer or the ``S3CSEError`` it met."""
+    sse_c = requests.sse_c_args(read.kwargs)
+
+    def index_start() -> Any:
+        return attempt(
+            lambda: session.index_header(read.bucket, read.key, sse_c, ahead.header_span)
+        )
+
+    def chunks() -> Any:
+        return attempt(
+            lambda: session.call(
+                "get_object",
+                read.bucket,
+                read.key,
+                "ranged download",
+                **{**read.kwargs, "Range": ahead.object_range},
+            )
+        )
+
+    def entries() -> Any:
+        return attempt(
+            lambda: session.call(
+                "get_object",
+                read.bucket,
+                read.key + integrity.SUFFIX,
+                "integrity index read",
+                Range=ahead.entries_range,
+                **sse_c,
+            )
+        )
+
+    if ahead.entries_range is None:
+        found, response = both(index_start, chunks)
+        return found, None, response
+    found, (listed, response) = both(index_start, lambda: both(entries, chunks))
+    return found, listed, response
+
+
+def entries_of(
     session: Session,
     bucket: str,
     key: str,
-    requested: ranges.ByteRange,
-    header: str,
-    context: Mapping[str, str] | None,
-    suffix: str | None,
-    kwargs: dict[str, Any],
-) -> tuple[dict[str, Any] | None, bool]:
-    """An authenticated range through the object's integrity index; None if it has
-    none, or only one of an earlier version of the object (then True: stale).
+    plan: reads.IndexedRange,
+    found: integrity.SidecarHeader,
+    prefetched: dict[str, Any] | S3CSEError | None,
+    sse_c: Mapping[str, Any],
+) -> bytes:
+    """The index entries of a verified plan: read with its header, or from the
+    prefetched answer when it is of the sidecar whose header verified and holds them
+    (read no further than they end), else fetched pinned to that sidecar."""
+    span = prefetch.entries_span(plan)
+    if len(found.data) > span[1]:
+        return found.data[span[0] : span[1] + 1]
+    if (
+        isinstance(prefetched, dict)
+        and prefetched.get("ETag") == found.etag
+        and prefetch.holds(reads.content_range(prefetched), span, found.sidecar_size)
+    ):
+        start = reads.content_range(prefetched)[0]
+        data = read_full(prefetched["Body"], span[1] + 1 - start)
+        return data[span[0] - start :]
+    return session.read_body(
+        bucket,
+        key + integrity.SUFFIX,
+        "integrity index read",
+        Range=plan.entries_range,
+        IfMatch=found.etag,
+        **sse_c,
+    )
 
-    The index header, then the object's HEAD (its metadata and size), are checked
-    before anything the index says is used; then the touched chunks and their index
-    entries are fetched side by side, both pinned by ETag to what was checked.
-    """
+
+def sequential_verified_range(
+    session: Session, read: RangeRead
+) -> tuple[dict[str, Any] | None, bool]:
+    """``get_verified_range`` in two round trips, for what a prefetch cannot plan or
+    did not get: the index header, then the object's HEAD (its metadata and size), are
+    checked before anything the index says is used; then the touched chunks and their
+    index entries are fetched side by side, both pinned by ETag to what was checked."""
+    bucket, key, kwargs = read.bucket, read.key, read.kwargs
     sse_c = requests.sse_c_args(kwargs)
     found = session.index_header(bucket, key, sse_c)
     if found is None:
         return None, False
     head = session.call("head_object", bucket, key, "head", **kwargs)
-    md = session.content_metadata(bucket, key, head.get("Metadata", {}), suffix, kwargs)
+    md = session.content_metadata(bucket, key, head.get("Metadata", {}), read.suffix, kwargs)
     found, stale = reads.usable_index(found, md)
     if found is None:
         return None, stale
     envelope.check_read_policy(md, session.config)
-    content_key = session.unwrap(md, context)
+    content_key = session.unwrap(md, read.context)
     stored_size = int(head["ContentLength"])
     index_key = reads.open_index(md, content_key, found, stored_size)
-    plan = reads.plan_indexed_range(requested, header, stored_size)
+    plan = reads.plan_indexed_range(read.requested, read.header, stored_size)
     index_etag = found.etag
     entries, response = both(
         lambda: session.read_body(

@@ -30,6 +30,7 @@ from ..io.botocore import (
     translate_s3_error,
 )
 from ..io.s3api import S3Client
+from ..keyrings.key_cache import KeyCache
 from .bodies import GuardedBody
 from .streams import read_all, read_full
 
@@ -41,6 +42,8 @@ class Session:
 
     def __init__(self, s3: S3Client, materials: MaterialsManager, config: CryptoConfig) -> None:
         self.s3, self.materials, self.config = s3, materials, config
+        self.keys = KeyCache(config.decrypt_cache_seconds, config.decrypt_cache_entries)
+        """Data keys unwrapped lately (``keyrings.key_cache``): this client's alone."""
 
     # ------------------------------------------------------------------ S3
 
@@ -74,9 +77,11 @@ class Session:
         return self.materials.encryption_materials(request)
 
     def unwrap(self, md: ContentMetadata, context: Mapping[str, str] | None) -> ContentKey:
-        """Policy checks, data key unwrap, commitment check: the object's content key."""
+        """Policy checks, data key unwrap (or the key unwrapped lately for the same
+        request), commitment check: the object's content key."""
         request = envelope.decryption_request(md, self.config, context)
-        return envelope.unseal(md, self.materials.decrypt_data_key(request))
+        data_key = self.keys.fetch(request, lambda: self.materials.decrypt_data_key(request))
+        return envelope.unseal(md, data_key)
 
     def decryptor(self, md: ContentMetadata, context: Mapping[str, str] | None) -> ContentDecryptor:
         return content_decryptor(self.unwrap(md, context))

@@ -10,6 +10,8 @@ from .metadata import DEFAULT_INSTRUCTION_SUFFIX
 from .suites import AlgorithmSuite, CommitmentPolicy, FormatVersion, write_suite
 
 DEFAULT_SPOOL_THRESHOLD = 8 * 1024 * 1024
+DEFAULT_DECRYPT_CACHE_SECONDS = 60.0
+"""Within KMS's own eventual consistency for grants (up to five minutes)."""
 
 
 class CryptoOptions(TypedDict, total=False):
@@ -39,6 +41,11 @@ class CryptoOptions(TypedDict, total=False):
     """Bytes of plaintext held in memory while awaiting authentication."""
     spool_dir: str | None
     """Where larger plaintext waits (an unnamed temporary file)."""
+    decrypt_cache_seconds: float
+    """How long an unwrapped data key is reused for reads of the objects it unwraps
+    (default 60; 0: every read unwraps, e.g. calls KMS Decrypt)."""
+    decrypt_cache_entries: int
+    """How many unwrapped data keys the client keeps at most (default 1000)."""
 
 
 @dataclass(frozen=True)
@@ -72,6 +79,14 @@ class CryptoConfig:
     spool_threshold: int = DEFAULT_SPOOL_THRESHOLD
     """Plaintext held in memory while it awaits authentication; more goes to a temp file."""
     spool_dir: str | None = None
+    decrypt_cache_seconds: float = DEFAULT_DECRYPT_CACHE_SECONDS
+    """Reads reuse an unwrapped data key for this long after its unwrap: an object read
+    again (ranges, a file opened twice) costs no further KMS Decrypt or RSA decryption.
+    The trade-off (docs/threat-model.md): the key stays in memory that long, a KMS key
+    disabled or a grant revoked stops these reads only once it has passed, CloudTrail
+    logs fewer Decrypts. 0 turns the cache off."""
+    decrypt_cache_entries: int = 1000
+    """At most this many unwrapped data keys are kept (the least recently used go)."""
 
     def __post_init__(self) -> None:
         fmt = self.format
@@ -109,6 +124,10 @@ class CryptoConfig:
             )
         if self.spool_threshold < 0:
             raise ConfigurationError("spool_threshold must be >= 0")
+        if not self.decrypt_cache_seconds >= 0 or self.decrypt_cache_entries < 0:
+            raise ConfigurationError(
+                "decrypt_cache_seconds and decrypt_cache_entries must be >= 0 (0: no cache)"
+            )
 
     @property
     def policy(self) -> CommitmentPolicy:

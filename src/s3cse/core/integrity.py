@@ -15,12 +15,14 @@ index cannot be moved to another object. Each entry is HMAC-SHA256(binding | chu
 number | chunk) truncated to 16 bytes; the header MAC fixes the object's size (no
 truncation or extension) and the trailer fixes the whole index.
 
-A ranged read trusts nothing of the sidecar before the header MAC verifies: it fetches
-the 72-byte header, checks its MAC, then checks the object's stored size and the
-sidecar's length against the size the header vouches for, and only then plans which
-entries and chunks to fetch. Memory and traffic are thus bounded by the range asked
-for, never by what a forged sidecar claims: the entries of a range are 1/16384 of its
-size, at most 4 MiB for the largest object GCM allows under one key (64 GiB).
+A ranged read trusts nothing of the sidecar before the header MAC verifies: it checks
+the 72-byte header's MAC, then the object's stored size and the sidecar's length against
+the size the header vouches for, and only then plans which entries and chunks it uses.
+(It requests the header, entries and chunks at once, from the Range alone, and takes
+the plan's out of what arrived: ``prefetch``.) Memory and traffic are thus bounded by
+the range asked for, never by what a forged sidecar claims: the entries of a range are
+1/16384 of its size, at most 4 MiB for the largest object GCM allows under one key
+(64 GiB).
 
 A ranged read never reads the trailer, which would mean reading the whole index. It
 does not need to: the header MAC fixes the size, hence every chunk's position and length

@@ -29,6 +29,7 @@ from ..core.materials import (
     MaterialsManager,
 )
 from ..errors import ConfigurationError
+from .key_cache import request_key
 
 T = TypeVar("T")
 
@@ -156,15 +157,7 @@ class CachingMaterialsManager(MaterialsManager):
         return self.max_bytes is None or entry.bytes + (length or 0) <= self.max_bytes
 
     def _decrypt_lookup(self, request: DecryptionRequest) -> tuple[bytes | None, _Miss[bytes]]:
-        md = request.metadata
-        key = (
-            md.wrap_alg,
-            md.encrypted_data_key,
-            md.suite.id,
-            tuple(sorted(md.context.items())),
-            tuple(sorted(request.encryption_context.items())),
-            request.legacy,
-        )
+        key = request_key(request)
         now = self._clock()
         with self._lock:
             cached = self._decrypt.get(key)
