@@ -94,6 +94,7 @@ class S3CSEFileSystem(s3fs.S3FileSystem):  # type: ignore[misc]
         unauthenticated_ranges: bool = False,
         exact_sizes: bool = False,
         reencrypt_on_copy: bool = False,
+        decrypt_cache_seconds: float = CryptoConfig.decrypt_cache_seconds,
         **kwargs: Any,
     ) -> None:
         self._materials = MaterialsCache()
@@ -110,6 +111,7 @@ class S3CSEFileSystem(s3fs.S3FileSystem):  # type: ignore[misc]
             instruction_file=instruction_file,
             integrity_index=integrity_index,
             unauthenticated_ranges=unauthenticated_ranges,
+            decrypt_cache_seconds=decrypt_cache_seconds,
         )
         self._key_options = KeyOptions(
             kms_key_id, aes_key_file, aes_key, rsa_key_file, dict(matdesc or {})
