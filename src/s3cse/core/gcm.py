@@ -147,7 +147,7 @@ class CtrStream:
         if skip:
             self._ctx.update(b"\x00" * skip)
 
-    def update(self, data: bytes) -> bytes:
+    def update(self, data: bytes | memoryview) -> bytes:
         return self._ctx.update(data)
 
 
@@ -159,7 +159,7 @@ class PartHasher:
         self._ctx = Cipher(algorithms.AES(layout.content_key.key), modes.GCM(_PROBE_IV)).encryptor()
         self.length = 0
 
-    def update(self, ciphertext: bytes) -> None:
+    def update(self, ciphertext: bytes | memoryview) -> None:
         self._ctx.authenticate_additional_data(ciphertext)
         self.length += len(ciphertext)
 
@@ -179,7 +179,7 @@ class PartEncryptor:
         self._ctr = layout.ctr(byte_offset)
         self._hasher = layout.hasher()
 
-    def update(self, plaintext: bytes) -> bytes:
+    def update(self, plaintext: bytes | memoryview) -> bytes:
         ciphertext = self._ctr.update(plaintext)
         self._hasher.update(ciphertext)
         return ciphertext

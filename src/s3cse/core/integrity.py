@@ -223,7 +223,7 @@ class ChunkMacer:
         self._pending = bytearray()
         self.macs: list[bytes] = []
 
-    def update(self, ciphertext: bytes) -> None:
+    def update(self, ciphertext: bytes | memoryview) -> None:
         self._pending += ciphertext
         while len(self._pending) >= CHUNK_SIZE:
             self.macs.append(self._key.chunk_mac(self._next, bytes(self._pending[:CHUNK_SIZE])))
