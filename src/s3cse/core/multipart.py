@@ -25,11 +25,10 @@ Callback = Callable[[int], None]
 
 
 BODY_STEP = 64 * 1024
-"""How much of a part is read, encrypted or handed to botocore (or fetched and
-decrypted) at a time. Blocks
-this small are reused by the allocator; larger ones, freed on many threads, stay in
-their heaps and memory grows with the parts in flight. A stopped transfer notices
-within one step."""
+"""How much of a part is encrypted or handed to botocore (or fetched and decrypted) at a
+time. Blocks this small are reused by the allocator; larger ones, freed on many
+threads, stay in their heaps and memory grows with the parts in flight. A stopped
+transfer notices within one step."""
 
 
 @dataclass(frozen=True)
