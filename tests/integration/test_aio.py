@@ -171,10 +171,12 @@ def test_200_concurrent_puts_and_gets_in_one_loop_in_bounded_memory(
     peak = run(scenario())
     # 180 MiB go up and come back; the client holds a few MiB per request in flight,
     # bounded by aiobotocore's connection pool, the worker threads, max_concurrency parts
-    # per multipart upload and spool_threshold per authenticated read (measured: ~30 MiB).
+    # per multipart upload (each part encrypted once in its buffer, held while it is
+    # sent: 6 uploads here, up to 4 x 5 MiB each) and spool_threshold per authenticated
+    # read (measured: ~65 MiB).
     print(f"moved {total / MiB:.0f} MiB each way, peak traced memory {peak / MiB:.0f} MiB")
     assert total > 175 * MiB
-    assert peak < 64 * MiB, f"peak traced memory {peak / MiB:.0f} MiB"
+    assert peak < 112 * MiB, f"peak traced memory {peak / MiB:.0f} MiB"
     assert open_uploads(s3, bucket, key_name) == []
 
 

@@ -12,6 +12,8 @@ from s3cse.core.sidecars import (
     Kind,
     kind_of,
     listing_kinds,
+    names_listed,
+    names_query,
     needs_instruction_file,
     split_name,
     stale_after_write,
@@ -97,3 +99,18 @@ def test_which_owners_need_their_instruction_file() -> None:
     assert needs_instruction_file(ENCRYPTED)  # V3: the wrapped key is elsewhere
     assert not needs_instruction_file({**ENCRYPTED, "x-amz-3": "AAAA"})
     assert needs_instruction_file({"x-amz-key-v2": "AAAA", "x-amz-crypto-instr-file": ""})
+
+
+def test_one_listing_shows_which_sidecar_names_exist() -> None:
+    names = ["a/b.instruction", "a/b.s3cse-index"]
+    query = names_query(names)
+    assert query["Prefix"] == "a/b."
+    assert query["StartAfter"] < min(names) and min(names).startswith(query["StartAfter"])
+    listed = {"Contents": [{"Key": "a/b.instruction"}, {"Key": "a/b.other"}]}
+    assert names_listed(names, listed) == {"a/b.instruction"}
+    assert names_listed(names, {"KeyCount": 0}) == set()
+    # cut short before the last name: only a look at each name can tell
+    assert names_listed(names, {**listed, "IsTruncated": True}) is None
+    past = {"Contents": [{"Key": "a/b.s3cse-index"}, {"Key": "a/b.t"}], "IsTruncated": True}
+    assert names_listed(names, past) == {"a/b.s3cse-index"}
+    assert names_query(["x.instruction"])["Prefix"] == "x.instruction"

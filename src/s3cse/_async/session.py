@@ -114,10 +114,24 @@ class AsyncSession:
     async def sidecar_kinds(
         self, bucket: str, key: str, sse_c: Mapping[str, Any], action: str = "sidecar check"
     ) -> dict[str, sidecars.Kind]:
-        """What is under each of the object's sidecar names (``sidecars.Kind``)."""
+        """What is under each of the object's sidecar names (``sidecars.Kind``): one
+        listing tells which exist (most objects have none), a small GET each what an
+        existing one is. Without the listing (no permission) every name is looked at."""
         names = [key + s for s in sidecars.SUFFIXES]
-        found = await probe_sidecars(self.s3, bucket, names, sse_c, action)
-        return {suffix: found[key + suffix] for suffix in sidecars.SUFFIXES}
+        present = await self.names_present(bucket, names)
+        looked_at = names if present is None else [name for name in names if name in present]
+        found = await probe_sidecars(self.s3, bucket, looked_at, sse_c, action)
+        return {
+            suffix: found.get(key + suffix, sidecars.Kind.ABSENT) for suffix in sidecars.SUFFIXES
+        }
+
+    async def names_present(self, bucket: str, names: list[str]) -> set[str] | None:
+        """Which of ``names`` exist, from one listing; None when it cannot tell."""
+        try:
+            page = await self.s3.list_objects_v2(Bucket=bucket, **sidecars.names_query(names))
+        except s3_errors():
+            return None
+        return sidecars.names_listed(names, page)
 
     async def prepare_sidecars(self, bucket: str, key: str, plan: requests.PutPlan) -> list[str]:
         """Before a write: what is under the object's sidecar names. Refuses a write whose

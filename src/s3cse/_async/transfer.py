@@ -9,9 +9,11 @@ the same way backwards (``ranged``): ranged GETs decrypted in parallel into a pr
 file, the tag checked over the whole object before anything reaches the destination
 (``io.files``).
 
-Memory stays bounded: file parts are read and encrypted as botocore sends them
-(``io.parts``); only pipes are buffered, in ``max_concurrency + 1`` part buffers reused
-from part to part. Any failure stops the other parts and aborts the multipart upload.
+Each byte is encrypted once: a part is read into a buffer, encrypted there, and only
+then handed to botocore, which reads it several times (``io.parts``). Memory stays
+bounded: parts are held in at most ``max_concurrency`` (+1 for a pipe) buffers reused
+from part to part, fewer when parts are large (``core.multipart.parts_at_once``). Any
+failure stops the other parts and aborts the multipart upload.
 """
 
 from __future__ import annotations
@@ -31,7 +33,7 @@ from ..core.multipart import (
     SentPart,
     StreamCutter,
     TransferConfig,
-    buffer_reader,
+    parts_at_once,
     plan_parts,
     pop_put_options,
     upload_part_size,
@@ -52,6 +54,7 @@ from ..io.parts import (
     PartBody,
     PositionalReader,
     Upload,
+    file_part,
     parallel_download_applies,
     tagged_tail,
 )
@@ -205,38 +208,60 @@ class AsyncTransferManager:
         return body.sent(response["ETag"])
 
     async def _upload_known(self, upload: Upload, fileobj: IO[bytes], size: int) -> list[SentPart]:
-        plan = plan_parts(size, upload_part_size(size, self.config, upload.index_key is not None))
-        read_at = PositionalReader(fileobj).read_at
-        bodies = [PartBody(upload, read_at, offset, length) for offset, length in plan]
-        async with AsyncRunner(self.config.max_concurrency, upload.stopping) as runner:
+        """A file: each part read into a free buffer, encrypted there and sent."""
+        part_size = upload_part_size(size, self.config, upload.index_key is not None)
+        plan = plan_parts(size, part_size)
+        source = PositionalReader(fileobj)
+        buffers = PartBuffers(part_size)
+
+        async def send(number: int, offset: int, length: int) -> SentPart:
+            buffer = buffers.take()
+            try:
+                body = await async_run_blocking(file_part, upload, source, buffer, offset, length)
+                await async_run_blocking(body.encrypt)
+                return await self._send(upload, number, body)
+            finally:
+                buffers.give(buffer)
+
+        async with AsyncRunner(parts_at_once(self.config, part_size), upload.stopping) as runner:
             futures = [
-                runner.submit(self._send, upload, n, body)
-                for n, body in enumerate(bodies[:-1], start=1)
+                runner.submit(send, number, offset, length)
+                for number, (offset, length) in enumerate(plan[:-1], start=1)
             ]
             sent = await runner.gather(futures)
-            tail = await async_run_blocking(tagged_tail, upload, sent, bodies[-1])
-            sent.append(await self._send(upload, len(plan), tail))
+            offset, length = plan[-1]
+            tail = await async_run_blocking(
+                file_part, upload, source, buffers.take(), offset, length
+            )
+            sent.append(await self._send_tail(upload, sent, tail))
         return sent
+
+    async def _send_tail(self, upload: Upload, sent: list[SentPart], tail: PartBody) -> SentPart:
+        """The last part, once every other part's hash is known: its tag follows it."""
+        tail = await async_run_blocking(tagged_tail, upload, sent, tail)
+        return await self._send(upload, len(sent) + 1, tail)
 
     async def _upload_stream(
         self, upload: Upload, fileobj: AsyncPlainSource, first: bytes
     ) -> list[SentPart]:
-        """A pipe (or an async reader): at most max_concurrency + 1 parts of plaintext
-        are held at once, in buffers reused from part to part."""
+        """A pipe (or an async reader): at most ``parts_at_once`` + 1 parts are held at
+        once, in buffers reused from part to part."""
         part_size = upload_part_size(None, self.config, upload.index_key is not None)
         limit = self.session.config.write_suite.max_plaintext or 0
         cutter = StreamCutter(first, part_size, limit)
         buffers = PartBuffers(part_size)
-        slots = AsyncSemaphore(self.config.max_concurrency + 1)  # parts held
+        at_once = parts_at_once(self.config, part_size)
+        slots = AsyncSemaphore(at_once + 1)  # parts held
 
         async def send(number: int, body: PartBody, buffer: bytearray) -> SentPart:
             try:
+                await async_run_blocking(body.encrypt)
                 return await self._send(upload, number, body)
             finally:
                 buffers.give(buffer)
                 slots.release()
 
-        async with AsyncRunner(self.config.max_concurrency, upload.stopping) as runner:
+        async with AsyncRunner(at_once, upload.stopping) as runner:
             futures = []
             while True:
                 await slots.acquire()
@@ -245,13 +270,12 @@ class AsyncTransferManager:
                 cutter.begin(buffer)
                 await async_fill_part(cutter, fileobj)
                 offset, length, last = cutter.cut()
-                body = PartBody(upload, buffer_reader(buffer, offset), offset, length)
+                body = PartBody(upload, buffer, offset, length)
                 if last:
                     break
                 futures.append(runner.submit(send, cutter.parts, body, buffer))
             sent = await runner.gather(futures)
-            tail = await async_run_blocking(tagged_tail, upload, sent, body)
-            sent.append(await self._send(upload, cutter.parts, tail))
+            sent.append(await self._send_tail(upload, sent, body))
         return sent
 
     # ------------------------------------------------------------------ download

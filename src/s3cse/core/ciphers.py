@@ -128,7 +128,7 @@ class GcmEncryptor:
             self._ctx.authenticate_additional_data(content_key.aad)
         self.processed = 0
 
-    def update(self, data: bytes) -> bytes:
+    def update(self, data: bytes | bytearray | memoryview) -> bytes:
         self.processed += len(data)
         if self.processed > GCM_MAX_PLAINTEXT:
             raise ContentTooLargeError(

@@ -84,6 +84,7 @@ class GcmLayout:
         self._tag_mask = _int(masks[16:32])
         self._probe_mask = _int(masks[32:48])
         self._powers: dict[int, int] = {}
+        self._inverse: int | None = None
 
     def counter_block(self, block_index: int) -> bytes:
         """The CTR counter block of plaintext block ``block_index`` (0-based)."""
@@ -91,6 +92,26 @@ class GcmLayout:
         if block_index < 0 or block_index > (GCM_MAX_PLAINTEXT // BLOCK):
             raise ContentTooLargeError("offset beyond AES-GCM's limit for one key and IV")
         return self.content_key.iv + low.to_bytes(4, "big")
+
+    def part_iv(self, block_index: int) -> tuple[bytes, bytes]:
+        """A 16-byte IV under which AES-GCM encrypts from plaintext block ``block_index``
+        with this stream's own counters, and its pre-counter block ``J0'``.
+
+        A GCM IV that is not 12 bytes long is hashed: ``J0' = ((IV' H) xor L) H`` for a
+        one-block IV (``L``, its length block, is 128). That is linear, so the IV whose
+        ``J0'`` is the counter before the part's first one follows from ``H``'s inverse.
+        (``H`` is zero with probability 2^-128, and then has none.)
+        """
+        self.counter_block(block_index)  # within AES-GCM's limit
+        j0 = self.content_key.iv + ((1 + block_index) & _MASK32).to_bytes(4, "big")
+        if self._inverse is None:
+            self._inverse = gf_pow(self.h, (1 << 128) - 2)
+        iv = gf_mult(gf_mult(_int(j0), self._inverse) ^ (BLOCK * 8), self._inverse)
+        return iv.to_bytes(BLOCK, "big"), j0
+
+    def encrypt_block(self, block: bytes) -> bytes:
+        ecb = Cipher(algorithms.AES(self.content_key.key), modes.ECB()).encryptor()
+        return ecb.update(block)
 
     def ctr(self, byte_offset: int) -> CtrStream:
         """A keystream positioned at ``byte_offset`` of the plaintext (any offset)."""
@@ -147,7 +168,7 @@ class CtrStream:
         if skip:
             self._ctx.update(b"\x00" * skip)
 
-    def update(self, data: bytes) -> bytes:
+    def update(self, data: bytes | memoryview) -> bytes:
         return self._ctx.update(data)
 
 
@@ -159,7 +180,7 @@ class PartHasher:
         self._ctx = Cipher(algorithms.AES(layout.content_key.key), modes.GCM(_PROBE_IV)).encryptor()
         self.length = 0
 
-    def update(self, ciphertext: bytes) -> None:
+    def update(self, ciphertext: bytes | memoryview) -> None:
         self._ctx.authenticate_additional_data(ciphertext)
         self.length += len(ciphertext)
 
@@ -171,21 +192,28 @@ class PartHasher:
 
 
 class PartEncryptor:
-    """Encrypts one block-aligned part of the plaintext and hashes its ciphertext."""
+    """Encrypts one block-aligned part of the plaintext and hashes its ciphertext, in
+    one pass of OpenSSL's AES-GCM (``GcmLayout.part_iv``): about twice as fast as
+    AES-CTR followed by a separate GHASH."""
 
     def __init__(self, layout: GcmLayout, byte_offset: int) -> None:
         if byte_offset % BLOCK:
             raise ValueError("parts must start on a 16-byte boundary")
-        self._ctr = layout.ctr(byte_offset)
-        self._hasher = layout.hasher()
+        self._layout = layout
+        iv, self._j0 = layout.part_iv(byte_offset // BLOCK)
+        self._ctx = Cipher(algorithms.AES(layout.content_key.key), modes.GCM(iv)).encryptor()
+        self._length = 0
 
-    def update(self, plaintext: bytes) -> bytes:
-        ciphertext = self._ctr.update(plaintext)
-        self._hasher.update(ciphertext)
-        return ciphertext
+    def update(self, plaintext: bytes | memoryview) -> bytes:
+        self._length += len(plaintext)
+        return self._ctx.update(plaintext)
 
     def finalize(self) -> PartHash:
-        return self._hasher.finalize()
+        """The part's hash, from the run's tag: ``E(J0') xor GHASH(C || lengths)``."""
+        self._ctx.finalize()
+        layout = self._layout
+        masked = _int(self._ctx.tag) ^ _int(layout.encrypt_block(self._j0))
+        return PartHash(masked ^ gf_mult(self._length * 8, layout.h), self._length)
 
 
 class PartDecryptor:

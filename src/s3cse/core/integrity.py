@@ -136,9 +136,14 @@ class IndexKey:
         return cls(mac_key(content_key, bound), bound)
 
     def chunk_mac(self, number: int, chunk: bytes | memoryview) -> bytes:
-        mac = hmac.new(self.key, self.binding + number.to_bytes(8, "big"), hashlib.sha256)
+        mac = self.chunk_hmac(number)
         mac.update(chunk)  # not concatenated: a chunk is 256 KiB
         return mac.digest()[:MAC_LENGTH]
+
+    def chunk_hmac(self, number: int) -> hmac.HMAC:
+        """The MAC of chunk ``number`` before its bytes are fed (a whole chunk, or the
+        last one), so that a chunk is hashed where it lies, without being copied."""
+        return hmac.new(self.key, self.binding + number.to_bytes(8, "big"), hashlib.sha256)
 
     def header(self, stored_size: int) -> bytes:
         fields = _FIELDS.pack(MAGIC, CHUNK_SIZE, MAC_LENGTH, stored_size, self.binding)
@@ -223,20 +228,31 @@ class ChunkMacer:
     def __init__(self, key: IndexKey, first_chunk: int) -> None:
         self._key = key
         self._next = first_chunk
-        self._pending = bytearray()
+        self._mac: hmac.HMAC | None = None
+        self._filled = 0  # bytes of the chunk being MACed
         self.macs: list[bytes] = []
 
-    def update(self, ciphertext: bytes) -> None:
-        self._pending += ciphertext
-        while len(self._pending) >= CHUNK_SIZE:
-            self.macs.append(self._key.chunk_mac(self._next, bytes(self._pending[:CHUNK_SIZE])))
-            del self._pending[:CHUNK_SIZE]
-            self._next += 1
+    def update(self, ciphertext: bytes | memoryview) -> None:
+        view = memoryview(ciphertext)
+        while view:
+            if self._mac is None:
+                self._mac = self._key.chunk_hmac(self._next)
+            take = min(len(view), CHUNK_SIZE - self._filled)
+            self._mac.update(view[:take])
+            self._filled += take
+            view = view[take:]
+            if self._filled == CHUNK_SIZE:
+                self._close_chunk()
+
+    def _close_chunk(self) -> None:
+        assert self._mac is not None
+        self.macs.append(self._mac.digest()[:MAC_LENGTH])
+        self._mac, self._filled = None, 0
+        self._next += 1
 
     def finalize(self) -> list[bytes]:
-        if self._pending:
-            self.macs.append(self._key.chunk_mac(self._next, bytes(self._pending)))
-            self._pending.clear()
+        if self._filled:
+            self._close_chunk()
         return self.macs
 
 

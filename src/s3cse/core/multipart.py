@@ -25,10 +25,10 @@ Callback = Callable[[int], None]
 
 
 BODY_STEP = 64 * 1024
-"""How much of a part is read and encrypted (or fetched and decrypted) at a time. Blocks
-this small are reused by the allocator; larger ones, freed on many threads, stay in
-their heaps and memory grows with the parts in flight. A stopped transfer notices
-within one step."""
+"""How much of a part is encrypted or handed to botocore (or fetched and decrypted) at a
+time. Blocks this small are reused by the allocator; larger ones, freed on many
+threads, stay in their heaps and memory grows with the parts in flight. A stopped
+transfer notices within one step."""
 
 
 @dataclass(frozen=True)
@@ -101,10 +101,15 @@ class SentPart:
     index_macs: list[bytes]
 
 
-def buffer_reader(buffer: bytearray, base: int) -> Callable[[int, int], bytes]:
-    """``read_at`` over a part held in memory that starts at stream offset ``base``."""
-    view = memoryview(buffer)
-    return lambda offset, size: bytes(view[offset - base : offset - base + size])
+PARTS_MEMORY = 160 * MiB
+"""How much plaintext-then-ciphertext an upload holds in its part buffers at most (the
+default 10 parts of 8 MiB fit; larger parts are sent fewer at a time)."""
+
+
+def parts_at_once(config: TransferConfig, part_size: int) -> int:
+    """How many parts an upload encrypts and sends at once: ``max_concurrency``, fewer
+    when that many parts would not fit ``PARTS_MEMORY``, never none."""
+    return max(1, min(config.max_concurrency, PARTS_MEMORY // max(part_size, 1)))
 
 
 class PartBuffers:

@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import enum
 from collections.abc import Collection, Iterable, Mapping
+from typing import Any
 
 from . import integrity, metadata
 from .errors import ConfigurationError, MetadataError
@@ -86,6 +87,36 @@ def kind_of(suffix: str, object_metadata: Mapping[str, str], data: bytes) -> Kin
     except MetadataError:
         return Kind.USER_OBJECT
     return Kind.SIDECAR
+
+
+# ---------------------------------------------------------------------- existence
+
+NAMES_LISTED = 100
+"""How many keys the listing that looks for an object's sidecar names asks for."""
+
+
+def names_query(names: Collection[str]) -> dict[str, Any]:
+    """ListObjectsV2 arguments whose answer shows which of ``names`` exist: the keys
+    under their common prefix from just before the first of them, in one request."""
+    first, last = min(names), max(names)
+    shared = next(
+        (i for i, (a, b) in enumerate(zip(first, last, strict=False)) if a != b),
+        min(len(first), len(last)),
+    )  # the common prefix of the first and last name is that of all
+    return {
+        "Prefix": first[:shared],
+        "StartAfter": first[:-1],
+        "MaxKeys": NAMES_LISTED,
+    }
+
+
+def names_listed(names: Collection[str], page: Mapping[str, Any]) -> set[str] | None:
+    """Which of ``names`` the answer to ``names_query`` lists; None when it stopped
+    before the last of them (many keys in between), and only a look at each can tell."""
+    keys = {str(item["Key"]) for item in page.get("Contents", [])}
+    if page.get("IsTruncated") and max(keys, default="") < max(names):
+        return None
+    return keys & set(names)
 
 
 # ---------------------------------------------------------------------- listings

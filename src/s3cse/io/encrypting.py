@@ -190,9 +190,12 @@ def ciphertext_body(
     spool_threshold: int,
     spool_dir: str | None,
 ) -> CiphertextBody:
-    """Encrypt as the upload reads when the length is known; otherwise (pipes) through
-    a bounded spool first, because S3 needs the length up front."""
+    """Encrypt once into memory what fits the spool threshold; encrypt a larger file as
+    the upload reads it; a pipe through a bounded spool first, because S3 needs the
+    length up front."""
     length = remaining_length(source)
+    if length is not None and length <= spool_threshold:
+        return encrypted_in_memory(source, content_key, length, index_key)
     if length is not None:
         reader = EncryptingReader(source, content_key, length, index_key)
         return CiphertextBody(
@@ -202,3 +205,41 @@ def ciphertext_body(
     size = spool.seek(0, os.SEEK_END)
     spool.seek(0)
     return CiphertextBody(spool, size, lambda: macs, spool.close)
+
+
+def encrypted_in_memory(
+    source: IO[bytes], content_key: ContentKey, length: int, index_key: IndexKey | None
+) -> CiphertextBody:
+    """The ciphertext of ``length`` bytes of ``source``, encrypted once: botocore reads a
+    body several times (a flexible checksum, the SigV4 payload hash over http://, the
+    send, retries) and an ``EncryptingReader`` would encrypt it each time."""
+    plaintext = bytearray(length)
+    view = memoryview(plaintext)
+    done = 0
+    while done < length:
+        count = read_once(source, view[done:])
+        if not count:
+            raise S3CSEError(
+                f"the source ended after {done} of {length} bytes",
+                hint="Do not change a file while it is being uploaded",
+            )
+        done += count
+    encryptor = GcmEncryptor(content_key)
+    ciphertext = encryptor.update(plaintext)
+    macs: list[bytes] | None = None
+    if index_key is not None:
+        macer = ChunkMacer(index_key, 0)
+        macer.update(ciphertext)
+        macs = macer.finalize()
+    stream = io.BytesIO(ciphertext + encryptor.finalize())
+    return CiphertextBody(stream, length + content_key.suite.tag_length, lambda: macs, stream.close)
+
+
+def read_once(source: IO[bytes], view: memoryview) -> int:
+    """One read of ``source`` into ``view``, without a copy where the file can."""
+    readinto = getattr(source, "readinto", None)
+    if readinto is not None:
+        return int(readinto(view) or 0)
+    data = source.read(len(view))
+    view[: len(data)] = data
+    return len(data)

@@ -1,16 +1,16 @@
 """The parts of a parallel transfer, whichever way it waits: a multipart upload's part
-bodies (encrypted as botocore reads them, rewound for retries), the tagged last part,
-and positional reads and writes of the files on either end.
+bodies (each encrypted once, in its buffer), the tagged last part, and positional reads
+and writes of the files on either end.
 
-Memory stays bounded: file parts are read and encrypted as botocore sends them, a small
-step at a time. Of a part S3 holds, only its ETag and GHASH are kept (``SentPart``).
+Memory stays bounded: a part is held in one of a few part-sized buffers reused from
+part to part (``core.multipart.PartBuffers``). Of a part S3 holds, only its ETag and
+GHASH are kept (``SentPart``).
 """
 
 from __future__ import annotations
 
 import os
 import threading
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import IO, Any
 
@@ -19,6 +19,7 @@ from ..core.integrity import CHUNK_SIZE, ChunkMacer, IndexKey
 from ..core.metadata import ContentMetadata
 from ..core.multipart import BODY_STEP, Callback, SentPart, TransferConfig
 from ..errors import S3CSEError
+from .encrypting import read_once
 
 
 class TransferStopped(BaseException):
@@ -43,44 +44,53 @@ class Upload:
 
 
 class PartBody:
-    """One part's ciphertext, produced as botocore reads it; rewinds for retries.
+    """One part's ciphertext, encrypted once, in place, in the buffer that held its
+    plaintext; then read by botocore as often as it likes: a flexible checksum, the
+    SigV4 payload hash over http://, the send itself and every retry each read the
+    body, and none of them encrypts it again.
 
-    A complete read leaves the part's GHASH contribution (and integrity-index MACs).
+    ``encrypt`` leaves the part's GHASH contribution (and integrity-index MACs); the
+    last part gets the object's tag after its ciphertext (``add_tag``).
     """
 
-    def __init__(
-        self,
-        upload: Upload,
-        read_at: Callable[[int, int], bytes],
-        offset: int,
-        length: int,
-        tag: bytes = b"",
-    ) -> None:
-        self.upload, self.read_at = upload, read_at
-        self.offset, self.length, self._tag = offset, length, tag
-        self.content_length = length + len(tag)
+    def __init__(self, upload: Upload, buffer: bytearray, offset: int, length: int) -> None:
+        self.upload = upload
+        self.offset, self.length = offset, length
+        self._view = memoryview(buffer)[:length]
+        self._tag = b""
         self.part_hash: PartHash | None = None
         self.index_macs: list[bytes] = []
-        self._reported = 0
-        self._rewind()
-
-    def _rewind(self) -> None:
-        self._encryptor = PartEncryptor(self.upload.layout, self.offset)
-        index_key = self.upload.index_key
-        self._macer = ChunkMacer(index_key, self.offset // CHUNK_SIZE) if index_key else None
-        self._done = 0
-        self._pending = bytearray()  # consumed from the front: O(1) per read
         self._position = 0
-        self._exhausted = False
-        self._finalized = False
+        self._reported = 0
 
-    def with_tag(self, tag: bytes) -> PartBody:
-        return PartBody(self.upload, self.read_at, self.offset, self.length, tag)
+    @property
+    def content_length(self) -> int:
+        return self.length + len(self._tag)
+
+    def encrypt(self) -> PartBody:
+        """Turn the buffer's plaintext into ciphertext, a step at a time (a stopped
+        transfer notices within one step)."""
+        encryptor = PartEncryptor(self.upload.layout, self.offset)
+        index_key = self.upload.index_key
+        macer = ChunkMacer(index_key, self.offset // CHUNK_SIZE) if index_key else None
+        for start in range(0, self.length, BODY_STEP):
+            if self.upload.stopping.is_set():
+                raise TransferStopped
+            step = self._view[start : start + BODY_STEP]
+            step[:] = encryptor.update(step)
+            if macer is not None:
+                macer.update(step)
+        self.part_hash = encryptor.finalize()
+        self.index_macs = macer.finalize() if macer is not None else []
+        return self
+
+    def add_tag(self, tag: bytes) -> None:
+        self._tag = tag
 
     def sent(self, etag: str) -> SentPart:
-        """What is kept once S3 holds the part; the body (and its plaintext) can go."""
+        """What is kept once S3 holds the part; its buffer can take the next part."""
         if self.part_hash is None:
-            raise S3CSEError("a part was sent without being read whole")
+            raise S3CSEError("a part was sent without being encrypted")
         return SentPart(etag, self.length, self.part_hash, self.index_macs)
 
     def seekable(self) -> bool:
@@ -96,65 +106,60 @@ class PartBody:
         return self.content_length
 
     def seek(self, offset: int, whence: int = os.SEEK_SET) -> int:
-        if whence == os.SEEK_END:  # only ever used to measure
-            self._rewind()
-            self._position, self._exhausted = self.content_length, True
-            return self._position
-        target = offset if whence == os.SEEK_SET else self._position + offset
-        if target == self._position and not self._exhausted:
-            return target
-        if target != 0:
-            raise OSError("a part body can only rewind to its start")
-        self._rewind()
-        return 0
+        base = {os.SEEK_SET: 0, os.SEEK_CUR: self._position, os.SEEK_END: self.content_length}
+        target = base[whence] + offset
+        if not 0 <= target <= self.content_length:
+            raise OSError("seek outside a part body")
+        self._position = target
+        return target
 
     def read(self, size: int | None = -1) -> bytes:
         if self.upload.stopping.is_set():
             raise TransferStopped
-        if self._exhausted:
-            return b""
-        wanted = (
-            self.content_length - self._position
-            if size is None or size < 0
-            else min(size, BODY_STEP)
-        )  # a short read is a valid read
-        while len(self._pending) < wanted and not self._finalized:
-            step = min(BODY_STEP, self.length - self._done)
-            plain = self.read_at(self.offset + self._done, step) if step else b""
-            if len(plain) != step:
-                raise S3CSEError(
-                    "the source changed size during the upload",
-                    hint="Do not change a file while it is being uploaded",
-                )
-            self._done += step
-            ciphertext = self._encryptor.update(plain)
-            if self._macer is not None:
-                self._macer.update(ciphertext)
-            self._pending += ciphertext
-            if self._done == self.length:
-                self._finalized = True
-                self.part_hash = self._encryptor.finalize()
-                if self._macer is not None:
-                    self.index_macs = self._macer.finalize()
-                self._pending += self._tag
-            callback = self.upload.callback
-            if callback is not None and self._done > self._reported:
-                callback(self._done - self._reported)
-                self._reported = self._done
-        out = bytes(self._pending[:wanted])
-        del self._pending[:wanted]
-        self._position += len(out)
+        start = self._position
+        wanted = self.content_length - start
+        if size is not None and size >= 0:
+            wanted = min(wanted, size, BODY_STEP)  # a short read is a valid read
+        end = start + wanted
+        out = bytes(self._view[start:end])
+        if end > self.length:
+            out += self._tag[max(start - self.length, 0) : end - self.length]
+        self._position = end
+        self._report(min(end, self.length))
         return out
+
+    def readinto(self, buffer: Any) -> int:
+        data = self.read(len(buffer))
+        buffer[: len(data)] = data
+        return len(data)
+
+    def _report(self, done: int) -> None:
+        """Progress is the plaintext read the first time over (botocore reads again)."""
+        callback = self.upload.callback
+        if callback is not None and done > self._reported:
+            callback(done - self._reported)
+            self._reported = done
+
+
+def file_part(
+    upload: Upload, source: PositionalReader, buffer: bytearray, offset: int, length: int
+) -> PartBody:
+    """A part of a file read into ``buffer``, to be encrypted there."""
+    view = memoryview(buffer)[:length]
+    if source.read_into(offset, view) != length:
+        raise S3CSEError(
+            "the source changed size during the upload",
+            hint="Do not change a file while it is being uploaded",
+        )
+    return PartBody(upload, buffer, offset, length)
 
 
 def tagged_tail(upload: Upload, sent: list[SentPart], tail: PartBody) -> PartBody:
-    """The last part: its ciphertext, then the tag over every part's hash (those of
-    ``sent`` and the tail's own, computed here)."""
-    hasher = PartEncryptor(upload.layout, tail.offset)
-    end = tail.offset + tail.length
-    for offset in range(tail.offset, end, BODY_STEP):
-        hasher.update(tail.read_at(offset, min(BODY_STEP, end - offset)))
-    return tail.with_tag(upload.layout.tag([*(part.part_hash for part in sent), hasher.finalize()]))
+    """The last part, encrypted, then the tag over every part's hash after it."""
+    tail.encrypt()
+    assert tail.part_hash is not None
+    tail.add_tag(upload.layout.tag([*(part.part_hash for part in sent), tail.part_hash]))
+    return tail
 
 
 class PositionalReader:
@@ -166,16 +171,26 @@ class PositionalReader:
         self._lock = threading.Lock()
         try:
             self._fd: int | None = source.fileno()
-            os.pread(self._fd, 0, self._base)
+            os.preadv(self._fd, [bytearray(0)], self._base)
         except (AttributeError, OSError, ValueError):
             self._fd = None
 
-    def read_at(self, offset: int, size: int) -> bytes:
+    def read_into(self, offset: int, view: memoryview) -> int:
+        """Fill ``view`` from ``offset``; fewer bytes only where the file ends."""
+        done = 0
+        while done < len(view):
+            count = self._read_some(offset + done, view[done:])
+            if not count:
+                break
+            done += count
+        return done
+
+    def _read_some(self, offset: int, view: memoryview) -> int:
         if self._fd is not None:
-            return os.pread(self._fd, size, self._base + offset)
+            return os.preadv(self._fd, [view], self._base + offset)
         with self._lock:
             self._source.seek(self._base + offset)
-            return self._source.read(size)
+            return read_once(self._source, view)
 
 
 class PositionalWriter:

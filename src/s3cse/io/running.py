@@ -16,6 +16,7 @@ from ..core.multipart import BODY_STEP, Callback, StreamCutter
 from ..core.requests import remaining_length
 from .aio import is_async_reader, is_async_writer, sink_writer
 from .backends import AsyncPlainSource, AsyncSink, PlainSource, Sink, async_run_blocking
+from .encrypting import read_once
 from .files import Spool
 from .stopping import StopCheckingSink, cancel_all, gather_futures, raise_first_failure, running
 
@@ -140,13 +141,7 @@ def fill_part(cutter: StreamCutter, fileobj: IO[bytes]) -> None:
 
 def read_into(fileobj: IO[bytes], space: memoryview) -> int:
     """Read at most ``BODY_STEP`` bytes into ``space``, without allocating if the file can."""
-    space = space[:BODY_STEP]
-    readinto = getattr(fileobj, "readinto", None)
-    if readinto is not None:
-        return int(readinto(space) or 0)
-    data = fileobj.read(len(space))
-    space[: len(data)] = data
-    return len(data)
+    return read_once(fileobj, space[:BODY_STEP])
 
 
 def async_thread_callback(callback: Callback | None) -> Callback | None:
