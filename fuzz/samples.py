@@ -498,8 +498,9 @@ class MemoryBody(io.BytesIO):
 
 @dataclass
 class MemoryS3:
-    """Enough of S3's GetObject / HeadObject / PutObject for the readers, in memory,
-    answering ranges and errors as S3 does (416 InvalidRange, 404 NoSuchKey)."""
+    """Enough of S3's GetObject / HeadObject / PutObject / ListObjectsV2 for the readers
+    and writers, in memory, answering ranges and errors as S3 does (416 InvalidRange, 404
+    NoSuchKey)."""
 
     objects: dict[str, tuple[bytes, dict[str, str]]] = field(default_factory=dict)
 
@@ -544,6 +545,23 @@ class MemoryS3:
     def delete_object(self, *, Bucket: str, Key: str, **_: Any) -> dict[str, Any]:
         self.objects.pop(Key, None)
         return {}
+
+    def list_objects_v2(
+        self,
+        *,
+        Bucket: str,
+        Prefix: str = "",
+        StartAfter: str = "",
+        MaxKeys: int = 1000,
+        **_: Any,
+    ) -> dict[str, Any]:
+        keys = sorted(k for k in self.objects if k.startswith(Prefix) and k > StartAfter)
+        shown = keys[:MaxKeys]
+        return {
+            "Contents": [{"Key": k, "Size": len(self.objects[k][0])} for k in shown],
+            "KeyCount": len(shown),
+            "IsTruncated": len(keys) > len(shown),
+        }
 
     def _find(self, key: str, operation: str) -> tuple[bytes, dict[str, str]]:
         if key not in self.objects:
