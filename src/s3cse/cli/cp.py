@@ -10,20 +10,12 @@ import click
 from ..errors import ConfigurationError
 from .attributes import Attributes
 from .clients import KeyOptions
-from .filters import FilteredCommand, filter_options
+from .filters import FilteredCommand
 from .objects import S3Url, prefix_hint, refuse_prefix, s3_target
 from .options import (
     Sse,
-    attribute_options,
-    cache_data_keys_option,
-    concurrency_option,
-    dryrun_option,
-    follow_symlinks_option,
-    key_options,
-    quiet_option,
+    copying_options,
     sse_c_hints,
-    sse_options,
-    target_key_options,
 )
 from .output import display_key
 from .transfers import copy_object, download, local_target, upload
@@ -33,15 +25,9 @@ from .trees import copy_recursive
 @click.command(cls=FilteredCommand)
 @click.argument("src")
 @click.argument("dst")
-@key_options
-@sse_options(writes=True, copies=True)
 @click.option(
     "--recursive", "-r", is_flag=True, help="Copy a directory or everything under an s3:// prefix."
 )
-@cache_data_keys_option
-@concurrency_option("Objects transferred at once with --recursive.")
-@attribute_options(copies=True)
-@target_key_options
 @click.option(
     "--expected-size",
     type=click.IntRange(min=0),
@@ -49,12 +35,10 @@ from .trees import copy_recursive
     help="Uploads from stdin (-): about how many bytes will come, so that the parts are "
     "cut large enough (S3 takes 10,000; the default parts hold 80 GB).",
 )
-@follow_symlinks_option(
-    "With --recursive uploads: follow symbolic links to files and directories, or skip them."
+@copying_options(
+    verb="transferred",
+    dryrun_help="Print what would be copied; copy nothing (needs no key).",
 )
-@filter_options
-@dryrun_option("Print what would be copied; copy nothing (needs no key).")
-@quiet_option()
 def cp(
     src: str,
     dst: str,

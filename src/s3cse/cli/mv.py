@@ -13,20 +13,12 @@ from ..errors import ConfigurationError
 from .attributes import Attributes
 from .clients import KeyOptions, keyless_client
 from .cp import dry_run_line
-from .filters import FilteredCommand, filter_options
+from .filters import FilteredCommand
 from .objects import S3Url, prefix_hint, refuse_prefix, s3_target
 from .options import (
     Sse,
-    attribute_options,
-    cache_data_keys_option,
-    concurrency_option,
-    dryrun_option,
-    follow_symlinks_option,
-    key_options,
-    quiet_option,
+    copying_options,
     sse_c_hints,
-    sse_options,
-    target_key_options,
 )
 from .output import display_key
 from .transfers import copy_object, download, upload
@@ -36,21 +28,13 @@ from .trees import copy_recursive
 @click.command(cls=FilteredCommand)
 @click.argument("src")
 @click.argument("dst")
-@key_options
-@sse_options(writes=True, copies=True)
-@attribute_options(copies=True)
-@target_key_options
 @click.option(
     "--recursive", "-r", is_flag=True, help="Move a directory or everything under an s3:// prefix."
 )
-@filter_options
-@dryrun_option("Print what would be moved; change nothing (needs no key).")
-@cache_data_keys_option
-@concurrency_option("Objects moved at once with --recursive.")
-@follow_symlinks_option(
-    "With --recursive uploads: follow symbolic links to files and directories, or skip them."
+@copying_options(
+    verb="moved",
+    dryrun_help="Print what would be moved; change nothing (needs no key).",
 )
-@quiet_option()
 def mv(
     src: str,
     dst: str,

@@ -15,6 +15,7 @@ import click
 
 from ..errors import ConfigurationError, S3CSEError, S3RequestError
 from ..keyrings import read_aes_key
+from .filters import filter_options
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -513,4 +514,33 @@ def follow_symlinks_option(help: str) -> Callable[[F], F]:
     """``--follow-symlinks/--no-follow-symlinks`` (followed by default, as ``aws s3``)."""
     return click.option(
         "--follow-symlinks/--no-follow-symlinks", default=True, show_default=True, help=help
+    )
+
+
+def copying_options(
+    *,
+    verb: str,
+    dryrun_help: str,
+    symlinks_help: str = "With --recursive uploads: follow symbolic links to files and "
+    "directories, or skip them.",
+) -> Callable[[F], F]:
+    """What every command that copies files and objects (``cp``, ``mv``, ``sync``) takes,
+    after its own options: keys, server-side encryption, object attributes, the --to-
+    key of s3:// to s3:// copies, data-key caching, concurrency, symbolic links,
+    filters, dry run and quiet. ``verb``: what the command does to objects, for
+    --concurrency's help."""
+    return lambda func: add_options(
+        func,
+        [
+            key_options,
+            sse_options(writes=True, copies=True),
+            attribute_options(copies=True),
+            target_key_options,
+            cache_data_keys_option,
+            concurrency_option(f"Objects {verb} at once."),
+            follow_symlinks_option(symlinks_help),
+            filter_options,
+            dryrun_option(dryrun_help),
+            quiet_option(),
+        ],
     )

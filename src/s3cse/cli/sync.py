@@ -17,20 +17,12 @@ from ..io.tree import Skipped
 from .attributes import Attributes
 from .bulk import Transfer, worker_pool
 from .clients import KeyOptions
-from .filters import FilteredCommand, PathFilter, filter_options
+from .filters import FilteredCommand, PathFilter
 from .objects import S3Url, exact_info
 from .options import (
     Sse,
-    attribute_options,
-    cache_data_keys_option,
-    concurrency_option,
-    dryrun_option,
-    follow_symlinks_option,
-    key_options,
-    quiet_option,
+    copying_options,
     sse_c_hints,
-    sse_options,
-    target_key_options,
 )
 from .syncplan import Decision, Direction, Version, decide
 from .trees import Entry, TreeJob, finish, local_entries, local_root, object_entries, tree_ends
@@ -39,10 +31,6 @@ from .trees import Entry, TreeJob, finish, local_entries, local_root, object_ent
 @click.command(cls=FilteredCommand)
 @click.argument("src")
 @click.argument("dst")
-@key_options
-@sse_options(writes=True, copies=True)
-@attribute_options(copies=True)
-@target_key_options
 @click.option(
     "--delete",
     is_flag=True,
@@ -56,14 +44,11 @@ from .trees import Entry, TreeJob, finish, local_entries, local_root, object_ent
     help="S3 to local: download a same-sized object unless its time equals the file's "
     "(by default only when the file is newer).",
 )
-@filter_options
-@dryrun_option("Print what would be copied and deleted; change nothing (needs no key).")
-@cache_data_keys_option
-@concurrency_option("Objects transferred at once.")
-@follow_symlinks_option(
-    "Local source: follow symbolic links to files and directories, or skip them."
+@copying_options(
+    verb="transferred",
+    dryrun_help="Print what would be copied and deleted; change nothing (needs no key).",
+    symlinks_help="Local source: follow symbolic links to files and directories, or skip them.",
 )
-@quiet_option()
 def sync(
     src: str,
     dst: str,
