@@ -77,7 +77,13 @@ def test_a_new_object_costs_one_listing_before_its_write(
         client.put_object(Bucket=bucket, Key=key_name, Body=data, **options)
     else:
         client.upload_fileobj(io.BytesIO(data), bucket, key_name, Config=PARTS, ExtraArgs=options)
-    assert requests.before_write() == [("ListObjectsV2", key_name + ".")]
+    listing = ("ListObjectsV2", key_name + ".")
+    if how == "put" and not options:
+        # nothing of a small write lands under a sidecar name: its listing runs beside
+        # the PUT instead of before it, so the write waits for one round trip, not two
+        assert sorted(requests.sent) == sorted([listing, ("PutObject", key_name)])
+    else:
+        assert requests.before_write() == [listing]
     assert client.get_object(Bucket=bucket, Key=key_name)["Body"].read() == data
 
 
@@ -89,12 +95,12 @@ def test_only_an_existing_sidecar_is_looked_at(
     client.put_object(Bucket=bucket, Key=key_name, Body=b"first", IntegrityIndex=True)
     requests.sent.clear()
     client.put_object(Bucket=bucket, Key=key_name, Body=b"second")
-    assert requests.sent == [
-        ("ListObjectsV2", key_name + "."),
-        ("GetObject", key_name + SUFFIX),
-        ("PutObject", key_name),
-        ("DeleteObject", key_name + SUFFIX),  # the stale index goes once the object is in
-    ]
+    looks = [("ListObjectsV2", key_name + "."), ("GetObject", key_name + SUFFIX)]
+    *before_delete, last = requests.sent
+    assert last == ("DeleteObject", key_name + SUFFIX)  # once the object is in
+    # the look (listing, then the index's header) runs beside the PUT
+    assert sorted(before_delete) == sorted([*looks, ("PutObject", key_name)])
+    assert [r for r in before_delete if r in looks] == looks
     assert s3.list_objects_v2(Bucket=bucket, Prefix=key_name)["KeyCount"] == 1
 
 

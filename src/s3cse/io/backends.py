@@ -26,6 +26,7 @@ from .aio import (
 )
 from .encrypting import CiphertextBody, SpoolEncryptor, ciphertext_body
 from .retries import botocore_config
+from .sidebyside import side_by_side
 
 T = TypeVar("T")
 U = TypeVar("U")
@@ -158,16 +159,22 @@ def map_bounded(func: Callable[[T], U], items: Iterable[T], limit: int) -> list[
 async def async_both(
     first: Callable[[], Awaitable[T]], second: Callable[[], Awaitable[U]]
 ) -> tuple[T, U]:
-    """Two requests side by side."""
-    a, b = await asyncio.gather(first(), second())
-    return a, b
+    """Two requests side by side. Both have finished when this returns or raises (as in
+    ``both``): a failure of one never leaves the other running unobserved."""
+    tasks = (asyncio.ensure_future(first()), asyncio.ensure_future(second()))
+    try:
+        await asyncio.wait(tasks)
+    finally:
+        for task in tasks:
+            task.cancel()  # only when this wait itself was cancelled
+    for task in reversed(tasks):  # ``both`` raises the second's failure first
+        if not task.cancelled() and task.exception() is not None:
+            raise task.exception()  # type: ignore[misc]
+    return tasks[0].result(), tasks[1].result()
 
 
 def both(first: Callable[[], T], second: Callable[[], U]) -> tuple[T, U]:
-    with ThreadPoolExecutor(1) as pool:
-        pending = pool.submit(first)
-        b = second()
-        return pending.result(), b
+    return side_by_side(first, second)
 
 
 # ---------------------------------------------------------------------- bodies
