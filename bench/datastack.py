@@ -101,6 +101,14 @@ def polars_read(side: Side) -> Any:
         return pl.read_parquet(source).height
 
 
+OBJECTS = {
+    "pyarrow.dataset 1 column, 8 files": FILES,
+    "pandas read_parquet, 30 MiB": 1,
+    "DuckDB filter+group, 8 files": FILES,
+    "Polars read_parquet, 30 MiB": 1,
+}
+"""How many objects each workload reads (requests are also reported per object)."""
+
 WORKLOADS: dict[str, Callable[[Side], Any]] = {
     "pyarrow.dataset 1 column, 8 files": dataset_scan,
     "pandas read_parquet, 30 MiB": pandas_read,
@@ -147,9 +155,32 @@ def report(args: argparse.Namespace, plain: Side, s3cse: Side) -> None:
         print(f"| {name} | {a:.3f} | {b:.3f} | {a / b:.2f}x | {ra} | {rb} |")
 
 
+def document(args: argparse.Namespace, plain: Side, s3cse: Side) -> dict[str, Any]:
+    """The measurements as ``bench/report.py`` reads them (``datastack_rows``): medians
+    of the rounds, requests of one read of the workload."""
+
+    def measured(side: Side, name: str) -> dict[str, Any]:
+        times = side.seconds[name]
+        return {"seconds": statistics.median(times), "rounds": times, **side.requests[name]}
+
+    return {
+        "rounds": args.rounds,
+        "workloads": [
+            {
+                "name": name,
+                "objects": OBJECTS[name],
+                "s3fs": measured(plain, name),
+                "s3cse": measured(s3cse, name),
+            }
+            for name in WORKLOADS
+        ],
+    }
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--rounds", type=int, default=5, help="rounds, order alternated (5)")
+    parser.add_argument("--json", type=Path, help="also write the measurements here")
     args = parser.parse_args(argv)
     tmp = Path(tempfile.mkdtemp(prefix="s3cse-datastack-"))
     stack = local.start(tmp / "stack", buckets=(BUCKET,), die_with_parent=True)
@@ -176,6 +207,8 @@ def main(argv: list[str] | None = None) -> int:
                         measure(name, side, counter, stack, expected[name])
                 print(f"round {round_number + 1} done", flush=True)
             report(args, plain, s3cse)
+            if args.json:
+                args.json.write_text(json.dumps(document(args, plain, s3cse), indent=2))
     finally:
         local.stop(tmp / "stack")
         shutil.rmtree(tmp, ignore_errors=True)
