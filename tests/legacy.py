@@ -94,3 +94,71 @@ def v2_kms_legacy_gcm(
         "x-amz-wrap-alg": "kms",
         "x-amz-matdesc": json.dumps(context),
     }
+
+
+# ---------------------------------------------------------------- real writers' quirks
+# Each builder returns (ciphertext, object metadata, instruction file name suffix or None,
+# instruction file body or None), laid out as docs/writers.md describes that writer.
+
+Written = tuple[bytes, dict[str, str], str | None, bytes | None]
+
+
+def cpp_encryption_only(wrapping_key: bytes, plaintext: bytes) -> Written:
+    """C++ EncryptionOnly with an AES key: AESWrap, AES-CBC, ``x-amz-tag-len: "0"``."""
+    ciphertext, md = v2_aeswrap_cbc(wrapping_key, plaintext)
+    return ciphertext, {**md, "x-amz-tag-len": "0"}, None, None
+
+
+def go_v1_kms_cbc_instruction_file(kms: Any, key_id: str, plaintext: bytes) -> Written:
+    """Go SDK v1 s3crypto V1 client (KMS, AES-CBC) with an instruction file: every field
+    written, ``x-amz-tag-len`` empty, the plaintext length in the file."""
+    context = {"kms_cmk_id": key_id}
+    generated = kms.generate_data_key(KeyId=key_id, KeySpec="AES_256", EncryptionContext=context)
+    iv = os.urandom(16)
+    fields = {
+        "x-amz-key-v2": b64(generated["CiphertextBlob"]),
+        "x-amz-iv": b64(iv),
+        "x-amz-matdesc": json.dumps(context, separators=(",", ":")),
+        "x-amz-wrap-alg": "kms",
+        "x-amz-cek-alg": "AES/CBC/PKCS5Padding",
+        "x-amz-tag-len": "",
+        "x-amz-unencrypted-content-length": str(len(plaintext)),
+    }
+    ciphertext = cbc_encrypt(generated["Plaintext"], iv, plaintext)
+    return ciphertext, {}, ".instruction", json.dumps(fields).encode()
+
+
+def php_v2_aes128_instruction_file(
+    kms: Any, key_id: str, plaintext: bytes, context: dict[str, str]
+) -> Written:
+    """PHP ``S3EncryptionClientV2`` with ``'KeySize' => 128`` and the instruction-file
+    strategy: an AES-128 content key, tag length and plaintext length as JSON numbers,
+    ``/`` escaped in the context as ``json_encode`` does."""
+    full = {**context, "aws:x-amz-cek-alg": "AES/GCM/NoPadding"}
+    generated = kms.generate_data_key(KeyId=key_id, KeySpec="AES_128", EncryptionContext=full)
+    iv = os.urandom(12)
+    matdesc = json.dumps(full, separators=(",", ":")).replace("/", "\\/")
+    body = (
+        "{"
+        + f'"x-amz-key-v2":"{b64(generated["CiphertextBlob"])}",'
+        + f'"x-amz-iv":"{b64(iv)}",'
+        + '"x-amz-cek-alg":"AES\\/GCM\\/NoPadding",'
+        + f'"x-amz-tag-len":128,"x-amz-unencrypted-content-length":{len(plaintext)},'
+        + '"x-amz-wrap-alg":"kms+context",'
+        + f'"x-amz-matdesc":{json.dumps(matdesc)}'
+        + "}"
+    )
+    ciphertext = AESGCM(generated["Plaintext"]).encrypt(iv, plaintext, None)
+    return ciphertext, {}, ".instruction", body.encode()
+
+
+def dotnet_legacy_instruction_file(wrapping_key: bytes, plaintext: bytes) -> Written:
+    """The .NET SDK's first encryption client, PutObject with an instruction file: the
+    file named KEY + ``INSTRUCTION_SUFFIX``, holding only the AES/ECB-wrapped key and
+    the IV (LitJson, ``EncryptedEnvelopeKey`` and ``IV``); AES-CBC content."""
+    data_key, iv = os.urandom(32), os.urandom(16)
+    body = json.dumps(
+        {"EncryptedEnvelopeKey": b64(ecb_wrap(wrapping_key, data_key)), "IV": b64(iv)}
+    )
+    md = {"x-amz-unencrypted-content-length": str(len(plaintext))}
+    return cbc_encrypt(data_key, iv, plaintext), md, "INSTRUCTION_SUFFIX", body.encode()

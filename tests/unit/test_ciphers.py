@@ -180,10 +180,32 @@ def test_content_key_for_decrypt_iv_lengths(suite: object, iv: bytes | None) -> 
         content_key_for_decrypt(suite, os.urandom(32), iv=iv)  # type: ignore[arg-type]
 
 
-@pytest.mark.parametrize("length", [0, 16, 31, 33])
+@pytest.mark.parametrize("length", [0, 15, 31, 33])
 def test_content_key_for_decrypt_data_key_length(length: int) -> None:
     with pytest.raises(AuthenticationError):
         content_key_for_decrypt(GCM_IV12_TAG16, os.urandom(length), iv=b"i" * 12)
+
+
+@pytest.mark.parametrize("length", [16, 24])
+def test_v3_takes_only_256_bit_data_keys(length: int) -> None:
+    new = new_content_key(GCM_HKDF_COMMIT, os.urandom(32))
+    with pytest.raises(AuthenticationError, match="expected 32"):
+        content_key_for_decrypt(
+            GCM_HKDF_COMMIT,
+            os.urandom(length),
+            message_id=new.message_id,
+            commitment=bytes(GCM_HKDF_COMMIT.commitment_length),
+        )
+
+
+@pytest.mark.parametrize("length", [16, 24])
+def test_legacy_suites_read_aes_128_and_192_content_keys(length: int) -> None:
+    """PHP writes 128- and 192-bit content keys (``KeySize``), as did Java v1 under a
+    limited crypto policy: AES-GCM and AES-CBC objects of either read byte for byte."""
+    data_key, iv12, iv16 = os.urandom(length), os.urandom(12), os.urandom(16)
+    gcm = content_key_for_decrypt(GCM_IV12_TAG16, data_key, iv=iv12)
+    assert decrypt_all(gcm, AESGCM(data_key).encrypt(iv12, PLAINTEXT, None), 1000) == PLAINTEXT
+    assert cbc_decrypt(data_key, iv16, cbc_encrypt(data_key, iv16, PLAINTEXT), 999) == PLAINTEXT
 
 
 def test_content_key_for_decrypt_114() -> None:

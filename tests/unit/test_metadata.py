@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import json
 import os
+from collections.abc import Callable
 
 import pytest
 
@@ -293,6 +294,9 @@ BAD = [
     ("tag-bytes", "v2gcm", {"x-amz-tag-len": "16"}, "tag length"),
     ("tag-on-cbc", "v2cbc", {"x-amz-tag-len": "128"}, "tag length"),
     ("tag-on-v1", "v1", {"x-amz-tag-len": "128"}, "tag length"),
+    ("tag-zero-on-gcm", "v2gcm", {"x-amz-tag-len": "0"}, "tag length"),
+    ("tag-empty-on-gcm", "v2gcm", {"x-amz-tag-len": ""}, "tag length"),
+    ("tag-double-zero-on-cbc", "v2cbc", {"x-amz-tag-len": "00"}, "tag length"),
     # contradictions
     ("v1-claims-gcm", "v1", {"x-amz-cek-alg": "AES/GCM/NoPadding", "x-amz-tag-len": "128"}, "V1"),
     ("v3-kms-with-m", "v3kms", {"x-amz-m": "{}"}, "material description"),
@@ -419,6 +423,49 @@ def test_parse_instruction_file_valid() -> None:
 def test_parse_instruction_file_rejects(body: bytes, match: str) -> None:
     with pytest.raises(InstructionFileError, match=match):
         m.parse_instruction_file(body)
+
+
+@pytest.mark.parametrize("value", ["", "0", " 0 "])
+@pytest.mark.parametrize("builder", [v1_md, v2_cbc_md])
+def test_a_cbc_object_may_carry_an_empty_or_zero_tag_length(
+    builder: Callable[[], dict[str, str]], value: str
+) -> None:
+    """Go's V1 client writes ``"x-amz-tag-len": ""`` in CBC instruction files, C++'s
+    EncryptionOnly mode ``"0"``: CBC has no tag, so the field changes nothing."""
+    md = builder()
+    assert m.parse({**md, "x-amz-tag-len": value}) == m.parse(md)
+
+
+def test_php_numbers_in_an_instruction_file_read_as_their_text() -> None:
+    """PHP ``json_encode``s its integers; the values are then checked as strings are."""
+    values = v2_gcm_md()
+    strings = m.parse_instruction_file(json.dumps(values).encode())
+    numbers = {**values, "x-amz-tag-len": 128, "x-amz-unencrypted-content-length": 1234}
+    parsed = m.parse_instruction_file(json.dumps(numbers).encode())
+    assert parsed == {**strings, "x-amz-unencrypted-content-length": "1234"}
+    assert m.parse(parsed).unencrypted_length == 1234
+    with pytest.raises(MetadataError, match="tag length"):
+        m.parse(m.parse_instruction_file(json.dumps({**numbers, "x-amz-tag-len": 96}).encode()))
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        b'{"x-amz-key-v2": 128}',  # a number only where PHP writes one
+        b'{"x-amz-tag-len": true}',
+        b'{"x-amz-tag-len": 128.0}',
+        b'{"x-amz-unencrypted-content-length": [1]}',
+        b'{"x-amz-3": "AAAA", "x-amz-w": 12}',
+    ],
+)
+def test_numbers_elsewhere_are_still_refused(body: bytes) -> None:
+    with pytest.raises(InstructionFileError, match="strings"):
+        m.parse_instruction_file(body)
+
+
+def test_php_v1_plaintext_md5_is_ignored() -> None:
+    values = {**v2_cbc_md(), "x-amz-unencrypted-content-md5": "ZmFrZQ=="}
+    assert m.parse_instruction_file(json.dumps(values).encode()) == v2_cbc_md()
 
 
 def test_merge_v3_instruction_file() -> None:
@@ -613,3 +660,34 @@ def test_encoded_word_inside_a_json_value_is_left_alone(value: str) -> None:
     assert m.decode_rfc2047(json.dumps(desc)) == json.dumps(desc)
     assert m.parse(edit("v2gcm", x_amz_matdesc=json.dumps(desc))).context == desc
     assert m.decode_rfc2047(rfc2047_b(json.dumps(desc))) == json.dumps(desc)
+
+
+def test_dotnet_legacy_instruction_file_reads_as_v1() -> None:
+    body = json.dumps({"EncryptedEnvelopeKey": b64(EDK_AES_V1), "IV": b64(IV16)}).encode()
+    md = m.parse(m.parse_instruction_file(body), instruction_file=True)
+    assert (md.version, md.suite, md.wrap_alg) == (FormatVersion.V1, CBC_IV16, "AES")
+    assert (md.encrypted_data_key, md.iv, md.context) == (EDK_AES_V1, IV16, {})
+
+
+@pytest.mark.parametrize(
+    "fields",
+    [
+        {"EncryptedEnvelopeKey": "AAAA"},
+        {"EncryptedEnvelopeKey": "AAAA", "IV": "AAAA", "x-amz-matdesc": "{}"},
+        {"EncryptedEnvelopeKey": "AAAA", "x-amz-iv": "AAAA"},
+    ],
+)
+def test_dotnet_fields_only_as_the_whole_legacy_file(fields: dict[str, str]) -> None:
+    with pytest.raises(InstructionFileError, match="unknown keys"):
+        m.parse_instruction_file(json.dumps(fields).encode())
+
+
+def test_dotnet_legacy_name_only_for_objects_without_encryption_metadata() -> None:
+    plain = {"x-amz-unencrypted-content-length": "5"}
+    assert reads.instruction_file_names("k", ".instruction", plain) == [
+        "k.instruction",
+        "kINSTRUCTION_SUFFIX",
+    ]
+    v3_object_part = {"x-amz-c": "115", "x-amz-d": "AAAA", "x-amz-i": "AAAA"}
+    assert reads.instruction_file_names("k", ".instruction", v3_object_part) == ["k.instruction"]
+    assert reads.instruction_file_names("k", ".custom", plain) == ["k.custom"]

@@ -294,17 +294,19 @@ def fetch_content_metadata(
     md = reads.parse_object_metadata(object_md)
     if md is not None:
         return md
-    instruction_key = key + suffix
-    try:
-        response = s3.get_object(Bucket=bucket, Key=instruction_key, **dict(sse_c or {}))
-        stream = response["Body"]
+    names = reads.instruction_file_names(key, suffix, object_md)
+    for instruction_key in names:
         try:
-            body = read_full(stream, reads.instruction_file_read_limit(response))
-        finally:
-            stream.close()
-    except s3_errors() as exc:
-        error = translate_s3_error(exc, bucket, instruction_key, "instruction file read")
-        if not isinstance(error, ObjectNotFoundError):
-            raise error from None
-        raise reads.missing_instruction_file(object_md, bucket, key, instruction_key) from None
-    return reads.parse_with_instruction_file(object_md, body)
+            response = s3.get_object(Bucket=bucket, Key=instruction_key, **dict(sse_c or {}))
+            stream = response["Body"]
+            try:
+                body = read_full(stream, reads.instruction_file_read_limit(response))
+            finally:
+                stream.close()
+        except s3_errors() as exc:
+            error = translate_s3_error(exc, bucket, instruction_key, "instruction file read")
+            if not isinstance(error, ObjectNotFoundError):
+                raise error from None
+            continue
+        return reads.parse_with_instruction_file(object_md, body)
+    raise reads.missing_instruction_file(object_md, bucket, key, names[0])

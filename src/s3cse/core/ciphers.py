@@ -24,7 +24,13 @@ from .errors import (
     MetadataError,
     TagMismatchError,
 )
-from .suites import COMMIT_IV, DATA_KEY_LENGTH, GCM_MAX_PLAINTEXT, AlgorithmSuite
+from .suites import (
+    COMMIT_IV,
+    DATA_KEY_LENGTH,
+    GCM_MAX_PLAINTEXT,
+    LEGACY_DATA_KEY_LENGTHS,
+    AlgorithmSuite,
+)
 
 _DERIVE_KEY_LABEL = b"DERIVEKEY"
 _COMMIT_KEY_LABEL = b"COMMITKEY"
@@ -101,8 +107,12 @@ def content_key_for_decrypt(
     commitment: bytes | None = None,
 ) -> ContentKey:
     """Rebuild the content key of a stored object, checking key commitment first."""
-    if len(data_key) != DATA_KEY_LENGTH:
-        raise AuthenticationError(f"unwrapped data key has {len(data_key)} bytes, expected 32")
+    lengths = (DATA_KEY_LENGTH,) if suite.committing else LEGACY_DATA_KEY_LENGTHS
+    if len(data_key) not in lengths:
+        allowed = " or ".join(map(str, lengths))
+        raise AuthenticationError(
+            f"unwrapped data key has {len(data_key)} bytes, expected {allowed} for {suite.name}"
+        )
     if suite.committing:
         if message_id is None or len(message_id) != suite.message_id_length:
             raise MetadataError(f"message id must be {suite.message_id_length} bytes")

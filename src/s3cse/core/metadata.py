@@ -54,6 +54,23 @@ V3_OBJECT_ONLY_KEYS = frozenset({CONTENT_CIPHER_V3, COMMITMENT_V3, MESSAGE_ID_V3
 ALL_KEYS = V1_V2_KEYS | V3_KEYS | {UNENCRYPTED_LENGTH, INSTRUCTION_MARKER}
 DATA_KEY_NAMES = (KEY_V1, KEY_V2, KEY_V3)
 
+NO_TAG_LENGTH = ("", "0")
+"""What AES-CBC writers put under ``x-amz-tag-len`` when they put anything: Go's V1
+client writes every instruction-file field, empty ones too, and C++'s EncryptionOnly
+mode writes ``"0"``. CBC has no tag, so neither can change how the object is read."""
+INSTRUCTION_NUMBERS = frozenset({TAG_LEN, UNENCRYPTED_LENGTH})
+"""Fields PHP's instruction files hold as JSON numbers (``json_encode`` of its integers);
+read as their decimal text, then checked as every other writer's strings are."""
+IGNORED_INSTRUCTION_KEYS = frozenset({"x-amz-unencrypted-content-md5"})
+"""PHP's V1 client also records an MD5 of the plaintext; nothing reads it."""
+
+DOTNET_LEGACY_FIELDS = {"EncryptedEnvelopeKey": KEY_V1, "IV": IV}
+"""The .NET SDK's first encryption client wrote its instruction files with these two
+fields only: a V1 object (AES/ECB or RSA/PKCS#1 wrapped key, AES-CBC content, no
+material description), named with ``DOTNET_LEGACY_SUFFIX`` after a PutObject and with
+the usual suffix after a multipart upload."""
+DOTNET_LEGACY_SUFFIX = "INSTRUCTION_SUFFIX"
+
 DEFAULT_INSTRUCTION_SUFFIX = ".instruction"
 MAX_INSTRUCTION_FILE_SIZE = 1024 * 1024
 """Instruction files hold a wrapped key and a few short fields (well under 4 KiB, even
@@ -121,7 +138,8 @@ def is_encrypted(metadata: Mapping[str, str]) -> bool:
 
 
 def parse_instruction_file(body: bytes) -> dict[str, str]:
-    """An instruction file is one JSON object of S3EC keys to string values."""
+    """An instruction file is one JSON object of S3EC keys to string values (integers
+    taken as their text where PHP writes numbers: ``INSTRUCTION_NUMBERS``)."""
     if len(body) > MAX_INSTRUCTION_FILE_SIZE:
         raise instruction_file_too_large(len(body))
     try:
@@ -130,6 +148,13 @@ def parse_instruction_file(body: bytes) -> dict[str, str]:
         raise InstructionFileError("instruction file is not valid JSON") from None
     if not isinstance(data, dict):
         raise InstructionFileError("instruction file must hold one JSON object")
+    if data.keys() == DOTNET_LEGACY_FIELDS.keys():
+        data = {DOTNET_LEGACY_FIELDS[k]: v for k, v in data.items()}
+    data = {
+        k: decimal_text(v) if k in INSTRUCTION_NUMBERS else v
+        for k, v in data.items()
+        if k not in IGNORED_INSTRUCTION_KEYS
+    }
     unknown = sorted(k for k in data if k not in ALL_KEYS)
     if unknown:
         raise InstructionFileError(f"instruction file holds unknown keys {excerpt(unknown)}")
@@ -141,6 +166,14 @@ def parse_instruction_file(body: bytes) -> dict[str, str]:
             f"instruction file holds {forbidden}, which belong in the object metadata only"
         )
     return data
+
+
+def decimal_text(value: object) -> object:
+    """A JSON integer as the text other writers store (``128`` -> ``"128"``); anything
+    else unchanged, for the string check to judge (``true`` is no number here)."""
+    if isinstance(value, int) and not isinstance(value, bool):
+        return str(value)
+    return value
 
 
 def instruction_file_too_large(size: int | str) -> InstructionFileError:
@@ -228,7 +261,7 @@ def _parse_v1_v2(md: Mapping[str, str], instruction_file: bool) -> ContentMetada
         _require(md, (TAG_LEN,), "V2 AES-GCM")
         if md[TAG_LEN] != str(suite.tag_length * 8):
             raise MetadataError(f"unsupported tag length {excerpt(md[TAG_LEN])}: expected 128")
-    elif TAG_LEN in md:
+    elif md.get(TAG_LEN, "").strip() not in NO_TAG_LENGTH:
         raise MetadataError("an AES-CBC object must not declare a tag length")
     edk = _b64(md, key_name)
     if WRAP_ALG in md:

@@ -44,6 +44,17 @@ def instruction_file_read_limit(response: Mapping[str, Any]) -> int:
     return metadata.MAX_INSTRUCTION_FILE_SIZE + 1
 
 
+def instruction_file_names(key: str, suffix: str, object_md: Mapping[str, str]) -> list[str]:
+    """Where the object's instruction file may be, in the order to look: its name, and
+    for an object without any encryption metadata of its own, also the name the .NET
+    SDK's first client gave it (``metadata.DOTNET_LEGACY_SUFFIX``). A file found there
+    reads as the V1 object it is, which only a reader allowing legacy modes decrypts."""
+    names = [key + suffix]
+    if suffix == metadata.DEFAULT_INSTRUCTION_SUFFIX and not metadata.is_encrypted(object_md):
+        names.append(key + metadata.DOTNET_LEGACY_SUFFIX)
+    return names
+
+
 def parse_with_instruction_file(object_md: Mapping[str, str], body: bytes) -> ContentMetadata:
     merged = metadata.merge_instruction_file(object_md, metadata.parse_instruction_file(body))
     return metadata.parse(merged, instruction_file=True)

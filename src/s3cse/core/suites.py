@@ -89,6 +89,10 @@ COMMIT_IV = b"\x01" * 12
 """Suite 115 uses a fixed IV: the per-object message id makes the derived key unique."""
 
 DATA_KEY_LENGTH = 32
+LEGACY_DATA_KEY_LENGTHS = (16, 24, 32)
+"""Content keys the V1/V2 suites are read with: AES-128 and AES-192 keys come from real
+writers (PHP's ``KeySize``, Java under a limited crypto policy). Suite 115 derives its
+key from a 256-bit data key and takes nothing else; s3cse writes 256-bit keys only."""
 
 
 def suite_for_v2_cipher(cek_alg: str) -> AlgorithmSuite | None:
