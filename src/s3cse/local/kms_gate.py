@@ -4,7 +4,8 @@ moto server records DisableKey and ScheduleKeyDeletion but still encrypts and de
 with such keys. AWS refuses: ``DisabledException`` for a disabled key,
 ``KMSInvalidStateException`` for one pending deletion. And where a Decrypt names an
 existing key other than the ciphertext's, moto answers ``AccessDeniedException`` and AWS
-``IncorrectKeyException``. The local stack puts this gate between clients and moto so
+``IncorrectKeyException``. A Decrypt that names no key (KMS discovery) is checked by
+the key moto answers it used. The local stack puts this gate between clients and moto so
 that the errors users see locally are the ones AWS gives. Everything else is forwarded
 unchanged.
 
@@ -100,6 +101,14 @@ class _Gate(BaseHTTPRequestHandler):
             if state is not None and state[0] == "PendingDeletion":
                 return self._error("KMSInvalidStateException", f"{state[1]} is pending deletion.")
         status, response_headers, payload = self._upstream(body, headers)
+        if target == "TrentService.Decrypt" and state is None and status == 200:
+            # a Decrypt naming no key (discovery): the key's state is known from the answer
+            used = _answered_key(payload)
+            state = self._key_state(used, headers) if used else None
+            if state is not None and state[0] == "Disabled":
+                return self._error("DisabledException", f"{state[1]} is disabled.")
+            if state is not None and state[0] == "PendingDeletion":
+                return self._error("KMSInvalidStateException", f"{state[1]} is pending deletion.")
         if (
             target == "TrentService.Decrypt"
             and state is not None
@@ -130,6 +139,15 @@ class _Gate(BaseHTTPRequestHandler):
         self.send_header("Content-Length", str(len(payload)))
         self.end_headers()
         self.wfile.write(payload)
+
+
+def _answered_key(payload: bytes) -> str | None:
+    """The ``KeyId`` of a KMS answer (None if it has none)."""
+    try:
+        key = json.loads(payload or b"{}").get("KeyId")
+    except (ValueError, AttributeError):
+        return None
+    return key if isinstance(key, str) and key else None
 
 
 def _error_type(payload: bytes) -> str:

@@ -1,6 +1,7 @@
 """A local S3 (SeaweedFS) and KMS (moto server) on 127.0.0.1, to try s3cse without AWS.
 
-KMS requests pass through ``kms_gate``, which makes moto refuse disabled keys as AWS does.
+KMS requests pass through ``kms_gate``, which makes moto refuse disabled keys as AWS does;
+moto runs under ``moto_kms``, which lets it decrypt under multi-Region keys.
 
 Both servers speak the real wire protocols over HTTP, so the same code runs unchanged
 against AWS. The stack's state (ports, PIDs, logs, stored objects) lives in one
@@ -89,6 +90,12 @@ class LocalStack:
             "AWS_DEFAULT_REGION": REGION,
             "AWS_REGION": REGION,
         }
+
+
+def _moto_server() -> list[str]:
+    """moto server, run by ``moto_kms`` (multi-Region keys decrypt there)."""
+    _tool("moto_server")  # installed: else the hint to install the local stack
+    return [sys.executable, "-m", "s3cse.local.moto_kms"]
 
 
 def _tool(name: str) -> str:
@@ -230,7 +237,7 @@ def start(
         gate = [sys.executable, "-m", "s3cse.local.kms_gate", str(kms), str(moto)]
         for name, args, proc_env in (
             ("seaweedfs", weed_args, env),
-            ("moto", [_tool("moto_server"), "-H", "127.0.0.1", "-p", str(moto)], moto_env),
+            ("moto", [*_moto_server(), "-H", "127.0.0.1", "-p", str(moto)], moto_env),
             ("kms-gate", gate, env),
         ):
             log = open(state / f"{name}.log", "ab")  # noqa: SIM115
