@@ -94,7 +94,15 @@ async def _await(awaitable: Any) -> Any:
 def asyncify(keyring: Keyring, kms_client: Any) -> Keyring:
     """The same keys, with KMS called through aiobotocore (``AsyncKmsKeyring``)."""
     if isinstance(keyring, KmsKeyring) and not isinstance(keyring, AsyncKmsKeyring):
-        return AsyncKmsKeyring(keyring.key_id, kms_client=kms_client)
+        # a keyring for another Region (a multi-Region key's replica) opens its own client
+        elsewhere = keyring.region not in (None, kms_client.meta.region_name)
+        return AsyncKmsKeyring(
+            keyring.key_id,
+            kms_client=None if elsewhere else kms_client,
+            discovery=keyring.discovery,
+            allow=keyring.allow.entries if keyring.allow is not None else (),
+            region=keyring.region,
+        )
     if isinstance(keyring, MultiKeyring):
         return MultiKeyring([asyncify(k, kms_client) for k in keyring.keyrings])
     return keyring

@@ -54,6 +54,7 @@ __all__ = [
     "KeyUnwrapError",
     "KmsAccessDeniedError",
     "KmsError",
+    "KmsKeyNotAllowedError",
     "KmsKeyUnavailableError",
     "LegacyModeDisabledError",
     "LocalPathError",
@@ -268,6 +269,12 @@ class KmsAccessDeniedError(KmsError):
     """The caller may not use the KMS key."""
 
     default_hint = "Grant kms:GenerateDataKey / kms:Decrypt on the key to these credentials"
+
+
+class KmsKeyNotAllowedError(KmsError):
+    """Under KMS discovery, the key that wrapped the data key is not on the allow-list."""
+
+    default_hint = "Allow the key if you trust it (--kms-allow ARN or account:ACCOUNT_ID)"
 
 
 class EncryptionContextMismatchError(KmsError):

@@ -102,7 +102,9 @@ async def decrypted_get(
         raise
     if not streams:
         stream.close()
-    return requests.decrypted_response(response, body, size)
+    return requests.decrypted_response(
+        response, body, size, requests.read_encryption(md, content_key)
+    )
 
 
 def entries_reader(
@@ -180,7 +182,7 @@ async def get_range(
     except BaseException:
         stream.close()
         raise
-    return requests.ranged_response(response, body, plan.first, plan.last, plan.plaintext_size)
+    return requests.ranged_response(response, body, plan, md, content_key)
 
 
 async def unindexed_get(session: AsyncSession, read: RangeRead) -> dict[str, Any]:
@@ -273,7 +275,7 @@ async def get_verified_range(
     finally:
         for stream in opened:
             stream.close()
-    verified = requests.ranged_response(response, body, plan.first, plan.last, plan.plaintext_size)
+    verified = requests.ranged_response(response, body, plan, md, content_key)
     return verified, False, None
 
 
@@ -419,9 +421,7 @@ async def sequential_verified_range(
     except BaseException:
         stream.close()
         raise
-    return requests.ranged_response(
-        response, body, plan.first, plan.last, plan.plaintext_size
-    ), False
+    return requests.ranged_response(response, body, plan, md, content_key), False
 
 
 async def stream_download(

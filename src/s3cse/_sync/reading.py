@@ -101,7 +101,9 @@ def decrypted_get(
         raise
     if not streams:
         stream.close()
-    return requests.decrypted_response(response, body, size)
+    return requests.decrypted_response(
+        response, body, size, requests.read_encryption(md, content_key)
+    )
 
 
 def entries_reader(
@@ -171,7 +173,7 @@ def get_range(
     except BaseException:
         stream.close()
         raise
-    return requests.ranged_response(response, body, plan.first, plan.last, plan.plaintext_size)
+    return requests.ranged_response(response, body, plan, md, content_key)
 
 
 def unindexed_get(session: Session, read: RangeRead) -> dict[str, Any]:
@@ -264,7 +266,7 @@ def get_verified_range(
     finally:
         for stream in opened:
             stream.close()
-    verified = requests.ranged_response(response, body, plan.first, plan.last, plan.plaintext_size)
+    verified = requests.ranged_response(response, body, plan, md, content_key)
     return verified, False, None
 
 
@@ -408,9 +410,7 @@ def sequential_verified_range(
     except BaseException:
         stream.close()
         raise
-    return requests.ranged_response(
-        response, body, plan.first, plan.last, plan.plaintext_size
-    ), False
+    return requests.ranged_response(response, body, plan, md, content_key), False
 
 
 def stream_download(

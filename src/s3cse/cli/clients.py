@@ -73,6 +73,8 @@ class KeyOptions:
     to_matdesc: str | None = None
     to_encryption_context: tuple[str, ...] = ()
     to_empty_encryption_context: bool = False
+    kms_discovery: bool = False
+    kms_allow: tuple[str, ...] = ()
     quiet: bool = False
 
     @classmethod
@@ -84,9 +86,16 @@ class KeyOptions:
         return cls(**given)
 
     def keyrings(self, *, private: bool = False) -> list[Keyring]:
-        if not (self.kms_key_id or self.aes_key_file or self.rsa_key_file):
+        if not (
+            self.kms_key_id
+            or self.kms_discovery
+            or self.kms_allow
+            or self.aes_key_file
+            or self.rsa_key_file
+        ):
             raise ConfigurationError(
-                "no key given: pass --kms-key-id, --aes-key-file or --rsa-key-file"
+                "no key given: pass --kms-key-id, --aes-key-file or --rsa-key-file (or, "
+                "to read, --kms-discovery with --kms-allow)"
             )
         return self._spec(
             self.kms_key_id, self.aes_key_file, self.rsa_key_file, self.matdesc, "--matdesc"
@@ -110,9 +119,15 @@ class KeyOptions:
             region=self.region,
             profile=self.profile,
             names=CLI_TARGET_KEY_FILES if target else CLI_KEY_FILES,
+            kms_discovery=self.kms_discovery and not target,
+            kms_allow=() if target else tuple(self.kms_allow),
         )
 
     def client(self, *, writing: bool, cache: bool = False) -> EncryptionClient:
+        if writing and self.kms_discovery and not self.kms_key_id:
+            raise ConfigurationError(
+                "--kms-discovery only reads: to encrypt, give the key to write with (--kms-key-id)"
+            )
         rings = self.keyrings(private=not writing)
         if writing and len(rings) > 1:
             raise ConfigurationError("to encrypt, give exactly one of the key options")

@@ -11,8 +11,16 @@ from ..client import describe, fetch_content_metadata, translate_s3_error
 from ..core import listing
 from ..errors import ConfigurationError, NotEncryptedError
 from .clients import s3_client
+from .keyused import KeyUse
 from .objects import S3Url, has_integrity_index, head, s3_errors
-from .options import Sse, aws_options, endpoint_option, sse_c_hints, sse_options
+from .options import (
+    Sse,
+    aws_options,
+    endpoint_option,
+    key_use_options,
+    sse_c_hints,
+    sse_options,
+)
 
 
 @click.command()
@@ -31,6 +39,7 @@ from .options import Sse, aws_options, endpoint_option, sse_c_hints, sse_options
     help="JSON output (the default; accepted for symmetry with ls and rotate).",
 )
 @sse_options()
+@key_use_options
 @aws_options
 def inspect(
     url: str,
@@ -42,8 +51,13 @@ def inspect(
     **kwargs: Any,
 ) -> None:
     """Describe how an object is encrypted, as JSON (needs no key; never shows key
-    material). An unencrypted object is reported as such ("format": "plain")."""
+    material). An unencrypted object is reported as such ("format": "plain").
+
+    Given a key (--kms-discovery with --kms-allow, --kms-key-id, a key file), it also
+    unwraps the data key, under the checks of a read, and names the key that did
+    ("key_used": for KMS the key's ARN as KMS answered); no content is read."""
     sse = Sse.from_options(kwargs)
+    use = KeyUse.from_options(kwargs, region, profile)
     sse_c = sse.get_args()
     target = S3Url.parse(url)
     if target is None or not target.key:
@@ -52,7 +66,7 @@ def inspect(
     with sse_c_hints(sse):
         response = head(s3, target.bucket, target.key, sse_c)
         info: dict[str, Any] = {"object": str(target), "stored_size": response["ContentLength"]}
-        info.update(_encryption_info(s3, target, response, sse_c))
+        info.update(_encryption_info(s3, target, response, sse_c, use))
         info["integrity_index"] = has_integrity_index(s3, target, sse_c)
         info["s3_metadata"] = response.get("Metadata", {})
         if response.get("ServerSideEncryption") or response.get("SSECustomerAlgorithm"):
@@ -69,7 +83,7 @@ def inspect(
 
 
 def _encryption_info(
-    s3: Any, url: S3Url, head: dict[str, Any], sse_c: dict[str, Any]
+    s3: Any, url: S3Url, head: dict[str, Any], sse_c: dict[str, Any], use: KeyUse | None
 ) -> dict[str, Any]:
     """``describe`` of an encrypted object; an unencrypted one is said to be plain (and a
     folder marker to be one), which is an answer, not an error."""
@@ -80,4 +94,4 @@ def _encryption_info(
         if listing.is_folder_marker(url.key, int(head.get("ContentLength") or 0)):
             info["folder_marker"] = True
         return info
-    return {**describe(md), "encrypted": True}
+    return {**describe(md), "encrypted": True, **(use(md) if use is not None else {})}

@@ -17,8 +17,17 @@ from ..io import awsenv
 from .bulk import worker_pool
 from .clients import s3_client
 from .exits import EXIT_FAILED, bulk_exit_code, error_line
+from .keyused import KeyUse
 from .objects import S3Url, exact_info, s3_errors, with_sidecars
-from .options import Sse, aws_options, concurrency_option, endpoint_option, sse_c_hints, sse_options
+from .options import (
+    Sse,
+    aws_options,
+    concurrency_option,
+    endpoint_option,
+    key_use_options,
+    sse_c_hints,
+    sse_options,
+)
 from .output import (
     echo_bucket,
     echo_prefix,
@@ -44,6 +53,7 @@ from .output import (
 )
 @concurrency_option("HEAD requests at once with --exact.")
 @sse_options()
+@key_use_options
 @endpoint_option
 @aws_options
 def ls(
@@ -67,10 +77,19 @@ def ls(
     request); legacy AES-CBC objects and unencrypted ones may differ. Instruction files
     and integrity indexes are not shown. Needs no key.
 
+    With --exact and a key (--kms-discovery with --kms-allow, --kms-key-id, a key file),
+    each object's data key is also unwrapped and the key that did is shown ("key:" in
+    the wrapping column, "key_used" in JSON); no content is read.
+
     --summarize ends with the number of objects listed and their total plaintext size
     (with --json one line: total_objects, total_size, total_size_upper_bound).
     """
     sse = Sse.from_options(kwargs)
+    use = KeyUse.from_options(kwargs, region, profile)
+    if use is not None and not exact:
+        raise ConfigurationError(
+            "ls names the key that unwraps each object with --exact only: add --exact"
+        )
     s3 = s3_client(endpoint_url, profile, region)
     if url in ("s3://", "s3:", ""):
         _list_buckets(s3, as_json)
@@ -96,7 +115,7 @@ def ls(
             totals.add(row)
             echo_row(row, base, as_json, None, human=human)
     else:
-        rows, failures = _ls_exact(s3, target.bucket, entries, sse, concurrency)
+        rows, failures = _ls_exact(s3, target.bucket, entries, sse, concurrency, use)
         shown = len(rows)
         _echo_exact(rows, base, as_json, human, totals)
         for exc in failures:
@@ -144,6 +163,7 @@ def _ls_exact(
     entries: Iterable[dict[str, Any]],
     sse: Sse,
     concurrency: int,
+    use: KeyUse | None = None,
 ) -> tuple[list[dict[str, Any]], list[S3CSEError]]:
     """The listed entries with each object's HEAD (``exact_info``), and what failed."""
     listed = list(entries)
@@ -156,7 +176,7 @@ def _ls_exact(
         row = {"key": entry["Key"], "last_modified": entry.get("LastModified")}
         try:
             with sse_c_hints(sse):
-                row.update(exact_info(s3, bucket, entry["Key"], sse_c))
+                row.update(exact_info(s3, bucket, entry["Key"], sse_c, use))
         except S3CSEError as exc:
             row.update({**_listed_size(entry), "format": "?", "error": str(exc)})
             failures.append(exc)

@@ -4,7 +4,7 @@ without sidecars, HEADs with plaintext sizes, prefixes mistaken for objects."""
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -17,6 +17,7 @@ from ..client import (
     translate_s3_error,
 )
 from ..core import sidecars
+from ..core.metadata import ContentMetadata
 from ..core.sidecars import INDEX_SUFFIX
 from ..errors import ConfigurationError, NotEncryptedError, ObjectNotFoundError, located
 
@@ -116,14 +117,26 @@ def head(s3: Any, bucket: str, key: str, sse_c: dict[str, Any]) -> dict[str, Any
     return response
 
 
-def exact_info(s3: Any, bucket: str, key: str, sse_c: dict[str, Any]) -> dict[str, Any]:
+def exact_info(
+    s3: Any,
+    bucket: str,
+    key: str,
+    sse_c: dict[str, Any],
+    unwrap: Callable[[ContentMetadata], dict[str, Any]] | None = None,
+) -> dict[str, Any]:
     """A HEAD (and the instruction file if the object has one): the exact plaintext size
-    and how the object is encrypted. Needs no key."""
-    return describe_head(s3, bucket, key, head(s3, bucket, key, sse_c), sse_c)
+    and how the object is encrypted. Needs no key; given ``unwrap`` (``keyused``), what
+    it says of the data key (the key that unwraps it) too."""
+    return describe_head(s3, bucket, key, head(s3, bucket, key, sse_c), sse_c, unwrap)
 
 
 def describe_head(
-    s3: Any, bucket: str, key: str, response: dict[str, Any], sse_c: dict[str, Any]
+    s3: Any,
+    bucket: str,
+    key: str,
+    response: dict[str, Any],
+    sse_c: dict[str, Any],
+    unwrap: Callable[[ContentMetadata], dict[str, Any]] | None = None,
 ) -> dict[str, Any]:
     """``exact_info`` from a HEAD response already had."""
     from ..core.envelope import plaintext_size
@@ -145,6 +158,8 @@ def describe_head(
         "size_source": "cbc-upper-bound" if size is None else "exact",
     }
     info.update(describe(md))
+    if unwrap is not None:
+        info.update(unwrap(md))
     return info
 
 

@@ -58,6 +58,17 @@ def _key_source_options() -> list[Callable[[F], F]]:
     return [
         click.option("--kms-key-id", help="AWS KMS key id, ARN or alias to wrap data keys."),
         click.option(
+            "--kms-discovery",
+            is_flag=True,
+            help="Read with whichever KMS key wrapped each data key, if --kms-allow allows it.",
+        ),
+        click.option(
+            "--kms-allow",
+            multiple=True,
+            metavar="ARN|account:ID",
+            help="KMS key ARN or account:ACCOUNT_ID --kms-discovery may use (repeatable).",
+        ),
+        click.option(
             "--aes-key-file",
             type=click.Path(dir_okay=False),
             help="File with a 256-bit AES key (32 raw bytes or base64).",
@@ -123,6 +134,23 @@ def _read_policy_options(policy_default: str) -> list[Callable[[F], F]]:
         endpoint_option,
         kms_endpoint_option,
     ]
+
+
+def key_use_options(func: F) -> F:
+    """The key options of a command that decrypts no content but can name the key that
+    unwraps each object's data key (``inspect``, ``ls --exact``)."""
+    return add_options(
+        func,
+        [
+            *_key_source_options(),
+            click.option(
+                "--legacy",
+                is_flag=True,
+                help="Allow unwrapping legacy modes' keys (kms, AESWrap, V1).",
+            ),
+            kms_endpoint_option,
+        ],
+    )
 
 
 def key_options(func: F) -> F:

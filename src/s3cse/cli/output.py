@@ -226,7 +226,13 @@ def echo_summary(objects: int, size: int, upper_bound: bool, *, human: bool, as_
 
 def wrapping_text(info: dict[str, Any]) -> str:
     """The wrapping algorithm and what names the key (KMS keys are not in the metadata:
-    the encryption context's keys are shown; raw keys: their material description)."""
+    the encryption context's keys are shown; raw keys: their material description),
+    and the key that unwrapped the data key when it was asked for (``key_used``)."""
+    text = _wrapping_text(info)
+    return f"{text} key:{info['key_used']}" if info.get("key_used") else text
+
+
+def _wrapping_text(info: dict[str, Any]) -> str:
     wrapping = str(info.get("wrapping", "-"))
     if "encryption_context" in info:
         context: dict[str, str] = info["encryption_context"]

@@ -50,6 +50,18 @@ def lifecycle_options(kind: str) -> Callable[[F], F]:
         [
             click.option("--kms-key-id", help=f"KMS key {now} (id, ARN or alias)."),
             click.option(
+                "--kms-discovery",
+                is_flag=True,
+                help="Read with whichever KMS key wrapped each object's data key, if "
+                "--kms-allow allows it.",
+            ),
+            click.option(
+                "--kms-allow",
+                multiple=True,
+                metavar="ARN|account:ID",
+                help="KMS key ARN or account:ACCOUNT_ID --kms-discovery may use (repeatable).",
+            ),
+            click.option(
                 "--aes-key-file", type=click.Path(dir_okay=False), help=f"AES key file {now}."
             ),
             click.option(
@@ -224,6 +236,8 @@ def _key_spec(kw: dict[str, Any], prefix: str, kms_endpoint_url: str | None) -> 
         region=kw["region"],
         profile=kw["profile"],
         names=CLI_TARGET_KEY_FILES if prefix else CLI_KEY_FILES,
+        kms_discovery=False if prefix else kw["kms_discovery"],
+        kms_allow=() if prefix else tuple(kw["kms_allow"]),
     )
 
 
@@ -237,7 +251,7 @@ def _build_job(kind: str, url: str, kw: dict[str, Any]) -> Job:
     # Resolved here, not by each worker: a Dask worker elsewhere must use the same ones.
     endpoint = _endpoint(kw["endpoint_url"], "S3")
     kms_endpoint = _endpoint(kw["kms_endpoint_url"], "KMS")
-    if not (kw["kms_key_id"] or kw["aes_key_file"] or kw["rsa_key_file"]):
+    if not (kw["kms_key_id"] or kw["kms_discovery"] or kw["aes_key_file"] or kw["rsa_key_file"]):
         raise ConfigurationError(
             f"no key given: pass the key the objects are under now (--kms-key-id, "
             f"--aes-key-file or --rsa-key-file){'' if kind == 'migrate' else ' and the new one'}"
@@ -252,12 +266,17 @@ def _build_job(kind: str, url: str, kw: dict[str, Any]) -> Job:
             "--to-rsa-key-file"
         )
     target = _key_spec(kw, "to-", kms_endpoint) if chosen else None
+    if target is None and kw["kms_discovery"] and not kw["kms_key_id"]:
+        raise ConfigurationError(
+            "--kms-discovery only reads: name the key to write V3 with (--to-kms-key-id, "
+            "--to-aes-key-file or --to-rsa-key-file)"
+        )
     # Load every key now: a missing or bad key file (or no region for KMS) is a usage
     # error, not N failures.
     current.keyring(private=True)
     if target is not None:
         target.keyring()
-    if current.kms_key_id or (target is not None and target.kms_key_id):
+    if current.kms or (target is not None and target.kms):
         with located(location.bucket, location.key):
             kms_client(kms_endpoint, kw["profile"], kw["region"])
     return Job(

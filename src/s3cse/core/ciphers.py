@@ -71,6 +71,8 @@ class ContentKey:
     key: bytes
     iv: bytes
     aad: bytes = b""
+    key_used: str | None = None
+    """The master key that unwrapped the data key, where the keyring named it (KMS)."""
 
     def __repr__(self) -> str:  # never print the key
         return f"ContentKey(suite={self.suite.name})"

@@ -7,6 +7,7 @@ store and the content key to encrypt with. Reading: parsed metadata -> policy ch
 
 from __future__ import annotations
 
+import dataclasses
 import os
 from collections.abc import Mapping
 
@@ -27,7 +28,13 @@ from .errors import (
     MetadataError,
 )
 from .gcm import BLOCK
-from .materials import DecryptionRequest, EncryptionMaterials, EncryptionRequest, MaterialsManager
+from .materials import (
+    DecryptionRequest,
+    EncryptionMaterials,
+    EncryptionRequest,
+    MaterialsManager,
+    key_used,
+)
 from .metadata import (
     ALL_KEYS,
     UNENCRYPTED_LENGTH,
@@ -80,13 +87,15 @@ def check_read_policy(metadata: ContentMetadata, config: CryptoConfig) -> None:
 
 def unseal(metadata: ContentMetadata, data_key: bytes) -> ContentKey:
     """The content key of a stored object; raises if the key commitment does not match."""
-    return content_key_for_decrypt(
+    content_key = content_key_for_decrypt(
         metadata.suite,
         data_key,
         iv=metadata.iv,
         message_id=metadata.message_id,
         commitment=metadata.commitment,
     )
+    used = key_used(data_key)
+    return content_key if used is None else dataclasses.replace(content_key, key_used=used)
 
 
 def check_user_metadata(metadata: dict[str, str] | None) -> dict[str, str]:

@@ -53,6 +53,28 @@ class EncryptionMaterials:
     """What gets stored: the full KMS context, or the raw keyring's material description."""
 
 
+class DataKey(bytes):
+    """A plaintext data key as a keyring hands it back, naming the master key that
+    unwrapped it where the keyring knows (KMS answers Decrypt with the key's ARN, which
+    under discovery is the only word on which key that was). Being ``bytes``, a keyring
+    returning plain bytes still fits."""
+
+    key_used: str | None
+
+    def __new__(cls, key: bytes, key_used: str | None = None) -> DataKey:
+        made = super().__new__(cls, key)
+        made.key_used = key_used
+        return made
+
+    def __repr__(self) -> str:  # never print the key
+        return f"DataKey({len(self)} bytes, key_used={self.key_used!r})"
+
+
+def key_used(data_key: bytes) -> str | None:
+    """The master key a keyring said unwrapped ``data_key`` (None if it did not say)."""
+    return data_key.key_used if isinstance(data_key, DataKey) else None
+
+
 @dataclass(frozen=True)
 class DecryptionRequest:
     metadata: ContentMetadata

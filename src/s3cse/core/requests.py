@@ -14,7 +14,7 @@ import io
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import IO, Any
+from typing import IO, Any, Protocol
 
 from . import envelope, integrity, metadata, sidecars
 from .ciphers import ContentKey
@@ -286,20 +286,51 @@ def user_metadata_view(response: dict[str, Any]) -> dict[str, Any]:
     return response
 
 
-def decrypted_response(response: dict[str, Any], body: Any, size: int | None) -> dict[str, Any]:
-    """S3's GetObject answer with the plaintext body in place of the ciphertext."""
+def read_encryption(md: ContentMetadata, content_key: ContentKey) -> dict[str, Any]:
+    """``describe`` of an object being read, with the master key that unwrapped its data
+    key where the keyring named it (``key_used``: for KMS, the ARN KMS answered with)."""
+    info = describe(md)
+    if content_key.key_used is not None:
+        info["key_used"] = content_key.key_used
+    return info
+
+
+def decrypted_response(
+    response: dict[str, Any], body: Any, size: int | None, encryption: dict[str, Any]
+) -> dict[str, Any]:
+    """S3's GetObject answer with the plaintext body in place of the ciphertext, and how
+    it was encrypted (``read_encryption``) in ``Encryption``."""
     response["Body"] = body
     response["ContentLength"] = size
+    response["Encryption"] = encryption
     response.pop("ContentMD5", None)
     return user_metadata_view(response)
 
 
+class PlannedRange(Protocol):
+    """Which plaintext bytes a ranged read answers with, out of how many."""
+
+    @property
+    def first(self) -> int: ...
+    @property
+    def last(self) -> int: ...
+    @property
+    def plaintext_size(self) -> int: ...
+
+
 def ranged_response(
-    response: dict[str, Any], body: Any, first: int, last: int, size: int
+    response: dict[str, Any],
+    body: Any,
+    plan: PlannedRange,
+    md: ContentMetadata,
+    content_key: ContentKey,
 ) -> dict[str, Any]:
+    """S3's answer to a ranged GetObject, with the plaintext range in place of the
+    ciphertext one and how the object was encrypted (``read_encryption``)."""
     response["Body"] = body
-    response["ContentLength"] = last - first + 1
-    response["ContentRange"] = f"bytes {first}-{last}/{size}"
+    response["ContentLength"] = plan.last - plan.first + 1
+    response["ContentRange"] = f"bytes {plan.first}-{plan.last}/{plan.plaintext_size}"
+    response["Encryption"] = read_encryption(md, content_key)
     return user_metadata_view(response)
 
 

@@ -12,7 +12,7 @@ import asyncio
 import functools
 import os
 import weakref
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from typing import Any, TypeVar
 
 import botocore.loaders
@@ -32,6 +32,7 @@ from ..io.backends import async_map_bounded
 from ..io.botocore import object_changed
 from ..io.paths import check_copied_tail
 from ..io.retries import aio_botocore_config
+from ..keyrings.specs import kms_region
 from .errors import filesystem_errors
 from .files import S3CSEFile
 from .http import LongHeaderSession
@@ -81,6 +82,8 @@ class S3CSEFileSystem(s3fs.S3FileSystem):  # type: ignore[misc]
         self,
         *args: Any,
         kms_key_id: str | None = None,
+        kms_discovery: bool = False,
+        kms_allow: Sequence[str] = (),
         aes_key_file: str | None = None,
         aes_key: bytes | str | None = None,
         rsa_key_file: str | None = None,
@@ -114,7 +117,13 @@ class S3CSEFileSystem(s3fs.S3FileSystem):  # type: ignore[misc]
             decrypt_cache_seconds=decrypt_cache_seconds,
         )
         self._key_options = KeyOptions(
-            kms_key_id, aes_key_file, aes_key, rsa_key_file, dict(matdesc or {})
+            kms_key_id,
+            aes_key_file,
+            aes_key,
+            rsa_key_file,
+            dict(matdesc or {}),
+            kms_discovery,
+            (kms_allow,) if isinstance(kms_allow, str) else tuple(kms_allow),
         )
         self.encryption_context = dict(encryption_context or {})
         self.exact_sizes = exact_sizes
@@ -163,18 +172,25 @@ class S3CSEFileSystem(s3fs.S3FileSystem):  # type: ignore[misc]
 
     async def _open_keyring(self) -> Keyring:
         if self._keyring is None:
-            kms = await self._open_client("kms") if self._key_options.kms_key_id else None
-            self._keyring = self._key_options.keyring(kms)
+            options = self._key_options
+            region = kms_region(
+                options.kms_key_id, options.kms_discovery, self.client_kwargs.get("region_name")
+            )
+            kms = await self._open_client("kms", region) if options.kms else None
+            self._keyring = options.keyring(kms, region)
         return self._keyring
 
-    async def _open_client(self, service: str) -> Any:
+    async def _open_client(self, service: str, region: str | None = None) -> Any:
         """An aiobotocore client from s3fs's session with the filesystem's credentials
-        (and for S3 its endpoint), closed with the filesystem as s3fs closes its own."""
+        (and for S3 its endpoint), closed with the filesystem as s3fs closes its own;
+        ``region`` overrides the filesystem's (a KMS key ARN's own Region)."""
         kwargs = {
             k: v
             for k, v in self.client_kwargs.items()
             if k in ("region_name", "verify", "endpoint_url")
         }
+        if region:
+            kwargs["region_name"] = region
         if service == "s3" and self.endpoint_url and "endpoint_url" not in kwargs:
             kwargs["endpoint_url"] = self.endpoint_url
         if service != "s3":

@@ -29,12 +29,26 @@ class KeyOptions:
     aes_key: bytes | str | None = field(repr=False)
     rsa_key_file: str | None
     matdesc: dict[str, str]
+    kms_discovery: bool = False
+    kms_allow: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
-        if not (self.kms_key_id or self.aes_key_file or self.aes_key or self.rsa_key_file):
+        if not (
+            self.kms_key_id
+            or self.kms_discovery
+            or self.aes_key_file
+            or self.aes_key
+            or self.rsa_key_file
+        ):
             raise ConfigurationError(
-                "s3cse:// needs a key: kms_key_id, aes_key_file (or aes_key) or rsa_key_file"
+                "s3cse:// needs a key: kms_key_id, aes_key_file (or aes_key) or "
+                "rsa_key_file (or, to read, kms_discovery=True with kms_allow)"
             )
+
+    @property
+    def kms(self) -> bool:
+        """Whether KMS is asked (a key id, discovery, or an allow-list to refuse)."""
+        return bool(self.kms_key_id or self.kms_discovery or self.kms_allow)
 
     def refuse_key_by_value(self, what: str) -> None:
         """Refuse ``what`` (a serialisation) when a key was given by value."""
@@ -46,12 +60,21 @@ class KeyOptions:
                 "`s3cse keygen aes`): only its path is serialised",
             )
 
-    def keyring(self, kms_client: Any = None) -> Keyring:
+    def keyring(self, kms_client: Any = None, kms_region: str | None = None) -> Keyring:
         """The keyring of these keys, KMS first (through ``kms_client``, an open
-        aiobotocore KMS client, when a KMS key is given), then AES, then RSA."""
+        aiobotocore KMS client in ``kms_region``, when a KMS key is given), then AES,
+        then RSA."""
         rings: list[Keyring] = []
-        if self.kms_key_id:
-            rings.append(AsyncKmsKeyring(self.kms_key_id, kms_client=kms_client))
+        if self.kms:
+            rings.append(
+                AsyncKmsKeyring(
+                    self.kms_key_id,
+                    kms_client=kms_client,
+                    discovery=self.kms_discovery,
+                    allow=self.kms_allow,
+                    region=kms_region,
+                )
+            )
         rings += build_keyrings(
             aes_key=self.aes_key,
             aes_key_file=self.aes_key_file,

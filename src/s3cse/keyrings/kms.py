@@ -9,10 +9,11 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any, Literal, Protocol
 
 from ..core.materials import (
+    DataKey,
     DecryptionRequest,
     EncryptionMaterials,
     EncryptionRequest,
@@ -21,7 +22,8 @@ from ..core.materials import (
 from ..core.metadata import WRAP_KMS_CONTEXT, WRAP_KMS_V1
 from ..errors import ConfigurationError, KmsError
 from ..io.retries import aio_botocore_config, botocore_config
-from .kms_context import decrypt_request, encrypt_request, generate_request
+from .kms_arns import AllowList, check_key_used, default_region, discovery_key_id, region_of
+from .kms_context import V1_CONTEXT_KEY, decrypt_request, encrypt_request, generate_request
 from .kms_errors import translate_kms_error
 
 __all__ = [
@@ -90,58 +92,135 @@ class KmsKeyring(Keyring):
     Every operation is pure request building, one KMS call (``_call``, or ``_acall``
     for the async client: by default the same call on a worker thread) and pure
     response checking. ``AsyncKmsKeyring`` makes the call with an aiobotocore client.
+
+    With ``discovery``, Decrypt names no key: KMS uses the one the wrapped data key was
+    made under (for a V1-era ``kms`` object, the ``kms_cmk_id`` it stores), and the key
+    KMS says it used must be on ``allow`` (key ARNs, ``account:ID`` or
+    ``account:PARTITION:ID``; see ``kms_arns``) before its data key is used. A
+    discovery keyring writes only if it is also given ``key_id``.
+
+    A key ARN's own Region is where its KMS client is made (unless ``kms_client`` is
+    given), so the ARN of a multi-Region key's replica reads, in the replica's Region,
+    what the primary wrapped elsewhere. ``region`` sets the discovery keyring's Region.
     """
 
-    def __init__(self, key_id: str, *, kms_client: KmsClient | None = None) -> None:
-        if not key_id:
-            raise ConfigurationError("a KMS keyring needs a key id, ARN or alias")
-        self.key_id = key_id
+    def __init__(
+        self,
+        key_id: str | None = None,
+        *,
+        kms_client: KmsClient | None = None,
+        discovery: bool = False,
+        allow: Iterable[str] = (),
+        region: str | None = None,
+    ) -> None:
+        allow = [allow] if isinstance(allow, str) else list(allow)
+        if not key_id and not discovery:
+            raise ConfigurationError(
+                "a KMS keyring needs a key id, ARN or alias, or discovery=True with an "
+                "allow-list to read objects wrapped under any allowed key"
+            )
+        if allow and not discovery:
+            raise ConfigurationError(
+                "a KMS allow-list is for discovery: pass discovery=True (on the command "
+                "line --kms-discovery) or drop it"
+            )
+        self.key_id = key_id or None
+        self.region = region or region_of(key_id) or None
+        self.discovery = discovery
+        self.allow = AllowList.parse(allow, self.region or default_region()) if discovery else None
         self._client = kms_client
 
     def __repr__(self) -> str:
-        return f"{type(self).__name__}(key_id={self.key_id!r})"
+        if self.allow is None:
+            return f"{type(self).__name__}(key_id={self.key_id!r})"
+        return (
+            f"{type(self).__name__}(key_id={self.key_id!r}, discovery=True, "
+            f"allow={str(self.allow)!r})"
+        )
 
     @property
     def client(self) -> KmsClient:
         if self._client is None:
             import boto3
 
-            self._client = boto3.client("kms", config=botocore_config())
+            self._client = boto3.client("kms", region_name=self.region, config=botocore_config())
         return self._client
 
     def wrap_algorithms(self) -> frozenset[str]:
         return frozenset({WRAP_KMS_CONTEXT, WRAP_KMS_V1})
 
     def on_encrypt(self, request: EncryptionRequest) -> EncryptionMaterials:
-        params = generate_request(self.key_id, request)
-        return materials_from(self.key_id, request, params, self._call("generate_data_key", params))
+        key_id = self._writing_key()
+        params = generate_request(key_id, request)
+        return materials_from(key_id, request, params, self._call("generate_data_key", params))
 
     def wrap(self, request: EncryptionRequest, data_key: bytes) -> EncryptionMaterials:
         """KMS Encrypt of an existing data key under this key, with the same context rules."""
-        params = encrypt_request(self.key_id, request, data_key)
-        return materials_from(self.key_id, request, params, self._call("encrypt", params), data_key)
+        key_id = self._writing_key()
+        params = encrypt_request(key_id, request, data_key)
+        return materials_from(key_id, request, params, self._call("encrypt", params), data_key)
 
     def on_decrypt(self, request: DecryptionRequest) -> bytes:
-        params = decrypt_request(self.key_id, request, request.legacy)
-        return answer_field(self._call("decrypt", params), "Plaintext", self.key_id, "Decrypt")
+        params = self._decrypt_params(request)
+        return self._data_key(params, self._call("decrypt", params))
 
     async def aon_encrypt(self, request: EncryptionRequest) -> EncryptionMaterials:
-        params = generate_request(self.key_id, request)
+        key_id = self._writing_key()
+        params = generate_request(key_id, request)
         return materials_from(
-            self.key_id, request, params, await self._acall("generate_data_key", params)
+            key_id, request, params, await self._acall("generate_data_key", params)
         )
 
     async def awrap(self, request: EncryptionRequest, data_key: bytes) -> EncryptionMaterials:
-        params = encrypt_request(self.key_id, request, data_key)
+        key_id = self._writing_key()
+        params = encrypt_request(key_id, request, data_key)
         return materials_from(
-            self.key_id, request, params, await self._acall("encrypt", params), data_key
+            key_id, request, params, await self._acall("encrypt", params), data_key
         )
 
     async def aon_decrypt(self, request: DecryptionRequest) -> bytes:
-        params = decrypt_request(self.key_id, request, request.legacy)
-        return answer_field(
-            await self._acall("decrypt", params), "Plaintext", self.key_id, "Decrypt"
-        )
+        params = self._decrypt_params(request)
+        return self._data_key(params, await self._acall("decrypt", params))
+
+    def _writing_key(self) -> str:
+        if self.key_id is None:
+            raise ConfigurationError(
+                "a KMS discovery keyring only reads: give it a key id to write with "
+                "(on the command line --kms-key-id beside --kms-discovery)"
+            )
+        return self.key_id
+
+    def _decrypt_params(self, request: DecryptionRequest) -> dict[str, Any]:
+        """Decrypt names this keyring's key; under discovery, none (KMS finds it in the
+        wrapped key) or, for a V1-era ``kms`` object, the key it says it was wrapped
+        under, refused before KMS is asked when that is plainly not allowed."""
+        if self.allow is None:
+            return decrypt_request(self.key_id, request, request.legacy)
+        params = decrypt_request(None, request, request.legacy)
+        if request.metadata.wrap_alg == WRAP_KMS_V1:
+            claimed = request.metadata.context[V1_CONTEXT_KEY]
+            params["KeyId"] = discovery_key_id(claimed, self.allow, self._region())
+        return params
+
+    def _region(self) -> str | None:
+        """The Region KMS is asked in: the one given, else the client's."""
+        meta = getattr(self._client, "meta", None) if self._client is not None else None
+        return self.region or getattr(meta, "region_name", None) or default_region()
+
+    def _data_key(self, params: Mapping[str, Any], response: Mapping[str, Any]) -> DataKey:
+        """The data key KMS answered with, and the key it says it used; under discovery
+        that key must be allowed, else the data key is dropped unused."""
+        name = self._key_name(params)
+        plaintext = answer_field(response, "Plaintext", name, "Decrypt")
+        answered = response.get("KeyId")
+        used = answered if isinstance(answered, str) and answered else None
+        if self.allow is not None:
+            check_key_used(used, self.allow)
+        return DataKey(plaintext, used or self.key_id)
+
+    def _key_name(self, params: Mapping[str, Any]) -> str:
+        """The key a request is about, as error messages name it."""
+        return str(params.get("KeyId") or self.key_id or "(the one the wrapped data key names)")
 
     def _call(self, operation: KmsOperation, params: dict[str, Any]) -> dict[str, Any]:
         from botocore.exceptions import BotoCoreError, ClientError
@@ -149,7 +228,7 @@ class KmsKeyring(Keyring):
         try:
             response: dict[str, Any] = getattr(self.client, operation)(**params)
         except (ClientError, BotoCoreError) as exc:
-            raise translate_kms_error(exc, self.key_id, operation) from None
+            raise translate_kms_error(exc, self._key_name(params), operation) from None
         return response
 
     async def _acall(self, operation: KmsOperation, params: dict[str, Any]) -> dict[str, Any]:
@@ -165,10 +244,9 @@ class AsyncKmsKeyring(KmsKeyring):
     (``AsyncEncryptionClient.create`` does that on exit).
     """
 
-    def __init__(self, key_id: str, *, kms_client: KmsClient | None = None) -> None:
-        super().__init__(key_id, kms_client=kms_client)
-        self._exit_stack: contextlib.AsyncExitStack | None = None
-        self._opening: asyncio.Lock | None = None
+    _exit_stack: contextlib.AsyncExitStack | None = None
+    """What closes the client this keyring opened itself (none until it does)."""
+    _opening: asyncio.Lock | None = None
 
     @property
     def client(self) -> KmsClient:
@@ -192,7 +270,7 @@ class AsyncKmsKeyring(KmsKeyring):
             client = await self._aclient()
             response: dict[str, Any] = await getattr(client, operation)(**params)
         except (ClientError, BotoCoreError) as exc:
-            raise translate_kms_error(exc, self.key_id, operation) from None
+            raise translate_kms_error(exc, self._key_name(params), operation) from None
         return response
 
     async def _aclient(self) -> KmsClient:
@@ -206,7 +284,9 @@ class AsyncKmsKeyring(KmsKeyring):
 
                 stack = contextlib.AsyncExitStack()
                 self._client = await stack.enter_async_context(
-                    get_session().create_client("kms", config=aio_botocore_config())
+                    get_session().create_client(
+                        "kms", region_name=self.region, config=aio_botocore_config()
+                    )
                 )
                 self._exit_stack = stack
         return self.client

@@ -41,8 +41,9 @@ def generate_request(key_id: str, request: EncryptionRequest) -> dict[str, Any]:
     return {"KeyId": key_id, "KeySpec": "AES_256", "EncryptionContext": context}
 
 
-def decrypt_request(key_id: str, request: DecryptionRequest, legacy: bool) -> dict[str, Any]:
+def decrypt_request(key_id: str | None, request: DecryptionRequest, legacy: bool) -> dict[str, Any]:
     """Decrypt parameters, after checking the stored context against the expected one.
+    Without ``key_id`` (discovery) KMS takes the key from the wrapped data key.
 
     The checks run before KMS is called. KMS binds a data key to the exact context it was
     made with, but it answers for whatever context the metadata says, so the metadata
@@ -59,7 +60,10 @@ def decrypt_request(key_id: str, request: DecryptionRequest, legacy: bool) -> di
         _check_v1_context(stored)
         visible = {k: v for k, v in stored.items() if k != V1_CONTEXT_KEY}
     _check_expected_context(dict(request.encryption_context), visible)
-    return {"KeyId": key_id, "CiphertextBlob": md.encrypted_data_key, "EncryptionContext": stored}
+    params: dict[str, Any] = {"CiphertextBlob": md.encrypted_data_key, "EncryptionContext": stored}
+    if key_id is not None:
+        params["KeyId"] = key_id
+    return params
 
 
 def _check_algorithm_binding(stored: Mapping[str, str], claimed: str) -> None:
