@@ -25,6 +25,10 @@ Where each vector comes from (the ``note`` of every fixture says it too):
   ones among them (legacy ``kms``, KMS instruction files) are then read back by the
   official client as a check.
 
+* One vector per real writer and mode (``writer-*.json``, docs/writers.md section 10) is
+  built by ``writers/``: the object exactly as that writer stores it, instruction file
+  as its raw body, with the reader options it needs and whether s3cse reads or refuses it.
+
 No network and no s3cse code is involved in producing a vector.
 """
 
@@ -38,6 +42,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+import writers
 from cryptography.hazmat.primitives.asymmetric import padding as rsa_padding
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.keywrap import aes_key_wrap
@@ -573,6 +578,7 @@ def build(existing: dict[str, Vector]) -> list[Vector]:
         for size in sizes:
             vectors.append(legacy_vector(f"{kind}-{size}", kind, size, rsa_material))
     peer_check(vectors, label)
+    vectors += writers.build(rsa_material)
     names = [v["name"] for v in vectors]
     assert len(names) == len(set(names)), "vector names must be unique"
     return vectors

@@ -1,6 +1,6 @@
 """The published byte layouts the vectors are built from, with ``cryptography`` only.
 
-Shared by ``generate.py`` (the format vectors) and ``writers.py`` (one vector per real
+Shared by ``generate.py`` (the format vectors) and ``writers/`` (one vector per real
 writer and mode): fixed inputs (SHAKE-256 of a seed, the vector's name and a purpose),
 the content ciphers and key wraps, and the one RSA key pair, kept stable across runs.
 """
@@ -137,14 +137,26 @@ class RsaMaterial:
     def wrap(self, name: str, message: bytes, pad: Any, decrypt: Callable[[bytes], bytes]) -> bytes:
         """The stored wrapped key if it still unwraps to ``message``, else a fresh one."""
         old = self.existing.get(name)
-        if old and old["master_key"].get("private_key_pem") == self.pem:
-            stored = {**old["metadata"], **(old.get("instruction_file") or {})}
-            for field in ("x-amz-key", "x-amz-key-v2", "x-amz-3"):
-                if field in stored:
-                    wrapped = base64.b64decode(stored[field])
+        if old and old.get("master_key", {}).get("private_key_pem") == self.pem:
+            for field, value in stored_fields(old).items():
+                if field in WRAPPED_KEY_FIELDS:
+                    wrapped = base64.b64decode(value)
                     try:
                         if decrypt(wrapped) == message:
                             return wrapped
                     except ValueError:
                         pass
         return self.private.public_key().encrypt(message, pad)
+
+
+WRAPPED_KEY_FIELDS = ("x-amz-key", "x-amz-key-v2", "x-amz-3", "encryptedenvelopekey")
+
+
+def stored_fields(vector: Vector) -> dict[str, Any]:
+    """Every field a stored vector holds, names in lower case: its object metadata, its
+    instruction file's map and, for a writer vector, its instruction file's raw body."""
+    fields = {**vector["metadata"], **(vector.get("instruction_file") or {})}
+    body = vector.get("instruction_file_body")
+    if body is not None:
+        fields.update(json.loads(body))
+    return {k.lower(): v for k, v in fields.items()}
