@@ -30,6 +30,7 @@ from .. import writer_vectors as wv
 from ..recorded_kms import RecordedKms
 
 DOCS = Path(__file__).resolve().parents[2] / "docs" / "writers.md"
+README = Path(__file__).resolve().parents[1] / "vectors" / "README.md"
 KEY = "data/object.bin"
 BY_NAME = wv.by_name()
 
@@ -69,6 +70,12 @@ def test_every_row_of_section_10_has_vectors() -> None:
     rows = section_10_rows()
     assert len(rows) >= 20
     assert {v["writer"] for v in wv.load()} == rows
+
+
+def test_the_vectors_readme_lists_every_writer_vector() -> None:
+    listed = set(re.findall(r"^\| `(writer-[^`]+)` \|", README.read_text(), re.M))
+    on_disk = {path.stem for path in wv.VECTOR_DIR.glob("writer-*.json")}
+    assert listed == on_disk
 
 
 def test_every_vector_says_where_its_layout_comes_from() -> None:
