@@ -3,9 +3,10 @@
 Pure tests: no S3, no KMS, no network. For every vector:
 
 * s3cse decrypts it to the expected plaintext with ``envelope.decrypt_bytes``. KMS
-  vectors use ``RecordedKms``, a stand-in KMS client that accepts exactly the recorded
-  Decrypt request (KeyId, CiphertextBlob, EncryptionContext) once: this checks the
-  request s3cse builds, not a network round trip.
+  vectors use ``RecordedKms`` (``tests/recorded_kms.py``), a stand-in KMS client that
+  accepts exactly the recorded Decrypt request (KeyId, CiphertextBlob,
+  EncryptionContext) once: this checks the request s3cse builds, not a network round
+  trip.
 * s3cse's encryptor, given the same fixed inputs (``encrypt_bytes(rng=...)`` replays the
   vector's data key, AES-GCM wrap IV and content IV / message id; ``RecordedKms`` returns
   the recorded data key and blob and checks the EncryptionContext equals the one the
@@ -38,9 +39,14 @@ from s3cse.core.suites import CommitmentPolicy
 from s3cse.errors import AuthenticationError, LegacyModeDisabledError, TagMismatchError
 from s3cse.keyrings import AesKeyring, KmsKeyring, RsaKeyPair, RsaKeyring
 
+from ..recorded_kms import RecordedKms
+
 VECTOR_DIR = Path(__file__).resolve().parents[1] / "vectors"
+# writer-*.json (one per real writer, docs/writers.md) have tests of their own
 VECTORS: list[dict[str, Any]] = [
-    json.loads(path.read_text()) for path in sorted(VECTOR_DIR.glob("*.json"))
+    json.loads(path.read_text())
+    for path in sorted(VECTOR_DIR.glob("*.json"))
+    if not path.name.startswith("writer-")
 ]
 BY_NAME = {v["name"]: v for v in VECTORS}
 WRITABLE = [v["name"] for v in VECTORS if not v["legacy"]]
@@ -52,38 +58,6 @@ PEER = "amazon-s3-encryption-client-python"
 
 
 # ------------------------------------------------------------------ stand-ins
-
-
-class RecordedKms:
-    """A KMS client that replays one recorded exchange and insists on the same request."""
-
-    def __init__(self, vector: dict[str, Any]) -> None:
-        key = vector["master_key"]
-        self.key_id: str = key["key_id"]
-        self.data_key = bytes.fromhex(key["data_key_hex"])
-        self.blob = bytes.fromhex(key["ciphertext_blob_hex"])
-        self.context: dict[str, str] = key["encryption_context"]
-        self.decrypt_calls = 0
-        self.generate_calls = 0
-
-    def decrypt(self, **params: Any) -> dict[str, Any]:
-        self.decrypt_calls += 1
-        assert params == {
-            "KeyId": self.key_id,
-            "CiphertextBlob": self.blob,
-            "EncryptionContext": self.context,
-        }
-        return {"KeyId": self.key_id, "Plaintext": self.data_key}
-
-    def generate_data_key(self, **params: Any) -> dict[str, Any]:
-        self.generate_calls += 1
-        # The context s3cse sends must equal the one the peer sent to KMS.
-        assert params == {
-            "KeyId": self.key_id,
-            "KeySpec": "AES_256",
-            "EncryptionContext": self.context,
-        }
-        return {"KeyId": self.key_id, "Plaintext": self.data_key, "CiphertextBlob": self.blob}
 
 
 class Replay:

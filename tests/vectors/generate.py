@@ -25,52 +25,54 @@ Where each vector comes from (the ``note`` of every fixture says it too):
   ones among them (legacy ``kms``, KMS instruction files) are then read back by the
   official client as a check.
 
+* One vector per real writer and mode (``writer-*.json``, docs/writers.md section 10) is
+  built by ``writers/``: the object exactly as that writer stores it, instruction file
+  as its raw body, with the reader options it needs and whether s3cse reads or refuses it.
+
 No network and no s3cse code is involved in producing a vector.
 """
 
 from __future__ import annotations
 
 import argparse
-import base64
-import hashlib
 import json
 import os
 import subprocess
 import sys
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from cryptography.hazmat.primitives import hashes, padding, serialization
+import writers
 from cryptography.hazmat.primitives.asymmetric import padding as rsa_padding
-from cryptography.hazmat.primitives.asymmetric import rsa
-from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
-from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from cryptography.hazmat.primitives.keywrap import aes_key_wrap
+from layouts import (
+    CBC,
+    GCM,
+    KMS_KEY_ID,
+    OAEP_SHA1,
+    OAEP_SHA256_JAVA,
+    RESERVED,
+    V2_BINDING,
+    V3_BINDING,
+    V3_WRAP_CODES,
+    RsaMaterial,
+    Vector,
+    aes_gcm_wrap,
+    b64,
+    cbc_encrypt,
+    compact,
+    ecb_wrap,
+    fixed,
+    plaintext_for,
+    pseudo_data_key,
+    v3_encrypt,
+)
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parents[1]
 PEER_SCRIPT = HERE / "official_vectors.py"
 DEFAULT_PEER_PYTHON = ROOT / ".venv-peers" / "official" / "bin" / "python"
-SEED = b"s3cse known-answer vectors/1"
-KMS_KEY_ID = "arn:aws:kms:us-east-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab"
-RESERVED = "aws:x-amz-cek-alg"
-
-GCM = "AES/GCM/NoPadding"
-CBC = "AES/CBC/PKCS5Padding"
-SUITE_115 = b"\x00\x73"
-COMMIT_IV = b"\x01" * 12
-V2_BINDING = GCM.encode()  # raw-keyring binding (AES-GCM AAD / RSA suffix), V2
-V3_BINDING = b"115"  # the same for V3 (suite 115)
-V3_WRAP_CODES = {"AES/GCM": "02", "kms+context": "12", "RSA-OAEP-SHA1": "22"}
-OAEP_SHA1 = rsa_padding.OAEP(
-    mgf=rsa_padding.MGF1(hashes.SHA1()), algorithm=hashes.SHA1(), label=None
-)
-# Java's "RSA/ECB/OAEPWithSHA-256AndMGF1Padding": SHA-256 digest, MGF1 over SHA-1.
-OAEP_SHA256_JAVA = rsa_padding.OAEP(
-    mgf=rsa_padding.MGF1(hashes.SHA1()), algorithm=hashes.SHA256(), label=None
-)
 LAYOUT_NOTE = (
     "built from the published byte layout with cryptography because no peer here can "
     "produce it ({why})"
@@ -83,68 +85,6 @@ PEER_NOTE = (
 WHY_RAW = "the official Python client 4.0.0 has no raw AES/RSA keyrings"
 WHY_LEGACY = "a legacy mode: current AWS clients only read it, and no older client runs here"
 WHY_INSTRUCTION = "the official Python client 4.0.0 writes no instruction files"
-
-Vector = dict[str, Any]
-
-
-# ------------------------------------------------------------------ fixed inputs
-
-
-def fixed(name: str, label: str, length: int) -> bytes:
-    """Deterministic 'random' bytes for one vector and purpose."""
-    return hashlib.shake_256(SEED + b"|" + name.encode() + b"|" + label.encode()).digest(length)
-
-
-def b64(data: bytes) -> str:
-    return base64.b64encode(data).decode("ascii")
-
-
-def compact(values: dict[str, str]) -> str:
-    """A JSON map as the Java client writes it: no spaces (keys sorted, for stable files)."""
-    return json.dumps(dict(sorted(values.items())), separators=(",", ":"))
-
-
-# ------------------------------------------------------------------ published layouts
-
-
-def cbc_encrypt(key: bytes, iv: bytes, plaintext: bytes) -> bytes:
-    padder = padding.PKCS7(128).padder()
-    padded = padder.update(plaintext) + padder.finalize()
-    encryptor = Cipher(algorithms.AES(key), modes.CBC(iv)).encryptor()
-    return encryptor.update(padded) + encryptor.finalize()
-
-
-def ecb_wrap(key: bytes, data_key: bytes) -> bytes:
-    """V1 raw AES: AES/ECB/PKCS5Padding of the bare data key."""
-    padder = padding.PKCS7(128).padder()
-    padded = padder.update(data_key) + padder.finalize()
-    encryptor = Cipher(algorithms.AES(key), modes.ECB()).encryptor()
-    return encryptor.update(padded) + encryptor.finalize()
-
-
-def aes_gcm_wrap(key: bytes, iv: bytes, data_key: bytes, binding: bytes) -> bytes:
-    """AES/GCM wrap: 12-byte IV || AES-GCM(key, data key, AAD=binding) || 16-byte tag."""
-    return iv + AESGCM(key).encrypt(iv, data_key, binding)
-
-
-def pseudo_data_key(data_key: bytes, binding: bytes) -> bytes:
-    """RSA-OAEP-SHA1 plaintext: 1 length byte || data key || binding."""
-    return bytes([len(data_key)]) + data_key + binding
-
-
-def v3_derive(data_key: bytes, message_id: bytes) -> tuple[bytes, bytes]:
-    """Suite 115: HKDF-SHA512(salt=message id) -> (content key, 28-byte commitment)."""
-
-    def expand(label: bytes, length: int) -> bytes:
-        hkdf = HKDF(hashes.SHA512(), length=length, salt=message_id, info=SUITE_115 + label)
-        return hkdf.derive(data_key)
-
-    return expand(b"DERIVEKEY", 32), expand(b"COMMITKEY", 28)
-
-
-def v3_encrypt(data_key: bytes, message_id: bytes, plaintext: bytes) -> tuple[bytes, bytes]:
-    content_key, commitment = v3_derive(data_key, message_id)
-    return AESGCM(content_key).encrypt(COMMIT_IV, plaintext, SUITE_115), commitment
 
 
 def v2_metadata(
@@ -201,55 +141,7 @@ def to_instruction_file(
     return {}, dict(metadata)
 
 
-# ------------------------------------------------------------------ RSA, kept stable
-
-
-class RsaMaterial:
-    """One RSA-2048 key pair for all RSA vectors, and the wrapped keys already stored."""
-
-    def __init__(self, existing: dict[str, Vector]) -> None:
-        self.existing = existing
-        pem = next(
-            (
-                v["master_key"]["private_key_pem"]
-                for v in existing.values()
-                if v.get("master_key", {}).get("kind") == "rsa"
-            ),
-            None,
-        )
-        if pem is None:
-            key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-            pem = key.private_bytes(
-                serialization.Encoding.PEM,
-                serialization.PrivateFormat.PKCS8,
-                serialization.NoEncryption(),
-            ).decode("ascii")
-        private = serialization.load_pem_private_key(pem.encode("ascii"), password=None)
-        assert isinstance(private, rsa.RSAPrivateKey)
-        self.pem = pem
-        self.private = private
-
-    def wrap(self, name: str, message: bytes, pad: Any, decrypt: Callable[[bytes], bytes]) -> bytes:
-        """The stored wrapped key if it still unwraps to ``message``, else a fresh one."""
-        old = self.existing.get(name)
-        if old and old["master_key"].get("private_key_pem") == self.pem:
-            stored = {**old["metadata"], **(old.get("instruction_file") or {})}
-            for field in ("x-amz-key", "x-amz-key-v2", "x-amz-3"):
-                if field in stored:
-                    wrapped = base64.b64decode(stored[field])
-                    try:
-                        if decrypt(wrapped) == message:
-                            return wrapped
-                    except ValueError:
-                        pass
-        return self.private.public_key().encrypt(message, pad)
-
-
 # ------------------------------------------------------------------ vector builders
-
-
-def plaintext_for(name: str, size: int) -> bytes:
-    return fixed(name, "plaintext", size)
 
 
 def layout_note(why: str) -> str:
@@ -686,6 +578,7 @@ def build(existing: dict[str, Vector]) -> list[Vector]:
         for size in sizes:
             vectors.append(legacy_vector(f"{kind}-{size}", kind, size, rsa_material))
     peer_check(vectors, label)
+    vectors += writers.build(rsa_material)
     names = [v["name"] for v in vectors]
     assert len(names) == len(set(names)), "vector names must be unique"
     return vectors
