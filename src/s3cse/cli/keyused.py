@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import functools
 import os
-from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -18,8 +17,6 @@ from ..core.metadata import ContentMetadata
 from ..keyrings.specs import KeySpec
 from .clients import CLI_KEY_FILES
 from .options import parse_context, parse_matdesc
-
-Unwrap = Callable[[ContentMetadata], dict[str, Any]]
 
 
 @dataclass(frozen=True)
