@@ -37,8 +37,8 @@ error only: a tampered object is never reported as missing.
 
 Options use the CLI's names (``kms_key_id``, ``kms_discovery``, ``kms_allow``,
 ``aes_key_file``, ``rsa_key_file``, ``encryption_context``, ``format``, ``legacy``,
-``commitment_policy``) beside s3fs's
-(``endpoint_url``, ``key``, ``secret``, ``client_kwargs``). The filesystem pickles as
+``commitment_policy``) beside s3fs's (``endpoint_url``, ``key``, ``secret``,
+``client_kwargs``). The filesystem pickles as
 its arguments, so worker processes rebuild their own clients; key files travel as paths,
 never as key bytes. A key passed by value (``aes_key=``) never leaves the process: it is
 kept out of ``storage_options``, and ``to_json``/``to_dict``/pickling refuse with a
