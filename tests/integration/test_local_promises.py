@@ -1,7 +1,8 @@
 """``s3cse local``: the stack is found from any directory, ``start --bucket`` on a running
-stack creates the bucket, and ``create-kms-key --alias`` makes code written for an alias
-(``KmsKeyring("alias/my-key")``) run as it is. Run in subprocesses against the test
-session's stack, found through copies of its state file; nothing here stops it.
+stack creates the bucket, a new stack has its buckets when ``start`` returns, and
+``create-kms-key --alias`` makes code written for an alias (``KmsKeyring("alias/my-key")``)
+run as it is. Run in subprocesses against the test session's stack, found through copies
+of its state file, which nothing here stops (one test starts and stops a stack of its own).
 """
 
 from __future__ import annotations
@@ -106,3 +107,23 @@ def test_create_kms_key_with_an_alias(
     assert client.get_object(Bucket=bucket, Key=key_name)["Body"].read() == b"under an alias"
     again = run_env(["local", "create-kms-key", "--state-dir", state, "--alias", alias])
     assert_clean_error(again, 2, f"{alias} already names KMS key {key_id}")
+
+
+def test_a_new_stack_has_its_buckets_when_start_returns(tmp_path: Path) -> None:
+    """SeaweedFS makes the buckets it is started with in the background; the first
+    request after ``start`` must not meet NoSuchBucket."""
+    import boto3
+
+    fresh = local.start(tmp_path / "fresh", buckets=("first", "second"), die_with_parent=True)
+    try:
+        client = boto3.client(
+            "s3",
+            endpoint_url=fresh.s3_endpoint,
+            aws_access_key_id=local.ACCESS_KEY,
+            aws_secret_access_key=local.SECRET_KEY,
+            region_name=local.REGION,
+        )
+        for name in ("first", "second"):
+            assert client.list_objects_v2(Bucket=name)["KeyCount"] == 0
+    finally:
+        local.stop(tmp_path / "fresh")

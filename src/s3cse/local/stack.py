@@ -257,6 +257,8 @@ def start(
         _wait_for_port(kms, processes["kms-gate"], state / "kms-gate.log", timeout)
         _wait_for_port(s3, processes["seaweedfs"], state / "seaweedfs.log", timeout)
         _wait_for_s3(stack, timeout)
+        # SeaweedFS makes its -bucket buckets in the background: they exist on return
+        create_buckets(stack, buckets)
     except BaseException:
         stop(state)
         raise
