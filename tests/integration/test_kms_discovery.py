@@ -227,6 +227,9 @@ def test_cli_reads_names_and_rotates_with_discovery(
     ), listed.stderr
     text = run("ls", f"s3://{bucket}/{key_name}/", "--exact", *allow)
     assert f"key:{two_keys[0]}" in text.stdout.decode()
+    tree = run("cp", "--recursive", f"s3://{bucket}/{key_name}/", tmp_path / "tree", *allow)
+    assert tree.returncode == 0, tree.stderr
+    assert sorted(p.read_bytes() for p in (tmp_path / "tree").iterdir()) == [b"cli discovery"] * 2
     # every object, whichever key it is under, re-wrapped under one
     target = kms.create_key(Description="rotation target")["KeyMetadata"]["Arn"]
     rotated = run("rotate", f"s3://{bucket}/{key_name}/", *allow, "--to-kms-key-id", target)
