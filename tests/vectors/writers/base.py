@@ -154,6 +154,23 @@ def oaep_sha1(rsa_material: RsaMaterial, name: str, content: Content) -> bytes:
     return rsa_wrap(rsa_material, name, pseudo_data_key(content.data_key, binding), OAEP_SHA1)
 
 
+def raw_wrap(
+    kind: str,
+    name: str,
+    draws: Draws,
+    content: Content,
+    rsa_material: RsaMaterial,
+    description: dict[str, str],
+) -> tuple[bytes, str, dict[str, Any]]:
+    """A raw-key wrap as the V2/V3 writers make it: (wrapped key, wrap name, master key
+    record); ``kind`` "aes" is AES/GCM, "rsa" RSA-OAEP-SHA1."""
+    if kind == "aes":
+        kek, master = aes_master(name, description)
+        return aes_gcm(draws, kek, content), "AES/GCM", master
+    master = rsa_master(rsa_material, description)
+    return oaep_sha1(rsa_material, name, content), "RSA-OAEP-SHA1", master
+
+
 def make(
     name: str,
     row: str,

@@ -22,12 +22,11 @@ from .base import (
     MARKER,
     Draws,
     Stored,
-    aes_gcm,
     aes_master,
     kms_master,
     length,
     make,
-    oaep_sha1,
+    raw_wrap,
     rsa_master,
     rsa_wrap,
     v2_content,
@@ -132,12 +131,10 @@ def vectors(rsa_material: RsaMaterial) -> list[Vector]:
         draws, plaintext = Draws(name), plaintext_for(name, size)
         kms = kind == "kms-context"
         content = v2_content(draws, plaintext, GCM, kms=kms)
-        if kind == "aes-gcm":
-            kek, master = aes_master(name, {})
-            edk, wrap, matdesc = aes_gcm(draws, kek, content), "AES/GCM", "{}"
-        elif kind == "rsa-oaep-sha1":
-            master = rsa_master(rsa_material, {})
-            edk, wrap, matdesc = oaep_sha1(rsa_material, name, content), "RSA-OAEP-SHA1", "{}"
+        if not kms:
+            raw = kind.split("-")[0]
+            edk, wrap, master = raw_wrap(raw, name, draws, content, rsa_material, {})
+            matdesc = "{}"
         else:
             context = {"team": "r&d", RESERVED: GCM}
             edk, master = kms_master(name, content, context, {"team": "r&d"})
@@ -187,12 +184,9 @@ def vectors(rsa_material: RsaMaterial) -> list[Vector]:
         kms = kind == "kms-context"
         content = v3_content(draws, plaintext, kms=kms)
         description = "{}"  # the materials description, empty by default
-        if kind == "aes-gcm":
-            kek, master = aes_master(name, {})
-            edk, wrap = aes_gcm(draws, kek, content), "AES/GCM"
-        elif kind == "rsa-oaep-sha1":
-            master = rsa_master(rsa_material, {})
-            edk, wrap = oaep_sha1(rsa_material, name, content), "RSA-OAEP-SHA1"
+        if not kms:
+            raw = kind.split("-")[0]
+            edk, wrap, master = raw_wrap(raw, name, draws, content, rsa_material, {})
         else:
             context = {RESERVED: "115"}
             edk, master = kms_master(name, content, context, {})

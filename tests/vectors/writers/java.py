@@ -23,12 +23,11 @@ from .base import (
     MARKER,
     Draws,
     Stored,
-    aes_gcm,
     aes_master,
     kms_master,
     length,
     make,
-    oaep_sha1,
+    raw_wrap,
     rsa_master,
     rsa_wrap,
     v2_content,
@@ -233,12 +232,12 @@ def sdk_v1(rsa_material: RsaMaterial) -> list[Vector]:
         draws, plaintext = Draws(name), plaintext_for(name, size)
         content = v2_content(draws, plaintext, GCM, kms=kind == "kms-context")
         if kind == "aes-gcm":
-            kek, master = aes_master(name, {"purpose": "vectors"})
-            edk, wrap = aes_gcm(draws, kek, content), "AES/GCM"
-            matdesc = spellings.java({"purpose": "vectors"})
+            described = {"purpose": "vectors"}
+            edk, wrap, master = raw_wrap("aes", name, draws, content, rsa_material, described)
+            matdesc = spellings.java(described)
         elif kind == "rsa-oaep-sha1":
-            master = rsa_master(rsa_material, {})
-            edk, wrap, matdesc = oaep_sha1(rsa_material, name, content), "RSA-OAEP-SHA1", "{}"
+            edk, wrap, master = raw_wrap("rsa", name, draws, content, rsa_material, {})
+            matdesc = "{}"
         else:
             context = {"department": "finance", RESERVED: GCM}
             edk, master = kms_master(name, content, context, {"department": "finance"})
@@ -307,12 +306,8 @@ def s3ec(rsa_material: RsaMaterial) -> list[Vector]:
             if fmt == "v3"
             else v2_content(draws, plaintext, GCM, kms=kms)
         )
-        if kind == "aes":
-            kek, master = aes_master(name, described)
-            edk, wrap = aes_gcm(draws, kek, content), "AES/GCM"
-        elif kind == "rsa":
-            master = rsa_master(rsa_material, described)
-            edk, wrap = oaep_sha1(rsa_material, name, content), "RSA-OAEP-SHA1"
+        if kind in ("aes", "rsa"):
+            edk, wrap, master = raw_wrap(kind, name, draws, content, rsa_material, described)
         else:
             context = {**described, RESERVED: "115" if fmt == "v3" else GCM}
             edk, master = kms_master(name, content, context, described)

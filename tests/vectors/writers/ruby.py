@@ -23,12 +23,11 @@ from .base import (
     DOT_INSTRUCTION,
     Draws,
     Stored,
-    aes_gcm,
     aes_master,
     kms_master,
     length,
     make,
-    oaep_sha1,
+    raw_wrap,
     rsa_master,
     rsa_wrap,
     v2_content,
@@ -116,12 +115,9 @@ def vectors(rsa_material: RsaMaterial) -> list[Vector]:
             }
         else:  # EncryptionV2 DefaultCipherProvider: x-amz-tag-len is the Integer 16 * 8
             assert description is not None
-            if kind == "aes":
-                kek, master = aes_master(name, keyring_description)
-                edk, wrap = aes_gcm(draws, kek, content), "AES/GCM"
-            else:
-                master = rsa_master(rsa_material, keyring_description)
-                edk, wrap = oaep_sha1(rsa_material, name, content), "RSA-OAEP-SHA1"
+            edk, wrap, master = raw_wrap(
+                kind, name, draws, content, rsa_material, keyring_description
+            )
             envelope = {
                 "x-amz-key-v2": b64(edk),
                 "x-amz-cek-alg": GCM,
